@@ -1,0 +1,1 @@
+//! Credentials from the environment (filled in by the authentication work).

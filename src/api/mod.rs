@@ -1,0 +1,10 @@
+//! The Huawei Cloud Workspace job APIs: services and hosts, requests,
+//! authentication, the HTTP client and the response model.
+
+pub mod credentials;
+pub mod service;
+pub mod signer;
+pub mod status;
+
+pub use service::Service;
+pub use status::Status;
