@@ -2,6 +2,7 @@
 //! authentication, the HTTP client and the response model.
 
 pub mod credentials;
+pub mod model;
 pub mod service;
 pub mod signer;
 pub mod status;

@@ -1,0 +1,142 @@
+//! The condition language: what a wait waits for, and how one observation is
+//! judged.
+//!
+//! Conditions are built by the spec's validation and are valid by
+//! construction; evaluation is pure, so the verdict logic is tested without a
+//! server. The rules, in the order they are applied to each observation:
+//!
+//! 1. a **failure** condition that holds ends the wait at once;
+//! 2. an observed status that the wait never declares follows the wait's
+//!    [`UnknownStatusPolicy`] (fail, as Terraform does, unless told to wait);
+//! 3. an empty set of items never satisfies **success** unless the wait allows
+//!    it (a job whose sub-jobs have not appeared must not pass a gate);
+//! 4. **success** must hold; `stable_for` (counted by the engine) asks it to
+//!    hold on several polls in a row.
+
+mod check;
+mod compare;
+mod verdict;
+
+pub use check::{Check, ItemFilter, PathTest, Quantifier};
+pub use compare::{Comparison, Operator, Threshold};
+pub use check::Finding;
+pub use verdict::{Verdict, judge};
+
+use std::collections::BTreeSet;
+
+use crate::api::Status;
+
+/// A set of statuses as written in a spec.
+pub type StatusSet = BTreeSet<Status>;
+
+/// A tree of checks composed with all-of / any-of.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Holds when every member holds (an empty list holds).
+    AllOf(Vec<Condition>),
+    /// Holds when at least one member holds.
+    AnyOf(Vec<Condition>),
+    /// A single check.
+    Check(Check),
+}
+
+/// What to do when the API reports a status the wait does not mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownStatusPolicy {
+    /// End the wait as `unexpected_state` (Terraform's behaviour).
+    #[default]
+    Fail,
+    /// Keep polling, as if the status were pending.
+    Wait,
+}
+
+/// Everything that decides a wait's verdict from one observation.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Statuses that mean "not yet" (Terraform's `pending`).
+    pub pending: StatusSet,
+    /// What must hold for the wait to succeed.
+    pub success: Condition,
+    /// What ends the wait as failed, checked first.
+    pub failure: Option<Condition>,
+    /// Policy for statuses nobody declared.
+    pub unknown_status: UnknownStatusPolicy,
+    /// Whether an empty set of items may satisfy success.
+    pub allow_empty: bool,
+    /// Whether the wait's conditions look at items, so item statuses count
+    /// for the unknown-status rule and an empty set matters.
+    pub uses_items: bool,
+}
+
+impl Condition {
+    /// Every status the condition names: together with `pending` these are
+    /// the statuses a wait declares.
+    pub fn statuses(&self) -> StatusSet {
+        let mut out = StatusSet::new();
+        self.visit(&mut |check| out.extend(check.statuses().iter().cloned()));
+        out
+    }
+
+    /// Whether any check looks at items (sub-jobs or list items).
+    pub fn uses_items(&self) -> bool {
+        let mut uses = false;
+        self.visit(&mut |check| uses |= check.uses_items());
+        uses
+    }
+
+    /// Every check in the tree, depth first.
+    pub fn checks(&self) -> Vec<&Check> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a Check>) {
+        match self {
+            Condition::AllOf(list) | Condition::AnyOf(list) => {
+                list.iter().for_each(|c| c.collect(out))
+            }
+            Condition::Check(check) => out.push(check),
+        }
+    }
+
+    fn visit(&self, f: &mut dyn FnMut(&Check)) {
+        for check in self.checks() {
+            f(check);
+        }
+    }
+
+    /// The condition in plain words, for `plan` and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Condition::Check(check) => check.describe(),
+            Condition::AllOf(list) if list.len() == 1 => list[0].describe(),
+            Condition::AnyOf(list) if list.len() == 1 => list[0].describe(),
+            Condition::AllOf(list) => join(list, " and "),
+            Condition::AnyOf(list) => join(list, " or "),
+        }
+    }
+}
+
+fn join(list: &[Condition], sep: &str) -> String {
+    list.iter()
+        .map(|c| match c {
+            Condition::Check(_) => c.describe(),
+            _ => format!("({})", c.describe()),
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+impl Rules {
+    /// Every status the wait declares: pending plus those its conditions name.
+    pub fn declared(&self) -> StatusSet {
+        let mut declared = self.pending.clone();
+        declared.extend(self.success.statuses());
+        if let Some(failure) = &self.failure {
+            declared.extend(failure.statuses());
+        }
+        declared
+    }
+}

@@ -1,0 +1,5 @@
+//! Reports: one model, one module per format.
+
+pub mod model;
+
+pub use model::{Outcome, RunReport, WaitReport};

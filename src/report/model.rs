@@ -1,0 +1,187 @@
+//! The run report: one value that every output format renders.
+//!
+//! Built by the engine as waits progress, so it is complete whenever the run
+//! ends: success, failure, timeout, error or interruption.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::api::model::{Item, JobState};
+
+/// Version of the JSON report's schema; bump on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The success condition held.
+    Met,
+    /// A failure condition held.
+    Failed,
+    /// A status the wait does not declare was seen.
+    UnexpectedState,
+    /// The timeout or the global deadline ran out.
+    TimedOut,
+    /// The job never became visible within the not-found grace.
+    NotFound,
+    /// Credentials were rejected or not permitted (401/403).
+    AuthError,
+    /// The API stayed unreachable or kept answering errors.
+    ApiError,
+    /// A wait this one runs after did not succeed.
+    Skipped,
+    /// Stopped before an outcome: another wait failed (fail fast) or the run
+    /// was interrupted.
+    Cancelled,
+    /// Not finished yet (only seen in reports written mid-run).
+    Running,
+}
+
+impl Outcome {
+    /// The exit code this outcome asks for, per the documented table.
+    pub fn exit_code(self) -> u8 {
+        use crate::exit;
+        match self {
+            Outcome::Met | Outcome::Skipped | Outcome::Cancelled | Outcome::Running => exit::SUCCESS,
+            Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => exit::WAIT_FAILED,
+            Outcome::TimedOut => exit::TIMED_OUT,
+            Outcome::AuthError => exit::AUTH,
+            Outcome::ApiError => exit::API_UNAVAILABLE,
+        }
+    }
+
+    /// The snake_case name used in reports and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Met => "met",
+            Outcome::Failed => "failed",
+            Outcome::UnexpectedState => "unexpected_state",
+            Outcome::TimedOut => "timed_out",
+            Outcome::NotFound => "not_found",
+            Outcome::AuthError => "auth_error",
+            Outcome::ApiError => "api_error",
+            Outcome::Skipped => "skipped",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Running => "running",
+        }
+    }
+
+    /// Whether the wait passed the gate.
+    pub fn is_success(self) -> bool {
+        self == Outcome::Met
+    }
+}
+
+/// The last API error a wait saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiErrorInfo {
+    /// HTTP status, when there was a response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// The API's `error_code`, e.g. `APIG.0308`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The API's `error_msg`, or what went wrong on the way.
+    pub message: String,
+    /// The `X-Request-Id` header, for Huawei support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// A change of a wait's observed state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    /// The state in a few words, e.g. `RUNNING (2/3 SUCCESS)`.
+    pub state: String,
+}
+
+/// What the last successful poll saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LastObservation {
+    /// The job's own state, for job waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobState>,
+    /// Number of items per status.
+    pub status_counts: BTreeMap<String, u64>,
+    /// Total number of items seen.
+    pub items: u64,
+    /// Answers of count endpoints, keyed by status filter (`*` for all).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, u64>,
+    /// Mean progress in percent, where the API reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u32>,
+    /// What the success condition found, in words.
+    pub found: String,
+}
+
+/// One wait in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitReport {
+    pub name: String,
+    /// The wait kind, e.g. `image_job`.
+    pub kind: String,
+    /// The requests this wait sends, resolved (method and URL with query).
+    pub requests: Vec<String>,
+    /// The success condition in words.
+    pub success: String,
+    /// The failure condition in words, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub outcome: Outcome,
+    /// Why the wait ended so, in words.
+    pub reason: String,
+    /// Polls made (one poll may need several requests for paged lists).
+    pub polls: u64,
+    /// HTTP requests sent.
+    pub requests_sent: u64,
+    /// Polls retried after a transient error or throttling.
+    pub retries: u64,
+    /// Milliseconds from the wait's start to its end.
+    pub elapsed_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_observation: Option<LastObservation>,
+    /// The items that made the wait fail (or kept it from succeeding).
+    pub blame: Vec<Item>,
+    /// Values captured by `outputs:`.
+    pub outputs: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<ApiErrorInfo>,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub tool: String,
+    pub version: String,
+    /// The spec as given on the command line.
+    pub spec: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC.
+    pub ended_at: String,
+    /// Overall outcome: `met` when every wait met its condition, otherwise the
+    /// outcome that decided the exit code.
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    /// Set when the run was interrupted (`SIGINT` or `SIGTERM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
+    pub waits: Vec<WaitReport>,
+}
+
+impl RunReport {
+    /// Every captured output as `wait.key` → value, for GitHub outputs.
+    pub fn flat_outputs(&self) -> BTreeMap<String, String> {
+        self.waits
+            .iter()
+            .flat_map(|w| w.outputs.iter().map(move |(k, v)| (format!("{}.{k}", w.name), v.clone())))
+            .collect()
+    }
+}

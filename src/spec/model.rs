@@ -1,0 +1,250 @@
+//! The validated spec. Values of these types exist only after validation, so
+//! the engine never meets an empty target, a negative timeout or a cycle.
+
+use std::time::Duration;
+
+use serde_json_path::JsonPath;
+
+use super::interpolate::Piece;
+use crate::api::Service;
+use crate::condition::Rules;
+
+/// A whole spec, ready to run.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Where the spec came from, as given (for reports).
+    pub origin: String,
+    /// Region and endpoint overrides.
+    pub endpoints: Endpoints,
+    /// One deadline over all waits, if set.
+    pub deadline: Option<Duration>,
+    /// Whether the first failure cancels the other waits.
+    pub fail_fast: bool,
+    /// The waits, in the order they appear in the file.
+    pub waits: Vec<Wait>,
+}
+
+/// Where the services live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The region, which selects the default hosts.
+    pub region: String,
+    /// Per-service overrides from the spec.
+    pub overrides: Vec<(Service, String)>,
+}
+
+/// A string that may refer to outputs of earlier waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template(pub Vec<Piece>);
+
+impl Template {
+    /// A template without references.
+    pub fn literal(text: impl Into<String>) -> Self {
+        Template(vec![Piece::Text(text.into())])
+    }
+
+    /// The waits and keys this template reads.
+    pub fn references(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().filter_map(|p| match p {
+            Piece::Output { wait, key } => Some((wait.as_str(), key.as_str())),
+            Piece::Text(_) => None,
+        })
+    }
+
+    /// Fills in outputs; `lookup` answers `(wait, key)`.
+    pub fn render(&self, lookup: &dyn Fn(&str, &str) -> Option<String>) -> Result<String, String> {
+        let mut out = String::new();
+        for piece in &self.0 {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Output { wait, key } => match lookup(wait, key) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        return Err(format!(
+                            "output `{key}` of wait `{wait}` was not captured (its JSONPath selected nothing)"
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// The template as written, with references shown as `${outputs.W.K}`.
+    pub fn display(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.clone(),
+                Piece::Output { wait, key } => format!("${{outputs.{wait}.{key}}}"),
+            })
+            .collect()
+    }
+}
+
+/// Filters of the list and count endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub job_id: Option<Template>,
+    /// Comma-separated on the wire.
+    pub job_type: Vec<String>,
+    pub status: Option<String>,
+    pub desktop_pool_id: Option<Template>,
+}
+
+/// What a wait polls: one of the job endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `GET /v1/{project_id}/image-server-jobs/{job_id}`
+    ImageJob { job_id: Template },
+    /// `GET /v2/{project_id}/job/{job_id}`
+    AppServerJob { job_id: Template },
+    /// `GET /v2/{project_id}/workspace-jobs/{job_id}`
+    DesktopJob { job_id: Template },
+    /// `GET /v1/{project_id}/image-server-sub-jobs`
+    ImageSubJobs(ListFilter),
+    /// `GET /v1/{project_id}/app-server-sub-jobs`
+    AppServerSubJobs(ListFilter),
+    /// `GET /v2/{project_id}/workspace-sub-jobs`
+    DesktopSubJobs(ListFilter),
+    /// `GET /v1/{project_id}/image-server-sub-jobs/actions/count`
+    ImageSubJobCount(ListFilter),
+    /// `GET /v1/{project_id}/app-server-sub-jobs/actions/count`
+    AppServerSubJobCount(ListFilter),
+    /// Any other `GET` under either service.
+    Get {
+        service: Service,
+        path: Template,
+        query: Vec<(String, Template)>,
+    },
+}
+
+/// The broad shape of a target's response, which decides what conditions
+/// can look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A job with a status and sub-jobs.
+    Job,
+    /// A paged list of sub-jobs.
+    List,
+    /// A count.
+    Count,
+    /// Arbitrary JSON.
+    Json,
+}
+
+impl Target {
+    /// The spec key that selects this kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::ImageJob { .. } => "image_job",
+            Target::AppServerJob { .. } => "app_server_job",
+            Target::DesktopJob { .. } => "desktop_job",
+            Target::ImageSubJobs(_) => "image_sub_jobs",
+            Target::AppServerSubJobs(_) => "app_server_sub_jobs",
+            Target::DesktopSubJobs(_) => "desktop_sub_jobs",
+            Target::ImageSubJobCount(_) => "image_sub_job_count",
+            Target::AppServerSubJobCount(_) => "app_server_sub_job_count",
+            Target::Get { .. } => "get",
+        }
+    }
+
+    /// What the response looks like.
+    pub fn shape(&self) -> Shape {
+        match self {
+            Target::ImageJob { .. } | Target::AppServerJob { .. } | Target::DesktopJob { .. } => {
+                Shape::Job
+            }
+            Target::ImageSubJobs(_) | Target::AppServerSubJobs(_) | Target::DesktopSubJobs(_) => {
+                Shape::List
+            }
+            Target::ImageSubJobCount(_) | Target::AppServerSubJobCount(_) => Shape::Count,
+            Target::Get { .. } => Shape::Json,
+        }
+    }
+
+    /// Every template in the target, for reference checks.
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            Target::ImageJob { job_id }
+            | Target::AppServerJob { job_id }
+            | Target::DesktopJob { job_id } => vec![job_id],
+            Target::ImageSubJobs(f)
+            | Target::AppServerSubJobs(f)
+            | Target::DesktopSubJobs(f)
+            | Target::ImageSubJobCount(f)
+            | Target::AppServerSubJobCount(f) => {
+                f.job_id.iter().chain(f.desktop_pool_id.iter()).collect()
+            }
+            Target::Get { path, query, .. } => {
+                std::iter::once(path).chain(query.iter().map(|(_, v)| v)).collect()
+            }
+        }
+    }
+}
+
+/// How often to poll.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollSchedule {
+    /// The first delay.
+    pub initial: Duration,
+    /// The cap on any delay.
+    pub max: Duration,
+    /// Growth per poll (at least 1).
+    pub factor: f64,
+    /// Whether delays are randomised.
+    pub jitter: Jitter,
+    /// Whether progress reports may move the next poll earlier or later.
+    pub adaptive: bool,
+}
+
+/// Randomisation of poll delays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Each delay is uniform in `[0, computed]` ("full jitter"), floored at
+    /// the initial delay so the API is never hammered.
+    Full,
+    /// Exact delays.
+    None,
+}
+
+impl Default for PollSchedule {
+    fn default() -> Self {
+        PollSchedule {
+            initial: Duration::from_secs(5),
+            max: Duration::from_secs(60),
+            factor: 2.0,
+            jitter: Jitter::Full,
+            adaptive: true,
+        }
+    }
+}
+
+/// A value captured from a wait's last response.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub source: String,
+    pub path: JsonPath,
+}
+
+/// One validated wait.
+#[derive(Debug, Clone)]
+pub struct Wait {
+    pub name: String,
+    pub project_id: String,
+    pub target: Target,
+    pub rules: Rules,
+    pub timeout: Duration,
+    pub poll: PollSchedule,
+    /// Consecutive polls on which success must hold.
+    pub stable_for: u32,
+    /// How long a job may stay invisible (404, empty list) before the wait
+    /// ends as not found.
+    pub not_found_grace: Duration,
+    /// Transient errors tolerated in a row before the wait gives up.
+    pub error_budget: u32,
+    /// Waits that must succeed first.
+    pub after: Vec<String>,
+    pub outputs: Vec<Output>,
+}

@@ -1,0 +1,1315 @@
+//! Turning the located YAML tree into a validated [`Spec`], collecting every
+//! mistake on the way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use serde_json_path::JsonPath;
+
+use super::diagnostic::{SpecDiagnostic, did_you_mean};
+use super::duration;
+use super::interpolate::{InterpolationError, Piece, expand};
+use super::model::*;
+use super::yaml::{Node, Span, Value};
+use crate::api::{Service, Status, status};
+use crate::condition::{
+    Check, Comparison, Condition, ItemFilter, PathTest, Quantifier, Rules, StatusSet,
+    UnknownStatusPolicy,
+};
+
+const TOP_KEYS: [&str; 5] = ["version", "defaults", "waits", "deadline", "fail_fast"];
+const DEFAULT_KEYS: [&str; 9] = [
+    "region",
+    "project_id",
+    "endpoints",
+    "timeout",
+    "poll",
+    "not_found_grace",
+    "error_budget",
+    "unknown_status",
+    "stable_for",
+];
+const KIND_KEYS: [&str; 9] = [
+    "image_job",
+    "app_server_job",
+    "desktop_job",
+    "image_sub_jobs",
+    "app_server_sub_jobs",
+    "desktop_sub_jobs",
+    "image_sub_job_count",
+    "app_server_sub_job_count",
+    "get",
+];
+const WAIT_KEYS: [&str; 14] = [
+    "pending",
+    "target",
+    "success",
+    "failure",
+    "timeout",
+    "poll",
+    "stable_for",
+    "not_found_grace",
+    "error_budget",
+    "after",
+    "outputs",
+    "unknown_status",
+    "allow_empty",
+    "project_id",
+];
+const POLL_KEYS: [&str; 5] = ["initial", "max", "factor", "jitter", "adaptive"];
+const CHECK_KEYS: [&str; 8] = [
+    "status", "all", "any", "none", "count", "path", "all_of", "any_of",
+];
+
+/// The defaults that waits inherit.
+struct Defaults {
+    project_id: Option<(String, Span)>,
+    timeout: Duration,
+    poll: PollSchedule,
+    not_found_grace: Duration,
+    error_budget: u32,
+    unknown_status: UnknownStatusPolicy,
+    stable_for: u32,
+}
+
+/// Walks the tree, collecting diagnostics.
+pub struct Validator<'a> {
+    source: &'a str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    diagnostics: Vec<SpecDiagnostic>,
+}
+
+impl<'a> Validator<'a> {
+    /// A validator over `source`, reading variables through `env`.
+    pub fn new(source: &'a str, env: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Validator {
+            source,
+            env,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, diagnostic: SpecDiagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Validates the whole document.
+    pub fn spec(mut self, origin: &str, root: &Node) -> Result<Spec, Vec<SpecDiagnostic>> {
+        let spec = self.document(origin, root);
+        let mut diagnostics = self.diagnostics;
+        diagnostics.sort_by_key(|d| (d.span.offset, d.code));
+        diagnostics.dedup();
+        match spec {
+            Some(spec) if diagnostics.is_empty() => Ok(spec),
+            _ => Err(diagnostics),
+        }
+    }
+
+    fn document(&mut self, origin: &str, root: &Node) -> Option<Spec> {
+        if root.value == Value::Null {
+            self.error(
+                SpecDiagnostic::new("spec::empty", root.span, "the spec is empty")
+                    .help("start with `version: 1` and a `waits:` mapping; see `jobgate --help`"),
+            );
+            return None;
+        }
+        self.map(root, "the spec")?;
+        self.known_keys(root, &TOP_KEYS, "at the top level");
+        match root.get("version") {
+            None => self.error(
+                SpecDiagnostic::new("spec::version", root.span, "the spec has no `version`")
+                    .label("version missing in this document")
+                    .help("add `version: 1` as the first line"),
+            ),
+            Some(v) if v.scalar_text().as_deref() != Some("1") => self.error(
+                SpecDiagnostic::new("spec::version", v.span, "unsupported spec version")
+                    .label("only version 1 exists")
+                    .help("write `version: 1`"),
+            ),
+            Some(_) => {}
+        }
+        let (endpoints, defaults) = self.defaults(root.get("defaults"));
+        let deadline = root.get("deadline").and_then(|n| self.duration(n));
+        let fail_fast = root.get("fail_fast").and_then(|n| self.boolean(n)).unwrap_or(true);
+        let waits_node = match root.get("waits") {
+            Some(node) => node,
+            None => {
+                self.error(
+                    SpecDiagnostic::new("spec::no_waits", root.span, "the spec has no `waits`")
+                        .label("nothing to wait for")
+                        .help("add a `waits:` mapping, e.g.\nwaits:\n  build:\n    image_job: ${IMAGE_JOB_ID}\n    target: [SUCCESS]"),
+                );
+                return None;
+            }
+        };
+        let entries = self.map(waits_node, "`waits`")?;
+        if entries.is_empty() {
+            self.error(
+                SpecDiagnostic::new("spec::no_waits", waits_node.span, "`waits` is empty")
+                    .help("declare at least one wait"),
+            );
+        }
+        let names: Vec<(String, Span)> = entries
+            .iter()
+            .filter_map(|(k, _)| k.scalar_text().map(|s| (s, k.span)))
+            .collect();
+        let mut waits = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (key, node) in entries {
+            let Some(name) = self.wait_name(key, &mut seen) else { continue };
+            if let Some(wait) = self.wait(&name, node, &defaults) {
+                waits.push((wait, node));
+            }
+        }
+        self.check_graph(&waits, &names);
+        let endpoints = endpoints?;
+        Some(Spec {
+            origin: origin.to_owned(),
+            endpoints,
+            deadline,
+            fail_fast,
+            waits: waits.into_iter().map(|(w, _)| w).collect(),
+        })
+    }
+
+    fn wait_name(&mut self, key: &Node, seen: &mut BTreeSet<String>) -> Option<String> {
+        let Some(name) = key.scalar_text() else {
+            self.error(SpecDiagnostic::new("spec::wait_name", key.span, "a wait's name must be a string"));
+            return None;
+        };
+        let valid = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            self.error(
+                SpecDiagnostic::new("spec::wait_name", key.span, format!("`{name}` is not a valid wait name"))
+                    .help("use letters, digits, `-` and `_` (names appear in reports, outputs and `after:`)"),
+            );
+            return None;
+        }
+        if !seen.insert(name.clone()) {
+            self.error(
+                SpecDiagnostic::new("spec::duplicate_wait", key.span, format!("wait `{name}` is declared twice"))
+                    .help("give each wait its own name"),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    fn defaults(&mut self, node: Option<&Node>) -> (Option<Endpoints>, Defaults) {
+        let mut defaults = Defaults {
+            project_id: None,
+            timeout: Duration::from_secs(30 * 60),
+            poll: PollSchedule::default(),
+            not_found_grace: Duration::from_secs(30),
+            error_budget: 6,
+            unknown_status: UnknownStatusPolicy::Fail,
+            stable_for: 1,
+        };
+        let mut endpoints = Some(Endpoints {
+            region: String::new(),
+            overrides: Vec::new(),
+        });
+        let Some(node) = node else {
+            defaults.project_id = self.project_id_from_env(None);
+            return (endpoints, defaults);
+        };
+        if self.map(node, "`defaults`").is_none() {
+            return (endpoints, defaults);
+        }
+        self.known_keys(node, &DEFAULT_KEYS, "in `defaults`");
+        if let Some(n) = node.get("region") {
+            match self.string(n) {
+                Some(region) if is_region(&region) => {
+                    if let Some(e) = endpoints.as_mut() {
+                        e.region = region
+                    }
+                }
+                Some(region) => {
+                    self.error(
+                        SpecDiagnostic::new("spec::region", n.span, format!("`{region}` is not a region id"))
+                            .help("write a region id such as `cn-north-4` or `ap-southeast-1`"),
+                    );
+                    endpoints = None;
+                }
+                None => endpoints = None,
+            }
+        }
+        if let Some(n) = node.get("endpoints") {
+            match self.endpoint_overrides(n) {
+                Some(overrides) => {
+                    if let Some(e) = endpoints.as_mut() {
+                        e.overrides = overrides
+                    }
+                }
+                None => endpoints = None,
+            }
+        }
+        defaults.project_id = match node.get("project_id") {
+            Some(n) => self.project_id(n).map(|p| (p, n.span)),
+            None => self.project_id_from_env(None),
+        };
+        if let Some(t) = node.get("timeout").and_then(|n| self.positive_duration(n)) {
+            defaults.timeout = t;
+        }
+        if let Some(p) = node.get("poll").and_then(|n| self.poll(n, &defaults.poll)) {
+            defaults.poll = p;
+        }
+        if let Some(g) = node.get("not_found_grace").and_then(|n| self.duration(n)) {
+            defaults.not_found_grace = g;
+        }
+        if let Some(b) = node.get("error_budget").and_then(|n| self.count(n, 0)) {
+            defaults.error_budget = b;
+        }
+        if let Some(p) = node.get("unknown_status").and_then(|n| self.unknown_policy(n)) {
+            defaults.unknown_status = p;
+        }
+        if let Some(s) = node.get("stable_for").and_then(|n| self.count(n, 1)) {
+            defaults.stable_for = s;
+        }
+        (endpoints, defaults)
+    }
+
+    fn project_id_from_env(&self, _span: Option<Span>) -> Option<(String, Span)> {
+        (self.env)("HUAWEICLOUD_SDK_PROJECT_ID")
+            .filter(|p| !p.is_empty())
+            .map(|p| (p, Span::default()))
+    }
+
+    fn project_id(&mut self, node: &Node) -> Option<String> {
+        let id = self.string(node)?;
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            self.error(
+                SpecDiagnostic::new("spec::project_id", node.span, format!("`{id}` is not a project id"))
+                    .help("a project id is 32 hexadecimal characters; find it under My Credentials > Projects in the console"),
+            );
+            return None;
+        }
+        Some(id)
+    }
+
+    fn endpoint_overrides(&mut self, node: &Node) -> Option<Vec<(Service, String)>> {
+        let entries = self.map(node, "`endpoints`")?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (key, value) in entries {
+            let name = key.scalar_text().unwrap_or_default();
+            let Some(service) = Service::ALL.into_iter().find(|s| s.name() == name) else {
+                self.unknown_key(key, &["workspace", "appstream"], "in `endpoints`");
+                ok = false;
+                continue;
+            };
+            match self.string(value) {
+                Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                    out.push((service, url.trim_end_matches('/').to_owned()))
+                }
+                Some(url) => {
+                    self.error(
+                        SpecDiagnostic::new("spec::endpoint", value.span, format!("`{url}` is not an http(s) URL"))
+                            .help("write the service's base URL, e.g. `https://workspace.cn-north-4.myhuaweicloud.com`"),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn poll(&mut self, node: &Node, base: &PollSchedule) -> Option<PollSchedule> {
+        self.map(node, "`poll`")?;
+        self.known_keys(node, &POLL_KEYS, "in `poll`");
+        let mut poll = *base;
+        let mut ok = true;
+        if let Some(n) = node.get("initial") {
+            match self.positive_duration(n) {
+                Some(d) => poll.initial = d,
+                None => ok = false,
+            }
+        }
+        if let Some(n) = node.get("max") {
+            match self.positive_duration(n) {
+                Some(d) => poll.max = d,
+                None => ok = false,
+            }
+        }
+        if let Some(n) = node.get("factor") {
+            match n.scalar_text().and_then(|t| t.parse::<f64>().ok()) {
+                Some(f) if (1.0..=10.0).contains(&f) => poll.factor = f,
+                _ => {
+                    self.error(
+                        SpecDiagnostic::new("spec::poll_factor", n.span, "`factor` must be a number from 1 to 10")
+                            .help("1 polls at a fixed interval; 2 doubles the delay each time"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if let Some(n) = node.get("jitter") {
+            match n.scalar_text().as_deref() {
+                Some("full") => poll.jitter = Jitter::Full,
+                Some("none") | Some("false") => poll.jitter = Jitter::None,
+                _ => {
+                    self.error(
+                        SpecDiagnostic::new("spec::poll_jitter", n.span, "`jitter` must be `full` or `none`")
+                            .help("`full` spreads polls randomly so many gates do not poll in step"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if let Some(n) = node.get("adaptive") {
+            match self.boolean(n) {
+                Some(b) => poll.adaptive = b,
+                None => ok = false,
+            }
+        }
+        if ok && poll.initial > poll.max {
+            let span = node.get("initial").map_or(node.span, |n| n.span);
+            self.error(
+                SpecDiagnostic::new(
+                    "spec::poll_order",
+                    span,
+                    format!(
+                        "the initial delay ({}) is longer than the maximum ({})",
+                        duration::format(poll.initial),
+                        duration::format(poll.max)
+                    ),
+                )
+                .help("make `initial` at most `max`"),
+            );
+            ok = false;
+        }
+        ok.then_some(poll)
+    }
+
+    fn wait(&mut self, name: &str, node: &Node, defaults: &Defaults) -> Option<Wait> {
+        self.map(node, &format!("wait `{name}`"))?;
+        let entries = match &node.value {
+            Value::Map(entries) => entries,
+            _ => return None,
+        };
+        let mut allowed: Vec<&str> = WAIT_KEYS.to_vec();
+        allowed.extend(KIND_KEYS);
+        self.known_keys(node, &allowed, &format!("in wait `{name}`"));
+        let kinds: Vec<&(Node, Node)> = entries
+            .iter()
+            .filter(|(k, _)| k.as_str().is_some_and(|k| KIND_KEYS.contains(&k)))
+            .collect();
+        let target = match kinds.as_slice() {
+            [] => {
+                self.error(
+                    SpecDiagnostic::new("spec::no_kind", node.span, format!("wait `{name}` does not say what to poll"))
+                        .label("no wait kind in this wait")
+                        .help(format!("add one of: {}", KIND_KEYS.join(", "))),
+                );
+                None
+            }
+            [(key, value)] => self.target(key.as_str().unwrap_or_default(), value),
+            [_, (second, _), ..] => {
+                self.error(
+                    SpecDiagnostic::new("spec::two_kinds", second.span, format!("wait `{name}` has more than one wait kind"))
+                        .help("a wait polls one endpoint: split it into two waits"),
+                );
+                None
+            }
+        };
+        let project_id = match node.get("project_id") {
+            Some(n) => self.project_id(n),
+            None => match &defaults.project_id {
+                Some((id, _)) => Some(id.clone()),
+                None => {
+                    let span = node.span;
+                    self.error(
+                        SpecDiagnostic::new("spec::project_id", span, format!("wait `{name}` has no project id"))
+                            .label("project id needed by this wait")
+                            .help("add `project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}` under `defaults`, or set HUAWEICLOUD_SDK_PROJECT_ID"),
+                    );
+                    None
+                }
+            },
+        };
+        let timeout = node
+            .get("timeout")
+            .map_or(Some(defaults.timeout), |n| self.positive_duration(n));
+        let poll = node
+            .get("poll")
+            .map_or(Some(defaults.poll), |n| self.poll(n, &defaults.poll));
+        let stable_for = node
+            .get("stable_for")
+            .map_or(Some(defaults.stable_for), |n| self.count(n, 1));
+        let not_found_grace = node
+            .get("not_found_grace")
+            .map_or(Some(defaults.not_found_grace), |n| self.duration(n));
+        let error_budget = node
+            .get("error_budget")
+            .map_or(Some(defaults.error_budget), |n| self.count(n, 0));
+        let unknown_status = node
+            .get("unknown_status")
+            .map_or(Some(defaults.unknown_status), |n| self.unknown_policy(n));
+        let allow_empty = node.get("allow_empty").map_or(Some(false), |n| self.boolean(n));
+        let after = node.get("after").map_or(Some(Vec::new()), |n| self.names(n));
+        let outputs = node.get("outputs").map_or(Some(Vec::new()), |n| self.outputs(n));
+        let rules = match &target {
+            Some(t) => self.rules(name, node, Some(t.shape()), unknown_status?, allow_empty?),
+            None => {
+                // Still check the conditions' own spelling.
+                let _ = self.rules(name, node, None, UnknownStatusPolicy::Fail, false);
+                None
+            }
+        };
+        Some(Wait {
+            name: name.to_owned(),
+            project_id: project_id?,
+            target: target?,
+            rules: rules?,
+            timeout: timeout?,
+            poll: poll?,
+            stable_for: stable_for?,
+            not_found_grace: not_found_grace?,
+            error_budget: error_budget?,
+            after: after?,
+            outputs: outputs?,
+        })
+    }
+
+    fn target(&mut self, kind: &str, node: &Node) -> Option<Target> {
+        match kind {
+            "image_job" => Some(Target::ImageJob { job_id: self.job_id(node)? }),
+            "app_server_job" => Some(Target::AppServerJob { job_id: self.job_id(node)? }),
+            "desktop_job" => Some(Target::DesktopJob { job_id: self.job_id(node)? }),
+            "image_sub_jobs" => {
+                let filter = self.filter(node, &["job_id", "job_type", "status"], false)?;
+                if filter.job_type.is_empty() {
+                    self.error(
+                        SpecDiagnostic::new("spec::job_type_required", node.span, "`image_sub_jobs` needs a `job_type`")
+                            .help("the API requires it: e.g. `job_type: CREATE_SERVER_IMAGE`"),
+                    );
+                    return None;
+                }
+                Some(Target::ImageSubJobs(filter))
+            }
+            "app_server_sub_jobs" => Some(Target::AppServerSubJobs(
+                self.filter(node, &["job_id", "job_type", "status"], false)?,
+            )),
+            "desktop_sub_jobs" => Some(Target::DesktopSubJobs(self.filter(
+                node,
+                &["job_id", "job_type", "status", "desktop_pool_id"],
+                false,
+            )?)),
+            "image_sub_job_count" => Some(Target::ImageSubJobCount(
+                self.filter(node, &["job_id", "job_type"], true)?,
+            )),
+            "app_server_sub_job_count" => Some(Target::AppServerSubJobCount(
+                self.filter(node, &["job_id", "job_type"], true)?,
+            )),
+            "get" => self.get(node),
+            _ => None,
+        }
+    }
+
+    fn job_id(&mut self, node: &Node) -> Option<Template> {
+        let template = self.template(node)?;
+        if template.0.iter().all(|p| matches!(p, Piece::Text(t) if t.trim().is_empty())) {
+            self.error(
+                SpecDiagnostic::new("spec::job_id", node.span, "the job id is empty")
+                    .help("write the job id the API returned when the job started, e.g. `${IMAGE_JOB_ID}`"),
+            );
+            return None;
+        }
+        let bad = template.0.iter().any(|p| matches!(p, Piece::Text(t) if t.contains(['/', '?', '#', ' '])));
+        if bad {
+            self.error(
+                SpecDiagnostic::new("spec::job_id", node.span, "a job id cannot contain `/`, `?`, `#` or spaces")
+                    .help("write only the id, not a URL"),
+            );
+            return None;
+        }
+        Some(template)
+    }
+
+    fn filter(&mut self, node: &Node, keys: &[&str], multi_type: bool) -> Option<ListFilter> {
+        if node.value == Value::Null {
+            return Some(ListFilter::default());
+        }
+        self.map(node, "the wait kind's filters")?;
+        self.known_keys(node, keys, "in these filters");
+        let mut filter = ListFilter::default();
+        let mut ok = true;
+        if let Some(n) = node.get("job_id") {
+            filter.job_id = self.job_id(n);
+            ok &= filter.job_id.is_some();
+        }
+        if let Some(n) = node.get("desktop_pool_id") {
+            filter.desktop_pool_id = self.template(n);
+            ok &= filter.desktop_pool_id.is_some();
+        }
+        if let Some(n) = node.get("job_type") {
+            match self.strings(n) {
+                Some(types) if types.len() > 1 && !multi_type => {
+                    self.error(
+                        SpecDiagnostic::new("spec::job_type", n.span, "this endpoint filters on one job type")
+                            .help("give one job type, or filter with `where: { job_type: [...] }` in a condition"),
+                    );
+                    ok = false;
+                }
+                Some(types) => filter.job_type = types,
+                None => ok = false,
+            }
+        }
+        if let Some(n) = node.get("status") {
+            match self.statuses(n) {
+                Some(s) if s.len() == 1 => filter.status = s.into_iter().next().map(|s| s.to_string()),
+                Some(_) => {
+                    self.error(
+                        SpecDiagnostic::new("spec::status_filter", n.span, "the API filters on one status")
+                            .help("give one status here and use conditions for the rest"),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(filter)
+    }
+
+    fn get(&mut self, node: &Node) -> Option<Target> {
+        self.map(node, "`get`")?;
+        self.known_keys(node, &["service", "path", "query"], "in `get`");
+        let service = match node.get("service") {
+            None => {
+                self.error(
+                    SpecDiagnostic::new("spec::get_service", node.span, "`get` needs a `service`")
+                        .help("write `service: workspace` or `service: appstream`"),
+                );
+                None
+            }
+            Some(n) => {
+                let name = self.string(n)?;
+                let found = Service::ALL.into_iter().find(|s| s.name() == name);
+                if found.is_none() {
+                    let mut d = SpecDiagnostic::new("spec::get_service", n.span, format!("unknown service `{name}`"));
+                    d = d.help(match did_you_mean(&name, ["workspace", "appstream"]) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "write `workspace` or `appstream`".into(),
+                    });
+                    self.error(d);
+                }
+                found
+            }
+        };
+        let path = match node.get("path") {
+            None => {
+                self.error(
+                    SpecDiagnostic::new("spec::get_path", node.span, "`get` needs a `path`")
+                        .help("e.g. `path: /v2/{project_id}/workspace-jobs/${JOB_ID}`"),
+                );
+                None
+            }
+            Some(n) => {
+                let path = self.template(n)?;
+                let starts = matches!(path.0.first(), Some(Piece::Text(t)) if t.starts_with('/'));
+                if !starts || path.display().contains(['?', '#']) {
+                    self.error(
+                        SpecDiagnostic::new("spec::get_path", n.span, "the path must start with `/` and have no query")
+                            .help("put query parameters under `query:`"),
+                    );
+                    None
+                } else {
+                    Some(path)
+                }
+            }
+        };
+        let mut query = Vec::new();
+        if let Some(n) = node.get("query") {
+            for (k, v) in self.map(n, "`query`").unwrap_or(&[]) {
+                if let (Some(k), Some(v)) = (k.scalar_text(), self.template(v)) {
+                    query.push((k, v));
+                }
+            }
+        }
+        Some(Target::Get {
+            service: service?,
+            path: path?,
+            query,
+        })
+    }
+
+    fn rules(
+        &mut self,
+        name: &str,
+        node: &Node,
+        shape: Option<Shape>,
+        unknown_status: UnknownStatusPolicy,
+        allow_empty: bool,
+    ) -> Option<Rules> {
+        let pending_node = node.get("pending");
+        let target_node = node.get("target");
+        let pending = pending_node.map_or_else(
+            || Some(["WAITING", "RUNNING"].iter().map(|s| Status::parse(s)).collect()),
+            |n| self.statuses(n),
+        );
+        let target = target_node.and_then(|n| self.statuses(n));
+        if let (Some(p), Some(t), Some(pn), Some(tn)) = (&pending, &target, pending_node, target_node) {
+            for status in p.intersection(t) {
+                let span = self.find_status(tn, status).unwrap_or(tn.span);
+                self.error(
+                    SpecDiagnostic::new("spec::overlap", span, format!("`{status}` is both pending and target"))
+                        .label("also listed in `pending`")
+                        .help("a status either means 'keep waiting' or 'done': remove it from one list"),
+                );
+                let _ = pn;
+            }
+        }
+        if let (Some(tn), Some(t)) = (target_node, &target)
+            && t.is_empty()
+        {
+            self.error(
+                SpecDiagnostic::new("spec::empty_target", tn.span, "`target` is empty")
+                    .help("list the statuses that mean done, e.g. `target: [SUCCESS]`"),
+            );
+        }
+        if target_node.is_some() && matches!(shape, Some(Shape::Count | Shape::Json)) {
+            self.error(
+                SpecDiagnostic::new("spec::target_shape", target_node.map_or(node.span, |n| n.span), "`target` needs statuses, which this wait kind does not report")
+                    .help("use `success:` with a `count:` or `path:` condition"),
+            );
+        }
+        let success_node = node.get("success");
+        let success = success_node.and_then(|n| self.condition(n, shape, true));
+        let failure = node.get("failure").and_then(|n| self.condition(n, shape, false));
+        let success = match (target_node, success_node) {
+            (Some(tn), Some(sn)) => {
+                self.error(
+                    SpecDiagnostic::new("spec::target_and_success", sn.span, "`target` and `success` both say when the wait is done")
+                        .label("remove this or `target`")
+                        .help(format!("`target` (line {}) is shorthand for a success condition: keep one", tn.span.line)),
+                );
+                None
+            }
+            (Some(_), None) => {
+                let statuses = target.clone().filter(|t| !t.is_empty())?;
+                match shape? {
+                    Shape::Job => Some(Condition::Check(Check::JobStatus(statuses))),
+                    Shape::List => Some(Condition::Check(Check::Items {
+                        quantifier: Quantifier::All,
+                        statuses,
+                        filter: ItemFilter::default(),
+                    })),
+                    Shape::Count | Shape::Json => None,
+                }
+            }
+            (None, Some(_)) => success,
+            (None, None) => {
+                self.error(
+                    SpecDiagnostic::new("spec::no_success", node.span, format!("wait `{name}` never says when it is done"))
+                        .label("no `target` or `success` in this wait")
+                        .help("add `target: [SUCCESS]`, or a `success:` condition"),
+                );
+                None
+            }
+        };
+        let success = success?;
+        let shape = shape?;
+        let uses_items = shape == Shape::List
+            || success.uses_items()
+            || failure.as_ref().is_some_and(|f| f.uses_items());
+        Some(Rules {
+            pending: pending?,
+            success,
+            failure,
+            unknown_status,
+            allow_empty,
+            uses_items: uses_items && shape != Shape::Count,
+        })
+    }
+
+    fn find_status(&self, node: &Node, status: &Status) -> Option<Span> {
+        match &node.value {
+            Value::Seq(items) => items
+                .iter()
+                .find(|i| i.scalar_text().as_deref() == Some(status.as_str()))
+                .map(|i| i.span),
+            _ => Some(node.span),
+        }
+    }
+
+    /// One condition, or a list of them (all-of for success, any-of for failure).
+    fn condition(&mut self, node: &Node, shape: Option<Shape>, is_success: bool) -> Option<Condition> {
+        match &node.value {
+            Value::Seq(items) => {
+                if items.is_empty() {
+                    self.error(
+                        SpecDiagnostic::new("spec::empty_condition", node.span, "the condition list is empty")
+                            .help("list at least one condition, or remove the key"),
+                    );
+                    return None;
+                }
+                let list: Vec<Option<Condition>> =
+                    items.iter().map(|i| self.condition(i, shape, is_success)).collect();
+                let list: Option<Vec<Condition>> = list.into_iter().collect();
+                Some(if is_success {
+                    Condition::AllOf(list?)
+                } else {
+                    Condition::AnyOf(list?)
+                })
+            }
+            Value::Map(_) => self.check(node, shape, is_success),
+            other => {
+                self.error(
+                    SpecDiagnostic::new("spec::condition", node.span, format!("expected a condition, found a {}", other.kind()))
+                        .help("a condition is a mapping such as `{ all: [SUCCESS] }` or `{ count: [FAILED], is: \"== 0\" }`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check(&mut self, node: &Node, shape: Option<Shape>, is_success: bool) -> Option<Condition> {
+        let Value::Map(entries) = &node.value else { return None };
+        let heads: Vec<&Node> = entries
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.as_str().is_some_and(|k| CHECK_KEYS.contains(&k)))
+            .collect();
+        let head = match heads.as_slice() {
+            [one] => one.as_str().unwrap_or_default().to_owned(),
+            [] => {
+                let first = &entries.first()?.0;
+                self.unknown_key(first, &CHECK_KEYS, "in this condition");
+                return None;
+            }
+            [_, second, ..] => {
+                self.error(
+                    SpecDiagnostic::new("spec::two_checks", second.span, "a condition has one test")
+                        .help("list several conditions instead, or combine them with `all_of:` / `any_of:`"),
+                );
+                return None;
+            }
+        };
+        let value = node.get(&head)?;
+        let wrong_shape = |this: &mut Self, what: &str, help: &str| {
+            this.error(
+                SpecDiagnostic::new("spec::condition_shape", value.span, format!("`{head}` {what}"))
+                    .help(help.to_owned()),
+            );
+            None
+        };
+        match head.as_str() {
+            "all_of" | "any_of" => {
+                self.known_keys(node, &[head.as_str()], "beside `all_of`/`any_of`");
+                let Value::Seq(items) = &value.value else {
+                    self.error(SpecDiagnostic::new("spec::condition", value.span, format!("`{head}` takes a list of conditions")));
+                    return None;
+                };
+                let list: Option<Vec<Condition>> =
+                    items.iter().map(|i| self.condition(i, shape, is_success)).collect();
+                Some(if head == "all_of" { Condition::AllOf(list?) } else { Condition::AnyOf(list?) })
+            }
+            "status" => {
+                self.known_keys(node, &["status"], "in a `status` condition");
+                if shape.is_some_and(|s| s != Shape::Job) {
+                    return wrong_shape(self, "tests a job's own status, which this wait kind does not report", "use `all`, `any`, `none` or `count` over the listed sub-jobs");
+                }
+                Some(Condition::Check(Check::JobStatus(self.statuses(value)?)))
+            }
+            "all" | "any" | "none" => {
+                self.known_keys(node, &[head.as_str(), "where"], &format!("in an `{head}` condition"));
+                if shape.is_some_and(|s| !matches!(s, Shape::Job | Shape::List)) {
+                    return wrong_shape(self, "needs sub-jobs, which this wait kind does not list", "count endpoints answer `count:` conditions; `get` answers `path:` conditions");
+                }
+                let statuses = self.statuses(value)?;
+                let filter = node.get("where").map_or(Some(ItemFilter::default()), |n| self.item_filter(n))?;
+                let quantifier = match head.as_str() {
+                    "all" => Quantifier::All,
+                    "any" => Quantifier::Any,
+                    _ => Quantifier::None,
+                };
+                Some(Condition::Check(Check::Items { quantifier, statuses, filter }))
+            }
+            "count" => {
+                self.known_keys(node, &["count", "is", "where"], "in a `count` condition");
+                if shape == Some(Shape::Json) {
+                    return wrong_shape(self, "needs sub-jobs, which `get` does not list", "use `path:` with `count:` instead");
+                }
+                let statuses = match value.as_str() {
+                    Some("*") => None,
+                    _ => Some(self.statuses(value)?),
+                };
+                let filter = node.get("where").map_or(Some(ItemFilter::default()), |n| self.item_filter(n))?;
+                if shape == Some(Shape::Count) && !filter.fields.is_empty() {
+                    let span = node.get("where").map_or(node.span, |n| n.span);
+                    self.error(
+                        SpecDiagnostic::new("spec::count_where", span, "count endpoints cannot filter on item fields")
+                            .help("filter by `job_type`/`job_id` in the wait kind, or use the list kind instead"),
+                    );
+                    return None;
+                }
+                let Some(is) = node.get("is") else {
+                    self.error(
+                        SpecDiagnostic::new("spec::count_is", node.span, "a `count` condition needs `is`")
+                            .label("add `is:` to this condition")
+                            .help("e.g. `is: \"== 0\"`, `is: \"< 3\"`, or a share `is: \">= 95%\"`"),
+                    );
+                    return None;
+                };
+                let comparison = self.comparison(is)?;
+                Some(Condition::Check(Check::Count { statuses, filter, comparison }))
+            }
+            "path" => self.path_check(node, value),
+            _ => None,
+        }
+    }
+
+    fn path_check(&mut self, node: &Node, value: &Node) -> Option<Condition> {
+        const TESTS: [&str; 5] = ["exists", "equals", "in", "matches", "count"];
+        let mut allowed = vec!["path"];
+        allowed.extend(TESTS);
+        self.known_keys(node, &allowed, "in a `path` condition");
+        let (source, path) = self.json_path(value)?;
+        let present: Vec<&str> = TESTS.iter().copied().filter(|t| node.get(t).is_some()).collect();
+        let test_name = match present.as_slice() {
+            [one] => *one,
+            [] => {
+                self.error(
+                    SpecDiagnostic::new("spec::path_test", node.span, "a `path` condition needs a test")
+                        .label("no test in this condition")
+                        .help("add one of `exists: true`, `equals: VALUE`, `in: [VALUES]`, `matches: REGEX`, `count: \"> 0\"`"),
+                );
+                return None;
+            }
+            [_, second, ..] => {
+                let span = node.get(second).map_or(node.span, |n| n.span);
+                self.error(
+                    SpecDiagnostic::new("spec::path_test", span, "a `path` condition has one test")
+                        .help("write two conditions to test two things"),
+                );
+                return None;
+            }
+        };
+        let t = node.get(test_name)?;
+        let test = match test_name {
+            "exists" => PathTest::Exists(self.boolean(t)?),
+            "equals" => PathTest::Equals(self.json_value(t)?),
+            "in" => match &t.value {
+                Value::Seq(items) => PathTest::In(items.iter().map(|i| self.json_value(i)).collect::<Option<_>>()?),
+                _ => {
+                    self.error(SpecDiagnostic::new("spec::path_in", t.span, "`in` takes a list of values"));
+                    return None;
+                }
+            },
+            "matches" => {
+                let text = self.string(t)?;
+                match regex::Regex::new(&text) {
+                    Ok(r) => PathTest::Matches(r),
+                    Err(e) => {
+                        self.error(
+                            SpecDiagnostic::new("spec::regex", t.span, "invalid regular expression")
+                                .help(e.to_string().lines().last().unwrap_or("").trim().to_owned()),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => PathTest::Count(self.comparison(t)?),
+        };
+        Some(Condition::Check(Check::Path { source, path, test }))
+    }
+
+    fn json_path(&mut self, node: &Node) -> Option<(String, JsonPath)> {
+        let text = self.string(node)?;
+        match JsonPath::parse(&text) {
+            Ok(path) => Some((text, path)),
+            Err(e) => {
+                let span = node.span.narrow(self.source, e.position(), 1);
+                self.error(
+                    SpecDiagnostic::new("spec::jsonpath", span, format!("invalid JSONPath: {}", e.message()))
+                        .label(format!("{} (character {})", e.message(), e.position() + 1))
+                        .help("JSONPath follows RFC 9535, e.g. `$.sub_jobs[?@.status == 'FAILED'].id`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn json_value(&mut self, node: &Node) -> Option<Json> {
+        match &node.value {
+            Value::Null => Some(Json::Null),
+            Value::Bool(b) => Some(Json::Bool(*b)),
+            Value::Int(i) => Some(Json::from(*i)),
+            Value::Float(f) => Some(Json::from(*f)),
+            Value::Str(_) => self.string(node).map(Json::String),
+            _ => {
+                self.error(SpecDiagnostic::new("spec::value", node.span, "expected a scalar value"));
+                None
+            }
+        }
+    }
+
+    fn comparison(&mut self, node: &Node) -> Option<Comparison> {
+        let text = match &node.value {
+            Value::Int(i) => format!("== {i}"),
+            _ => self.string(node)?,
+        };
+        match Comparison::parse(&text) {
+            Ok(c) => Some(c),
+            Err(message) => {
+                self.error(
+                    SpecDiagnostic::new("spec::comparison", node.span, message)
+                        .help("quote it in YAML: `is: \"== 0\"`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn item_filter(&mut self, node: &Node) -> Option<ItemFilter> {
+        let entries = self.map(node, "`where`")?;
+        let mut fields = Vec::new();
+        for (k, v) in entries {
+            let Some(field) = k.scalar_text() else { continue };
+            let values = self.strings(v)?;
+            fields.push((field, values));
+        }
+        Some(ItemFilter { fields })
+    }
+
+    fn outputs(&mut self, node: &Node) -> Option<Vec<Output>> {
+        let entries = self.map(node, "`outputs`")?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (k, v) in entries {
+            let name = k.scalar_text().unwrap_or_default();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.error(
+                    SpecDiagnostic::new("spec::output_name", k.span, format!("`{name}` is not a valid output name"))
+                        .help("use letters, digits and `_`: output names become GitHub output keys"),
+                );
+                ok = false;
+                continue;
+            }
+            match self.json_path(v) {
+                Some((source, path)) => out.push(Output { name, source, path }),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn names(&mut self, node: &Node) -> Option<Vec<String>> {
+        self.strings(node)
+    }
+
+    /// Checks `after:` references, cycles and output references.
+    fn check_graph(&mut self, waits: &[(Wait, &Node)], names: &[(String, Span)]) {
+        let declared: BTreeMap<&str, &Wait> = waits.iter().map(|(w, _)| (w.name.as_str(), w)).collect();
+        let all_names: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+        for (wait, node) in waits {
+            let after_node = node.get("after");
+            for dep in &wait.after {
+                let span = after_node
+                    .and_then(|n| self.find_string(n, dep))
+                    .unwrap_or(node.span);
+                if dep == &wait.name {
+                    self.error(SpecDiagnostic::new("spec::after_self", span, format!("wait `{dep}` waits for itself")).help("remove it from `after`"));
+                } else if !all_names.contains(&dep.as_str()) {
+                    let mut d = SpecDiagnostic::new("spec::after_unknown", span, format!("`after` names an unknown wait `{dep}`"));
+                    d = d.help(match did_you_mean(dep, all_names.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("declared waits: {}", all_names.join(", ")),
+                    });
+                    self.error(d);
+                }
+            }
+        }
+        // Cycles: depth-first search over `after` edges.
+        let mut reported = BTreeSet::new();
+        for (wait, node) in waits {
+            if let Some(path) = cycle_from(&wait.name, &declared)
+                && reported.insert(path.iter().cloned().collect::<BTreeSet<_>>())
+            {
+                let next = &path[1];
+                let span = node
+                    .get("after")
+                    .and_then(|n| self.find_string(n, next))
+                    .unwrap_or(node.span);
+                self.error(
+                    SpecDiagnostic::new("spec::after_cycle", span, format!("waits depend on each other in a cycle: {}", path.join(" → ")))
+                        .help("remove one of these `after` entries"),
+                );
+            }
+        }
+        // Output references must name an output of a wait this one runs after.
+        for (wait, node) in waits {
+            let upstream = ancestors(&wait.name, &declared);
+            for template in wait.target.templates() {
+                for (source, key) in template.references() {
+                    let span = self.find_reference(node, source, key).unwrap_or(node.span);
+                    match declared.get(source) {
+                        Some(w) if upstream.contains(source) => {
+                            if !w.outputs.iter().any(|o| o.name == key) {
+                                let names: Vec<&str> = w.outputs.iter().map(|o| o.name.as_str()).collect();
+                                self.error(
+                                    SpecDiagnostic::new("spec::output_unknown", span, format!("wait `{source}` has no output `{key}`"))
+                                        .help(if names.is_empty() { format!("declare it under `outputs:` in wait `{source}`") } else { format!("its outputs: {}", names.join(", ")) }),
+                                );
+                            }
+                        }
+                        Some(_) => self.error(
+                            SpecDiagnostic::new("spec::output_order", span, format!("this wait reads an output of `{source}` but does not run after it"))
+                                .help(format!("add `after: [{source}]` to wait `{}`", wait.name)),
+                        ),
+                        None => self.error(SpecDiagnostic::new("spec::output_unknown", span, format!("no wait is named `{source}`"))),
+                    }
+                }
+            }
+        }
+    }
+
+    fn find_string(&self, node: &Node, text: &str) -> Option<Span> {
+        match &node.value {
+            Value::Seq(items) => items.iter().find(|i| i.scalar_text().as_deref() == Some(text)).map(|i| i.span),
+            _ => Some(node.span),
+        }
+    }
+
+    fn find_reference(&self, node: &Node, wait: &str, key: &str) -> Option<Span> {
+        let needle = format!("${{outputs.{wait}.{key}}}");
+        let text = self.source.get(node.span.offset..node.span.offset + node.span.len)?;
+        let at = text.find(&needle)?;
+        let before = &text[..at];
+        let line = node.span.line + before.matches('\n').count();
+        let column = match before.rfind('\n') {
+            Some(nl) => before.len() - nl,
+            None => node.span.column + at,
+        };
+        Some(Span { offset: node.span.offset + at, len: needle.len(), line, column })
+    }
+
+    // ---- scalar helpers -------------------------------------------------
+
+    fn map<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Node, Node)]> {
+        match &node.value {
+            Value::Map(entries) => Some(entries),
+            other => {
+                self.error(SpecDiagnostic::new("spec::type", node.span, format!("{what} must be a mapping, found a {}", other.kind())));
+                None
+            }
+        }
+    }
+
+    fn known_keys(&mut self, node: &Node, allowed: &[&str], context: &str) {
+        if let Value::Map(entries) = &node.value {
+            for (key, _) in entries {
+                if !key.as_str().is_some_and(|k| allowed.contains(&k)) {
+                    self.unknown_key(key, allowed, context);
+                }
+            }
+        }
+    }
+
+    fn unknown_key(&mut self, key: &Node, allowed: &[&str], context: &str) {
+        let name = key.scalar_text().unwrap_or_else(|| key.value.kind().to_owned());
+        let help = match did_you_mean(&name, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("expected one of: {}", allowed.join(", ")),
+        };
+        self.error(
+            SpecDiagnostic::new("spec::unknown_key", key.span, format!("unknown key `{name}` {context}"))
+                .label("not a known key")
+                .help(help),
+        );
+    }
+
+    /// A plain string (no output references), interpolated.
+    fn string(&mut self, node: &Node) -> Option<String> {
+        let template = self.template(node)?;
+        if template.references().next().is_some() {
+            self.error(
+                SpecDiagnostic::new("spec::output_here", node.span, "outputs of other waits can only be used in a wait kind's parameters")
+                    .help("use an environment variable here instead"),
+            );
+            return None;
+        }
+        Some(template.display())
+    }
+
+    /// A string that may refer to outputs, with environment variables expanded.
+    fn template(&mut self, node: &Node) -> Option<Template> {
+        let Some(text) = node.scalar_text() else {
+            self.error(SpecDiagnostic::new("spec::type", node.span, format!("expected a string, found a {}", node.value.kind())));
+            return None;
+        };
+        match expand(&text, self.env) {
+            Ok(pieces) => Some(Template(pieces)),
+            Err(errors) => {
+                for e in errors {
+                    let d = match e {
+                        InterpolationError::Unset { name, start, len } => SpecDiagnostic::new(
+                            "spec::unset_variable",
+                            node.span.narrow(self.source, start, len),
+                            format!("environment variable `{name}` is not set"),
+                        )
+                        .label(format!("`{name}` is unset or empty"))
+                        .help(format!("export {name}=..., pass `--var {name}=...`, or give a default: `${{{name}:-value}}`")),
+                        InterpolationError::Malformed { start, len, reason } => SpecDiagnostic::new(
+                            "spec::interpolation",
+                            node.span.narrow(self.source, start, len),
+                            reason,
+                        )
+                        .help("write `${NAME}` or `${NAME:-default}`; `$${` writes a literal `${`"),
+                    };
+                    self.error(d);
+                }
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, node: &Node) -> Option<Vec<String>> {
+        match &node.value {
+            Value::Seq(items) => items.iter().map(|i| self.string(i)).collect::<Vec<_>>().into_iter().collect(),
+            _ => self.string(node).map(|s| vec![s]),
+        }
+    }
+
+    fn statuses(&mut self, node: &Node) -> Option<StatusSet> {
+        let items: Vec<&Node> = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut set = StatusSet::new();
+        let mut ok = true;
+        for item in items {
+            let Some(text) = self.string(item) else {
+                ok = false;
+                continue;
+            };
+            let known = status::KNOWN.contains(&text.as_str()) || status::SEEN_IN_THE_WILD.contains(&text.as_str());
+            if !known {
+                let all = status::KNOWN.iter().chain(status::SEEN_IN_THE_WILD.iter()).copied();
+                let help = match did_you_mean(&text, all) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("statuses are {}", status::KNOWN.join(", ")),
+                };
+                self.error(
+                    SpecDiagnostic::new("spec::unknown_status", item.span, format!("unknown status `{text}`"))
+                        .label("not a status the API reports")
+                        .help(help),
+                );
+                ok = false;
+                continue;
+            }
+            if !set.insert(Status::parse(&text)) {
+                self.error(
+                    SpecDiagnostic::new("spec::duplicate_status", item.span, format!("`{text}` is listed twice"))
+                        .help("remove the repeated status"),
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(set)
+    }
+
+    fn duration(&mut self, node: &Node) -> Option<Duration> {
+        let text = self.string(node)?;
+        match duration::parse(&text) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.error(SpecDiagnostic::new("spec::duration", node.span, message).label("not a duration"));
+                None
+            }
+        }
+    }
+
+    fn positive_duration(&mut self, node: &Node) -> Option<Duration> {
+        let d = self.duration(node)?;
+        if d.is_zero() {
+            self.error(SpecDiagnostic::new("spec::duration", node.span, "this duration must be longer than zero"));
+            return None;
+        }
+        Some(d)
+    }
+
+    fn count(&mut self, node: &Node, min: u32) -> Option<u32> {
+        match node.scalar_text().and_then(|t| t.parse::<u32>().ok()) {
+            Some(n) if n >= min => Some(n),
+            _ => {
+                self.error(SpecDiagnostic::new("spec::number", node.span, format!("expected a whole number of at least {min}")));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, node: &Node) -> Option<bool> {
+        match node.scalar_text().as_deref() {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => {
+                self.error(SpecDiagnostic::new("spec::boolean", node.span, "expected `true` or `false`"));
+                None
+            }
+        }
+    }
+
+    fn unknown_policy(&mut self, node: &Node) -> Option<UnknownStatusPolicy> {
+        match node.scalar_text().as_deref() {
+            Some("fail") => Some(UnknownStatusPolicy::Fail),
+            Some("wait") => Some(UnknownStatusPolicy::Wait),
+            _ => {
+                self.error(
+                    SpecDiagnostic::new("spec::unknown_status_policy", node.span, "`unknown_status` must be `fail` or `wait`")
+                        .help("`fail` ends the wait on a status it does not declare; `wait` keeps polling"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn is_region(region: &str) -> bool {
+    !region.is_empty() && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A cycle through `start`, as the list of names from `start` back to it.
+fn cycle_from(start: &str, waits: &BTreeMap<&str, &Wait>) -> Option<Vec<String>> {
+    fn walk(node: &str, start: &str, waits: &BTreeMap<&str, &Wait>, path: &mut Vec<String>, seen: &mut BTreeSet<String>) -> bool {
+        let Some(wait) = waits.get(node) else { return false };
+        for dep in &wait.after {
+            if dep == start {
+                path.push(dep.clone());
+                return true;
+            }
+            if seen.insert(dep.clone()) {
+                path.push(dep.clone());
+                if walk(dep, start, waits, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start.to_owned()];
+    let mut seen = BTreeSet::new();
+    walk(start, start, waits, &mut path, &mut seen).then_some(path).filter(|p| p.len() > 2 || p[0] != p[1])
+}
+
+/// Every wait `name` runs after, directly or not.
+fn ancestors<'a>(name: &str, waits: &BTreeMap<&'a str, &Wait>) -> BTreeSet<&'a str> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![name.to_owned()];
+    while let Some(n) = stack.pop() {
+        if let Some(w) = waits.get(n.as_str()) {
+            for dep in &w.after {
+                if let Some((k, _)) = waits.get_key_value(dep.as_str())
+                    && out.insert(*k)
+                {
+                    stack.push(dep.clone());
+                }
+            }
+        }
+    }
+    out
+}

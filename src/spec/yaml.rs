@@ -1,0 +1,301 @@
+//! A YAML document as a tree of nodes that remember where they came from.
+//!
+//! The spec is validated by walking this tree rather than by deriving
+//! `Deserialize` on the spec types: a walk can report every mistake at once
+//! (serde stops at the first) and point at the exact text of each one.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// Where a node's text lies in the source: a byte range for labels, and the
+/// 1-based line and column for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// Byte offset of the first character.
+    pub offset: usize,
+    /// Length in bytes (at least 1 so that a label is always visible).
+    pub len: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl Span {
+    fn from_location(location: &serde_saphyr::Location, source: &str) -> Self {
+        let span = location.span();
+        let offset = span.byte_offset().unwrap_or(0) as usize;
+        let mut len = span.byte_len().unwrap_or(0) as usize;
+        if len == 0 {
+            len = scalar_len_at(source, offset);
+        }
+        Span {
+            offset,
+            len: len.max(1),
+            line: location.line() as usize,
+            column: location.column() as usize,
+        }
+    }
+
+    /// A span over part of a scalar's text, e.g. one character of a bad
+    /// JSONPath expression. Only exact when the scalar is written plain or
+    /// quoted on one line, which is how expressions are written in practice.
+    pub fn narrow(self, source: &str, start: usize, len: usize) -> Span {
+        let text = source.get(self.offset..self.offset + self.len).unwrap_or("");
+        let quote = usize::from(text.starts_with('"') || text.starts_with('\''));
+        let offset = (self.offset + quote + start).min(source.len());
+        Span {
+            offset,
+            len: len.max(1),
+            line: self.line,
+            column: self.column + quote + start,
+        }
+    }
+}
+
+/// Length of the plain scalar starting at `offset`, used when the parser
+/// gives a location without a length.
+fn scalar_len_at(source: &str, offset: usize) -> usize {
+    source
+        .get(offset..)
+        .map(|rest| rest.find(['\n', '#']).unwrap_or(rest.len()))
+        .map(|len| source[offset..offset + len].trim_end().len())
+        .unwrap_or(1)
+}
+
+/// A YAML value with its location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+/// The shapes a YAML value can take.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Keys keep their order and their own spans (for "unknown key" labels).
+    Map(Vec<(Node, Node)>),
+}
+
+impl Value {
+    /// The word used in "expected a ..., found a ..." messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) | Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Seq(_) => "list",
+            Value::Map(_) => "mapping",
+        }
+    }
+}
+
+impl Node {
+    /// The string value, if this node is a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The scalar's text whatever its YAML type, for fields where `5` and
+    /// `"5"` mean the same (numbers written through `${VAR}` arrive as strings).
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Looks up a key in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// Parses YAML text into a located tree. Errors carry serde-saphyr's message
+/// and location.
+pub fn parse(source: &str) -> Result<Node, ParseError> {
+    let spanned: Spanned<RawValue> =
+        serde_saphyr::from_str(source).map_err(|error| ParseError::from_saphyr(&error, source))?;
+    Ok(convert(spanned, source))
+}
+
+/// A YAML syntax error, located.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub message: String,
+    pub span: Span,
+}
+
+impl ParseError {
+    fn from_saphyr(error: &serde_saphyr::Error, source: &str) -> Self {
+        let span = error
+            .location()
+            .map(|location| Span::from_location(&location, source))
+            .unwrap_or(Span {
+                offset: 0,
+                len: 1,
+                line: 1,
+                column: 1,
+            });
+        // The library's Display repeats the location; keep its first line.
+        let message = error.to_string();
+        let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
+        ParseError { message, span }
+    }
+}
+
+fn convert(spanned: Spanned<RawValue>, source: &str) -> Node {
+    let span = Span::from_location(&spanned.referenced, source);
+    let value = match spanned.value {
+        RawValue::Null => Value::Null,
+        RawValue::Bool(b) => Value::Bool(b),
+        RawValue::Int(i) => Value::Int(i),
+        RawValue::Float(f) => Value::Float(f),
+        RawValue::Str(s) => Value::Str(s),
+        RawValue::Seq(items) => Value::Seq(items.into_iter().map(|i| convert(i, source)).collect()),
+        RawValue::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (convert(k, source), convert(v, source)))
+                .collect(),
+        ),
+    };
+    Node { value, span }
+}
+
+/// The deserialized form, before spans are turned into [`Span`]s.
+enum RawValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Spanned<RawValue>>),
+    Map(Vec<(Spanned<RawValue>, Spanned<RawValue>)>),
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<RawValue, E> {
+        Ok(RawValue::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<RawValue, E> {
+        Ok(RawValue::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawValue, D::Error> {
+        RawValue::deserialize(d)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawValue, E> {
+        Ok(RawValue::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValue, E> {
+        Ok(RawValue::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValue, E> {
+        Ok(i64::try_from(v).map_or(RawValue::Float(v as f64), RawValue::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawValue, E> {
+        Ok(RawValue::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawValue, E> {
+        Ok(RawValue::Str(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<RawValue, E> {
+        Ok(RawValue::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<RawValue>>()? {
+            items.push(item);
+        }
+        Ok(RawValue::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<RawValue>>()? {
+            let value = map.next_value::<Spanned<RawValue>>()?;
+            entries.push((key, value));
+        }
+        Ok(RawValue::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_locations_of_keys_and_values() {
+        let source = "version: 1\nwaits:\n  build:\n    image_job: abc\n    target: [SUCCESS, FAILED]\n";
+        let root = parse(source).unwrap();
+        let waits = root.get("waits").unwrap();
+        let Value::Map(entries) = &waits.value else { panic!("not a map") };
+        let (key, build) = &entries[0];
+        assert_eq!(key.as_str(), Some("build"));
+        assert_eq!((key.span.line, key.span.column), (3, 3));
+        let job = build.get("image_job").unwrap();
+        assert_eq!(&source[job.span.offset..job.span.offset + job.span.len], "abc");
+        let Value::Seq(targets) = &build.get("target").unwrap().value else { panic!() };
+        let failed = &targets[1];
+        assert_eq!(&source[failed.span.offset..failed.span.offset + failed.span.len], "FAILED");
+        assert_eq!((failed.span.line, failed.span.column), (5, 23));
+    }
+
+    #[test]
+    fn scalar_types() {
+        let root = parse("a: 1\nb: 1.5\nc: true\nd: ~\ne: text\n").unwrap();
+        assert_eq!(root.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(root.get("b").unwrap().value, Value::Float(1.5));
+        assert_eq!(root.get("c").unwrap().value, Value::Bool(true));
+        assert_eq!(root.get("d").unwrap().value, Value::Null);
+        assert_eq!(root.get("e").unwrap().as_str(), Some("text"));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let error = parse("waits:\n  a: [1, 2\n").unwrap_err();
+        assert!(error.span.line >= 2, "{error:?}");
+    }
+
+    #[test]
+    fn quoted_scalars_span_their_quotes() {
+        let source = "path: \"$.items[\"\n";
+        let root = parse(source).unwrap();
+        let node = root.get("path").unwrap();
+        let narrowed = node.span.narrow(source, 2, 1);
+        assert_eq!(&source[narrowed.offset..narrowed.offset + 1], "i");
+    }
+}
