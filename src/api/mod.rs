@@ -1,8 +1,11 @@
 //! The Huawei Cloud Workspace job APIs: services and hosts, requests,
 //! authentication, the HTTP client and the response model.
 
+pub mod client;
 pub mod credentials;
+pub mod endpoints;
 pub mod model;
+pub mod request;
 pub mod service;
 pub mod signer;
 pub mod status;

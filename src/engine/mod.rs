@@ -1,1 +1,3 @@
-//! placeholder
+//! The polling engine.
+
+pub mod schedule;

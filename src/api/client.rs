@@ -1,0 +1,290 @@
+//! The HTTP client: sends one [`ApiRequest`], authenticates it, and sorts
+//! whatever comes back into a typed [`ApiError`] the engine can act on.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::credentials::Credentials;
+use super::request::ApiRequest;
+use super::{Service, endpoints::Endpoints};
+
+/// Why a request did not produce a usable JSON body.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// 401/403: never retried (the gateway locks an access key after five
+    /// signature failures in a row).
+    #[error("{}", describe(.status, .code, .message, .request_id))]
+    Auth {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// 404: the job is not (yet) visible.
+    #[error("{}", describe(.status, .code, .message, .request_id))]
+    NotFound {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// 429 or the gateway's throttling codes: slow down and retry.
+    #[error("{}", describe(.status, .code, .message, .request_id))]
+    Throttled {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+    },
+    /// Timeouts, connection failures, 5xx, malformed JSON: retried within the
+    /// wait's error budget.
+    #[error("{}", describe(.status, .code, .message, .request_id))]
+    Transient {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// Any other 4xx: the request itself is wrong; retrying cannot help.
+    #[error("{}", describe(.status, .code, .message, .request_id))]
+    Rejected {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    },
+}
+
+fn describe(status: &u16, code: &Option<String>, message: &str, request_id: &Option<String>) -> String {
+    let mut out = String::new();
+    if *status != 0 {
+        out.push_str(&format!("HTTP {status}"));
+    }
+    if let Some(code) = code {
+        out.push_str(&format!(" {code}"));
+    }
+    if !out.is_empty() {
+        out.push_str(": ");
+    }
+    out.push_str(message);
+    if let Some(id) = request_id {
+        out.push_str(&format!(" (request id {id})"));
+    }
+    out
+}
+
+impl ApiError {
+    /// The parts every variant has, for reports.
+    pub fn parts(&self) -> (u16, Option<&str>, &str, Option<&str>) {
+        match self {
+            ApiError::Auth { status, code, message, request_id }
+            | ApiError::NotFound { status, code, message, request_id }
+            | ApiError::Throttled { status, code, message, request_id, .. }
+            | ApiError::Transient { status, code, message, request_id }
+            | ApiError::Rejected { status, code, message, request_id } => {
+                (*status, code.as_deref(), message.as_str(), request_id.as_deref())
+            }
+        }
+    }
+}
+
+/// Options of the HTTP client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Upper bound on one request, so a server that never answers cannot
+    /// hold a wait past its deadline.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Sends authenticated requests to the resolved endpoints.
+pub struct Client {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    credentials: Credentials,
+}
+
+impl Client {
+    /// Builds the client. TLS verification is always on; proxies come from
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as reqwest reads them.
+    pub fn new(endpoints: Endpoints, credentials: Credentials, options: &ClientOptions) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("jobgate/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.request_timeout)
+            .connect_timeout(options.connect_timeout)
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            endpoints,
+            credentials,
+        })
+    }
+
+    /// The full URL of a request.
+    pub fn url(&self, request: &ApiRequest) -> String {
+        format!("{}{}", self.endpoints.base(request.service), request.path_and_query())
+    }
+
+    /// The endpoint base URL of a service.
+    pub fn base(&self, service: Service) -> &str {
+        self.endpoints.base(service)
+    }
+
+    /// Sends one GET, bounded by `timeout`, and returns the JSON body.
+    pub async fn get(&self, request: &ApiRequest, project_id: &str, timeout: Duration) -> Result<Value, ApiError> {
+        let url = self.url(request);
+        let base = self.endpoints.base(request.service);
+        let host = host_of(base);
+        let headers = self.credentials.apply(
+            "GET",
+            &host,
+            &request.path,
+            &request.query,
+            jiff::Timestamp::now(),
+            Some(project_id),
+        );
+        let mut builder = self.http.get(&url).timeout(timeout);
+        for (name, value) in &headers {
+            // reqwest sets Host itself from the URL.
+            if !name.eq_ignore_ascii_case("host") {
+                builder = builder.header(name, value);
+            }
+        }
+        let response = builder.send().await.map_err(|e| transport_error(&e, base))?;
+        let status = response.status();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(|e| ApiError::Transient {
+            status: status.as_u16(),
+            code: None,
+            message: format!("the response body was cut off: {e}"),
+            request_id: request_id.clone(),
+        })?;
+        classify(status, &body, request_id, retry_after)
+    }
+}
+
+fn host_of(base: &str) -> String {
+    let rest = base.split_once("://").map_or(base, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
+    let what = if error.is_timeout() {
+        format!("no answer from {base} in time")
+    } else if error.is_connect() {
+        format!("cannot connect to {base}; check the endpoint, your network or proxy settings")
+    } else {
+        format!("the connection to {base} failed")
+    };
+    // The source chain says why (DNS, TLS, reset); keep its innermost cause.
+    let mut cause = String::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    ApiError::Transient {
+        status: 0,
+        code: None,
+        message: if cause.is_empty() { what } else { format!("{what} ({cause})") },
+        request_id: None,
+    }
+}
+
+/// Sorts a response into a body or a typed error. Public for unit tests and
+/// the offline evaluator.
+pub fn classify(
+    status: StatusCode,
+    body: &[u8],
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+) -> Result<Value, ApiError> {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    if status.is_success() {
+        return json.ok_or_else(|| ApiError::Transient {
+            status: status.as_u16(),
+            code: None,
+            message: format!("the response is not valid JSON ({} bytes): {}", body.len(), preview(body)),
+            request_id,
+        });
+    }
+    let field = |k: &str| json.as_ref().and_then(|j| j.get(k)).and_then(Value::as_str).map(str::to_owned);
+    let code = field("error_code");
+    let message = field("error_msg")
+        .or_else(|| field("message"))
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let throttling_code = code.as_deref().is_some_and(|c| c.ends_with(".0308"));
+    let status_u16 = status.as_u16();
+    Err(match status_u16 {
+        429 => ApiError::Throttled { status: status_u16, code, message, request_id, retry_after },
+        _ if throttling_code => ApiError::Throttled { status: status_u16, code, message, request_id, retry_after },
+        401 | 403 => ApiError::Auth { status: status_u16, code, message, request_id },
+        404 => ApiError::NotFound { status: status_u16, code, message, request_id },
+        408 | 500..=599 => ApiError::Transient { status: status_u16, code, message, request_id },
+        _ => ApiError::Rejected { status: status_u16, code, message, request_id },
+    })
+}
+
+fn preview(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(60)]).replace(['\n', '\r'], " ");
+    if body.len() > 60 { format!("{text}…") } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_statuses() {
+        let throttle = br#"{"error_code":"APIG.0308","error_msg":"The throttling threshold has been reached"}"#;
+        assert!(matches!(
+            classify(StatusCode::TOO_MANY_REQUESTS, throttle, None, Some(Duration::from_secs(2))),
+            Err(ApiError::Throttled { retry_after: Some(_), .. })
+        ));
+        let auth = br#"{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}"#;
+        let err = classify(StatusCode::UNAUTHORIZED, auth, Some("abc".into()), None).unwrap_err();
+        assert!(matches!(err, ApiError::Auth { .. }));
+        assert_eq!(err.to_string(), "HTTP 401 APIG.0301: Incorrect IAM authentication information (request id abc)");
+        assert!(matches!(classify(StatusCode::FORBIDDEN, b"", None, None), Err(ApiError::Auth { .. })));
+        assert!(matches!(classify(StatusCode::NOT_FOUND, b"{}", None, None), Err(ApiError::NotFound { .. })));
+        assert!(matches!(classify(StatusCode::SERVICE_UNAVAILABLE, b"", None, None), Err(ApiError::Transient { .. })));
+        assert!(matches!(classify(StatusCode::BAD_REQUEST, b"{}", None, None), Err(ApiError::Rejected { .. })));
+    }
+
+    #[test]
+    fn malformed_success_is_transient() {
+        let err = classify(StatusCode::OK, b"{\"status\": \"RUN", None, None).unwrap_err();
+        assert!(matches!(err, ApiError::Transient { .. }));
+        assert!(err.to_string().contains("not valid JSON"));
+        assert!(classify(StatusCode::OK, b"{\"count\": 1}", None, None).is_ok());
+    }
+
+    #[test]
+    fn host_without_scheme() {
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
+        assert_eq!(host_of("https://workspace.cn-north-4.myhuaweicloud.com/"), "workspace.cn-north-4.myhuaweicloud.com");
+    }
+}

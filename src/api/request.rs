@@ -1,0 +1,80 @@
+//! The HTTP requests a wait sends, derived from its target.
+
+use std::fmt;
+
+use super::Service;
+
+/// Largest page each list endpoint accepts.
+pub const APPSTREAM_PAGE: u32 = 100;
+/// Largest page of `workspace-sub-jobs`.
+pub const WORKSPACE_PAGE: u32 = 1000;
+
+/// One `GET` against one service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ApiRequest {
+    pub service: Service,
+    /// Path starting with `/`, without the query.
+    pub path: String,
+    /// Query pairs in the order they are sent.
+    pub query: Vec<(String, String)>,
+}
+
+impl ApiRequest {
+    /// A request without query parameters.
+    pub fn new(service: Service, path: String) -> Self {
+        ApiRequest {
+            service,
+            path,
+            query: Vec::new(),
+        }
+    }
+
+    /// Adds a query parameter.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// The path and query as sent, percent-encoded.
+    pub fn path_and_query(&self) -> String {
+        if self.query.is_empty() {
+            return self.path.clone();
+        }
+        let query: Vec<String> = self
+            .query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        format!("{}?{}", self.path, query.join("&"))
+    }
+}
+
+/// RFC 3986 unreserved characters stay; everything else is escaped, as the
+/// SDK signer expects.
+pub fn encode(text: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    utf8_percent_encode(text, UNRESERVED).to_string()
+}
+
+impl fmt::Display for ApiRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GET {} {}", self.service, self.path_and_query())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_query_values() {
+        let r = ApiRequest::new(Service::AppStream, "/v1/p/image-server-sub-jobs/actions/count".into())
+            .with("job_type", "CREATE_SERVER,DELETE_SERVER")
+            .with("status", "RUNNING");
+        assert_eq!(
+            r.path_and_query(),
+            "/v1/p/image-server-sub-jobs/actions/count?job_type=CREATE_SERVER%2CDELETE_SERVER&status=RUNNING"
+        );
+    }
+}
