@@ -1,51 +1,550 @@
-//! Credentials from the environment (stand-in until the signer lands).
+//! Credentials from the environment, under the same variable names as the
+//! official Huawei Cloud SDKs, so existing CI secrets work unchanged.
+//!
+//! Two modes: AK/SK request signing (optionally with the security token of
+//! temporary credentials) or an IAM token sent as `X-Auth-Token`. Secret
+//! values live in [`Secret`], which never prints its content.
 
-/// How requests are authenticated.
-#[derive(Clone)]
-pub enum Credentials {
-    /// An IAM token sent as `X-Auth-Token`.
-    Token(String),
+use std::fmt;
+
+use super::signer::{self, SigningRequest};
+
+/// Access key ID (AK), as read by the official SDKs.
+pub const ENV_AK: &str = "HUAWEICLOUD_SDK_AK";
+/// Secret access key (SK), as read by the official SDKs.
+pub const ENV_SK: &str = "HUAWEICLOUD_SDK_SK";
+/// Security token of temporary AK/SK credentials, as read by the official SDKs.
+pub const ENV_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+/// An IAM token, used when no AK/SK pair is configured.
+pub const ENV_AUTH_TOKEN: &str = "JOBGATE_AUTH_TOKEN";
+
+/// A secret value. `Debug` and `Display` print `***`, so it cannot leak into
+/// output, logs, reports or error messages by accident; [`Secret::expose`]
+/// is the one way to read it and belongs only where it goes on the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself: only for signing or for a request header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
-/// Missing or incomplete credentials.
-#[derive(Debug, thiserror::Error)]
-#[error("no credentials: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, or JOBGATE_AUTH_TOKEN")]
-pub struct CredentialsError;
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credentials(***)")
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
     }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How jobgate authenticates to the API gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// AK/SK request signing (SDK-HMAC-SHA256).
+    AkSk {
+        /// Access key ID; an identifier, not a secret (the gateway echoes it).
+        access_key: String,
+        /// Secret access key; only ever used as the HMAC key, never sent.
+        secret_key: Secret,
+        /// Security token of temporary credentials, sent and signed as
+        /// `X-Security-Token`.
+        security_token: Option<Secret>,
+    },
+    /// An IAM token, sent as `X-Auth-Token`.
+    Token(Secret),
+}
+
+/// Why credentials could not be read from the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    /// Half an AK/SK pair: one of the two variables is set, the other is not.
+    #[error(
+        "{present} is set but {missing} is not: set {missing} too (AK/SK signing needs both), \
+         or unset {present} to authenticate with {ENV_AUTH_TOKEN}"
+    )]
+    IncompleteAkSk {
+        /// The variable that is set.
+        present: &'static str,
+        /// The variable that is missing.
+        missing: &'static str,
+    },
+    /// A security token without the temporary AK/SK it belongs to.
+    #[error(
+        "{ENV_SECURITY_TOKEN} is set but {ENV_AK} and {ENV_SK} are not: a security token only \
+         works with the temporary AK/SK issued with it; set {ENV_AK} and {ENV_SK} to that pair"
+    )]
+    OrphanSecurityToken,
+    /// No credentials at all.
+    #[error(
+        "no credentials: set {ENV_AK} and {ENV_SK} (plus {ENV_SECURITY_TOKEN} for temporary \
+         credentials) to sign requests with an access key, or set {ENV_AUTH_TOKEN} to an IAM token"
+    )]
+    Missing,
+    /// A value that cannot be sent in an HTTP header.
+    #[error(
+        "{var} contains characters that cannot be sent in an HTTP header (only visible ASCII \
+         is allowed): check that the value was copied completely and correctly"
+    )]
+    InvalidValue {
+        /// The variable with the bad value (its value is never shown).
+        var: &'static str,
+    },
 }
 
 impl Credentials {
-    /// Headers to send.
-    pub fn apply(
-        &self,
-        _method: &str,
-        _host: &str,
-        _path: &str,
-        _query: &[(String, String)],
-        _now: jiff::Timestamp,
-        _project_id: Option<&str>,
-    ) -> Vec<(String, String)> {
+    /// Reads credentials from the process environment.
+    pub fn from_env() -> Result<Self, CredentialsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads credentials through `lookup` (the environment, or a map in tests).
+    ///
+    /// A complete AK/SK pair wins over `JOBGATE_AUTH_TOKEN`. Values are
+    /// trimmed, because a trailing newline from `$(cat file)` would otherwise
+    /// produce failing signatures, and the gateway locks an access key after
+    /// five of those; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
+        let read = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let ak = read(ENV_AK);
+        let sk = read(ENV_SK);
+        let security_token = read(ENV_SECURITY_TOKEN);
+        let token = read(ENV_AUTH_TOKEN);
+
+        let credentials = match (ak, sk) {
+            (Some(access_key), Some(secret_key)) => Self::AkSk {
+                access_key,
+                secret_key: Secret(secret_key),
+                security_token: security_token.map(Secret),
+            },
+            (Some(_), None) => {
+                return Err(CredentialsError::IncompleteAkSk {
+                    present: ENV_AK,
+                    missing: ENV_SK,
+                });
+            }
+            (None, Some(_)) => {
+                return Err(CredentialsError::IncompleteAkSk {
+                    present: ENV_SK,
+                    missing: ENV_AK,
+                });
+            }
+            (None, None) => match (token, security_token) {
+                (Some(token), _) => Self::Token(Secret(token)),
+                (None, Some(_)) => return Err(CredentialsError::OrphanSecurityToken),
+                (None, None) => return Err(CredentialsError::Missing),
+            },
+        };
+        credentials.validate()?;
+        Ok(credentials)
+    }
+
+    /// Rejects values that would make the HTTP client fail to build the
+    /// request (or worse, be sent mangled) later on.
+    fn validate(&self) -> Result<(), CredentialsError> {
+        let header_safe = |var: &'static str, value: &str| {
+            if value.bytes().all(|b| b.is_ascii_graphic()) {
+                Ok(())
+            } else {
+                Err(CredentialsError::InvalidValue { var })
+            }
+        };
         match self {
-            Credentials::Token(t) => vec![("X-Auth-Token".into(), t.clone())],
+            Self::AkSk {
+                access_key,
+                security_token,
+                ..
+            } => {
+                header_safe(ENV_AK, access_key)?;
+                if let Some(token) = security_token {
+                    header_safe(ENV_SECURITY_TOKEN, token.expose())?;
+                }
+                Ok(())
+            }
+            Self::Token(token) => header_safe(ENV_AUTH_TOKEN, token.expose()),
         }
     }
-    /// Secret values for masking.
+
+    /// Every secret value, so output code can mask them wherever they might
+    /// appear (e.g. echoed in a server's error body).
     pub fn secrets(&self) -> Vec<&str> {
         match self {
-            Credentials::Token(t) => vec![t],
+            Self::AkSk {
+                secret_key,
+                security_token,
+                ..
+            } => std::iter::once(secret_key.expose())
+                .chain(security_token.as_ref().map(Secret::expose))
+                .collect(),
+            Self::Token(token) => vec![token.expose()],
         }
     }
-    /// The auth mode in words.
+
+    /// A short, secret-free description for reports and `--verbose` output.
     pub fn describe(&self) -> &'static str {
-        "IAM token"
+        match self {
+            Self::AkSk {
+                security_token: None,
+                ..
+            } => "AK/SK",
+            Self::AkSk {
+                security_token: Some(_),
+                ..
+            } => "AK/SK with security token",
+            Self::Token(_) => "IAM token",
+        }
+    }
+
+    /// The headers to send with a bodiless request (every jobgate request is
+    /// a GET), authentication included.
+    ///
+    /// `host` must be exactly the `Host` header the HTTP client sends, port
+    /// included when it is not the scheme's default (see [`host_header`]).
+    /// `Host` is signed but not returned: the HTTP client sets it itself.
+    /// `query` is unencoded; send it encoded as [`signer::canonical_query`]
+    /// does, so the gateway decodes exactly the pairs that were signed.
+    ///
+    /// With AK/SK this signs `Content-Type`, `Host`, `X-Project-Id`,
+    /// `X-Sdk-Date` and `X-Security-Token`, the headers the official SDK
+    /// signs for a GET except `User-Agent`, which proxies may rewrite and
+    /// which the gateway does not require to be signed.
+    pub fn apply(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        query: &[(String, String)],
+        now: jiff::Timestamp,
+        project_id: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        if let Some(project_id) = project_id {
+            headers.push(("X-Project-Id".to_owned(), project_id.to_owned()));
+        }
+        match self {
+            Self::Token(token) => {
+                headers.push(("X-Auth-Token".to_owned(), token.expose().to_owned()));
+            }
+            Self::AkSk {
+                access_key,
+                secret_key,
+                security_token,
+            } => {
+                if let Some(security_token) = security_token {
+                    headers.push((
+                        "X-Security-Token".to_owned(),
+                        security_token.expose().to_owned(),
+                    ));
+                }
+                headers.push((signer::HEADER_SDK_DATE.to_owned(), signer::sdk_date(now)));
+                headers.push(("Host".to_owned(), host.to_owned()));
+                let authorization = signer::authorization(
+                    &SigningRequest {
+                        method,
+                        path,
+                        query,
+                        headers: &headers,
+                        body: b"",
+                    },
+                    access_key,
+                    secret_key.expose(),
+                );
+                headers.pop(); // Host: the HTTP client sends it.
+                headers.push(("Authorization".to_owned(), authorization));
+            }
+        }
+        headers
     }
 }
 
-/// Reads credentials from the environment.
-pub fn from_env() -> Result<Credentials, CredentialsError> {
-    std::env::var("JOBGATE_AUTH_TOKEN").map(Credentials::Token).map_err(|_| CredentialsError)
+/// The `Host` header reqwest sends for `url`: the host, plus `:port` when
+/// the URL names a port other than the scheme's default (`Url` already drops
+/// default ports), e.g. `127.0.0.1:8080` or `[::1]:9000`.
+pub fn host_header(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn aksk_wins_over_token_when_complete() {
+        let c = Credentials::from_lookup(lookup(&[
+            (ENV_AK, "AK"),
+            (ENV_SK, "SK"),
+            (ENV_AUTH_TOKEN, "TOKEN"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c,
+            Credentials::AkSk {
+                access_key: "AK".into(),
+                secret_key: Secret::new("SK"),
+                security_token: None
+            }
+        );
+        assert_eq!(c.describe(), "AK/SK");
+        assert_eq!(c.secrets(), vec!["SK"]);
+    }
+
+    #[test]
+    fn security_token_makes_temporary_credentials() {
+        let c = Credentials::from_lookup(lookup(&[
+            (ENV_AK, "AK"),
+            (ENV_SK, "SK"),
+            (ENV_SECURITY_TOKEN, "STS"),
+        ]))
+        .unwrap();
+        assert_eq!(c.describe(), "AK/SK with security token");
+        assert_eq!(c.secrets(), vec!["SK", "STS"]);
+    }
+
+    #[test]
+    fn token_when_no_aksk() {
+        let c = Credentials::from_lookup(lookup(&[(ENV_AUTH_TOKEN, "MIItoken"), (ENV_AK, "")]))
+            .unwrap();
+        assert_eq!(c, Credentials::Token(Secret::new("MIItoken")));
+        assert_eq!(c.describe(), "IAM token");
+        assert_eq!(c.secrets(), vec!["MIItoken"]);
+    }
+
+    #[test]
+    fn half_a_pair_names_the_missing_variable_even_with_a_token() {
+        let err =
+            Credentials::from_lookup(lookup(&[(ENV_AK, "AK"), (ENV_AUTH_TOKEN, "T")])).unwrap_err();
+        assert_eq!(
+            err,
+            CredentialsError::IncompleteAkSk {
+                present: ENV_AK,
+                missing: ENV_SK
+            }
+        );
+        assert!(err.to_string().starts_with(
+            "HUAWEICLOUD_SDK_AK is set but HUAWEICLOUD_SDK_SK is not: set HUAWEICLOUD_SDK_SK"
+        ));
+        let err = Credentials::from_lookup(lookup(&[(ENV_SK, "SK"), (ENV_AK, "  ")])).unwrap_err();
+        assert_eq!(
+            err,
+            CredentialsError::IncompleteAkSk {
+                present: ENV_SK,
+                missing: ENV_AK
+            }
+        );
+    }
+
+    #[test]
+    fn nothing_set_names_every_variable() {
+        let err = Credentials::from_lookup(lookup(&[(ENV_AUTH_TOKEN, "")])).unwrap_err();
+        assert_eq!(err, CredentialsError::Missing);
+        let msg = err.to_string();
+        for var in [ENV_AK, ENV_SK, ENV_SECURITY_TOKEN, ENV_AUTH_TOKEN] {
+            assert!(msg.contains(var), "{msg} lacks {var}");
+        }
+        assert_eq!(
+            Credentials::from_lookup(lookup(&[(ENV_SECURITY_TOKEN, "STS")])).unwrap_err(),
+            CredentialsError::OrphanSecurityToken
+        );
+    }
+
+    #[test]
+    fn values_are_trimmed_and_checked_without_being_shown() {
+        let c = Credentials::from_lookup(lookup(&[(ENV_AK, " AK\n"), (ENV_SK, "SK\n")])).unwrap();
+        assert_eq!(c.secrets(), vec!["SK"]);
+        let err =
+            Credentials::from_lookup(lookup(&[(ENV_AUTH_TOKEN, "abc\u{1}secret")])).unwrap_err();
+        assert_eq!(
+            err,
+            CredentialsError::InvalidValue {
+                var: ENV_AUTH_TOKEN
+            }
+        );
+        assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Credentials::AkSk {
+            access_key: "AKID".into(),
+            secret_key: Secret::new("topsecret"),
+            security_token: Some(Secret::new("ststoken")),
+        };
+        let debug = format!("{c:?} {:?}", Credentials::Token(Secret::new("iamtoken")));
+        for secret in ["topsecret", "ststoken", "iamtoken"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("AKID"));
+        assert_eq!(format!("{}", Secret::new("x")), "***");
+        assert_eq!(Secret::new("x").expose(), "x");
+    }
+
+    const P: &str = "0123456789abcdef0123456789abcdef";
+
+    fn at(sdk_date: &str) -> jiff::Timestamp {
+        signer::parse_sdk_date(sdk_date).unwrap()
+    }
+
+    #[test]
+    fn apply_signs_like_vector_v7() {
+        let c = Credentials::AkSk {
+            access_key: "AKTESTEXAMPLE000001".into(),
+            secret_key: Secret::new("SKtestexample0000000000000000000000000001"),
+            security_token: Some(Secret::new("tok/en+with=chars")),
+        };
+        let query = vec![
+            (
+                "job_type".to_owned(),
+                "CREATE_SERVER,DELETE_SERVER".to_owned(),
+            ),
+            ("status".to_owned(), "RUNNING".to_owned()),
+        ];
+        let headers = c.apply(
+            "GET",
+            "workspace.cn-north-4.myhuaweicloud.com",
+            &format!("/v1/{P}/app-server-sub-jobs/actions/count"),
+            &query,
+            at("20240102T030405Z"),
+            Some(P),
+        );
+        let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Content-Type",
+                "X-Project-Id",
+                "X-Security-Token",
+                "X-Sdk-Date",
+                "Authorization"
+            ]
+        );
+        assert_eq!(headers[3].1, "20240102T030405Z");
+        assert_eq!(
+            headers[4].1,
+            "SDK-HMAC-SHA256 Access=AKTESTEXAMPLE000001, \
+             SignedHeaders=content-type;host;x-project-id;x-sdk-date;x-security-token, \
+             Signature=cf8785f6dc9e58508c4cb2c6bc9184d8fd0f352aebea19bff1384b60f63dec45"
+        );
+    }
+
+    #[test]
+    fn apply_signs_like_vector_v8_and_the_host_port_matters() {
+        let c = Credentials::AkSk {
+            access_key: "AKTESTEXAMPLE000001".into(),
+            secret_key: Secret::new("SKtestexample0000000000000000000000000001"),
+            security_token: None,
+        };
+        let path = format!("/v1/{P}/image-server-jobs/2c9eb2a5-7f1a-4d2b-9a0c-0123456789ab");
+        let sign = |host: &str| {
+            let headers = c.apply("GET", host, &path, &[], at("20240102T030405Z"), Some(P));
+            headers.last().unwrap().1.clone()
+        };
+        assert!(sign("appstream.cn-north-4.myhuaweicloud.com").ends_with(
+            "Signature=ddd2c680539c036a0e61e1da5f8c6576dbca9d4f8be05b84c76e3736fb10e66c"
+        ));
+        assert_ne!(
+            sign("appstream.cn-north-4.myhuaweicloud.com"),
+            sign("appstream.cn-north-4.myhuaweicloud.com:8443")
+        );
+    }
+
+    #[test]
+    fn apply_with_token_sends_x_auth_token_unsigned() {
+        let c = Credentials::Token(Secret::new("MIItoken"));
+        let headers = c.apply(
+            "GET",
+            "h",
+            "/v2/p/x",
+            &[],
+            jiff::Timestamp::UNIX_EPOCH,
+            None,
+        );
+        assert_eq!(
+            headers,
+            vec![
+                ("Content-Type".to_owned(), "application/json".to_owned()),
+                ("X-Auth-Token".to_owned(), "MIItoken".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn host_header_matches_what_reqwest_sends() {
+        let host = |u: &str| host_header(&reqwest::Url::parse(u).unwrap());
+        assert_eq!(
+            host("http://127.0.0.1:8080/v1"),
+            Some("127.0.0.1:8080".into())
+        );
+        assert_eq!(host("https://example.com:443/"), Some("example.com".into()));
+        assert_eq!(host("http://example.com:80/"), Some("example.com".into()));
+        assert_eq!(
+            host("https://example.com:80/"),
+            Some("example.com:80".into())
+        );
+        assert_eq!(host("http://[::1]:9000/"), Some("[::1]:9000".into()));
+    }
+
+    /// Proves the assumption behind `host_header` against reqwest itself:
+    /// the signed Host must be byte for byte the one on the wire.
+    #[tokio::test]
+    async fn host_header_is_what_reqwest_puts_on_the_wire() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = reqwest::Url::parse(&format!(
+            "http://{}/v1/p/jobs?a=1",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let mut len = 0;
+            while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                len += socket.read(&mut buf[len..]).await.unwrap();
+            }
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&buf[..len]).into_owned()
+        });
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        client.get(url.clone()).send().await.unwrap();
+        let request = server.await.unwrap();
+        let wire_host = request
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("host: ")
+                    .or_else(|| l.strip_prefix("Host: "))
+            })
+            .unwrap()
+            .to_owned();
+        assert_eq!(Some(wire_host), host_header(&url));
+    }
 }
