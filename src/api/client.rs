@@ -147,7 +147,12 @@ impl Client {
     pub async fn get(&self, request: &ApiRequest, project_id: &str, timeout: Duration) -> Result<Value, ApiError> {
         let url = self.url(request);
         let base = self.endpoints.base(request.service);
-        let host = host_of(base);
+        // Sign the Host exactly as reqwest will send it (with a non-default port).
+        let host = reqwest::Url::parse(&url)
+            .ok()
+            .as_ref()
+            .and_then(super::credentials::host_header)
+            .unwrap_or_else(|| host_of(base));
         let headers = self.credentials.apply(
             "GET",
             &host,

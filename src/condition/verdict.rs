@@ -99,7 +99,13 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
     }
     let result = evaluate(&rules.success, obs);
     let found = result.found.join("; ");
-    if rules.uses_items && obs.items.is_empty() && obs.counts.is_empty() && !rules.allow_empty {
+    // A list answered by the count endpoint has no items but a total.
+    let seen = if obs.counts.is_empty() {
+        obs.items.len() as u64
+    } else {
+        obs.counts.get(&None).copied().unwrap_or(1)
+    };
+    if rules.uses_items && seen == 0 && !rules.allow_empty {
         return Verdict::Empty;
     }
     if result.holds {

@@ -1,0 +1,98 @@
+//! What all waits share so that many of them stay gentle on the API: a cap on
+//! requests in flight, a cap on requests per second, a common pause after
+//! throttling, and coalescing of identical requests sent at the same moment.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::time::Instant;
+
+use crate::api::client::{ApiError, Client};
+use crate::api::request::ApiRequest;
+
+type Shared = Arc<OnceCell<Result<Value, ApiError>>>;
+
+/// Limits shared by every wait of a run.
+pub struct Gate {
+    client: Client,
+    in_flight: Semaphore,
+    interval: Duration,
+    next_slot: Mutex<Instant>,
+    paused_until: Mutex<Instant>,
+    pending: Mutex<HashMap<String, Shared>>,
+}
+
+/// The answer to one request, and whether this caller sent it (or shared
+/// another wait's identical request).
+pub struct Answer {
+    pub result: Result<Value, ApiError>,
+    pub sent: bool,
+}
+
+impl Gate {
+    /// A gate allowing `concurrency` requests in flight and `rps` per second.
+    pub fn new(client: Client, concurrency: usize, rps: f64) -> Self {
+        let now = Instant::now();
+        Gate {
+            client,
+            in_flight: Semaphore::new(concurrency.max(1)),
+            interval: Duration::from_secs_f64(1.0 / rps.max(0.01)),
+            next_slot: Mutex::new(now),
+            paused_until: Mutex::new(now),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client, for URLs in plans and reports.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends `request` (or joins an identical one already under way).
+    pub async fn get(&self, request: &ApiRequest, project_id: &str, timeout: Duration) -> Answer {
+        let key = format!("{project_id} {}", self.client.url(request));
+        let cell = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.entry(key.clone()).or_default().clone()
+        };
+        let mut sent = false;
+        let result = cell
+            .get_or_init(|| async {
+                sent = true;
+                self.send(request, project_id, timeout).await
+            })
+            .await
+            .clone();
+        {
+            // The first caller to finish retires the entry so that later
+            // polls send afresh; callers that joined in time share the answer.
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                pending.remove(&key);
+            }
+        }
+        Answer { result, sent }
+    }
+
+    async fn send(&self, request: &ApiRequest, project_id: &str, timeout: Duration) -> Result<Value, ApiError> {
+        let _permit = self.in_flight.acquire().await;
+        let slot = {
+            let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+            let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = (*next).max(Instant::now()).max(paused);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+        self.client.get(request, project_id, timeout).await
+    }
+
+    /// Pauses every wait's requests for `pause` after throttling.
+    pub fn throttle(&self, pause: Duration) {
+        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        *paused = (*paused).max(Instant::now() + pause);
+    }
+}

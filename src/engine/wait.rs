@@ -1,0 +1,372 @@
+//! One wait's polling loop: observe, judge, record, sleep, until an outcome.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::fetch::{self, Plan};
+use super::gate::Gate;
+use super::schedule::{self, ProgressSample, Schedule};
+use super::{Event, Stop};
+use crate::api::client::ApiError;
+use crate::api::model::Observation;
+use crate::condition::{Verdict, judge};
+use crate::report::model::{ApiErrorInfo, HistoryEntry, LastObservation, Outcome, WaitReport};
+use crate::spec::{Shape, Wait, duration};
+
+/// Everything a wait needs from the run.
+pub struct Context {
+    pub gate: Arc<Gate>,
+    pub run_start: Instant,
+    pub global_deadline: Option<Instant>,
+    pub stop: watch::Receiver<Option<Stop>>,
+    pub events: tokio::sync::mpsc::UnboundedSender<Event>,
+    pub seed: u64,
+}
+
+/// How long to pause everyone after a 429 without `Retry-After`: Huawei
+/// advises retrying after 2 to 5 seconds.
+const THROTTLE_PAUSE: Duration = Duration::from_secs(3);
+
+/// Runs one wait to its outcome, keeping `report` current all along so an
+/// interruption never loses what was seen.
+pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitReport>>) {
+    let mut cx = cx;
+    let started = Instant::now();
+    let own_deadline = started + wait.timeout;
+    let (deadline, by_global) = match cx.global_deadline {
+        Some(g) if g < own_deadline => (g, true),
+        _ => (own_deadline, false),
+    };
+    let mut schedule = Schedule::new(wait.poll, cx.seed);
+    let mut stable = 0u32;
+    let mut consecutive_errors = 0u32;
+    let mut missing_since: Option<Instant> = None;
+    let mut last_state = String::new();
+    let mut progress: Vec<ProgressSample> = Vec::new();
+    let base = |s| cx.gate.client().base(s).to_owned();
+    update(&report, |r| r.requests = plan.describe(&base));
+    let _ = cx.events.send(Event::Started { wait: wait.name.clone() });
+
+    let finish = |outcome: Outcome, reason: String| {
+        update(&report, |r| {
+            r.outcome = outcome;
+            r.reason = reason.clone();
+            r.elapsed_ms = started.elapsed().as_millis() as u64;
+        });
+        let _ = cx.events.send(Event::Finished { wait: wait.name.clone(), outcome, reason });
+    };
+
+    loop {
+        if let Some(stop) = cx.stop.borrow().clone() {
+            finish(Outcome::Cancelled, stop.reason());
+            return;
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        // A request never outlives the deadline by more than a moment, so a
+        // server that accepts and never answers cannot hold the gate open.
+        let request_timeout = remaining.clamp(Duration::from_secs(1), Duration::from_secs(30));
+        update(&report, |r| r.polls += 1);
+        let observed = tokio::select! {
+            result = observe(&plan, &cx.gate, &wait.project_id, request_timeout) => result,
+            _ = stopped(&mut cx.stop) => continue,
+        };
+        let (result, sent) = observed;
+        update(&report, |r| r.requests_sent += sent);
+        let mut delay = schedule.next_delay();
+        match result {
+            Ok(obs) => {
+                consecutive_errors = 0;
+                let state = summarize(&obs);
+                let last = last_observation(&obs, String::new());
+                if state != last_state {
+                    let at_ms = cx.run_start.elapsed().as_millis() as u64;
+                    update(&report, |r| push_history(r, at_ms, &state));
+                    let _ = cx.events.send(Event::Observed { wait: wait.name.clone(), state: state.clone(), progress: last.progress });
+                    if !last_state.is_empty() {
+                        // The job moved: watch it closely again.
+                        schedule.reset();
+                        delay = schedule.next_delay();
+                    }
+                    last_state = state;
+                }
+                if let Some(p) = last.progress {
+                    let at_ms = started.elapsed().as_millis() as u64;
+                    if progress.last().is_some_and(|s| (p as f64) < s.percent) {
+                        progress.clear();
+                    }
+                    progress.push(ProgressSample { at_ms, percent: p as f64 });
+                }
+                let verdict = judge(&wait.rules, &obs);
+                let found = match &verdict {
+                    Verdict::Met { found } | Verdict::Pending { found } => found.clone(),
+                    _ => String::new(),
+                };
+                update(&report, |r| r.last_observation = Some(LastObservation { found: found.clone(), ..last.clone() }));
+                match verdict {
+                    Verdict::Failed { reason, blame } => {
+                        update(&report, |r| r.blame = blame);
+                        finish(Outcome::Failed, reason);
+                        return;
+                    }
+                    Verdict::Unexpected { status, blame } => {
+                        let n = blame.len();
+                        update(&report, |r| r.blame = blame);
+                        let whose = if n == 0 { "the job".to_owned() } else if n == 1 { "a sub-job".to_owned() } else { format!("{n} sub-jobs") };
+                        finish(
+                            Outcome::UnexpectedState,
+                            format!("{whose} reached status {status}, which the wait neither waits through (pending) nor expects (target or conditions)"),
+                        );
+                        return;
+                    }
+                    Verdict::Met { found } => {
+                        missing_since = None;
+                        stable += 1;
+                        if stable >= wait.stable_for {
+                            let outputs = capture_outputs(wait, &obs);
+                            update(&report, |r| r.outputs = outputs);
+                            let held = if wait.stable_for > 1 { format!(" on {} polls in a row", wait.stable_for) } else { String::new() };
+                            finish(Outcome::Met, format!("{}{held} ({found})", wait.rules.success.describe()));
+                            return;
+                        }
+                        // Confirm soon rather than after a long backoff.
+                        delay = wait.poll.initial;
+                    }
+                    Verdict::Empty => {
+                        stable = 0;
+                        let since = *missing_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= wait.not_found_grace {
+                            finish(Outcome::NotFound, format!("no sub-jobs appeared within the not-found grace of {}", duration::format(wait.not_found_grace)));
+                            return;
+                        }
+                    }
+                    Verdict::Pending { .. } => {
+                        stable = 0;
+                        missing_since = None;
+                        if wait.poll.adaptive {
+                            let predicted = schedule::predict_completion(&progress);
+                            delay = schedule::adaptive_delay(delay, predicted, schedule.bounds());
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                let info = error_info(&error);
+                update(&report, |r| r.last_error = Some(info));
+                match &error {
+                    ApiError::Auth { status, .. } => {
+                        let hint = if *status == 403 { "the credentials are valid but not permitted to read these jobs: check the IAM policy (Workspace read access) and the project id" } else { "check HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK (or JOBGATE_AUTH_TOKEN); not retried, because the gateway locks an access key after 5 failed signatures" };
+                        finish(Outcome::AuthError, format!("{error}: {hint}"));
+                        return;
+                    }
+                    ApiError::Rejected { .. } => {
+                        finish(Outcome::ApiError, format!("the API rejected the request: {error}"));
+                        return;
+                    }
+                    ApiError::NotFound { .. } if wait.target.shape() == Shape::Job => {
+                        let since = *missing_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= wait.not_found_grace {
+                            finish(Outcome::NotFound, format!("the job was not found within the not-found grace of {} ({error}); check the job id and project id", duration::format(wait.not_found_grace)));
+                            return;
+                        }
+                    }
+                    ApiError::NotFound { .. } => {
+                        finish(Outcome::ApiError, format!("the endpoint does not exist: {error}"));
+                        return;
+                    }
+                    ApiError::Throttled { retry_after, .. } => {
+                        update(&report, |r| r.retries += 1);
+                        let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
+                        cx.gate.throttle(pause);
+                        delay = delay.max(pause);
+                    }
+                    ApiError::Transient { .. } => {
+                        consecutive_errors += 1;
+                        update(&report, |r| r.retries += 1);
+                        if consecutive_errors > wait.error_budget {
+                            finish(Outcome::ApiError, format!("gave up after {consecutive_errors} failed polls in a row: {error}"));
+                            return;
+                        }
+                        let _ = cx.events.send(Event::Retrying { wait: wait.name.clone(), error: error.to_string() });
+                    }
+                }
+            }
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            let which = if by_global { "the global deadline".to_owned() } else { format!("the timeout of {}", duration::format(wait.timeout)) };
+            let state = if last_state.is_empty() { "nothing observed".to_owned() } else { format!("last seen: {last_state}") };
+            finish(Outcome::TimedOut, format!("{which} ran out before the outcome was known ({state})"));
+            return;
+        }
+        let delay = schedule::fit_to_deadline(delay, remaining);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stopped(&mut cx.stop) => {}
+        }
+    }
+}
+
+async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) {
+    // Resolves once a stop is set; if the sender is gone, never resolves.
+    if stop.wait_for(Option::is_some).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Makes the requests of one poll. Returns the observation (or the first
+/// error) and how many requests this wait actually sent.
+async fn observe(plan: &Plan, gate: &Gate, project_id: &str, timeout: Duration) -> (Result<Observation, ApiError>, u64) {
+    let mut sent = 0u64;
+    let malformed = |m: crate::api::model::Malformed| ApiError::Transient {
+        status: 200,
+        code: None,
+        message: format!("the response does not have the documented shape: {m}"),
+        request_id: None,
+    };
+    let result = async {
+        match plan {
+            Plan::Single { request, json } => {
+                let answer = gate.get(request, project_id, timeout).await;
+                sent += u64::from(answer.sent);
+                let body = answer.result?;
+                if *json {
+                    Ok(Observation { document: body, ..Default::default() })
+                } else {
+                    crate::api::model::parse_job(body).map_err(malformed)
+                }
+            }
+            Plan::Paged { request, page } => {
+                let mut pages = Vec::new();
+                let mut offset = 0u64;
+                loop {
+                    let r = request.clone().with("limit", page.to_string()).with("offset", offset.to_string());
+                    let answer = gate.get(&r, project_id, timeout).await;
+                    sent += u64::from(answer.sent);
+                    let body = answer.result?;
+                    let parsed = crate::api::model::parse_page(&body).map_err(malformed)?;
+                    let got = parsed.items.len() as u64;
+                    pages.push(body);
+                    offset += got;
+                    let total = parsed.total.unwrap_or(0);
+                    // Stop on a short page or once the reported total is read;
+                    // a hard cap guards against a server that never ends.
+                    if got < u64::from(*page) || offset >= total || pages.len() >= 10_000 {
+                        break;
+                    }
+                }
+                fetch::merge_pages(pages).map_err(malformed)
+            }
+            Plan::Counts { request, keys } => {
+                let mut counts = BTreeMap::new();
+                for key in keys {
+                    let statuses: Vec<Option<&str>> = match key {
+                        None => vec![None],
+                        Some(set) => set.iter().map(|s| Some(s.as_str())).collect(),
+                    };
+                    let mut total = 0;
+                    for status in statuses {
+                        let r = match status {
+                            Some(s) => request.clone().with("status", s),
+                            None => request.clone(),
+                        };
+                        let answer = gate.get(&r, project_id, timeout).await;
+                        sent += u64::from(answer.sent);
+                        total += crate::api::model::parse_count(&answer.result?).map_err(malformed)?;
+                    }
+                    counts.insert(fetch::count_key(key), total);
+                }
+                Ok(fetch::counts_observation(counts))
+            }
+        }
+    }
+    .await;
+    (result, sent)
+}
+
+fn update(report: &Mutex<WaitReport>, f: impl FnOnce(&mut WaitReport)) {
+    f(&mut report.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
+/// Keeps the history short: the first entries and the most recent ones.
+fn push_history(r: &mut WaitReport, at_ms: u64, state: &str) {
+    const MAX: usize = 50;
+    r.history.push(HistoryEntry { at_ms, state: state.to_owned() });
+    if r.history.len() > MAX {
+        r.history.remove(MAX / 2);
+    }
+}
+
+/// The state in a few words: job status and counts of sub-jobs by status.
+pub fn summarize(obs: &Observation) -> String {
+    let mut parts = Vec::new();
+    if let Some(job) = &obs.job {
+        parts.push(job.status.to_string());
+    }
+    let counts = status_counts(obs);
+    if !counts.is_empty() {
+        let total: u64 = counts.values().sum();
+        let list: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        parts.push(format!("{total} sub-jobs: {}", list.join(", ")));
+    }
+    for (k, v) in &obs.counts {
+        parts.push(format!("count[{}]={v}", k.as_deref().unwrap_or("*")));
+    }
+    if parts.is_empty() {
+        parts.push("response received".into());
+    }
+    parts.join("; ")
+}
+
+fn status_counts(obs: &Observation) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for item in &obs.items {
+        *counts.entry(item.status.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn last_observation(obs: &Observation, found: String) -> LastObservation {
+    let with_progress: Vec<u32> = obs.items.iter().filter_map(|i| i.progress).collect();
+    let progress = (!with_progress.is_empty()).then(|| {
+        // Items already done count as 100% even if the API stops reporting.
+        let done = obs.items.iter().filter(|i| i.progress.is_none() && i.status.as_str() == "SUCCESS").count() as u32;
+        let sum: u32 = with_progress.iter().sum::<u32>() + 100 * done;
+        sum / (with_progress.len() as u32 + done)
+    });
+    LastObservation {
+        job: obs.job.clone(),
+        status_counts: status_counts(obs),
+        items: obs.items.len() as u64,
+        counts: obs.counts.iter().map(|(k, v)| (k.clone().unwrap_or_else(|| "*".into()), *v)).collect(),
+        progress,
+        found,
+    }
+}
+
+fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
+    wait.outputs
+        .iter()
+        .filter_map(|o| {
+            let node = o.path.query(&obs.document).first()?.clone();
+            let text = match node {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            Some((o.name.clone(), text))
+        })
+        .collect()
+}
+
+fn error_info(error: &ApiError) -> ApiErrorInfo {
+    let (status, code, message, request_id) = error.parts();
+    ApiErrorInfo {
+        http_status: (status != 0).then_some(status),
+        code: code.map(str::to_owned),
+        message: message.to_owned(),
+        request_id: request_id.map(str::to_owned),
+    }
+}
