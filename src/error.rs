@@ -1,1 +1,66 @@
-//! placeholder
+//! Errors that end a command before any wait has an outcome, each with the
+//! exit code it maps to. Outcomes of waits are not errors: they are the
+//! report, and the exit code comes from [`crate::report::RunReport`].
+
+use crate::api::credentials::CredentialsError;
+use crate::api::endpoints::EndpointError;
+use crate::exit;
+use crate::spec::SpecErrors;
+
+/// A command-level failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec is invalid; rendered with its diagnostics.
+    #[error("the spec is invalid")]
+    Spec(Box<SpecErrors>),
+    /// The spec file could not be read.
+    #[error("cannot read the spec {path}: {source}")]
+    ReadSpec { path: String, source: std::io::Error },
+    /// A command-line value is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// No usable credentials.
+    #[error("{0}")]
+    Credentials(#[from] CredentialsError),
+    /// The endpoints cannot be resolved.
+    #[error("{0}")]
+    Endpoint(#[from] EndpointError),
+    /// A report could not be written.
+    #[error("cannot write {path}: {source}")]
+    WriteReport { path: String, source: std::io::Error },
+    /// The simulator failed.
+    #[error("simulator: {0}")]
+    Simulator(String),
+    /// Anything else that stops the tool (e.g. the HTTP client cannot start).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The documented exit code of this error.
+    pub fn code(&self) -> u8 {
+        match self {
+            Error::Spec(_) | Error::ReadSpec { .. } | Error::Usage(_) | Error::Endpoint(_) => exit::INVALID_INPUT,
+            Error::Credentials(_) => exit::AUTH,
+            Error::WriteReport { .. } | Error::Simulator(_) | Error::Internal(_) => exit::API_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<SpecErrors> for Error {
+    fn from(e: SpecErrors) -> Self {
+        Error::Spec(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_table() {
+        assert_eq!(Error::Usage("x".into()).code(), exit::INVALID_INPUT);
+        assert_eq!(Error::Credentials(CredentialsError::Missing).code(), exit::AUTH);
+        assert_eq!(Error::Endpoint(EndpointError::NotUrl("x".into())).code(), exit::INVALID_INPUT);
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod commands;
 pub mod condition;
 pub mod engine;
 pub mod error;
