@@ -51,9 +51,15 @@ mod tests {
 
     #[test]
     fn precedence_is_failed_auth_unavailable_timeout() {
-        assert_eq!(combine([TIMED_OUT, API_UNAVAILABLE, AUTH, WAIT_FAILED]), WAIT_FAILED);
+        assert_eq!(
+            combine([TIMED_OUT, API_UNAVAILABLE, AUTH, WAIT_FAILED]),
+            WAIT_FAILED
+        );
         assert_eq!(combine([TIMED_OUT, API_UNAVAILABLE, AUTH]), AUTH);
-        assert_eq!(combine([TIMED_OUT, API_UNAVAILABLE, SUCCESS]), API_UNAVAILABLE);
+        assert_eq!(
+            combine([TIMED_OUT, API_UNAVAILABLE, SUCCESS]),
+            API_UNAVAILABLE
+        );
         assert_eq!(combine([SUCCESS, TIMED_OUT]), TIMED_OUT);
     }
 
