@@ -414,6 +414,7 @@ async fn rule_violations_are_400_and_unknowns_are_404() {
         "/v2/ffffffffffffffffffffffffffffffff/workspace-sub-jobs".to_owned(),
         "/v1/ffffffffffffffffffffffffffffffff/image-server-jobs/img-1".to_owned(),
         "/v3/anything".to_owned(),
+        format!("/v1/{PROJECT}/image-server-jobs/%FF%FE"),
     ];
     for path in &missing {
         let (status, body) = c.get(path).await;
@@ -425,7 +426,7 @@ async fn rule_violations_are_400_and_unknowns_are_404() {
     }
     let stats = sim.stats();
     assert_eq!(stats.answers(Endpoint::ListImageSubJobs, 400), 2);
-    assert_eq!(stats.answers(Endpoint::ShowImageJob, 404), 4);
+    assert_eq!(stats.answers(Endpoint::ShowImageJob, 404), 5);
     assert_eq!(stats.requests_to(Endpoint::Unknown), 1);
     sim.shutdown().await;
 }

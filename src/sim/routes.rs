@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -133,25 +134,34 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Path segments that are not valid UTF-8 name nothing that exists.
+fn path_ids<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    path.map(|Path(ids)| ids)
+        .map_err(|_| ApiError::not_found("The requested resource does not exist."))
+}
+
 fn status_matches(wanted: &[&str], status: &Status) -> bool {
     wanted.is_empty() || wanted.contains(&status.as_str())
 }
 
 async fn show_image_job(
     State(shared): SharedState,
-    Path((project_id, job_id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
-    let result = Ctx::new(&shared, &project_id, None)
-        .and_then(|ctx| Ok(ctx.render.image_job(ctx.job(JobKind::ImageJob, &job_id)?)));
+    let result = path_ids(path).and_then(|(project_id, job_id)| {
+        Ctx::new(&shared, &project_id, None)
+            .and_then(|ctx| Ok(ctx.render.image_job(ctx.job(JobKind::ImageJob, &job_id)?)))
+    });
     respond(Endpoint::ShowImageJob, result)
 }
 
 async fn list_image_jobs(
     State(shared): SharedState,
-    Path(project_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let result = (|| {
+        let project_id = path_ids(path)?;
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         let statuses = ctx.statuses()?;
         let types = TypeFilter::single(ctx.query.single("job_type")?);
@@ -176,10 +186,11 @@ async fn list_image_jobs(
 
 async fn list_image_sub_jobs(
     State(shared): SharedState,
-    Path(project_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let result = (|| {
+        let project_id = path_ids(path)?;
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         // The page marks job_type as mandatory on this list (not on the count).
         let job_type = ctx
@@ -205,10 +216,11 @@ async fn list_image_sub_jobs(
 
 async fn count_image_sub_jobs(
     State(shared): SharedState,
-    Path(project_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let result = (|| {
+        let project_id = path_ids(path)?;
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         let types = match ctx.query.single("job_type")? {
             Some(list) => TypeFilter::list(Some(list)),
@@ -224,10 +236,11 @@ async fn count_image_sub_jobs(
 
 async fn list_app_sub_jobs(
     State(shared): SharedState,
-    Path(project_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let result = (|| {
+        let project_id = path_ids(path)?;
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let statuses = ctx.statuses()?;
@@ -245,10 +258,11 @@ async fn list_app_sub_jobs(
 
 async fn count_app_sub_jobs(
     State(shared): SharedState,
-    Path(project_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let result = (|| {
+        let project_id = path_ids(path)?;
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         let types = TypeFilter::list(ctx.query.single("job_type")?);
         let statuses = ctx.statuses()?;
@@ -262,31 +276,36 @@ async fn count_app_sub_jobs(
 
 async fn show_app_job(
     State(shared): SharedState,
-    Path((project_id, job_id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
-    let result = Ctx::new(&shared, &project_id, None)
-        .and_then(|ctx| Ok(ctx.render.app_job(ctx.job(JobKind::AppServerJob, &job_id)?)));
+    let result = path_ids(path).and_then(|(project_id, job_id)| {
+        Ctx::new(&shared, &project_id, None)
+            .and_then(|ctx| Ok(ctx.render.app_job(ctx.job(JobKind::AppServerJob, &job_id)?)))
+    });
     respond(Endpoint::ShowJobDetail, result)
 }
 
 async fn show_desktop_job(
     State(shared): SharedState,
-    Path((project_id, job_id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
-    let result = Ctx::new(&shared, &project_id, None).and_then(|ctx| {
-        Ok(ctx
-            .render
-            .desktop_job(ctx.job(JobKind::DesktopJob, &job_id)?))
+    let result = path_ids(path).and_then(|(project_id, job_id)| {
+        Ctx::new(&shared, &project_id, None).and_then(|ctx| {
+            Ok(ctx
+                .render
+                .desktop_job(ctx.job(JobKind::DesktopJob, &job_id)?))
+        })
     });
     respond(Endpoint::ShowJob, result)
 }
 
 async fn list_desktop_sub_jobs(
     State(shared): SharedState,
-    Path(project_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let result = (|| {
+        let project_id = path_ids(path)?;
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         // The page's own example repeats `status`; accept that as "any of".
         let statuses: Vec<&str> = ctx
