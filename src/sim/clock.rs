@@ -1,0 +1,91 @@
+//! The simulator's clock: offsets from its start (which drive timelines) and
+//! the wall-clock time stamps responses show, in each service's format.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+/// When the simulator started, on the monotonic and the wall clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    started: Instant,
+    wall_start: Timestamp,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            wall_start: Timestamp::now(),
+        }
+    }
+
+    /// A clock whose offset 0 is shown as `wall_start` (for tests).
+    pub fn starting_at(wall_start: Timestamp) -> Self {
+        Self {
+            started: Instant::now(),
+            wall_start,
+        }
+    }
+
+    /// Time elapsed since the start: the offset timelines are evaluated at.
+    pub fn offset(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The wall-clock time of `offset`, or `None` if it is beyond the
+    /// representable range (absurd offsets in a scenario).
+    fn wall(&self, offset: Duration) -> Option<Timestamp> {
+        self.wall_start.checked_add(offset).ok()
+    }
+
+    /// Application Streaming's format, e.g. `2024-05-20T10:39:49.61Z`:
+    /// milliseconds without trailing zeros, UTC.
+    pub fn appstream_time(&self, offset: Duration) -> Option<String> {
+        let wall = self.wall(offset)?;
+        let mut text = wall.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        let millis = wall.subsec_millisecond();
+        if millis > 0 {
+            let fraction = format!("{millis:03}");
+            text.push('.');
+            text.push_str(fraction.trim_end_matches('0'));
+        }
+        text.push('Z');
+        Some(text)
+    }
+
+    /// Workspace's format, e.g. `2020-04-10 06:45:14` (UTC).
+    pub fn workspace_time(&self, offset: Duration) -> Option<String> {
+        let wall = self.wall(offset)?;
+        Some(wall.strftime("%Y-%m-%d %H:%M:%S").to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_match_the_api_pages() {
+        let start: Timestamp = "2024-05-20T10:39:49.61Z".parse().unwrap();
+        let clock = Clock::starting_at(start);
+        assert_eq!(
+            clock.appstream_time(Duration::ZERO).unwrap(),
+            "2024-05-20T10:39:49.61Z"
+        );
+        assert_eq!(
+            clock.appstream_time(Duration::from_millis(390)).unwrap(),
+            "2024-05-20T10:39:50Z"
+        );
+        assert_eq!(
+            clock.appstream_time(Duration::from_millis(1596)).unwrap(),
+            "2024-05-20T10:39:51.206Z"
+        );
+        assert_eq!(
+            clock.workspace_time(Duration::from_secs(60)).unwrap(),
+            "2024-05-20 10:40:49"
+        );
+        assert!(clock.appstream_time(Duration::MAX).is_none());
+    }
+}

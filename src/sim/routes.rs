@@ -1,0 +1,363 @@
+//! The API's read endpoints: filters, paging and bodies per operation, plus
+//! the simulator's own `/_sim/` endpoints.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::endpoint::Endpoint;
+use super::error::ApiError;
+use super::query::{
+    APPSTREAM_LIMITS, DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter, WORKSPACE_LIMITS,
+};
+use super::scenario::{Job, JobKind, SubJob};
+use super::server::Shared;
+use super::wire::Render;
+use crate::api::Status;
+
+type SharedState = State<Arc<Shared>>;
+
+/// The router for every API endpoint and `/_sim/{stats,health}`.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(Endpoint::ShowImageJob.route(), get(show_image_job))
+        .route(Endpoint::ListImageJobs.route(), get(list_image_jobs))
+        .route(Endpoint::ListImageSubJobs.route(), get(list_image_sub_jobs))
+        .route(
+            Endpoint::CountImageSubJobs.route(),
+            get(count_image_sub_jobs),
+        )
+        .route(Endpoint::ListSubJobs.route(), get(list_app_sub_jobs))
+        .route(Endpoint::CountSubJobs.route(), get(count_app_sub_jobs))
+        .route(Endpoint::ShowJobDetail.route(), get(show_app_job))
+        .route(Endpoint::ShowJob.route(), get(show_desktop_job))
+        .route(Endpoint::ListItaSubJobs.route(), get(list_desktop_sub_jobs))
+        .route("/_sim/stats", get(stats))
+        .route("/_sim/health", get(health))
+        .fallback(no_such_api)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+}
+
+/// A JSON response with `status`.
+pub fn json_response(status: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn respond(endpoint: Endpoint, result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(body) => json_response(200, &body),
+        Err(error) => json_response(error.status, &error.body(endpoint.is_workspace())),
+    }
+}
+
+/// Everything a handler needs for one request: the world at one instant.
+struct Ctx<'a> {
+    shared: &'a Shared,
+    render: Render<'a>,
+    query: Query,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        shared: &'a Shared,
+        project_id: &str,
+        raw_query: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let world = &shared.world;
+        if !world.knows_project(project_id) {
+            return Err(ApiError::not_found(format!(
+                "The project {project_id} does not exist."
+            )));
+        }
+        Ok(Self {
+            shared,
+            render: Render {
+                clock: &world.clock,
+                project_id: &world.scenario.project_id,
+                t: world.now(),
+            },
+            query: Query::parse(raw_query),
+        })
+    }
+
+    fn t(&self) -> std::time::Duration {
+        self.render.t
+    }
+
+    fn job(&self, kind: JobKind, id: &str) -> Result<&'a Job, ApiError> {
+        self.shared
+            .world
+            .visible_job(kind, id, self.t())
+            .ok_or_else(|| ApiError::not_found(format!("The job {id} does not exist.")))
+    }
+
+    /// Sub-jobs of `kind` passing the status, job_id and job_type filters.
+    fn sub_jobs(
+        &self,
+        kind: JobKind,
+        statuses: &[&str],
+        types: &TypeFilter,
+    ) -> Result<Vec<(&'a Job, &'a SubJob)>, ApiError> {
+        let job_id = self.query.single("job_id")?;
+        let t = self.t();
+        Ok(self
+            .shared
+            .world
+            .visible_sub_jobs(kind, t)
+            .filter(|(job, sub)| {
+                job_id.is_none_or(|id| job.id == id)
+                    && types.admits(&sub.job_type)
+                    && status_matches(statuses, &sub.status_at(t))
+            })
+            .collect())
+    }
+
+    fn statuses(&self) -> Result<Vec<&str>, ApiError> {
+        Ok(self.query.single("status")?.into_iter().collect())
+    }
+
+    fn page(&self, (min, max, default): (u64, u64, u64)) -> Result<Page, ApiError> {
+        self.query.page(min, max, default)
+    }
+}
+
+/// Path segments that are not valid UTF-8 name nothing that exists.
+fn path_ids<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    path.map(|Path(ids)| ids)
+        .map_err(|_| ApiError::not_found("The requested resource does not exist."))
+}
+
+fn status_matches(wanted: &[&str], status: &Status) -> bool {
+    wanted.is_empty() || wanted.contains(&status.as_str())
+}
+
+async fn show_image_job(
+    State(shared): SharedState,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = path_ids(path).and_then(|(project_id, job_id)| {
+        Ctx::new(&shared, &project_id, None)
+            .and_then(|ctx| Ok(ctx.render.image_job(ctx.job(JobKind::ImageJob, &job_id)?)))
+    });
+    respond(Endpoint::ShowImageJob, result)
+}
+
+async fn list_image_jobs(
+    State(shared): SharedState,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let result = (|| {
+        let project_id = path_ids(path)?;
+        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+        let statuses = ctx.statuses()?;
+        let types = TypeFilter::single(ctx.query.single("job_type")?);
+        let page = ctx.page(APPSTREAM_LIMITS)?;
+        let t = ctx.t();
+        let jobs: Vec<&Job> = shared
+            .world
+            .visible_image_jobs(t)
+            .filter(|job| {
+                types.admits(&job.job_type) && status_matches(&statuses, &job.status_at(t))
+            })
+            .collect();
+        let items: Vec<Value> = page
+            .slice(&jobs)
+            .iter()
+            .map(|job| ctx.render.image_job_summary(job))
+            .collect();
+        Ok(json!({"count": jobs.len(), "items": items}))
+    })();
+    respond(Endpoint::ListImageJobs, result)
+}
+
+async fn list_image_sub_jobs(
+    State(shared): SharedState,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let result = (|| {
+        let project_id = path_ids(path)?;
+        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+        // The page marks job_type as mandatory on this list (not on the count).
+        let job_type = ctx
+            .query
+            .single("job_type")?
+            .ok_or_else(|| ApiError::bad_request("The parameter job_type is mandatory."))?;
+        let statuses = ctx.statuses()?;
+        let page = ctx.page(APPSTREAM_LIMITS)?;
+        let subs = ctx.sub_jobs(
+            JobKind::ImageJob,
+            &statuses,
+            &TypeFilter::single(Some(job_type)),
+        )?;
+        let items: Vec<Value> = page
+            .slice(&subs)
+            .iter()
+            .map(|(job, sub)| ctx.render.image_sub_job(job, sub))
+            .collect();
+        Ok(json!({"count": subs.len(), "items": items}))
+    })();
+    respond(Endpoint::ListImageSubJobs, result)
+}
+
+async fn count_image_sub_jobs(
+    State(shared): SharedState,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let result = (|| {
+        let project_id = path_ids(path)?;
+        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+        let types = match ctx.query.single("job_type")? {
+            Some(list) => TypeFilter::list(Some(list)),
+            // Documented default: the three image-server sub-job types.
+            None => TypeFilter::OneOf(DEFAULT_IMAGE_COUNT_TYPES.map(String::from).to_vec()),
+        };
+        let statuses = ctx.statuses()?;
+        let count = ctx.sub_jobs(JobKind::ImageJob, &statuses, &types)?.len();
+        Ok(json!({"count": count}))
+    })();
+    respond(Endpoint::CountImageSubJobs, result)
+}
+
+async fn list_app_sub_jobs(
+    State(shared): SharedState,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let result = (|| {
+        let project_id = path_ids(path)?;
+        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+        let types = TypeFilter::single(ctx.query.single("job_type")?);
+        let statuses = ctx.statuses()?;
+        let page = ctx.page(APPSTREAM_LIMITS)?;
+        let subs = ctx.sub_jobs(JobKind::AppServerJob, &statuses, &types)?;
+        let items: Vec<Value> = page
+            .slice(&subs)
+            .iter()
+            .map(|(job, sub)| ctx.render.app_sub_job(job, sub))
+            .collect();
+        Ok(json!({"count": subs.len(), "items": items}))
+    })();
+    respond(Endpoint::ListSubJobs, result)
+}
+
+async fn count_app_sub_jobs(
+    State(shared): SharedState,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let result = (|| {
+        let project_id = path_ids(path)?;
+        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+        let types = TypeFilter::list(ctx.query.single("job_type")?);
+        let statuses = ctx.statuses()?;
+        let count = ctx
+            .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
+            .len();
+        Ok(json!({"count": count}))
+    })();
+    respond(Endpoint::CountSubJobs, result)
+}
+
+async fn show_app_job(
+    State(shared): SharedState,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = path_ids(path).and_then(|(project_id, job_id)| {
+        Ctx::new(&shared, &project_id, None)
+            .and_then(|ctx| Ok(ctx.render.app_job(ctx.job(JobKind::AppServerJob, &job_id)?)))
+    });
+    respond(Endpoint::ShowJobDetail, result)
+}
+
+async fn show_desktop_job(
+    State(shared): SharedState,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = path_ids(path).and_then(|(project_id, job_id)| {
+        Ctx::new(&shared, &project_id, None).and_then(|ctx| {
+            Ok(ctx
+                .render
+                .desktop_job(ctx.job(JobKind::DesktopJob, &job_id)?))
+        })
+    });
+    respond(Endpoint::ShowJob, result)
+}
+
+async fn list_desktop_sub_jobs(
+    State(shared): SharedState,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let result = (|| {
+        let project_id = path_ids(path)?;
+        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+        // The page's own example repeats `status`; accept that as "any of".
+        let statuses: Vec<&str> = ctx
+            .query
+            .all("status")
+            .into_iter()
+            .filter(|status| !status.is_empty())
+            .collect();
+        let types = TypeFilter::single(ctx.query.single("job_type")?);
+        let pool = ctx.query.single("desktop_pool_id")?;
+        let page = ctx.page(WORKSPACE_LIMITS)?;
+        let subs: Vec<_> = ctx
+            .sub_jobs(JobKind::DesktopJob, &statuses, &types)?
+            .into_iter()
+            .filter(|(job, _)| pool.is_none_or(|pool| job.desktop_pool_id.as_deref() == Some(pool)))
+            .collect();
+        let jobs: Vec<Value> = page
+            .slice(&subs)
+            .iter()
+            .map(|(job, sub)| ctx.render.desktop_sub_job(job, sub))
+            .collect();
+        Ok(json!({"total_count": subs.len(), "jobs": jobs}))
+    })();
+    respond(Endpoint::ListItaSubJobs, result)
+}
+
+async fn stats(State(shared): SharedState) -> Response {
+    let body = serde_json::to_value(shared.counters.snapshot()).unwrap_or(Value::Null);
+    json_response(200, &body)
+}
+
+async fn health() -> Response {
+    json_response(200, &json!({"status": "ok"}))
+}
+
+async fn no_such_api() -> Response {
+    // What the API gateway answers for a path it does not route.
+    json_response(
+        404,
+        &json!({
+            "error_code": "APIG.0101",
+            "error_msg": "The API does not exist or has not been published in the environment",
+        }),
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    json_response(
+        405,
+        &json!({
+            "error_code": "WKS.00000405",
+            "error_msg": "The request method is not allowed.",
+        }),
+    )
+}

@@ -1,0 +1,208 @@
+//! Response bodies, with the field names and shapes of the API pages and
+//! the official SDK models.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use super::clock::Clock;
+use super::scenario::{ErrorInfo, Job, SubJob};
+use super::timeline;
+
+/// Renders (sub-)jobs as they look at one offset.
+#[derive(Debug, Clone, Copy)]
+pub struct Render<'a> {
+    pub clock: &'a Clock,
+    pub project_id: &'a str,
+    /// The offset the responses describe.
+    pub t: Duration,
+}
+
+/// Which time stamp format a service uses.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    AppStream,
+    Workspace,
+}
+
+impl Render<'_> {
+    fn time(&self, format: Format, offset: Duration) -> Value {
+        let text = match format {
+            Format::AppStream => self.clock.appstream_time(offset),
+            Format::Workspace => self.clock.workspace_time(offset),
+        };
+        text.map_or(Value::Null, Value::String)
+    }
+
+    /// `begin_time` is when the (sub-)job appeared; `end_time` is null until
+    /// it reaches its final state.
+    fn times(&self, format: Format, begin: Duration, end: Option<Duration>) -> (Value, Value) {
+        let end = end
+            .filter(|end| *end <= self.t)
+            .map_or(Value::Null, |end| self.time(format, end));
+        (self.time(format, begin), end)
+    }
+
+    fn sub_times(&self, format: Format, job: &Job, sub: &SubJob) -> (Value, Value) {
+        let begin = job.visible_after.max(sub.visible_after);
+        let end = sub.timeline.terminal().map(|step| step.at.max(begin));
+        self.times(format, begin, end)
+    }
+
+    fn job_times(&self, format: Format, job: &Job) -> (Value, Value) {
+        self.times(format, job.visible_after, job.terminal().map(|(_, at)| at))
+    }
+
+    /// An image-server sub-job (`ImageJobDetailInfo`): errors nested in
+    /// `job_execute_info`, empty strings when there is none (as on the page).
+    pub fn image_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
+        let (begin, end) = self.sub_times(Format::AppStream, job, sub);
+        let error = sub.error_at(self.t);
+        json!({
+            "id": sub.id,
+            "job_type": sub.job_type,
+            "job_resource_info": {
+                "resource_id": sub.resource.id,
+                "resource_name": sub.resource.name,
+            },
+            "begin_time": begin,
+            "end_time": end,
+            "status": sub.status_at(self.t).as_str(),
+            "job_execute_info": {
+                "error_code": error.as_ref().map_or("", |e| e.code.as_str()),
+                "error_message": error.as_ref().map_or("", |e| e.message.as_str()),
+            },
+            "project_id": self.project_id,
+            "job_id": job.id,
+        })
+    }
+
+    /// An app-server sub-job (`SubJobDetailInfo`/`JobDetailInfo`): flat
+    /// `error_code`/`error_message`, null when there is no error.
+    pub fn app_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
+        let (begin, end) = self.sub_times(Format::AppStream, job, sub);
+        let error = sub.error_at(self.t);
+        json!({
+            "id": sub.id,
+            "job_type": sub.job_type,
+            "job_resource_info": {
+                "resource_id": sub.resource.id,
+                "resource_name": sub.resource.name,
+            },
+            "begin_time": begin,
+            "end_time": end,
+            "status": sub.status_at(self.t).as_str(),
+            "error_code": error.as_ref().map(|e| e.code.as_str()),
+            "error_message": error.as_ref().map(|e| e.message.as_str()),
+            "project_id": self.project_id,
+            "job_id": job.id,
+        })
+    }
+
+    /// A workspace sub-job (`JobDetailInfo` of the v2 API): the desktop in
+    /// `entities`, progress in `process`, errors in `error_code`/`fail_reason`.
+    pub fn desktop_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
+        let (begin, end) = self.sub_times(Format::Workspace, job, sub);
+        let error = sub.error_at(self.t);
+        let resource = &sub.resource;
+        let mut entities = Map::new();
+        entities.insert("desktop_id".into(), json!(resource.id));
+        if !resource.name.is_empty() {
+            entities.insert("desktop_name".into(), json!(resource.name));
+        }
+        for (key, value) in [
+            ("user_name", &resource.user_name),
+            ("product_id", &resource.product_id),
+            ("ip_address", &resource.ip_address),
+        ] {
+            if let Some(value) = value {
+                entities.insert(key.into(), json!(value));
+            }
+        }
+        json!({
+            "id": sub.id,
+            "job_type": sub.job_type,
+            "entities": entities,
+            "begin_time": begin,
+            "end_time": end,
+            "status": sub.status_at(self.t).as_str(),
+            "error_code": error.as_ref().map(|e| e.code.as_str()),
+            "fail_reason": error.as_ref().map(|e| e.message.as_str()),
+            "host": Value::Null,
+            "project_id": self.project_id,
+            "job_id": job.id,
+            "process": sub.progress_at(self.t),
+            "attach_user": resource.user_name,
+            "entity": resource.id,
+            "ip_address": resource.ip_address,
+        })
+    }
+
+    /// An image job as listed (`ImageJobInfo`).
+    pub fn image_job_summary(&self, job: &Job) -> Value {
+        let (begin, end) = self.job_times(Format::AppStream, job);
+        json!({
+            "id": job.id,
+            "job_type": job.job_type,
+            "begin_time": begin,
+            "end_time": end,
+            "status": job.status_at(self.t).as_str(),
+            "sub_jobs_total": job.visible_sub_jobs(self.t).count(),
+        })
+    }
+
+    /// `ShowImageJob`: the summary plus image sub-jobs.
+    pub fn image_job(&self, job: &Job) -> Value {
+        let mut body = self.image_job_summary(job);
+        let subs: Vec<Value> = job
+            .visible_sub_jobs(self.t)
+            .map(|sub| self.image_sub_job(job, sub))
+            .collect();
+        body["sub_jobs"] = Value::Array(subs);
+        body
+    }
+
+    /// `ShowJobDetail` (app servers, v2): same shape with app sub-jobs.
+    pub fn app_job(&self, job: &Job) -> Value {
+        let mut body = self.image_job_summary(job);
+        let subs: Vec<Value> = job
+            .visible_sub_jobs(self.t)
+            .map(|sub| self.app_sub_job(job, sub))
+            .collect();
+        body["sub_jobs"] = Value::Array(subs);
+        body
+    }
+
+    /// Workspace `ShowJob`: adds `job_error_code` and `fail_reason`, set once
+    /// the job has failed.
+    pub fn desktop_job(&self, job: &Job) -> Value {
+        let (begin, end) = self.job_times(Format::Workspace, job);
+        let error = self.job_error(job);
+        let subs: Vec<Value> = job
+            .visible_sub_jobs(self.t)
+            .map(|sub| self.desktop_sub_job(job, sub))
+            .collect();
+        json!({
+            "id": job.id,
+            "job_type": job.job_type,
+            "begin_time": begin,
+            "end_time": end,
+            "status": job.status_at(self.t).as_str(),
+            "job_error_code": error.as_ref().map(|e| e.code.as_str()),
+            "fail_reason": error.as_ref().map(|e| e.message.as_str()),
+            "sub_jobs_total": subs.len(),
+            "sub_jobs": subs,
+        })
+    }
+
+    /// A failed job's error: its own, else its first failed sub-job's.
+    fn job_error(&self, job: &Job) -> Option<ErrorInfo> {
+        if !timeline::is_failure(&job.status_at(self.t)) {
+            return None;
+        }
+        job.error
+            .clone()
+            .or_else(|| job.sub_jobs.iter().find_map(|sub| sub.error_at(self.t)))
+            .or_else(|| Some(ErrorInfo::generic()))
+    }
+}
