@@ -360,7 +360,7 @@ async fn demo(args: DemoArgs) -> Result<u8, Error> {
     const AK: &str = "DEMOACCESSKEY0000001";
     const SK: &str = "demo-secret-key-not-a-real-one-000000000";
     let scenario = Scenario::demo();
-    let project = scenario.project_id().to_owned();
+    let project = scenario.project_id.clone();
     let config = SimConfig { auth: SimAuth::AkSk { access_key: AK.into(), secret_key: SK.into() }, faults: None, seed: Some(1) };
     let sim = Simulator::start(scenario, config, "127.0.0.1:0".parse().expect("a valid address"))
         .await
@@ -384,7 +384,7 @@ async fn demo(args: DemoArgs) -> Result<u8, Error> {
     let report = execute(&spec, endpoints, credentials, options, Limits { concurrency: 8, rps: 20.0 }, mode).await?;
     publish(&report, &Outputs { report: args.report.as_deref(), junit: None, json: false }, OutputMode { github: false, ..mode })?;
     let stats = sim.stats();
-    eprintln!("\nsimulator served {} requests", stats.total_requests());
+    eprintln!("\nsimulator served {} requests", stats.requests);
     sim.shutdown().await;
     Ok(report.exit_code)
 }
