@@ -281,8 +281,10 @@ pub(crate) mod samples {
     /// Waits that ended every way at once, with text that needs escaping.
     pub fn mixed() -> RunReport {
         let mut met = self::met().waits.remove(0);
-        met.outputs
-            .insert("note".into(), "line one\nline two | with <html> & 100%".into());
+        met.outputs.insert(
+            "note".into(),
+            "line one\nline two | with <html> & 100%".into(),
+        );
         let mut failed = self::failed().waits.remove(0);
         failed.blame.truncate(2);
         failed.blame[1].error_message =
@@ -352,7 +354,10 @@ mod tests {
         for (name, report) in samples::all() {
             let value: Value = serde_json::from_str(&to_json(&report).unwrap()).unwrap();
             let errors = violations(&value);
-            assert!(errors.is_empty(), "sample `{name}` violates the schema: {errors:#?}");
+            assert!(
+                errors.is_empty(),
+                "sample `{name}` violates the schema: {errors:#?}"
+            );
         }
     }
 
@@ -363,7 +368,10 @@ mod tests {
         value["waits"][0]["outcome"] = "exploded".into();
         value["waits"][0]["surprise"] = true.into();
         value["schema_version"] = 2.into();
-        value["waits"][0]["blame"][0].as_object_mut().unwrap().remove("status");
+        value["waits"][0]["blame"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("status");
         let errors = violations(&value);
         assert!(errors.len() >= 4, "{errors:#?}");
     }
