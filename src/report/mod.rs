@@ -1,6 +1,8 @@
 //! Reports: one model, one module per format.
 
+pub mod human;
 pub mod json;
+pub mod junit;
 pub mod model;
 
 pub use model::{Outcome, RunReport, WaitReport};
