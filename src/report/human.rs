@@ -228,7 +228,7 @@ pub fn render(report: &RunReport, style: Style) -> String {
 }
 
 /// The duration column: a wait that never ran has no duration to show.
-fn wait_duration(wait: &WaitReport) -> String {
+pub(crate) fn wait_duration(wait: &WaitReport) -> String {
     if wait.outcome == Outcome::Skipped && wait.elapsed_ms == 0 {
         "-".into()
     } else {
