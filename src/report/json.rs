@@ -111,9 +111,7 @@ pub(crate) mod samples {
         WaitReport {
             name: name.into(),
             kind: kind.into(),
-            requests: vec![format!(
-                "GET https://workspace.cn-north-4.myhuaweicloud.com/v1/p123/{kind}/{name}"
-            )],
+            requests: vec![request(kind)],
             success: "job status is SUCCESS".into(),
             failure: None,
             outcome,
@@ -137,6 +135,27 @@ pub(crate) mod samples {
                 },
             ],
         }
+    }
+
+    /// A plausible request line for each kind used in the samples.
+    fn request(kind: &str) -> String {
+        let path = match kind {
+            "image_job" => {
+                "workspace.cn-north-4.myhuaweicloud.com/v1/p123/image-server-jobs/job-42"
+            }
+            "app_server_job" => "appstream.cn-north-4.myhuaweicloud.com/v2/p123/job/job-43",
+            "app_server_sub_jobs" => {
+                "appstream.cn-north-4.myhuaweicloud.com/v1/p123/app-server-sub-jobs?job_id=job-43&offset=0&limit=100"
+            }
+            "desktop_sub_jobs" => {
+                "workspace.cn-north-4.myhuaweicloud.com/v2/p123/workspace-sub-jobs?job_id=job-44&offset=0&limit=100"
+            }
+            "image_sub_job_count" => {
+                "workspace.cn-north-4.myhuaweicloud.com/v1/p123/image-server-sub-jobs/actions/count?job_type=CREATE_SERVER_IMAGE"
+            }
+            _ => "workspace.cn-north-4.myhuaweicloud.com/v2/p123/desktop-pools/pool-1",
+        };
+        format!("GET https://{path}")
     }
 
     fn failed_item(n: usize) -> Item {

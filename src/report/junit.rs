@@ -119,7 +119,7 @@ fn testcase(out: &mut String, wait: &WaitReport) {
                 ">\n      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
                 escape(&message),
                 wait.outcome.as_str(),
-                escape(&details(wait))
+                escape_text(&details(wait))
             );
         }
     }
@@ -194,6 +194,12 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Escapes text for element content, where line breaks and tabs can stay as
+/// they are (so failure bodies read as text in the file too).
+pub fn escape_text(text: &str) -> String {
+    escape(text).replace("&#10;", "\n").replace("&#9;", "\t")
 }
 
 /// The `Char` production of XML 1.0.
@@ -296,7 +302,7 @@ mod tests {
     #[test]
     fn escaping_round_trips_through_a_parser() {
         let nasty = "a<b>&\"c\"'d'\n\te\u{1}\u{FFFF}🦀";
-        let xml = format!("<x a=\"{}\">{}</x>", escape(nasty), escape(nasty));
+        let xml = format!("<x a=\"{}\">{}</x>", escape(nasty), escape_text(nasty));
         let doc = parse(&xml);
         let expected = "a<b>&\"c\"'d'\n\te\u{FFFD}\u{FFFD}🦀";
         assert_eq!(doc.root_element().attribute("a"), Some(expected));
