@@ -123,7 +123,11 @@ fn testcase(out: &mut String, wait: &WaitReport) {
             );
         }
     }
-    let _ = writeln!(out, "      <system-out>{}</system-out>", escape(&log(wait)));
+    let _ = writeln!(
+        out,
+        "      <system-out>{}</system-out>",
+        escape_text(&log(wait))
+    );
     out.push_str("    </testcase>\n");
 }
 
@@ -296,6 +300,10 @@ mod tests {
             out.text()
                 .unwrap()
                 .contains("output note = line one\nline two | with <html> & 100%")
+        );
+        assert!(
+            xml.contains("polls: 12, requests: 12, retries: 0\n+0.000: RUNNING\n"),
+            "line breaks stay literal in element text"
         );
     }
 
