@@ -1,5 +1,9 @@
 //! Reports: one model, one module per format.
 
+pub mod github;
+pub mod human;
+pub mod json;
+pub mod junit;
 pub mod model;
 
 pub use model::{Outcome, RunReport, WaitReport};

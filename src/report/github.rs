@@ -1,0 +1,704 @@
+//! Everything GitHub Actions reads: the step summary (Markdown), step outputs
+//! (`$GITHUB_OUTPUT`), annotations and the other workflow commands.
+//!
+//! Output names are `outcome`, `exit-code`, `report`, and one
+//! `<wait>-<key>` per value captured by a wait's `outputs:` (wait names
+//! cannot contain `.`, and GitHub's own actions use `-` in output names, so
+//! `golden-image` capturing `image_id` gives `golden-image-image_id`). Output
+//! keys cannot contain `-`, so the name is unambiguous. A captured output
+//! whose name would be one of the three fixed names is left out of the step
+//! outputs (it is still in the JSON report).
+//!
+//! Escaping follows the workflow-commands rules of `@actions/core`: message
+//! data escapes `%`, `\r` and `\n`; property values also escape `:` and `,`.
+
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::human::{describe_error, describe_item, is_problem, label, tally, wait_duration};
+use super::model::{Outcome, RunReport, WaitReport};
+use crate::spec::SpecErrors;
+
+/// GitHub shows at most this many error annotations per step; more are
+/// dropped silently, so the rest are folded into the last one.
+pub const MAX_ANNOTATIONS: usize = 10;
+
+/// GitHub rejects a step summary over 1 MiB; the summary is cut below it.
+pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// Blamed items listed per wait in the step summary; the JSON report has all.
+pub const SUMMARY_ITEMS: usize = 50;
+
+/// The fixed output names, which win over captured outputs of the same name.
+pub const FIXED_OUTPUTS: [&str; 3] = ["outcome", "exit-code", "report"];
+
+/// Escapes the data part of a workflow command (after the last `::`).
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value of a workflow command (`title=`, `file=`).
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A workflow command line: `::name key=value,...::data`.
+fn command(name: &str, properties: &[(&str, String)], data: &str) -> String {
+    let props: Vec<String> = properties
+        .iter()
+        .map(|(k, v)| format!("{k}={}", escape_property(v)))
+        .collect();
+    let sep = if props.is_empty() { "" } else { " " };
+    format!("::{name}{sep}{}::{}", props.join(","), escape_data(data))
+}
+
+/// `::add-mask::` lines that hide `secret` in the log from now on. GitHub
+/// masks line by line, so each non-blank line of a multi-line secret is
+/// masked on its own; a blank secret gives an empty string.
+pub fn mask(secret: &str) -> String {
+    secret
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| command("add-mask", &[], line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Starts a foldable group in the log.
+pub fn group(title: &str) -> String {
+    command("group", &[], title)
+}
+
+/// Ends the group started by [`group`].
+pub fn endgroup() -> String {
+    "::endgroup::".into()
+}
+
+/// The step output name of a captured value.
+pub fn output_name(wait: &str, key: &str) -> String {
+    format!("{wait}-{key}")
+}
+
+/// The step outputs: `outcome`, `exit-code`, `report` (when a report file
+/// was written, its path as given) and every captured value as
+/// `<wait>-<key>`, in that order.
+pub fn outputs(report: &RunReport, report_path: Option<&str>) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("outcome".to_owned(), report.outcome.as_str().to_owned()),
+        ("exit-code".to_owned(), report.exit_code.to_string()),
+    ];
+    if let Some(path) = report_path {
+        out.push(("report".to_owned(), path.to_owned()));
+    }
+    for wait in &report.waits {
+        for (key, value) in &wait.outputs {
+            let name = output_name(&wait.name, key);
+            if !FIXED_OUTPUTS.contains(&name.as_str()) {
+                out.push((name, value.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Formats outputs for `$GITHUB_OUTPUT`: `name=value` for one-line values,
+/// and the heredoc form `name<<DELIMITER` for values with line breaks, with
+/// a random delimiter that the value does not contain (so a captured value
+/// cannot end the heredoc early and inject outputs of its own).
+pub fn format_outputs(outputs: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        if value.contains(['\n', '\r']) {
+            let delimiter = loop {
+                let candidate = format!(
+                    "ghadelimiter_{:016x}{:016x}",
+                    fastrand::u64(..),
+                    fastrand::u64(..)
+                );
+                if !value.contains(&candidate) {
+                    break candidate;
+                }
+            };
+            let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
+        } else {
+            let _ = writeln!(text, "{name}={value}");
+        }
+    }
+    text
+}
+
+/// Error annotations for the waits that did not pass (skipped and
+/// cancelled waits are not annotated: the wait that caused them is). At
+/// most [`MAX_ANNOTATIONS`]; past that the last one lists the rest.
+pub fn annotations(report: &RunReport) -> Vec<String> {
+    let file = spec_file(&report.spec);
+    let props = |title: String| {
+        let mut p = Vec::new();
+        if let Some(f) = &file {
+            p.push(("file", f.clone()));
+        }
+        p.push(("title", title));
+        p
+    };
+    let problems: Vec<&WaitReport> = report
+        .waits
+        .iter()
+        .filter(|w| is_problem(w.outcome))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for (n, wait) in problems.iter().enumerate() {
+        if problems.len() > MAX_ANNOTATIONS && n == MAX_ANNOTATIONS - 1 {
+            let rest = &problems[n..];
+            let names: Vec<String> = rest
+                .iter()
+                .map(|w| format!("{} ({})", w.name, label(w.outcome)))
+                .collect();
+            let title = format!("jobgate: {} more waits did not pass", rest.len());
+            let message = format!(
+                "{}; see the step summary or the JSON report",
+                names.join(", ")
+            );
+            out.push(command("error", &props(title), &message));
+            break;
+        }
+        let title = format!("jobgate: wait {} {}", wait.name, label(wait.outcome));
+        out.push(command("error", &props(title), &annotation_message(wait)));
+    }
+    out
+}
+
+/// The spec path to attach annotations to, when it is a file in the
+/// repository (not standard input).
+fn spec_file(spec: &str) -> Option<String> {
+    (!spec.is_empty() && spec != "-").then(|| spec.trim_start_matches("./").to_owned())
+}
+
+/// The reason, the first few blamed items and the last API error.
+fn annotation_message(wait: &WaitReport) -> String {
+    const ITEMS: usize = 5;
+    let mut text = wait.reason.clone();
+    for item in wait.blame.iter().take(ITEMS) {
+        let _ = write!(text, "\n• {}", describe_item(item));
+    }
+    if wait.blame.len() > ITEMS {
+        let _ = write!(text, "\n… and {} more", wait.blame.len() - ITEMS);
+    }
+    if let Some(error) = &wait.last_error {
+        let _ = write!(text, "\nlast API error: {}", describe_error(error));
+    }
+    text
+}
+
+/// Error annotations for an invalid spec, each pointing at the line and
+/// column of the mistake, at most [`MAX_ANNOTATIONS`].
+pub fn spec_annotations(errors: &SpecErrors) -> Vec<String> {
+    let file = spec_file(&errors.origin);
+    let total = errors.diagnostics.len();
+    let mut out = Vec::new();
+    for (n, d) in errors.diagnostics.iter().enumerate() {
+        let mut props = Vec::new();
+        if let Some(f) = &file {
+            props.push(("file", f.clone()));
+        }
+        if total > MAX_ANNOTATIONS && n == MAX_ANNOTATIONS - 1 {
+            let rest = total - n;
+            props.push(("title", format!("jobgate: {rest} more spec errors")));
+            let message = format!(
+                "{rest} more mistakes, starting at line {}; run `jobgate` locally to see them all",
+                d.span.line
+            );
+            out.push(command("error", &props, &message));
+            break;
+        }
+        // Line 0 means the value came from the environment, not the file.
+        if d.span.line > 0 {
+            props.push(("line", d.span.line.to_string()));
+            props.push(("col", d.span.column.to_string()));
+        }
+        props.push(("title", format!("jobgate: {}", d.code)));
+        let message = match &d.help {
+            Some(help) => format!("{}\nhelp: {help}", d.message),
+            None => d.message.clone(),
+        };
+        out.push(command("error", &props, &message));
+    }
+    out
+}
+
+/// The Markdown step summary, kept under [`SUMMARY_LIMIT`].
+pub fn step_summary(report: &RunReport) -> String {
+    limit_summary(full_summary(report), SUMMARY_LIMIT)
+}
+
+/// Cuts the summary at a line break so it fits `limit` bytes, with a note
+/// saying so.
+fn limit_summary(text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    const NOTE: &str = "\n> **Note:** this summary was cut to fit GitHub's size limit; the JSON report has everything.\n";
+    let mut cut = limit.saturating_sub(NOTE.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = text[..cut].rfind('\n').map_or(0, |i| i + 1);
+    format!("{}{NOTE}", &text[..cut])
+}
+
+fn emoji(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Met => "✅",
+        Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => "❌",
+        Outcome::TimedOut => "⏱️",
+        Outcome::AuthError => "🔒",
+        Outcome::ApiError => "⚠️",
+        Outcome::Skipped => "⏭️",
+        Outcome::Cancelled => "🚫",
+        Outcome::Running => "⏳",
+    }
+}
+
+/// Escapes text for a Markdown table cell: HTML is neutralised, `|` cannot
+/// end the cell, emphasis and link punctuation is literal, and line breaks
+/// stay in the cell.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("&#124;"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            // Backticks and underscores are left alone: reasons quote names
+            // in backticks on purpose, and GitHub's Markdown does not
+            // emphasise underscores inside words.
+            '\\' | '*' | '[' | ']' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn full_summary(report: &RunReport) -> String {
+    let mut md = String::new();
+    let headline = match &report.interrupted_by {
+        Some(signal) => format!("interrupted by {signal}"),
+        None => label(report.outcome).to_owned(),
+    };
+    let mark = if report.exit_code == crate::exit::SUCCESS && report.interrupted_by.is_none() {
+        emoji(Outcome::Met)
+    } else {
+        emoji(report.outcome)
+    };
+    let _ = writeln!(
+        md,
+        "## {mark} jobgate: {headline} (exit code {})\n",
+        report.exit_code
+    );
+    let _ = writeln!(
+        md,
+        "Spec <code>{}</code> · {} · {} → {}\n",
+        cell(&report.spec),
+        tally(report),
+        cell(&report.started_at),
+        cell(&report.ended_at)
+    );
+    if !report.waits.is_empty() {
+        md.push_str("| Wait | Kind | Outcome | Duration | Reason |\n");
+        md.push_str("| --- | --- | --- | ---: | --- |\n");
+        for w in &report.waits {
+            let _ = writeln!(
+                md,
+                "| {} | `{}` | {} {} | {} | {} |",
+                cell(&w.name),
+                cell(&w.kind),
+                emoji(w.outcome),
+                label(w.outcome),
+                wait_duration(w),
+                cell(&w.reason)
+            );
+        }
+        md.push('\n');
+    }
+    let problems: Vec<&WaitReport> = report
+        .waits
+        .iter()
+        .filter(|w| is_problem(w.outcome) && (!w.blame.is_empty() || w.last_error.is_some()))
+        .collect();
+    if !problems.is_empty() {
+        md.push_str("### Failing items\n\n");
+        for w in problems {
+            let _ = writeln!(md, "#### {} {}\n", emoji(w.outcome), cell(&w.name));
+            if !w.blame.is_empty() {
+                md.push_str("| ID | Job type | Status | Error | Resource |\n");
+                md.push_str("| --- | --- | --- | --- | --- |\n");
+                for item in w.blame.iter().take(SUMMARY_ITEMS) {
+                    let error = match (&item.error_code, &item.error_message) {
+                        (Some(c), Some(m)) => format!("{c}: {m}"),
+                        (Some(c), None) => c.clone(),
+                        (None, Some(m)) => m.clone(),
+                        (None, None) => String::new(),
+                    };
+                    let status = match item.progress {
+                        Some(p) => format!("{} ({p}%)", item.status),
+                        None => item.status.to_string(),
+                    };
+                    let resource = item
+                        .resource_name
+                        .as_ref()
+                        .or(item.resource_id.as_ref())
+                        .map_or(String::new(), |r| cell(r));
+                    let _ = writeln!(
+                        md,
+                        "| {} | {} | {} | {} | {resource} |",
+                        cell(&item.id),
+                        cell(item.job_type.as_deref().unwrap_or("")),
+                        cell(&status),
+                        cell(&error)
+                    );
+                }
+                if w.blame.len() > SUMMARY_ITEMS {
+                    let _ = writeln!(
+                        md,
+                        "\n… and {} more in the JSON report.",
+                        w.blame.len() - SUMMARY_ITEMS
+                    );
+                }
+                md.push('\n');
+            }
+            if let Some(error) = &w.last_error {
+                let _ = writeln!(md, "**Last API error:** {}\n", cell(&describe_error(error)));
+            }
+        }
+    }
+    let captured: Vec<(String, &String)> = report
+        .waits
+        .iter()
+        .flat_map(|w| {
+            w.outputs
+                .iter()
+                .map(move |(k, v)| (output_name(&w.name, k), v))
+        })
+        .collect();
+    if !captured.is_empty() {
+        md.push_str("### Outputs\n\n| Output | Value |\n| --- | --- |\n");
+        for (name, value) in captured {
+            let _ = writeln!(md, "| `{}` | <code>{}</code> |", cell(&name), cell(value));
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// Where GitHub Actions wants results, read from the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GithubEnv {
+    /// `GITHUB_ACTIONS=true`: workflow commands (annotations, groups, masks)
+    /// are understood on stdout.
+    pub actions: bool,
+    /// `GITHUB_OUTPUT`: the file step outputs are appended to.
+    pub output: Option<PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`: the file the Markdown summary is appended to.
+    pub step_summary: Option<PathBuf>,
+}
+
+impl GithubEnv {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup`, so tests need not touch the
+    /// process environment. Empty paths count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let path = |name| lookup(name).filter(|p| !p.is_empty()).map(PathBuf::from);
+        GithubEnv {
+            actions: lookup("GITHUB_ACTIONS").as_deref() == Some("true"),
+            output: path("GITHUB_OUTPUT"),
+            step_summary: path("GITHUB_STEP_SUMMARY"),
+        }
+    }
+
+    /// Appends the step outputs and the step summary to the files GitHub
+    /// named. Both files are shared by every command of the step, so they
+    /// are appended to, never replaced. Files that are not configured are
+    /// skipped; runners other than GitHub's (act, Gitea) set the same
+    /// variables, so `actions` is not required.
+    pub fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
+        if let Some(path) = &self.output {
+            append(
+                path,
+                format_outputs(&outputs(report, report_path)).as_bytes(),
+            )?;
+        }
+        if let Some(path) = &self.step_summary {
+            append(path, step_summary(report).as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+fn append(path: &PathBuf, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(bytes)?;
+    file.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::json::samples;
+
+    /// Parses `$GITHUB_OUTPUT` the way the runner does.
+    fn parse_output_file(text: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut lines = text.split('\n');
+        while let Some(line) = lines.next() {
+            if line.is_empty() {
+                continue;
+            }
+            if let Some((name, delimiter)) = line.split_once("<<") {
+                let mut value = Vec::new();
+                for l in lines.by_ref() {
+                    if l == delimiter {
+                        break;
+                    }
+                    value.push(l);
+                }
+                out.push((name.to_owned(), value.join("\n")));
+            } else {
+                let (name, value) = line.split_once('=').expect("name=value");
+                out.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn escaping_follows_the_workflow_command_rules() {
+        assert_eq!(
+            escape_data("50% done\r\nnext: a,b"),
+            "50%25 done%0D%0Anext: a,b"
+        );
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+
+    #[test]
+    fn annotations_snapshot() {
+        insta::assert_snapshot!(annotations(&samples::mixed()).join("\n"));
+    }
+
+    #[test]
+    fn passing_runs_have_no_annotations() {
+        assert!(annotations(&samples::met()).is_empty());
+        assert!(annotations(&samples::cancelled()).is_empty());
+    }
+
+    #[test]
+    fn annotations_are_capped_and_fold_the_rest() {
+        let mut report = samples::failed();
+        let template = report.waits[0].clone();
+        report.waits = (0..15)
+            .map(|n| WaitReport {
+                name: format!("w{n}"),
+                ..template.clone()
+            })
+            .collect();
+        let lines = annotations(&report);
+        assert_eq!(lines.len(), MAX_ANNOTATIONS);
+        let last = lines.last().unwrap();
+        assert!(
+            last.contains("title=jobgate%3A 6 more waits did not pass"),
+            "{last}"
+        );
+        assert!(
+            last.contains("w9 (failed)") && last.contains("w14 (failed)"),
+            "{last}"
+        );
+        assert!(lines[8].contains("wait w8 failed"));
+    }
+
+    #[test]
+    fn standard_input_specs_get_no_file() {
+        let mut report = samples::failed();
+        report.spec = "-".into();
+        assert!(annotations(&report)[0].starts_with("::error title="));
+    }
+
+    fn spec_errors(source: &str) -> SpecErrors {
+        crate::spec::parse("./gates/bad.yaml", source, &|_| None).unwrap_err()
+    }
+
+    #[test]
+    fn spec_annotations_point_at_line_and_column() {
+        let errors = spec_errors(
+            "version: 1\nwaits:\n  a:\n    project_id: p1\n    image_job: x\n    target: [SUCESS]\n",
+        );
+        let lines = spec_annotations(&errors);
+        assert_eq!(
+            lines,
+            vec![
+                "::error file=gates/bad.yaml,line=6,col=14,title=jobgate%3A spec%3A%3Aunknown_status::unknown status `SUCESS`%0Ahelp: did you mean `SUCCESS`?"
+            ]
+        );
+    }
+
+    #[test]
+    fn spec_annotations_are_capped() {
+        let mut source = String::from("version: 1\nwaits:\n");
+        for n in 0..12 {
+            source.push_str(&format!(
+                "  w{n}:\n    project_id: p1\n    image_job: x\n    target: [NOPE{n}]\n"
+            ));
+        }
+        let errors = spec_errors(&source);
+        assert_eq!(errors.diagnostics.len(), 12);
+        let lines = spec_annotations(&errors);
+        assert_eq!(lines.len(), MAX_ANNOTATIONS);
+        assert!(lines[9].contains("3 more spec errors"), "{}", lines[9]);
+    }
+
+    #[test]
+    fn outputs_have_fixed_and_per_wait_names() {
+        let mut report = samples::mixed();
+        report.waits[3].name = "exit".into();
+        report.waits[3].outputs.insert("code".into(), "42".into());
+        let got = outputs(&report, Some("out/report.json"));
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "outcome",
+                "exit-code",
+                "report",
+                "golden-image-image_id",
+                "golden-image-note"
+            ]
+        );
+        assert_eq!(got[1].1, "1");
+        assert!(!outputs(&report, None).iter().any(|(n, _)| n == "report"));
+    }
+
+    #[test]
+    fn output_file_round_trips_multi_line_values() {
+        let values = vec![
+            ("a".to_owned(), "one line".to_owned()),
+            ("b".to_owned(), "two\nlines\nb<<EOF".to_owned()),
+            ("c".to_owned(), "x=y".to_owned()),
+        ];
+        let text = format_outputs(&values);
+        assert!(text.starts_with("a=one line\nb<<ghadelimiter_"), "{text}");
+        assert_eq!(parse_output_file(&text), values);
+    }
+
+    #[test]
+    fn heredoc_delimiters_are_random() {
+        let values = vec![("x".to_owned(), "1\n2".to_owned())];
+        assert_ne!(format_outputs(&values), format_outputs(&values));
+    }
+
+    #[test]
+    fn step_summary_snapshot() {
+        insta::assert_snapshot!(step_summary(&samples::mixed()));
+    }
+
+    #[test]
+    fn step_summary_of_a_met_run() {
+        let md = step_summary(&samples::met());
+        assert!(md.starts_with("## ✅ jobgate: met (exit code 0)"), "{md}");
+        assert!(!md.contains("Failing items"));
+        assert!(md.contains("| `golden-image-image_id` | <code>img-7c1e2f</code> |"));
+    }
+
+    #[test]
+    fn step_summary_is_cut_at_the_limit() {
+        let mut report = samples::failed();
+        let item = report.waits[0].blame[0].clone();
+        report.waits = (0..3000)
+            .map(|n| WaitReport {
+                name: format!("w{n}"),
+                blame: vec![item.clone(); 60],
+                ..report.waits[0].clone()
+            })
+            .collect();
+        let md = step_summary(&report);
+        assert!(md.len() <= SUMMARY_LIMIT, "{}", md.len());
+        assert!(md.ends_with("the JSON report has everything.\n"));
+        let small = limit_summary("line\n".repeat(100), 150);
+        assert!(
+            small.len() <= 150 && small.starts_with("line\nline\n"),
+            "{small}"
+        );
+        assert_eq!(limit_summary("short\n".into(), 150), "short\n");
+    }
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(
+            cell("a|b\n<i>*c*</i> & `d` C:\\x [l]"),
+            r"a&#124;b<br>&lt;i&gt;\*c\*&lt;/i&gt; &amp; `d` C:\\x \[l\]"
+        );
+    }
+
+    #[test]
+    fn commands_and_masks() {
+        assert_eq!(group("wait: build"), "::group::wait: build");
+        assert_eq!(endgroup(), "::endgroup::");
+        assert_eq!(mask("s3cr%t"), "::add-mask::s3cr%25t");
+        assert_eq!(
+            mask("line1\n\nline2\n"),
+            "::add-mask::line1\n::add-mask::line2"
+        );
+        assert_eq!(mask("  "), "");
+    }
+
+    #[test]
+    fn env_is_read_through_the_lookup() {
+        let env = GithubEnv::from_lookup(|n| match n {
+            "GITHUB_ACTIONS" => Some("true".into()),
+            "GITHUB_OUTPUT" => Some("/tmp/out".into()),
+            "GITHUB_STEP_SUMMARY" => Some(String::new()),
+            _ => None,
+        });
+        assert!(env.actions);
+        assert_eq!(env.output, Some(PathBuf::from("/tmp/out")));
+        assert_eq!(env.step_summary, None);
+        assert_eq!(GithubEnv::from_lookup(|_| None), GithubEnv::default());
+    }
+
+    #[test]
+    fn publish_appends_to_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("output");
+        let summary = dir.path().join("summary.md");
+        std::fs::write(&output, "earlier=1\n").unwrap();
+        std::fs::write(&summary, "# Earlier step\n").unwrap();
+        let env = GithubEnv {
+            actions: true,
+            output: Some(output.clone()),
+            step_summary: Some(summary.clone()),
+        };
+        env.publish(&samples::mixed(), Some("report.json")).unwrap();
+        let parsed = parse_output_file(&std::fs::read_to_string(&output).unwrap());
+        assert_eq!(parsed[0], ("earlier".into(), "1".into()));
+        assert_eq!(parsed[1], ("outcome".into(), "failed".into()));
+        assert!(parsed.contains(&(
+            "golden-image-note".into(),
+            "line one\nline two | with <html> & 100%".into()
+        )));
+        let md = std::fs::read_to_string(&summary).unwrap();
+        assert!(
+            md.starts_with("# Earlier step\n## ❌ jobgate: failed"),
+            "{md}"
+        );
+    }
+}
