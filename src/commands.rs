@@ -9,13 +9,15 @@ use crate::api::Service;
 use crate::api::client::{Client, ClientOptions};
 use crate::api::credentials::Credentials;
 use crate::api::endpoints::{Endpoints, Overrides};
-use crate::cli::{Command, DemoArgs, DisplayArgs, EndpointArgs, EvalArgs, PlanArgs, RunArgs, SpecArgs, parse_vars};
+use crate::cli::{
+    Command, DemoArgs, DisplayArgs, EndpointArgs, EvalArgs, PlanArgs, RunArgs, SpecArgs, parse_vars,
+};
 use crate::engine::{self, Gate, RunOptions, Stop};
 use crate::error::Error;
+use crate::exit;
 use crate::output::{self, Environment, OutputMode, Verbosity};
 use crate::report::{self, RunReport};
 use crate::spec::{self, Spec, duration};
-use crate::exit;
 
 /// Runs one command.
 pub fn dispatch(command: Command) -> Result<u8, Error> {
@@ -25,7 +27,9 @@ pub fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Plan(args) => plan(&args),
         Command::Eval(args) => eval(&args),
         Command::Simulate(args) => block_on(async {
-            crate::sim::simulate(args).await.map_err(|e| Error::Simulator(e.to_string()))?;
+            crate::sim::simulate(args)
+                .await
+                .map_err(|e| Error::Simulator(e.to_string()))?;
             Ok(exit::SUCCESS)
         }),
         Command::Demo(args) => block_on(demo(args)),
@@ -35,7 +39,12 @@ pub fn dispatch(command: Command) -> Result<u8, Error> {
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut crate::cli::Cli::command(), "jobgate", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut crate::cli::Cli::command(),
+                "jobgate",
+                &mut std::io::stdout(),
+            );
             Ok(exit::SUCCESS)
         }
     }
@@ -72,7 +81,10 @@ pub fn print_error(error: &Error) {
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 /// Reads and validates a spec; variables come from `--var`, then the
@@ -80,7 +92,10 @@ fn terminal_width() -> usize {
 pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
     let vars: HashMap<String, String> = parse_vars(&args.vars)?.into_iter().collect();
     let origin = args.spec.display().to_string();
-    let source = read_input(&args.spec).map_err(|source| Error::ReadSpec { path: origin.clone(), source })?;
+    let source = read_input(&args.spec).map_err(|source| Error::ReadSpec {
+        path: origin.clone(),
+        source,
+    })?;
     let env = move |name: &str| vars.get(name).cloned().or_else(|| std::env::var(name).ok());
     Ok(spec::parse(&origin, &source, &env)?)
 }
@@ -93,18 +108,30 @@ fn read_input(path: &Path) -> std::io::Result<String> {
     } else {
         std::fs::read(path)?
     };
-    String::from_utf8(bytes).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        )
+    })
 }
 
 fn validate(args: &SpecArgs) -> Result<u8, Error> {
     let spec = load_spec(args)?;
     let n = spec.waits.len();
-    eprintln!("{}: valid, {n} wait{}", spec.origin, if n == 1 { "" } else { "s" });
+    eprintln!(
+        "{}: valid, {n} wait{}",
+        spec.origin,
+        if n == 1 { "" } else { "s" }
+    );
     Ok(exit::SUCCESS)
 }
 
 fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, Error> {
-    let mut overrides = Overrides { spec: spec.endpoints.overrides.clone(), ..Default::default() };
+    let mut overrides = Overrides {
+        spec: spec.endpoints.overrides.clone(),
+        ..Default::default()
+    };
     for service in Service::ALL {
         if let Ok(url) = std::env::var(service.endpoint_env_var())
             && !url.is_empty()
@@ -116,13 +143,21 @@ fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, Error> {
         let parsed = match value.split_once('=') {
             Some((name, url)) => match Service::ALL.into_iter().find(|s| s.name() == name) {
                 Some(s) => (Some(s), url.to_owned()),
-                None => return Err(Error::Usage(format!("--endpoint `{value}`: unknown service `{name}` (workspace or appstream)"))),
+                None => {
+                    return Err(Error::Usage(format!(
+                        "--endpoint `{value}`: unknown service `{name}` (workspace or appstream)"
+                    )));
+                }
             },
             None => (None, value.clone()),
         };
         overrides.cli.push(parsed);
     }
-    Ok(Endpoints::resolve(&spec.endpoints.region, &overrides, args.allow_http)?)
+    Ok(Endpoints::resolve(
+        &spec.endpoints.region,
+        &overrides,
+        args.allow_http,
+    )?)
 }
 
 fn verbosity(d: &DisplayArgs) -> Verbosity {
@@ -139,17 +174,38 @@ async fn run(args: RunArgs) -> Result<u8, Error> {
     let spec = load_spec(&args.spec)?;
     let endpoints = endpoints(&spec, &args.endpoints)?;
     let credentials = Credentials::from_env()?;
-    let mode = output::decide(&Environment::detect(), args.display.color, verbosity(&args.display));
+    let mode = output::decide(
+        &Environment::detect(),
+        args.display.color,
+        verbosity(&args.display),
+    );
     if mode.github {
         for secret in credentials.secrets() {
             println!("{}", report::github::mask(secret));
         }
     }
-    let fail_fast = if args.keep_going { Some(false) } else if args.fail_fast { Some(true) } else { None };
-    let options = RunOptions { deadline: args.deadline, fail_fast, seed: args.seed.unwrap_or_else(|| fastrand::u64(..)) };
-    let limits = Limits { concurrency: args.max_concurrency, rps: args.max_rps };
+    let fail_fast = if args.keep_going {
+        Some(false)
+    } else if args.fail_fast {
+        Some(true)
+    } else {
+        None
+    };
+    let options = RunOptions {
+        deadline: args.deadline,
+        fail_fast,
+        seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+    };
+    let limits = Limits {
+        concurrency: args.max_concurrency,
+        rps: args.max_rps,
+    };
     let report = execute(&spec, endpoints, credentials, options, limits, mode).await?;
-    let outputs = Outputs { report: args.report.as_deref(), junit: args.junit.as_deref(), json: args.json };
+    let outputs = Outputs {
+        report: args.report.as_deref(),
+        junit: args.junit.as_deref(),
+        json: args.json,
+    };
     publish(&report, &outputs, mode)?;
     Ok(report.exit_code)
 }
@@ -170,7 +226,8 @@ pub async fn execute(
     limits: Limits,
     mode: OutputMode,
 ) -> Result<RunReport, Error> {
-    let client = Client::new(endpoints, credentials, &ClientOptions::default()).map_err(Error::Internal)?;
+    let client =
+        Client::new(endpoints, credentials, &ClientOptions::default()).map_err(Error::Internal)?;
     let gate = Arc::new(Gate::new(client, limits.concurrency, limits.rps));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(output::render(mode, rx));
@@ -192,7 +249,10 @@ pub async fn execute(
 #[cfg(unix)]
 async fn wait_for_signal() -> Stop {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -221,12 +281,19 @@ pub fn publish(report: &RunReport, outputs: &Outputs, mode: OutputMode) -> Resul
     if let Some(path) = outputs.report
         && let Err(source) = report::json::write(report, path)
     {
-        first_error.get_or_insert(Error::WriteReport { path: path.display().to_string(), source });
+        first_error.get_or_insert(Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        });
     }
     if let Some(path) = outputs.junit
-        && let Err(source) = report::json::write_atomic(path, report::junit::render(report).as_bytes())
+        && let Err(source) =
+            report::json::write_atomic(path, report::junit::render(report).as_bytes())
     {
-        first_error.get_or_insert(Error::WriteReport { path: path.display().to_string(), source });
+        first_error.get_or_insert(Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        });
     }
     if outputs.json {
         match report::json::to_json(report) {
@@ -238,11 +305,37 @@ pub fn publish(report: &RunReport, outputs: &Outputs, mode: OutputMode) -> Resul
     }
     if mode.github {
         let report_path = outputs.report.map(|p| p.display().to_string());
-        if let Err(e) = report::github::publish(report, report_path.as_deref()) {
-            first_error.get_or_insert(Error::Internal(format!("cannot write the GitHub Actions outputs: {e}")));
+        if let Err(e) =
+            report::github::GithubEnv::from_env().publish(report, report_path.as_deref())
+        {
+            first_error.get_or_insert(Error::Internal(format!(
+                "cannot write the GitHub Actions outputs: {e}"
+            )));
+        }
+        // Workflow commands are read from stdout; per-wait detail is folded.
+        for line in report::github::annotations(report) {
+            println!("{line}");
+        }
+        for wait in &report.waits {
+            println!(
+                "{}",
+                report::github::group(&format!(
+                    "jobgate: {} — {}",
+                    wait.name,
+                    wait.outcome.as_str()
+                ))
+            );
+            for entry in &wait.history {
+                println!("[{:>7.1}s] {}", entry.at_ms as f64 / 1000.0, entry.state);
+            }
+            println!("{}", wait.reason);
+            println!("{}", report::github::endgroup());
         }
     }
-    let style = report::human::Style { color: mode.color, width: terminal_width() };
+    let style = report::human::Style {
+        color: mode.color,
+        width: terminal_width(),
+    };
     eprint!("{}", report::human::render(report, style));
     match first_error {
         Some(e) => Err(e),
@@ -258,12 +351,22 @@ fn plan(args: &PlanArgs) -> Result<u8, Error> {
         Err(_) => "no credentials found in the environment (run would exit 4)".to_owned(),
     };
     let mut out = String::new();
-    out.push_str(&format!("Plan for {} ({} wait{})\n", spec.origin, spec.waits.len(), if spec.waits.len() == 1 { "" } else { "s" }));
+    out.push_str(&format!(
+        "Plan for {} ({} wait{})\n",
+        spec.origin,
+        spec.waits.len(),
+        if spec.waits.len() == 1 { "" } else { "s" }
+    ));
     out.push_str(&format!("  authentication: {auth}\n"));
     out.push_str(&format!(
         "  deadline: {}; on failure: {}\n",
-        spec.deadline.map_or("none (each wait's timeout)".to_owned(), duration::format),
-        if spec.fail_fast { "cancel the other waits (fail fast)" } else { "let every wait finish" }
+        spec.deadline
+            .map_or("none (each wait's timeout)".to_owned(), duration::format),
+        if spec.fail_fast {
+            "cancel the other waits (fail fast)"
+        } else {
+            "let every wait finish"
+        }
     ));
     for wait in &spec.waits {
         let unresolved = |w: &str, k: &str| Some(format!("${{outputs.{w}.{k}}}"));
@@ -281,21 +384,39 @@ fn plan(args: &PlanArgs) -> Result<u8, Error> {
             crate::condition::UnknownStatusPolicy::Fail => "ends the wait as unexpected_state",
             crate::condition::UnknownStatusPolicy::Wait => "keeps polling",
         };
-        out.push_str(&format!("  pending: [{}]; any other status {unknown}\n", pending.join(", ")));
+        out.push_str(&format!(
+            "  pending: [{}]; any other status {unknown}\n",
+            pending.join(", ")
+        ));
         let p = &wait.poll;
         out.push_str(&format!(
             "  schedule: first poll at once, then {} growing ×{} up to {}{}{}\n",
             duration::format(p.initial),
             p.factor,
             duration::format(p.max),
-            if p.jitter == spec::Jitter::Full { ", full jitter" } else { "" },
-            if p.adaptive { ", earlier when progress predicts the end" } else { "" }
+            if p.jitter == spec::Jitter::Full {
+                ", full jitter"
+            } else {
+                ""
+            },
+            if p.adaptive {
+                ", earlier when progress predicts the end"
+            } else {
+                ""
+            }
         ));
         out.push_str(&format!("  timeout: {}", duration::format(wait.timeout)));
         if wait.stable_for > 1 {
-            out.push_str(&format!("; success must hold on {} polls in a row", wait.stable_for));
+            out.push_str(&format!(
+                "; success must hold on {} polls in a row",
+                wait.stable_for
+            ));
         }
-        out.push_str(&format!("; not-found grace {}; error budget {} polls\n", duration::format(wait.not_found_grace), wait.error_budget));
+        out.push_str(&format!(
+            "; not-found grace {}; error budget {} polls\n",
+            duration::format(wait.not_found_grace),
+            wait.error_budget
+        ));
         if !wait.after.is_empty() {
             out.push_str(&format!("  after: {}\n", wait.after.join(", ")));
         }
@@ -311,9 +432,17 @@ fn eval(args: &EvalArgs) -> Result<u8, Error> {
     let spec = load_spec(&args.spec)?;
     let Some(wait) = spec.waits.iter().find(|w| w.name == args.wait) else {
         let names: Vec<&str> = spec.waits.iter().map(|w| w.name.as_str()).collect();
-        return Err(Error::Usage(format!("no wait named `{}` in {}; waits: {}", args.wait, spec.origin, names.join(", "))));
+        return Err(Error::Usage(format!(
+            "no wait named `{}` in {}; waits: {}",
+            args.wait,
+            spec.origin,
+            names.join(", ")
+        )));
     };
-    let text = read_input(&args.response).map_err(|source| Error::ReadSpec { path: args.response.display().to_string(), source })?;
+    let text = read_input(&args.response).map_err(|source| Error::ReadSpec {
+        path: args.response.display().to_string(),
+        source,
+    })?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::Usage(format!("{} is not JSON: {e}", args.response.display())))?;
     let obs = match wait.target.shape() {
@@ -324,17 +453,39 @@ fn eval(args: &EvalArgs) -> Result<u8, Error> {
             counts.insert(None, n);
             engine::fetch::counts_observation(counts)
         }),
-        spec::Shape::Json => Ok(crate::api::model::Observation { document: json, ..Default::default() }),
+        spec::Shape::Json => Ok(crate::api::model::Observation {
+            document: json,
+            ..Default::default()
+        }),
     }
     .map_err(|e| Error::Usage(format!("{}: {e}", args.response.display())))?;
-    let mut out = format!("wait {} ({}) against {}\n", wait.name, wait.target.kind(), args.response.display());
+    let mut out = format!(
+        "wait {} ({}) against {}\n",
+        wait.name,
+        wait.target.kind(),
+        args.response.display()
+    );
     out.push_str(&format!("  observed: {}\n", engine::summarize(&obs)));
     let mut show = |label: &str, condition: &crate::condition::Condition| {
         for check in condition.checks() {
             let f = check.evaluate(&obs);
-            out.push_str(&format!("  {label} {} {} — found {}\n", if f.holds { "✓" } else { "✗" }, check.describe(), f.found));
+            out.push_str(&format!(
+                "  {label} {} {} — found {}\n",
+                if f.holds { "✓" } else { "✗" },
+                check.describe(),
+                f.found
+            ));
             for item in f.blame.iter().take(10) {
-                out.push_str(&format!("      {} {} {}{}\n", item.id, item.job_type.as_deref().unwrap_or("-"), item.status, item.error_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()));
+                out.push_str(&format!(
+                    "      {} {} {}{}\n",
+                    item.id,
+                    item.job_type.as_deref().unwrap_or("-"),
+                    item.status,
+                    item.error_message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                ));
             }
         }
     };
@@ -347,7 +498,10 @@ fn eval(args: &EvalArgs) -> Result<u8, Error> {
         crate::condition::Verdict::Met { .. } => ("met", exit::SUCCESS),
         crate::condition::Verdict::Failed { .. } => ("failed", exit::WAIT_FAILED),
         crate::condition::Verdict::Unexpected { .. } => ("unexpected state", exit::WAIT_FAILED),
-        crate::condition::Verdict::Empty => ("no items yet: keep polling (not found once the grace runs out)", exit::TIMED_OUT),
+        crate::condition::Verdict::Empty => (
+            "no items yet: keep polling (not found once the grace runs out)",
+            exit::TIMED_OUT,
+        ),
         crate::condition::Verdict::Pending { .. } => ("pending: keep polling", exit::TIMED_OUT),
     };
     out.push_str(&format!("  verdict: {word}\n"));
@@ -361,28 +515,75 @@ async fn demo(args: DemoArgs) -> Result<u8, Error> {
     const SK: &str = "demo-secret-key-not-a-real-one-000000000";
     let scenario = Scenario::demo();
     let project = scenario.project_id.clone();
-    let config = SimConfig { auth: SimAuth::AkSk { access_key: AK.into(), secret_key: SK.into() }, faults: None, seed: Some(1) };
-    let sim = Simulator::start(scenario, config, "127.0.0.1:0".parse().expect("a valid address"))
-        .await
-        .map_err(|e| Error::Simulator(format!("cannot start: {e}")))?;
-    eprintln!("jobgate demo: simulator on {} (AK/SK signing verified), spec examples/demo.yaml\n", sim.base_url());
+    let config = SimConfig {
+        auth: SimAuth::AkSk {
+            access_key: AK.into(),
+            secret_key: SK.into(),
+        },
+        faults: None,
+        seed: Some(1),
+    };
+    let sim = Simulator::start(
+        scenario,
+        config,
+        "127.0.0.1:0".parse().expect("a valid address"),
+    )
+    .await
+    .map_err(|e| Error::Simulator(format!("cannot start: {e}")))?;
+    eprintln!(
+        "jobgate demo: simulator on {} (AK/SK signing verified), spec examples/demo.yaml\n",
+        sim.base_url()
+    );
     let source = include_str!("../examples/demo.yaml");
     let env = |name: &str| match name {
         "HUAWEICLOUD_SDK_PROJECT_ID" => Some(project.clone()),
         _ => None,
     };
     let spec = spec::parse("examples/demo.yaml", source, &env)?;
-    let overrides = Overrides { cli: vec![(None, sim.base_url())], ..Default::default() };
+    let overrides = Overrides {
+        cli: vec![(None, sim.base_url())],
+        ..Default::default()
+    };
     let endpoints = Endpoints::resolve("", &overrides, false)?;
     let credentials = Credentials::AkSk {
         access_key: AK.into(),
         secret_key: crate::api::credentials::Secret::new(SK),
         security_token: None,
     };
-    let mode = output::decide(&Environment::detect(), args.display.color, verbosity(&args.display));
-    let options = RunOptions { deadline: None, fail_fast: None, seed: 1 };
-    let report = execute(&spec, endpoints, credentials, options, Limits { concurrency: 8, rps: 20.0 }, mode).await?;
-    publish(&report, &Outputs { report: args.report.as_deref(), junit: None, json: false }, OutputMode { github: false, ..mode })?;
+    let mode = output::decide(
+        &Environment::detect(),
+        args.display.color,
+        verbosity(&args.display),
+    );
+    let options = RunOptions {
+        deadline: None,
+        fail_fast: None,
+        seed: 1,
+    };
+    let report = execute(
+        &spec,
+        endpoints,
+        credentials,
+        options,
+        Limits {
+            concurrency: 8,
+            rps: 20.0,
+        },
+        mode,
+    )
+    .await?;
+    publish(
+        &report,
+        &Outputs {
+            report: args.report.as_deref(),
+            junit: None,
+            json: false,
+        },
+        OutputMode {
+            github: false,
+            ..mode
+        },
+    )?;
     let stats = sim.stats();
     eprintln!("\nsimulator served {} requests", stats.requests);
     sim.shutdown().await;

@@ -15,7 +15,10 @@ pub enum Error {
     Spec(Box<SpecErrors>),
     /// The spec file could not be read.
     #[error("cannot read the spec {path}: {source}")]
-    ReadSpec { path: String, source: std::io::Error },
+    ReadSpec {
+        path: String,
+        source: std::io::Error,
+    },
     /// A command-line value is wrong.
     #[error("{0}")]
     Usage(String),
@@ -27,7 +30,10 @@ pub enum Error {
     Endpoint(#[from] EndpointError),
     /// A report could not be written.
     #[error("cannot write {path}: {source}")]
-    WriteReport { path: String, source: std::io::Error },
+    WriteReport {
+        path: String,
+        source: std::io::Error,
+    },
     /// The simulator failed.
     #[error("simulator: {0}")]
     Simulator(String),
@@ -40,9 +46,13 @@ impl Error {
     /// The documented exit code of this error.
     pub fn code(&self) -> u8 {
         match self {
-            Error::Spec(_) | Error::ReadSpec { .. } | Error::Usage(_) | Error::Endpoint(_) => exit::INVALID_INPUT,
+            Error::Spec(_) | Error::ReadSpec { .. } | Error::Usage(_) | Error::Endpoint(_) => {
+                exit::INVALID_INPUT
+            }
             Error::Credentials(_) => exit::AUTH,
-            Error::WriteReport { .. } | Error::Simulator(_) | Error::Internal(_) => exit::API_UNAVAILABLE,
+            Error::WriteReport { .. } | Error::Simulator(_) | Error::Internal(_) => {
+                exit::API_UNAVAILABLE
+            }
         }
     }
 }
@@ -60,7 +70,13 @@ mod tests {
     #[test]
     fn codes_follow_the_table() {
         assert_eq!(Error::Usage("x".into()).code(), exit::INVALID_INPUT);
-        assert_eq!(Error::Credentials(CredentialsError::Missing).code(), exit::AUTH);
-        assert_eq!(Error::Endpoint(EndpointError::NotUrl("x".into())).code(), exit::INVALID_INPUT);
+        assert_eq!(
+            Error::Credentials(CredentialsError::Missing).code(),
+            exit::AUTH
+        );
+        assert_eq!(
+            Error::Endpoint(EndpointError::NotUrl("x".into())).code(),
+            exit::INVALID_INPUT
+        );
     }
 }

@@ -93,7 +93,12 @@ pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> Ou
         ColorChoice::Never => false,
         ColorChoice::Auto => env.stderr_is_terminal && !env.no_color && !env.dumb_terminal,
     };
-    OutputMode { live, color, verbosity, github: env.github_actions }
+    OutputMode {
+        live,
+        color,
+        verbosity,
+        github: env.github_actions,
+    }
 }
 
 /// How often the plain view says it is still waiting.
@@ -158,8 +163,13 @@ async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
 
 async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-    let template = if mode.color { "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:>4}" } else { "{spinner} {prefix} {wide_msg} {elapsed:>4}" };
-    let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let template = if mode.color {
+        "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:>4}"
+    } else {
+        "{spinner} {prefix} {wide_msg} {elapsed:>4}"
+    };
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner());
     let mut bars: BTreeMap<String, ProgressBar> = BTreeMap::new();
     while let Some(event) = events.recv().await {
         match event {
@@ -171,7 +181,11 @@ async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bars.insert(wait, bar);
             }
-            Event::Observed { wait, state, progress } => {
+            Event::Observed {
+                wait,
+                state,
+                progress,
+            } => {
                 if let Some(bar) = bars.get(&wait) {
                     let p = progress.map(|p| format!(" [{p}%]")).unwrap_or_default();
                     bar.set_message(format!("{state}{p}"));
@@ -182,9 +196,18 @@ async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event
                     bar.set_message(format!("retrying: {error}"));
                 }
             }
-            Event::Finished { wait, outcome, reason } => {
-                let bar = bars.remove(&wait).unwrap_or_else(|| multi.add(ProgressBar::new_spinner()));
-                bar.set_style(ProgressStyle::with_template("{prefix} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            Event::Finished {
+                wait,
+                outcome,
+                reason,
+            } => {
+                let bar = bars
+                    .remove(&wait)
+                    .unwrap_or_else(|| multi.add(ProgressBar::new_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix} {wide_msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 bar.set_prefix(format!("{} {wait}", symbol(outcome)));
                 bar.finish_with_message(format!("{} — {reason}", outcome.as_str()));
             }
@@ -198,7 +221,11 @@ mod tests {
     use super::*;
 
     fn env(tty: bool, ci: bool) -> Environment {
-        Environment { stderr_is_terminal: tty, ci, ..Default::default() }
+        Environment {
+            stderr_is_terminal: tty,
+            ci,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -222,9 +249,15 @@ mod tests {
         assert!(!decide(&e, ColorChoice::Auto, Verbosity::Normal).color);
         assert!(decide(&e, ColorChoice::Always, Verbosity::Normal).color);
         assert!(!decide(&env(true, false), ColorChoice::Never, Verbosity::Normal).color);
-        assert_eq!(decide(&env(true, false), ColorChoice::Auto, Verbosity::Quiet).live, Live::Off);
+        assert_eq!(
+            decide(&env(true, false), ColorChoice::Auto, Verbosity::Quiet).live,
+            Live::Off
+        );
         e.dumb_terminal = true;
-        assert_eq!(decide(&e, ColorChoice::Auto, Verbosity::Normal).live, Live::Plain);
+        assert_eq!(
+            decide(&e, ColorChoice::Auto, Verbosity::Normal).live,
+            Live::Plain
+        );
     }
 
     #[test]

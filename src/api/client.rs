@@ -58,7 +58,12 @@ pub enum ApiError {
     },
 }
 
-fn describe(status: &u16, code: &Option<String>, message: &str, request_id: &Option<String>) -> String {
+fn describe(
+    status: &u16,
+    code: &Option<String>,
+    message: &str,
+    request_id: &Option<String>,
+) -> String {
     let mut out = String::new();
     if *status != 0 {
         out.push_str(&format!("HTTP {status}"));
@@ -80,13 +85,42 @@ impl ApiError {
     /// The parts every variant has, for reports.
     pub fn parts(&self) -> (u16, Option<&str>, &str, Option<&str>) {
         match self {
-            ApiError::Auth { status, code, message, request_id }
-            | ApiError::NotFound { status, code, message, request_id }
-            | ApiError::Throttled { status, code, message, request_id, .. }
-            | ApiError::Transient { status, code, message, request_id }
-            | ApiError::Rejected { status, code, message, request_id } => {
-                (*status, code.as_deref(), message.as_str(), request_id.as_deref())
+            ApiError::Auth {
+                status,
+                code,
+                message,
+                request_id,
             }
+            | ApiError::NotFound {
+                status,
+                code,
+                message,
+                request_id,
+            }
+            | ApiError::Throttled {
+                status,
+                code,
+                message,
+                request_id,
+                ..
+            }
+            | ApiError::Transient {
+                status,
+                code,
+                message,
+                request_id,
+            }
+            | ApiError::Rejected {
+                status,
+                code,
+                message,
+                request_id,
+            } => (
+                *status,
+                code.as_deref(),
+                message.as_str(),
+                request_id.as_deref(),
+            ),
         }
     }
 }
@@ -119,7 +153,11 @@ pub struct Client {
 impl Client {
     /// Builds the client. TLS verification is always on; proxies come from
     /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as reqwest reads them.
-    pub fn new(endpoints: Endpoints, credentials: Credentials, options: &ClientOptions) -> Result<Self, String> {
+    pub fn new(
+        endpoints: Endpoints,
+        credentials: Credentials,
+        options: &ClientOptions,
+    ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("jobgate/", env!("CARGO_PKG_VERSION")))
             .timeout(options.request_timeout)
@@ -135,7 +173,11 @@ impl Client {
 
     /// The full URL of a request.
     pub fn url(&self, request: &ApiRequest) -> String {
-        format!("{}{}", self.endpoints.base(request.service), request.path_and_query())
+        format!(
+            "{}{}",
+            self.endpoints.base(request.service),
+            request.path_and_query()
+        )
     }
 
     /// The endpoint base URL of a service.
@@ -144,7 +186,12 @@ impl Client {
     }
 
     /// Sends one GET, bounded by `timeout`, and returns the JSON body.
-    pub async fn get(&self, request: &ApiRequest, project_id: &str, timeout: Duration) -> Result<Value, ApiError> {
+    pub async fn get(
+        &self,
+        request: &ApiRequest,
+        project_id: &str,
+        timeout: Duration,
+    ) -> Result<Value, ApiError> {
         let url = self.url(request);
         let base = self.endpoints.base(request.service);
         // Sign the Host exactly as reqwest will send it (with a non-default port).
@@ -168,7 +215,10 @@ impl Client {
                 builder = builder.header(name, value);
             }
         }
-        let response = builder.send().await.map_err(|e| transport_error(&e, base))?;
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, base))?;
         let status = response.status();
         let request_id = response
             .headers()
@@ -214,7 +264,11 @@ fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
     ApiError::Transient {
         status: 0,
         code: None,
-        message: if cause.is_empty() { what } else { format!("{what} ({cause})") },
+        message: if cause.is_empty() {
+            what
+        } else {
+            format!("{what} ({cause})")
+        },
         request_id: None,
     }
 }
@@ -232,11 +286,20 @@ pub fn classify(
         return json.ok_or_else(|| ApiError::Transient {
             status: status.as_u16(),
             code: None,
-            message: format!("the response is not valid JSON ({} bytes): {}", body.len(), preview(body)),
+            message: format!(
+                "the response is not valid JSON ({} bytes): {}",
+                body.len(),
+                preview(body)
+            ),
             request_id,
         });
     }
-    let field = |k: &str| json.as_ref().and_then(|j| j.get(k)).and_then(Value::as_str).map(str::to_owned);
+    let field = |k: &str| {
+        json.as_ref()
+            .and_then(|j| j.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let code = field("error_code");
     let message = field("error_msg")
         .or_else(|| field("message"))
@@ -244,18 +307,54 @@ pub fn classify(
     let throttling_code = code.as_deref().is_some_and(|c| c.ends_with(".0308"));
     let status_u16 = status.as_u16();
     Err(match status_u16 {
-        429 => ApiError::Throttled { status: status_u16, code, message, request_id, retry_after },
-        _ if throttling_code => ApiError::Throttled { status: status_u16, code, message, request_id, retry_after },
-        401 | 403 => ApiError::Auth { status: status_u16, code, message, request_id },
-        404 => ApiError::NotFound { status: status_u16, code, message, request_id },
-        408 | 500..=599 => ApiError::Transient { status: status_u16, code, message, request_id },
-        _ => ApiError::Rejected { status: status_u16, code, message, request_id },
+        429 => ApiError::Throttled {
+            status: status_u16,
+            code,
+            message,
+            request_id,
+            retry_after,
+        },
+        _ if throttling_code => ApiError::Throttled {
+            status: status_u16,
+            code,
+            message,
+            request_id,
+            retry_after,
+        },
+        401 | 403 => ApiError::Auth {
+            status: status_u16,
+            code,
+            message,
+            request_id,
+        },
+        404 => ApiError::NotFound {
+            status: status_u16,
+            code,
+            message,
+            request_id,
+        },
+        408 | 500..=599 => ApiError::Transient {
+            status: status_u16,
+            code,
+            message,
+            request_id,
+        },
+        _ => ApiError::Rejected {
+            status: status_u16,
+            code,
+            message,
+            request_id,
+        },
     })
 }
 
 fn preview(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(60)]).replace(['\n', '\r'], " ");
-    if body.len() > 60 { format!("{text}…") } else { text }
+    if body.len() > 60 {
+        format!("{text}…")
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -266,17 +365,41 @@ mod tests {
     fn classifies_statuses() {
         let throttle = br#"{"error_code":"APIG.0308","error_msg":"The throttling threshold has been reached"}"#;
         assert!(matches!(
-            classify(StatusCode::TOO_MANY_REQUESTS, throttle, None, Some(Duration::from_secs(2))),
-            Err(ApiError::Throttled { retry_after: Some(_), .. })
+            classify(
+                StatusCode::TOO_MANY_REQUESTS,
+                throttle,
+                None,
+                Some(Duration::from_secs(2))
+            ),
+            Err(ApiError::Throttled {
+                retry_after: Some(_),
+                ..
+            })
         ));
-        let auth = br#"{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}"#;
+        let auth =
+            br#"{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}"#;
         let err = classify(StatusCode::UNAUTHORIZED, auth, Some("abc".into()), None).unwrap_err();
         assert!(matches!(err, ApiError::Auth { .. }));
-        assert_eq!(err.to_string(), "HTTP 401 APIG.0301: Incorrect IAM authentication information (request id abc)");
-        assert!(matches!(classify(StatusCode::FORBIDDEN, b"", None, None), Err(ApiError::Auth { .. })));
-        assert!(matches!(classify(StatusCode::NOT_FOUND, b"{}", None, None), Err(ApiError::NotFound { .. })));
-        assert!(matches!(classify(StatusCode::SERVICE_UNAVAILABLE, b"", None, None), Err(ApiError::Transient { .. })));
-        assert!(matches!(classify(StatusCode::BAD_REQUEST, b"{}", None, None), Err(ApiError::Rejected { .. })));
+        assert_eq!(
+            err.to_string(),
+            "HTTP 401 APIG.0301: Incorrect IAM authentication information (request id abc)"
+        );
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, b"", None, None),
+            Err(ApiError::Auth { .. })
+        ));
+        assert!(matches!(
+            classify(StatusCode::NOT_FOUND, b"{}", None, None),
+            Err(ApiError::NotFound { .. })
+        ));
+        assert!(matches!(
+            classify(StatusCode::SERVICE_UNAVAILABLE, b"", None, None),
+            Err(ApiError::Transient { .. })
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, b"{}", None, None),
+            Err(ApiError::Rejected { .. })
+        ));
     }
 
     #[test]
@@ -290,6 +413,9 @@ mod tests {
     #[test]
     fn host_without_scheme() {
         assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
-        assert_eq!(host_of("https://workspace.cn-north-4.myhuaweicloud.com/"), "workspace.cn-north-4.myhuaweicloud.com");
+        assert_eq!(
+            host_of("https://workspace.cn-north-4.myhuaweicloud.com/"),
+            "workspace.cn-north-4.myhuaweicloud.com"
+        );
     }
 }

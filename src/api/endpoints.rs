@@ -27,9 +27,13 @@ pub struct Overrides {
 /// A problem resolving endpoints.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
-    #[error("no region and no endpoint for the {0} service: set `defaults.region` in the spec (e.g. cn-north-4) or pass --endpoint {0}=URL")]
+    #[error(
+        "no region and no endpoint for the {0} service: set `defaults.region` in the spec (e.g. cn-north-4) or pass --endpoint {0}=URL"
+    )]
     NoRegion(Service),
-    #[error("refusing plain http to {0}: credentials would cross the network unencrypted; use https, or pass --allow-http if this really is a trusted network")]
+    #[error(
+        "refusing plain http to {0}: credentials would cross the network unencrypted; use https, or pass --allow-http if this really is a trusted network"
+    )]
     PlainHttp(String),
     #[error("`{0}` is not an http(s) URL")]
     NotUrl(String),
@@ -38,7 +42,11 @@ pub enum EndpointError {
 impl Endpoints {
     /// Resolves both services. Plain `http://` is accepted only for loopback
     /// hosts unless `allow_http` is set.
-    pub fn resolve(region: &str, overrides: &Overrides, allow_http: bool) -> Result<Endpoints, EndpointError> {
+    pub fn resolve(
+        region: &str,
+        overrides: &Overrides,
+        allow_http: bool,
+    ) -> Result<Endpoints, EndpointError> {
         let pick = |service: Service| -> Result<String, EndpointError> {
             let chosen = overrides
                 .cli
@@ -46,8 +54,20 @@ impl Endpoints {
                 .rev()
                 .find(|(s, _)| s.is_none_or(|s| s == service))
                 .map(|(_, u)| u.clone())
-                .or_else(|| overrides.env.iter().find(|(s, _)| *s == service).map(|(_, u)| u.clone()))
-                .or_else(|| overrides.spec.iter().find(|(s, _)| *s == service).map(|(_, u)| u.clone()));
+                .or_else(|| {
+                    overrides
+                        .env
+                        .iter()
+                        .find(|(s, _)| *s == service)
+                        .map(|(_, u)| u.clone())
+                })
+                .or_else(|| {
+                    overrides
+                        .spec
+                        .iter()
+                        .find(|(s, _)| *s == service)
+                        .map(|(_, u)| u.clone())
+                });
             let url = match chosen {
                 Some(url) => url.trim_end_matches('/').to_owned(),
                 None if region.is_empty() => return Err(EndpointError::NoRegion(service)),
@@ -96,10 +116,20 @@ mod tests {
     fn precedence_cli_env_spec_region() {
         let mut o = Overrides::default();
         let e = Endpoints::resolve("cn-north-4", &o, false).unwrap();
-        assert_eq!(e.base(Service::AppStream), "https://appstream.cn-north-4.myhuaweicloud.com");
-        o.spec.push((Service::Workspace, "https://spec.example".into()));
-        o.env.push((Service::Workspace, "https://env.example".into()));
-        assert_eq!(Endpoints::resolve("cn-north-4", &o, false).unwrap().base(Service::Workspace), "https://env.example");
+        assert_eq!(
+            e.base(Service::AppStream),
+            "https://appstream.cn-north-4.myhuaweicloud.com"
+        );
+        o.spec
+            .push((Service::Workspace, "https://spec.example".into()));
+        o.env
+            .push((Service::Workspace, "https://env.example".into()));
+        assert_eq!(
+            Endpoints::resolve("cn-north-4", &o, false)
+                .unwrap()
+                .base(Service::Workspace),
+            "https://env.example"
+        );
         o.cli.push((None, "http://127.0.0.1:9/".into()));
         let e = Endpoints::resolve("", &o, false).unwrap();
         assert_eq!(e.base(Service::Workspace), "http://127.0.0.1:9");
@@ -110,8 +140,14 @@ mod tests {
     fn plain_http_only_for_loopback_or_opt_in() {
         let mut o = Overrides::default();
         o.cli.push((None, "http://10.1.2.3:80".into()));
-        assert!(matches!(Endpoints::resolve("", &o, false), Err(EndpointError::PlainHttp(_))));
+        assert!(matches!(
+            Endpoints::resolve("", &o, false),
+            Err(EndpointError::PlainHttp(_))
+        ));
         assert!(Endpoints::resolve("", &o, true).is_ok());
-        assert!(matches!(Endpoints::resolve("", &Overrides::default(), false), Err(EndpointError::NoRegion(_))));
+        assert!(matches!(
+            Endpoints::resolve("", &Overrides::default(), false),
+            Err(EndpointError::NoRegion(_))
+        ));
     }
 }

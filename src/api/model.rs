@@ -119,7 +119,9 @@ fn time(value: &Value, key: &str) -> Option<Timestamp> {
 fn status(value: &Value, what: &str) -> Result<Status, Malformed> {
     match value.get("status") {
         Some(Value::String(s)) => Ok(Status::parse(s)),
-        Some(other) => Err(Malformed(format!("{what} has a `status` that is not a string: {other}"))),
+        Some(other) => Err(Malformed(format!(
+            "{what} has a `status` that is not a string: {other}"
+        ))),
         None => Err(Malformed(format!("{what} has no `status` field"))),
     }
 }
@@ -138,7 +140,10 @@ pub fn parse_item(value: &Value) -> Result<Item, Malformed> {
     let entities = value.get("entities").unwrap_or(&Value::Null);
     let progress = value
         .get("process")
-        .and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|p| {
+            p.as_u64()
+                .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
+        })
         .map(|p| p.min(100) as u32);
     Ok(Item {
         job_type: text(value, "job_type"),
@@ -216,7 +221,10 @@ pub fn parse_page(document: &Value) -> Result<Page, Malformed> {
 
 /// Builds the observation of a fully paged list.
 pub fn list_observation(raw_items: Vec<Value>) -> Result<Observation, Malformed> {
-    let items = raw_items.iter().map(parse_item).collect::<Result<Vec<_>, _>>()?;
+    let items = raw_items
+        .iter()
+        .map(parse_item)
+        .collect::<Result<Vec<_>, _>>()?;
     let items = dedup(items);
     let document = serde_json::json!({
         "count": items.len(),
@@ -242,7 +250,10 @@ pub fn parse_count(document: &Value) -> Result<u64, Malformed> {
 /// first sighting of each id.
 fn dedup(items: Vec<Item>) -> Vec<Item> {
     let mut seen = std::collections::HashSet::new();
-    items.into_iter().filter(|i| seen.insert(i.id.clone())).collect()
+    items
+        .into_iter()
+        .filter(|i| seen.insert(i.id.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -281,10 +292,17 @@ mod tests {
 
     #[test]
     fn parses_flat_and_workspace_items() {
-        let app = parse_item(&json!({"id": "a", "status": "ABNORMAL", "error_code": "E", "error_message": "m"})).unwrap();
-        assert_eq!((app.error_code.as_deref(), app.error_message.as_deref()), (Some("E"), Some("m")));
+        let app = parse_item(
+            &json!({"id": "a", "status": "ABNORMAL", "error_code": "E", "error_message": "m"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (app.error_code.as_deref(), app.error_message.as_deref()),
+            (Some("E"), Some("m"))
+        );
         let desk = parse_item(&json!({"id": "d", "status": "RUNNING", "process": 40,
-            "entities": {"desktop_id": "x", "desktop_name": "pc"}, "fail_reason": "f"})).unwrap();
+            "entities": {"desktop_id": "x", "desktop_name": "pc"}, "fail_reason": "f"}))
+        .unwrap();
         assert_eq!(desk.progress, Some(40));
         assert_eq!(desk.resource_name.as_deref(), Some("pc"));
         assert_eq!(desk.error_message.as_deref(), Some("f"));
@@ -292,7 +310,8 @@ mod tests {
 
     #[test]
     fn unknown_values_are_kept_and_missing_status_is_malformed() {
-        let obs = parse_job(json!({"id": "j", "status": "COMPLETE", "job_type": "NEW_KIND"})).unwrap();
+        let obs =
+            parse_job(json!({"id": "j", "status": "COMPLETE", "job_type": "NEW_KIND"})).unwrap();
         assert_eq!(obs.job.unwrap().status, Status::Other("COMPLETE".into()));
         assert!(parse_job(json!({"id": "j"})).is_err());
         assert!(parse_job(json!([1, 2])).is_err());
@@ -301,7 +320,9 @@ mod tests {
 
     #[test]
     fn pages_and_counts() {
-        let page = parse_page(&json!({"total_count": 3, "jobs": [{"id": "1", "status": "RUNNING"}]})).unwrap();
+        let page =
+            parse_page(&json!({"total_count": 3, "jobs": [{"id": "1", "status": "RUNNING"}]}))
+                .unwrap();
         assert_eq!((page.total, page.items.len()), (Some(3), 1));
         assert!(parse_page(&json!({"count": 1})).is_err());
         assert_eq!(parse_count(&json!({"count": 7})), Ok(7));

@@ -53,7 +53,11 @@ impl ApiRequest {
 /// SDK signer expects.
 pub fn encode(text: &str) -> String {
     use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
@@ -69,9 +73,12 @@ mod tests {
 
     #[test]
     fn encodes_query_values() {
-        let r = ApiRequest::new(Service::AppStream, "/v1/p/image-server-sub-jobs/actions/count".into())
-            .with("job_type", "CREATE_SERVER,DELETE_SERVER")
-            .with("status", "RUNNING");
+        let r = ApiRequest::new(
+            Service::AppStream,
+            "/v1/p/image-server-sub-jobs/actions/count".into(),
+        )
+        .with("job_type", "CREATE_SERVER,DELETE_SERVER")
+        .with("status", "RUNNING");
         assert_eq!(
             r.path_and_query(),
             "/v1/p/image-server-sub-jobs/actions/count?job_type=CREATE_SERVER%2CDELETE_SERVER&status=RUNNING"

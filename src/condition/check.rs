@@ -114,7 +114,11 @@ fn lookup(value: &Value, dotted: &str) -> Option<String> {
 }
 
 fn names(statuses: &StatusSet) -> String {
-    statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    statuses
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Check {
@@ -146,7 +150,11 @@ impl Check {
                     Quantifier::Any => "any",
                     Quantifier::None => "none",
                 };
-                format!("{q} of the sub-jobs{} in [{}]", filter.describe(), names(statuses))
+                format!(
+                    "{q} of the sub-jobs{} in [{}]",
+                    filter.describe(),
+                    names(statuses)
+                )
             }
             Check::Count {
                 statuses,
@@ -166,7 +174,10 @@ impl Check {
                     PathTest::Equals(v) => format!("equals {v}"),
                     PathTest::In(vs) => format!(
                         "is one of [{}]",
-                        vs.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+                        vs.iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     PathTest::Matches(r) => format!("matches /{}/", r.as_str()),
                     PathTest::Count(c) => format!("selects {c} values"),

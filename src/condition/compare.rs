@@ -131,8 +131,16 @@ mod tests {
     #[test]
     fn rejects_bad_forms() {
         assert!(Comparison::parse("0").unwrap_err().contains("comparison"));
-        assert!(Comparison::parse("== x").unwrap_err().contains("whole number"));
-        assert!(Comparison::parse(">= 150%").unwrap_err().contains("percentage"));
+        assert!(
+            Comparison::parse("== x")
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            Comparison::parse(">= 150%")
+                .unwrap_err()
+                .contains("percentage")
+        );
         assert!(Comparison::parse("== -1").is_err());
     }
 

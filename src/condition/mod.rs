@@ -17,9 +17,9 @@ mod check;
 mod compare;
 mod verdict;
 
+pub use check::Finding;
 pub use check::{Check, ItemFilter, PathTest, Quantifier};
 pub use compare::{Comparison, Operator, Threshold};
-pub use check::Finding;
 pub use verdict::{Verdict, judge};
 
 use std::collections::BTreeSet;

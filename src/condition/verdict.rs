@@ -29,7 +29,11 @@ struct Outcome {
 fn evaluate(condition: &Condition, obs: &Observation) -> Outcome {
     match condition {
         Condition::Check(check) => {
-            let Finding { holds, found, blame } = check.evaluate(obs);
+            let Finding {
+                holds,
+                found,
+                blame,
+            } = check.evaluate(obs);
             Outcome {
                 holds,
                 found: vec![found],
@@ -147,7 +151,9 @@ mod tests {
             items: statuses
                 .iter()
                 .enumerate()
-                .map(|(i, s)| parse_item(&json!({"id": i.to_string(), "status": s, "job_type": "T"})).unwrap())
+                .map(|(i, s)| {
+                    parse_item(&json!({"id": i.to_string(), "status": s, "job_type": "T"})).unwrap()
+                })
                 .collect(),
             ..Default::default()
         }
@@ -186,23 +192,40 @@ mod tests {
     #[test]
     fn terraform_semantics() {
         let rules = terraform(&["WAITING", "RUNNING"], &["SUCCESS"]);
-        assert!(matches!(judge(&rules, &job("SUCCESS")), Verdict::Met { .. }));
-        assert!(matches!(judge(&rules, &job("RUNNING")), Verdict::Pending { .. }));
-        assert!(matches!(judge(&rules, &job("FAILED")), Verdict::Unexpected { .. }));
-        assert!(matches!(judge(&rules, &job("COMPLETE")), Verdict::Unexpected { .. }));
+        assert!(matches!(
+            judge(&rules, &job("SUCCESS")),
+            Verdict::Met { .. }
+        ));
+        assert!(matches!(
+            judge(&rules, &job("RUNNING")),
+            Verdict::Pending { .. }
+        ));
+        assert!(matches!(
+            judge(&rules, &job("FAILED")),
+            Verdict::Unexpected { .. }
+        ));
+        assert!(matches!(
+            judge(&rules, &job("COMPLETE")),
+            Verdict::Unexpected { .. }
+        ));
     }
 
     #[test]
     fn unknown_policy_wait_keeps_polling() {
         let mut rules = terraform(&["RUNNING"], &["SUCCESS"]);
         rules.unknown_status = UnknownStatusPolicy::Wait;
-        assert!(matches!(judge(&rules, &job("COMPLETE")), Verdict::Pending { .. }));
+        assert!(matches!(
+            judge(&rules, &job("COMPLETE")),
+            Verdict::Pending { .. }
+        ));
     }
 
     #[test]
     fn failure_is_checked_first_and_blames_items() {
         let verdict = judge(&all_success(), &items(&["SUCCESS", "FAILED", "RUNNING"]));
-        let Verdict::Failed { blame, .. } = verdict else { panic!("{verdict:?}") };
+        let Verdict::Failed { blame, .. } = verdict else {
+            panic!("{verdict:?}")
+        };
         assert_eq!(blame.len(), 1);
         assert_eq!(blame[0].status, Status::Failed);
     }
@@ -217,9 +240,21 @@ mod tests {
 
     #[test]
     fn all_items_success() {
-        assert!(matches!(judge(&all_success(), &items(&["SUCCESS", "SUCCESS"])), Verdict::Met { .. }));
-        assert!(matches!(judge(&all_success(), &items(&["SUCCESS", "RUNNING"])), Verdict::Pending { .. }));
+        assert!(matches!(
+            judge(&all_success(), &items(&["SUCCESS", "SUCCESS"])),
+            Verdict::Met { .. }
+        ));
+        assert!(matches!(
+            judge(&all_success(), &items(&["SUCCESS", "RUNNING"])),
+            Verdict::Pending { .. }
+        ));
         let verdict = judge(&all_success(), &items(&["SUCCESS", "ROLLBACK"]));
-        assert!(matches!(verdict, Verdict::Unexpected { status: Status::Rollback, .. }));
+        assert!(matches!(
+            verdict,
+            Verdict::Unexpected {
+                status: Status::Rollback,
+                ..
+            }
+        ));
     }
 }

@@ -18,7 +18,10 @@ pub enum Plan {
     Paged { request: ApiRequest, page: u32 },
     /// A count endpoint, once per status filter the conditions need
     /// (`None`: no status filter, the total).
-    Counts { request: ApiRequest, keys: Vec<Option<StatusSet>> },
+    Counts {
+        request: ApiRequest,
+        keys: Vec<Option<StatusSet>>,
+    },
 }
 
 impl Plan {
@@ -28,13 +31,22 @@ impl Plan {
         match self {
             Plan::Single { request, .. } => vec![url(request)],
             Plan::Paged { request, page } => {
-                vec![format!("{} (paged, {page} per page, until every item is read)", url(&request.clone().with("limit", page.to_string()).with("offset", "0")))]
+                vec![format!(
+                    "{} (paged, {page} per page, until every item is read)",
+                    url(&request
+                        .clone()
+                        .with("limit", page.to_string())
+                        .with("offset", "0"))
+                )]
             }
             Plan::Counts { request, keys } => keys
                 .iter()
                 .flat_map(|k| match k {
                     None => vec![url(request)],
-                    Some(set) => set.iter().map(|s| url(&request.clone().with("status", s.as_str()))).collect(),
+                    Some(set) => set
+                        .iter()
+                        .map(|s| url(&request.clone().with("status", s.as_str())))
+                        .collect(),
                 })
                 .collect(),
         }
@@ -46,50 +58,93 @@ impl Plan {
 pub fn plan(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Result<Plan, String> {
     let p = &wait.project_id;
     let render = |t: &Template| t.render(outputs);
-    let single = |service, path: String| Plan::Single { request: ApiRequest::new(service, path), json: false };
+    let single = |service, path: String| Plan::Single {
+        request: ApiRequest::new(service, path),
+        json: false,
+    };
     Ok(match &wait.target {
-        Target::ImageJob { job_id } => single(Service::AppStream, format!("/v1/{p}/image-server-jobs/{}", render(job_id)?)),
-        Target::AppServerJob { job_id } => single(Service::AppStream, format!("/v2/{p}/job/{}", render(job_id)?)),
-        Target::DesktopJob { job_id } => single(Service::Workspace, format!("/v2/{p}/workspace-jobs/{}", render(job_id)?)),
+        Target::ImageJob { job_id } => single(
+            Service::AppStream,
+            format!("/v1/{p}/image-server-jobs/{}", render(job_id)?),
+        ),
+        Target::AppServerJob { job_id } => single(
+            Service::AppStream,
+            format!("/v2/{p}/job/{}", render(job_id)?),
+        ),
+        Target::DesktopJob { job_id } => single(
+            Service::Workspace,
+            format!("/v2/{p}/workspace-jobs/{}", render(job_id)?),
+        ),
         Target::ImageSubJobs(f) | Target::AppServerSubJobs(f) => {
             let (list, count) = match &wait.target {
-                Target::ImageSubJobs(_) => ("image-server-sub-jobs", "image-server-sub-jobs/actions/count"),
+                Target::ImageSubJobs(_) => (
+                    "image-server-sub-jobs",
+                    "image-server-sub-jobs/actions/count",
+                ),
                 _ => ("app-server-sub-jobs", "app-server-sub-jobs/actions/count"),
             };
             match count_keys(wait) {
                 // Conditions that only count can be answered by the count
                 // endpoint: one request per status instead of every page.
-                Some(keys) => Plan::Counts { request: filtered(Service::AppStream, format!("/v1/{p}/{count}"), f, outputs)?, keys },
-                None => Plan::Paged { request: filtered(Service::AppStream, format!("/v1/{p}/{list}"), f, outputs)?, page: APPSTREAM_PAGE },
+                Some(keys) => Plan::Counts {
+                    request: filtered(Service::AppStream, format!("/v1/{p}/{count}"), f, outputs)?,
+                    keys,
+                },
+                None => Plan::Paged {
+                    request: filtered(Service::AppStream, format!("/v1/{p}/{list}"), f, outputs)?,
+                    page: APPSTREAM_PAGE,
+                },
             }
         }
         Target::DesktopSubJobs(f) => Plan::Paged {
-            request: filtered(Service::Workspace, format!("/v2/{p}/workspace-sub-jobs"), f, outputs)?,
+            request: filtered(
+                Service::Workspace,
+                format!("/v2/{p}/workspace-sub-jobs"),
+                f,
+                outputs,
+            )?,
             page: WORKSPACE_PAGE,
         },
         Target::ImageSubJobCount(f) | Target::AppServerSubJobCount(f) => {
             let path = match &wait.target {
-                Target::ImageSubJobCount(_) => format!("/v1/{p}/image-server-sub-jobs/actions/count"),
+                Target::ImageSubJobCount(_) => {
+                    format!("/v1/{p}/image-server-sub-jobs/actions/count")
+                }
                 _ => format!("/v1/{p}/app-server-sub-jobs/actions/count"),
             };
             let mut keys = all_count_keys(wait);
             if !keys.contains(&None) {
                 keys.push(None);
             }
-            Plan::Counts { request: filtered(Service::AppStream, path, f, outputs)?, keys }
+            Plan::Counts {
+                request: filtered(Service::AppStream, path, f, outputs)?,
+                keys,
+            }
         }
-        Target::Get { service, path, query } => {
+        Target::Get {
+            service,
+            path,
+            query,
+        } => {
             let path = render(path)?.replace("{project_id}", p);
             let mut request = ApiRequest::new(*service, path);
             for (k, v) in query {
                 request = request.with(k, render(v)?);
             }
-            Plan::Single { request, json: true }
+            Plan::Single {
+                request,
+                json: true,
+            }
         }
     })
 }
 
-fn filtered(service: Service, path: String, f: &ListFilter, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Result<ApiRequest, String> {
+fn filtered(
+    service: Service,
+    path: String,
+    f: &ListFilter,
+    outputs: &dyn Fn(&str, &str) -> Option<String>,
+) -> Result<ApiRequest, String> {
     let mut r = ApiRequest::new(service, path);
     if let Some(id) = &f.job_id {
         r = r.with("job_id", id.render(outputs)?);
@@ -107,7 +162,9 @@ fn filtered(service: Service, path: String, f: &ListFilter, outputs: &dyn Fn(&st
 }
 
 fn conditions(wait: &Wait) -> Vec<&Condition> {
-    std::iter::once(&wait.rules.success).chain(wait.rules.failure.iter()).collect()
+    std::iter::once(&wait.rules.success)
+        .chain(wait.rules.failure.iter())
+        .collect()
 }
 
 /// The status filters of every count check, when every check counts without
@@ -116,8 +173,13 @@ fn count_keys(wait: &Wait) -> Option<Vec<Option<StatusSet>>> {
     if !wait.outputs.is_empty() {
         return None;
     }
-    let checks: Vec<&Check> = conditions(wait).into_iter().flat_map(|c| c.checks()).collect();
-    let countable = checks.iter().all(|c| matches!(c, Check::Count { filter, .. } if filter.fields.is_empty()));
+    let checks: Vec<&Check> = conditions(wait)
+        .into_iter()
+        .flat_map(|c| c.checks())
+        .collect();
+    let countable = checks
+        .iter()
+        .all(|c| matches!(c, Check::Count { filter, .. } if filter.fields.is_empty()));
     if !countable {
         return None;
     }
@@ -143,7 +205,9 @@ fn all_count_keys(wait: &Wait) -> Vec<Option<StatusSet>> {
 
 /// The key a count answer is stored under, matching what count checks read.
 pub fn count_key(statuses: &Option<StatusSet>) -> Option<String> {
-    statuses.as_ref().map(|s| s.iter().map(Status::as_str).collect::<Vec<_>>().join(", "))
+    statuses
+        .as_ref()
+        .map(|s| s.iter().map(Status::as_str).collect::<Vec<_>>().join(", "))
 }
 
 /// Builds the observation of a paged list from its pages.
@@ -160,5 +224,9 @@ pub fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation 
     let document = serde_json::json!({
         "counts": counts.iter().map(|(k, v)| (k.clone().unwrap_or_else(|| "*".into()), *v)).collect::<BTreeMap<_, _>>()
     });
-    Observation { counts, document, ..Default::default() }
+    Observation {
+        counts,
+        document,
+        ..Default::default()
+    }
 }

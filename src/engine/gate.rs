@@ -77,7 +77,12 @@ impl Gate {
         Answer { result, sent }
     }
 
-    async fn send(&self, request: &ApiRequest, project_id: &str, timeout: Duration) -> Result<Value, ApiError> {
+    async fn send(
+        &self,
+        request: &ApiRequest,
+        project_id: &str,
+        timeout: Duration,
+    ) -> Result<Value, ApiError> {
         let _permit = self.in_flight.acquire().await;
         let slot = {
             let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());

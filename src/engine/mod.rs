@@ -35,7 +35,9 @@ impl Stop {
     /// The reason recorded on cancelled waits.
     pub fn reason(&self) -> String {
         match self {
-            Stop::FailFast { wait } => format!("cancelled because wait `{wait}` failed (fail fast; use --keep-going to learn every outcome)"),
+            Stop::FailFast { wait } => format!(
+                "cancelled because wait `{wait}` failed (fail fast; use --keep-going to learn every outcome)"
+            ),
             Stop::Interrupted => "interrupted by SIGINT".into(),
             Stop::Terminated => "terminated by SIGTERM".into(),
         }
@@ -45,10 +47,23 @@ impl Stop {
 /// What the engine reports as waits progress, for live output.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Started { wait: String },
-    Observed { wait: String, state: String, progress: Option<u32> },
-    Retrying { wait: String, error: String },
-    Finished { wait: String, outcome: Outcome, reason: String },
+    Started {
+        wait: String,
+    },
+    Observed {
+        wait: String,
+        state: String,
+        progress: Option<u32>,
+    },
+    Retrying {
+        wait: String,
+        error: String,
+    },
+    Finished {
+        wait: String,
+        outcome: Outcome,
+        reason: String,
+    },
 }
 
 /// Run-wide settings that do not come from the spec.
@@ -85,7 +100,11 @@ impl Run {
 
     /// The report as it stands now.
     pub fn snapshot(&self) -> RunReport {
-        let waits: Vec<WaitReport> = self.reports.iter().map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).clone()).collect();
+        let waits: Vec<WaitReport> = self
+            .reports
+            .iter()
+            .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .collect();
         let stop = self.stop.borrow().clone();
         let signal = match stop {
             Some(Stop::Interrupted) => Some(exit::INTERRUPTED),
@@ -99,9 +118,17 @@ impl Run {
         let outcome = if signal.is_some() {
             Outcome::Cancelled
         } else if exit_code == exit::SUCCESS {
-            if waits.iter().all(|w| w.outcome == Outcome::Met) { Outcome::Met } else { Outcome::Running }
+            if waits.iter().all(|w| w.outcome == Outcome::Met) {
+                Outcome::Met
+            } else {
+                Outcome::Running
+            }
         } else {
-            waits.iter().map(|w| w.outcome).find(|o| o.exit_code() == exit_code).unwrap_or(Outcome::Failed)
+            waits
+                .iter()
+                .map(|w| w.outcome)
+                .find(|o| o.exit_code() == exit_code)
+                .unwrap_or(Outcome::Failed)
         };
         RunReport {
             schema_version: SCHEMA_VERSION,
@@ -124,14 +151,24 @@ impl Run {
 
 /// Starts every wait. The returned [`Run`] gives live snapshots; the future
 /// completes when every wait has an outcome.
-pub fn start(spec: &Spec, gate: Arc<Gate>, options: RunOptions, events: mpsc::UnboundedSender<Event>) -> (Run, impl Future<Output = ()>) {
+pub fn start(
+    spec: &Spec,
+    gate: Arc<Gate>,
+    options: RunOptions,
+    events: mpsc::UnboundedSender<Event>,
+) -> (Run, impl Future<Output = ()>) {
     let run_start = Instant::now();
     let deadline = options.deadline.or(spec.deadline).map(|d| run_start + d);
     let fail_fast = options.fail_fast.unwrap_or(spec.fail_fast);
     let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
-    let reports: Vec<Arc<Mutex<WaitReport>>> = spec.waits.iter().map(|w| Arc::new(Mutex::new(initial_report(w)))).collect();
+    let reports: Vec<Arc<Mutex<WaitReport>>> = spec
+        .waits
+        .iter()
+        .map(|w| Arc::new(Mutex::new(initial_report(w))))
+        .collect();
     // Each wait publishes its outcome and outputs for the waits after it.
-    let mut done: BTreeMap<String, watch::Sender<Option<(Outcome, BTreeMap<String, String>)>>> = BTreeMap::new();
+    let mut done: BTreeMap<String, watch::Sender<Option<(Outcome, BTreeMap<String, String>)>>> =
+        BTreeMap::new();
     for w in &spec.waits {
         done.insert(w.name.clone(), watch::channel(None).0);
     }
@@ -170,33 +207,59 @@ pub fn start(spec: &Spec, gate: Arc<Gate>, options: RunOptions, events: mpsc::Un
             let stopped = stop_rx.borrow().clone();
             let outcome = if let Some(stop) = stopped {
                 set(&report, Outcome::Cancelled, stop.reason());
-                let _ = events.send(Event::Finished { wait: w.name.clone(), outcome: Outcome::Cancelled, reason: stop.reason() });
+                let _ = events.send(Event::Finished {
+                    wait: w.name.clone(),
+                    outcome: Outcome::Cancelled,
+                    reason: stop.reason(),
+                });
                 Outcome::Cancelled
             } else if let Some(why) = blocked {
                 let reason = format!("skipped: {why}");
                 set(&report, Outcome::Skipped, reason.clone());
-                let _ = events.send(Event::Finished { wait: w.name.clone(), outcome: Outcome::Skipped, reason });
+                let _ = events.send(Event::Finished {
+                    wait: w.name.clone(),
+                    outcome: Outcome::Skipped,
+                    reason,
+                });
                 Outcome::Skipped
             } else {
-                let lookup = |wait: &str, key: &str| outputs.get(wait).and_then(|o| o.get(key)).cloned();
+                let lookup =
+                    |wait: &str, key: &str| outputs.get(wait).and_then(|o| o.get(key)).cloned();
                 match fetch::plan(&w, &lookup) {
                     Ok(plan) => {
-                        let cx = wait::Context { gate, run_start, global_deadline: deadline, stop: stop_rx.clone(), events: events.clone(), seed };
+                        let cx = wait::Context {
+                            gate,
+                            run_start,
+                            global_deadline: deadline,
+                            stop: stop_rx.clone(),
+                            events: events.clone(),
+                            seed,
+                        };
                         wait::run(&w, plan, cx, report.clone()).await;
                         report.lock().unwrap_or_else(|e| e.into_inner()).outcome
                     }
                     Err(why) => {
                         set(&report, Outcome::Failed, why.clone());
-                        let _ = events.send(Event::Finished { wait: w.name.clone(), outcome: Outcome::Failed, reason: why });
+                        let _ = events.send(Event::Finished {
+                            wait: w.name.clone(),
+                            outcome: Outcome::Failed,
+                            reason: why,
+                        });
                         Outcome::Failed
                     }
                 }
             };
-            let outs = report.lock().unwrap_or_else(|e| e.into_inner()).outputs.clone();
+            let outs = report
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .outputs
+                .clone();
             if fail_fast && outcome.exit_code() != exit::SUCCESS {
                 stop_tx.send_if_modified(|s| {
                     if s.is_none() {
-                        *s = Some(Stop::FailFast { wait: w.name.clone() });
+                        *s = Some(Stop::FailFast {
+                            wait: w.name.clone(),
+                        });
                         true
                     } else {
                         false
@@ -206,7 +269,12 @@ pub fn start(spec: &Spec, gate: Arc<Gate>, options: RunOptions, events: mpsc::Un
             done[&w.name].send_replace(Some((outcome, outs)));
         });
     }
-    let run = Run { reports, started_at: jiff::Timestamp::now(), spec_origin: spec.origin.clone(), stop: stop_tx };
+    let run = Run {
+        reports,
+        started_at: jiff::Timestamp::now(),
+        spec_origin: spec.origin.clone(),
+        stop: stop_tx,
+    };
     let all_done = async move { while tasks.join_next().await.is_some() {} };
     (run, all_done)
 }

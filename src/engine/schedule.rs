@@ -104,7 +104,11 @@ pub fn predict_completion(samples: &[ProgressSample]) -> Option<Duration> {
 /// The delay to use given the blind schedule and a predicted completion:
 /// poll just after the predicted end (a little late beats two early polls),
 /// within the spec's bounds.
-pub fn adaptive_delay(blind: Duration, predicted: Option<Duration>, bounds: (Duration, Duration)) -> Duration {
+pub fn adaptive_delay(
+    blind: Duration,
+    predicted: Option<Duration>,
+    bounds: (Duration, Duration),
+) -> Duration {
     match predicted {
         None => blind,
         Some(eta) => {
@@ -149,7 +153,10 @@ mod tests {
         let expected = [5u64, 10, 20, 40, 60, 60, 60];
         for base in expected {
             let d = s.next_delay();
-            assert!(d >= Duration::from_secs(5) && d <= Duration::from_secs(base), "{d:?} > {base}s");
+            assert!(
+                d >= Duration::from_secs(5) && d <= Duration::from_secs(base),
+                "{d:?} > {base}s"
+            );
         }
     }
 
@@ -170,7 +177,10 @@ mod tests {
         assert_eq!(full_jitter(base, floor, 0.0), floor);
         assert_eq!(full_jitter(base, floor, 1.0), base);
         assert_eq!(full_jitter(base, floor, 0.5), Duration::from_secs(15));
-        assert_eq!(full_jitter(Duration::from_secs(3), floor, 0.9), Duration::from_secs(3));
+        assert_eq!(
+            full_jitter(Duration::from_secs(3), floor, 0.9),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]
@@ -184,20 +194,38 @@ mod tests {
 
     #[test]
     fn deadline_fit() {
-        assert_eq!(fit_to_deadline(Duration::from_secs(30), Duration::from_secs(4)), Duration::from_secs(4));
-        assert_eq!(fit_to_deadline(Duration::from_secs(3), Duration::from_secs(4)), Duration::from_secs(3));
+        assert_eq!(
+            fit_to_deadline(Duration::from_secs(30), Duration::from_secs(4)),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            fit_to_deadline(Duration::from_secs(3), Duration::from_secs(4)),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]
     fn predicts_from_progress() {
         let samples = [
-            ProgressSample { at_ms: 0, percent: 10.0 },
-            ProgressSample { at_ms: 10_000, percent: 30.0 },
+            ProgressSample {
+                at_ms: 0,
+                percent: 10.0,
+            },
+            ProgressSample {
+                at_ms: 10_000,
+                percent: 30.0,
+            },
         ];
         // 20% per 10 s, 70% left: 35 s.
         assert_eq!(predict_completion(&samples), Some(Duration::from_secs(35)));
         assert_eq!(predict_completion(&samples[..1]), None);
-        let stalled = [samples[0], ProgressSample { at_ms: 5_000, percent: 10.0 }];
+        let stalled = [
+            samples[0],
+            ProgressSample {
+                at_ms: 5_000,
+                percent: 10.0,
+            },
+        ];
         assert_eq!(predict_completion(&stalled), None);
     }
 
@@ -206,8 +234,17 @@ mod tests {
         let bounds = (Duration::from_secs(5), Duration::from_secs(60));
         let blind = Duration::from_secs(20);
         assert_eq!(adaptive_delay(blind, None, bounds), blind);
-        assert_eq!(adaptive_delay(blind, Some(Duration::from_secs(10)), bounds), Duration::from_millis(10_500));
-        assert_eq!(adaptive_delay(blind, Some(Duration::from_secs(1)), bounds), Duration::from_secs(5));
-        assert_eq!(adaptive_delay(blind, Some(Duration::from_secs(600)), bounds), Duration::from_secs(60));
+        assert_eq!(
+            adaptive_delay(blind, Some(Duration::from_secs(10)), bounds),
+            Duration::from_millis(10_500)
+        );
+        assert_eq!(
+            adaptive_delay(blind, Some(Duration::from_secs(1)), bounds),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            adaptive_delay(blind, Some(Duration::from_secs(600)), bounds),
+            Duration::from_secs(60)
+        );
     }
 }

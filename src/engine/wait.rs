@@ -49,7 +49,9 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     let mut progress: Vec<ProgressSample> = Vec::new();
     let base = |s| cx.gate.client().base(s).to_owned();
     update(&report, |r| r.requests = plan.describe(&base));
-    let _ = cx.events.send(Event::Started { wait: wait.name.clone() });
+    let _ = cx.events.send(Event::Started {
+        wait: wait.name.clone(),
+    });
 
     let finish = |outcome: Outcome, reason: String| {
         update(&report, |r| {
@@ -57,7 +59,11 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             r.reason = reason.clone();
             r.elapsed_ms = started.elapsed().as_millis() as u64;
         });
-        let _ = cx.events.send(Event::Finished { wait: wait.name.clone(), outcome, reason });
+        let _ = cx.events.send(Event::Finished {
+            wait: wait.name.clone(),
+            outcome,
+            reason,
+        });
     };
 
     loop {
@@ -85,7 +91,11 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                 if state != last_state {
                     let at_ms = cx.run_start.elapsed().as_millis() as u64;
                     update(&report, |r| push_history(r, at_ms, &state));
-                    let _ = cx.events.send(Event::Observed { wait: wait.name.clone(), state: state.clone(), progress: last.progress });
+                    let _ = cx.events.send(Event::Observed {
+                        wait: wait.name.clone(),
+                        state: state.clone(),
+                        progress: last.progress,
+                    });
                     if !last_state.is_empty() {
                         // The job moved: watch it closely again.
                         schedule.reset();
@@ -98,14 +108,22 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                     if progress.last().is_some_and(|s| (p as f64) < s.percent) {
                         progress.clear();
                     }
-                    progress.push(ProgressSample { at_ms, percent: p as f64 });
+                    progress.push(ProgressSample {
+                        at_ms,
+                        percent: p as f64,
+                    });
                 }
                 let verdict = judge(&wait.rules, &obs);
                 let found = match &verdict {
                     Verdict::Met { found } | Verdict::Pending { found } => found.clone(),
                     _ => String::new(),
                 };
-                update(&report, |r| r.last_observation = Some(LastObservation { found: found.clone(), ..last.clone() }));
+                update(&report, |r| {
+                    r.last_observation = Some(LastObservation {
+                        found: found.clone(),
+                        ..last.clone()
+                    })
+                });
                 match verdict {
                     Verdict::Failed { reason, blame } => {
                         update(&report, |r| r.blame = blame);
@@ -115,10 +133,18 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                     Verdict::Unexpected { status, blame } => {
                         let n = blame.len();
                         update(&report, |r| r.blame = blame);
-                        let whose = if n == 0 { "the job".to_owned() } else if n == 1 { "a sub-job".to_owned() } else { format!("{n} sub-jobs") };
+                        let whose = if n == 0 {
+                            "the job".to_owned()
+                        } else if n == 1 {
+                            "a sub-job".to_owned()
+                        } else {
+                            format!("{n} sub-jobs")
+                        };
                         finish(
                             Outcome::UnexpectedState,
-                            format!("{whose} reached status {status}, which the wait neither waits through (pending) nor expects (target or conditions)"),
+                            format!(
+                                "{whose} reached status {status}, which the wait neither waits through (pending) nor expects (target or conditions)"
+                            ),
                         );
                         return;
                     }
@@ -128,8 +154,15 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         if stable >= wait.stable_for {
                             let outputs = capture_outputs(wait, &obs);
                             update(&report, |r| r.outputs = outputs);
-                            let held = if wait.stable_for > 1 { format!(" on {} polls in a row", wait.stable_for) } else { String::new() };
-                            finish(Outcome::Met, format!("{}{held} ({found})", wait.rules.success.describe()));
+                            let held = if wait.stable_for > 1 {
+                                format!(" on {} polls in a row", wait.stable_for)
+                            } else {
+                                String::new()
+                            };
+                            finish(
+                                Outcome::Met,
+                                format!("{}{held} ({found})", wait.rules.success.describe()),
+                            );
                             return;
                         }
                         // Confirm soon rather than after a long backoff.
@@ -139,7 +172,13 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         stable = 0;
                         let since = *missing_since.get_or_insert_with(Instant::now);
                         if since.elapsed() >= wait.not_found_grace {
-                            finish(Outcome::NotFound, format!("no sub-jobs appeared within the not-found grace of {}", duration::format(wait.not_found_grace)));
+                            finish(
+                                Outcome::NotFound,
+                                format!(
+                                    "no sub-jobs appeared within the not-found grace of {}",
+                                    duration::format(wait.not_found_grace)
+                                ),
+                            );
                             return;
                         }
                     }
@@ -158,23 +197,39 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                 update(&report, |r| r.last_error = Some(info));
                 match &error {
                     ApiError::Auth { status, .. } => {
-                        let hint = if *status == 403 { "the credentials are valid but not permitted to read these jobs: check the IAM policy (Workspace read access) and the project id" } else { "check HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK (or JOBGATE_AUTH_TOKEN); not retried, because the gateway locks an access key after 5 failed signatures" };
+                        let hint = if *status == 403 {
+                            "the credentials are valid but not permitted to read these jobs: check the IAM policy (Workspace read access) and the project id"
+                        } else {
+                            "check HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK (or JOBGATE_AUTH_TOKEN); not retried, because the gateway locks an access key after 5 failed signatures"
+                        };
                         finish(Outcome::AuthError, format!("{error}: {hint}"));
                         return;
                     }
                     ApiError::Rejected { .. } => {
-                        finish(Outcome::ApiError, format!("the API rejected the request: {error}"));
+                        finish(
+                            Outcome::ApiError,
+                            format!("the API rejected the request: {error}"),
+                        );
                         return;
                     }
                     ApiError::NotFound { .. } if wait.target.shape() == Shape::Job => {
                         let since = *missing_since.get_or_insert_with(Instant::now);
                         if since.elapsed() >= wait.not_found_grace {
-                            finish(Outcome::NotFound, format!("the job was not found within the not-found grace of {} ({error}); check the job id and project id", duration::format(wait.not_found_grace)));
+                            finish(
+                                Outcome::NotFound,
+                                format!(
+                                    "the job was not found within the not-found grace of {} ({error}); check the job id and project id",
+                                    duration::format(wait.not_found_grace)
+                                ),
+                            );
                             return;
                         }
                     }
                     ApiError::NotFound { .. } => {
-                        finish(Outcome::ApiError, format!("the endpoint does not exist: {error}"));
+                        finish(
+                            Outcome::ApiError,
+                            format!("the endpoint does not exist: {error}"),
+                        );
                         return;
                     }
                     ApiError::Throttled { retry_after, .. } => {
@@ -187,19 +242,38 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         consecutive_errors += 1;
                         update(&report, |r| r.retries += 1);
                         if consecutive_errors > wait.error_budget {
-                            finish(Outcome::ApiError, format!("gave up after {consecutive_errors} failed polls in a row: {error}"));
+                            finish(
+                                Outcome::ApiError,
+                                format!(
+                                    "gave up after {consecutive_errors} failed polls in a row: {error}"
+                                ),
+                            );
                             return;
                         }
-                        let _ = cx.events.send(Event::Retrying { wait: wait.name.clone(), error: error.to_string() });
+                        let _ = cx.events.send(Event::Retrying {
+                            wait: wait.name.clone(),
+                            error: error.to_string(),
+                        });
                     }
                 }
             }
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            let which = if by_global { "the global deadline".to_owned() } else { format!("the timeout of {}", duration::format(wait.timeout)) };
-            let state = if last_state.is_empty() { "nothing observed".to_owned() } else { format!("last seen: {last_state}") };
-            finish(Outcome::TimedOut, format!("{which} ran out before the outcome was known ({state})"));
+            let which = if by_global {
+                "the global deadline".to_owned()
+            } else {
+                format!("the timeout of {}", duration::format(wait.timeout))
+            };
+            let state = if last_state.is_empty() {
+                "nothing observed".to_owned()
+            } else {
+                format!("last seen: {last_state}")
+            };
+            finish(
+                Outcome::TimedOut,
+                format!("{which} ran out before the outcome was known ({state})"),
+            );
             return;
         }
         let delay = schedule::fit_to_deadline(delay, remaining);
@@ -219,7 +293,12 @@ async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) {
 
 /// Makes the requests of one poll. Returns the observation (or the first
 /// error) and how many requests this wait actually sent.
-async fn observe(plan: &Plan, gate: &Gate, project_id: &str, timeout: Duration) -> (Result<Observation, ApiError>, u64) {
+async fn observe(
+    plan: &Plan,
+    gate: &Gate,
+    project_id: &str,
+    timeout: Duration,
+) -> (Result<Observation, ApiError>, u64) {
     let mut sent = 0u64;
     let malformed = |m: crate::api::model::Malformed| ApiError::Transient {
         status: 200,
@@ -234,7 +313,10 @@ async fn observe(plan: &Plan, gate: &Gate, project_id: &str, timeout: Duration) 
                 sent += u64::from(answer.sent);
                 let body = answer.result?;
                 if *json {
-                    Ok(Observation { document: body, ..Default::default() })
+                    Ok(Observation {
+                        document: body,
+                        ..Default::default()
+                    })
                 } else {
                     crate::api::model::parse_job(body).map_err(malformed)
                 }
@@ -243,7 +325,10 @@ async fn observe(plan: &Plan, gate: &Gate, project_id: &str, timeout: Duration) 
                 let mut pages = Vec::new();
                 let mut offset = 0u64;
                 loop {
-                    let r = request.clone().with("limit", page.to_string()).with("offset", offset.to_string());
+                    let r = request
+                        .clone()
+                        .with("limit", page.to_string())
+                        .with("offset", offset.to_string());
                     let answer = gate.get(&r, project_id, timeout).await;
                     sent += u64::from(answer.sent);
                     let body = answer.result?;
@@ -275,7 +360,8 @@ async fn observe(plan: &Plan, gate: &Gate, project_id: &str, timeout: Duration) 
                         };
                         let answer = gate.get(&r, project_id, timeout).await;
                         sent += u64::from(answer.sent);
-                        total += crate::api::model::parse_count(&answer.result?).map_err(malformed)?;
+                        total +=
+                            crate::api::model::parse_count(&answer.result?).map_err(malformed)?;
                     }
                     counts.insert(fetch::count_key(key), total);
                 }
@@ -294,7 +380,10 @@ fn update(report: &Mutex<WaitReport>, f: impl FnOnce(&mut WaitReport)) {
 /// Keeps the history short: the first entries and the most recent ones.
 fn push_history(r: &mut WaitReport, at_ms: u64, state: &str) {
     const MAX: usize = 50;
-    r.history.push(HistoryEntry { at_ms, state: state.to_owned() });
+    r.history.push(HistoryEntry {
+        at_ms,
+        state: state.to_owned(),
+    });
     if r.history.len() > MAX {
         r.history.remove(MAX / 2);
     }
@@ -316,7 +405,11 @@ pub fn summarize(obs: &Observation) -> String {
         parts.push(format!("count[{}]={v}", k.as_deref().unwrap_or("*")));
     }
     if parts.is_empty() {
-        parts.push("response received".into());
+        parts.push(if obs.document.get("items").is_some() {
+            "no sub-jobs yet".into()
+        } else {
+            "response received".into()
+        });
     }
     parts.join("; ")
 }
@@ -333,7 +426,11 @@ fn last_observation(obs: &Observation, found: String) -> LastObservation {
     let with_progress: Vec<u32> = obs.items.iter().filter_map(|i| i.progress).collect();
     let progress = (!with_progress.is_empty()).then(|| {
         // Items already done count as 100% even if the API stops reporting.
-        let done = obs.items.iter().filter(|i| i.progress.is_none() && i.status.as_str() == "SUCCESS").count() as u32;
+        let done = obs
+            .items
+            .iter()
+            .filter(|i| i.progress.is_none() && i.status.as_str() == "SUCCESS")
+            .count() as u32;
         let sum: u32 = with_progress.iter().sum::<u32>() + 100 * done;
         sum / (with_progress.len() as u32 + done)
     });
@@ -341,7 +438,11 @@ fn last_observation(obs: &Observation, found: String) -> LastObservation {
         job: obs.job.clone(),
         status_counts: status_counts(obs),
         items: obs.items.len() as u64,
-        counts: obs.counts.iter().map(|(k, v)| (k.clone().unwrap_or_else(|| "*".into()), *v)).collect(),
+        counts: obs
+            .counts
+            .iter()
+            .map(|(k, v)| (k.clone().unwrap_or_else(|| "*".into()), *v))
+            .collect(),
         progress,
         found,
     }

@@ -44,7 +44,9 @@ impl Outcome {
     pub fn exit_code(self) -> u8 {
         use crate::exit;
         match self {
-            Outcome::Met | Outcome::Skipped | Outcome::Cancelled | Outcome::Running => exit::SUCCESS,
+            Outcome::Met | Outcome::Skipped | Outcome::Cancelled | Outcome::Running => {
+                exit::SUCCESS
+            }
             Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => exit::WAIT_FAILED,
             Outcome::TimedOut => exit::TIMED_OUT,
             Outcome::AuthError => exit::AUTH,
@@ -181,7 +183,11 @@ impl RunReport {
     pub fn flat_outputs(&self) -> BTreeMap<String, String> {
         self.waits
             .iter()
-            .flat_map(|w| w.outputs.iter().map(move |(k, v)| (format!("{}.{k}", w.name), v.clone())))
+            .flat_map(|w| {
+                w.outputs
+                    .iter()
+                    .map(move |(k, v)| (format!("{}.{k}", w.name), v.clone()))
+            })
             .collect()
     }
 }

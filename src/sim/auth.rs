@@ -16,9 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::api::signer::{self, SigningRequest};
 
 /// What the simulated gateway accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum SimAuth {
     /// Accept every request, authenticated or not.
+    #[default]
     Off,
     /// Accept only requests signed with this AK/SK pair.
     AkSk {

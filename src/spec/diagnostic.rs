@@ -158,11 +158,19 @@ impl Diagnostic for Located<'_> {
 }
 
 /// The closest of `candidates` to `word`, for "did you mean" hints.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let word_lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&word_lower, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&word_lower, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -174,7 +182,10 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(did_you_mean("SUCESS", ["SUCCESS", "FAILED"]), Some("SUCCESS"));
+        assert_eq!(
+            did_you_mean("SUCESS", ["SUCCESS", "FAILED"]),
+            Some("SUCCESS")
+        );
         assert_eq!(did_you_mean("timout", ["timeout", "poll"]), Some("timeout"));
         assert_eq!(did_you_mean("banana", ["timeout", "poll"]), None);
     }

@@ -31,7 +31,11 @@ pub fn format(duration: Duration) -> String {
     let secs = duration.as_secs();
     if secs < 60 {
         let tenths = (ms % 1000) / 100;
-        return if tenths == 0 { format!("{secs}s") } else { format!("{secs}.{tenths}s") };
+        return if tenths == 0 {
+            format!("{secs}s")
+        } else {
+            format!("{secs}.{tenths}s")
+        };
     }
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     let mut out = String::new();

@@ -20,9 +20,17 @@ pub enum Piece {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InterpolationError {
     /// The variable is not set (and no default was given).
-    Unset { name: String, start: usize, len: usize },
+    Unset {
+        name: String,
+        start: usize,
+        len: usize,
+    },
     /// `${` without a closing `}` or with an invalid name.
-    Malformed { start: usize, len: usize, reason: String },
+    Malformed {
+        start: usize,
+        len: usize,
+        reason: String,
+    },
 }
 
 /// Expands environment variables in `text`, keeping output references.
@@ -92,7 +100,10 @@ pub fn expand(
                 ),
             });
         } else {
-            match lookup(name).filter(|v| !v.is_empty()).or(default.map(str::to_owned)) {
+            match lookup(name)
+                .filter(|v| !v.is_empty())
+                .or(default.map(str::to_owned))
+            {
                 Some(value) => literal.push_str(&value),
                 None => errors.push(InterpolationError::Unset {
                     name: name.to_owned(),
@@ -108,7 +119,11 @@ pub fn expand(
     if !literal.is_empty() || pieces.is_empty() {
         pieces.push(Piece::Text(literal));
     }
-    if errors.is_empty() { Ok(pieces) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(pieces)
+    } else {
+        Err(errors)
+    }
 }
 
 fn is_var_name(name: &str) -> bool {
@@ -138,7 +153,10 @@ mod tests {
         assert_eq!(expand("id-${JOB}-x", &env), Ok(text("id-abc-x")));
         assert_eq!(expand("${NOPE:-5m}", &env), Ok(text("5m")));
         assert_eq!(expand("${EMPTY:-d}", &env), Ok(text("d")));
-        assert_eq!(expand("cost $5 and $${JOB}", &env), Ok(text("cost $5 and ${JOB}")));
+        assert_eq!(
+            expand("cost $5 and $${JOB}", &env),
+            Ok(text("cost $5 and ${JOB}"))
+        );
         assert_eq!(expand("", &env), Ok(text("")));
     }
 
@@ -148,8 +166,16 @@ mod tests {
         assert_eq!(
             errors,
             vec![
-                InterpolationError::Unset { name: "MISSING".into(), start: 2, len: 10 },
-                InterpolationError::Unset { name: "EMPTY".into(), start: 22, len: 8 },
+                InterpolationError::Unset {
+                    name: "MISSING".into(),
+                    start: 2,
+                    len: 10
+                },
+                InterpolationError::Unset {
+                    name: "EMPTY".into(),
+                    start: 22,
+                    len: 8
+                },
             ]
         );
     }
@@ -176,7 +202,10 @@ mod tests {
             expand("img-${outputs.build.image_id}", &env),
             Ok(vec![
                 Piece::Text("img-".into()),
-                Piece::Output { wait: "build".into(), key: "image_id".into() }
+                Piece::Output {
+                    wait: "build".into(),
+                    key: "image_id".into()
+                }
             ])
         );
     }

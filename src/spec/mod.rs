@@ -15,7 +15,11 @@ pub use model::*;
 
 /// Parses and validates a spec. `env` answers `${VAR}` look-ups (the process
 /// environment plus `--var` overrides).
-pub fn parse(origin: &str, source: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Spec, SpecErrors> {
+pub fn parse(
+    origin: &str,
+    source: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Spec, SpecErrors> {
     let fail = |diagnostics| SpecErrors {
         origin: origin.to_owned(),
         source: source.to_owned(),
@@ -28,13 +32,15 @@ pub fn parse(origin: &str, source: &str, env: &dyn Fn(&str) -> Option<String>) -
                 .help("check indentation, quotes and brackets around this point"),
         ])
     })?;
-    validate::Validator::new(source, env).spec(origin, &root).map_err(fail)
+    validate::Validator::new(source, env)
+        .spec(origin, &root)
+        .map_err(fail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::condition::{Condition, Check};
+    use crate::condition::{Check, Condition};
 
     fn env(name: &str) -> Option<String> {
         match name {
@@ -64,16 +70,26 @@ mod tests {
         let wait = &spec.waits[0];
         assert_eq!(wait.name, "golden-image");
         assert_eq!(wait.project_id, "p123");
-        assert_eq!(wait.target, Target::ImageJob { job_id: Template::literal("job-1") });
+        assert_eq!(
+            wait.target,
+            Target::ImageJob {
+                job_id: Template::literal("job-1")
+            }
+        );
         assert_eq!(wait.timeout.as_secs(), 3600);
         assert_eq!(wait.poll.max.as_secs(), 60);
-        assert!(matches!(wait.rules.success, Condition::Check(Check::JobStatus(_))));
+        assert!(matches!(
+            wait.rules.success,
+            Condition::Check(Check::JobStatus(_))
+        ));
         assert_eq!(spec.endpoints.region, "cn-north-4");
     }
 
     #[test]
     fn reports_every_error_with_location() {
-        let found = errors("version: 1\nwaits:\n  a:\n    image_job: ${NOPE}\n    target: [SUCESS]\n    timout: 5m\n  b:\n    image_job: x\n    pending: [RUNNING]\n    target: [RUNNING, SUCCESS]\n    timeout: soon\n");
+        let found = errors(
+            "version: 1\nwaits:\n  a:\n    image_job: ${NOPE}\n    target: [SUCESS]\n    timout: 5m\n  b:\n    image_job: x\n    pending: [RUNNING]\n    target: [RUNNING, SUCCESS]\n    timeout: soon\n",
+        );
         assert_eq!(
             found,
             vec![
@@ -88,14 +104,24 @@ mod tests {
 
     #[test]
     fn graph_errors() {
-        let found = errors("version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    after: [b]\n  b:\n    image_job: y\n    target: [SUCCESS]\n    after: [a, c]\n");
-        assert!(found.contains(&("spec::after_unknown", 10, 16)), "{found:?}");
-        assert!(found.iter().any(|f| f.0 == "spec::after_cycle"), "{found:?}");
+        let found = errors(
+            "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    after: [b]\n  b:\n    image_job: y\n    target: [SUCCESS]\n    after: [a, c]\n",
+        );
+        assert!(
+            found.contains(&("spec::after_unknown", 10, 16)),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|f| f.0 == "spec::after_cycle"),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn jsonpath_errors_point_at_the_character() {
-        let found = errors("version: 1\nwaits:\n  a:\n    image_job: x\n    success: { path: \"$.status[?\", exists: true }\n");
+        let found = errors(
+            "version: 1\nwaits:\n  a:\n    image_job: x\n    success: { path: \"$.status[?\", exists: true }\n",
+        );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0, "spec::jsonpath");
         assert!(found[0].2 > 22, "{found:?}");
@@ -103,9 +129,15 @@ mod tests {
 
     #[test]
     fn output_references_need_after() {
-        let found = errors("version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n");
+        let found = errors(
+            "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n",
+        );
         assert_eq!(found[0].0, "spec::output_order");
-        let ok = parse("s", "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n    after: [a]\n", &env);
+        let ok = parse(
+            "s",
+            "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n    after: [a]\n",
+            &env,
+        );
         assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     }
 }

@@ -176,9 +176,9 @@ impl Target {
             | Target::AppServerSubJobCount(f) => {
                 f.job_id.iter().chain(f.desktop_pool_id.iter()).collect()
             }
-            Target::Get { path, query, .. } => {
-                std::iter::once(path).chain(query.iter().map(|(_, v)| v)).collect()
-            }
+            Target::Get { path, query, .. } => std::iter::once(path)
+                .chain(query.iter().map(|(_, v)| v))
+                .collect(),
         }
     }
 }

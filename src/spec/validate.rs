@@ -131,7 +131,10 @@ impl<'a> Validator<'a> {
         }
         let (endpoints, defaults) = self.defaults(root.get("defaults"));
         let deadline = root.get("deadline").and_then(|n| self.duration(n));
-        let fail_fast = root.get("fail_fast").and_then(|n| self.boolean(n)).unwrap_or(true);
+        let fail_fast = root
+            .get("fail_fast")
+            .and_then(|n| self.boolean(n))
+            .unwrap_or(true);
         let waits_node = match root.get("waits") {
             Some(node) => node,
             None => {
@@ -157,7 +160,9 @@ impl<'a> Validator<'a> {
         let mut waits = Vec::new();
         let mut seen = BTreeSet::new();
         for (key, node) in entries {
-            let Some(name) = self.wait_name(key, &mut seen) else { continue };
+            let Some(name) = self.wait_name(key, &mut seen) else {
+                continue;
+            };
             if let Some(wait) = self.wait(&name, node, &defaults) {
                 waits.push((wait, node));
             }
@@ -175,11 +180,17 @@ impl<'a> Validator<'a> {
 
     fn wait_name(&mut self, key: &Node, seen: &mut BTreeSet<String>) -> Option<String> {
         let Some(name) = key.scalar_text() else {
-            self.error(SpecDiagnostic::new("spec::wait_name", key.span, "a wait's name must be a string"));
+            self.error(SpecDiagnostic::new(
+                "spec::wait_name",
+                key.span,
+                "a wait's name must be a string",
+            ));
             return None;
         };
         let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             self.error(
                 SpecDiagnostic::new("spec::wait_name", key.span, format!("`{name}` is not a valid wait name"))
@@ -189,8 +200,12 @@ impl<'a> Validator<'a> {
         }
         if !seen.insert(name.clone()) {
             self.error(
-                SpecDiagnostic::new("spec::duplicate_wait", key.span, format!("wait `{name}` is declared twice"))
-                    .help("give each wait its own name"),
+                SpecDiagnostic::new(
+                    "spec::duplicate_wait",
+                    key.span,
+                    format!("wait `{name}` is declared twice"),
+                )
+                .help("give each wait its own name"),
             );
             return None;
         }
@@ -228,8 +243,12 @@ impl<'a> Validator<'a> {
                 }
                 Some(region) => {
                     self.error(
-                        SpecDiagnostic::new("spec::region", n.span, format!("`{region}` is not a region id"))
-                            .help("write a region id such as `cn-north-4` or `ap-southeast-1`"),
+                        SpecDiagnostic::new(
+                            "spec::region",
+                            n.span,
+                            format!("`{region}` is not a region id"),
+                        )
+                        .help("write a region id such as `cn-north-4` or `ap-southeast-1`"),
                     );
                     endpoints = None;
                 }
@@ -262,7 +281,10 @@ impl<'a> Validator<'a> {
         if let Some(b) = node.get("error_budget").and_then(|n| self.count(n, 0)) {
             defaults.error_budget = b;
         }
-        if let Some(p) = node.get("unknown_status").and_then(|n| self.unknown_policy(n)) {
+        if let Some(p) = node
+            .get("unknown_status")
+            .and_then(|n| self.unknown_policy(n))
+        {
             defaults.unknown_status = p;
         }
         if let Some(s) = node.get("stable_for").and_then(|n| self.count(n, 1)) {
@@ -279,7 +301,11 @@ impl<'a> Validator<'a> {
 
     fn project_id(&mut self, node: &Node) -> Option<String> {
         let id = self.string(node)?;
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             self.error(
                 SpecDiagnostic::new("spec::project_id", node.span, format!("`{id}` is not a project id"))
                     .help("a project id is 32 hexadecimal characters; find it under My Credentials > Projects in the console"),
@@ -339,8 +365,12 @@ impl<'a> Validator<'a> {
                 Some(f) if (1.0..=10.0).contains(&f) => poll.factor = f,
                 _ => {
                     self.error(
-                        SpecDiagnostic::new("spec::poll_factor", n.span, "`factor` must be a number from 1 to 10")
-                            .help("1 polls at a fixed interval; 2 doubles the delay each time"),
+                        SpecDiagnostic::new(
+                            "spec::poll_factor",
+                            n.span,
+                            "`factor` must be a number from 1 to 10",
+                        )
+                        .help("1 polls at a fixed interval; 2 doubles the delay each time"),
                     );
                     ok = false;
                 }
@@ -352,8 +382,12 @@ impl<'a> Validator<'a> {
                 Some("none") | Some("false") => poll.jitter = Jitter::None,
                 _ => {
                     self.error(
-                        SpecDiagnostic::new("spec::poll_jitter", n.span, "`jitter` must be `full` or `none`")
-                            .help("`full` spreads polls randomly so many gates do not poll in step"),
+                        SpecDiagnostic::new(
+                            "spec::poll_jitter",
+                            n.span,
+                            "`jitter` must be `full` or `none`",
+                        )
+                        .help("`full` spreads polls randomly so many gates do not poll in step"),
                     );
                     ok = false;
                 }
@@ -400,17 +434,25 @@ impl<'a> Validator<'a> {
         let target = match kinds.as_slice() {
             [] => {
                 self.error(
-                    SpecDiagnostic::new("spec::no_kind", node.span, format!("wait `{name}` does not say what to poll"))
-                        .label("no wait kind in this wait")
-                        .help(format!("add one of: {}", KIND_KEYS.join(", "))),
+                    SpecDiagnostic::new(
+                        "spec::no_kind",
+                        node.span,
+                        format!("wait `{name}` does not say what to poll"),
+                    )
+                    .label("no wait kind in this wait")
+                    .help(format!("add one of: {}", KIND_KEYS.join(", "))),
                 );
                 None
             }
             [(key, value)] => self.target(key.as_str().unwrap_or_default(), value),
             [_, (second, _), ..] => {
                 self.error(
-                    SpecDiagnostic::new("spec::two_kinds", second.span, format!("wait `{name}` has more than one wait kind"))
-                        .help("a wait polls one endpoint: split it into two waits"),
+                    SpecDiagnostic::new(
+                        "spec::two_kinds",
+                        second.span,
+                        format!("wait `{name}` has more than one wait kind"),
+                    )
+                    .help("a wait polls one endpoint: split it into two waits"),
                 );
                 None
             }
@@ -448,9 +490,15 @@ impl<'a> Validator<'a> {
         let unknown_status = node
             .get("unknown_status")
             .map_or(Some(defaults.unknown_status), |n| self.unknown_policy(n));
-        let allow_empty = node.get("allow_empty").map_or(Some(false), |n| self.boolean(n));
-        let after = node.get("after").map_or(Some(Vec::new()), |n| self.names(n));
-        let outputs = node.get("outputs").map_or(Some(Vec::new()), |n| self.outputs(n));
+        let allow_empty = node
+            .get("allow_empty")
+            .map_or(Some(false), |n| self.boolean(n));
+        let after = node
+            .get("after")
+            .map_or(Some(Vec::new()), |n| self.names(n));
+        let outputs = node
+            .get("outputs")
+            .map_or(Some(Vec::new()), |n| self.outputs(n));
         let rules = match &target {
             Some(t) => self.rules(name, node, Some(t.shape()), unknown_status?, allow_empty?),
             None => {
@@ -476,34 +524,50 @@ impl<'a> Validator<'a> {
 
     fn target(&mut self, kind: &str, node: &Node) -> Option<Target> {
         match kind {
-            "image_job" => Some(Target::ImageJob { job_id: self.job_id(node)? }),
-            "app_server_job" => Some(Target::AppServerJob { job_id: self.job_id(node)? }),
-            "desktop_job" => Some(Target::DesktopJob { job_id: self.job_id(node)? }),
+            "image_job" => Some(Target::ImageJob {
+                job_id: self.job_id(node)?,
+            }),
+            "app_server_job" => Some(Target::AppServerJob {
+                job_id: self.job_id(node)?,
+            }),
+            "desktop_job" => Some(Target::DesktopJob {
+                job_id: self.job_id(node)?,
+            }),
             "image_sub_jobs" => {
                 let filter = self.filter(node, &["job_id", "job_type", "status"], false)?;
                 if filter.job_type.is_empty() {
                     self.error(
-                        SpecDiagnostic::new("spec::job_type_required", node.span, "`image_sub_jobs` needs a `job_type`")
-                            .help("the API requires it: e.g. `job_type: CREATE_SERVER_IMAGE`"),
+                        SpecDiagnostic::new(
+                            "spec::job_type_required",
+                            node.span,
+                            "`image_sub_jobs` needs a `job_type`",
+                        )
+                        .help("the API requires it: e.g. `job_type: CREATE_SERVER_IMAGE`"),
                     );
                     return None;
                 }
                 Some(Target::ImageSubJobs(filter))
             }
-            "app_server_sub_jobs" => Some(Target::AppServerSubJobs(
-                self.filter(node, &["job_id", "job_type", "status"], false)?,
-            )),
+            "app_server_sub_jobs" => Some(Target::AppServerSubJobs(self.filter(
+                node,
+                &["job_id", "job_type", "status"],
+                false,
+            )?)),
             "desktop_sub_jobs" => Some(Target::DesktopSubJobs(self.filter(
                 node,
                 &["job_id", "job_type", "status", "desktop_pool_id"],
                 false,
             )?)),
-            "image_sub_job_count" => Some(Target::ImageSubJobCount(
-                self.filter(node, &["job_id", "job_type"], true)?,
-            )),
-            "app_server_sub_job_count" => Some(Target::AppServerSubJobCount(
-                self.filter(node, &["job_id", "job_type"], true)?,
-            )),
+            "image_sub_job_count" => Some(Target::ImageSubJobCount(self.filter(
+                node,
+                &["job_id", "job_type"],
+                true,
+            )?)),
+            "app_server_sub_job_count" => Some(Target::AppServerSubJobCount(self.filter(
+                node,
+                &["job_id", "job_type"],
+                true,
+            )?)),
             "get" => self.get(node),
             _ => None,
         }
@@ -511,18 +575,29 @@ impl<'a> Validator<'a> {
 
     fn job_id(&mut self, node: &Node) -> Option<Template> {
         let template = self.template(node)?;
-        if template.0.iter().all(|p| matches!(p, Piece::Text(t) if t.trim().is_empty())) {
+        if template
+            .0
+            .iter()
+            .all(|p| matches!(p, Piece::Text(t) if t.trim().is_empty()))
+        {
             self.error(
                 SpecDiagnostic::new("spec::job_id", node.span, "the job id is empty")
                     .help("write the job id the API returned when the job started, e.g. `${IMAGE_JOB_ID}`"),
             );
             return None;
         }
-        let bad = template.0.iter().any(|p| matches!(p, Piece::Text(t) if t.contains(['/', '?', '#', ' '])));
+        let bad = template
+            .0
+            .iter()
+            .any(|p| matches!(p, Piece::Text(t) if t.contains(['/', '?', '#', ' '])));
         if bad {
             self.error(
-                SpecDiagnostic::new("spec::job_id", node.span, "a job id cannot contain `/`, `?`, `#` or spaces")
-                    .help("write only the id, not a URL"),
+                SpecDiagnostic::new(
+                    "spec::job_id",
+                    node.span,
+                    "a job id cannot contain `/`, `?`, `#` or spaces",
+                )
+                .help("write only the id, not a URL"),
             );
             return None;
         }
@@ -560,11 +635,17 @@ impl<'a> Validator<'a> {
         }
         if let Some(n) = node.get("status") {
             match self.statuses(n) {
-                Some(s) if s.len() == 1 => filter.status = s.into_iter().next().map(|s| s.to_string()),
+                Some(s) if s.len() == 1 => {
+                    filter.status = s.into_iter().next().map(|s| s.to_string())
+                }
                 Some(_) => {
                     self.error(
-                        SpecDiagnostic::new("spec::status_filter", n.span, "the API filters on one status")
-                            .help("give one status here and use conditions for the rest"),
+                        SpecDiagnostic::new(
+                            "spec::status_filter",
+                            n.span,
+                            "the API filters on one status",
+                        )
+                        .help("give one status here and use conditions for the rest"),
                     );
                     ok = false;
                 }
@@ -589,7 +670,11 @@ impl<'a> Validator<'a> {
                 let name = self.string(n)?;
                 let found = Service::ALL.into_iter().find(|s| s.name() == name);
                 if found.is_none() {
-                    let mut d = SpecDiagnostic::new("spec::get_service", n.span, format!("unknown service `{name}`"));
+                    let mut d = SpecDiagnostic::new(
+                        "spec::get_service",
+                        n.span,
+                        format!("unknown service `{name}`"),
+                    );
                     d = d.help(match did_you_mean(&name, ["workspace", "appstream"]) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => "write `workspace` or `appstream`".into(),
@@ -612,8 +697,12 @@ impl<'a> Validator<'a> {
                 let starts = matches!(path.0.first(), Some(Piece::Text(t)) if t.starts_with('/'));
                 if !starts || path.display().contains(['?', '#']) {
                     self.error(
-                        SpecDiagnostic::new("spec::get_path", n.span, "the path must start with `/` and have no query")
-                            .help("put query parameters under `query:`"),
+                        SpecDiagnostic::new(
+                            "spec::get_path",
+                            n.span,
+                            "the path must start with `/` and have no query",
+                        )
+                        .help("put query parameters under `query:`"),
                     );
                     None
                 } else {
@@ -647,17 +736,32 @@ impl<'a> Validator<'a> {
         let pending_node = node.get("pending");
         let target_node = node.get("target");
         let pending = pending_node.map_or_else(
-            || Some(["WAITING", "RUNNING"].iter().map(|s| Status::parse(s)).collect()),
+            || {
+                Some(
+                    ["WAITING", "RUNNING"]
+                        .iter()
+                        .map(|s| Status::parse(s))
+                        .collect(),
+                )
+            },
             |n| self.statuses(n),
         );
         let target = target_node.and_then(|n| self.statuses(n));
-        if let (Some(p), Some(t), Some(pn), Some(tn)) = (&pending, &target, pending_node, target_node) {
+        if let (Some(p), Some(t), Some(pn), Some(tn)) =
+            (&pending, &target, pending_node, target_node)
+        {
             for status in p.intersection(t) {
                 let span = self.find_status(tn, status).unwrap_or(tn.span);
                 self.error(
-                    SpecDiagnostic::new("spec::overlap", span, format!("`{status}` is both pending and target"))
-                        .label("also listed in `pending`")
-                        .help("a status either means 'keep waiting' or 'done': remove it from one list"),
+                    SpecDiagnostic::new(
+                        "spec::overlap",
+                        span,
+                        format!("`{status}` is both pending and target"),
+                    )
+                    .label("also listed in `pending`")
+                    .help(
+                        "a status either means 'keep waiting' or 'done': remove it from one list",
+                    ),
                 );
                 let _ = pn;
             }
@@ -672,19 +776,32 @@ impl<'a> Validator<'a> {
         }
         if target_node.is_some() && matches!(shape, Some(Shape::Count | Shape::Json)) {
             self.error(
-                SpecDiagnostic::new("spec::target_shape", target_node.map_or(node.span, |n| n.span), "`target` needs statuses, which this wait kind does not report")
-                    .help("use `success:` with a `count:` or `path:` condition"),
+                SpecDiagnostic::new(
+                    "spec::target_shape",
+                    target_node.map_or(node.span, |n| n.span),
+                    "`target` needs statuses, which this wait kind does not report",
+                )
+                .help("use `success:` with a `count:` or `path:` condition"),
             );
         }
         let success_node = node.get("success");
         let success = success_node.and_then(|n| self.condition(n, shape, true));
-        let failure = node.get("failure").and_then(|n| self.condition(n, shape, false));
+        let failure = node
+            .get("failure")
+            .and_then(|n| self.condition(n, shape, false));
         let success = match (target_node, success_node) {
             (Some(tn), Some(sn)) => {
                 self.error(
-                    SpecDiagnostic::new("spec::target_and_success", sn.span, "`target` and `success` both say when the wait is done")
-                        .label("remove this or `target`")
-                        .help(format!("`target` (line {}) is shorthand for a success condition: keep one", tn.span.line)),
+                    SpecDiagnostic::new(
+                        "spec::target_and_success",
+                        sn.span,
+                        "`target` and `success` both say when the wait is done",
+                    )
+                    .label("remove this or `target`")
+                    .help(format!(
+                        "`target` (line {}) is shorthand for a success condition: keep one",
+                        tn.span.line
+                    )),
                 );
                 None
             }
@@ -703,9 +820,13 @@ impl<'a> Validator<'a> {
             (None, Some(_)) => success,
             (None, None) => {
                 self.error(
-                    SpecDiagnostic::new("spec::no_success", node.span, format!("wait `{name}` never says when it is done"))
-                        .label("no `target` or `success` in this wait")
-                        .help("add `target: [SUCCESS]`, or a `success:` condition"),
+                    SpecDiagnostic::new(
+                        "spec::no_success",
+                        node.span,
+                        format!("wait `{name}` never says when it is done"),
+                    )
+                    .label("no `target` or `success` in this wait")
+                    .help("add `target: [SUCCESS]`, or a `success:` condition"),
                 );
                 None
             }
@@ -736,18 +857,29 @@ impl<'a> Validator<'a> {
     }
 
     /// One condition, or a list of them (all-of for success, any-of for failure).
-    fn condition(&mut self, node: &Node, shape: Option<Shape>, is_success: bool) -> Option<Condition> {
+    fn condition(
+        &mut self,
+        node: &Node,
+        shape: Option<Shape>,
+        is_success: bool,
+    ) -> Option<Condition> {
         match &node.value {
             Value::Seq(items) => {
                 if items.is_empty() {
                     self.error(
-                        SpecDiagnostic::new("spec::empty_condition", node.span, "the condition list is empty")
-                            .help("list at least one condition, or remove the key"),
+                        SpecDiagnostic::new(
+                            "spec::empty_condition",
+                            node.span,
+                            "the condition list is empty",
+                        )
+                        .help("list at least one condition, or remove the key"),
                     );
                     return None;
                 }
-                let list: Vec<Option<Condition>> =
-                    items.iter().map(|i| self.condition(i, shape, is_success)).collect();
+                let list: Vec<Option<Condition>> = items
+                    .iter()
+                    .map(|i| self.condition(i, shape, is_success))
+                    .collect();
                 let list: Option<Vec<Condition>> = list.into_iter().collect();
                 Some(if is_success {
                     Condition::AllOf(list?)
@@ -767,7 +899,9 @@ impl<'a> Validator<'a> {
     }
 
     fn check(&mut self, node: &Node, shape: Option<Shape>, is_success: bool) -> Option<Condition> {
-        let Value::Map(entries) = &node.value else { return None };
+        let Value::Map(entries) = &node.value else {
+            return None;
+        };
         let heads: Vec<&Node> = entries
             .iter()
             .map(|(k, _)| k)
@@ -791,8 +925,12 @@ impl<'a> Validator<'a> {
         let value = node.get(&head)?;
         let wrong_shape = |this: &mut Self, what: &str, help: &str| {
             this.error(
-                SpecDiagnostic::new("spec::condition_shape", value.span, format!("`{head}` {what}"))
-                    .help(help.to_owned()),
+                SpecDiagnostic::new(
+                    "spec::condition_shape",
+                    value.span,
+                    format!("`{head}` {what}"),
+                )
+                .help(help.to_owned()),
             );
             None
         };
@@ -800,44 +938,78 @@ impl<'a> Validator<'a> {
             "all_of" | "any_of" => {
                 self.known_keys(node, &[head.as_str()], "beside `all_of`/`any_of`");
                 let Value::Seq(items) = &value.value else {
-                    self.error(SpecDiagnostic::new("spec::condition", value.span, format!("`{head}` takes a list of conditions")));
+                    self.error(SpecDiagnostic::new(
+                        "spec::condition",
+                        value.span,
+                        format!("`{head}` takes a list of conditions"),
+                    ));
                     return None;
                 };
-                let list: Option<Vec<Condition>> =
-                    items.iter().map(|i| self.condition(i, shape, is_success)).collect();
-                Some(if head == "all_of" { Condition::AllOf(list?) } else { Condition::AnyOf(list?) })
+                let list: Option<Vec<Condition>> = items
+                    .iter()
+                    .map(|i| self.condition(i, shape, is_success))
+                    .collect();
+                Some(if head == "all_of" {
+                    Condition::AllOf(list?)
+                } else {
+                    Condition::AnyOf(list?)
+                })
             }
             "status" => {
                 self.known_keys(node, &["status"], "in a `status` condition");
                 if shape.is_some_and(|s| s != Shape::Job) {
-                    return wrong_shape(self, "tests a job's own status, which this wait kind does not report", "use `all`, `any`, `none` or `count` over the listed sub-jobs");
+                    return wrong_shape(
+                        self,
+                        "tests a job's own status, which this wait kind does not report",
+                        "use `all`, `any`, `none` or `count` over the listed sub-jobs",
+                    );
                 }
                 Some(Condition::Check(Check::JobStatus(self.statuses(value)?)))
             }
             "all" | "any" | "none" => {
-                self.known_keys(node, &[head.as_str(), "where"], &format!("in an `{head}` condition"));
+                self.known_keys(
+                    node,
+                    &[head.as_str(), "where"],
+                    &format!("in an `{head}` condition"),
+                );
                 if shape.is_some_and(|s| !matches!(s, Shape::Job | Shape::List)) {
-                    return wrong_shape(self, "needs sub-jobs, which this wait kind does not list", "count endpoints answer `count:` conditions; `get` answers `path:` conditions");
+                    return wrong_shape(
+                        self,
+                        "needs sub-jobs, which this wait kind does not list",
+                        "count endpoints answer `count:` conditions; `get` answers `path:` conditions",
+                    );
                 }
                 let statuses = self.statuses(value)?;
-                let filter = node.get("where").map_or(Some(ItemFilter::default()), |n| self.item_filter(n))?;
+                let filter = node
+                    .get("where")
+                    .map_or(Some(ItemFilter::default()), |n| self.item_filter(n))?;
                 let quantifier = match head.as_str() {
                     "all" => Quantifier::All,
                     "any" => Quantifier::Any,
                     _ => Quantifier::None,
                 };
-                Some(Condition::Check(Check::Items { quantifier, statuses, filter }))
+                Some(Condition::Check(Check::Items {
+                    quantifier,
+                    statuses,
+                    filter,
+                }))
             }
             "count" => {
                 self.known_keys(node, &["count", "is", "where"], "in a `count` condition");
                 if shape == Some(Shape::Json) {
-                    return wrong_shape(self, "needs sub-jobs, which `get` does not list", "use `path:` with `count:` instead");
+                    return wrong_shape(
+                        self,
+                        "needs sub-jobs, which `get` does not list",
+                        "use `path:` with `count:` instead",
+                    );
                 }
                 let statuses = match value.as_str() {
                     Some("*") => None,
                     _ => Some(self.statuses(value)?),
                 };
-                let filter = node.get("where").map_or(Some(ItemFilter::default()), |n| self.item_filter(n))?;
+                let filter = node
+                    .get("where")
+                    .map_or(Some(ItemFilter::default()), |n| self.item_filter(n))?;
                 if shape == Some(Shape::Count) && !filter.fields.is_empty() {
                     let span = node.get("where").map_or(node.span, |n| n.span);
                     self.error(
@@ -848,14 +1020,22 @@ impl<'a> Validator<'a> {
                 }
                 let Some(is) = node.get("is") else {
                     self.error(
-                        SpecDiagnostic::new("spec::count_is", node.span, "a `count` condition needs `is`")
-                            .label("add `is:` to this condition")
-                            .help("e.g. `is: \"== 0\"`, `is: \"< 3\"`, or a share `is: \">= 95%\"`"),
+                        SpecDiagnostic::new(
+                            "spec::count_is",
+                            node.span,
+                            "a `count` condition needs `is`",
+                        )
+                        .label("add `is:` to this condition")
+                        .help("e.g. `is: \"== 0\"`, `is: \"< 3\"`, or a share `is: \">= 95%\"`"),
                     );
                     return None;
                 };
                 let comparison = self.comparison(is)?;
-                Some(Condition::Check(Check::Count { statuses, filter, comparison }))
+                Some(Condition::Check(Check::Count {
+                    statuses,
+                    filter,
+                    comparison,
+                }))
             }
             "path" => self.path_check(node, value),
             _ => None,
@@ -868,7 +1048,11 @@ impl<'a> Validator<'a> {
         allowed.extend(TESTS);
         self.known_keys(node, &allowed, "in a `path` condition");
         let (source, path) = self.json_path(value)?;
-        let present: Vec<&str> = TESTS.iter().copied().filter(|t| node.get(t).is_some()).collect();
+        let present: Vec<&str> = TESTS
+            .iter()
+            .copied()
+            .filter(|t| node.get(t).is_some())
+            .collect();
         let test_name = match present.as_slice() {
             [one] => *one,
             [] => {
@@ -893,9 +1077,18 @@ impl<'a> Validator<'a> {
             "exists" => PathTest::Exists(self.boolean(t)?),
             "equals" => PathTest::Equals(self.json_value(t)?),
             "in" => match &t.value {
-                Value::Seq(items) => PathTest::In(items.iter().map(|i| self.json_value(i)).collect::<Option<_>>()?),
+                Value::Seq(items) => PathTest::In(
+                    items
+                        .iter()
+                        .map(|i| self.json_value(i))
+                        .collect::<Option<_>>()?,
+                ),
                 _ => {
-                    self.error(SpecDiagnostic::new("spec::path_in", t.span, "`in` takes a list of values"));
+                    self.error(SpecDiagnostic::new(
+                        "spec::path_in",
+                        t.span,
+                        "`in` takes a list of values",
+                    ));
                     return None;
                 }
             },
@@ -905,8 +1098,12 @@ impl<'a> Validator<'a> {
                     Ok(r) => PathTest::Matches(r),
                     Err(e) => {
                         self.error(
-                            SpecDiagnostic::new("spec::regex", t.span, "invalid regular expression")
-                                .help(e.to_string().lines().last().unwrap_or("").trim().to_owned()),
+                            SpecDiagnostic::new(
+                                "spec::regex",
+                                t.span,
+                                "invalid regular expression",
+                            )
+                            .help(e.to_string().lines().last().unwrap_or("").trim().to_owned()),
                         );
                         return None;
                     }
@@ -924,9 +1121,13 @@ impl<'a> Validator<'a> {
             Err(e) => {
                 let span = node.span.narrow(self.source, e.position(), 1);
                 self.error(
-                    SpecDiagnostic::new("spec::jsonpath", span, format!("invalid JSONPath: {}", e.message()))
-                        .label(format!("{} (character {})", e.message(), e.position() + 1))
-                        .help("JSONPath follows RFC 9535, e.g. `$.sub_jobs[?@.status == 'FAILED'].id`"),
+                    SpecDiagnostic::new(
+                        "spec::jsonpath",
+                        span,
+                        format!("invalid JSONPath: {}", e.message()),
+                    )
+                    .label(format!("{} (character {})", e.message(), e.position() + 1))
+                    .help("JSONPath follows RFC 9535, e.g. `$.sub_jobs[?@.status == 'FAILED'].id`"),
                 );
                 None
             }
@@ -941,7 +1142,11 @@ impl<'a> Validator<'a> {
             Value::Float(f) => Some(Json::from(*f)),
             Value::Str(_) => self.string(node).map(Json::String),
             _ => {
-                self.error(SpecDiagnostic::new("spec::value", node.span, "expected a scalar value"));
+                self.error(SpecDiagnostic::new(
+                    "spec::value",
+                    node.span,
+                    "expected a scalar value",
+                ));
                 None
             }
         }
@@ -968,7 +1173,9 @@ impl<'a> Validator<'a> {
         let entries = self.map(node, "`where`")?;
         let mut fields = Vec::new();
         for (k, v) in entries {
-            let Some(field) = k.scalar_text() else { continue };
+            let Some(field) = k.scalar_text() else {
+                continue;
+            };
             let values = self.strings(v)?;
             fields.push((field, values));
         }
@@ -983,8 +1190,12 @@ impl<'a> Validator<'a> {
             let name = k.scalar_text().unwrap_or_default();
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 self.error(
-                    SpecDiagnostic::new("spec::output_name", k.span, format!("`{name}` is not a valid output name"))
-                        .help("use letters, digits and `_`: output names become GitHub output keys"),
+                    SpecDiagnostic::new(
+                        "spec::output_name",
+                        k.span,
+                        format!("`{name}` is not a valid output name"),
+                    )
+                    .help("use letters, digits and `_`: output names become GitHub output keys"),
                 );
                 ok = false;
                 continue;
@@ -1003,7 +1214,8 @@ impl<'a> Validator<'a> {
 
     /// Checks `after:` references, cycles and output references.
     fn check_graph(&mut self, waits: &[(Wait, &Node)], names: &[(String, Span)]) {
-        let declared: BTreeMap<&str, &Wait> = waits.iter().map(|(w, _)| (w.name.as_str(), w)).collect();
+        let declared: BTreeMap<&str, &Wait> =
+            waits.iter().map(|(w, _)| (w.name.as_str(), w)).collect();
         let all_names: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
         for (wait, node) in waits {
             let after_node = node.get("after");
@@ -1012,9 +1224,20 @@ impl<'a> Validator<'a> {
                     .and_then(|n| self.find_string(n, dep))
                     .unwrap_or(node.span);
                 if dep == &wait.name {
-                    self.error(SpecDiagnostic::new("spec::after_self", span, format!("wait `{dep}` waits for itself")).help("remove it from `after`"));
+                    self.error(
+                        SpecDiagnostic::new(
+                            "spec::after_self",
+                            span,
+                            format!("wait `{dep}` waits for itself"),
+                        )
+                        .help("remove it from `after`"),
+                    );
                 } else if !all_names.contains(&dep.as_str()) {
-                    let mut d = SpecDiagnostic::new("spec::after_unknown", span, format!("`after` names an unknown wait `{dep}`"));
+                    let mut d = SpecDiagnostic::new(
+                        "spec::after_unknown",
+                        span,
+                        format!("`after` names an unknown wait `{dep}`"),
+                    );
                     d = d.help(match did_you_mean(dep, all_names.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("declared waits: {}", all_names.join(", ")),
@@ -1035,8 +1258,15 @@ impl<'a> Validator<'a> {
                     .and_then(|n| self.find_string(n, next))
                     .unwrap_or(node.span);
                 self.error(
-                    SpecDiagnostic::new("spec::after_cycle", span, format!("waits depend on each other in a cycle: {}", path.join(" → ")))
-                        .help("remove one of these `after` entries"),
+                    SpecDiagnostic::new(
+                        "spec::after_cycle",
+                        span,
+                        format!(
+                            "waits depend on each other in a cycle: {}",
+                            path.join(" → ")
+                        ),
+                    )
+                    .help("remove one of these `after` entries"),
                 );
             }
         }
@@ -1069,14 +1299,19 @@ impl<'a> Validator<'a> {
 
     fn find_string(&self, node: &Node, text: &str) -> Option<Span> {
         match &node.value {
-            Value::Seq(items) => items.iter().find(|i| i.scalar_text().as_deref() == Some(text)).map(|i| i.span),
+            Value::Seq(items) => items
+                .iter()
+                .find(|i| i.scalar_text().as_deref() == Some(text))
+                .map(|i| i.span),
             _ => Some(node.span),
         }
     }
 
     fn find_reference(&self, node: &Node, wait: &str, key: &str) -> Option<Span> {
         let needle = format!("${{outputs.{wait}.{key}}}");
-        let text = self.source.get(node.span.offset..node.span.offset + node.span.len)?;
+        let text = self
+            .source
+            .get(node.span.offset..node.span.offset + node.span.len)?;
         let at = text.find(&needle)?;
         let before = &text[..at];
         let line = node.span.line + before.matches('\n').count();
@@ -1084,7 +1319,12 @@ impl<'a> Validator<'a> {
             Some(nl) => before.len() - nl,
             None => node.span.column + at,
         };
-        Some(Span { offset: node.span.offset + at, len: needle.len(), line, column })
+        Some(Span {
+            offset: node.span.offset + at,
+            len: needle.len(),
+            line,
+            column,
+        })
     }
 
     // ---- scalar helpers -------------------------------------------------
@@ -1093,7 +1333,11 @@ impl<'a> Validator<'a> {
         match &node.value {
             Value::Map(entries) => Some(entries),
             other => {
-                self.error(SpecDiagnostic::new("spec::type", node.span, format!("{what} must be a mapping, found a {}", other.kind())));
+                self.error(SpecDiagnostic::new(
+                    "spec::type",
+                    node.span,
+                    format!("{what} must be a mapping, found a {}", other.kind()),
+                ));
                 None
             }
         }
@@ -1110,15 +1354,21 @@ impl<'a> Validator<'a> {
     }
 
     fn unknown_key(&mut self, key: &Node, allowed: &[&str], context: &str) {
-        let name = key.scalar_text().unwrap_or_else(|| key.value.kind().to_owned());
+        let name = key
+            .scalar_text()
+            .unwrap_or_else(|| key.value.kind().to_owned());
         let help = match did_you_mean(&name, allowed.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("expected one of: {}", allowed.join(", ")),
         };
         self.error(
-            SpecDiagnostic::new("spec::unknown_key", key.span, format!("unknown key `{name}` {context}"))
-                .label("not a known key")
-                .help(help),
+            SpecDiagnostic::new(
+                "spec::unknown_key",
+                key.span,
+                format!("unknown key `{name}` {context}"),
+            )
+            .label("not a known key")
+            .help(help),
         );
     }
 
@@ -1127,8 +1377,12 @@ impl<'a> Validator<'a> {
         let template = self.template(node)?;
         if template.references().next().is_some() {
             self.error(
-                SpecDiagnostic::new("spec::output_here", node.span, "outputs of other waits can only be used in a wait kind's parameters")
-                    .help("use an environment variable here instead"),
+                SpecDiagnostic::new(
+                    "spec::output_here",
+                    node.span,
+                    "outputs of other waits can only be used in a wait kind's parameters",
+                )
+                .help("use an environment variable here instead"),
             );
             return None;
         }
@@ -1138,7 +1392,11 @@ impl<'a> Validator<'a> {
     /// A string that may refer to outputs, with environment variables expanded.
     fn template(&mut self, node: &Node) -> Option<Template> {
         let Some(text) = node.scalar_text() else {
-            self.error(SpecDiagnostic::new("spec::type", node.span, format!("expected a string, found a {}", node.value.kind())));
+            self.error(SpecDiagnostic::new(
+                "spec::type",
+                node.span,
+                format!("expected a string, found a {}", node.value.kind()),
+            ));
             return None;
         };
         match expand(&text, self.env) {
@@ -1169,7 +1427,12 @@ impl<'a> Validator<'a> {
 
     fn strings(&mut self, node: &Node) -> Option<Vec<String>> {
         match &node.value {
-            Value::Seq(items) => items.iter().map(|i| self.string(i)).collect::<Vec<_>>().into_iter().collect(),
+            Value::Seq(items) => items
+                .iter()
+                .map(|i| self.string(i))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect(),
             _ => self.string(node).map(|s| vec![s]),
         }
     }
@@ -1186,25 +1449,37 @@ impl<'a> Validator<'a> {
                 ok = false;
                 continue;
             };
-            let known = status::KNOWN.contains(&text.as_str()) || status::SEEN_IN_THE_WILD.contains(&text.as_str());
+            let known = status::KNOWN.contains(&text.as_str())
+                || status::SEEN_IN_THE_WILD.contains(&text.as_str());
             if !known {
-                let all = status::KNOWN.iter().chain(status::SEEN_IN_THE_WILD.iter()).copied();
+                let all = status::KNOWN
+                    .iter()
+                    .chain(status::SEEN_IN_THE_WILD.iter())
+                    .copied();
                 let help = match did_you_mean(&text, all) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("statuses are {}", status::KNOWN.join(", ")),
                 };
                 self.error(
-                    SpecDiagnostic::new("spec::unknown_status", item.span, format!("unknown status `{text}`"))
-                        .label("not a status the API reports")
-                        .help(help),
+                    SpecDiagnostic::new(
+                        "spec::unknown_status",
+                        item.span,
+                        format!("unknown status `{text}`"),
+                    )
+                    .label("not a status the API reports")
+                    .help(help),
                 );
                 ok = false;
                 continue;
             }
             if !set.insert(Status::parse(&text)) {
                 self.error(
-                    SpecDiagnostic::new("spec::duplicate_status", item.span, format!("`{text}` is listed twice"))
-                        .help("remove the repeated status"),
+                    SpecDiagnostic::new(
+                        "spec::duplicate_status",
+                        item.span,
+                        format!("`{text}` is listed twice"),
+                    )
+                    .help("remove the repeated status"),
                 );
                 ok = false;
             }
@@ -1217,7 +1492,10 @@ impl<'a> Validator<'a> {
         match duration::parse(&text) {
             Ok(d) => Some(d),
             Err(message) => {
-                self.error(SpecDiagnostic::new("spec::duration", node.span, message).label("not a duration"));
+                self.error(
+                    SpecDiagnostic::new("spec::duration", node.span, message)
+                        .label("not a duration"),
+                );
                 None
             }
         }
@@ -1226,7 +1504,11 @@ impl<'a> Validator<'a> {
     fn positive_duration(&mut self, node: &Node) -> Option<Duration> {
         let d = self.duration(node)?;
         if d.is_zero() {
-            self.error(SpecDiagnostic::new("spec::duration", node.span, "this duration must be longer than zero"));
+            self.error(SpecDiagnostic::new(
+                "spec::duration",
+                node.span,
+                "this duration must be longer than zero",
+            ));
             return None;
         }
         Some(d)
@@ -1236,7 +1518,11 @@ impl<'a> Validator<'a> {
         match node.scalar_text().and_then(|t| t.parse::<u32>().ok()) {
             Some(n) if n >= min => Some(n),
             _ => {
-                self.error(SpecDiagnostic::new("spec::number", node.span, format!("expected a whole number of at least {min}")));
+                self.error(SpecDiagnostic::new(
+                    "spec::number",
+                    node.span,
+                    format!("expected a whole number of at least {min}"),
+                ));
                 None
             }
         }
@@ -1247,7 +1533,11 @@ impl<'a> Validator<'a> {
             Some("true") => Some(true),
             Some("false") => Some(false),
             _ => {
-                self.error(SpecDiagnostic::new("spec::boolean", node.span, "expected `true` or `false`"));
+                self.error(SpecDiagnostic::new(
+                    "spec::boolean",
+                    node.span,
+                    "expected `true` or `false`",
+                ));
                 None
             }
         }
@@ -1269,13 +1559,24 @@ impl<'a> Validator<'a> {
 }
 
 fn is_region(region: &str) -> bool {
-    !region.is_empty() && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A cycle through `start`, as the list of names from `start` back to it.
 fn cycle_from(start: &str, waits: &BTreeMap<&str, &Wait>) -> Option<Vec<String>> {
-    fn walk(node: &str, start: &str, waits: &BTreeMap<&str, &Wait>, path: &mut Vec<String>, seen: &mut BTreeSet<String>) -> bool {
-        let Some(wait) = waits.get(node) else { return false };
+    fn walk(
+        node: &str,
+        start: &str,
+        waits: &BTreeMap<&str, &Wait>,
+        path: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        let Some(wait) = waits.get(node) else {
+            return false;
+        };
         for dep in &wait.after {
             if dep == start {
                 path.push(dep.clone());
@@ -1293,7 +1594,9 @@ fn cycle_from(start: &str, waits: &BTreeMap<&str, &Wait>) -> Option<Vec<String>>
     }
     let mut path = vec![start.to_owned()];
     let mut seen = BTreeSet::new();
-    walk(start, start, waits, &mut path, &mut seen).then_some(path).filter(|p| p.len() > 2 || p[0] != p[1])
+    walk(start, start, waits, &mut path, &mut seen)
+        .then_some(path)
+        .filter(|p| p.len() > 2 || p[0] != p[1])
 }
 
 /// Every wait `name` runs after, directly or not.

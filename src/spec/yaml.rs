@@ -43,7 +43,9 @@ impl Span {
     /// JSONPath expression. Only exact when the scalar is written plain or
     /// quoted on one line, which is how expressions are written in practice.
     pub fn narrow(self, source: &str, start: usize, len: usize) -> Span {
-        let text = source.get(self.offset..self.offset + self.len).unwrap_or("");
+        let text = source
+            .get(self.offset..self.offset + self.len)
+            .unwrap_or("");
         let quote = usize::from(text.starts_with('"') || text.starts_with('\''));
         let offset = (self.offset + quote + start).min(source.len());
         Span {
@@ -259,18 +261,29 @@ mod tests {
 
     #[test]
     fn keeps_locations_of_keys_and_values() {
-        let source = "version: 1\nwaits:\n  build:\n    image_job: abc\n    target: [SUCCESS, FAILED]\n";
+        let source =
+            "version: 1\nwaits:\n  build:\n    image_job: abc\n    target: [SUCCESS, FAILED]\n";
         let root = parse(source).unwrap();
         let waits = root.get("waits").unwrap();
-        let Value::Map(entries) = &waits.value else { panic!("not a map") };
+        let Value::Map(entries) = &waits.value else {
+            panic!("not a map")
+        };
         let (key, build) = &entries[0];
         assert_eq!(key.as_str(), Some("build"));
         assert_eq!((key.span.line, key.span.column), (3, 3));
         let job = build.get("image_job").unwrap();
-        assert_eq!(&source[job.span.offset..job.span.offset + job.span.len], "abc");
-        let Value::Seq(targets) = &build.get("target").unwrap().value else { panic!() };
+        assert_eq!(
+            &source[job.span.offset..job.span.offset + job.span.len],
+            "abc"
+        );
+        let Value::Seq(targets) = &build.get("target").unwrap().value else {
+            panic!()
+        };
         let failed = &targets[1];
-        assert_eq!(&source[failed.span.offset..failed.span.offset + failed.span.len], "FAILED");
+        assert_eq!(
+            &source[failed.span.offset..failed.span.offset + failed.span.len],
+            "FAILED"
+        );
         assert_eq!((failed.span.line, failed.span.column), (5, 23));
     }
 
