@@ -2,15 +2,18 @@
 //! loopback, asserting exit codes, reports and the simulator's request
 //! counters. Timelines are chosen so no assertion depends on timing.
 
-mod common;
+#[path = "common/harness.rs"]
+mod harness;
 
-use common::harness::*;
+use harness::*;
 use jobgate::sim::Endpoint;
 
 const FAST: &str = "  poll: { initial: 50ms, max: 200ms, factor: 2, jitter: full }\n";
 
 fn spec(waits: &str) -> String {
-    format!("version: 1\ndefaults:\n  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}\n  timeout: 20s\n{FAST}waits:\n{waits}")
+    format!(
+        "version: 1\ndefaults:\n  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}\n  timeout: 20s\n{FAST}waits:\n{waits}"
+    )
 }
 
 const IMAGE_JOBS: &str = r#"
@@ -66,11 +69,17 @@ fn success_exits_zero_and_writes_outputs() {
 fn failed_job_is_an_unexpected_state_exit_one() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  build:\n    image_job: img-bad\n    target: [SUCCESS]\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  build:\n    image_job: img-bad\n    target: [SUCCESS]\n"),
+    );
     let report_path = dir.path("r.json");
     let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(report(&report_path)["waits"][0]["outcome"], "unexpected_state");
+    assert_eq!(
+        report(&report_path)["waits"][0]["outcome"],
+        "unexpected_state"
+    );
     assert!(stderr(&out).contains("FAILED"), "{}", stderr(&out));
 }
 
@@ -90,14 +99,21 @@ fn failure_condition_blames_the_failing_sub_job() {
     assert_eq!(wait["outcome"], "failed");
     assert_eq!(wait["blame"][0]["id"], "img-bad-1");
     assert_eq!(wait["blame"][0]["error_message"], "disk quota exceeded");
-    assert!(stderr(&out).contains("disk quota exceeded"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("disk quota exceeded"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn unknown_status_is_never_success() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  odd:\n    image_job: img-odd\n    target: [SUCCESS]\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  odd:\n    image_job: img-odd\n    target: [SUCCESS]\n"),
+    );
     let out = run(&sim, &spec, &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("COMPLETE"));
@@ -107,20 +123,31 @@ fn unknown_status_is_never_success() {
 fn timeout_exits_three_with_the_last_state() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n    timeout: 700ms\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n    timeout: 700ms\n"),
+    );
     let report_path = dir.path("r.json");
     let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let report = report(&report_path);
     assert_eq!(report["waits"][0]["outcome"], "timed_out");
-    assert!(report["waits"][0]["reason"].as_str().unwrap().contains("RUNNING"));
+    assert!(
+        report["waits"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("RUNNING")
+    );
 }
 
 #[test]
 fn global_deadline_overrides_longer_timeouts() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n    timeout: 1h\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n    timeout: 1h\n"),
+    );
     let out = run(&sim, &spec, &["--deadline", "600ms"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert!(stderr(&out).contains("global deadline"), "{}", stderr(&out));
@@ -130,9 +157,15 @@ fn global_deadline_overrides_longer_timeouts() {
 fn wrong_secret_key_exits_four_after_one_request() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n"),
+    );
     let out = jobgate()
-        .env("HUAWEICLOUD_SDK_SK", "not-the-right-secret-key-000000000000000")
+        .env(
+            "HUAWEICLOUD_SDK_SK",
+            "not-the-right-secret-key-000000000000000",
+        )
         .args(["run", spec.to_str().unwrap(), "--endpoint", &sim.url()])
         .output()
         .unwrap();
@@ -140,7 +173,10 @@ fn wrong_secret_key_exits_four_after_one_request() {
     let err = stderr(&out);
     assert!(err.contains("APIG.0301"), "{err}");
     assert!(err.contains("request id"), "{err}");
-    assert!(!err.contains("not-the-right-secret"), "the secret leaked: {err}");
+    assert!(
+        !err.contains("not-the-right-secret"),
+        "the secret leaked: {err}"
+    );
     assert_eq!(sim.stats().requests, 1, "a 401 must never be retried");
 }
 
@@ -148,7 +184,10 @@ fn wrong_secret_key_exits_four_after_one_request() {
 fn missing_credentials_exit_four_before_any_request() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n"),
+    );
     let out = jobgate()
         .env_remove("HUAWEICLOUD_SDK_AK")
         .env_remove("HUAWEICLOUD_SDK_SK")
@@ -156,7 +195,11 @@ fn missing_credentials_exit_four_before_any_request() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(stderr(&out).contains("HUAWEICLOUD_SDK_AK"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HUAWEICLOUD_SDK_AK"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(sim.stats().requests, 0);
 }
 
@@ -164,10 +207,17 @@ fn missing_credentials_exit_four_before_any_request() {
 fn invalid_spec_exits_two_and_polls_nothing() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", "version: 1\nwaits:\n  build:\n    image_job: img-ok\n    target: [SUCESS]\n");
+    let spec = dir.write(
+        "spec.yaml",
+        "version: 1\nwaits:\n  build:\n    image_job: img-ok\n    target: [SUCESS]\n",
+    );
     let out = run(&sim, &spec, &[]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("did you mean `SUCCESS`?"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did you mean `SUCCESS`?"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(sim.stats().requests, 0);
 }
 
@@ -181,12 +231,24 @@ fn identical_requests_of_concurrent_waits_are_coalesced() {
     }
     let spec = dir.write("spec.yaml", &spec(&waits));
     let report_path = dir.path("r.json");
-    let out = run(&sim, &spec, &["--keep-going", "--report", report_path.to_str().unwrap()]);
+    let out = run(
+        &sim,
+        &spec,
+        &["--keep-going", "--report", report_path.to_str().unwrap()],
+    );
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let report = report(&report_path);
-    let polls: u64 = report["waits"].as_array().unwrap().iter().map(|w| w["polls"].as_u64().unwrap()).sum();
+    let polls: u64 = report["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["polls"].as_u64().unwrap())
+        .sum();
     let sent = sim.stats().requests_to(Endpoint::ShowImageJob);
-    assert!(sent < polls, "{sent} requests for {polls} polls: identical requests were not shared");
+    assert!(
+        sent < polls,
+        "{sent} requests for {polls} polls: identical requests were not shared"
+    );
 }
 
 const SUB_JOBS: &str = r#"
@@ -226,8 +288,16 @@ fn count_conditions_use_the_count_endpoint() {
     let out = run(&sim, &spec, &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let stats = sim.stats();
-    assert_eq!(stats.requests_to(Endpoint::ListImageSubJobs), 0, "the list should not be paged");
-    assert_eq!(stats.requests_to(Endpoint::CountImageSubJobs), 2, "one count for FAILED, one for the total");
+    assert_eq!(
+        stats.requests_to(Endpoint::ListImageSubJobs),
+        0,
+        "the list should not be paged"
+    );
+    assert_eq!(
+        stats.requests_to(Endpoint::CountImageSubJobs),
+        2,
+        "one count for FAILED, one for the total"
+    );
 }
 
 #[test]
@@ -261,8 +331,15 @@ fn every_wait_kind_passes_with_signing_on() {
         Endpoint::ShowJob,
         Endpoint::ListItaSubJobs,
     ] {
-        assert!(stats.requests_to(endpoint) >= 1, "{endpoint:?} was not called");
-        assert_eq!(stats.answers(endpoint, 401), 0, "{endpoint:?} rejected a signature");
+        assert!(
+            stats.requests_to(endpoint) >= 1,
+            "{endpoint:?} was not called"
+        );
+        assert_eq!(
+            stats.answers(endpoint, 401),
+            0,
+            "{endpoint:?} rejected a signature"
+        );
     }
 }
 
@@ -277,11 +354,23 @@ fn later_waits_use_outputs_and_are_skipped_after_a_failure() {
   after-broken:\n    image_job: img-ok\n    target: [SUCCESS]\n    after: [broken]\n";
     let spec = dir.write("spec.yaml", &spec(waits));
     let report_path = dir.path("r.json");
-    let out = run(&sim, &spec, &["--keep-going", "--report", report_path.to_str().unwrap()]);
+    let out = run(
+        &sim,
+        &spec,
+        &["--keep-going", "--report", report_path.to_str().unwrap()],
+    );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = report(&report_path);
     let outcome = |name: &str| {
-        report["waits"].as_array().unwrap().iter().find(|w| w["name"] == name).unwrap()["outcome"].as_str().unwrap().to_owned()
+        report["waits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["name"] == name)
+            .unwrap()["outcome"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     assert_eq!(outcome("build"), "met");
     assert_eq!(outcome("again"), "met");
@@ -309,30 +398,57 @@ fn a_job_that_never_appears_ends_not_found() {
     let spec = dir.write("spec.yaml", &spec("  ghost:\n    image_job: no-such-job\n    target: [SUCCESS]\n    not_found_grace: 300ms\n"));
     let out = run(&sim, &spec, &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("not_found") || stderr(&out).contains("not found"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not_found") || stderr(&out).contains("not found"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn throttling_and_server_errors_are_retried() {
-    let faults = jobgate::sim::Faults { throttle: 0.3, server_error: 0.2, ..Default::default() };
+    let faults = jobgate::sim::Faults {
+        throttle: 0.3,
+        server_error: 0.2,
+        ..Default::default()
+    };
     let sim = Sim::start_with(IMAGE_JOBS, Some(faults));
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 20\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 20\n"),
+    );
     let out = run(&sim, &spec, &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let stats = sim.stats();
-    assert!(stats.answers(Endpoint::ShowImageJob, 429) + stats.answers(Endpoint::ShowImageJob, 500) + stats.answers(Endpoint::ShowImageJob, 503) > 0, "no fault was injected: {stats:?}");
+    assert!(
+        stats.answers(Endpoint::ShowImageJob, 429)
+            + stats.answers(Endpoint::ShowImageJob, 500)
+            + stats.answers(Endpoint::ShowImageJob, 503)
+            > 0,
+        "no fault was injected: {stats:?}"
+    );
 }
 
 #[test]
 fn persistent_server_errors_exit_five() {
-    let faults = jobgate::sim::Faults { server_error: 1.0, ..Default::default() };
+    let faults = jobgate::sim::Faults {
+        server_error: 1.0,
+        ..Default::default()
+    };
     let sim = Sim::start_with(IMAGE_JOBS, Some(faults));
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 2\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 2\n"),
+    );
     let out = run(&sim, &spec, &[]);
     assert_eq!(code(&out), 5, "{}", stderr(&out));
-    assert_eq!(sim.stats().requests_to(Endpoint::ShowImageJob), 3, "budget of 2 means 3 tries");
+    assert_eq!(
+        sim.stats().requests_to(Endpoint::ShowImageJob),
+        3,
+        "budget of 2 means 3 tries"
+    );
 }
 
 #[cfg(unix)]
@@ -340,10 +456,20 @@ fn persistent_server_errors_exit_five() {
 fn sigint_writes_a_cancelled_report_and_exits_130() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n"));
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n"),
+    );
     let report_path = dir.path("r.json");
     let mut child = jobgate()
-        .args(["run", spec.to_str().unwrap(), "--endpoint", &sim.url(), "--report", report_path.to_str().unwrap()])
+        .args([
+            "run",
+            spec.to_str().unwrap(),
+            "--endpoint",
+            &sim.url(),
+            "--report",
+            report_path.to_str().unwrap(),
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -352,7 +478,13 @@ fn sigint_writes_a_cancelled_report_and_exits_130() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let report = report(&report_path);

@@ -24,11 +24,31 @@ impl Sim {
 
     /// Starts the scenario with faults overriding the scenario's own.
     pub fn start_with(scenario_yaml: &str, faults: Option<Faults>) -> Sim {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let scenario = Scenario::from_yaml(scenario_yaml, "test scenario").unwrap();
-        let config = SimConfig { auth: SimAuth::AkSk { access_key: AK.into(), secret_key: SK.into() }, faults, seed: Some(3) };
-        let sim = runtime.block_on(Simulator::start(scenario, config, "127.0.0.1:0".parse().unwrap())).unwrap();
-        Sim { runtime, sim: Some(sim) }
+        let config = SimConfig {
+            auth: SimAuth::AkSk {
+                access_key: AK.into(),
+                secret_key: SK.into(),
+            },
+            faults,
+            seed: Some(3),
+        };
+        let sim = runtime
+            .block_on(Simulator::start(
+                scenario,
+                config,
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        Sim {
+            runtime,
+            sim: Some(sim),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -55,7 +75,9 @@ pub struct Workdir {
 
 impl Workdir {
     pub fn new() -> Workdir {
-        Workdir { dir: tempfile::tempdir().unwrap() }
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -74,7 +96,12 @@ impl Workdir {
 pub fn jobgate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobgate"));
     for (key, _) in std::env::vars() {
-        if key.starts_with("HUAWEICLOUD_") || key.starts_with("JOBGATE_") || key.starts_with("GITHUB_") || key == "CI" || key == "NO_COLOR" {
+        if key.starts_with("HUAWEICLOUD_")
+            || key.starts_with("JOBGATE_")
+            || key.starts_with("GITHUB_")
+            || key == "CI"
+            || key == "NO_COLOR"
+        {
             cmd.env_remove(key);
         }
     }
@@ -87,7 +114,15 @@ pub fn jobgate() -> Command {
 
 /// Runs `jobgate run SPEC --endpoint URL` plus `extra` args.
 pub fn run(sim: &Sim, spec: &std::path::Path, extra: &[&str]) -> Output {
-    jobgate().arg("run").arg(spec).arg("--endpoint").arg(sim.url()).args(["--seed", "1"]).args(extra).output().unwrap()
+    jobgate()
+        .arg("run")
+        .arg(spec)
+        .arg("--endpoint")
+        .arg(sim.url())
+        .args(["--seed", "1"])
+        .args(extra)
+        .output()
+        .unwrap()
 }
 
 pub fn stderr(output: &Output) -> String {
