@@ -304,16 +304,7 @@ fn count_conditions_use_the_count_endpoint() {
 fn every_wait_kind_passes_with_signing_on() {
     let sim = Sim::start(SUB_JOBS);
     let dir = Workdir::new();
-    let waits = "\
-  image-job:\n    image_job: build-1\n    success: { all: [SUCCESS] }\n\
-  image-subs:\n    image_sub_jobs: { job_id: build-1, job_type: CREATE_SERVER_IMAGE }\n    target: [SUCCESS]\n\
-  image-count:\n    image_sub_job_count: { job_id: build-1, job_type: [CREATE_SERVER_IMAGE] }\n    success: { count: [SUCCESS], is: \"== 2\" }\n\
-  app-subs:\n    app_server_sub_jobs: { job_id: app-1 }\n    target: [SUCCESS]\n\
-  app-count:\n    app_server_sub_job_count: { job_id: app-1 }\n    success: { count: [SUCCESS], is: \">= 100%\" }\n\
-  app-job:\n    app_server_job: app-1\n    target: [SUCCESS]\n\
-  desktop-job:\n    desktop_job: desk-1\n    target: [SUCCESS]\n\
-  desktop-subs:\n    desktop_sub_jobs: { job_id: desk-1 }\n    target: [SUCCESS]\n\
-  raw-get:\n    get: { service: workspace, path: \"/v2/{project_id}/workspace-jobs/desk-1\" }\n    success: { path: $.status, equals: SUCCESS }\n";
+    let waits = "  image-job:\n    image_job: build-1\n    success: { all: [SUCCESS] }\n  image-subs:\n    image_sub_jobs: { job_id: build-1, job_type: CREATE_SERVER_IMAGE }\n    target: [SUCCESS]\n  image-count:\n    image_sub_job_count: { job_id: build-1, job_type: [CREATE_SERVER_IMAGE] }\n    success: { count: [SUCCESS], is: \"== 2\" }\n  app-subs:\n    app_server_sub_jobs: { job_id: app-1 }\n    target: [SUCCESS]\n  app-count:\n    app_server_sub_job_count: { job_id: app-1 }\n    success: { count: [SUCCESS], is: \">= 100%\" }\n  app-job:\n    app_server_job: app-1\n    target: [SUCCESS]\n  desktop-job:\n    desktop_job: desk-1\n    target: [SUCCESS]\n  desktop-subs:\n    desktop_sub_jobs: { job_id: desk-1 }\n    target: [SUCCESS]\n  raw-get:\n    get: { service: workspace, path: \"/v2/{project_id}/workspace-jobs/desk-1\" }\n    success: { path: $.status, equals: SUCCESS }\n";
     let spec = dir.write("spec.yaml", &spec(waits));
     let report_path = dir.path("r.json");
     let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
@@ -347,11 +338,7 @@ fn every_wait_kind_passes_with_signing_on() {
 fn later_waits_use_outputs_and_are_skipped_after_a_failure() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
-    let waits = "\
-  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    outputs: { job: $.id }\n\
-  again:\n    image_job: ${outputs.build.job}\n    target: [SUCCESS]\n    after: [build]\n\
-  broken:\n    image_job: img-bad\n    target: [SUCCESS]\n\
-  after-broken:\n    image_job: img-ok\n    target: [SUCCESS]\n    after: [broken]\n";
+    let waits = "  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    outputs: { job: $.id }\n  again:\n    image_job: ${outputs.build.job}\n    target: [SUCCESS]\n    after: [build]\n  broken:\n    image_job: img-bad\n    target: [SUCCESS]\n  after-broken:\n    image_job: img-ok\n    target: [SUCCESS]\n    after: [broken]\n";
     let spec = dir.write("spec.yaml", &spec(waits));
     let report_path = dir.path("r.json");
     let out = run(

@@ -84,7 +84,7 @@ impl ItemFilter {
                 "status" => Some(item.status.to_string()),
                 path => lookup(&item.raw, path),
             };
-            value.is_some_and(|v| wanted.iter().any(|w| *w == v))
+            value.is_some_and(|v| wanted.contains(&v))
         })
     }
 
@@ -238,7 +238,7 @@ impl Check {
                 comparison,
             } => {
                 let (matched, total, blame) = if obs.items.is_empty() && !obs.counts.is_empty() {
-                    let key = statuses.as_ref().map(|s| names(s));
+                    let key = statuses.as_ref().map(names);
                     let matched = obs.counts.get(&key).copied().unwrap_or(0);
                     let total = obs.counts.get(&None).copied().unwrap_or(0);
                     (matched, total, Vec::new())
@@ -262,8 +262,8 @@ impl Check {
             Check::Path { path, test, .. } => {
                 let nodes = path.query(&obs.document).all();
                 let holds = match test {
-                    PathTest::Exists(want) => !nodes.is_empty() == *want,
-                    PathTest::Equals(v) => nodes.iter().any(|n| *n == v),
+                    PathTest::Exists(want) => nodes.is_empty() != *want,
+                    PathTest::Equals(v) => nodes.contains(&v),
                     PathTest::In(vs) => nodes.iter().any(|n| vs.contains(n)),
                     PathTest::Matches(r) => nodes
                         .iter()

@@ -66,6 +66,9 @@ pub enum Event {
     },
 }
 
+/// A finished wait's outcome and captured outputs, for the waits after it.
+type Finished = (Outcome, BTreeMap<String, String>);
+
 /// Run-wide settings that do not come from the spec.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -167,8 +170,7 @@ pub fn start(
         .map(|w| Arc::new(Mutex::new(initial_report(w))))
         .collect();
     // Each wait publishes its outcome and outputs for the waits after it.
-    let mut done: BTreeMap<String, watch::Sender<Option<(Outcome, BTreeMap<String, String>)>>> =
-        BTreeMap::new();
+    let mut done: BTreeMap<String, watch::Sender<Option<Finished>>> = BTreeMap::new();
     for w in &spec.waits {
         done.insert(w.name.clone(), watch::channel(None).0);
     }

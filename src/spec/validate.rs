@@ -902,10 +902,13 @@ impl<'a> Validator<'a> {
         let Value::Map(entries) = &node.value else {
             return None;
         };
+        // In a `path` condition, `count` is the test, not a second head.
+        let has_path = entries.iter().any(|(k, _)| k.as_str() == Some("path"));
         let heads: Vec<&Node> = entries
             .iter()
             .map(|(k, _)| k)
             .filter(|k| k.as_str().is_some_and(|k| CHECK_KEYS.contains(&k)))
+            .filter(|k| !(has_path && k.as_str() == Some("count")))
             .collect();
         let head = match heads.as_slice() {
             [one] => one.as_str().unwrap_or_default().to_owned(),
