@@ -65,6 +65,8 @@ const CHECK_KEYS: [&str; 8] = [
 /// The defaults that waits inherit.
 struct Defaults {
     project_id: Option<(String, Span)>,
+    /// `defaults.project_id` was written but invalid: already reported.
+    project_id_invalid: bool,
     timeout: Duration,
     poll: PollSchedule,
     not_found_grace: Duration,
@@ -215,6 +217,7 @@ impl<'a> Validator<'a> {
     fn defaults(&mut self, node: Option<&Node>) -> (Option<Endpoints>, Defaults) {
         let mut defaults = Defaults {
             project_id: None,
+            project_id_invalid: false,
             timeout: Duration::from_secs(30 * 60),
             poll: PollSchedule::default(),
             not_found_grace: Duration::from_secs(30),
@@ -269,6 +272,7 @@ impl<'a> Validator<'a> {
             Some(n) => self.project_id(n).map(|p| (p, n.span)),
             None => self.project_id_from_env(None),
         };
+        defaults.project_id_invalid = node.get("project_id").is_some() && defaults.project_id.is_none();
         if let Some(t) = node.get("timeout").and_then(|n| self.positive_duration(n)) {
             defaults.timeout = t;
         }
@@ -461,6 +465,7 @@ impl<'a> Validator<'a> {
             Some(n) => self.project_id(n),
             None => match &defaults.project_id {
                 Some((id, _)) => Some(id.clone()),
+                None if defaults.project_id_invalid => None,
                 None => {
                     let span = node.span;
                     self.error(
