@@ -6,11 +6,19 @@ use std::process::Command;
 fn jobgate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobgate"));
     for (key, _) in std::env::vars() {
-        if key.starts_with("HUAWEICLOUD_") || key.starts_with("JOBGATE_") || key.starts_with("GITHUB_") {
+        if key.starts_with("HUAWEICLOUD_")
+            || key.starts_with("JOBGATE_")
+            || key.starts_with("GITHUB_")
+        {
             cmd.env_remove(key);
         }
     }
-    for var in ["HUAWEICLOUD_SDK_PROJECT_ID", "IMAGE_JOB_ID", "DESKTOP_JOB_ID", "APP_JOB_ID"] {
+    for var in [
+        "HUAWEICLOUD_SDK_PROJECT_ID",
+        "IMAGE_JOB_ID",
+        "DESKTOP_JOB_ID",
+        "APP_JOB_ID",
+    ] {
         cmd.env(var, "0123456789abcdef");
     }
     cmd
@@ -20,7 +28,10 @@ fn specs() -> Vec<std::path::PathBuf> {
     let mut specs: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.to_string_lossy().ends_with(".scenario.yaml"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml")
+                && !p.to_string_lossy().ends_with(".scenario.yaml")
+        })
         .collect();
     specs.sort();
     specs
@@ -32,24 +43,46 @@ fn every_example_validates() {
     assert!(specs.len() >= 5, "{specs:?}");
     for spec in specs {
         let out = jobgate().arg("validate").arg(&spec).output().unwrap();
-        assert!(out.status.success(), "{}: {}", spec.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            spec.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 #[test]
 fn every_example_plans() {
     for spec in specs() {
-        let out = jobgate().arg("plan").arg(&spec).args(["--endpoint", "http://127.0.0.1:9"]).output().unwrap();
+        let out = jobgate()
+            .arg("plan")
+            .arg(&spec)
+            .args(["--endpoint", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}: {}", spec.display(), String::from_utf8_lossy(&out.stderr));
-        assert!(stdout.contains("request: GET http://127.0.0.1:9/v"), "{}: {stdout}", spec.display());
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            spec.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("request: GET http://127.0.0.1:9/v"),
+            "{}: {stdout}",
+            spec.display()
+        );
         assert!(stdout.contains("success:"), "{stdout}");
     }
 }
 
 #[test]
 fn demo_runs_green_against_the_built_in_simulator() {
-    let out = jobgate().args(["demo", "--quiet", "--color", "never"]).output().unwrap();
+    let out = jobgate()
+        .args(["demo", "--quiet", "--color", "never"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("4 met"), "{stderr}");

@@ -272,7 +272,8 @@ impl<'a> Validator<'a> {
             Some(n) => self.project_id(n).map(|p| (p, n.span)),
             None => self.project_id_from_env(None),
         };
-        defaults.project_id_invalid = node.get("project_id").is_some() && defaults.project_id.is_none();
+        defaults.project_id_invalid =
+            node.get("project_id").is_some() && defaults.project_id.is_none();
         if let Some(t) = node.get("timeout").and_then(|n| self.positive_duration(n)) {
             defaults.timeout = t;
         }

@@ -1,0 +1,160 @@
+//! jobgate inside GitHub Actions: the binary runs with the runner's
+//! environment and files (GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY)
+//! against the simulator, and the outputs, step summary, annotations and
+//! masks are checked as the runner would read them.
+
+#[path = "common/harness.rs"]
+mod harness;
+
+use harness::*;
+
+const SCENARIO: &str = r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: img-ok
+    kind: image_job
+    sub_jobs:
+      - id: s1
+        job_type: CREATE_SERVER_IMAGE
+        resource: {id: image-42, name: golden}
+        timeline: [{at: 0s, status: SUCCESS}]
+  - id: img-bad
+    kind: image_job
+    sub_jobs:
+      - id: bad-1
+        job_type: CREATE_SERVER_IMAGE
+        timeline: [{at: 0s, status: FAILED}]
+        error: {code: WKS.00129901, message: "disk quota exceeded"}
+"#;
+
+const SPEC: &str = "version: 1
+defaults:
+  project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}
+  timeout: 20s
+  poll: { initial: 50ms, max: 200ms }
+waits:
+  build:
+    image_job: img-ok
+    target: [SUCCESS]
+    outputs:
+      image_id: $.sub_jobs[0].job_resource_info.resource_id
+  broken:
+    image_job: img-bad
+    success: { all: [SUCCESS] }
+    failure: { any: [FAILED] }
+";
+
+/// Parses `$GITHUB_OUTPUT` as the runner does (NAME=VALUE and heredocs).
+fn parse_outputs(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delimiter {
+                    break;
+                }
+                value.push(l);
+            }
+            out.push((name.to_owned(), value.join("\n")));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    out
+}
+
+#[test]
+fn writes_outputs_summary_annotations_and_masks() {
+    let sim = Sim::start(SCENARIO);
+    let dir = Workdir::new();
+    let spec = dir.write("gate.yaml", SPEC);
+    let output_file = dir.write("github_output", "EXISTING=kept\n");
+    let summary_file = dir.write("step_summary", "");
+    let report_path = dir.path("report.json");
+    let out = jobgate()
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_OUTPUT", &output_file)
+        .env("GITHUB_STEP_SUMMARY", &summary_file)
+        .args([
+            "run",
+            spec.to_str().unwrap(),
+            "--keep-going",
+            "--endpoint",
+            &sim.url(),
+        ])
+        .args(["--report", report_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+
+    let outputs = parse_outputs(&std::fs::read_to_string(&output_file).unwrap());
+    let get = |k: &str| outputs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        get("EXISTING").as_deref(),
+        Some("kept"),
+        "the file must be appended to"
+    );
+    assert_eq!(get("outcome").as_deref(), Some("failed"));
+    assert_eq!(get("exit-code").as_deref(), Some("1"));
+    assert_eq!(get("build-image_id").as_deref(), Some("image-42"));
+    assert_eq!(
+        get("report").as_deref(),
+        Some(report_path.to_str().unwrap())
+    );
+
+    let summary = std::fs::read_to_string(&summary_file).unwrap();
+    assert!(summary.contains("| "), "a Markdown table: {summary}");
+    assert!(
+        summary.contains("broken") && summary.contains("disk quota exceeded"),
+        "{summary}"
+    );
+
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one annotation for the failed wait: {stdout}"
+    );
+    assert!(errors[0].contains("broken"), "{}", errors[0]);
+    assert!(
+        stdout.contains(&format!("::add-mask::{SK}")),
+        "the secret key is masked first"
+    );
+    assert!(stdout.contains("::group::") && stdout.contains("::endgroup::"));
+    // Apart from its own mask command, the secret appears nowhere.
+    let unmasked = stdout.replace(&format!("::add-mask::{SK}"), "");
+    assert!(!unmasked.contains(SK) && !stderr(&out).contains(SK));
+    assert!(!std::fs::read_to_string(&report_path).unwrap().contains(SK));
+}
+
+#[test]
+fn spec_errors_become_located_annotations() {
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "gate.yaml",
+        "version: 1\nwaits:\n  build:\n    image_job: x\n    target: [SUCESS]\n",
+    );
+    let out = jobgate()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["validate", spec.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let annotation = stdout
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .expect("an annotation");
+    assert!(
+        annotation.contains("line=5") && annotation.contains("col=14"),
+        "{annotation}"
+    );
+    assert!(annotation.contains("SUCESS"), "{annotation}");
+}
