@@ -212,3 +212,28 @@ fn a_huge_file_with_one_very_long_line_is_refused_promptly() {
     let stderr = assert_huge_file_is_refused("long-line.yaml", &contents);
     assert!(stderr.contains("spec::job_id"), "{stderr}");
 }
+
+#[test]
+fn every_diagnostic_code_has_a_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut codes = std::collections::BTreeSet::new();
+    for file in ["src/spec/validate.rs", "src/spec/mod.rs"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        for piece in text.split("\"spec::").skip(1) {
+            let code: String = piece
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            codes.insert(format!("spec::{code}"));
+        }
+    }
+    let mut seen = String::new();
+    for entry in std::fs::read_dir(root.join("tests/snapshots/invalid")).unwrap() {
+        seen.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|c| !seen.lines().any(|l| l == c.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+}
