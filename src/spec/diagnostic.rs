@@ -1,9 +1,12 @@
 //! Located spec errors, rendered with miette: file, line and column, a label
 //! under the offending text, and a hint saying how to fix it.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
 
 use super::yaml::Span;
 
@@ -71,11 +74,17 @@ impl SpecErrors {
             .with_width(width)
             .with_links(false);
         let mut out = String::new();
-        for diagnostic in self.located() {
+        for diagnostic in self.located().take(MAX_RENDERED) {
             // Writing to a String cannot fail.
             let _ = handler.render_report(&mut out, &diagnostic);
         }
         let count = self.diagnostics.len();
+        if count > MAX_RENDERED {
+            out.push_str(&format!(
+                "… and {} more not shown: fix these first, then validate again.\n",
+                count - MAX_RENDERED
+            ));
+        }
         out.push_str(&format!(
             "{} in {}: nothing was polled.\n",
             plural(count, "error", "errors"),
@@ -84,11 +93,25 @@ impl SpecErrors {
         out
     }
 
+    /// The diagnostics as shown to the user: YAML syntax errors are located
+    /// and explained (see [`explain_yaml`]), the others are as found.
+    pub fn shown(&self) -> impl Iterator<Item = Cow<'_, SpecDiagnostic>> {
+        self.diagnostics
+            .iter()
+            .map(|d| match explain_yaml(d, &self.source) {
+                Some(explained) => Cow::Owned(explained),
+                None => Cow::Borrowed(d),
+            })
+    }
+
     /// Each diagnostic paired with the source, ready for a miette handler.
     pub fn located(&self) -> impl Iterator<Item = Located<'_>> {
-        self.diagnostics.iter().map(move |diagnostic| Located {
+        self.shown().map(move |diagnostic| Located {
             diagnostic,
-            source: NamedSource::new(self.origin.clone(), self.source.clone()),
+            source: Excerpt {
+                name: &self.origin,
+                text: &self.source,
+            },
         })
     }
 }
@@ -103,7 +126,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 impl fmt::Display for SpecErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for d in &self.diagnostics {
+        for d in self.shown() {
             writeln!(
                 f,
                 "{}:{}:{}: {}",
@@ -116,11 +139,77 @@ impl fmt::Display for SpecErrors {
 
 impl std::error::Error for SpecErrors {}
 
+/// At most this many diagnostics are rendered; a spec with more (a generated
+/// or wrongly concatenated file) gets a count of the rest instead of pages.
+const MAX_RENDERED: usize = 50;
+
+/// Bytes of source shown on either side of a label, and the longest label,
+/// so that a very long line (a minified or generated file) prints an excerpt
+/// instead of megabytes.
+const EXCERPT_MARGIN: usize = 80;
+
+/// Labels longer than this (in bytes) are cut to [`EXCERPT_MARGIN`].
+const LONGEST_LABEL: usize = 4096;
+
 /// A diagnostic with its source attached, as miette wants it.
 #[derive(Debug)]
 pub struct Located<'a> {
-    diagnostic: &'a SpecDiagnostic,
-    source: NamedSource<String>,
+    diagnostic: Cow<'a, SpecDiagnostic>,
+    source: Excerpt<'a>,
+}
+
+/// The spec's text as miette reads it: whole lines with their context when
+/// they are of a reasonable length, a window around the label otherwise.
+#[derive(Debug)]
+struct Excerpt<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl Excerpt<'_> {
+    fn floor(&self, mut at: usize) -> usize {
+        at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    }
+}
+
+impl SourceCode for Excerpt<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let full = self.text.read_span(span, before, after)?;
+        let (start, len) = (full.span().offset(), full.span().len());
+        let limit = 2 * EXCERPT_MARGIN + span.len() + 2 * 120;
+        let (start, end, line, column) = if len <= limit {
+            (start, start + len, full.line(), full.column())
+        } else {
+            let ws = self.floor(span.offset().saturating_sub(EXCERPT_MARGIN).max(start));
+            let we = self.floor((span.offset() + span.len() + EXCERPT_MARGIN).min(start + len));
+            let skipped = &self.text[start..ws];
+            let line = full.line() + skipped.matches('\n').count();
+            let column = match skipped.rfind('\n') {
+                Some(nl) => skipped.len() - nl - 1,
+                None => full.column() + skipped.len(),
+            };
+            (ws, we, line, column)
+        };
+        let data = &self.text.as_bytes()[start..end];
+        let lines = data.iter().filter(|b| **b == b'\n').count() + 1;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_owned(),
+            data,
+            (start, end - start).into(),
+            line,
+            column,
+            lines,
+        )))
+    }
 }
 
 impl fmt::Display for Located<'_> {
@@ -149,12 +238,131 @@ impl Diagnostic for Located<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.diagnostic.span;
-        let span = SourceSpan::new(span.offset.into(), span.len);
+        let text = self.source.text;
+        let start = self.source.floor(span.offset);
+        // A label over a huge scalar underlines its beginning only.
+        let shown = if span.len > LONGEST_LABEL {
+            EXCERPT_MARGIN
+        } else {
+            span.len
+        };
+        let end = self.source.floor(start + shown).max(start);
+        let len = if end > start {
+            end - start
+        } else {
+            text[start..].chars().next().map_or(0, char::len_utf8)
+        };
+        let span = SourceSpan::new(start.into(), len);
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some(self.diagnostic.label.clone()),
             span,
         ))))
     }
+}
+
+/// The YAML parser's error in the user's terms. Its message carries the
+/// location as text (`error: line 6 column 13: unclosed bracket '['`) and
+/// sometimes no byte offset, which would put the label on the first
+/// character of the file: the label goes where the message says,
+/// the location prefix is dropped (the header shows it), and common
+/// mistakes get a specific hint.
+fn explain_yaml(d: &SpecDiagnostic, source: &str) -> Option<SpecDiagnostic> {
+    if d.code != "spec::yaml" {
+        return None;
+    }
+    let detail = d.message.strip_prefix("invalid YAML: ")?;
+    let detail = detail.strip_prefix("error: ").unwrap_or(detail);
+    let mut out = d.clone();
+    let mut reason = detail;
+    if let Some(rest) = detail.strip_prefix("line ")
+        && let Some((line, rest)) = rest.split_once(" column ")
+        && let Some((column, rest)) = rest.split_once(": ")
+        && let (Ok(line), Ok(column)) = (line.parse::<usize>(), column.parse::<usize>())
+    {
+        reason = rest;
+        // The parser sometimes gives the line and column but no byte offset,
+        // which would put the label on the first character of the file.
+        let unlocated = d.span.offset == 0 && (line, column) != (1, 1);
+        if unlocated && let Some(span) = span_at(source, line, column) {
+            out.span = span;
+        }
+    }
+    out.message = format!("invalid YAML: {reason}");
+    let (label, help): (&str, Cow<'_, str>) = if let Some(rest) =
+        reason.strip_prefix("duplicate mapping key: ")
+    {
+        let key = rest.split(", set ").next().unwrap_or(rest);
+        out.message = format!("`{key}` is declared twice in the same mapping");
+        (
+            "declared again here",
+            "give each wait and each key its own name: YAML would silently keep only one".into(),
+        )
+    } else if reason.contains("tabs disallowed") {
+        // The parser points after the tab; the label goes on the tab itself.
+        let line_start = out.span.offset - (out.span.column - 1).min(out.span.offset);
+        if let Some(line) = source.get(line_start..).and_then(|t| t.split('\n').next())
+            && let Some(at) = line.find('\t')
+        {
+            out.span = Span {
+                offset: line_start + at,
+                len: 1,
+                line: out.span.line,
+                column: line[..at].chars().count() + 1,
+            };
+        }
+        (
+            "a tab",
+            "YAML indents with spaces only: replace the tab with spaces".into(),
+        )
+    } else if reason.starts_with("unclosed bracket") {
+        (
+            "opened here, never closed",
+            "close the list with `]` (or the mapping with `}`); is the file complete?".into(),
+        )
+    } else if reason.starts_with("unclosed quote") {
+        (
+            "quote opened here, never closed",
+            "close the string with the same quote; is the file complete?".into(),
+        )
+    } else if reason.contains("did not find expected key") {
+        (
+            "not aligned with the keys above",
+            "indent this line with the same number of spaces as its sibling keys".into(),
+        )
+    } else if reason.starts_with("budget breached") {
+        out.message = "the spec is too large to be a wait spec".to_owned();
+        (
+            "the parser's size limit was reached here",
+            "a spec declares a handful of waits: check that the right file was passed".into(),
+        )
+    } else {
+        return Some(out);
+    };
+    out.label = label.to_owned();
+    out.help = Some(help.into_owned());
+    Some(out)
+}
+
+/// The span of the character at a 1-based line and column, if it exists.
+fn span_at(source: &str, line: usize, column: usize) -> Option<Span> {
+    if line == 0 || column == 0 {
+        return None;
+    }
+    let mut start = 0;
+    for _ in 1..line {
+        start += source.get(start..)?.find('\n')? + 1;
+    }
+    let text = source[start..].split('\n').next().unwrap_or("");
+    let (at, ch) = text
+        .char_indices()
+        .nth(column - 1)
+        .or_else(|| text.char_indices().last())?;
+    Some(Span {
+        offset: start + at,
+        len: ch.len_utf8(),
+        line,
+        column: text[..at].chars().count() + 1,
+    })
 }
 
 /// The closest of `candidates` to `word`, for "did you mean" hints.

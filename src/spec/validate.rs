@@ -65,7 +65,7 @@ const CHECK_KEYS: [&str; 8] = [
 /// The defaults that waits inherit.
 struct Defaults {
     project_id: Option<(String, Span)>,
-    /// `defaults.project_id` was written but invalid: already reported.
+    /// `defaults.project_id` is written but wrong (already reported).
     project_id_invalid: bool,
     timeout: Duration,
     poll: PollSchedule,
@@ -142,7 +142,7 @@ impl<'a> Validator<'a> {
             None => {
                 self.error(
                     SpecDiagnostic::new("spec::no_waits", root.span, "the spec has no `waits`")
-                        .label("nothing to wait for")
+                        .label("this spec has no `waits:` key")
                         .help("add a `waits:` mapping, e.g.\nwaits:\n  build:\n    image_job: ${IMAGE_JOB_ID}\n    target: [SUCCESS]"),
                 );
                 return None;
@@ -152,6 +152,7 @@ impl<'a> Validator<'a> {
         if entries.is_empty() {
             self.error(
                 SpecDiagnostic::new("spec::no_waits", waits_node.span, "`waits` is empty")
+                    .label("no waits")
                     .help("declare at least one wait"),
             );
         }
@@ -182,11 +183,14 @@ impl<'a> Validator<'a> {
 
     fn wait_name(&mut self, key: &Node, seen: &mut BTreeSet<String>) -> Option<String> {
         let Some(name) = key.scalar_text() else {
-            self.error(SpecDiagnostic::new(
-                "spec::wait_name",
-                key.span,
-                "a wait's name must be a string",
-            ));
+            self.error(
+                SpecDiagnostic::new(
+                    "spec::wait_name",
+                    key.span,
+                    "a wait's name must be a string",
+                )
+                .help("name the wait with letters, digits, `-` and `_`, e.g. `build:`"),
+            );
             return None;
         };
         let valid = !name.is_empty()
@@ -196,6 +200,7 @@ impl<'a> Validator<'a> {
         if !valid {
             self.error(
                 SpecDiagnostic::new("spec::wait_name", key.span, format!("`{name}` is not a valid wait name"))
+                    .label("not a valid wait name")
                     .help("use letters, digits, `-` and `_` (names appear in reports, outputs and `after:`)"),
             );
             return None;
@@ -207,6 +212,7 @@ impl<'a> Validator<'a> {
                     key.span,
                     format!("wait `{name}` is declared twice"),
                 )
+                .label("second declaration")
                 .help("give each wait its own name"),
             );
             return None;
@@ -251,6 +257,7 @@ impl<'a> Validator<'a> {
                             n.span,
                             format!("`{region}` is not a region id"),
                         )
+                        .label("not a region id")
                         .help("write a region id such as `cn-north-4` or `ap-southeast-1`"),
                     );
                     endpoints = None;
@@ -269,11 +276,13 @@ impl<'a> Validator<'a> {
             }
         }
         defaults.project_id = match node.get("project_id") {
-            Some(n) => self.project_id(n).map(|p| (p, n.span)),
+            Some(n) => {
+                let id = self.project_id(n).map(|p| (p, n.span));
+                defaults.project_id_invalid = id.is_none();
+                id
+            }
             None => self.project_id_from_env(None),
         };
-        defaults.project_id_invalid =
-            node.get("project_id").is_some() && defaults.project_id.is_none();
         if let Some(t) = node.get("timeout").and_then(|n| self.positive_duration(n)) {
             defaults.timeout = t;
         }
@@ -313,6 +322,7 @@ impl<'a> Validator<'a> {
         {
             self.error(
                 SpecDiagnostic::new("spec::project_id", node.span, format!("`{id}` is not a project id"))
+                    .label("not a project id")
                     .help("a project id is 32 hexadecimal characters; find it under My Credentials > Projects in the console"),
             );
             return None;
@@ -338,6 +348,7 @@ impl<'a> Validator<'a> {
                 Some(url) => {
                     self.error(
                         SpecDiagnostic::new("spec::endpoint", value.span, format!("`{url}` is not an http(s) URL"))
+                            .label("no `http://` or `https://` scheme")
                             .help("write the service's base URL, e.g. `https://workspace.cn-north-4.myhuaweicloud.com`"),
                     );
                     ok = false;
@@ -375,6 +386,7 @@ impl<'a> Validator<'a> {
                             n.span,
                             "`factor` must be a number from 1 to 10",
                         )
+                        .label("not a number from 1 to 10")
                         .help("1 polls at a fixed interval; 2 doubles the delay each time"),
                     );
                     ok = false;
@@ -392,6 +404,7 @@ impl<'a> Validator<'a> {
                             n.span,
                             "`jitter` must be `full` or `none`",
                         )
+                        .label("neither `full` nor `none`")
                         .help("`full` spreads polls randomly so many gates do not poll in step"),
                     );
                     ok = false;
@@ -416,6 +429,7 @@ impl<'a> Validator<'a> {
                         duration::format(poll.max)
                     ),
                 )
+                .label("longer than `max`")
                 .help("make `initial` at most `max`"),
             );
             ok = false;
@@ -457,6 +471,7 @@ impl<'a> Validator<'a> {
                         second.span,
                         format!("wait `{name}` has more than one wait kind"),
                     )
+                    .label("a second wait kind")
                     .help("a wait polls one endpoint: split it into two waits"),
                 );
                 None
@@ -466,6 +481,7 @@ impl<'a> Validator<'a> {
             Some(n) => self.project_id(n),
             None => match &defaults.project_id {
                 Some((id, _)) => Some(id.clone()),
+                // The mistake in `defaults` is reported once, not per wait.
                 None if defaults.project_id_invalid => None,
                 None => {
                     let span = node.span;
@@ -548,6 +564,7 @@ impl<'a> Validator<'a> {
                             node.span,
                             "`image_sub_jobs` needs a `job_type`",
                         )
+                        .label("no `job_type` in these filters")
                         .help("the API requires it: e.g. `job_type: CREATE_SERVER_IMAGE`"),
                     );
                     return None;
@@ -588,6 +605,7 @@ impl<'a> Validator<'a> {
         {
             self.error(
                 SpecDiagnostic::new("spec::job_id", node.span, "the job id is empty")
+                    .label("empty")
                     .help("write the job id the API returned when the job started, e.g. `${IMAGE_JOB_ID}`"),
             );
             return None;
@@ -603,6 +621,7 @@ impl<'a> Validator<'a> {
                     node.span,
                     "a job id cannot contain `/`, `?`, `#` or spaces",
                 )
+                .label("not a bare job id")
                 .help("write only the id, not a URL"),
             );
             return None;
@@ -631,6 +650,7 @@ impl<'a> Validator<'a> {
                 Some(types) if types.len() > 1 && !multi_type => {
                     self.error(
                         SpecDiagnostic::new("spec::job_type", n.span, "this endpoint filters on one job type")
+                            .label("several job types")
                             .help("give one job type, or filter with `where: { job_type: [...] }` in a condition"),
                     );
                     ok = false;
@@ -651,6 +671,7 @@ impl<'a> Validator<'a> {
                             n.span,
                             "the API filters on one status",
                         )
+                        .label("several statuses")
                         .help("give one status here and use conditions for the rest"),
                     );
                     ok = false;
@@ -668,6 +689,7 @@ impl<'a> Validator<'a> {
             None => {
                 self.error(
                     SpecDiagnostic::new("spec::get_service", node.span, "`get` needs a `service`")
+                        .label("no `service` in `get`")
                         .help("write `service: workspace` or `service: appstream`"),
                 );
                 None
@@ -680,7 +702,8 @@ impl<'a> Validator<'a> {
                         "spec::get_service",
                         n.span,
                         format!("unknown service `{name}`"),
-                    );
+                    )
+                    .label("not a service jobgate knows");
                     d = d.help(match did_you_mean(&name, ["workspace", "appstream"]) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => "write `workspace` or `appstream`".into(),
@@ -694,6 +717,7 @@ impl<'a> Validator<'a> {
             None => {
                 self.error(
                     SpecDiagnostic::new("spec::get_path", node.span, "`get` needs a `path`")
+                        .label("no `path` in `get`")
                         .help("e.g. `path: /v2/{project_id}/workspace-jobs/${JOB_ID}`"),
                 );
                 None
@@ -702,14 +726,19 @@ impl<'a> Validator<'a> {
                 let path = self.template(n)?;
                 let starts = matches!(path.0.first(), Some(Piece::Text(t)) if t.starts_with('/'));
                 if !starts || path.display().contains(['?', '#']) {
-                    self.error(
-                        SpecDiagnostic::new(
-                            "spec::get_path",
-                            n.span,
-                            "the path must start with `/` and have no query",
-                        )
-                        .help("put query parameters under `query:`"),
+                    let d = SpecDiagnostic::new(
+                        "spec::get_path",
+                        n.span,
+                        "the path must start with `/` and have no query",
                     );
+                    self.error(if starts {
+                        d.label("query or fragment in the path").help(
+                            "put query parameters under `query:`, e.g. `query: { limit: \"10\" }`",
+                        )
+                    } else {
+                        d.label("does not start with `/`")
+                            .help(format!("start the path with `/`: `/{}`", path.display()))
+                    });
                     None
                 } else {
                     Some(path)
@@ -777,6 +806,7 @@ impl<'a> Validator<'a> {
         {
             self.error(
                 SpecDiagnostic::new("spec::empty_target", tn.span, "`target` is empty")
+                    .label("no statuses")
                     .help("list the statuses that mean done, e.g. `target: [SUCCESS]`"),
             );
         }
@@ -787,6 +817,7 @@ impl<'a> Validator<'a> {
                     target_node.map_or(node.span, |n| n.span),
                     "`target` needs statuses, which this wait kind does not report",
                 )
+                .label("this wait kind reports no statuses")
                 .help("use `success:` with a `count:` or `path:` condition"),
             );
         }
@@ -878,6 +909,7 @@ impl<'a> Validator<'a> {
                             node.span,
                             "the condition list is empty",
                         )
+                        .label("no conditions")
                         .help("list at least one condition, or remove the key"),
                     );
                     return None;
@@ -897,6 +929,7 @@ impl<'a> Validator<'a> {
             other => {
                 self.error(
                     SpecDiagnostic::new("spec::condition", node.span, format!("expected a condition, found a {}", other.kind()))
+                        .label(format!("a {}, not a condition", other.kind()))
                         .help("a condition is a mapping such as `{ all: [SUCCESS] }` or `{ count: [FAILED], is: \"== 0\" }`"),
                 );
                 None
@@ -926,6 +959,7 @@ impl<'a> Validator<'a> {
             [_, second, ..] => {
                 self.error(
                     SpecDiagnostic::new("spec::two_checks", second.span, "a condition has one test")
+                        .label("a second test")
                         .help("list several conditions instead, or combine them with `all_of:` / `any_of:`"),
                 );
                 return None;
@@ -939,6 +973,7 @@ impl<'a> Validator<'a> {
                     value.span,
                     format!("`{head}` {what}"),
                 )
+                .label("not available for this wait kind")
                 .help(help.to_owned()),
             );
             None
@@ -947,11 +982,16 @@ impl<'a> Validator<'a> {
             "all_of" | "any_of" => {
                 self.known_keys(node, &[head.as_str()], "beside `all_of`/`any_of`");
                 let Value::Seq(items) = &value.value else {
-                    self.error(SpecDiagnostic::new(
-                        "spec::condition",
-                        value.span,
-                        format!("`{head}` takes a list of conditions"),
-                    ));
+                    self.error(
+                        SpecDiagnostic::new(
+                            "spec::condition",
+                            value.span,
+                            format!("`{head}` takes a list of conditions"),
+                        )
+                        .help(format!(
+                            "write `{head}: [{{ all: [SUCCESS] }}, {{ none: [FAILED] }}]`"
+                        )),
+                    );
                     return None;
                 };
                 let list: Option<Vec<Condition>> = items
@@ -1023,6 +1063,7 @@ impl<'a> Validator<'a> {
                     let span = node.get("where").map_or(node.span, |n| n.span);
                     self.error(
                         SpecDiagnostic::new("spec::count_where", span, "count endpoints cannot filter on item fields")
+                            .label("`where` is not available on a count wait kind")
                             .help("filter by `job_type`/`job_id` in the wait kind, or use the list kind instead"),
                     );
                     return None;
@@ -1076,6 +1117,7 @@ impl<'a> Validator<'a> {
                 let span = node.get(second).map_or(node.span, |n| n.span);
                 self.error(
                     SpecDiagnostic::new("spec::path_test", span, "a `path` condition has one test")
+                        .label("a second test")
                         .help("write two conditions to test two things"),
                 );
                 return None;
@@ -1097,7 +1139,9 @@ impl<'a> Validator<'a> {
                         "spec::path_in",
                         t.span,
                         "`in` takes a list of values",
-                    ));
+                    )
+                .label("a single value")
+                    .help("write `in: [SUCCESS, FINISHED]`, or `equals: VALUE` for a single value"));
                     return None;
                 }
             },
@@ -1112,7 +1156,11 @@ impl<'a> Validator<'a> {
                                 t.span,
                                 "invalid regular expression",
                             )
-                            .help(e.to_string().lines().last().unwrap_or("").trim().to_owned()),
+                .label("not a valid regular expression")
+                            .help(format!(
+                                "{}; the syntax is Rust's `regex` (no look-around or backreferences): escape a literal `(`, `.` or `*` with `\\`",
+                                e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ")
+                            )),
                         );
                         return None;
                     }
@@ -1154,8 +1202,10 @@ impl<'a> Validator<'a> {
                 self.error(SpecDiagnostic::new(
                     "spec::value",
                     node.span,
-                    "expected a scalar value",
-                ));
+                    format!("expected a scalar value, found a {}", node.value.kind()),
+                )
+                .label(format!("a {}", node.value.kind()))
+                .help("compare with a string, number, boolean or null; test nested values with a longer `path`"));
                 None
             }
         }
@@ -1171,7 +1221,8 @@ impl<'a> Validator<'a> {
             Err(message) => {
                 self.error(
                     SpecDiagnostic::new("spec::comparison", node.span, message)
-                        .help("quote it in YAML: `is: \"== 0\"`"),
+                        .label("not a comparison")
+                        .help("write an operator (==, !=, <, <=, >, >=) and a count or a share from 0% to 100%, quoted: `is: \"== 0\"` or `is: \">= 95%\"`"),
                 );
                 None
             }
@@ -1204,6 +1255,7 @@ impl<'a> Validator<'a> {
                         k.span,
                         format!("`{name}` is not a valid output name"),
                     )
+                    .label("not a valid output name")
                     .help("use letters, digits and `_`: output names become GitHub output keys"),
                 );
                 ok = false;
@@ -1239,6 +1291,7 @@ impl<'a> Validator<'a> {
                             span,
                             format!("wait `{dep}` waits for itself"),
                         )
+                        .label("the wait itself")
                         .help("remove it from `after`"),
                     );
                 } else if !all_names.contains(&dep.as_str()) {
@@ -1246,7 +1299,8 @@ impl<'a> Validator<'a> {
                         "spec::after_unknown",
                         span,
                         format!("`after` names an unknown wait `{dep}`"),
-                    );
+                    )
+                    .label("no wait has this name");
                     d = d.help(match did_you_mean(dep, all_names.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("declared waits: {}", all_names.join(", ")),
@@ -1275,6 +1329,10 @@ impl<'a> Validator<'a> {
                             path.join(" → ")
                         ),
                     )
+                    .label(format!(
+                        "`{}` runs after `{next}`, which leads back here",
+                        wait.name
+                    ))
                     .help("remove one of these `after` entries"),
                 );
             }
@@ -1291,15 +1349,23 @@ impl<'a> Validator<'a> {
                                 let names: Vec<&str> = w.outputs.iter().map(|o| o.name.as_str()).collect();
                                 self.error(
                                     SpecDiagnostic::new("spec::output_unknown", span, format!("wait `{source}` has no output `{key}`"))
+                                        .label("unknown output")
                                         .help(if names.is_empty() { format!("declare it under `outputs:` in wait `{source}`") } else { format!("its outputs: {}", names.join(", ")) }),
                                 );
                             }
                         }
                         Some(_) => self.error(
                             SpecDiagnostic::new("spec::output_order", span, format!("this wait reads an output of `{source}` but does not run after it"))
+                                .label(format!("read before `{source}` is done"))
                                 .help(format!("add `after: [{source}]` to wait `{}`", wait.name)),
                         ),
-                        None => self.error(SpecDiagnostic::new("spec::output_unknown", span, format!("no wait is named `{source}`"))),
+                        None => self.error(
+                            SpecDiagnostic::new("spec::output_unknown", span, format!("no wait is named `{source}`"))
+                                .help(match did_you_mean(source, all_names.iter().copied()) {
+                                    Some(s) => format!("did you mean `{s}`?"),
+                                    None => format!("declared waits: {}", all_names.join(", ")),
+                                }),
+                        ),
                     }
                 }
             }
@@ -1342,11 +1408,15 @@ impl<'a> Validator<'a> {
         match &node.value {
             Value::Map(entries) => Some(entries),
             other => {
-                self.error(SpecDiagnostic::new(
-                    "spec::type",
-                    node.span,
-                    format!("{what} must be a mapping, found a {}", other.kind()),
-                ));
+                self.error(
+                    SpecDiagnostic::new(
+                        "spec::type",
+                        node.span,
+                        format!("{what} must be a mapping, found a {}", other.kind()),
+                    )
+                    .label(format!("a {}, not a mapping", other.kind()))
+                    .help(mapping_help(what)),
+                );
                 None
             }
         }
@@ -1391,6 +1461,7 @@ impl<'a> Validator<'a> {
                     node.span,
                     "outputs of other waits can only be used in a wait kind's parameters",
                 )
+                .label("output reference")
                 .help("use an environment variable here instead"),
             );
             return None;
@@ -1401,11 +1472,14 @@ impl<'a> Validator<'a> {
     /// A string that may refer to outputs, with environment variables expanded.
     fn template(&mut self, node: &Node) -> Option<Template> {
         let Some(text) = node.scalar_text() else {
-            self.error(SpecDiagnostic::new(
-                "spec::type",
-                node.span,
-                format!("expected a string, found a {}", node.value.kind()),
-            ));
+            self.error(
+                SpecDiagnostic::new(
+                    "spec::type",
+                    node.span,
+                    format!("expected a string, found a {}", node.value.kind()),
+                )
+                .help("write a single value here (quote it if it contains `:` or `#`)"),
+            );
             return None;
         };
         match expand(&text, self.env) {
@@ -1425,6 +1499,7 @@ impl<'a> Validator<'a> {
                             node.span.narrow(self.source, start, len),
                             reason,
                         )
+                        .label("malformed `${...}`")
                         .help("write `${NAME}` or `${NAME:-default}`; `$${` writes a literal `${`"),
                     };
                     self.error(d);
@@ -1488,6 +1563,7 @@ impl<'a> Validator<'a> {
                         item.span,
                         format!("`{text}` is listed twice"),
                     )
+                    .label("repeated here")
                     .help("remove the repeated status"),
                 );
                 ok = false;
@@ -1503,7 +1579,10 @@ impl<'a> Validator<'a> {
             Err(message) => {
                 self.error(
                     SpecDiagnostic::new("spec::duration", node.span, message)
-                        .label("not a duration"),
+                        .label("not a duration")
+                        .help(
+                            "durations take a unit: `ms`, `s`, `m` or `h`, combined as in `1h30m`",
+                        ),
                 );
                 None
             }
@@ -1513,11 +1592,15 @@ impl<'a> Validator<'a> {
     fn positive_duration(&mut self, node: &Node) -> Option<Duration> {
         let d = self.duration(node)?;
         if d.is_zero() {
-            self.error(SpecDiagnostic::new(
-                "spec::duration",
-                node.span,
-                "this duration must be longer than zero",
-            ));
+            self.error(
+                SpecDiagnostic::new(
+                    "spec::duration",
+                    node.span,
+                    "this duration must be longer than zero",
+                )
+                .label("zero")
+                .help("write a positive duration such as `5s` or `10m`"),
+            );
             return None;
         }
         Some(d)
@@ -1527,11 +1610,18 @@ impl<'a> Validator<'a> {
         match node.scalar_text().and_then(|t| t.parse::<u32>().ok()) {
             Some(n) if n >= min => Some(n),
             _ => {
-                self.error(SpecDiagnostic::new(
-                    "spec::number",
-                    node.span,
-                    format!("expected a whole number of at least {min}"),
-                ));
+                self.error(
+                    SpecDiagnostic::new(
+                        "spec::number",
+                        node.span,
+                        format!("expected a whole number of at least {min}"),
+                    )
+                    .label(format!("not a whole number ≥ {min}"))
+                    .help(format!(
+                        "write a number such as `{}` without quotes or units",
+                        min.max(3)
+                    )),
+                );
                 None
             }
         }
@@ -1542,11 +1632,11 @@ impl<'a> Validator<'a> {
             Some("true") => Some(true),
             Some("false") => Some(false),
             _ => {
-                self.error(SpecDiagnostic::new(
-                    "spec::boolean",
-                    node.span,
-                    "expected `true` or `false`",
-                ));
+                self.error(
+                    SpecDiagnostic::new("spec::boolean", node.span, "expected `true` or `false`")
+                        .label("not a boolean")
+                        .help("write `true` or `false` (YAML 1.1 words like `yes`/`on` are not booleans here)"),
+                );
                 None
             }
         }
@@ -1559,11 +1649,23 @@ impl<'a> Validator<'a> {
             _ => {
                 self.error(
                     SpecDiagnostic::new("spec::unknown_status_policy", node.span, "`unknown_status` must be `fail` or `wait`")
+                        .label("neither `fail` nor `wait`")
                         .help("`fail` ends the wait on a status it does not declare; `wait` keeps polling"),
                 );
                 None
             }
         }
+    }
+}
+
+/// How to write a mapping where something else was found.
+fn mapping_help(what: &str) -> String {
+    match what {
+        "the spec" => "a spec is a mapping: start with `version: 1` and a `waits:` mapping".into(),
+        "`waits`" => "under `waits:`, give each wait a name followed by its settings, e.g.\n  build:\n    image_job: ${IMAGE_JOB_ID}\n    target: [SUCCESS]".into(),
+        w if w.starts_with("wait `") => format!("{w} takes settings on indented lines, e.g.\n    image_job: ${{IMAGE_JOB_ID}}\n    target: [SUCCESS]"),
+        "the wait kind's filters" => "write the filters as a mapping, e.g. `{ job_id: ${JOB_ID}, job_type: CREATE_SERVER }`".into(),
+        _ => format!("write {what} as `key: value` lines or `{{ key: value }}`"),
     }
 }
 
