@@ -1,24 +1,15 @@
 //! Every spec in `examples/` validates and plans without network access, so
 //! the documentation never shows a spec that does not work.
 
+#[path = "common/harness.rs"]
+mod harness;
+
 use std::process::Command;
 
+/// The binary with a clean environment plus the variables the examples use.
 fn jobgate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobgate"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HUAWEICLOUD_")
-            || key.starts_with("JOBGATE_")
-            || key.starts_with("GITHUB_")
-        {
-            cmd.env_remove(key);
-        }
-    }
-    for var in [
-        "HUAWEICLOUD_SDK_PROJECT_ID",
-        "IMAGE_JOB_ID",
-        "DESKTOP_JOB_ID",
-        "APP_JOB_ID",
-    ] {
+    let mut cmd = harness::jobgate();
+    for var in ["IMAGE_JOB_ID", "DESKTOP_JOB_ID", "APP_JOB_ID"] {
         cmd.env(var, "0123456789abcdef");
     }
     cmd

@@ -283,7 +283,7 @@ fn explain_yaml(d: &SpecDiagnostic, source: &str) -> Option<SpecDiagnostic> {
         // The parser sometimes gives the line and column but no byte offset,
         // which would put the label on the first character of the file.
         let unlocated = d.span.offset == 0 && (line, column) != (1, 1);
-        if unlocated && let Some(span) = span_at(source, line, column) {
+        if unlocated && let Some(span) = Span::at(source, line, column) {
             out.span = span;
         }
     }
@@ -341,28 +341,6 @@ fn explain_yaml(d: &SpecDiagnostic, source: &str) -> Option<SpecDiagnostic> {
     out.label = label.to_owned();
     out.help = Some(help.into_owned());
     Some(out)
-}
-
-/// The span of the character at a 1-based line and column, if it exists.
-fn span_at(source: &str, line: usize, column: usize) -> Option<Span> {
-    if line == 0 || column == 0 {
-        return None;
-    }
-    let mut start = 0;
-    for _ in 1..line {
-        start += source.get(start..)?.find('\n')? + 1;
-    }
-    let text = source[start..].split('\n').next().unwrap_or("");
-    let (at, ch) = text
-        .char_indices()
-        .nth(column - 1)
-        .or_else(|| text.char_indices().last())?;
-    Some(Span {
-        offset: start + at,
-        len: ch.len_utf8(),
-        line,
-        column: text[..at].chars().count() + 1,
-    })
 }
 
 /// The closest of `candidates` to `word`, for "did you mean" hints.

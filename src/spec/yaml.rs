@@ -39,6 +39,28 @@ impl Span {
         }
     }
 
+    /// The span of the character at a 1-based line and column, if it exists.
+    pub fn at(source: &str, line: usize, column: usize) -> Option<Span> {
+        if line == 0 || column == 0 {
+            return None;
+        }
+        let mut start = 0;
+        for _ in 1..line {
+            start += source.get(start..)?.find('\n')? + 1;
+        }
+        let text = source[start..].split('\n').next().unwrap_or("");
+        let (at, ch) = text
+            .char_indices()
+            .nth(column - 1)
+            .or_else(|| text.char_indices().last())?;
+        Some(Span {
+            offset: start + at,
+            len: ch.len_utf8(),
+            line,
+            column: text[..at].chars().count() + 1,
+        })
+    }
+
     /// A span over part of a scalar's text, e.g. one character of a bad
     /// JSONPath expression. Only exact when the scalar is written plain or
     /// quoted on one line, which is how expressions are written in practice.
@@ -151,9 +173,21 @@ pub struct ParseError {
 
 impl ParseError {
     fn from_saphyr(error: &serde_saphyr::Error, source: &str) -> Self {
+        // Parser errors may carry a line and column without a byte offset;
+        // derive the offset here so every reader of the span gets the place.
         let span = error
             .location()
-            .map(|location| Span::from_location(&location, source))
+            .map(|location| {
+                let span = Span::from_location(&location, source);
+                let unlocated = span.offset == 0 && (span.line, span.column) != (1, 1);
+                match unlocated
+                    .then(|| Span::at(source, span.line, span.column))
+                    .flatten()
+                {
+                    Some(located) => located,
+                    None => span,
+                }
+            })
             .unwrap_or(Span {
                 offset: 0,
                 len: 1,
@@ -299,8 +333,18 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_located() {
-        let error = parse("waits:\n  a: [1, 2\n").unwrap_err();
+        let source = "waits:\n  a: [1, 2\n";
+        let error = parse(source).unwrap_err();
         assert!(error.span.line >= 2, "{error:?}");
+        let line_start: usize = source
+            .split('\n')
+            .take(error.span.line - 1)
+            .map(|l| l.len() + 1)
+            .sum();
+        assert!(
+            error.span.offset >= line_start,
+            "the byte offset agrees with the line: {error:?}"
+        );
     }
 
     #[test]
