@@ -85,7 +85,9 @@ fn reference(spec: &Spec, items: &[(usize, usize)]) -> bool {
         Spec::Items(q, s, _) => {
             let inside = selected.iter().filter(|(st, _)| s.contains(st)).count();
             match q {
-                0 => inside == selected.len(),
+                // `all` over a filter that selects nothing, while other
+                // items exist, does not hold: those sub-jobs have not appeared.
+                0 => inside == selected.len() && (!selected.is_empty() || items.is_empty()),
                 1 => inside > 0,
                 _ => inside == 0,
             }

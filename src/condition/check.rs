@@ -212,7 +212,13 @@ impl Check {
                     selected.iter().partition(|i| statuses.contains(&i.status));
                 let inside_count = inside.len();
                 let holds = match quantifier {
-                    Quantifier::All => outside.is_empty(),
+                    // A `where` that selects nothing while other items exist
+                    // means the selected sub-jobs have not appeared yet: not
+                    // a success. An empty set as a whole is judged by the
+                    // verdict (empty is not success unless `allow_empty`).
+                    Quantifier::All => {
+                        outside.is_empty() && (!selected.is_empty() || obs.items.is_empty())
+                    }
                     Quantifier::Any => !inside.is_empty(),
                     Quantifier::None => inside.is_empty(),
                 };

@@ -239,6 +239,23 @@ mod tests {
     }
 
     #[test]
+    fn all_over_a_filter_selecting_nothing_is_not_success() {
+        // The image sub-job has not appeared yet; the others all succeeded.
+        let mut rules = all_success();
+        rules.success = Condition::Check(Check::Items {
+            quantifier: Quantifier::All,
+            statuses: set(&["SUCCESS"]),
+            filter: ItemFilter {
+                fields: vec![("job_type".into(), vec!["CREATE_SERVER_IMAGE".into()])],
+            },
+        });
+        assert!(matches!(
+            judge(&rules, &items(&["SUCCESS", "SUCCESS"])),
+            Verdict::Pending { .. }
+        ));
+    }
+
+    #[test]
     fn all_items_success() {
         assert!(matches!(
             judge(&all_success(), &items(&["SUCCESS", "SUCCESS"])),

@@ -219,6 +219,66 @@ pub fn merge_pages(pages: Vec<serde_json::Value>) -> Result<Observation, model::
     model::list_observation(items)
 }
 
+/// Reads one saved response the way a poll of this wait would:
+/// `jobgate eval` and the response fuzz target judge exactly what the engine
+/// would judge.
+///
+/// A count wait asks the count endpoint once per status filter, so one
+/// `{"count": N}` cannot answer it: it takes every answer at once, as
+/// `{"counts": {"*": N, "ABNORMAL": M}}`, the form the report's last
+/// observation shows.
+pub fn observe_saved(
+    wait: &Wait,
+    json: serde_json::Value,
+) -> Result<Observation, model::Malformed> {
+    use crate::spec::Shape;
+    match wait.target.shape() {
+        Shape::Job => model::parse_job(json),
+        Shape::List => merge_pages(vec![json]),
+        Shape::Count => saved_counts(wait, &json),
+        Shape::Json => Ok(Observation {
+            document: json,
+            ..Default::default()
+        }),
+    }
+}
+
+fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, model::Malformed> {
+    let mut keys = all_count_keys(wait);
+    if !keys.contains(&None) {
+        keys.push(None);
+    }
+    let names: Vec<String> = keys
+        .iter()
+        .map(|k| count_key(k).unwrap_or_else(|| "*".into()))
+        .collect();
+    let wanted = || {
+        let example: Vec<String> = names.iter().map(|n| format!("\"{n}\": N")).collect();
+        format!("{{\"counts\": {{{}}}}}", example.join(", "))
+    };
+    let Some(answers) = json.get("counts").and_then(serde_json::Value::as_object) else {
+        return Err(model::Malformed(format!(
+            "this wait reads the count endpoint once per status filter ({}); give every answer as {} (the report's last observation shows them so)",
+            names.join("; "),
+            wanted()
+        )));
+    };
+    let mut counts = BTreeMap::new();
+    for (key, name) in keys.iter().zip(&names) {
+        let n = answers
+            .get(name)
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| {
+                model::Malformed(format!(
+                    "`counts` has no number for `{name}`; expected {}",
+                    wanted()
+                ))
+            })?;
+        counts.insert(count_key(key), n);
+    }
+    Ok(counts_observation(counts))
+}
+
 /// Builds the observation of count answers.
 pub fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation {
     let document = serde_json::json!({

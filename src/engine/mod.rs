@@ -18,7 +18,7 @@ use crate::report::model::{Outcome, RunReport, SCHEMA_VERSION, WaitReport};
 use crate::spec::Spec;
 
 pub use gate::Gate;
-pub use wait::summarize;
+pub use wait::{capture_outputs, summarize};
 
 /// Why the run is stopping early.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -448,7 +448,9 @@ fn last_observation(obs: &Observation, found: String) -> LastObservation {
     }
 }
 
-fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
+/// The values a wait captures from an observation; a path that selects
+/// nothing captures nothing.
+pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
     wait.outputs
         .iter()
         .filter_map(|o| {

@@ -1,0 +1,77 @@
+//! `jobgate eval`: judge a wait's conditions against a saved response,
+//! offline, and show what each condition found.
+
+use super::{load_spec, read_input};
+use crate::cli::EvalArgs;
+use crate::engine;
+use crate::error::Error;
+use crate::exit;
+
+pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
+    let spec = load_spec(&args.spec)?;
+    let Some(wait) = spec.waits.iter().find(|w| w.name == args.wait) else {
+        let names: Vec<&str> = spec.waits.iter().map(|w| w.name.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "no wait named `{}` in {}; waits: {}",
+            args.wait,
+            spec.origin,
+            names.join(", ")
+        )));
+    };
+    let text = read_input(&args.response).map_err(|source| Error::ReadSpec {
+        path: args.response.display().to_string(),
+        source,
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Usage(format!("{} is not JSON: {e}", args.response.display())))?;
+    let obs = engine::fetch::observe_saved(wait, json)
+        .map_err(|e| Error::Usage(format!("{}: {e}", args.response.display())))?;
+    let mut out = format!(
+        "wait {} ({}) against {}\n",
+        wait.name,
+        wait.target.kind(),
+        args.response.display()
+    );
+    out.push_str(&format!("  observed: {}\n", engine::summarize(&obs)));
+    let mut show = |label: &str, condition: &crate::condition::Condition| {
+        for check in condition.checks() {
+            let f = check.evaluate(&obs);
+            out.push_str(&format!(
+                "  {label} {} {} — found {}\n",
+                if f.holds { "✓" } else { "✗" },
+                check.describe(),
+                f.found
+            ));
+            for item in f.blame.iter().take(10) {
+                out.push_str(&format!(
+                    "      {} {} {}{}\n",
+                    item.id,
+                    item.job_type.as_deref().unwrap_or("-"),
+                    item.status,
+                    item.error_message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+    };
+    if let Some(failure) = &wait.rules.failure {
+        show("failure", failure);
+    }
+    show("success", &wait.rules.success);
+    let verdict = crate::condition::judge(&wait.rules, &obs);
+    let (word, code) = match &verdict {
+        crate::condition::Verdict::Met { .. } => ("met", exit::SUCCESS),
+        crate::condition::Verdict::Failed { .. } => ("failed", exit::WAIT_FAILED),
+        crate::condition::Verdict::Unexpected { .. } => ("unexpected state", exit::WAIT_FAILED),
+        crate::condition::Verdict::Empty => (
+            "no items yet: keep polling (not found once the grace runs out)",
+            exit::TIMED_OUT,
+        ),
+        crate::condition::Verdict::Pending { .. } => ("pending: keep polling", exit::TIMED_OUT),
+    };
+    out.push_str(&format!("  verdict: {word}\n"));
+    print!("{out}");
+    Ok(code)
+}

@@ -1,0 +1,173 @@
+//! What each command does, from parsed arguments to an exit code: one file
+//! per command, the helpers they share here.
+
+mod demo;
+mod eval;
+mod plan;
+mod run;
+
+pub use run::{Limits, Outputs, execute, publish};
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use crate::api::Service;
+use crate::api::endpoints::{Endpoints, Overrides};
+use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, parse_vars};
+use crate::error::Error;
+use crate::exit;
+use crate::output::{self, Environment, Verbosity};
+use crate::report;
+use crate::spec::{self, Spec};
+
+/// Runs one command.
+pub fn dispatch(command: Command) -> Result<u8, Error> {
+    match command {
+        Command::Run(args) => block_on(run::run(args)),
+        Command::Validate(args) => validate(&args),
+        Command::Plan(args) => plan::plan(&args),
+        Command::Eval(args) => eval::eval(&args),
+        Command::Simulate(args) => block_on(async {
+            crate::sim::simulate(args)
+                .await
+                .map_err(|e| Error::Simulator(e.to_string()))?;
+            Ok(exit::SUCCESS)
+        }),
+        Command::Demo(args) => block_on(demo::demo(args)),
+        Command::Schema => {
+            println!("{}", include_str!("../../docs/spec.schema.json").trim_end());
+            Ok(exit::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut crate::cli::Cli::command(),
+                "jobgate",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?
+        .block_on(future)
+}
+
+/// Prints a command-level error: spec errors with their located
+/// diagnostics (and GitHub annotations in Actions), others on one line.
+pub fn print_error(error: &Error) {
+    let env = Environment::detect();
+    let mode = output::decide(&env, crate::output::ColorChoice::Auto, Verbosity::Normal);
+    let mut err = std::io::stderr();
+    match error {
+        Error::Spec(errors) => {
+            let _ = write!(err, "{}", errors.render(mode.color, terminal_width()));
+            if mode.github {
+                for line in report::github::spec_annotations(errors) {
+                    println!("{line}");
+                }
+            }
+        }
+        other => {
+            let _ = writeln!(err, "error: {other}");
+        }
+    }
+}
+
+pub(crate) fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}
+
+/// Reads and validates a spec; variables come from `--var`, then the
+/// environment.
+pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
+    let vars: HashMap<String, String> = parse_vars(&args.vars)?.into_iter().collect();
+    let origin = args.spec.display().to_string();
+    let source = read_input(&args.spec).map_err(|source| Error::ReadSpec {
+        path: origin.clone(),
+        source,
+    })?;
+    let env = move |name: &str| vars.get(name).cloned().or_else(|| std::env::var(name).ok());
+    Ok(spec::parse(&origin, &source, &env)?)
+}
+
+pub(crate) fn read_input(path: &Path) -> std::io::Result<String> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        buf
+    } else {
+        std::fs::read(path)?
+    };
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        )
+    })
+}
+
+fn validate(args: &SpecArgs) -> Result<u8, Error> {
+    let spec = load_spec(args)?;
+    let n = spec.waits.len();
+    eprintln!(
+        "{}: valid, {n} wait{}",
+        spec.origin,
+        if n == 1 { "" } else { "s" }
+    );
+    Ok(exit::SUCCESS)
+}
+
+pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, Error> {
+    let mut overrides = Overrides {
+        spec: spec.endpoints.overrides.clone(),
+        ..Default::default()
+    };
+    for service in Service::ALL {
+        if let Ok(url) = std::env::var(service.endpoint_env_var())
+            && !url.is_empty()
+        {
+            overrides.env.push((service, url));
+        }
+    }
+    for value in &args.endpoints {
+        let parsed = match value.split_once('=') {
+            Some((name, url)) => match Service::ALL.into_iter().find(|s| s.name() == name) {
+                Some(s) => (Some(s), url.to_owned()),
+                None => {
+                    return Err(Error::Usage(format!(
+                        "--endpoint `{value}`: unknown service `{name}` (workspace or appstream)"
+                    )));
+                }
+            },
+            None => (None, value.clone()),
+        };
+        overrides.cli.push(parsed);
+    }
+    Ok(Endpoints::resolve(
+        &spec.endpoints.region,
+        &overrides,
+        args.allow_http,
+    )?)
+}
+
+pub(crate) fn verbosity(d: &DisplayArgs) -> Verbosity {
+    if d.quiet {
+        Verbosity::Quiet
+    } else if d.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    }
+}

@@ -1,0 +1,94 @@
+//! `jobgate plan`: what a run would do, without any network.
+
+use super::{endpoints, load_spec};
+use crate::api::credentials::Credentials;
+use crate::cli::PlanArgs;
+use crate::engine;
+use crate::error::Error;
+use crate::exit;
+use crate::spec::{self, duration};
+
+pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
+    let spec = load_spec(&args.spec)?;
+    let endpoints = endpoints(&spec, &args.endpoints)?;
+    let auth = match Credentials::from_env() {
+        Ok(c) => c.describe().to_owned(),
+        Err(_) => "no credentials found in the environment (run would exit 4)".to_owned(),
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Plan for {} ({} wait{})\n",
+        spec.origin,
+        spec.waits.len(),
+        if spec.waits.len() == 1 { "" } else { "s" }
+    ));
+    out.push_str(&format!("  authentication: {auth}\n"));
+    out.push_str(&format!(
+        "  deadline: {}; on failure: {}\n",
+        spec.deadline
+            .map_or("none (each wait's timeout)".to_owned(), duration::format),
+        if spec.fail_fast {
+            "cancel the other waits (fail fast)"
+        } else {
+            "let every wait finish"
+        }
+    ));
+    for wait in &spec.waits {
+        let unresolved = |w: &str, k: &str| Some(format!("${{outputs.{w}.{k}}}"));
+        let plan = engine::fetch::plan(wait, &unresolved).map_err(Error::Internal)?;
+        out.push_str(&format!("\n{} ({})\n", wait.name, wait.target.kind()));
+        for request in plan.describe(&|s| endpoints.base(s).to_owned()) {
+            out.push_str(&format!("  request: {request}\n"));
+        }
+        out.push_str(&format!("  success: {}\n", wait.rules.success.describe()));
+        if let Some(f) = &wait.rules.failure {
+            out.push_str(&format!("  failure: {}\n", f.describe()));
+        }
+        let pending: Vec<&str> = wait.rules.pending.iter().map(|s| s.as_str()).collect();
+        let unknown = match wait.rules.unknown_status {
+            crate::condition::UnknownStatusPolicy::Fail => "ends the wait as unexpected_state",
+            crate::condition::UnknownStatusPolicy::Wait => "keeps polling",
+        };
+        out.push_str(&format!(
+            "  pending: [{}]; any other status {unknown}\n",
+            pending.join(", ")
+        ));
+        let p = &wait.poll;
+        out.push_str(&format!(
+            "  schedule: first poll at once, then {} growing ×{} up to {}{}{}\n",
+            duration::format(p.initial),
+            p.factor,
+            duration::format(p.max),
+            if p.jitter == spec::Jitter::Full {
+                ", full jitter"
+            } else {
+                ""
+            },
+            if p.adaptive {
+                ", earlier when progress predicts the end"
+            } else {
+                ""
+            }
+        ));
+        out.push_str(&format!("  timeout: {}", duration::format(wait.timeout)));
+        if wait.stable_for > 1 {
+            out.push_str(&format!(
+                "; success must hold on {} polls in a row",
+                wait.stable_for
+            ));
+        }
+        out.push_str(&format!(
+            "; not-found grace {}; error budget {} polls\n",
+            duration::format(wait.not_found_grace),
+            wait.error_budget
+        ));
+        if !wait.after.is_empty() {
+            out.push_str(&format!("  after: {}\n", wait.after.join(", ")));
+        }
+        for o in &wait.outputs {
+            out.push_str(&format!("  output {} = {}\n", o.name, o.source));
+        }
+    }
+    print!("{out}");
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,188 @@
+//! `jobgate run`: poll a spec to its outcome and publish every output.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{endpoints, load_spec, terminal_width, verbosity};
+use crate::api::client::{Client, ClientOptions};
+use crate::api::credentials::Credentials;
+use crate::api::endpoints::Endpoints;
+use crate::cli::RunArgs;
+use crate::engine::{self, Gate, RunOptions, Stop};
+use crate::error::Error;
+use crate::output::{self, Environment, OutputMode};
+use crate::report::{self, RunReport};
+use crate::spec::Spec;
+
+pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
+    let spec = load_spec(&args.spec)?;
+    let endpoints = endpoints(&spec, &args.endpoints)?;
+    let credentials = Credentials::from_env()?;
+    let mode = output::decide(
+        &Environment::detect(),
+        args.display.color,
+        verbosity(&args.display),
+    );
+    if mode.github {
+        for secret in credentials.secrets() {
+            println!("{}", report::github::mask(secret));
+        }
+    }
+    let fail_fast = if args.keep_going {
+        Some(false)
+    } else if args.fail_fast {
+        Some(true)
+    } else {
+        None
+    };
+    let options = RunOptions {
+        deadline: args.deadline,
+        fail_fast,
+        seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+    };
+    let limits = Limits {
+        concurrency: args.max_concurrency,
+        rps: args.max_rps,
+    };
+    let report = execute(&spec, endpoints, credentials, options, limits, mode).await?;
+    let outputs = Outputs {
+        report: args.report.as_deref(),
+        junit: args.junit.as_deref(),
+        json: args.json,
+    };
+    publish(&report, &outputs, mode)?;
+    Ok(report.exit_code)
+}
+
+/// Run-wide request limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub concurrency: usize,
+    pub rps: f64,
+}
+
+/// Polls a validated spec to its outcome, handling SIGINT and SIGTERM.
+pub async fn execute(
+    spec: &Spec,
+    endpoints: Endpoints,
+    credentials: Credentials,
+    options: RunOptions,
+    limits: Limits,
+    mode: OutputMode,
+) -> Result<RunReport, Error> {
+    let client =
+        Client::new(endpoints, credentials, &ClientOptions::default()).map_err(Error::Internal)?;
+    let gate = Arc::new(Gate::new(client, limits.concurrency, limits.rps));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let renderer = tokio::spawn(output::render(mode, rx));
+    let (run, done) = engine::start(spec, gate, options, tx);
+    let run = Arc::new(run);
+    let signals = {
+        let run = run.clone();
+        tokio::spawn(async move {
+            let stop = wait_for_signal().await;
+            run.stop(stop);
+        })
+    };
+    done.await;
+    signals.abort();
+    let _ = renderer.await;
+    Ok(run.snapshot())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> Stop {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => Stop::Interrupted,
+        _ = term.recv() => Stop::Terminated,
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> Stop {
+    let _ = tokio::signal::ctrl_c().await;
+    Stop::Interrupted
+}
+
+/// Where the run's report goes.
+pub struct Outputs<'a> {
+    pub report: Option<&'a Path>,
+    pub junit: Option<&'a Path>,
+    pub json: bool,
+}
+
+/// Writes every requested output: files first (so they exist even if the
+/// terminal is gone), then the summary and the GitHub integration.
+pub fn publish(report: &RunReport, outputs: &Outputs, mode: OutputMode) -> Result<(), Error> {
+    let mut first_error = None;
+    if let Some(path) = outputs.report
+        && let Err(source) = report::json::write(report, path)
+    {
+        first_error.get_or_insert(Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        });
+    }
+    if let Some(path) = outputs.junit
+        && let Err(source) =
+            report::json::write_atomic(path, report::junit::render(report).as_bytes())
+    {
+        first_error.get_or_insert(Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        });
+    }
+    if outputs.json {
+        match report::json::to_json(report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                first_error.get_or_insert(Error::Internal(e.to_string()));
+            }
+        }
+    }
+    if mode.github {
+        let report_path = outputs.report.map(|p| p.display().to_string());
+        if let Err(e) =
+            report::github::GithubEnv::from_env().publish(report, report_path.as_deref())
+        {
+            first_error.get_or_insert(Error::Internal(format!(
+                "cannot write the GitHub Actions outputs: {e}"
+            )));
+        }
+        // Workflow commands are read from stdout; per-wait detail is folded.
+        for line in report::github::annotations(report) {
+            println!("{line}");
+        }
+        for wait in &report.waits {
+            println!(
+                "{}",
+                report::github::group(&format!(
+                    "jobgate: {} — {}",
+                    wait.name,
+                    wait.outcome.as_str()
+                ))
+            );
+            for entry in &wait.history {
+                println!("[{:>7.1}s] {}", entry.at_ms as f64 / 1000.0, entry.state);
+            }
+            println!("{}", wait.reason);
+            println!("{}", report::github::endgroup());
+        }
+    }
+    let style = report::human::Style {
+        color: mode.color,
+        width: terminal_width(),
+    };
+    eprint!("{}", report::human::render(report, style));
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
