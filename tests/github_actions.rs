@@ -44,27 +44,6 @@ waits:
     failure: { any: [FAILED] }
 ";
 
-/// Parses `$GITHUB_OUTPUT` as the runner does (NAME=VALUE and heredocs).
-fn parse_outputs(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delimiter)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delimiter {
-                    break;
-                }
-                value.push(l);
-            }
-            out.push((name.to_owned(), value.join("\n")));
-        } else if let Some((name, value)) = line.split_once('=') {
-            out.push((name.to_owned(), value.to_owned()));
-        }
-    }
-    out
-}
-
 #[test]
 fn writes_outputs_summary_annotations_and_masks() {
     let sim = Sim::start(SCENARIO);
@@ -91,7 +70,7 @@ fn writes_outputs_summary_annotations_and_masks() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
 
-    let outputs = parse_outputs(&std::fs::read_to_string(&output_file).unwrap());
+    let outputs = parse_command_file(&std::fs::read_to_string(&output_file).unwrap());
     let get = |k: &str| outputs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(
         get("EXISTING").as_deref(),

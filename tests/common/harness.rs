@@ -137,3 +137,37 @@ pub fn code(output: &Output) -> i32 {
 pub fn report(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Parses a runner command file (`$GITHUB_OUTPUT`, `$GITHUB_ENV`) as the
+/// runner does: `NAME=VALUE`, or `NAME<<DELIMITER` and lines up to the
+/// delimiter; whichever of `=` and `<<` comes first decides.
+pub fn parse_command_file(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        let heredoc = line.find("<<");
+        match line.find('=') {
+            Some(eq) if heredoc.is_none_or(|h| eq < h) => {
+                out.push((line[..eq].to_owned(), line[eq + 1..].to_owned()));
+            }
+            _ => {
+                let (name, delimiter) = line
+                    .split_once("<<")
+                    .unwrap_or_else(|| panic!("not NAME=VALUE nor a heredoc: {line:?}"));
+                let mut value = Vec::new();
+                loop {
+                    match lines.next() {
+                        Some(l) if l == delimiter => break,
+                        Some(l) => value.push(l),
+                        None => panic!("heredoc {name} not closed by {delimiter}"),
+                    }
+                }
+                out.push((name.to_owned(), value.join("\n")));
+            }
+        }
+    }
+    out
+}
