@@ -439,6 +439,33 @@ fn eval(args: &EvalArgs) -> Result<u8, Error> {
             names.join(", ")
         )));
     };
+    // A saved count response is the answer to one request and does not say
+    // which status it counted: judged as the total, every status count would
+    // read 0, and `count: [ABNORMAL], is: "== 0"` would pass whatever the
+    // API said. Only the total can be judged offline.
+    if wait.target.shape() == spec::Shape::Count {
+        let by_status: Vec<String> = std::iter::once(&wait.rules.success)
+            .chain(wait.rules.failure.iter())
+            .flat_map(|c| c.checks())
+            .filter(|check| {
+                matches!(
+                    check,
+                    crate::condition::Check::Count {
+                        statuses: Some(_),
+                        ..
+                    }
+                )
+            })
+            .map(|check| check.describe())
+            .collect();
+        if !by_status.is_empty() {
+            return Err(Error::Usage(format!(
+                "wait `{}` counts sub-jobs by status ({}), but a saved count response answers one request and does not say which status it counted; `eval` can judge a count wait only on the total (`count: \"*\"`)",
+                wait.name,
+                by_status.join("; ")
+            )));
+        }
+    }
     let text = read_input(&args.response).map_err(|source| Error::ReadSpec {
         path: args.response.display().to_string(),
         source,
