@@ -256,6 +256,12 @@ fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, mo
         let example: Vec<String> = names.iter().map(|n| format!("\"{n}\": N")).collect();
         format!("{{\"counts\": {{{}}}}}", example.join(", "))
     };
+    // A lone `{"count": N}` answers a wait that only needs the total.
+    if keys == [None]
+        && let Some(n) = json.get("count").and_then(serde_json::Value::as_u64)
+    {
+        return Ok(counts_observation([(None, n)].into()));
+    }
     let Some(answers) = json.get("counts").and_then(serde_json::Value::as_object) else {
         return Err(model::Malformed(format!(
             "this wait reads the count endpoint once per status filter ({}); give every answer as {} (the report's last observation shows them so)",

@@ -13,7 +13,8 @@ use tokio::time::Instant;
 use crate::api::client::{ApiError, Client};
 use crate::api::request::ApiRequest;
 
-type Shared = Arc<OnceCell<Result<Value, ApiError>>>;
+/// `None`: the limits could not send the request in time (see [`Gate::get`]).
+type Shared = Arc<OnceCell<Option<Result<Value, ApiError>>>>;
 
 /// Limits shared by every wait of a run.
 pub struct Gate {
@@ -51,8 +52,17 @@ impl Gate {
         &self.client
     }
 
-    /// Sends `request` (or joins an identical one already under way).
-    pub async fn get(&self, request: &ApiRequest, project_id: &str, timeout: Duration) -> Answer {
+    /// Sends `request` (or joins an identical one already under way), or
+    /// returns `None` without sending anything when the limits would hold it
+    /// past `not_after` (the wait's deadline). A joined request answers
+    /// `None` by the deadline of the wait that sent it.
+    pub async fn get(
+        &self,
+        request: &ApiRequest,
+        project_id: &str,
+        timeout: Duration,
+        not_after: Instant,
+    ) -> Option<Answer> {
         let key = format!("{project_id} {}", self.client.url(request));
         let cell = {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -62,7 +72,7 @@ impl Gate {
         let result = cell
             .get_or_init(|| async {
                 sent = true;
-                self.send(request, project_id, timeout).await
+                self.send(request, project_id, timeout, not_after).await
             })
             .await
             .clone();
@@ -74,7 +84,10 @@ impl Gate {
                 pending.remove(&key);
             }
         }
-        Answer { result, sent }
+        Some(Answer {
+            result: result?,
+            sent,
+        })
     }
 
     async fn send(
@@ -82,17 +95,30 @@ impl Gate {
         request: &ApiRequest,
         project_id: &str,
         timeout: Duration,
-    ) -> Result<Value, ApiError> {
-        let _permit = self.in_flight.acquire().await;
+        not_after: Instant,
+    ) -> Option<Result<Value, ApiError>> {
+        // The limits may delay a request but never hold it past the wait's
+        // deadline: it would be sent after the wait had timed out, and the
+        // run would end that much late (a 429 pause lasts up to the poll's
+        // `max`, a queue behind --max-rps as long as it is). A request that
+        // can go at once still goes, so the last poll fitted to the deadline
+        // is made.
+        let _permit = tokio::time::timeout_at(not_after, self.in_flight.acquire())
+            .await
+            .ok()?;
         let slot = {
             let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
             let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = (*next).max(Instant::now()).max(paused);
+            let now = Instant::now();
+            let slot = (*next).max(now).max(paused);
+            if slot > not_after.max(now) {
+                return None;
+            }
             *next = slot + self.interval;
             slot
         };
         tokio::time::sleep_until(slot).await;
-        self.client.get(request, project_id, timeout).await
+        Some(self.client.get(request, project_id, timeout).await)
     }
 
     /// Pauses every wait's requests for `pause` after throttling.

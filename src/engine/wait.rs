@@ -77,14 +77,19 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         let request_timeout = remaining.clamp(Duration::from_secs(1), Duration::from_secs(30));
         update(&report, |r| r.polls += 1);
         let observed = tokio::select! {
-            result = observe(&plan, &cx.gate, &wait.project_id, request_timeout) => result,
+            result = observe(&plan, &cx.gate, &wait.project_id, request_timeout, deadline) => result,
             _ = stopped(&mut cx.stop) => continue,
         };
         let (result, sent) = observed;
         update(&report, |r| r.requests_sent += sent);
         let mut delay = schedule.next_delay();
         match result {
-            Ok(obs) => {
+            // The gate could not send before the deadline (this wait's, or
+            // that of the wait whose identical request it joined): nothing
+            // was sent or seen, so it is no poll. The deadline check below
+            // ends the wait, or it polls again.
+            None => update(&report, |r| r.polls -= 1),
+            Some(Ok(obs)) => {
                 consecutive_errors = 0;
                 let state = summarize(&obs);
                 let last = last_observation(&obs, String::new());
@@ -192,7 +197,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                     }
                 }
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 let info = error_info(&error);
                 update(&report, |r| r.last_error = Some(info));
                 match &error {
@@ -292,13 +297,15 @@ async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) {
 }
 
 /// Makes the requests of one poll. Returns the observation (or the first
-/// error) and how many requests this wait actually sent.
+/// error; `None` if the gate could not send a request before `deadline`) and
+/// how many requests this wait actually sent.
 async fn observe(
     plan: &Plan,
     gate: &Gate,
     project_id: &str,
     timeout: Duration,
-) -> (Result<Observation, ApiError>, u64) {
+    deadline: Instant,
+) -> (Option<Result<Observation, ApiError>>, u64) {
     let mut sent = 0u64;
     let malformed = |m: crate::api::model::Malformed| ApiError::Transient {
         status: 200,
@@ -309,16 +316,20 @@ async fn observe(
     let result = async {
         match plan {
             Plan::Single { request, json } => {
-                let answer = gate.get(request, project_id, timeout).await;
+                let Some(answer) = gate.get(request, project_id, timeout, deadline).await else {
+                    return Ok(None);
+                };
                 sent += u64::from(answer.sent);
                 let body = answer.result?;
                 if *json {
-                    Ok(Observation {
+                    Ok(Some(Observation {
                         document: body,
                         ..Default::default()
-                    })
+                    }))
                 } else {
-                    crate::api::model::parse_job(body).map_err(malformed)
+                    crate::api::model::parse_job(body)
+                        .map(Some)
+                        .map_err(malformed)
                 }
             }
             Plan::Paged { request, page } => {
@@ -329,7 +340,9 @@ async fn observe(
                         .clone()
                         .with("limit", page.to_string())
                         .with("offset", offset.to_string());
-                    let answer = gate.get(&r, project_id, timeout).await;
+                    let Some(answer) = gate.get(&r, project_id, timeout, deadline).await else {
+                        return Ok(None);
+                    };
                     sent += u64::from(answer.sent);
                     let body = answer.result?;
                     let parsed = crate::api::model::parse_page(&body).map_err(malformed)?;
@@ -343,7 +356,7 @@ async fn observe(
                         break;
                     }
                 }
-                fetch::merge_pages(pages).map_err(malformed)
+                fetch::merge_pages(pages).map(Some).map_err(malformed)
             }
             Plan::Counts { request, keys } => {
                 let mut counts = BTreeMap::new();
@@ -358,19 +371,21 @@ async fn observe(
                             Some(s) => request.clone().with("status", s),
                             None => request.clone(),
                         };
-                        let answer = gate.get(&r, project_id, timeout).await;
+                        let Some(answer) = gate.get(&r, project_id, timeout, deadline).await else {
+                            return Ok(None);
+                        };
                         sent += u64::from(answer.sent);
                         total +=
                             crate::api::model::parse_count(&answer.result?).map_err(malformed)?;
                     }
                     counts.insert(fetch::count_key(key), total);
                 }
-                Ok(fetch::counts_observation(counts))
+                Ok(Some(fetch::counts_observation(counts)))
             }
         }
     }
     .await;
-    (result, sent)
+    (result.transpose(), sent)
 }
 
 fn update(report: &Mutex<WaitReport>, f: impl FnOnce(&mut WaitReport)) {

@@ -103,6 +103,12 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
+    /// Time since the simulator started: the clock of its timelines and of
+    /// [`Stats::requests_per_second`].
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.shared.world.now()
+    }
+
     /// The request counters and per-job ground truth so far.
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
@@ -179,7 +185,9 @@ async fn handle(
     }
     let endpoint = Endpoint::classify(&path);
     let counters = &shared.counters;
-    counters.request(endpoint);
+    // Held until this handler returns or is dropped (a hang whose client
+    // gives up), so the peak counts every request the server is busy with.
+    let _in_flight = counters.begin(endpoint, shared.world.now());
     let number = shared.next_request.fetch_add(1, Ordering::SeqCst);
     let decision = shared.faults.decide(number);
     if let Some(delay) = decision.delay {

@@ -18,6 +18,15 @@ pub struct Stats {
     /// paths the API does not have).
     pub endpoints: BTreeMap<String, EndpointStats>,
     pub faults: FaultStats,
+    /// The most API requests ever being handled at once (from arrival to the
+    /// answer), to check a client's concurrency cap.
+    #[serde(default)]
+    pub peak_in_flight: u64,
+    /// API requests by the whole second of the simulator's clock they
+    /// arrived in (index 0 is the first second; the last of a day's buckets
+    /// also holds anything later), to check a client's rate.
+    #[serde(default)]
+    pub requests_per_second: Vec<u64>,
     /// When each job reached its final state, relative to the start.
     pub jobs: Vec<JobTruth>,
 }
@@ -55,6 +64,10 @@ pub struct JobTruth {
     pub terminal_after_ms: Option<u64>,
 }
 
+/// How many seconds `requests_per_second` covers; later requests count in
+/// its last bucket (a day: far longer than any test or benchmark).
+const MAX_SECONDS: usize = 86_400;
+
 /// A fault that was injected, for counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Injected {
@@ -70,7 +83,28 @@ pub enum Injected {
 /// The live counters, shared by every connection.
 #[derive(Debug)]
 pub struct Counters {
-    inner: Mutex<Stats>,
+    inner: Mutex<Live>,
+}
+
+#[derive(Debug)]
+struct Live {
+    stats: Stats,
+    /// Requests being handled now; `stats.peak_in_flight` is its maximum.
+    in_flight: u64,
+}
+
+/// A request being handled: counted in flight until dropped, which also
+/// happens when a hanging request's connection goes away.
+#[must_use = "the request counts as in flight only while this is held"]
+pub struct InFlight<'a> {
+    counters: &'a Counters,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.counters
+            .with_live(|live| live.in_flight = live.in_flight.saturating_sub(1));
+    }
 }
 
 impl Counters {
@@ -92,14 +126,17 @@ impl Counters {
             })
             .collect();
         Self {
-            inner: Mutex::new(Stats {
-                jobs,
-                ..Stats::default()
+            inner: Mutex::new(Live {
+                stats: Stats {
+                    jobs,
+                    ..Stats::default()
+                },
+                in_flight: 0,
             }),
         }
     }
 
-    fn with<R>(&self, update: impl FnOnce(&mut Stats) -> R) -> R {
+    fn with_live<R>(&self, update: impl FnOnce(&mut Live) -> R) -> R {
         // A panic while holding the lock cannot leave the counters
         // inconsistent in a way that matters, so a poisoned lock is reused.
         let mut guard = self
@@ -109,16 +146,33 @@ impl Counters {
         update(&mut guard)
     }
 
+    fn with<R>(&self, update: impl FnOnce(&mut Stats) -> R) -> R {
+        self.with_live(|live| update(&mut live.stats))
+    }
+
     /// Counts an incoming request.
     pub fn request(&self, endpoint: Endpoint) {
-        self.with(|stats| {
-            stats.requests += 1;
-            stats
-                .endpoints
-                .entry(endpoint.name().to_owned())
-                .or_default()
-                .requests += 1;
+        self.with(|stats| count_request(stats, endpoint));
+    }
+
+    /// Counts a request arriving at offset `at` of the simulator's clock and
+    /// keeps it in flight until the returned guard is dropped.
+    pub fn begin(&self, endpoint: Endpoint, at: std::time::Duration) -> InFlight<'_> {
+        let second = usize::try_from(at.as_secs()).unwrap_or(usize::MAX);
+        self.with_live(|live| {
+            count_request(&mut live.stats, endpoint);
+            live.in_flight += 1;
+            let stats = &mut live.stats;
+            stats.peak_in_flight = stats.peak_in_flight.max(live.in_flight);
+            // Absurd offsets would allocate without bound; one late bucket
+            // is as good as another for a rate.
+            let second = second.min(MAX_SECONDS - 1);
+            if stats.requests_per_second.len() <= second {
+                stats.requests_per_second.resize(second + 1, 0);
+            }
+            stats.requests_per_second[second] += 1;
         });
+        InFlight { counters: self }
     }
 
     /// Counts an answer.
@@ -155,6 +209,15 @@ impl Counters {
     }
 }
 
+fn count_request(stats: &mut Stats, endpoint: Endpoint) {
+    stats.requests += 1;
+    stats
+        .endpoints
+        .entry(endpoint.name().to_owned())
+        .or_default()
+        .requests += 1;
+}
+
 impl Stats {
     /// Requests to `endpoint` so far.
     pub fn requests_to(&self, endpoint: Endpoint) -> u64 {
@@ -174,5 +237,54 @@ impl Stats {
     /// The ground truth for a job.
     pub fn job(&self, id: &str) -> Option<&JobTruth> {
         self.jobs.iter().find(|job| job.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn counters() -> Counters {
+        let scenario = Scenario::from_yaml(
+            "project_id: p\njobs:\n  - id: j\n    kind: image_job\n    timeline: [{at: 0s, status: SUCCESS}]\n",
+            "t.yaml",
+        )
+        .unwrap();
+        Counters::new(&scenario)
+    }
+
+    #[test]
+    fn in_flight_peak_and_arrivals_per_second() {
+        let counters = counters();
+        let first = counters.begin(Endpoint::ShowImageJob, Duration::from_millis(100));
+        let second = counters.begin(Endpoint::ShowImageJob, Duration::from_millis(900));
+        drop(first);
+        drop(second);
+        let third = counters.begin(Endpoint::ShowImageJob, Duration::from_millis(2500));
+        let stats = counters.snapshot();
+        assert_eq!(stats.peak_in_flight, 2);
+        assert_eq!(stats.requests, 3);
+        assert_eq!(stats.requests_per_second, vec![2, 0, 1]);
+        drop(third);
+        let later = counters.begin(Endpoint::ShowImageJob, Duration::MAX);
+        drop(later);
+        let stats = counters.snapshot();
+        assert_eq!(
+            stats.peak_in_flight, 2,
+            "released requests are not in flight"
+        );
+        assert_eq!(stats.requests_per_second.len(), MAX_SECONDS);
+        assert_eq!(stats.requests_per_second[MAX_SECONDS - 1], 1);
+    }
+
+    #[test]
+    fn stats_saved_before_the_limit_counters_still_parse() {
+        let old = r#"{"requests": 1, "endpoints": {}, "faults": {"throttled": 0,
+            "server_errors": 0, "malformed": 0, "resets": 0, "hangs": 0, "slowed": 0,
+            "auth_rejected": 0}, "jobs": []}"#;
+        let stats: Stats = serde_json::from_str(old).unwrap();
+        assert_eq!(stats.peak_in_flight, 0);
+        assert!(stats.requests_per_second.is_empty());
     }
 }

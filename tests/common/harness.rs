@@ -58,6 +58,11 @@ impl Sim {
     pub fn stats(&self) -> Stats {
         self.sim.as_ref().unwrap().stats()
     }
+
+    /// Time since the simulator started, on the clock its stats use.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.sim.as_ref().unwrap().elapsed()
+    }
 }
 
 impl Drop for Sim {

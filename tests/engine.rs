@@ -1,0 +1,551 @@
+//! The engine's shared limits and wait semantics end to end: the real binary
+//! against the simulator on loopback, plus `jobgate eval` offline.
+//!
+//! Nothing here asserts how long something took. Assertions are on counts
+//! (the simulator's counters, the report's `polls`) and orders. Bounds that
+//! involve the clock follow from minimum delays the engine guarantees (a
+//! sleep is never short), so load can only make them easier to meet; where a
+//! poll must land in a window of a job's timeline, the window is a second or
+//! more.
+
+#[path = "common/harness.rs"]
+mod harness;
+
+use std::time::Duration;
+
+use harness::*;
+use jobgate::sim::{Endpoint, Faults, Slow};
+
+fn spec(poll: &str, waits: &str) -> String {
+    format!(
+        "version: 1\ndefaults:\n  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}\n  timeout: 20s\n  poll: {poll}\nwaits:\n{waits}"
+    )
+}
+
+const FAST: &str = "{ initial: 50ms, max: 200ms, factor: 2, jitter: full }";
+
+/// `n` image jobs that are SUCCESS from the start, so each wait on one of
+/// them polls exactly once; distinct ids keep requests from being coalesced.
+fn ready_jobs(n: usize) -> String {
+    let mut yaml = format!("project_id: {PROJECT}\njobs:\n");
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - id: ready-{i}\n    kind: image_job\n    timeline: [{{at: 0s, status: SUCCESS}}]\n"
+        ));
+    }
+    yaml
+}
+
+/// One wait per ready job.
+fn one_wait_per_job(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("  w{i}:\n    image_job: ready-{i}\n    target: [SUCCESS]\n"))
+        .collect()
+}
+
+fn waits_of(report: &serde_json::Value) -> &Vec<serde_json::Value> {
+    report["waits"].as_array().unwrap()
+}
+
+// --- --max-concurrency --------------------------------------------------
+
+const CONCURRENT_WAITS: usize = 8;
+
+/// Runs 8 single-poll waits against answers slowed by 400 ms, so requests
+/// that are allowed to overlap do, and returns the simulator's peak of
+/// requests in flight.
+fn peak_in_flight(max_concurrency: &str) -> u64 {
+    let faults = Faults {
+        slow: Some(Slow {
+            rate: 1.0,
+            delay: Duration::from_millis(400),
+        }),
+        ..Faults::default()
+    };
+    let sim = Sim::start_with(&ready_jobs(CONCURRENT_WAITS), Some(faults));
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(FAST, &one_wait_per_job(CONCURRENT_WAITS)),
+    );
+    // A high rate so only the concurrency cap holds requests back.
+    let out = run(
+        &sim,
+        &spec,
+        &["--max-concurrency", max_concurrency, "--max-rps", "1000"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.requests, CONCURRENT_WAITS as u64, "{stats:?}");
+    assert_eq!(stats.faults.slowed, stats.requests);
+    stats.peak_in_flight
+}
+
+#[test]
+fn max_concurrency_caps_requests_in_flight_and_is_reached() {
+    // Eight requests queued behind a cap of two, each held 400 ms: the cap
+    // must be reached (or the test would pass without testing anything)
+    // and never exceeded.
+    assert_eq!(peak_in_flight("2"), 2);
+}
+
+#[test]
+fn a_higher_concurrency_cap_lets_more_requests_overlap() {
+    // The same run with room for all eight: the peak measurement sees more
+    // than two, so the exact 2 above is the cap at work.
+    let peak = peak_in_flight("8");
+    assert!((3..=CONCURRENT_WAITS as u64).contains(&peak), "peak {peak}");
+}
+
+// --- --max-rps ------------------------------------------------------------
+
+/// What the gate guarantees for `--max-rps R`: it hands out send slots at
+/// least 1/R apart, the first no earlier than the process starts, and no
+/// request leaves before its slot. A request may still arrive late (a busy
+/// machine, a slow connection) and land in the same second as the next one,
+/// so "at most R in any one-second window" is *not* guaranteed. What is: by
+/// any time T, at most 1 + R·(T − launch) requests can have arrived.
+///
+/// Checks that envelope at the end of each of the simulator's one-second
+/// buckets; `launched` is the simulator's clock just before the binary was
+/// started. Returns the first bucket that breaks it.
+fn rate_envelope_broken(per_second: &[u64], launched: Duration, rps: f64) -> Option<String> {
+    let mut arrived = 0;
+    for (second, n) in per_second.iter().enumerate() {
+        arrived += n;
+        let end = (second + 1) as f64;
+        let allowed = 1.0 + ((end - launched.as_secs_f64()) * rps).floor();
+        if arrived > 0 && arrived as f64 > allowed {
+            return Some(format!(
+                "{arrived} requests by {end}s, at most {allowed} allowed at {rps}/s from a launch at {launched:?}: {per_second:?}"
+            ));
+        }
+    }
+    None
+}
+
+const PACED_WAITS: usize = 8;
+
+/// Runs 8 single-poll waits at `--max-rps rps` and returns the simulator's
+/// requests per second and its clock at the launch.
+fn paced_run(rps: &str) -> (Vec<u64>, Duration) {
+    let sim = Sim::start(&ready_jobs(PACED_WAITS));
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &spec(FAST, &one_wait_per_job(PACED_WAITS)));
+    let launched = sim.elapsed();
+    let out = run(&sim, &spec, &["--max-rps", rps, "--max-concurrency", "8"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.requests, PACED_WAITS as u64, "{stats:?}");
+    assert_eq!(
+        stats.requests_per_second.iter().sum::<u64>(),
+        stats.requests
+    );
+    (stats.requests_per_second, launched)
+}
+
+#[test]
+fn max_rps_spaces_requests_across_every_second() {
+    // Eight requests ready at once, at two per second: the eighth cannot
+    // arrive before 3.5 s after the launch, so the run spans several
+    // buckets and the envelope is checked at each of them.
+    let (per_second, launched) = paced_run("2");
+    assert_eq!(rate_envelope_broken(&per_second, launched, 2.0), None);
+    assert!(per_second.len() >= 4, "{per_second:?}");
+}
+
+#[test]
+fn a_high_rps_breaks_the_low_rate_envelope() {
+    // The same eight requests at 100 per second arrive far faster than two
+    // per second allows: the envelope check does detect an unpaced client.
+    let (per_second, launched) = paced_run("100");
+    assert!(
+        rate_envelope_broken(&per_second, launched, 2.0).is_some(),
+        "{per_second:?}"
+    );
+}
+
+// --- stable_for ----------------------------------------------------------
+
+/// A fixed 400 ms between polls: every gap between two polls of a wait is at
+/// least that (sleeps are never short), whatever the machine's load.
+const EVERY_400MS: &str = "{ initial: 400ms, max: 400ms, factor: 1, jitter: none }";
+
+const STABLE_JOBS: &str = r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: steady
+    kind: image_job
+    timeline: [{at: 0s, status: SUCCESS}]
+  # SUCCESS, then RUNNING again (an eventually consistent read), then
+  # SUCCESS for good. Five polls 400 ms apart span 1.6 s, longer than the
+  # first SUCCESS, so `stable_for: 5` cannot be met before the flap.
+  - id: flapping
+    kind: image_job
+    timeline:
+      - {at: 0s, status: SUCCESS}
+      - {at: 1500ms, status: RUNNING}
+      - {at: 2500ms, status: SUCCESS}
+"#;
+
+/// Runs one wait on `job` with `stable_for`, returning its report and the
+/// simulator's stats.
+fn stable_run(job: &str, stable_for: u32) -> (serde_json::Value, jobgate::sim::Stats) {
+    let sim = Sim::start(STABLE_JOBS);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(
+            EVERY_400MS,
+            &format!(
+                "  w:\n    image_job: {job}\n    target: [SUCCESS]\n    stable_for: {stable_for}\n"
+            ),
+        ),
+    );
+    let report_path = dir.path("r.json");
+    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = report(&report_path);
+    let wait = waits_of(&report)[0].clone();
+    assert_eq!(wait["outcome"], "met");
+    let stats = sim.stats();
+    // One wait, one request per poll.
+    assert_eq!(
+        wait["polls"].as_u64().unwrap(),
+        stats.requests_to(Endpoint::ShowImageJob),
+        "{wait}"
+    );
+    (wait, stats)
+}
+
+#[test]
+fn stable_for_takes_exactly_that_many_met_polls() {
+    let (wait, _) = stable_run("steady", 3);
+    assert_eq!(wait["polls"], 3, "{wait}");
+    assert!(
+        wait["reason"]
+            .as_str()
+            .unwrap()
+            .contains("on 3 polls in a row"),
+        "{wait}"
+    );
+    let (wait, _) = stable_run("steady", 1);
+    assert_eq!(wait["polls"], 1, "{wait}");
+}
+
+#[test]
+fn stable_for_starts_over_when_success_flaps() {
+    let (stable, stats) = stable_run("flapping", 5);
+    let states: Vec<&str> = stable["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["SUCCESS", "RUNNING", "SUCCESS"], "{stable}");
+    // At least one poll per state seen, and five met polls after the last
+    // RUNNING one.
+    assert!(stable["polls"].as_u64().unwrap() >= 1 + 1 + 5, "{stable}");
+    // Those five are 4 × 400 ms apart at least and the first saw the
+    // SUCCESS of 2.5 s, so the last one arrives after 4.1 s, in the
+    // simulator's fifth second. Had the polls of the first SUCCESS still
+    // counted, the wait would have been met soon after 2.5 s.
+    assert!(
+        stats.requests_per_second.len() >= 5,
+        "{:?}",
+        stats.requests_per_second
+    );
+
+    // `stable_for: 1` is met by the first SUCCESS it sees: at most three
+    // RUNNING polls fit in the second of RUNNING, so it takes fewer polls
+    // than five.
+    let (once, _) = stable_run("flapping", 1);
+    assert!(
+        once["polls"].as_u64().unwrap() < 5,
+        "stable_for 1: {once}\nstable_for 5: {stable}"
+    );
+}
+
+// --- 429 Retry-After --------------------------------------------------------
+
+/// Runs one wait against an API that always throttles, with a 2.5 s
+/// timeout, and returns its report and the requests the simulator received.
+fn throttled_run(retry_after: Option<Duration>) -> (serde_json::Value, u64) {
+    let faults = Faults {
+        throttle: 1.0,
+        retry_after,
+        ..Faults::default()
+    };
+    let sim = Sim::start_with(&ready_jobs(1), Some(faults));
+    let dir = Workdir::new();
+    // Polls 50 ms apart unless a pause says otherwise; `max` is high so it
+    // does not clamp the pause.
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(
+            "{ initial: 50ms, max: 10s, factor: 1, jitter: none }",
+            "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 2500ms\n",
+        ),
+    );
+    let report_path = dir.path("r.json");
+    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let report = report(&report_path);
+    let wait = waits_of(&report)[0].clone();
+    assert_eq!(wait["outcome"], "timed_out");
+    assert_eq!(wait["last_error"]["http_status"], 429);
+    let stats = sim.stats();
+    let sent = stats.requests_to(Endpoint::ShowImageJob);
+    assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), sent);
+    (wait, sent)
+}
+
+#[test]
+fn retry_after_paces_retries_and_nothing_is_sent_past_the_deadline() {
+    // Each 429 says "retry after 1 s": within a 2.5 s timeout that leaves
+    // room for the first request and two retries (not the ~50 of a 50 ms
+    // poll interval); a fourth would come at 3 s, after the deadline.
+    let (wait, sent) = throttled_run(Some(Duration::from_secs(1)));
+    assert!(sent <= 3, "{sent} requests: {wait}");
+    // And the 1 s of the header was used, not the default pause of 3 s
+    // (which would allow only the first request; see below).
+    assert!(sent >= 2, "{sent} requests: {wait}");
+}
+
+#[test]
+fn without_retry_after_a_429_pauses_three_seconds() {
+    // The default pause outlasts the 2.5 s timeout: one request, and the
+    // wait does not sit out the pause to send another after its deadline.
+    let (wait, sent) = throttled_run(None);
+    assert_eq!(sent, 1, "{wait}");
+}
+
+// --- SIGTERM --------------------------------------------------------------
+
+#[cfg(unix)]
+#[test]
+fn sigterm_writes_a_complete_cancelled_report_and_exits_143() {
+    let sim = Sim::start(STUCK);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(
+            FAST,
+            "  a:\n    image_job: stuck-a\n    target: [SUCCESS]\n  b:\n    image_job: stuck-b\n    target: [SUCCESS]\n",
+        ),
+    );
+    let report_path = dir.path("r.json");
+    let mut child = jobgate()
+        .args([
+            "run",
+            spec.to_str().unwrap(),
+            "--endpoint",
+            &sim.url(),
+            "--report",
+            report_path.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A wait sends its next request only once its previous poll is
+    // recorded, so after three requests from two waits at least one of them
+    // has an observation in its report.
+    while sim.stats().requests_to(Endpoint::ShowImageJob) < 3 {
+        assert!(child.try_wait().unwrap().is_none(), "jobgate ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    let report = report(&report_path);
+    assert_eq!(report["outcome"], "cancelled");
+    assert_eq!(report["exit_code"], 143);
+    assert_eq!(report["interrupted_by"], "SIGTERM");
+    assert!(report["ended_at"].is_string());
+    let waits = waits_of(&report);
+    assert_eq!(waits.len(), 2);
+    for wait in waits {
+        assert_eq!(wait["outcome"], "cancelled", "{wait}");
+        assert_eq!(wait["reason"], "terminated by SIGTERM", "{wait}");
+        assert!(wait["polls"].as_u64().unwrap() >= 1, "{wait}");
+    }
+    // What was seen before the signal is kept.
+    assert!(
+        waits
+            .iter()
+            .any(|w| w["last_observation"]["job"]["status"] == "RUNNING"),
+        "{report}"
+    );
+    assert!(stderr(&output).contains("SIGTERM"), "{}", stderr(&output));
+}
+
+const STUCK: &str = r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: stuck-a
+    kind: image_job
+    timeline: [{at: 0s, status: RUNNING}]
+  - id: stuck-b
+    kind: image_job
+    timeline: [{at: 0s, status: RUNNING}]
+"#;
+
+// --- jobgate eval ---------------------------------------------------------
+
+const EVAL_SPEC: &str = r#"version: 1
+defaults:
+  project_id: 0123456789abcdef0123456789abcdef
+waits:
+  image:
+    image_job: build-1
+    target: [SUCCESS]
+  images:
+    image_sub_jobs: { job_id: build-1, job_type: CREATE_SERVER_IMAGE }
+    success: { all: [SUCCESS] }
+    failure: { any: [FAILED, ABNORMAL] }
+  servers-total:
+    app_server_sub_job_count: { job_id: app-1 }
+    success: { count: "*", is: ">= 3" }
+  no-abnormal-servers:
+    app_server_sub_job_count: { job_id: app-1 }
+    success: { count: [ABNORMAL], is: "== 0" }
+"#;
+
+const JOB_DETAIL: &str = r#"{
+  "id": "build-1", "job_type": "CREATE_SERVER_IMAGE", "status": "SUCCESS",
+  "begin_time": "2024-05-20T10:39:49.61Z", "end_time": "2024-05-20T10:52:01Z",
+  "sub_jobs_total": 2,
+  "sub_jobs": [
+    {"id": "s-1", "job_type": "CREATE_SERVER", "status": "SUCCESS"},
+    {"id": "s-2", "job_type": "CREATE_SERVER_IMAGE", "status": "SUCCESS",
+     "job_resource_info": {"resource_id": "image-42", "resource_name": "golden"}}
+  ]
+}"#;
+
+const SUB_JOBS: &str = r#"{
+  "count": 4,
+  "items": [
+    {"id": "i-1", "job_type": "CREATE_SERVER_IMAGE", "status": "SUCCESS",
+     "job_execute_info": {"error_code": "", "error_message": ""}},
+    {"id": "i-2", "job_type": "CREATE_SERVER_IMAGE", "status": "FAILED",
+     "job_execute_info": {"error_code": "WKS.00129901", "error_message": "disk quota exceeded"}},
+    {"id": "i-3", "job_type": "CREATE_SERVER_IMAGE", "status": "RUNNING",
+     "job_execute_info": {"error_code": "", "error_message": ""}},
+    {"id": "i-4", "job_type": "CREATE_SERVER_IMAGE", "status": "ABNORMAL",
+     "job_execute_info": {"error_code": "WKS.0163", "error_message": "the flavor is sold out"}}
+  ]
+}"#;
+
+/// Runs `jobgate eval spec.yaml --wait WAIT --response RESPONSE` in `dir`,
+/// with relative paths so the output names no machine-specific directory.
+fn eval(dir: &Workdir, wait: &str, response: &str) -> std::process::Output {
+    jobgate()
+        .current_dir(dir.dir.path())
+        .args(["eval", "spec.yaml", "--wait", wait, "--response", response])
+        .output()
+        .unwrap()
+}
+
+fn eval_dir() -> Workdir {
+    let dir = Workdir::new();
+    dir.write("spec.yaml", EVAL_SPEC);
+    dir.write("job.json", JOB_DETAIL);
+    dir.write("sub-jobs.json", SUB_JOBS);
+    dir.write("count.json", r#"{"count": 3}"#);
+    dir.write(
+        "truncated.json",
+        r#"{"count": 4, "items": [{"id": "i-1", "sta"#,
+    );
+    dir
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn eval_snapshot(name: &str, output: &std::process::Output) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots/eval");
+    settings.bind(|| insta::assert_snapshot!(name, stdout(output)));
+}
+
+#[test]
+fn eval_blames_the_failed_sub_jobs_and_exits_one() {
+    let dir = eval_dir();
+    let out = eval(&dir, "images", "sub-jobs.json");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    eval_snapshot("eval-failed-sub-jobs", &out);
+}
+
+#[test]
+fn eval_of_a_finished_job_is_met_and_exits_zero() {
+    let dir = eval_dir();
+    let out = eval(&dir, "image", "job.json");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    eval_snapshot("eval-job-met", &out);
+}
+
+#[test]
+fn eval_of_a_count_response() {
+    let dir = eval_dir();
+    let out = eval(&dir, "servers-total", "count.json");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    eval_snapshot("eval-count-total", &out);
+}
+
+#[test]
+fn eval_of_a_count_by_status_is_refused() {
+    // A saved count answers one request and does not say which status it
+    // counted, while the wait needs the ABNORMAL count and the total.
+    let dir = eval_dir();
+    let out = eval(&dir, "no-abnormal-servers", "count.json");
+    assert_eq!(code(&out), 2, "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(stderr(&out).contains("ABNORMAL"), "{}", stderr(&out));
+}
+
+#[test]
+fn eval_of_counts_by_status_takes_every_answer() {
+    // The form the report's last observation shows: one answer per filter.
+    let dir = eval_dir();
+    dir.write("counts.json", r#"{"counts": {"*": 3, "ABNORMAL": 1}}"#);
+    let out = eval(&dir, "no-abnormal-servers", "counts.json");
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("found count 1 of 3"),
+        "{}",
+        stdout(&out)
+    );
+    dir.write("counts.json", r#"{"counts": {"*": 3, "ABNORMAL": 0}}"#);
+    assert_eq!(code(&eval(&dir, "no-abnormal-servers", "counts.json")), 0);
+}
+
+#[test]
+fn eval_refuses_malformed_json_with_exit_two() {
+    let dir = eval_dir();
+    let out = eval(&dir, "images", "truncated.json");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("truncated.json is not JSON"), "{err}");
+}
+
+#[test]
+fn eval_names_the_waits_when_the_wait_does_not_exist() {
+    let dir = eval_dir();
+    let out = eval(&dir, "imagez", "job.json");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: no wait named `imagez` in spec.yaml; waits: image, images, servers-total, no-abnormal-servers\n"
+    );
+}
