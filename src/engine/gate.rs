@@ -54,8 +54,9 @@ impl Gate {
 
     /// Sends `request` (or joins an identical one already under way), or
     /// returns `None` without sending anything when the limits would hold it
-    /// past `not_after` (the wait's deadline). A joined request answers
-    /// `None` by the deadline of the wait that sent it.
+    /// past `not_after` (the wait's deadline). A caller that joined another
+    /// wait's request gives up, with `None`, as late as it would have on a
+    /// request of its own: `timeout` after its deadline.
     pub async fn get(
         &self,
         request: &ApiRequest,
@@ -69,13 +70,20 @@ impl Gate {
             pending.entry(key.clone()).or_default().clone()
         };
         let mut sent = false;
-        let result = cell
-            .get_or_init(|| async {
+        // Bounds only a joiner: the sender's own wait is bounded tighter
+        // inside `send`, and this must not cut the last poll, sent just
+        // before the deadline, short of its answer.
+        let give_up = not_after.max(Instant::now()) + timeout;
+        let result = tokio::time::timeout_at(
+            give_up,
+            cell.get_or_init(|| async {
                 sent = true;
                 self.send(request, project_id, timeout, not_after).await
-            })
-            .await
-            .clone();
+            }),
+        )
+        .await
+        .ok()?
+        .clone();
         {
             // The first caller to finish retires the entry so that later
             // polls send afresh; callers that joined in time share the answer.

@@ -140,4 +140,25 @@ mod tests {
         );
         assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     }
+
+    #[test]
+    fn an_empty_count_is_never_success() {
+        use crate::condition::{Verdict, judge};
+        use crate::engine::fetch::counts_observation;
+        // What the count endpoint answers for a job that does not exist.
+        let nothing = counts_observation([(None, 0), (Some("FAILED".into()), 0)].into());
+        for target in ["app_server_sub_job_count", "app_server_sub_jobs"] {
+            let spec = parse(
+                "s",
+                &format!("version: 1\nwaits:\n  a:\n    {target}: {{ job_id: x }}\n    success: {{ count: [FAILED], is: \"== 0\" }}\n"),
+                &env,
+            )
+            .unwrap();
+            assert_eq!(
+                judge(&spec.waits[0].rules, &nothing),
+                Verdict::Empty,
+                "{target}"
+            );
+        }
+    }
 }

@@ -870,6 +870,10 @@ impl<'a> Validator<'a> {
         };
         let success = success?;
         let shape = shape?;
+        // Count waits too: their plan always asks for the total, so an empty
+        // set (a job that never appeared, a mistyped id) ends `not_found` as
+        // on list waits instead of passing `count: [FAILED], is: "== 0"` on
+        // "0 of 0".
         let uses_items = shape == Shape::List
             || success.uses_items()
             || failure.as_ref().is_some_and(|f| f.uses_items());
@@ -879,7 +883,7 @@ impl<'a> Validator<'a> {
             failure,
             unknown_status,
             allow_empty,
-            uses_items: uses_items && shape != Shape::Count,
+            uses_items,
         })
     }
 

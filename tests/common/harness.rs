@@ -1,8 +1,10 @@
 //! Runs the real `jobgate` binary against the simulator on loopback.
 #![allow(dead_code)] // Each test crate uses only part of this.
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use jobgate::sim::{Faults, Scenario, SimAuth, SimConfig, Simulator, stats::Stats};
 
@@ -24,6 +26,18 @@ impl Sim {
 
     /// Starts the scenario with faults overriding the scenario's own.
     pub fn start_with(scenario_yaml: &str, faults: Option<Faults>) -> Sim {
+        Self::start_with_auth(
+            scenario_yaml,
+            faults,
+            SimAuth::AkSk {
+                access_key: AK.into(),
+                secret_key: SK.into(),
+            },
+        )
+    }
+
+    /// Like [`Sim::start_with`], with the gateway accepting `auth` instead.
+    pub fn start_with_auth(scenario_yaml: &str, faults: Option<Faults>, auth: SimAuth) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -31,10 +45,7 @@ impl Sim {
             .unwrap();
         let scenario = Scenario::from_yaml(scenario_yaml, "test scenario").unwrap();
         let config = SimConfig {
-            auth: SimAuth::AkSk {
-                access_key: AK.into(),
-                secret_key: SK.into(),
-            },
+            auth,
             faults,
             seed: Some(3),
         };
@@ -175,4 +186,44 @@ pub fn parse_command_file(text: &str) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// Runs `cmd` to completion like [`Command::output`], but kills it and fails
+/// the test if it is still running after `limit`: a guard against hangs that
+/// is far looser than any deadline under test, not a timing assertion.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drain both pipes as the child writes, so a chatty child cannot block.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+            panic!("jobgate was still running after {limit:?} and was killed; stderr:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
