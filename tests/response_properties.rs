@@ -192,8 +192,9 @@ proptest! {
         prop_assert_eq!(matches!(verdict, Verdict::Met { .. }), expect_met, "{:?}", verdict);
     }
 
-    /// Saved count answers pass exactly when the ABNORMAL count is zero;
-    /// a missing answer is refused, never read as zero.
+    /// Saved count answers pass exactly when the ABNORMAL count is zero and
+    /// the total is not (an empty set is never success); a missing answer is
+    /// refused, never read as zero.
     #[test]
     fn count_verdict_needs_every_answer(total in 0u64..50, abnormal in 0u64..50, drop_abnormal: bool) {
         let spec = spec();
@@ -208,7 +209,7 @@ proptest! {
             Ok(obs) => {
                 prop_assert!(!drop_abnormal, "judged without the ABNORMAL count");
                 let verdict = judge(&w.rules, &obs);
-                prop_assert_eq!(matches!(verdict, Verdict::Met { .. }), abnormal == 0, "{:?}", verdict);
+                prop_assert_eq!(matches!(verdict, Verdict::Met { .. }), abnormal == 0 && total > 0, "{:?}", verdict);
             }
         }
     }

@@ -397,6 +397,7 @@ fn push_history(r: &mut WaitReport, at_ms: u64, state: &str) {
     const MAX: usize = 50;
     r.history.push(HistoryEntry {
         at_ms,
+        poll: r.polls,
         state: state.to_owned(),
     });
     if r.history.len() > MAX {

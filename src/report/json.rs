@@ -127,10 +127,12 @@ pub(crate) mod samples {
             history: vec![
                 HistoryEntry {
                     at_ms: 0,
+                    poll: 1,
                     state: "RUNNING".into(),
                 },
                 HistoryEntry {
                     at_ms: elapsed_ms,
+                    poll: 12,
                     state: outcome.as_str().to_uppercase(),
                 },
             ],

@@ -97,6 +97,8 @@ pub struct ApiErrorInfo {
 pub struct HistoryEntry {
     /// Milliseconds since the run started.
     pub at_ms: u64,
+    /// The wait's poll that saw it (1 for the first).
+    pub poll: u64,
     /// The state in a few words, e.g. `RUNNING (2/3 SUCCESS)`.
     pub state: String,
 }
