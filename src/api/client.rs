@@ -3,12 +3,46 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::credentials::Credentials;
 use super::request::ApiRequest;
 use super::{Service, endpoints::Endpoints};
+
+/// A successful answer, as sent: whoever knows its shape reads it (a list
+/// page of 10,000 sub-jobs is read straight into items, never into a JSON
+/// tree). Cheap to clone, so waits that share a request share the bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Body {
+    pub bytes: Bytes,
+    pub request_id: Option<String>,
+}
+
+impl Body {
+    /// The body as any JSON, or the transient error of a malformed answer.
+    pub fn json(&self) -> Result<Value, ApiError> {
+        serde_json::from_slice(&self.bytes).map_err(|_| {
+            self.malformed(format!(
+                "the response is not valid JSON ({} bytes): {}",
+                self.bytes.len(),
+                preview(&self.bytes)
+            ))
+        })
+    }
+
+    /// The transient error of an answer that does not have the documented
+    /// shape: retried within the error budget, like a 5xx.
+    pub fn malformed(&self, why: impl std::fmt::Display) -> ApiError {
+        ApiError::Transient {
+            status: 200,
+            code: None,
+            message: why.to_string(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
 
 /// Why a request did not produce a usable JSON body.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -185,13 +219,14 @@ impl Client {
         self.endpoints.base(service)
     }
 
-    /// Sends one GET, bounded by `timeout`, and returns the JSON body.
+    /// Sends one GET, bounded by `timeout`, and returns the body of a
+    /// successful answer.
     pub async fn get(
         &self,
         request: &ApiRequest,
         project_id: &str,
         timeout: Duration,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Body, ApiError> {
         let url = self.url(request);
         let base = self.endpoints.base(request.service);
         // Sign the Host exactly as reqwest will send it (with a non-default port).
@@ -237,7 +272,7 @@ impl Client {
             message: format!("the response body was cut off: {e}"),
             request_id: request_id.clone(),
         })?;
-        classify(status, &body, request_id, retry_after)
+        classify(status, body, request_id, retry_after)
     }
 }
 
@@ -277,23 +312,17 @@ fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
 /// the offline evaluator.
 pub fn classify(
     status: StatusCode,
-    body: &[u8],
+    body: Bytes,
     request_id: Option<String>,
     retry_after: Option<Duration>,
-) -> Result<Value, ApiError> {
-    let json: Option<Value> = serde_json::from_slice(body).ok();
+) -> Result<Body, ApiError> {
     if status.is_success() {
-        return json.ok_or_else(|| ApiError::Transient {
-            status: status.as_u16(),
-            code: None,
-            message: format!(
-                "the response is not valid JSON ({} bytes): {}",
-                body.len(),
-                preview(body)
-            ),
+        return Ok(Body {
+            bytes: body,
             request_id,
         });
     }
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
     let field = |k: &str| {
         json.as_ref()
             .and_then(|j| j.get(k))
@@ -367,7 +396,7 @@ mod tests {
         assert!(matches!(
             classify(
                 StatusCode::TOO_MANY_REQUESTS,
-                throttle,
+                Bytes::from_static(throttle),
                 None,
                 Some(Duration::from_secs(2))
             ),
@@ -378,36 +407,66 @@ mod tests {
         ));
         let auth =
             br#"{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}"#;
-        let err = classify(StatusCode::UNAUTHORIZED, auth, Some("abc".into()), None).unwrap_err();
+        let err = classify(
+            StatusCode::UNAUTHORIZED,
+            Bytes::from_static(auth),
+            Some("abc".into()),
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(err, ApiError::Auth { .. }));
         assert_eq!(
             err.to_string(),
             "HTTP 401 APIG.0301: Incorrect IAM authentication information (request id abc)"
         );
         assert!(matches!(
-            classify(StatusCode::FORBIDDEN, b"", None, None),
+            classify(StatusCode::FORBIDDEN, Bytes::from_static(b""), None, None),
             Err(ApiError::Auth { .. })
         ));
         assert!(matches!(
-            classify(StatusCode::NOT_FOUND, b"{}", None, None),
+            classify(StatusCode::NOT_FOUND, Bytes::from_static(b"{}"), None, None),
             Err(ApiError::NotFound { .. })
         ));
         assert!(matches!(
-            classify(StatusCode::SERVICE_UNAVAILABLE, b"", None, None),
+            classify(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Bytes::from_static(b""),
+                None,
+                None
+            ),
             Err(ApiError::Transient { .. })
         ));
         assert!(matches!(
-            classify(StatusCode::BAD_REQUEST, b"{}", None, None),
+            classify(
+                StatusCode::BAD_REQUEST,
+                Bytes::from_static(b"{}"),
+                None,
+                None
+            ),
             Err(ApiError::Rejected { .. })
         ));
     }
 
     #[test]
     fn malformed_success_is_transient() {
-        let err = classify(StatusCode::OK, b"{\"status\": \"RUN", None, None).unwrap_err();
+        let body = classify(
+            StatusCode::OK,
+            Bytes::from_static(b"{\"status\": \"RUN"),
+            Some("r1".into()),
+            None,
+        )
+        .unwrap();
+        let err = body.json().unwrap_err();
         assert!(matches!(err, ApiError::Transient { .. }));
-        assert!(err.to_string().contains("not valid JSON"));
-        assert!(classify(StatusCode::OK, b"{\"count\": 1}", None, None).is_ok());
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        assert!(err.to_string().contains("request id r1"), "{err}");
+        let ok = classify(
+            StatusCode::OK,
+            Bytes::from_static(b"{\"count\": 1}"),
+            None,
+            None,
+        );
+        assert_eq!(ok.unwrap().json().unwrap()["count"], 1);
     }
 
     #[test]

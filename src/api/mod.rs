@@ -9,6 +9,7 @@ pub mod request;
 pub mod service;
 pub mod signer;
 pub mod status;
+pub mod wire;
 
 pub use service::Service;
 pub use status::Status;

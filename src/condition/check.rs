@@ -1,5 +1,7 @@
 //! Single checks and how each one reads an observation.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
@@ -65,14 +67,15 @@ pub enum Check {
 
 /// What a check found in one observation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
+pub struct Finding<'a> {
     /// Whether the check holds.
     pub holds: bool,
     /// What was found, in plain words.
     pub found: String,
     /// Items that made the check hold (for failures) or fail (for success),
-    /// so reports can say which sub-jobs are to blame.
-    pub blame: Vec<Item>,
+    /// so reports can say which sub-jobs are to blame. Borrowed: a poll that
+    /// decides nothing copies none of them.
+    pub blame: Vec<&'a Item>,
 }
 
 impl ItemFilter {
@@ -80,11 +83,12 @@ impl ItemFilter {
     pub fn matches(&self, item: &Item) -> bool {
         self.fields.iter().all(|(field, wanted)| {
             let value = match field.as_str() {
-                "job_type" => item.job_type.clone(),
-                "status" => Some(item.status.to_string()),
-                path => lookup(&item.raw, path),
+                "job_type" => item.job_type.as_deref().map(Cow::Borrowed),
+                "status" => Some(Cow::Borrowed(item.status.as_str())),
+                // Rare, so the item's text is parsed only here.
+                path => lookup(&item.json(), path).map(|v| Cow::Owned(v.into_owned())),
             };
-            value.is_some_and(|v| wanted.contains(&v))
+            value.is_some_and(|v| wanted.iter().any(|w| *w == *v))
         })
     }
 
@@ -101,15 +105,15 @@ impl ItemFilter {
     }
 }
 
-fn lookup(value: &Value, dotted: &str) -> Option<String> {
+fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<Cow<'a, str>> {
     let mut current = value;
     for key in dotted.split('.') {
         current = current.get(key)?;
     }
     match current {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Null => None,
-        other => Some(other.to_string()),
+        other => Some(Cow::Owned(other.to_string())),
     }
 }
 
@@ -188,7 +192,7 @@ impl Check {
     }
 
     /// Evaluates the check against one observation.
-    pub fn evaluate(&self, obs: &Observation) -> Finding {
+    pub fn evaluate<'a>(&self, obs: &'a Observation) -> Finding<'a> {
         match self {
             Check::JobStatus(statuses) => match &obs.job {
                 Some(job) => Finding {
@@ -235,7 +239,7 @@ impl Check {
                         selected.len(),
                         names(statuses)
                     ),
-                    blame: blame.into_iter().cloned().collect(),
+                    blame,
                 }
             }
             Check::Count {
@@ -256,8 +260,7 @@ impl Check {
                         .copied()
                         .filter(|i| statuses.as_ref().is_none_or(|s| s.contains(&i.status)))
                         .collect();
-                    let blame = matching.iter().map(|i| (*i).clone()).collect();
-                    (matching.len() as u64, selected.len() as u64, blame)
+                    (matching.len() as u64, selected.len() as u64, matching)
                 };
                 Finding {
                     holds: comparison.holds(matched, total),
@@ -266,7 +269,8 @@ impl Check {
                 }
             }
             Check::Path { path, test, .. } => {
-                let nodes = path.query(&obs.document).all();
+                let document = obs.document();
+                let nodes = path.query(&document).all();
                 let holds = match test {
                     PathTest::Exists(want) => nodes.is_empty() != *want,
                     PathTest::Equals(v) => nodes.contains(&v),

@@ -20,13 +20,13 @@ pub enum Verdict {
     Pending { found: String },
 }
 
-struct Outcome {
+struct Outcome<'a> {
     holds: bool,
     found: Vec<String>,
-    blame: Vec<Item>,
+    blame: Vec<&'a Item>,
 }
 
-fn evaluate(condition: &Condition, obs: &Observation) -> Outcome {
+fn evaluate<'a>(condition: &Condition, obs: &'a Observation) -> Outcome<'a> {
     match condition {
         Condition::Check(check) => {
             let Finding {
@@ -72,7 +72,7 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
         if result.holds {
             return Verdict::Failed {
                 reason: format!("failure condition holds: {}", failure.describe()),
-                blame: result.blame,
+                blame: result.blame.into_iter().cloned().collect(),
             };
         }
     }
@@ -152,7 +152,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    parse_item(&json!({"id": i.to_string(), "status": s, "job_type": "T"})).unwrap()
+                    parse_item(json!({"id": i.to_string(), "status": s, "job_type": "T"})).unwrap()
                 })
                 .collect(),
             ..Default::default()

@@ -211,12 +211,16 @@ pub fn count_key(statuses: &Option<StatusSet>) -> Option<String> {
 }
 
 /// Builds the observation of a paged list from its pages.
-pub fn merge_pages(pages: Vec<serde_json::Value>) -> Result<Observation, model::Malformed> {
+pub fn merge_pages(pages: &[serde_json::Value]) -> Result<Observation, model::Malformed> {
     let mut items = Vec::new();
-    for page in &pages {
-        items.extend(model::parse_page(page)?.items);
+    for page in pages {
+        items.extend(model::parse_page(&to_bytes(page)?)?.items);
     }
-    model::list_observation(items)
+    Ok(model::list_observation(items))
+}
+
+fn to_bytes(json: &serde_json::Value) -> Result<Vec<u8>, model::Malformed> {
+    serde_json::to_vec(json).map_err(|e| model::Malformed(format!("cannot be read: {e}")))
 }
 
 /// Reads one saved response the way a poll of this wait would:
@@ -233,8 +237,8 @@ pub fn observe_saved(
 ) -> Result<Observation, model::Malformed> {
     use crate::spec::Shape;
     match wait.target.shape() {
-        Shape::Job => model::parse_job(json),
-        Shape::List => merge_pages(vec![json]),
+        Shape::Job => model::parse_job(to_bytes(&json)?.into()),
+        Shape::List => merge_pages(&[json]),
         Shape::Count => saved_counts(wait, &json),
         Shape::Json => Ok(Observation {
             document: json,

@@ -6,15 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::{OnceCell, Semaphore};
 use tokio::time::Instant;
 
-use crate::api::client::{ApiError, Client};
+use crate::api::client::{ApiError, Body, Client};
 use crate::api::request::ApiRequest;
 
 /// `None`: the limits could not send the request in time (see [`Gate::get`]).
-type Shared = Arc<OnceCell<Option<Result<Value, ApiError>>>>;
+type Shared = Arc<OnceCell<Option<Result<Body, ApiError>>>>;
 
 /// Limits shared by every wait of a run.
 pub struct Gate {
@@ -29,7 +28,7 @@ pub struct Gate {
 /// The answer to one request, and whether this caller sent it (or shared
 /// another wait's identical request).
 pub struct Answer {
-    pub result: Result<Value, ApiError>,
+    pub result: Result<Body, ApiError>,
     pub sent: bool,
 }
 
@@ -104,7 +103,7 @@ impl Gate {
         project_id: &str,
         timeout: Duration,
         not_after: Instant,
-    ) -> Option<Result<Value, ApiError>> {
+    ) -> Option<Result<Body, ApiError>> {
         // The limits may delay a request but never hold it past the wait's
         // deadline: it would be sent after the wait had timed out, and the
         // run would end that much late (a 429 pause lasts up to the poll's

@@ -12,7 +12,7 @@ use super::gate::Gate;
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
-use crate::api::model::Observation;
+use crate::api::model::{self, Observation};
 use crate::condition::{Verdict, judge};
 use crate::report::model::{ApiErrorInfo, HistoryEntry, LastObservation, Outcome, WaitReport};
 use crate::spec::{Shape, Wait, duration};
@@ -307,12 +307,6 @@ async fn observe(
     deadline: Instant,
 ) -> (Option<Result<Observation, ApiError>>, u64) {
     let mut sent = 0u64;
-    let malformed = |m: crate::api::model::Malformed| ApiError::Transient {
-        status: 200,
-        code: None,
-        message: format!("the response does not have the documented shape: {m}"),
-        request_id: None,
-    };
     let result = async {
         match plan {
             Plan::Single { request, json } => {
@@ -323,17 +317,18 @@ async fn observe(
                 let body = answer.result?;
                 if *json {
                     Ok(Some(Observation {
-                        document: body,
+                        document: body.json()?,
                         ..Default::default()
                     }))
                 } else {
-                    crate::api::model::parse_job(body)
+                    model::parse_job(body.bytes.clone())
                         .map(Some)
-                        .map_err(malformed)
+                        .map_err(|m| body.malformed(shape(m)))
                 }
             }
             Plan::Paged { request, page } => {
-                let mut pages = Vec::new();
+                let mut items = Vec::new();
+                let mut pages = 0u32;
                 let mut offset = 0u64;
                 loop {
                     let r = request
@@ -345,18 +340,20 @@ async fn observe(
                     };
                     sent += u64::from(answer.sent);
                     let body = answer.result?;
-                    let parsed = crate::api::model::parse_page(&body).map_err(malformed)?;
+                    let parsed =
+                        model::parse_page(&body.bytes).map_err(|m| body.malformed(shape(m)))?;
                     let got = parsed.items.len() as u64;
-                    pages.push(body);
+                    items.extend(parsed.items);
+                    pages += 1;
                     offset += got;
                     let total = parsed.total.unwrap_or(0);
                     // Stop on a short page or once the reported total is read;
                     // a hard cap guards against a server that never ends.
-                    if got < u64::from(*page) || offset >= total || pages.len() >= 10_000 {
+                    if got < u64::from(*page) || offset >= total || pages >= 10_000 {
                         break;
                     }
                 }
-                fetch::merge_pages(pages).map(Some).map_err(malformed)
+                Ok(Some(model::list_observation(items)))
             }
             Plan::Counts { request, keys } => {
                 let mut counts = BTreeMap::new();
@@ -375,8 +372,9 @@ async fn observe(
                             return Ok(None);
                         };
                         sent += u64::from(answer.sent);
-                        total +=
-                            crate::api::model::parse_count(&answer.result?).map_err(malformed)?;
+                        let body = answer.result?;
+                        total += model::parse_count(&body.json()?)
+                            .map_err(|m| body.malformed(shape(m)))?;
                     }
                     counts.insert(fetch::count_key(key), total);
                 }
@@ -386,6 +384,10 @@ async fn observe(
     }
     .await;
     (result.transpose(), sent)
+}
+
+fn shape(m: model::Malformed) -> String {
+    format!("the response does not have the documented shape: {m}")
 }
 
 fn update(report: &Mutex<WaitReport>, f: impl FnOnce(&mut WaitReport)) {
@@ -421,7 +423,7 @@ pub fn summarize(obs: &Observation) -> String {
         parts.push(format!("count[{}]={v}", k.as_deref().unwrap_or("*")));
     }
     if parts.is_empty() {
-        parts.push(if obs.document.get("items").is_some() {
+        parts.push(if obs.is_list() {
             "no sub-jobs yet".into()
         } else {
             "response received".into()
@@ -431,11 +433,11 @@ pub fn summarize(obs: &Observation) -> String {
 }
 
 fn status_counts(obs: &Observation) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for item in &obs.items {
-        *counts.entry(item.status.to_string()).or_insert(0) += 1;
+        *counts.entry(item.status.as_str()).or_insert(0) += 1;
     }
-    counts
+    counts.into_iter().map(|(s, n)| (s.to_owned(), n)).collect()
 }
 
 fn last_observation(obs: &Observation, found: String) -> LastObservation {
@@ -470,7 +472,7 @@ pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, Strin
     wait.outputs
         .iter()
         .filter_map(|o| {
-            let node = o.path.query(&obs.document).first()?.clone();
+            let node = o.path.query(&obs.document()).first()?.clone();
             let text = match node {
                 serde_json::Value::String(s) => s,
                 other => other.to_string(),
