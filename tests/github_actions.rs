@@ -111,6 +111,37 @@ fn writes_outputs_summary_annotations_and_masks() {
     let unmasked = stdout.replace(&format!("::add-mask::{SK}"), "");
     assert!(!unmasked.contains(SK) && !stderr(&out).contains(SK));
     assert!(!std::fs::read_to_string(&report_path).unwrap().contains(SK));
+    assert_report_matches_schema(&report(&report_path));
+}
+
+#[test]
+fn json_on_stdout_stays_pure_json_under_actions() {
+    let sim = Sim::start(SCENARIO);
+    let dir = Workdir::new();
+    let spec = dir.write("gate.yaml", SPEC);
+    let out = jobgate()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", dir.write("github_output", ""))
+        .env("GITHUB_STEP_SUMMARY", dir.write("step_summary", ""))
+        .args(["run", spec.to_str().unwrap(), "--keep-going", "--json"])
+        .args(["--endpoint", &sim.url()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
+    assert_eq!(json["outcome"], "failed");
+    assert_report_matches_schema(&json);
+    assert!(!stdout.contains(SK), "no secret in the report");
+    // The workflow commands moved to stderr, which the runner reads too.
+    let err = stderr(&out);
+    assert!(err.contains(&format!("::add-mask::{SK}")), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("::error")).count(),
+        1,
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `jobgate run`: poll a spec to its outcome and publish every output.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,8 +25,9 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         verbosity(&args.display),
     );
     if mode.github {
+        let mut commands = workflow_commands(args.json);
         for secret in credentials.secrets() {
-            println!("{}", report::github::mask(secret));
+            let _ = writeln!(commands, "{}", report::github::mask(secret));
         }
     }
     let fail_fast = if args.keep_going {
@@ -111,6 +113,17 @@ async fn wait_for_signal() -> Stop {
     Stop::Interrupted
 }
 
+/// Where workflow commands (masks, annotations, groups) go. The runner reads
+/// them from stdout and stderr alike; with `--json` stdout carries the report
+/// alone, so that `jobgate run --json > report.json` stays valid JSON.
+fn workflow_commands(json: bool) -> Box<dyn Write> {
+    if json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
+}
+
 /// Where the run's report goes.
 pub struct Outputs<'a> {
     pub report: Option<&'a Path>,
@@ -156,24 +169,20 @@ pub fn publish(report: &RunReport, outputs: &Outputs, mode: OutputMode) -> Resul
                 "cannot write the GitHub Actions outputs: {e}"
             )));
         }
-        // Workflow commands are read from stdout; per-wait detail is folded.
+        // Per-wait detail is folded in log groups.
+        let mut commands = workflow_commands(outputs.json);
         for line in report::github::annotations(report) {
-            println!("{line}");
+            let _ = writeln!(commands, "{line}");
         }
         for wait in &report.waits {
-            println!(
-                "{}",
-                report::github::group(&format!(
-                    "jobgate: {} — {}",
-                    wait.name,
-                    wait.outcome.as_str()
-                ))
-            );
+            let title = format!("jobgate: {} — {}", wait.name, wait.outcome.as_str());
+            let _ = writeln!(commands, "{}", report::github::group(&title));
             for entry in &wait.history {
-                println!("[{:>7.1}s] {}", entry.at_ms as f64 / 1000.0, entry.state);
+                let at = entry.at_ms as f64 / 1000.0;
+                let _ = writeln!(commands, "[{at:>7.1}s] {}", entry.state);
             }
-            println!("{}", wait.reason);
-            println!("{}", report::github::endgroup());
+            let _ = writeln!(commands, "{}", wait.reason);
+            let _ = writeln!(commands, "{}", report::github::endgroup());
         }
     }
     let style = report::human::Style {

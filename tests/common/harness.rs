@@ -227,3 +227,20 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
         stderr: stderr.join().unwrap(),
     }
 }
+
+/// Checks a report as written by the binary against the published schema.
+#[allow(dead_code)]
+pub fn assert_report_matches_schema(report: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json"))
+            .expect("docs/report.schema.json is valid JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report breaks its schema: {errors:#?}\n{report:#}"
+    );
+}
