@@ -78,3 +78,54 @@ fn demo_runs_green_against_the_built_in_simulator() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("4 met"), "{stderr}");
 }
+
+#[test]
+fn every_example_names_the_spec_schema_for_editors() {
+    for spec in specs() {
+        let text = std::fs::read_to_string(&spec).unwrap();
+        assert!(
+            text.lines()
+                .next()
+                .is_some_and(|l| l.starts_with("# yaml-language-server: $schema=")
+                    && l.ends_with("docs/spec.schema.json")),
+            "{}: the first line should point editors at the schema",
+            spec.display()
+        );
+    }
+}
+
+#[test]
+fn schema_command_prints_the_shipped_schema() {
+    let out = jobgate().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let shipped: serde_json::Value = serde_json::from_str(include_str!("../docs/spec.schema.json"))
+        .expect("docs/spec.schema.json is JSON");
+    assert_eq!(
+        printed, shipped,
+        "docs/spec.schema.json is stale: regenerate it with `jobgate schema`"
+    );
+}
+
+#[test]
+fn completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = jobgate().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        for command in [
+            "run", "validate", "plan", "eval", "simulate", "demo", "schema",
+        ] {
+            assert!(
+                script.contains(command),
+                "{shell} completions lack `{command}`"
+            );
+        }
+    }
+    let bad = jobgate().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}

@@ -4,6 +4,7 @@
 //! without panicking, and a verdict of `met` is always one a reference
 //! reading of the raw JSON agrees with.
 
+use jobgate::api::model::{parse_job, parse_page};
 use jobgate::condition::{Verdict, judge};
 use jobgate::engine::{capture_outputs, fetch::observe_saved, summarize};
 use jobgate::spec::{Spec, Wait};
@@ -190,6 +191,29 @@ proptest! {
         let expect_met = !failed && !subs.is_empty() && success * 2 >= subs.len();
         let verdict = judge(&w.rules, &obs);
         prop_assert_eq!(matches!(verdict, Verdict::Met { .. }), expect_met, "{:?}", verdict);
+    }
+
+    /// The byte-level readers never panic, whatever the bytes: cut JSON,
+    /// garbage, or JSON of the wrong shape. On a complete text, a job is read
+    /// only if a JSON tree reading finds an object with a string `status`,
+    /// and then with that status.
+    #[test]
+    fn byte_readers_agree_with_a_tree_reading(doc in any_json(), cut in any::<prop::sample::Index>(), garbage in prop::collection::vec(any::<u8>(), 0..64)) {
+        let text = serde_json::to_vec(&doc).unwrap();
+        let cut_text = &text[..cut.index(text.len() + 1)];
+        for bytes in [&text[..], cut_text, &garbage[..]] {
+            let _ = parse_page(bytes);
+            let read = parse_job(bytes.to_vec().into());
+            if bytes.len() == text.len() && bytes == &text[..] {
+                match (&read, status_of(&doc)) {
+                    (Ok(obs), Some(status)) => {
+                        prop_assert_eq!(obs.job.as_ref().unwrap().status.as_str(), status);
+                    }
+                    (Ok(obs), None) => prop_assert!(false, "read a job without a string status: {:?} from {}", obs.job, doc),
+                    (Err(_), _) => {}
+                }
+            }
+        }
     }
 
     /// Saved count answers pass exactly when the ABNORMAL count is zero and

@@ -429,13 +429,37 @@ fn persistent_server_errors_exit_five() {
         "spec.yaml",
         &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 2\n"),
     );
-    let out = run(&sim, &spec, &[]);
+    let report_path = dir.path("r.json");
+    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     assert_eq!(code(&out), 5, "{}", stderr(&out));
     assert_eq!(
         sim.stats().requests_to(Endpoint::ShowImageJob),
         3,
         "budget of 2 means 3 tries"
     );
+    // The report keeps the last error as the API gave it, and says why.
+    let r = report(&report_path);
+    assert_report_matches_schema(&r);
+    let wait = &r["waits"][0];
+    assert_eq!(wait["outcome"], "api_error", "{wait}");
+    assert_eq!(wait["retries"], 3, "{wait}");
+    let last = &wait["last_error"];
+    assert!(
+        matches!(last["http_status"].as_u64(), Some(500 | 503)),
+        "{last}"
+    );
+    assert!(
+        matches!(last["code"].as_str(), Some("WKS.00000500" | "WKS.00129901")),
+        "{last}"
+    );
+    assert!(!last["message"].as_str().unwrap_or("").is_empty(), "{last}");
+    assert!(
+        !last["request_id"].as_str().unwrap_or("").is_empty(),
+        "{last}"
+    );
+    let reason = wait["reason"].as_str().unwrap();
+    assert!(reason.contains("3 failed polls in a row"), "{reason}");
+    assert!(stderr(&out).contains("request id"), "{}", stderr(&out));
 }
 
 #[cfg(unix)]

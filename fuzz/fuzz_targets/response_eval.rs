@@ -48,6 +48,9 @@ fn spec() -> &'static Spec {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The byte-level readers the engine uses on live answers.
+    let _ = jobgate::api::model::parse_page(data);
+    let _ = jobgate::api::model::parse_job(data.to_vec().into());
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
