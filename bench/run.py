@@ -82,7 +82,9 @@ def desktop_list_wait(job_id):
 def desktop_job_wait(job_id):
     # The same conditions on the job detail, whose answer carries every
     # sub-job: one request per poll, as the SDK and curl loops make.
-    return {**desktop_list_wait(job_id), "desktop_sub_jobs": None, "desktop_job": job_id}
+    wait = desktop_list_wait(job_id)
+    del wait["desktop_sub_jobs"]
+    return {"desktop_job": job_id, **wait}
 
 
 def scenarios(seed):
@@ -128,8 +130,7 @@ def scenarios(seed):
                 "duration": {"min": "10s", "max": "40s"},
                 "failure_rate": failure, "start": "1s"}]},
             "spec": spec({"desktops": desktop_list_wait(job)}),
-            "spec_detail": spec({"desktops": {k: v for k, v in desktop_job_wait(job).items()
-                                              if v is not None}}),
+            "spec_detail": spec({"desktops": desktop_job_wait(job)}),
             "kind": "desktop", "jobs": [job],
             "waiters": "all",
         })

@@ -109,7 +109,16 @@ fn schema_command_prints_the_shipped_schema() {
 
 #[test]
 fn completions_cover_every_command() {
-    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+    // How each shell's script offers a subcommand, so that a command missing
+    // from the script fails the test rather than matching stray text.
+    let offers = [
+        ("bash", "jobgate,CMD)"),
+        ("zsh", "'CMD:"),
+        ("fish", "-a \"CMD\""),
+        ("elvish", "cand CMD "),
+        ("powershell", "[CompletionResult]::new('CMD'"),
+    ];
+    for (shell, offer) in offers {
         let out = jobgate().args(["completions", shell]).output().unwrap();
         assert!(out.status.success(), "{shell}");
         let script = String::from_utf8_lossy(&out.stdout);
@@ -117,8 +126,8 @@ fn completions_cover_every_command() {
             "run", "validate", "plan", "eval", "simulate", "demo", "schema",
         ] {
             assert!(
-                script.contains(command),
-                "{shell} completions lack `{command}`"
+                script.contains(&offer.replace("CMD", command)),
+                "{shell} completions do not offer `{command}`"
             );
         }
     }

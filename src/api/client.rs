@@ -377,7 +377,8 @@ pub fn classify(
     })
 }
 
-fn preview(body: &[u8]) -> String {
+/// The first bytes of a body, on one line, for error messages.
+pub(crate) fn preview(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(60)]).replace(['\n', '\r'], " ");
     if body.len() > 60 {
         format!("{text}…")

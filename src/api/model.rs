@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::Status;
-use super::wire::{self, Leaf, RawList};
+use super::client::preview;
+use super::wire::{self, Fields, Kind, Leaf, RawJson, RawList};
 
 /// One poll's view of a wait's subject.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -29,15 +29,27 @@ pub struct Observation {
     /// Answers of count endpoints, keyed by the status filter (`None`: all).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<Option<String>, u64>,
-    /// The response as JSON, for `get` waits and count answers.
+    /// Where the response's JSON comes from, for [`Observation::document`].
     #[serde(skip)]
-    pub document: Value,
-    /// A job response as sent, parsed again only if a wait queries it.
-    #[serde(skip)]
-    pub job_body: Option<Bytes>,
-    /// Whether this is a list endpoint's items (shown as `{count, items}`).
-    #[serde(skip)]
-    pub list: bool,
+    pub source: Source,
+}
+
+/// The response behind an observation, kept in the cheapest form that can
+/// give its JSON back.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Already a tree: `get` answers and count answers.
+    Json(Value),
+    /// A job detail as sent, parsed again only if a wait queries it.
+    Job(Bytes),
+    /// List pages, whose items are the observation's items.
+    List,
+}
+
+impl Default for Source {
+    fn default() -> Self {
+        Source::Json(Value::Null)
+    }
 }
 
 impl Observation {
@@ -45,22 +57,20 @@ impl Observation {
     /// its `sub_jobs`, list pages merged into `{count, items}`, anything else
     /// as answered. Only waits that query JSON pay for building it.
     pub fn document(&self) -> Cow<'_, Value> {
-        if let Some(body) = &self.job_body {
-            // It parsed once already, so it is valid JSON.
-            return Cow::Owned(serde_json::from_slice(body).unwrap_or(Value::Null));
-        }
-        if self.list {
-            return Cow::Owned(serde_json::json!({
+        match &self.source {
+            Source::Json(document) => Cow::Borrowed(document),
+            // It was read once already, so it is valid JSON.
+            Source::Job(body) => Cow::Owned(serde_json::from_slice(body).unwrap_or(Value::Null)),
+            Source::List => Cow::Owned(serde_json::json!({
                 "count": self.items.len(),
                 "items": self.items.iter().map(Item::json).collect::<Vec<_>>(),
-            }));
+            })),
         }
-        Cow::Borrowed(&self.document)
     }
 
     /// Whether this is a (possibly empty) list of items.
     pub fn is_list(&self) -> bool {
-        self.list
+        matches!(self.source, Source::List)
     }
 }
 
@@ -84,7 +94,7 @@ pub struct JobState {
 }
 
 /// A sub-job or list item, with the fields reports blame failures with.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,46 +117,13 @@ pub struct Item {
     pub progress: Option<u32>,
     /// The item as the API sent it, for `where` filters on any field.
     #[serde(skip)]
-    pub raw: Box<RawValue>,
-}
-
-impl PartialEq for Item {
-    fn eq(&self, other: &Self) -> bool {
-        (
-            &self.id,
-            &self.job_type,
-            &self.status,
-            &self.resource_id,
-            &self.resource_name,
-            &self.error_code,
-            &self.error_message,
-            &self.begin_time,
-            &self.end_time,
-            self.progress,
-        ) == (
-            &other.id,
-            &other.job_type,
-            &other.status,
-            &other.resource_id,
-            &other.resource_name,
-            &other.error_code,
-            &other.error_message,
-            &other.begin_time,
-            &other.end_time,
-            other.progress,
-        ) && self.raw.get() == other.raw.get()
-    }
+    pub raw: RawJson,
 }
 
 impl Item {
     /// The item as a JSON tree (parsed from its text on each call).
     pub fn json(&self) -> Value {
         serde_json::from_str(self.raw.get()).unwrap_or(Value::Null)
-    }
-
-    /// The raw text of `null`, for items built by hand.
-    pub fn null_raw() -> Box<RawValue> {
-        RawValue::from_string("null".into()).expect("null is JSON")
     }
 }
 
@@ -194,192 +171,127 @@ fn status(leaf: Leaf, what: &str) -> Result<Status, Malformed> {
     }
 }
 
-/// Reads a whole body as an object with `keys`; `None` if it is valid JSON
-/// but not an object.
-fn read_object<T>(
+/// Reads a JSON text as an object with these keys, or says what it is not.
+fn read(
     text: &[u8],
-    keys: &'static [&'static str],
-    init: T,
-    field: fn(&mut T, usize, &mut dyn wire::FieldReader) -> Result<(), String>,
-) -> Result<Option<T>, Malformed> {
-    let mut d = serde_json::Deserializer::from_slice(text);
-    let read = wire::object(&mut d, keys, init, field).and_then(|v| d.end().map(|()| v));
-    read.map_err(|e| Malformed(format!("the response is not valid JSON ({e})")))
-}
-
-/// The first characters of a JSON text, for error messages.
-fn preview(text: &str) -> String {
-    const MAX: usize = 120;
-    match text.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
+    keys: &'static [(&'static str, Kind)],
+    what: &str,
+) -> Result<Fields, Malformed> {
+    match wire::read_object(text, keys) {
+        Ok(Some(fields)) => Ok(fields),
+        Ok(None) => Err(Malformed(format!(
+            "{what} is not a JSON object: {}",
+            preview(text)
+        ))),
+        Err(e) => Err(Malformed(format!("{what} is not valid JSON ({e})"))),
     }
 }
 
-const ITEM_KEYS: &[&str] = &[
-    "id",
-    "status",
-    "job_type",
-    "error_code",
-    "error_message",
-    "fail_reason",
-    "begin_time",
-    "end_time",
-    "process",
-    "job_resource_info",
-    "job_execute_info",
-    "entities",
+/// The fields of any sub-job or list item that jobgate reads.
+const ITEM: &[(&str, Kind)] = &[
+    ("id", Kind::Leaf),
+    ("status", Kind::Leaf),
+    ("job_type", Kind::Leaf),
+    ("error_code", Kind::Leaf),
+    ("error_message", Kind::Leaf),
+    ("fail_reason", Kind::Leaf),
+    ("begin_time", Kind::Leaf),
+    ("end_time", Kind::Leaf),
+    ("process", Kind::Leaf),
+    (
+        "job_resource_info",
+        Kind::Object(&[("resource_id", Kind::Leaf), ("resource_name", Kind::Leaf)]),
+    ),
+    (
+        "job_execute_info",
+        Kind::Object(&[("error_code", Kind::Leaf), ("error_message", Kind::Leaf)]),
+    ),
+    (
+        "entities",
+        Kind::Object(&[("desktop_id", Kind::Leaf), ("desktop_name", Kind::Leaf)]),
+    ),
 ];
-const ITEM_LEAVES: usize = 9;
-const NESTED_KEYS: &[&str] = &[
-    "resource_id",
-    "resource_name",
-    "error_code",
-    "error_message",
-    "desktop_id",
-    "desktop_name",
-];
-
-#[derive(Default)]
-struct ItemFields {
-    leaf: [Leaf; ITEM_LEAVES],
-    /// `job_resource_info`, `job_execute_info`, `entities`.
-    nested: [Option<Vec<Leaf>>; 3],
-}
-
-impl ItemFields {
-    fn nested(&mut self, which: usize, key: usize) -> Leaf {
-        self.nested[which]
-            .as_mut()
-            .map(|n| std::mem::take(&mut n[key]))
-            .unwrap_or_default()
-    }
-}
 
 /// Parses one sub-job or list item from its JSON text, whichever endpoint it
 /// came from (image sub-jobs nest errors in `job_execute_info`, app-server
 /// sub-jobs are flat, desktop sub-jobs use `fail_reason`, `entities` and
 /// `process`).
-pub fn parse_raw_item(raw: Box<RawValue>) -> Result<Item, Malformed> {
-    let fields = read_object(
-        raw.get().as_bytes(),
-        ITEM_KEYS,
-        ItemFields::default(),
-        |f, i, r| {
-            if i < ITEM_LEAVES {
-                f.leaf[i] = r.leaf();
-            } else {
-                f.nested[i - ITEM_LEAVES] = r.nested(NESTED_KEYS);
-            }
-            Ok(())
-        },
-    )?;
-    let Some(mut f) = fields else {
-        return Err(Malformed(format!(
-            "a sub-job is not an object: {}",
-            preview(raw.get())
-        )));
-    };
-    let take = |f: &mut ItemFields, i: usize| std::mem::take(&mut f.leaf[i]);
-    let id = take(&mut f, 0)
-        .text()
+pub fn parse_raw_item(raw: RawJson) -> Result<Item, Malformed> {
+    let mut f = read(raw.get().as_bytes(), ITEM, "a sub-job")?;
+    let id = f
+        .text("id")
         .ok_or_else(|| Malformed("a sub-job has no `id`".into()))?;
-    let status = status(take(&mut f, 1), &format!("sub-job {id}"))?;
-    let (resource, execute, entities) = (0, 1, 2);
-    let progress = f.leaf[8].integer().map(|p| p.min(100) as u32);
+    let status = status(f.leaf("status"), &format!("sub-job {id}"))?;
     Ok(Item {
-        job_type: take(&mut f, 2).text(),
-        resource_id: f
-            .nested(resource, 0)
-            .text()
-            .or_else(|| f.nested(entities, 4).text()),
-        resource_name: f
-            .nested(resource, 1)
-            .text()
-            .or_else(|| f.nested(entities, 5).text()),
-        error_code: f
-            .nested(execute, 2)
-            .text()
-            .or_else(|| take(&mut f, 3).text()),
-        error_message: f
-            .nested(execute, 3)
-            .text()
-            .or_else(|| take(&mut f, 4).text())
-            .or_else(|| take(&mut f, 5).text()),
-        begin_time: Timestamp::of(take(&mut f, 6)),
-        end_time: Timestamp::of(take(&mut f, 7)),
-        progress,
+        job_type: f.text("job_type"),
+        resource_id: (f.nested("job_resource_info", "resource_id").text())
+            .or_else(|| f.nested("entities", "desktop_id").text()),
+        resource_name: (f.nested("job_resource_info", "resource_name").text())
+            .or_else(|| f.nested("entities", "desktop_name").text()),
+        error_code: (f.nested("job_execute_info", "error_code").text())
+            .or_else(|| f.text("error_code")),
+        error_message: (f.nested("job_execute_info", "error_message").text())
+            .or_else(|| f.text("error_message"))
+            .or_else(|| f.text("fail_reason")),
+        begin_time: Timestamp::of(f.leaf("begin_time")),
+        end_time: Timestamp::of(f.leaf("end_time")),
+        progress: f.leaf("process").integer().map(|p| p.min(100) as u32),
         status,
         id,
         raw,
     })
 }
 
-/// Parses one item from a JSON tree (tests, saved responses).
+/// Parses one item from a JSON tree, for observations built by hand (tests).
 pub fn parse_item(value: Value) -> Result<Item, Malformed> {
     let raw = serde_json::value::to_raw_value(&value)
         .map_err(|e| Malformed(format!("a sub-job cannot be read: {e}")))?;
-    parse_raw_item(raw)
+    parse_raw_item(RawJson(raw))
 }
 
-const JOB_KEYS: &[&str] = &[
-    "id",
-    "job_type",
-    "status",
-    "begin_time",
-    "end_time",
-    "sub_jobs_total",
-    "job_error_code",
-    "error_code",
-    "fail_reason",
-    "sub_jobs",
+/// Parses each item of a list field.
+fn parse_items(list: Vec<RawJson>) -> Result<Vec<Item>, Malformed> {
+    list.into_iter().map(parse_raw_item).collect()
+}
+
+/// The fields of a job detail that jobgate reads.
+const JOB: &[(&str, Kind)] = &[
+    ("id", Kind::Leaf),
+    ("job_type", Kind::Leaf),
+    ("status", Kind::Leaf),
+    ("begin_time", Kind::Leaf),
+    ("end_time", Kind::Leaf),
+    ("sub_jobs_total", Kind::Leaf),
+    ("job_error_code", Kind::Leaf),
+    ("error_code", Kind::Leaf),
+    ("fail_reason", Kind::Leaf),
+    ("sub_jobs", Kind::List),
 ];
-const JOB_LEAVES: usize = 9;
-
-#[derive(Default)]
-struct JobFields {
-    leaf: [Leaf; JOB_LEAVES],
-    sub_jobs: Option<RawList>,
-}
 
 /// Parses a job detail response (`image-server-jobs/{id}`, `job/{id}`,
 /// `workspace-jobs/{id}`) with its embedded sub-jobs.
 pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
-    let fields = read_object(&body, JOB_KEYS, JobFields::default(), |f, i, r| {
-        if i < JOB_LEAVES {
-            f.leaf[i] = r.leaf();
-        } else {
-            f.sub_jobs = Some(r.raw_list());
-        }
-        Ok(())
-    })?;
-    let Some(mut f) = fields else {
-        return Err(Malformed("the job response is not a JSON object".into()));
-    };
-    let mut take = |i: usize| std::mem::take(&mut f.leaf[i]);
+    let mut f = read(&body, JOB, "the job response")?;
     let job = JobState {
-        id: take(0).text().unwrap_or_default(),
-        job_type: take(1).text(),
-        status: status(take(2), "the job")?,
-        begin_time: Timestamp::of(take(3)),
-        end_time: Timestamp::of(take(4)),
-        sub_jobs_total: take(5).integer(),
-        error_code: take(6).text().or_else(|| take(7).text()),
-        error_message: take(8).text(),
+        id: f.text("id").unwrap_or_default(),
+        job_type: f.text("job_type"),
+        status: status(f.leaf("status"), "the job")?,
+        begin_time: Timestamp::of(f.leaf("begin_time")),
+        end_time: Timestamp::of(f.leaf("end_time")),
+        sub_jobs_total: f.leaf("sub_jobs_total").integer(),
+        error_code: f.text("job_error_code").or_else(|| f.text("error_code")),
+        error_message: f.text("fail_reason"),
     };
-    let items = match f.sub_jobs {
+    let items = match f.list("sub_jobs") {
         None | Some(RawList::Null) => Vec::new(),
-        Some(RawList::List(list)) => list
-            .into_iter()
-            .map(parse_raw_item)
-            .collect::<Result<_, _>>()?,
+        Some(RawList::List(list)) => parse_items(list)?,
         Some(RawList::NotAList) => return Err(Malformed("`sub_jobs` is not a list".into())),
     };
     Ok(Observation {
         job: Some(job),
         items: dedup(items),
-        job_body: Some(body),
-        ..Default::default()
+        counts: BTreeMap::new(),
+        source: Source::Job(body),
     })
 }
 
@@ -390,45 +302,30 @@ pub struct Page {
     pub items: Vec<Item>,
 }
 
-const PAGE_KEYS: &[&str] = &["count", "total_count", "items", "jobs"];
+/// The fields of a list page: Application Streaming lists answer
+/// `{count, items}`, the workspace list `{total_count, jobs}`.
+const PAGE: &[(&str, Kind)] = &[
+    ("count", Kind::Leaf),
+    ("total_count", Kind::Leaf),
+    ("items", Kind::List),
+    ("jobs", Kind::List),
+];
 
-#[derive(Default)]
-struct PageFields {
-    count: [Leaf; 2],
-    /// `items` and `jobs`.
-    lists: [Option<RawList>; 2],
-}
-
-/// Reads a list page; appstream lists use `{count, items}`, the workspace
-/// list `{total_count, jobs}`.
+/// Reads a list page.
 pub fn parse_page(body: &[u8]) -> Result<Page, Malformed> {
-    let fields = read_object(body, PAGE_KEYS, PageFields::default(), |f, i, r| {
-        match i {
-            0 | 1 => f.count[i] = r.leaf(),
-            _ => f.lists[i - 2] = Some(r.raw_list()),
-        }
-        Ok(())
-    })?;
-    let Some(f) = fields else {
-        return Err(Malformed("the list response is not a JSON object".into()));
-    };
-    let [items, jobs] = f.lists;
-    let items = match items.or(jobs) {
+    let mut f = read(body, PAGE, "the list response")?;
+    let items = match f.list("items").or_else(|| f.list("jobs")) {
         None => {
             return Err(Malformed(
                 "the list response has neither `items` nor `jobs`".into(),
             ));
         }
-        Some(RawList::List(list)) => list
-            .into_iter()
-            .map(parse_raw_item)
-            .collect::<Result<_, _>>()?,
+        Some(RawList::List(list)) => parse_items(list)?,
         Some(_) => return Err(Malformed("the list response's items are not a list".into())),
     };
-    let [count, total_count] = &f.count;
-    let total = match count {
-        Leaf::Missing => total_count.integer(),
-        present => present.integer(),
+    let total = match f.leaf("count") {
+        Leaf::Missing => f.leaf("total_count").integer(),
+        count => count.integer(),
     };
     Ok(Page { total, items })
 }
@@ -436,9 +333,10 @@ pub fn parse_page(body: &[u8]) -> Result<Page, Malformed> {
 /// Builds the observation of a fully paged list.
 pub fn list_observation(items: Vec<Item>) -> Observation {
     Observation {
+        job: None,
         items: dedup(items),
-        list: true,
-        ..Default::default()
+        counts: BTreeMap::new(),
+        source: Source::List,
     }
 }
 
@@ -452,12 +350,12 @@ pub fn parse_count(document: &Value) -> Result<u64, Malformed> {
 
 /// Paging order is undocumented, so an item may appear on two pages: keep the
 /// first sighting of each id.
-fn dedup(mut items: Vec<Item>) -> Vec<Item> {
+fn dedup(items: Vec<Item>) -> Vec<Item> {
     let mut seen = std::collections::HashSet::with_capacity(items.len());
-    let keep: Vec<bool> = items.iter().map(|i| seen.insert(i.id.clone())).collect();
-    let mut keep = keep.into_iter();
-    items.retain(|_| keep.next().unwrap_or(true));
     items
+        .into_iter()
+        .filter(|i| seen.insert(i.id.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -534,7 +432,7 @@ mod tests {
     }
 
     #[test]
-    fn the_document_puts_moved_items_back() {
+    fn the_document_is_the_response_as_json() {
         let detail = json!({"id": "j", "status": "RUNNING", "sub_jobs": [
             {"id": "s1", "status": "SUCCESS", "extra": {"k": 1}},
             {"id": "s2", "status": "RUNNING"}

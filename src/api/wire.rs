@@ -1,10 +1,11 @@
 //! Reading response bodies straight from their bytes into the few fields
 //! jobgate uses, without building a JSON tree first.
 //!
-//! A poll of 10,000 desktop sub-jobs is about 5 MB of JSON. Building a
-//! `serde_json::Value` of it, then dropping it, cost over 100 ms of CPU per
-//! poll round; visiting the bytes once, keeping each item's text for the rare
-//! wait that filters on other fields, costs a fraction of that.
+//! A poll of 10,000 desktop sub-jobs is several megabytes of JSON. Building
+//! `serde_json::Value` trees of it (and copying them) cost 513–547 ms of CPU
+//! per poll round; visiting the bytes once, keeping each item's text for the
+//! rare wait that filters on other fields, costs 43–50 ms (docs/BENCHMARKS.md,
+//! `python3 bench/run.py`).
 //!
 //! The visitors are lenient the way the API is loose: any field may be
 //! missing, null, or of another type than documented, and then reads as
@@ -16,6 +17,28 @@ use std::fmt;
 use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+
+/// A JSON value kept as its text: cheap to hold, parsed only when needed.
+#[derive(Debug, Clone)]
+pub struct RawJson(pub Box<RawValue>);
+
+impl RawJson {
+    /// `null`, for items built by hand.
+    pub fn null() -> RawJson {
+        RawJson(RawValue::from_string("null".into()).expect("null is JSON"))
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
 
 /// A scalar field as the API sent it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,6 +84,124 @@ impl Leaf {
     }
 }
 
+/// What a known key of an object holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A scalar.
+    Leaf,
+    /// A list whose elements are kept as their JSON text.
+    List,
+    /// An object, read with its own known keys.
+    Object(&'static [(&'static str, Kind)]),
+}
+
+/// A list field, each element kept as its JSON text.
+#[derive(Debug)]
+pub enum RawList {
+    Null,
+    List(Vec<RawJson>),
+    /// Anything else: an object, a string, a number.
+    NotAList,
+}
+
+#[derive(Debug)]
+enum Field {
+    Leaf(Leaf),
+    List(RawList),
+    /// `None`: the value is not an object.
+    Object(Option<Fields>),
+}
+
+/// The known keys of one JSON object, as read. Later duplicates win, as in a
+/// JSON tree; unknown keys are skipped without being stored.
+#[derive(Debug)]
+pub struct Fields {
+    keys: &'static [(&'static str, Kind)],
+    values: Vec<Option<Field>>,
+}
+
+impl Fields {
+    fn take(&mut self, key: &str) -> Option<Field> {
+        let index = self.keys.iter().position(|(k, _)| *k == key);
+        debug_assert!(index.is_some(), "`{key}` is not a known key");
+        self.values.get_mut(index?)?.take()
+    }
+
+    /// A scalar key (missing when absent or of another kind).
+    pub fn leaf(&mut self, key: &str) -> Leaf {
+        match self.take(key) {
+            Some(Field::Leaf(leaf)) => leaf,
+            _ => Leaf::Missing,
+        }
+    }
+
+    /// A scalar key as text (see [`Leaf::text`]).
+    pub fn text(&mut self, key: &str) -> Option<String> {
+        self.leaf(key).text()
+    }
+
+    /// A list key; `None` when the key is absent.
+    pub fn list(&mut self, key: &str) -> Option<RawList> {
+        match self.take(key) {
+            Some(Field::List(list)) => Some(list),
+            _ => None,
+        }
+    }
+
+    /// A scalar key of a nested object (missing when either is absent).
+    pub fn nested(&mut self, key: &str, inner: &str) -> Leaf {
+        let index = self.keys.iter().position(|(k, _)| *k == key);
+        match index.and_then(|i| self.values.get_mut(i)?.as_mut()) {
+            Some(Field::Object(Some(object))) => object.leaf(inner),
+            _ => Leaf::Missing,
+        }
+    }
+}
+
+/// Reads a whole JSON text as an object with these known keys: `Ok(None)`
+/// when it is valid JSON but not an object, `Err` when it is not JSON.
+pub fn read_object(
+    text: &[u8],
+    keys: &'static [(&'static str, Kind)],
+) -> Result<Option<Fields>, serde_json::Error> {
+    let mut d = serde_json::Deserializer::from_slice(text);
+    let fields = ObjectSeed(keys).deserialize(&mut d)?;
+    d.end()?;
+    Ok(fields)
+}
+
+/// Visitor methods for the JSON types a visitor does not read: each skips
+/// the value and gives `$value`.
+macro_rules! other_types {
+    ($value:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
 impl<'de> de::Deserialize<'de> for Leaf {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -93,139 +234,87 @@ impl<'de> de::Deserialize<'de> for Leaf {
             fn visit_unit<E>(self) -> Result<Leaf, E> {
                 Ok(Leaf::Missing)
             }
-            fn visit_none<E>(self) -> Result<Leaf, E> {
-                Ok(Leaf::Missing)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Leaf, A::Error> {
+                skip_map(map).map(|()| Leaf::Composite)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Leaf, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Leaf::Composite)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Leaf, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Leaf::Composite)
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Leaf, A::Error> {
+                skip_seq(seq).map(|()| Leaf::Composite)
             }
         }
         d.deserialize_any(V)
     }
 }
 
-/// Reads an object as `(key, value)` pairs, handing each known key to
-/// `field` and skipping the rest; anything but an object is `None`.
-/// Later duplicates win, as in a JSON tree.
-pub fn object<'de, D, T>(
-    d: D,
-    keys: &'static [&'static str],
-    init: T,
-    field: fn(&mut T, usize, &mut dyn FieldReader) -> Result<(), String>,
-) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    struct V<T, F> {
-        keys: &'static [&'static str],
-        init: T,
-        field: F,
-    }
-    impl<'de, T, F> Visitor<'de> for V<T, F>
-    where
-        F: Fn(&mut T, usize, &mut dyn FieldReader) -> Result<(), String>,
-    {
-        type Value = Option<T>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
-            let mut out = self.init;
-            while let Some(key) = map.next_key_seed(KeySeed(self.keys))? {
-                match key {
-                    Some(i) => {
-                        let mut reader = Reader(&mut map, None, std::marker::PhantomData);
-                        (self.field)(&mut out, i, &mut reader).map_err(de::Error::custom)?;
-                        if let Some(e) = reader.1 {
-                            return Err(e);
-                        }
-                    }
-                    None => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+impl<'de> de::Deserialize<'de> for RawList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawList, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+                    out.push(RawJson(raw));
                 }
+                Ok(RawList::List(out))
             }
-            Ok(Some(out))
+            fn visit_unit<E>(self) -> Result<RawList, E> {
+                Ok(RawList::Null)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawList, A::Error> {
+                skip_map(map).map(|()| RawList::NotAList)
+            }
+            other_types!(RawList::NotAList);
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<T>, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_none<E>(self) -> Result<Option<T>, E> {
-            Ok(None)
-        }
+        d.deserialize_any(V)
     }
-    d.deserialize_any(V { keys, init, field })
 }
 
-/// Reads the value of the current key in the form a field needs.
-pub trait FieldReader {
-    /// Any scalar (objects and lists read as [`Leaf::Composite`]).
-    fn leaf(&mut self) -> Leaf;
-    /// A list of raw JSON texts.
-    fn raw_list(&mut self) -> RawList;
-    /// A nested object's known keys as leaves (`None` if not an object).
-    fn nested(&mut self, keys: &'static [&'static str]) -> Option<Vec<Leaf>>;
+/// An object with known keys (`None` for any other JSON value).
+struct ObjectSeed(&'static [(&'static str, Kind)]);
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed {
+    type Value = Option<Fields>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
-struct Reader<'m, 'de, A: MapAccess<'de>>(
-    &'m mut A,
-    Option<A::Error>,
-    std::marker::PhantomData<&'de ()>,
-);
-
-impl<'de, A: MapAccess<'de>> FieldReader for Reader<'_, 'de, A> {
-    fn leaf(&mut self) -> Leaf {
-        self.0.next_value::<Leaf>().unwrap_or_else(|e| {
-            self.1 = Some(e);
-            Leaf::Missing
-        })
+impl<'de> Visitor<'de> for ObjectSeed {
+    type Value = Option<Fields>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
     }
-
-    fn raw_list(&mut self) -> RawList {
-        self.0.next_value::<RawList>().unwrap_or_else(|e| {
-            self.1 = Some(e);
-            RawList::Null
-        })
-    }
-
-    fn nested(&mut self, keys: &'static [&'static str]) -> Option<Vec<Leaf>> {
-        match self.0.next_value_seed(Nested(keys)) {
-            Ok(n) => n,
-            Err(e) => {
-                self.1 = Some(e);
-                None
-            }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let keys = self.0;
+        let mut values: Vec<Option<Field>> = keys.iter().map(|_| None).collect();
+        while let Some(key) = map.next_key_seed(KeySeed(keys))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            values[i] = Some(match keys[i].1 {
+                Kind::Leaf => Field::Leaf(map.next_value()?),
+                Kind::List => Field::List(map.next_value()?),
+                Kind::Object(inner) => Field::Object(map.next_value_seed(ObjectSeed(inner))?),
+            });
         }
+        Ok(Some(Fields { keys, values }))
     }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|()| None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    other_types!(None);
 }
 
 /// A key, as its index in the known keys (`None`: not one of them). Keys
 /// are matched without allocating.
-struct KeySeed(&'static [&'static str]);
+struct KeySeed(&'static [(&'static str, Kind)]);
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Option<usize>;
@@ -240,80 +329,7 @@ impl<'de> Visitor<'de> for KeySeed {
         f.write_str("a key")
     }
     fn visit_str<E>(self, v: &str) -> Result<Option<usize>, E> {
-        Ok(self.0.iter().position(|k| *k == v))
-    }
-}
-
-/// A field that should hold a list, each element kept as its JSON text.
-#[derive(Debug)]
-pub enum RawList {
-    Null,
-    List(Vec<Box<RawValue>>),
-    /// Anything else: an object, a string, a number.
-    NotAList,
-}
-
-impl<'de> de::Deserialize<'de> for RawList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawList;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawList, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
-                    out.push(raw);
-                }
-                Ok(RawList::List(out))
-            }
-            fn visit_unit<E>(self) -> Result<RawList, E> {
-                Ok(RawList::Null)
-            }
-            fn visit_none<E>(self) -> Result<RawList, E> {
-                Ok(RawList::Null)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawList, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(RawList::NotAList)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<RawList, E> {
-                Ok(RawList::NotAList)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<RawList, E> {
-                Ok(RawList::NotAList)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<RawList, E> {
-                Ok(RawList::NotAList)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<RawList, E> {
-                Ok(RawList::NotAList)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<RawList, E> {
-                Ok(RawList::NotAList)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A nested object's known keys as leaves.
-struct Nested(&'static [&'static str]);
-
-impl<'de> DeserializeSeed<'de> for Nested {
-    type Value = Option<Vec<Leaf>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let keys = self.0;
-        object(
-            d,
-            keys,
-            vec![Leaf::Missing; keys.len()],
-            |out: &mut Vec<Leaf>, i, r| {
-                out[i] = r.leaf();
-                Ok(())
-            },
-        )
+        Ok(self.0.iter().position(|(k, _)| *k == v))
     }
 }
 
@@ -341,20 +357,47 @@ mod tests {
         assert_eq!(leaf("40.5").integer(), None);
     }
 
+    const INNER: &[(&str, Kind)] = &[("a", Kind::Leaf), ("b", Kind::Leaf)];
+    const OUTER: &[(&str, Kind)] = &[
+        ("x", Kind::Leaf),
+        ("list", Kind::List),
+        ("nested", Kind::Object(INNER)),
+    ];
+
     #[test]
-    fn nested_objects_keep_known_keys_and_tolerate_other_types() {
-        const KEYS: &[&str] = &["a", "b"];
-        let read = |json: &str| {
-            let mut d = serde_json::Deserializer::from_str(json);
-            Nested(KEYS).deserialize(&mut d).unwrap()
+    fn objects_keep_known_keys_and_tolerate_other_types() {
+        let mut f = read_object(
+            br#"{"x": 1, "x": "last", "skip": {"deep": [1]}, "list": [{"id": 1}, 2],
+                "nested": {"b": "B", "c": 3, "a": 1}}"#,
+            OUTER,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(f.text("x").as_deref(), Some("last"), "later duplicates win");
+        assert_eq!(f.nested("nested", "a"), Leaf::Number("1".into()));
+        assert_eq!(f.nested("nested", "b"), Leaf::Text("B".into()));
+        let Some(RawList::List(list)) = f.list("list") else {
+            panic!("a list")
         };
-        assert_eq!(
-            read(r#"{"b": "x", "c": {"deep": 1}, "a": 1, "a": 2}"#),
-            Some(vec![Leaf::Number("2".into()), Leaf::Text("x".into())]),
-            "unknown keys skipped, later duplicates win"
-        );
-        assert_eq!(read(r#""text""#), None);
-        assert_eq!(read("[1]"), None);
-        assert_eq!(read("null"), None);
+        let texts: Vec<&str> = list.iter().map(RawJson::get).collect();
+        assert_eq!(texts, [r#"{"id": 1}"#, "2"]);
+
+        let mut odd = read_object(br#"{"list": {}, "nested": "text"}"#, OUTER)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(odd.list("list"), Some(RawList::NotAList)));
+        assert_eq!(odd.nested("nested", "a"), Leaf::Missing);
+        assert_eq!(odd.leaf("x"), Leaf::Missing);
+        assert!(odd.list("x").is_none());
+
+        for not_an_object in ["[1]", "\"s\"", "3", "true", "null"] {
+            assert!(
+                read_object(not_an_object.as_bytes(), OUTER)
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        assert!(read_object(b"{\"x\": ", OUTER).is_err(), "cut JSON");
+        assert!(read_object(b"{} {}", OUTER).is_err(), "trailing text");
     }
 }

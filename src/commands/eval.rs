@@ -22,9 +22,9 @@ pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
         path: args.response.display().to_string(),
         source,
     })?;
-    let json: serde_json::Value = serde_json::from_str(&text)
+    serde_json::from_str::<serde::de::IgnoredAny>(&text)
         .map_err(|e| Error::Usage(format!("{} is not JSON: {e}", args.response.display())))?;
-    let obs = engine::fetch::observe_saved(wait, json)
+    let obs = engine::fetch::observe_saved(wait, text.as_bytes())
         .map_err(|e| Error::Usage(format!("{}: {e}", args.response.display())))?;
     let mut out = format!(
         "wait {} ({}) against {}\n",

@@ -86,7 +86,7 @@ impl ItemFilter {
                 "job_type" => item.job_type.as_deref().map(Cow::Borrowed),
                 "status" => Some(Cow::Borrowed(item.status.as_str())),
                 // Rare, so the item's text is parsed only here.
-                path => lookup(&item.json(), path).map(|v| Cow::Owned(v.into_owned())),
+                path => lookup(&item.json(), path).map(Cow::Owned),
             };
             value.is_some_and(|v| wanted.iter().any(|w| *w == *v))
         })
@@ -105,15 +105,15 @@ impl ItemFilter {
     }
 }
 
-fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<Cow<'a, str>> {
+fn lookup(value: &Value, dotted: &str) -> Option<String> {
     let mut current = value;
     for key in dotted.split('.') {
         current = current.get(key)?;
     }
     match current {
-        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::String(s) => Some(s.clone()),
         Value::Null => None,
-        other => Some(Cow::Owned(other.to_string())),
+        other => Some(other.to_string()),
     }
 }
 

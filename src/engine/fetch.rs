@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::model::{self, Observation};
+use bytes::Bytes;
+
+use crate::api::model::{self, Observation, Source};
 use crate::api::request::{APPSTREAM_PAGE, ApiRequest, WORKSPACE_PAGE};
 use crate::api::{Service, Status};
 use crate::condition::{Check, Condition, StatusSet};
@@ -210,38 +212,26 @@ pub fn count_key(statuses: &Option<StatusSet>) -> Option<String> {
         .map(|s| s.iter().map(Status::as_str).collect::<Vec<_>>().join(", "))
 }
 
-/// Builds the observation of a paged list from its pages.
-pub fn merge_pages(pages: &[serde_json::Value]) -> Result<Observation, model::Malformed> {
-    let mut items = Vec::new();
-    for page in pages {
-        items.extend(model::parse_page(&to_bytes(page)?)?.items);
-    }
-    Ok(model::list_observation(items))
-}
-
-fn to_bytes(json: &serde_json::Value) -> Result<Vec<u8>, model::Malformed> {
-    serde_json::to_vec(json).map_err(|e| model::Malformed(format!("cannot be read: {e}")))
-}
-
-/// Reads one saved response the way a poll of this wait would:
-/// `jobgate eval` and the response fuzz target judge exactly what the engine
-/// would judge.
+/// Reads one saved response the way a poll of this wait would, from the
+/// same bytes with the same readers: `jobgate eval` and the response fuzz
+/// target judge exactly what the engine would judge.
 ///
 /// A count wait asks the count endpoint once per status filter, so one
 /// `{"count": N}` cannot answer it: it takes every answer at once, as
 /// `{"counts": {"*": N, "ABNORMAL": M}}`, the form the report's last
 /// observation shows.
-pub fn observe_saved(
-    wait: &Wait,
-    json: serde_json::Value,
-) -> Result<Observation, model::Malformed> {
+pub fn observe_saved(wait: &Wait, text: &[u8]) -> Result<Observation, model::Malformed> {
     use crate::spec::Shape;
+    let json = || {
+        serde_json::from_slice(text)
+            .map_err(|e| model::Malformed(format!("the response is not valid JSON ({e})")))
+    };
     match wait.target.shape() {
-        Shape::Job => model::parse_job(to_bytes(&json)?.into()),
-        Shape::List => merge_pages(&[json]),
-        Shape::Count => saved_counts(wait, &json),
+        Shape::Job => model::parse_job(Bytes::copy_from_slice(text)),
+        Shape::List => Ok(model::list_observation(model::parse_page(text)?.items)),
+        Shape::Count => saved_counts(wait, &json()?),
         Shape::Json => Ok(Observation {
-            document: json,
+            source: Source::Json(json()?),
             ..Default::default()
         }),
     }
@@ -296,7 +286,7 @@ pub fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation 
     });
     Observation {
         counts,
-        document,
+        source: Source::Json(document),
         ..Default::default()
     }
 }

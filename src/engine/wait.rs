@@ -12,7 +12,7 @@ use super::gate::Gate;
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
-use crate::api::model::{self, Observation};
+use crate::api::model::{self, Observation, Source};
 use crate::condition::{Verdict, judge};
 use crate::report::model::{ApiErrorInfo, HistoryEntry, LastObservation, Outcome, WaitReport};
 use crate::spec::{Shape, Wait, duration};
@@ -317,7 +317,7 @@ async fn observe(
                 let body = answer.result?;
                 if *json {
                     Ok(Some(Observation {
-                        document: body.json()?,
+                        source: Source::Json(body.json()?),
                         ..Default::default()
                     }))
                 } else {

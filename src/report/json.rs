@@ -172,7 +172,7 @@ pub(crate) mod samples {
             begin_time: Some(Timestamp::parse("2025-03-04T10:01:00Z")),
             end_time: Some(Timestamp::parse("2025-03-04 10:03:10")),
             progress: None,
-            raw: Item::null_raw(),
+            raw: crate::api::wire::RawJson::null(),
         }
     }
 
