@@ -459,6 +459,7 @@ fn persistent_server_errors_exit_five() {
     );
     let reason = wait["reason"].as_str().unwrap();
     assert!(reason.contains("3 failed polls in a row"), "{reason}");
+    assert!(reason.contains("raise `error_budget` (now 2)"), "{reason}");
     assert!(stderr(&out).contains("request id"), "{}", stderr(&out));
 }
 

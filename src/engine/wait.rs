@@ -250,7 +250,8 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                             finish(
                                 Outcome::ApiError,
                                 format!(
-                                    "gave up after {consecutive_errors} failed polls in a row: {error}"
+                                    "gave up after {consecutive_errors} failed polls in a row: {error}; check that the endpoint is reachable and healthy, or raise `error_budget` (now {}) to ride out longer outages",
+                                    wait.error_budget
                                 ),
                             );
                             return;
