@@ -559,3 +559,351 @@ fn eval_names_the_waits_when_the_wait_does_not_exist() {
         "error: no wait named `imagez` in spec.yaml; waits: image, images, servers-total, no-abnormal-servers\n"
     );
 }
+
+// --- Retry-After beyond poll.max ---------------------------------------------
+
+/// A simulator whose faults follow their own seed: the harness's [`Sim`]
+/// fixes the fault seed, and this test needs one that throttles a known
+/// number of requests first.
+struct SeededSim {
+    runtime: tokio::runtime::Runtime,
+    sim: Option<jobgate::sim::Simulator>,
+}
+
+impl SeededSim {
+    fn start(scenario_yaml: &str, faults: Faults) -> SeededSim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let scenario = jobgate::sim::Scenario::from_yaml(scenario_yaml, "test scenario").unwrap();
+        let config = jobgate::sim::SimConfig {
+            auth: jobgate::sim::SimAuth::AkSk {
+                access_key: AK.into(),
+                secret_key: SK.into(),
+            },
+            faults: Some(faults),
+            seed: None,
+        };
+        let sim = runtime
+            .block_on(jobgate::sim::Simulator::start(
+                scenario,
+                config,
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        SeededSim {
+            runtime,
+            sim: Some(sim),
+        }
+    }
+
+    fn sim(&self) -> &jobgate::sim::Simulator {
+        self.sim.as_ref().unwrap()
+    }
+}
+
+impl Drop for SeededSim {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            self.runtime.block_on(sim.shutdown());
+        }
+    }
+}
+
+#[test]
+fn a_retry_after_longer_than_poll_max_is_clamped_to_max() {
+    // The first three answers are 429 with `Retry-After: 3600`, the fourth
+    // is the job, SUCCESS. Honoured as sent, the first pause would outlast
+    // the 10 s timeout and the wait would time out after one request;
+    // clamped to the wait's `max` of 1 s, it polls again three times and is
+    // met. (The guard below kills a run that sleeps far longer than that.)
+    let faults = Faults {
+        seed: 5,
+        throttle: 0.5,
+        retry_after: Some(Duration::from_secs(3600)),
+        ..Faults::default()
+    };
+    let throttled: Vec<bool> = (0..4)
+        .map(|n| faults.decide(n).action == jobgate::sim::faults::Action::Throttle)
+        .collect();
+    assert_eq!(
+        throttled,
+        [true, true, true, false],
+        "this fault seed no longer throttles exactly the first three requests: pick another"
+    );
+    let sim = SeededSim::start(&ready_jobs(1), faults);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(
+            "{ initial: 100ms, max: 1s, factor: 2, jitter: none }",
+            "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 10s\n",
+        ),
+    );
+    let report_path = dir.path("r.json");
+    let out = output_within(
+        jobgate()
+            .arg("run")
+            .arg(&spec)
+            .args(["--endpoint", &sim.sim().base_url(), "--seed", "1"])
+            .arg("--report")
+            .arg(&report_path),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = report(&report_path);
+    let wait = &waits_of(&report)[0];
+    assert_eq!(wait["outcome"], "met", "{wait}");
+    assert_eq!(wait["polls"], 4, "{wait}");
+    assert_eq!(wait["requests_sent"], 4, "{wait}");
+    assert_eq!(wait["retries"], 3, "{wait}");
+    let stats = sim.sim().stats();
+    assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 4, "{stats:?}");
+    assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 3, "{stats:?}");
+    assert_eq!(stats.answers(Endpoint::ShowImageJob, 200), 1, "{stats:?}");
+}
+
+// --- The last poll is fitted to the deadline ------------------------------
+
+const LATE_SUCCESS: &str = r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  # RUNNING well past the wait's 2 s timeout, SUCCESS at 6 s.
+  - id: late
+    kind: image_job
+    timeline: [{at: 0s, status: RUNNING}, {at: 6s, status: SUCCESS}]
+"#;
+
+#[test]
+fn the_last_poll_is_fitted_to_the_deadline() {
+    // Polls 10 s apart and a 2 s timeout: after the first poll the next
+    // delay is cut to the 2 s left, so the second and last poll lands at the
+    // deadline, sees RUNNING and the wait times out. Without the fit, the
+    // wait would sleep 10 s, and its second poll (a request that can go at
+    // once still goes) would see the SUCCESS of 6 s and be met.
+    let sim = Sim::start(LATE_SUCCESS);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(
+            "{ initial: 10s, max: 10s, factor: 1, jitter: none }",
+            "  w:\n    image_job: late\n    target: [SUCCESS]\n    timeout: 2s\n",
+        ),
+    );
+    let report_path = dir.path("r.json");
+    let out = output_within(
+        &mut run_command(&sim, &spec, &["--report", report_path.to_str().unwrap()]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let report = report(&report_path);
+    let wait = &waits_of(&report)[0];
+    assert_eq!(wait["outcome"], "timed_out", "{wait}");
+    assert_eq!(wait["polls"], 2, "{wait}");
+    assert_eq!(
+        wait["last_observation"]["job"]["status"], "RUNNING",
+        "{wait}"
+    );
+    assert!(
+        wait["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the timeout of 2s ran out"),
+        "{wait}"
+    );
+    assert_eq!(sim.stats().requests_to(Endpoint::ShowImageJob), 2);
+}
+
+/// `jobgate run SPEC` against the simulator, as [`run`] builds it, for
+/// [`output_within`].
+fn run_command(sim: &Sim, spec: &std::path::Path, extra: &[&str]) -> std::process::Command {
+    let mut cmd = jobgate();
+    cmd.arg("run")
+        .arg(spec)
+        .args(["--endpoint", &sim.url(), "--seed", "1"])
+        .args(extra);
+    cmd
+}
+
+// --- Not found through an empty list ----------------------------------------
+
+const SUB_JOBS_LATER: &str = r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  # The job exists, its only sub-job is not listed for a thousand hours.
+  - id: hidden
+    kind: image_job
+    timeline: [{at: 0s, status: RUNNING}]
+    sub_jobs:
+      - id: hidden-1
+        job_type: CREATE_SERVER
+        visible_after: 1000h
+        timeline: [{at: 0s, status: SUCCESS}]
+  # Its sub-job is listed from 2 s on, already SUCCESS.
+  - id: late
+    kind: image_job
+    sub_jobs:
+      - id: late-1
+        job_type: CREATE_SERVER
+        visible_after: 2s
+        timeline: [{at: 0s, status: SUCCESS}]
+"#;
+
+/// Runs one `image_sub_jobs` wait on `job` with `grace`, polling every
+/// 100 ms, and returns the exit code, the wait's report and the list
+/// requests the simulator received.
+fn sub_job_list_run(job: &str, grace: &str) -> (i32, serde_json::Value, serde_json::Value, u64) {
+    let sim = Sim::start(SUB_JOBS_LATER);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(
+            "{ initial: 100ms, max: 100ms, factor: 1, jitter: none }",
+            &format!(
+                "  w:\n    image_sub_jobs: {{ job_id: {job}, job_type: CREATE_SERVER }}\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
+            ),
+        ),
+    );
+    let report_path = dir.path("r.json");
+    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
+    let report = report(&report_path);
+    let wait = waits_of(&report)[0].clone();
+    // One page per poll.
+    let listed = sim.stats().requests_to(Endpoint::ListImageSubJobs);
+    assert_eq!(wait["polls"].as_u64().unwrap(), listed, "{wait}");
+    (code(&out), report, wait, listed)
+}
+
+#[test]
+fn a_list_that_stays_empty_ends_not_found_after_the_grace() {
+    let (code, report, wait, listed) = sub_job_list_run("hidden", "500ms");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["exit_code"], 1, "{report}");
+    assert_eq!(report["outcome"], "not_found", "{report}");
+    assert_eq!(wait["outcome"], "not_found", "{wait}");
+    assert_eq!(
+        wait["reason"], "no sub-jobs appeared within the not-found grace of 500ms",
+        "{wait}"
+    );
+    assert_eq!(wait["last_observation"]["items"], 0, "{wait}");
+    // The first empty answer starts the grace; it takes at least one more
+    // poll to see it run out.
+    assert!(listed >= 2, "{listed} polls: {wait}");
+}
+
+#[test]
+fn sub_jobs_that_appear_within_the_grace_are_waited_for() {
+    let (code, report, wait, listed) = sub_job_list_run("late", "30s");
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["exit_code"], 0, "{report}");
+    assert_eq!(wait["outcome"], "met", "{wait}");
+    let states: Vec<String> = history(&wait).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        states,
+        ["no sub-jobs yet", "1 sub-jobs: 1 SUCCESS"],
+        "the empty list was not seen first: {wait}"
+    );
+    assert!(listed >= 2, "{listed} polls: {wait}");
+}
+
+// --- 403 ----------------------------------------------------------------------
+
+/// A loopback server that answers every request with 403, as the gateway
+/// does when IAM denies the action (the simulator rejects signatures with
+/// 401 but has no 403), and counts the requests it receives.
+struct Forbidding {
+    url: String,
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Forbidding {
+    fn start() -> Forbidding {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = requests.clone();
+        // Lives until the test process ends; it only ever serves loopback.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut head = 0;
+                    loop {
+                        let mut line = String::new();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" || line == "\n" => break,
+                            Ok(_) => head += 1,
+                        }
+                    }
+                    if head == 0 {
+                        return;
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let body = r#"{"error_code":"WKS.00000403","error_msg":"The user is not authorized to perform this action."}"#;
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nx-request-id: forbidden-request-1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        Forbidding { url, requests }
+    }
+
+    fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn a_403_is_never_retried_and_exits_four() {
+    // As a 401 (tests/run.rs), a 403 ends the wait at its first answer,
+    // however large the error budget and the timeout.
+    let server = Forbidding::start();
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec(
+            FAST,
+            "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    error_budget: 50\n",
+        ),
+    );
+    let report_path = dir.path("r.json");
+    let out = output_within(
+        jobgate()
+            .arg("run")
+            .arg(&spec)
+            .args(["--endpoint", &server.url, "--seed", "1"])
+            .arg("--report")
+            .arg(&report_path),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert_eq!(server.requests(), 1, "a 403 must never be retried");
+    let report = report(&report_path);
+    assert_eq!(report["outcome"], "auth_error", "{report}");
+    assert_eq!(report["exit_code"], 4, "{report}");
+    let wait = &waits_of(&report)[0];
+    assert_eq!(wait["outcome"], "auth_error", "{wait}");
+    assert_eq!(wait["polls"], 1, "{wait}");
+    assert_eq!(wait["retries"], 0, "{wait}");
+    assert_eq!(wait["last_error"]["http_status"], 403, "{wait}");
+    assert_eq!(
+        wait["last_error"]["request_id"], "forbidden-request-1",
+        "{wait}"
+    );
+    assert!(
+        wait["reason"].as_str().unwrap().contains("IAM policy"),
+        "{wait}"
+    );
+    let err = stderr(&out);
+    assert!(!err.contains(SK), "the secret leaked: {err}");
+}
