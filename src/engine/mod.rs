@@ -49,6 +49,9 @@ impl Stop {
 pub enum Event {
     Started {
         wait: String,
+        /// When the wait runs out of time: its own timeout or the global
+        /// deadline, whichever is sooner (for "time left" in live output).
+        deadline: Instant,
     },
     Observed {
         wait: String,

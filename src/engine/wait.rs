@@ -51,6 +51,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     update(&report, |r| r.requests = plan.describe(&base));
     let _ = cx.events.send(Event::Started {
         wait: wait.name.clone(),
+        deadline,
     });
 
     let finish = |outcome: Outcome, reason: String| {
