@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -101,6 +102,27 @@ pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> Ou
         verbosity,
         github: env.github_actions,
     }
+}
+
+/// The `--color` of the command being run, for what is printed after it
+/// returns (its error). `Auto` until a command with `--color` records one.
+static COLOR_CHOICE: Mutex<ColorChoice> = Mutex::new(ColorChoice::Auto);
+
+/// Records the command's `--color`, so that its error, printed once the
+/// command has returned, is coloured the way the flag says.
+pub fn remember_color(choice: ColorChoice) {
+    *COLOR_CHOICE.lock().unwrap_or_else(|e| e.into_inner()) = choice;
+}
+
+/// The `--color` recorded by [`remember_color`].
+pub fn remembered_color() -> ColorChoice {
+    *COLOR_CHOICE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The output mode for a command's error diagnostics: the same decision as
+/// the command's own output, so `--color` and `NO_COLOR` apply to errors too.
+pub fn for_errors(env: &Environment, color: ColorChoice) -> OutputMode {
+    decide(env, color, Verbosity::Normal)
 }
 
 /// How often the plain view says it is still waiting.
@@ -460,6 +482,41 @@ mod tests {
             heartbeat_line(&waits, now).unwrap(),
             "still waiting: desktops (no answer yet, 30m left), image (RUNNING [80%], 1m30s left)"
         );
+    }
+
+    #[test]
+    fn errors_follow_the_colour_flag_and_no_color() {
+        let tty = env(true, false);
+        let pipe = env(false, false);
+        let mut no_color = env(true, false);
+        no_color.no_color = true;
+        let mut dumb = env(true, false);
+        dumb.dumb_terminal = true;
+        let cases = [
+            (&tty, ColorChoice::Auto, true),
+            (&tty, ColorChoice::Never, false),
+            (&pipe, ColorChoice::Auto, false),
+            (&pipe, ColorChoice::Always, true),
+            (&no_color, ColorChoice::Auto, false),
+            (&no_color, ColorChoice::Always, true),
+            (&dumb, ColorChoice::Auto, false),
+        ];
+        for (e, choice, expected) in cases {
+            assert_eq!(for_errors(e, choice).color, expected, "{e:?} {choice:?}");
+            assert_eq!(
+                for_errors(e, choice).color,
+                decide(e, choice, Verbosity::Quiet).color,
+                "errors and the run's own output agree"
+            );
+        }
+    }
+
+    #[test]
+    fn the_remembered_colour_flag_is_the_last_one_recorded() {
+        remember_color(ColorChoice::Never);
+        assert_eq!(remembered_color(), ColorChoice::Never);
+        remember_color(ColorChoice::Always);
+        assert_eq!(remembered_color(), ColorChoice::Always);
     }
 
     #[test]

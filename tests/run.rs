@@ -222,6 +222,39 @@ fn invalid_spec_exits_two_and_polls_nothing() {
 }
 
 #[test]
+fn colour_flag_and_no_color_apply_to_spec_errors() {
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        "version: 1\nwaits:\n  build:\n    image_job: img-ok\n    target: [SUCESS]\n",
+    );
+    let run_spec = |args: &[&str], no_color: bool| {
+        let mut cmd = jobgate();
+        cmd.arg("run").arg(&spec).args(args);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("did you mean `SUCCESS`?"),
+            "{}",
+            stderr(&out)
+        );
+        stderr(&out).contains('\x1b')
+    };
+    // stderr is a pipe here: colour only when asked for.
+    assert!(run_spec(&["--color", "always"], false), "--color always");
+    assert!(
+        run_spec(&["--color", "always"], true),
+        "the flag wins over NO_COLOR"
+    );
+    assert!(!run_spec(&["--color", "never"], false), "--color never");
+    assert!(!run_spec(&[], false), "auto on a pipe");
+    assert!(!run_spec(&["--color", "auto"], true), "NO_COLOR");
+}
+
+#[test]
 fn identical_requests_of_concurrent_waits_are_coalesced() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();

@@ -17,12 +17,19 @@ use crate::api::endpoints::{Endpoints, Overrides};
 use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, parse_vars};
 use crate::error::Error;
 use crate::exit;
-use crate::output::{self, Environment, Verbosity};
+use crate::output::{self, ColorChoice, Environment, Verbosity};
 use crate::report;
 use crate::spec::{self, Spec};
 
 /// Runs one command.
 pub fn dispatch(command: Command) -> Result<u8, Error> {
+    // The error, if any, is printed after the command returns; it follows
+    // the command's `--color`.
+    output::remember_color(match &command {
+        Command::Run(args) => args.display.color,
+        Command::Demo(args) => args.display.color,
+        _ => ColorChoice::Auto,
+    });
     match command {
         Command::Run(args) => block_on(run::run(args)),
         Command::Validate(args) => validate(&args),
@@ -63,9 +70,9 @@ fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Erro
 
 /// Prints a command-level error: spec errors with their located
 /// diagnostics (and GitHub annotations in Actions), others on one line.
+/// Colour follows the failed command's `--color` and `NO_COLOR`.
 pub fn print_error(error: &Error) {
-    let env = Environment::detect();
-    let mode = output::decide(&env, crate::output::ColorChoice::Auto, Verbosity::Normal);
+    let mode = output::for_errors(&Environment::detect(), output::remembered_color());
     let mut err = std::io::stderr();
     match error {
         Error::Spec(errors) => {
