@@ -1096,7 +1096,7 @@ fn release_asset_is_verified_and_runs_the_spec() {
     assert_eq!(
         run.errors(),
         [
-            "::error file=gate.yaml,title=jobgate%3A wait broken failed::failure condition holds: any of the sub-jobs in [FAILED]%0A• bad-1 CREATE_SERVER_IMAGE FAILED WKS.00129901: disk quota exceeded (resource bad-1)"
+            "::error file=gate.yaml,line=12,col=3,title=jobgate%3A wait broken failed::failure condition holds: any of the sub-jobs in [FAILED]%0A• bad-1 CREATE_SERVER_IMAGE FAILED WKS.00129901: disk quota exceeded (resource bad-1)"
         ],
         "{log}"
     );

@@ -52,18 +52,16 @@ fn writes_outputs_summary_annotations_and_masks() {
     let output_file = dir.write("github_output", "EXISTING=kept\n");
     let summary_file = dir.write("step_summary", "");
     let report_path = dir.path("report.json");
+    // Run from the directory holding the spec, as a workflow runs from the
+    // repository root, so the annotation's file is the relative path.
+    assert!(spec.ends_with("gate.yaml"));
     let out = jobgate()
+        .current_dir(dir.dir.path())
         .env("GITHUB_ACTIONS", "true")
         .env("CI", "true")
         .env("GITHUB_OUTPUT", &output_file)
         .env("GITHUB_STEP_SUMMARY", &summary_file)
-        .args([
-            "run",
-            spec.to_str().unwrap(),
-            "--keep-going",
-            "--endpoint",
-            &sim.url(),
-        ])
+        .args(["run", "gate.yaml", "--keep-going", "--endpoint", &sim.url()])
         .args(["--report", report_path.to_str().unwrap()])
         .output()
         .unwrap();
@@ -101,7 +99,11 @@ fn writes_outputs_summary_annotations_and_masks() {
         1,
         "one annotation for the failed wait: {stdout}"
     );
-    assert!(errors[0].contains("broken"), "{}", errors[0]);
+    // On the line and column of `broken:` in SPEC.
+    assert_eq!(
+        errors[0],
+        "::error file=gate.yaml,line=12,col=3,title=jobgate%3A wait broken failed::failure condition holds: any of the sub-jobs in [FAILED]%0A• bad-1 CREATE_SERVER_IMAGE FAILED WKS.00129901: disk quota exceeded (resource bad-1)"
+    );
     assert!(
         stdout.contains(&format!("::add-mask::{SK}")),
         "the secret key is masked first"

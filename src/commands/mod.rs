@@ -6,7 +6,7 @@ mod eval;
 mod plan;
 mod run;
 
-pub use run::{Limits, Outputs, execute, publish};
+pub use run::{Limits, Outputs, execute, publish, publish_located};
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

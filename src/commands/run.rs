@@ -12,6 +12,7 @@ use crate::cli::RunArgs;
 use crate::engine::{self, Gate, RunOptions, Stop};
 use crate::error::Error;
 use crate::output::{self, Environment, OutputMode};
+use crate::report::github::Locations;
 use crate::report::{self, RunReport};
 use crate::spec::Spec;
 
@@ -52,7 +53,7 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         junit: args.junit.as_deref(),
         json: args.json,
     };
-    publish(&report, &outputs, mode)?;
+    publish_located(&report, &report::github::locations(&spec), &outputs, mode)?;
     Ok(report.exit_code)
 }
 
@@ -133,7 +134,19 @@ pub struct Outputs<'a> {
 
 /// Writes every requested output: files first (so they exist even if the
 /// terminal is gone), then the summary and the GitHub integration.
+/// Annotations name the spec file but no line: see [`publish_located`].
 pub fn publish(report: &RunReport, outputs: &Outputs, mode: OutputMode) -> Result<(), Error> {
+    publish_located(report, &Locations::new(), outputs, mode)
+}
+
+/// Like [`publish`], with each failed wait's annotation on the line that
+/// declares the wait (`locations`, from [`report::github::locations`]).
+pub fn publish_located(
+    report: &RunReport,
+    locations: &Locations,
+    outputs: &Outputs,
+    mode: OutputMode,
+) -> Result<(), Error> {
     let mut first_error = None;
     if let Some(path) = outputs.report
         && let Err(source) = report::json::write(report, path)
@@ -171,7 +184,7 @@ pub fn publish(report: &RunReport, outputs: &Outputs, mode: OutputMode) -> Resul
         }
         // Per-wait detail is folded in log groups.
         let mut commands = workflow_commands(outputs.json);
-        for line in report::github::annotations(report) {
+        for line in report::github::annotations(report, locations) {
             let _ = writeln!(commands, "{line}");
         }
         for wait in &report.waits {

@@ -12,6 +12,7 @@
 //! Escaping follows the workflow-commands rules of `@actions/core`: message
 //! data escapes `%`, `\r` and `\n`; property values also escape `:` and `,`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 
 use super::human::{describe_error, describe_item, is_problem, label, tally, wait_duration};
 use super::model::{Outcome, RunReport, WaitReport};
-use crate::spec::SpecErrors;
+use crate::spec::{Spec, SpecErrors};
 
 /// GitHub shows at most this many error annotations per step; more are
 /// dropped silently, so the rest are folded into the last one.
@@ -131,15 +132,36 @@ pub fn format_outputs(outputs: &[(String, String)]) -> String {
     text
 }
 
+/// Where each wait is declared in the spec file: the line and column of its
+/// name, so an annotation opens on the wait that did not pass.
+pub type Locations = BTreeMap<String, (usize, usize)>;
+
+/// The declarations of a spec's waits.
+pub fn locations(spec: &Spec) -> Locations {
+    spec.waits
+        .iter()
+        // Line 0 would be a value that came from elsewhere than the file.
+        .filter(|w| w.span.line > 0)
+        .map(|w| (w.name.clone(), (w.span.line, w.span.column)))
+        .collect()
+}
+
 /// Error annotations for the waits that did not pass (skipped and
-/// cancelled waits are not annotated: the wait that caused them is). At
-/// most [`MAX_ANNOTATIONS`]; past that the last one lists the rest.
-pub fn annotations(report: &RunReport) -> Vec<String> {
+/// cancelled waits are not annotated: the wait that caused them is), each
+/// on the line and column where the wait is declared when `locations` has
+/// it. At most [`MAX_ANNOTATIONS`]; past that the last one lists the rest
+/// and points at the first of them.
+pub fn annotations(report: &RunReport, locations: &Locations) -> Vec<String> {
     let file = spec_file(&report.spec);
-    let props = |title: String| {
+    let props = |wait: &str, title: String| {
         let mut p = Vec::new();
         if let Some(f) = &file {
             p.push(("file", f.clone()));
+            // A line means nothing without the file it is in.
+            if let Some((line, col)) = locations.get(wait) {
+                p.push(("line", line.to_string()));
+                p.push(("col", col.to_string()));
+            }
         }
         p.push(("title", title));
         p
@@ -162,11 +184,15 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
                 "{}; see the step summary or the JSON report",
                 names.join(", ")
             );
-            out.push(command("error", &props(title), &message));
+            out.push(command("error", &props(&wait.name, title), &message));
             break;
         }
         let title = format!("jobgate: wait {} {}", wait.name, label(wait.outcome));
-        out.push(command("error", &props(title), &annotation_message(wait)));
+        out.push(command(
+            "error",
+            &props(&wait.name, title),
+            &annotation_message(wait),
+        ));
     }
     out
 }
@@ -492,15 +518,87 @@ mod tests {
         assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
     }
 
+    /// A spec declaring the waits of `samples::mixed()`, as
+    /// `gates/release.yaml` would.
+    const RELEASE: &str = "version: 1
+defaults:
+  project_id: p1
+waits:
+  golden-image:
+    image_job: j1
+    target: [SUCCESS]
+  app-servers:
+    after: [golden-image]
+    app_server_job: j2
+    target: [SUCCESS]
+  image-sub-jobs:
+    image_job: j3
+    target: [SUCCESS]
+  count-check:
+    image_job: j4
+    target: [SUCCESS]
+  deploy:
+    after: [app-servers]
+    app_server_job: j5
+    target: [SUCCESS]
+";
+
+    fn release_locations() -> Locations {
+        let spec = crate::spec::parse("gates/release.yaml", RELEASE, &|_| None)
+            .unwrap_or_else(|e| panic!("{}", e.render(false, 100)));
+        locations(&spec)
+    }
+
+    #[test]
+    fn locations_are_where_the_wait_names_are() {
+        let got: Vec<(String, (usize, usize))> = release_locations().into_iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                ("app-servers".to_owned(), (8, 3)),
+                ("count-check".to_owned(), (15, 3)),
+                ("deploy".to_owned(), (18, 3)),
+                ("golden-image".to_owned(), (5, 3)),
+                ("image-sub-jobs".to_owned(), (12, 3)),
+            ]
+        );
+    }
+
     #[test]
     fn annotations_snapshot() {
-        insta::assert_snapshot!(annotations(&samples::mixed()).join("\n"));
+        insta::assert_snapshot!(annotations(&samples::mixed(), &release_locations()).join("\n"));
+    }
+
+    #[test]
+    fn annotations_point_at_the_wait_they_are_about() {
+        let lines = annotations(&samples::mixed(), &release_locations());
+        let heads: Vec<&str> = lines
+            .iter()
+            .map(|l| l.split("::").nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            heads,
+            vec![
+                "error file=gates/release.yaml,line=8,col=3,title=jobgate%3A wait app-servers failed",
+                "error file=gates/release.yaml,line=12,col=3,title=jobgate%3A wait image-sub-jobs timed out",
+                "error file=gates/release.yaml,line=15,col=3,title=jobgate%3A wait count-check API error",
+            ]
+        );
+        // A wait the spec does not declare (a report from elsewhere) still
+        // gets its file.
+        let lines = annotations(&samples::mixed(), &Locations::new());
+        assert!(
+            lines[0].starts_with("::error file=gates/release.yaml,title="),
+            "{}",
+            lines[0]
+        );
     }
 
     #[test]
     fn passing_runs_have_no_annotations() {
-        assert!(annotations(&samples::met()).is_empty());
-        assert!(annotations(&samples::cancelled()).is_empty());
+        let locations = release_locations();
+        assert!(annotations(&samples::met(), &locations).is_empty());
+        assert!(annotations(&samples::cancelled(), &locations).is_empty());
     }
 
     #[test]
@@ -513,12 +611,22 @@ mod tests {
                 ..template.clone()
             })
             .collect();
-        let lines = annotations(&report);
+        let locations: Locations = (0..15).map(|n| (format!("w{n}"), (3 + 3 * n, 3))).collect();
+        let lines = annotations(&report, &locations);
         assert_eq!(lines.len(), MAX_ANNOTATIONS);
+        assert!(
+            lines[8].starts_with(
+                "::error file=gates/release.yaml,line=27,col=3,title=jobgate%3A wait w8 failed::"
+            ),
+            "{}",
+            lines[8]
+        );
         let last = lines.last().unwrap();
         assert!(
-            last.contains("title=jobgate%3A 6 more waits did not pass"),
-            "{last}"
+            last.starts_with(
+                "::error file=gates/release.yaml,line=30,col=3,title=jobgate%3A 6 more waits did not pass::"
+            ),
+            "the folded annotation points at the first wait it lists: {last}"
         );
         assert!(
             last.contains("w9 (failed)") && last.contains("w14 (failed)"),
@@ -531,7 +639,8 @@ mod tests {
     fn standard_input_specs_get_no_file() {
         let mut report = samples::failed();
         report.spec = "-".into();
-        assert!(annotations(&report)[0].starts_with("::error title="));
+        let locations: Locations = [("app-servers".to_owned(), (8, 3))].into();
+        assert!(annotations(&report, &locations)[0].starts_with("::error title="));
     }
 
     fn spec_errors(source: &str) -> SpecErrors {

@@ -232,6 +232,8 @@ pub struct Output {
 #[derive(Debug, Clone)]
 pub struct Wait {
     pub name: String,
+    /// Where the wait's name is in the spec file, for annotations.
+    pub span: super::yaml::Span,
     pub project_id: String,
     pub target: Target,
     pub rules: Rules,

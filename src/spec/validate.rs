@@ -166,7 +166,7 @@ impl<'a> Validator<'a> {
             let Some(name) = self.wait_name(key, &mut seen) else {
                 continue;
             };
-            if let Some(wait) = self.wait(&name, node, &defaults) {
+            if let Some(wait) = self.wait(&name, key.span, node, &defaults) {
                 waits.push((wait, node));
             }
         }
@@ -437,7 +437,7 @@ impl<'a> Validator<'a> {
         ok.then_some(poll)
     }
 
-    fn wait(&mut self, name: &str, node: &Node, defaults: &Defaults) -> Option<Wait> {
+    fn wait(&mut self, name: &str, span: Span, node: &Node, defaults: &Defaults) -> Option<Wait> {
         self.map(node, &format!("wait `{name}`"))?;
         let entries = match &node.value {
             Value::Map(entries) => entries,
@@ -531,6 +531,7 @@ impl<'a> Validator<'a> {
         };
         Some(Wait {
             name: name.to_owned(),
+            span,
             project_id: project_id?,
             target: target?,
             rules: rules?,
