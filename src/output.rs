@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::engine::Event;
 use crate::report::Outcome;
+use crate::report::human::printable;
 use crate::spec::duration;
 
 /// `--color`.
@@ -56,6 +57,9 @@ pub struct Environment {
     pub dumb_terminal: bool,
     /// `GITHUB_ACTIONS=true`.
     pub github_actions: bool,
+    /// `JOBGATE_HEARTBEAT`: the plain view's heartbeat interval (`30s`),
+    /// when set to a duration.
+    pub heartbeat: Option<Duration>,
 }
 
 impl Environment {
@@ -69,6 +73,7 @@ impl Environment {
             no_color: var("NO_COLOR").is_some(),
             dumb_terminal: var("TERM").as_deref() == Some("dumb"),
             github_actions: var("GITHUB_ACTIONS").as_deref() == Some("true"),
+            heartbeat: var("JOBGATE_HEARTBEAT").and_then(|v| duration::parse(&v).ok()),
         }
     }
 }
@@ -81,6 +86,8 @@ pub struct OutputMode {
     pub verbosity: Verbosity,
     /// Write GitHub outputs, step summary and annotations.
     pub github: bool,
+    /// How often the plain view says what it is still waiting for.
+    pub heartbeat: Duration,
 }
 
 /// Decides the output mode.
@@ -101,6 +108,7 @@ pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> Ou
         color,
         verbosity,
         github: env.github_actions,
+        heartbeat: env.heartbeat.unwrap_or(HEARTBEAT).max(MIN_HEARTBEAT),
     }
 }
 
@@ -125,8 +133,12 @@ pub fn for_errors(env: &Environment, color: ColorChoice) -> OutputMode {
     decide(env, color, Verbosity::Normal)
 }
 
-/// How often the plain view says it is still waiting.
-const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How often the plain view says it is still waiting: often enough that a
+/// CI log never looks hung, rarely enough not to bury the state changes.
+pub const HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// The shortest heartbeat `JOBGATE_HEARTBEAT` can ask for.
+pub const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
 
 /// How often the terminal view recomputes the time left.
 const REFRESH: Duration = Duration::from_secs(1);
@@ -198,7 +210,14 @@ pub fn wait_line(
     if let Some(error) = &status.retried {
         line.push_str(&format!(" · retried after {error}"));
     }
-    format!("{name}  {line}")
+    format!("{name}  {}", one_line(&line))
+}
+
+/// Text from the API made safe for a log or a terminal, on one line: line
+/// breaks become spaces and other control characters (escape sequences,
+/// bells, carriage returns) are replaced, as in the summary.
+pub fn one_line(text: &str) -> String {
+    printable(&text.replace(['\r', '\n'], " ")).into_owned()
 }
 
 /// The plain view's heartbeat: every running wait with its state and time
@@ -238,7 +257,7 @@ fn symbol(outcome: Outcome) -> &'static str {
 async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
     let start = Instant::now();
     let mut waits: BTreeMap<String, WaitStatus> = BTreeMap::new();
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut heartbeat = tokio::time::interval(mode.heartbeat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     heartbeat.tick().await;
     let verbose = mode.verbosity == Verbosity::Verbose;
@@ -276,7 +295,7 @@ async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
         };
         if let Some(line) = line {
             let at = start.elapsed().as_secs_f64();
-            let _ = writeln!(err, "[{at:>7.1}s] {line}");
+            let _ = writeln!(err, "[{at:>7.1}s] {}", one_line(&line));
         }
     }
 }
@@ -355,7 +374,7 @@ async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event
                 // Message and prefix first, so no frame mixes the running
                 // line with the finished style.
                 bar.set_prefix(format!("{} {wait}", symbol(outcome)));
-                bar.set_message(format!("{} — {reason}", outcome.as_str()));
+                bar.set_message(one_line(&format!("{} — {reason}", outcome.as_str())));
                 bar.set_style(
                     ProgressStyle::with_template("{prefix} {wide_msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -517,6 +536,31 @@ mod tests {
         assert_eq!(remembered_color(), ColorChoice::Never);
         remember_color(ColorChoice::Always);
         assert_eq!(remembered_color(), ColorChoice::Always);
+    }
+
+    #[test]
+    fn heartbeat_defaults_to_a_minute_and_can_be_shortened() {
+        let m = decide(&env(false, true), ColorChoice::Auto, Verbosity::Normal);
+        assert_eq!(m.heartbeat, HEARTBEAT);
+        let mut e = env(false, true);
+        e.heartbeat = Some(Duration::from_millis(250));
+        let m = decide(&e, ColorChoice::Auto, Verbosity::Normal);
+        assert_eq!(m.heartbeat, Duration::from_millis(250));
+        e.heartbeat = Some(Duration::ZERO);
+        let m = decide(&e, ColorChoice::Auto, Verbosity::Normal);
+        assert_eq!(m.heartbeat, MIN_HEARTBEAT, "never a busy loop");
+    }
+
+    #[test]
+    fn api_text_stays_on_one_printable_line() {
+        assert_eq!(
+            one_line("RUN\x1b[31mNING\x07\r\nnext\tline"),
+            "RUN\u{FFFD}[31mNING\u{FFFD}  next line"
+        );
+        let (mut s, now) = status(Some("A\nB\x1b"), None, Duration::from_secs(1));
+        s.retried = Some("HTTP 503\r\n<html>".into());
+        let line = wait_line("w", 1, &s, now, false);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
     }
 
     #[test]

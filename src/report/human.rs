@@ -69,6 +69,25 @@ pub fn symbol(outcome: Outcome) -> &'static str {
     }
 }
 
+/// Text made safe to print: control characters (escape sequences, bells,
+/// carriage returns) become U+FFFD and tabs spaces, so that text from the
+/// API, which is kept verbatim in the reports, cannot move the cursor,
+/// recolour or clear a terminal or a CI log. Line breaks are kept.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => '\n',
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// The elapsed time of a wait as people write it (`12m4s`, `1.5s`).
 pub fn elapsed(ms: u64) -> String {
     duration::format(Duration::from_millis(ms))
@@ -269,8 +288,10 @@ fn details(out: &mut String, wait: &WaitReport, paint: &Painter, width: usize) {
 /// Appends `text` and a newline, wrapping at word boundaries so that no line
 /// passes `width`; continuation lines are indented to `indent`, the column
 /// where the text started. Words longer than a line are kept whole (a URL or
-/// id cut in two is worse than a long line). Embedded newlines are kept.
+/// id cut in two is worse than a long line). Embedded newlines are kept;
+/// other control characters are replaced (see [`printable`]).
 fn push_wrapped(out: &mut String, text: &str, indent: usize, width: usize) {
+    let text = &printable(text);
     let avail = width.saturating_sub(indent);
     let pad = " ".repeat(indent);
     for (n, paragraph) in text.lines().enumerate() {
@@ -440,6 +461,23 @@ mod tests {
             ..samples::met()
         };
         assert_eq!(render(&empty, PLAIN), "✔ met — no waits — exit code 0\n");
+    }
+
+    #[test]
+    fn control_characters_from_the_api_are_not_printed() {
+        let mut report = samples::failed();
+        report.waits[0].reason = "last seen RUN\x1b[2J\x07NING\r\nthen\tthis".into();
+        report.waits[0].blame[0].error_message = Some("\x1b]0;title\x07".into());
+        let text = render(&report, PLAIN);
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("RUN\u{FFFD}[2J\u{FFFD}NING\u{FFFD}"),
+            "{text}"
+        );
+        assert_eq!(printable("plain\ntext"), "plain\ntext");
     }
 
     #[test]
