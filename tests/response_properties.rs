@@ -251,6 +251,6 @@ fn a_single_count_answer_is_refused_with_the_expected_form() {
     let err = saved(wait(&spec, "count"), &json!({ "count": 3 })).unwrap_err();
     assert_eq!(
         err.to_string(),
-        r#"this wait reads the count endpoint once per status filter (ABNORMAL; *); give every answer as {"counts": {"ABNORMAL": N, "*": N}} (the report's last observation shows them so)"#
+        r#"this wait reads the count endpoint once per count it needs (ABNORMAL; *); give every answer as {"counts": {"ABNORMAL": N, "*": N}} (the report's last observation shows them so)"#
     );
 }

@@ -35,6 +35,12 @@ impl ApiRequest {
         self
     }
 
+    /// Sets a query parameter, replacing any value it had.
+    pub fn set(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.retain(|(k, _)| k != key);
+        self.with(key, value)
+    }
+
     /// The path and query as sent, percent-encoded.
     pub fn path_and_query(&self) -> String {
         if self.query.is_empty() {

@@ -117,6 +117,22 @@ fn lookup(value: &Value, dotted: &str) -> Option<String> {
     }
 }
 
+/// The key a count endpoint's answer is stored under in
+/// [`Observation::counts`]: the statuses counted (`*` for any), and the
+/// filter when there is one; `None` for the unfiltered total. Count checks
+/// read and the engine writes through this one function.
+pub fn count_key(statuses: &Option<StatusSet>, filter: &ItemFilter) -> Option<String> {
+    let statuses = statuses.as_ref().map(names);
+    if filter.fields.is_empty() {
+        return statuses;
+    }
+    Some(format!(
+        "{}{}",
+        statuses.as_deref().unwrap_or("*"),
+        filter.describe()
+    ))
+}
+
 fn names(statuses: &StatusSet) -> String {
     statuses
         .iter()
@@ -248,9 +264,9 @@ impl Check {
                 comparison,
             } => {
                 let (matched, total, blame) = if obs.items.is_empty() && !obs.counts.is_empty() {
-                    let key = statuses.as_ref().map(names);
-                    let matched = obs.counts.get(&key).copied().unwrap_or(0);
-                    let total = obs.counts.get(&None).copied().unwrap_or(0);
+                    let count = |s| obs.counts.get(&count_key(s, filter)).copied();
+                    let matched = count(statuses).unwrap_or(0);
+                    let total = count(&None).unwrap_or(0);
                     (matched, total, Vec::new())
                 } else {
                     let selected: Vec<&Item> =

@@ -18,7 +18,7 @@ mod compare;
 mod verdict;
 
 pub use check::Finding;
-pub use check::{Check, ItemFilter, PathTest, Quantifier};
+pub use check::{Check, ItemFilter, PathTest, Quantifier, count_key};
 pub use compare::{Comparison, Operator, Threshold};
 pub use verdict::{Verdict, judge};
 
@@ -138,5 +138,18 @@ impl Rules {
             declared.extend(failure.statuses());
         }
         declared
+    }
+
+    /// The filters of the checks that read items: an item none of them
+    /// selects is outside the wait, so its status cannot end it.
+    pub fn item_filters(&self) -> Vec<&ItemFilter> {
+        std::iter::once(&self.success)
+            .chain(self.failure.iter())
+            .flat_map(Condition::checks)
+            .filter_map(|check| match check {
+                Check::Items { filter, .. } | Check::Count { filter, .. } => Some(filter),
+                _ => None,
+            })
+            .collect()
     }
 }

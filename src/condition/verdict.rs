@@ -87,10 +87,12 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
             };
         }
         if rules.uses_items {
+            // Items every `where` leaves out are not the wait's business.
+            let watched = rules.item_filters();
             let strangers: Vec<Item> = obs
                 .items
                 .iter()
-                .filter(|i| !declared.contains(&i.status))
+                .filter(|i| !declared.contains(&i.status) && watched.iter().any(|f| f.matches(i)))
                 .cloned()
                 .collect();
             if let Some(first) = strangers.first() {
@@ -253,6 +255,32 @@ mod tests {
             judge(&rules, &items(&["SUCCESS", "SUCCESS"])),
             Verdict::Pending { .. }
         ));
+    }
+
+    #[test]
+    fn statuses_of_items_outside_every_filter_are_not_unexpected() {
+        let mut rules = all_success();
+        let only = |t: &str| ItemFilter {
+            fields: vec![("job_type".into(), vec![t.into()])],
+        };
+        rules.success = Condition::Check(Check::Items {
+            quantifier: Quantifier::All,
+            statuses: set(&["SUCCESS"]),
+            filter: only("T"),
+        });
+        rules.failure = Some(Condition::Check(Check::Items {
+            quantifier: Quantifier::Any,
+            statuses: set(&["FAILED"]),
+            filter: only("T"),
+        }));
+        let mut obs = items(&["SUCCESS"]);
+        obs.items.push(
+            parse_item(json!({"id": "other", "status": "ROLLBACK", "job_type": "U"})).unwrap(),
+        );
+        assert!(matches!(judge(&rules, &obs), Verdict::Met { .. }));
+        // Selected by the filter, the same status ends the wait.
+        let obs = items(&["SUCCESS", "ROLLBACK"]);
+        assert!(matches!(judge(&rules, &obs), Verdict::Unexpected { .. }));
     }
 
     #[test]

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use crate::api::Service;
 use crate::api::model::{self, Observation, Source};
 use crate::api::request::{APPSTREAM_PAGE, ApiRequest, WORKSPACE_PAGE};
-use crate::api::{Service, Status};
-use crate::condition::{Check, Condition, StatusSet};
+use crate::condition::{Check, Condition, ItemFilter, StatusSet, count_key};
 use crate::spec::{ListFilter, Target, Template, Wait};
 
 /// The requests one poll makes.
@@ -18,12 +18,42 @@ pub enum Plan {
     Single { request: ApiRequest, json: bool },
     /// A list endpoint, paged with `offset`/`limit` until every item is read.
     Paged { request: ApiRequest, page: u32 },
-    /// A count endpoint, once per status filter the conditions need
-    /// (`None`: no status filter, the total).
+    /// A count endpoint, once per status of each count the conditions need.
     Counts {
         request: ApiRequest,
-        keys: Vec<Option<StatusSet>>,
+        counts: Vec<Count>,
     },
+}
+
+/// One number a count endpoint answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Count {
+    /// The statuses counted, one request each (`None`: any status).
+    pub statuses: Option<StatusSet>,
+    /// The job types counted, sent as `job_type` in place of the target's
+    /// filter (`None`: the target's; empty: no type can match, so zero
+    /// without a request).
+    pub job_types: Option<Vec<String>>,
+    /// The key the answer is stored under: [`count_key`].
+    pub key: Option<String>,
+}
+
+impl Count {
+    /// The requests that answer it, each with the status it counts.
+    pub fn requests(&self, base: &ApiRequest) -> Vec<ApiRequest> {
+        let base = match &self.job_types {
+            Some(types) if types.is_empty() => return Vec::new(),
+            Some(types) => base.clone().set("job_type", types.join(",")),
+            None => base.clone(),
+        };
+        match &self.statuses {
+            None => vec![base],
+            Some(set) => set
+                .iter()
+                .map(|s| base.clone().with("status", s.as_str()))
+                .collect(),
+        }
+    }
 }
 
 impl Plan {
@@ -41,15 +71,10 @@ impl Plan {
                         .with("offset", "0"))
                 )]
             }
-            Plan::Counts { request, keys } => keys
+            Plan::Counts { request, counts } => counts
                 .iter()
-                .flat_map(|k| match k {
-                    None => vec![url(request)],
-                    Some(set) => set
-                        .iter()
-                        .map(|s| url(&request.clone().with("status", s.as_str())))
-                        .collect(),
-                })
+                .flat_map(|c| c.requests(request))
+                .map(|r| url(&r))
                 .collect(),
         }
     }
@@ -85,12 +110,12 @@ pub fn plan(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
                 ),
                 _ => ("app-server-sub-jobs", "app-server-sub-jobs/actions/count"),
             };
-            match count_keys(wait) {
+            match countable(wait) {
                 // Conditions that only count can be answered by the count
                 // endpoint: one request per status instead of every page.
-                Some(keys) => Plan::Counts {
+                Some(checks) => Plan::Counts {
                     request: filtered(Service::AppStream, format!("/v1/{p}/{count}"), f, outputs)?,
-                    keys,
+                    counts: counts(&checks, f),
                 },
                 None => Plan::Paged {
                     request: filtered(Service::AppStream, format!("/v1/{p}/{list}"), f, outputs)?,
@@ -114,13 +139,9 @@ pub fn plan(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
                 }
                 _ => format!("/v1/{p}/app-server-sub-jobs/actions/count"),
             };
-            let mut keys = all_count_keys(wait);
-            if !keys.contains(&None) {
-                keys.push(None);
-            }
             Plan::Counts {
                 request: filtered(Service::AppStream, path, f, outputs)?,
-                keys,
+                counts: counts(&count_checks(wait), f),
             }
         }
         Target::Get {
@@ -169,9 +190,10 @@ fn conditions(wait: &Wait) -> Vec<&Condition> {
         .collect()
 }
 
-/// The status filters of every count check, when every check counts without
-/// an item filter and nothing needs the items themselves.
-fn count_keys(wait: &Wait) -> Option<Vec<Option<StatusSet>>> {
+/// The count checks of a wait whose every check counts with a filter the
+/// count endpoint can express (none, or `job_type`) and that captures no
+/// outputs: such a wait needs no item.
+fn countable(wait: &Wait) -> Option<Vec<(&Option<StatusSet>, &ItemFilter)>> {
     if !wait.outputs.is_empty() {
         return None;
     }
@@ -179,37 +201,60 @@ fn count_keys(wait: &Wait) -> Option<Vec<Option<StatusSet>>> {
         .into_iter()
         .flat_map(|c| c.checks())
         .collect();
-    let countable = checks
+    let countable = checks.iter().all(|c| {
+        matches!(c, Check::Count { filter, .. }
+            if filter.fields.iter().all(|(field, _)| field == "job_type"))
+    });
+    countable.then(|| count_checks(wait))
+}
+
+/// The statuses and filter of every count check.
+fn count_checks(wait: &Wait) -> Vec<(&Option<StatusSet>, &ItemFilter)> {
+    conditions(wait)
+        .into_iter()
+        .flat_map(|c| c.checks())
+        .filter_map(|check| match check {
+            Check::Count {
+                statuses, filter, ..
+            } => Some((statuses, filter)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The numbers to ask for: each check's count, the total of each filter
+/// (shares divide by it), and the unfiltered total, which tells an empty
+/// list from a list without matches.
+fn counts(checks: &[(&Option<StatusSet>, &ItemFilter)], target: &ListFilter) -> Vec<Count> {
+    let none = ItemFilter::default();
+    let wanted = checks
         .iter()
-        .all(|c| matches!(c, Check::Count { filter, .. } if filter.fields.is_empty()));
-    if !countable {
-        return None;
-    }
-    let mut keys = all_count_keys(wait);
-    // The total tells an empty list from a list without matches.
-    if !keys.contains(&None) {
-        keys.push(None);
-    }
-    Some(keys)
-}
-
-fn all_count_keys(wait: &Wait) -> Vec<Option<StatusSet>> {
-    let mut keys = Vec::new();
-    for check in conditions(wait).into_iter().flat_map(|c| c.checks()) {
-        if let Check::Count { statuses, .. } = check
-            && !keys.contains(statuses)
-        {
-            keys.push(statuses.clone());
+        .flat_map(|(statuses, filter)| [(*statuses, *filter), (&None, *filter)])
+        .chain([(&None, &none)]);
+    let mut counts: Vec<Count> = Vec::new();
+    for (statuses, filter) in wanted {
+        let key = count_key(statuses, filter);
+        if counts.iter().any(|c| c.key == key) {
+            continue;
         }
+        let job_types = filter
+            .fields
+            .iter()
+            .find(|(field, _)| field == "job_type")
+            .map(|(_, wanted)| {
+                wanted
+                    .iter()
+                    .filter(|t| target.job_type.is_empty() || target.job_type.contains(t))
+                    .cloned()
+                    .collect()
+            });
+        counts.push(Count {
+            statuses: statuses.clone(),
+            job_types,
+            key,
+        });
     }
-    keys
-}
-
-/// The key a count answer is stored under, matching what count checks read.
-pub fn count_key(statuses: &Option<StatusSet>) -> Option<String> {
-    statuses
-        .as_ref()
-        .map(|s| s.iter().map(Status::as_str).collect::<Vec<_>>().join(", "))
+    counts
 }
 
 /// Reads one saved response the way a poll of this wait would, from the
@@ -238,13 +283,13 @@ pub fn observe_saved(wait: &Wait, text: &[u8]) -> Result<Observation, model::Mal
 }
 
 fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, model::Malformed> {
-    let mut keys = all_count_keys(wait);
-    if !keys.contains(&None) {
-        keys.push(None);
-    }
+    let keys: Vec<Option<String>> = counts(&count_checks(wait), &ListFilter::default())
+        .into_iter()
+        .map(|c| c.key)
+        .collect();
     let names: Vec<String> = keys
         .iter()
-        .map(|k| count_key(k).unwrap_or_else(|| "*".into()))
+        .map(|k| k.clone().unwrap_or_else(|| "*".into()))
         .collect();
     let wanted = || {
         let example: Vec<String> = names.iter().map(|n| format!("\"{n}\": N")).collect();
@@ -258,13 +303,13 @@ fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, mo
     }
     let Some(answers) = json.get("counts").and_then(serde_json::Value::as_object) else {
         return Err(model::Malformed(format!(
-            "this wait reads the count endpoint once per status filter ({}); give every answer as {} (the report's last observation shows them so)",
+            "this wait reads the count endpoint once per count it needs ({}); give every answer as {} (the report's last observation shows them so)",
             names.join("; "),
             wanted()
         )));
     };
     let mut counts = BTreeMap::new();
-    for (key, name) in keys.iter().zip(&names) {
+    for (key, name) in keys.into_iter().zip(&names) {
         let n = answers
             .get(name)
             .and_then(serde_json::Value::as_u64)
@@ -274,7 +319,7 @@ fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, mo
                     wanted()
                 ))
             })?;
-        counts.insert(count_key(key), n);
+        counts.insert(key, n);
     }
     Ok(counts_observation(counts))
 }
@@ -288,5 +333,86 @@ pub fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation 
         counts,
         source: Source::Json(document),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Status;
+
+    fn statuses(names: &[&str]) -> Option<StatusSet> {
+        Some(names.iter().map(|n| Status::parse(n)).collect())
+    }
+
+    fn by_type(types: &[&str]) -> ItemFilter {
+        ItemFilter {
+            fields: vec![(
+                "job_type".into(),
+                types.iter().map(|t| t.to_string()).collect(),
+            )],
+        }
+    }
+
+    fn urls(counts: &[Count], base: &ApiRequest) -> Vec<String> {
+        counts
+            .iter()
+            .flat_map(|c| c.requests(base))
+            .map(|r| r.path_and_query())
+            .collect()
+    }
+
+    #[test]
+    fn a_count_by_job_type_asks_the_count_endpoint_for_that_type() {
+        let base = ApiRequest::new(Service::AppStream, "/c".into()).with("job_id", "j");
+        let failed = statuses(&["FAILED"]);
+        let filter = by_type(&["CREATE_SERVER"]);
+        let counts = counts(&[(&failed, &filter)], &ListFilter::default());
+        let keys: Vec<_> = counts.iter().map(|c| c.key.clone()).collect();
+        assert_eq!(
+            keys,
+            [
+                Some("FAILED where job_type in [CREATE_SERVER]".into()),
+                Some("* where job_type in [CREATE_SERVER]".into()),
+                None,
+            ]
+        );
+        assert_eq!(
+            urls(&counts, &base),
+            [
+                "/c?job_id=j&job_type=CREATE_SERVER&status=FAILED",
+                "/c?job_id=j&job_type=CREATE_SERVER",
+                "/c?job_id=j",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_where_types_narrow_the_targets_and_none_left_means_zero() {
+        let base = ApiRequest::new(Service::AppStream, "/c".into()).with("job_type", "A,B");
+        let target = ListFilter {
+            job_type: vec!["A".into(), "B".into()],
+            ..Default::default()
+        };
+        let any = None;
+        let (bc, c) = (by_type(&["B", "C"]), by_type(&["C"]));
+        let narrowed = counts(&[(&any, &bc)], &target);
+        assert_eq!(narrowed[0].job_types, Some(vec!["B".to_owned()]));
+        assert_eq!(urls(&narrowed[..1], &base), ["/c?job_type=B"]);
+        let disjoint = counts(&[(&any, &c)], &target);
+        assert_eq!(disjoint[0].job_types, Some(Vec::new()));
+        assert!(disjoint[0].requests(&base).is_empty());
+    }
+
+    #[test]
+    fn one_request_per_status_and_the_total_only_once() {
+        let base = ApiRequest::new(Service::AppStream, "/c".into());
+        let none = ItemFilter::default();
+        let (failed, any) = (statuses(&["FAILED", "ABNORMAL"]), None);
+        let counts = counts(&[(&failed, &none), (&any, &none)], &ListFilter::default());
+        assert_eq!(
+            urls(&counts, &base),
+            ["/c?status=FAILED", "/c?status=ABNORMAL", "/c"]
+        );
     }
 }

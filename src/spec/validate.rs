@@ -1064,12 +1064,18 @@ impl<'a> Validator<'a> {
                 let filter = node
                     .get("where")
                     .map_or(Some(ItemFilter::default()), |n| self.item_filter(n))?;
-                if shape == Some(Shape::Count) && !filter.fields.is_empty() {
+                if shape == Some(Shape::Count)
+                    && let Some((field, _)) = filter.fields.iter().find(|(f, _)| f != "job_type")
+                {
                     let span = node.get("where").map_or(node.span, |n| n.span);
                     self.error(
-                        SpecDiagnostic::new("spec::count_where", span, "count endpoints cannot filter on item fields")
-                            .label("`where` is not available on a count wait kind")
-                            .help("filter by `job_type`/`job_id` in the wait kind, or use the list kind instead"),
+                        SpecDiagnostic::new(
+                            "spec::count_where",
+                            span,
+                            format!("count endpoints cannot filter on `{field}`"),
+                        )
+                        .label("a count wait kind can filter by `job_type` only")
+                        .help("filter by `job_id` in the wait kind, or use the list kind instead"),
                     );
                     return None;
                 }
