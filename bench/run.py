@@ -55,6 +55,13 @@ def image_job(rng, job_id, end, failed):
     }
 
 
+def past_jobs(low, high):
+    """The project's history: 20 earlier image jobs of the same type that took
+    as long as this scenario's jobs, which jobgate reads to place its polls."""
+    return [{"job_type": "CREATE_SERVER_IMAGE", "count": 20,
+             "took": {"min": f"{low}s", "max": f"{high}s"}}]
+
+
 def spec(waits, **extra):
     doc = {
         "version": 1,
@@ -97,7 +104,8 @@ def scenarios(seed):
         "name": "single-image",
         "title": "1 image job (ends 20-40 s)",
         "scenario": {"project_id": PROJECT, "seed": seed,
-                     "jobs": [image_job(rng, job, rng.uniform(20, 40), False)]},
+                     "jobs": [image_job(rng, job, rng.uniform(20, 40), False)],
+                     "past_image_jobs": past_jobs(20, 40)},
         "spec": spec({"image": image_wait(job)}),
         "kind": "image", "jobs": [job],
         "waiters": "all",
@@ -112,7 +120,8 @@ def scenarios(seed):
     out.append({
         "name": "fifty-waits",
         "title": "50 image jobs at once (end 10-40 s, ~10% fail)",
-        "scenario": {"project_id": PROJECT, "seed": seed, "jobs": defs},
+        "scenario": {"project_id": PROJECT, "seed": seed, "jobs": defs,
+                     "past_image_jobs": past_jobs(10, 40)},
         # Every waiter waits for all 50, so no fail-fast.
         "spec": spec({f"image-{i:02}": image_wait(j) for i, j in enumerate(jobs)}, fail_fast=False),
         "kind": "image", "jobs": jobs,
@@ -150,7 +159,8 @@ def scenarios(seed):
     out.append({
         "name": "concurrent-1000",
         "title": "1,000 concurrent image-job waits (end 10-20 s; poll max 10 s, --max-rps 200)",
-        "scenario": {"project_id": PROJECT, "seed": seed, "jobs": defs},
+        "scenario": {"project_id": PROJECT, "seed": seed, "jobs": defs,
+                     "past_image_jobs": past_jobs(10, 20)},
         "spec": concurrent,
         "kind": "image", "jobs": jobs,
         "waiters": ["jobgate default"],

@@ -44,15 +44,25 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
         if let Some(f) = &wait.rules.failure {
             out.push_str(&format!("  failure: {}\n", f.describe()));
         }
-        let pending: Vec<&str> = wait.rules.pending.iter().map(|s| s.as_str()).collect();
-        let unknown = match wait.rules.unknown_status {
-            crate::condition::UnknownStatusPolicy::Fail => "ends the wait as unexpected_state",
-            crate::condition::UnknownStatusPolicy::Wait => "keeps polling",
-        };
-        out.push_str(&format!(
-            "  pending: [{}]; any other status {unknown}\n",
-            pending.join(", ")
-        ));
+        // A `get` answer has no status of its own: only its conditions count.
+        if wait.target.shape() != spec::Shape::Json {
+            let pending: Vec<&str> = wait.rules.pending.iter().map(|s| s.as_str()).collect();
+            let unknown = match wait.rules.unknown_status {
+                crate::condition::UnknownStatusPolicy::Fail => "ends the wait as unexpected_state",
+                crate::condition::UnknownStatusPolicy::Wait => "keeps polling",
+            };
+            out.push_str(&format!(
+                "  pending: [{}]; any other status {unknown}\n",
+                pending.join(", ")
+            ));
+        }
+        if wait.rules.uses_items {
+            out.push_str(if wait.rules.allow_empty {
+                "  no sub-jobs: may pass (allow_empty)\n"
+            } else {
+                "  no sub-jobs: never passes; tolerated for the not-found grace\n"
+            });
+        }
         let p = &wait.poll;
         out.push_str(&format!(
             "  schedule: first poll at once, then {} growing ×{} up to {}{}{}\n",
@@ -64,12 +74,25 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
             } else {
                 ""
             },
-            if p.adaptive {
-                ", earlier when progress predicts the end"
-            } else {
-                ""
+            match (p.adaptive, wait.target.has_history()) {
+                (true, true) => ", moved to the likely end from past jobs of the same type",
+                (true, false) => ", earlier when progress predicts the end",
+                (false, _) => "",
             }
         ));
+        if p.adaptive && wait.target.has_history() {
+            // The type is known only once the job is seen.
+            let request = engine::history::request(&wait.project_id, "JOB_TYPE");
+            let url = format!(
+                "{}{}",
+                endpoints.base(request.service),
+                request.path_and_query()
+            )
+            .replace("JOB_TYPE", "<the job's type>");
+            out.push_str(&format!(
+                "  history: once per job type and run, GET {url}\n"
+            ));
+        }
         out.push_str(&format!("  timeout: {}", duration::format(wait.timeout)));
         if wait.stable_for > 1 {
             out.push_str(&format!(

@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod gate;
+pub mod history;
 pub mod schedule;
 mod wait;
 
@@ -178,12 +179,14 @@ pub fn start(
         done.insert(w.name.clone(), watch::channel(None).0);
     }
     let done = Arc::new(done);
+    let history = Arc::new(history::History::default());
     let mut tasks = tokio::task::JoinSet::new();
     for (index, w) in spec.waits.iter().enumerate() {
         let w = w.clone();
         let report = reports[index].clone();
         let done = done.clone();
         let gate = gate.clone();
+        let history = history.clone();
         let events = events.clone();
         let mut stop_rx = stop_rx.clone();
         let stop_tx = stop_tx.clone();
@@ -234,6 +237,7 @@ pub fn start(
                     Ok(plan) => {
                         let cx = wait::Context {
                             gate,
+                            history,
                             run_start,
                             global_deadline: deadline,
                             stop: stop_rx.clone(),
@@ -308,5 +312,6 @@ fn initial_report(w: &crate::spec::Wait) -> WaitReport {
         outputs: BTreeMap::new(),
         last_error: None,
         history: Vec::new(),
+        estimate: None,
     }
 }

@@ -9,17 +9,22 @@ use tokio::time::Instant;
 
 use super::fetch::{self, Plan};
 use super::gate::Gate;
+use super::history::{self, History};
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
 use crate::api::model::{self, Observation, Source};
 use crate::condition::{Verdict, judge};
-use crate::report::model::{ApiErrorInfo, HistoryEntry, LastObservation, Outcome, WaitReport};
+use crate::report::model::{
+    ApiErrorInfo, Estimate, EstimateBasis, HistoryEntry, LastObservation, Outcome, WaitReport,
+};
 use crate::spec::{Shape, Wait, duration};
 
 /// Everything a wait needs from the run.
 pub struct Context {
     pub gate: Arc<Gate>,
+    /// Past durations per job type, shared by every wait of the run.
+    pub history: Arc<History>,
     pub run_start: Instant,
     pub global_deadline: Option<Instant>,
     pub stop: watch::Receiver<Option<Stop>>,
@@ -194,6 +199,19 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         if wait.poll.adaptive {
                             let predicted = schedule::predict_completion(&progress);
                             delay = schedule::adaptive_delay(delay, predicted, schedule.bounds());
+                            if predicted.is_none() && wait.target.has_history() {
+                                let estimate = tokio::select! {
+                                    e = from_history(&obs, &cx.gate, &cx.history, &wait.project_id, request_timeout, deadline) => e,
+                                    _ = stopped(&mut cx.stop) => continue,
+                                };
+                                update(&report, |r| {
+                                    r.requests_sent += estimate.sent;
+                                    r.estimate = estimate.report();
+                                });
+                                if let Some(d) = estimate.delay(wait.poll.initial) {
+                                    delay = d.min(wait.poll.max);
+                                }
+                            }
                         }
                     }
                 }
@@ -291,6 +309,65 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     }
 }
 
+/// What a job type's history says about one running job.
+struct HistoryEstimate {
+    durations: Option<Arc<history::Durations>>,
+    job_type: Option<String>,
+    /// How long the job has existed.
+    age: Option<Duration>,
+    /// Requests this wait sent to learn it (0 when another wait did).
+    sent: u64,
+}
+
+impl HistoryEstimate {
+    /// The estimate as the report shows it.
+    fn report(&self) -> Option<Estimate> {
+        let (d, job_type) = (self.durations.as_ref()?, self.job_type.clone()?);
+        let ms = |q| d.quantile(q).as_millis() as u64;
+        Some(Estimate {
+            basis: EstimateBasis::History,
+            job_type,
+            samples: d.samples() as u64,
+            median_ms: ms(0.5),
+            p90_ms: ms(0.9),
+        })
+    }
+
+    /// How long to sleep until the job is likely to have ended.
+    fn delay(&self, min_gap: Duration) -> Option<Duration> {
+        self.durations.as_ref()?.next_check(self.age?, min_gap)
+    }
+}
+
+async fn from_history(
+    obs: &Observation,
+    gate: &Gate,
+    history: &History,
+    project_id: &str,
+    timeout: Duration,
+    deadline: Instant,
+) -> HistoryEstimate {
+    let none = HistoryEstimate {
+        durations: None,
+        job_type: None,
+        age: None,
+        sent: 0,
+    };
+    let Some(job) = &obs.job else { return none };
+    let (Some(job_type), Some(age)) = (&job.job_type, history::age(job)) else {
+        return none;
+    };
+    let (durations, sent) = history
+        .durations(gate, project_id, job_type, timeout, deadline)
+        .await;
+    HistoryEstimate {
+        durations,
+        job_type: Some(job_type.clone()),
+        age: Some(age),
+        sent: u64::from(sent),
+    }
+}
+
 async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) {
     // Resolves once a stop is set; if the sender is gone, never resolves.
     if stop.wait_for(Option::is_some).await.is_err() {
@@ -357,19 +434,11 @@ async fn observe(
                 }
                 Ok(Some(model::list_observation(items)))
             }
-            Plan::Counts { request, keys } => {
-                let mut counts = BTreeMap::new();
-                for key in keys {
-                    let statuses: Vec<Option<&str>> = match key {
-                        None => vec![None],
-                        Some(set) => set.iter().map(|s| Some(s.as_str())).collect(),
-                    };
+            Plan::Counts { request, counts } => {
+                let mut answers = BTreeMap::new();
+                for count in counts {
                     let mut total = 0;
-                    for status in statuses {
-                        let r = match status {
-                            Some(s) => request.clone().with("status", s),
-                            None => request.clone(),
-                        };
+                    for r in count.requests(request) {
                         let Some(answer) = gate.get(&r, project_id, timeout, deadline).await else {
                             return Ok(None);
                         };
@@ -378,9 +447,9 @@ async fn observe(
                         total += model::parse_count(&body.json()?)
                             .map_err(|m| body.malformed(shape(m)))?;
                     }
-                    counts.insert(fetch::count_key(key), total);
+                    answers.insert(count.key.clone(), total);
                 }
-                Ok(Some(fetch::counts_observation(counts)))
+                Ok(Some(fetch::counts_observation(answers)))
             }
         }
     }

@@ -136,6 +136,7 @@ pub(crate) mod samples {
                     state: outcome.as_str().to_uppercase(),
                 },
             ],
+            estimate: None,
         }
     }
 

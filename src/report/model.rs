@@ -123,6 +123,29 @@ pub struct LastObservation {
     pub found: String,
 }
 
+/// What adaptive polling based its timing on, when it had more than the
+/// blind schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    pub basis: EstimateBasis,
+    /// The job type whose history was read.
+    pub job_type: String,
+    /// How many past jobs the estimate rests on.
+    pub samples: u64,
+    /// How long half of them took, at most.
+    pub median_ms: u64,
+    /// How long nine in ten of them took, at most.
+    pub p90_ms: u64,
+}
+
+/// Where an [`Estimate`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimateBasis {
+    /// Past successful jobs of the same type, from the API's job list.
+    History,
+}
+
 /// One wait in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WaitReport {
@@ -156,6 +179,9 @@ pub struct WaitReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<ApiErrorInfo>,
     pub history: Vec<HistoryEntry>,
+    /// What adaptive polling predicted the end from, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
 }
 
 /// The whole run.

@@ -40,19 +40,20 @@ impl Clock {
         self.wall_start.checked_add(offset).ok()
     }
 
+    /// The wall-clock time `ago` before the start (past jobs).
+    fn wall_before(&self, ago: Duration) -> Option<Timestamp> {
+        self.wall_start.checked_sub(ago).ok()
+    }
+
+    /// [`Clock::appstream_time`] of a moment `ago` before the start.
+    pub fn appstream_time_before(&self, ago: Duration) -> Option<String> {
+        Some(appstream_format(self.wall_before(ago)?))
+    }
+
     /// Application Streaming's format, e.g. `2024-05-20T10:39:49.61Z`:
     /// milliseconds without trailing zeros, UTC.
     pub fn appstream_time(&self, offset: Duration) -> Option<String> {
-        let wall = self.wall(offset)?;
-        let mut text = wall.strftime("%Y-%m-%dT%H:%M:%S").to_string();
-        let millis = wall.subsec_millisecond();
-        if millis > 0 {
-            let fraction = format!("{millis:03}");
-            text.push('.');
-            text.push_str(fraction.trim_end_matches('0'));
-        }
-        text.push('Z');
-        Some(text)
+        Some(appstream_format(self.wall(offset)?))
     }
 
     /// Workspace's format, e.g. `2020-04-10 06:45:14` (UTC).
@@ -60,6 +61,18 @@ impl Clock {
         let wall = self.wall(offset)?;
         Some(wall.strftime("%Y-%m-%d %H:%M:%S").to_string())
     }
+}
+
+fn appstream_format(wall: Timestamp) -> String {
+    let mut text = wall.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let millis = wall.subsec_millisecond();
+    if millis > 0 {
+        let fraction = format!("{millis:03}");
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
 }
 
 #[cfg(test)]
@@ -85,6 +98,12 @@ mod tests {
         assert_eq!(
             clock.workspace_time(Duration::from_secs(60)).unwrap(),
             "2024-05-20 10:40:49"
+        );
+        assert_eq!(
+            clock
+                .appstream_time_before(Duration::from_secs(49))
+                .unwrap(),
+            "2024-05-20T10:39:00.61Z"
         );
         assert!(clock.appstream_time(Duration::MAX).is_none());
     }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod faults;
 pub mod fleet;
 mod parse;
+pub mod past;
 pub mod query;
 pub mod routes;
 pub mod scenario;

@@ -10,6 +10,7 @@ use serde_saphyr::Spanned;
 use super::error::ScenarioError;
 use super::faults::{Faults, Slow};
 use super::fleet::Fleet;
+use super::past::PastJobs;
 use super::scenario::{ErrorInfo, Job, JobKind, Resource, Scenario, SubJob};
 use super::timeline::{Point, Progress, Step, Timeline};
 use crate::api::Status;
@@ -28,6 +29,18 @@ struct RawScenario {
     #[serde(default)]
     fleets: Vec<Spanned<RawFleet>>,
     faults: Option<Spanned<RawFaults>>,
+    #[serde(default)]
+    past_image_jobs: Vec<Spanned<RawPastJobs>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPastJobs {
+    job_type: Option<String>,
+    count: u64,
+    took: RawRange,
+    status: Option<String>,
+    seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -222,11 +235,65 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
             ..Faults::default()
         },
     };
+    let mut past_image_jobs = Vec::new();
+    for (index, node) in raw.past_image_jobs.iter().enumerate() {
+        past_image_jobs.extend(past_jobs(origin, index, node, seed)?.jobs());
+    }
     Ok(Scenario {
         project_id: raw.project_id.value.clone(),
         seed,
         jobs,
         faults,
+        past_image_jobs,
+    })
+}
+
+fn past_jobs(
+    origin: &str,
+    index: usize,
+    node: &Spanned<RawPastJobs>,
+    scenario_seed: u64,
+) -> Result<PastJobs, ScenarioError> {
+    let raw = &node.value;
+    let here = place(origin, node, format!("past_image_jobs[{index}]"));
+    if raw.count == 0 || raw.count > MAX_FLEET {
+        return Err(here.error(
+            format!("count is {}", raw.count),
+            format!("generate between 1 and {MAX_FLEET} past jobs"),
+        ));
+    }
+    let min = duration(&raw.took.min, "took.min", &here)?;
+    let max = duration(&raw.took.max, "took.max", &here)?;
+    if min > max {
+        return Err(here.error(
+            "took.min is longer than took.max",
+            "swap them, or make them equal for a fixed duration",
+        ));
+    }
+    let status = match raw.status.as_deref().map(str::trim) {
+        None | Some("SUCCESS") => Status::Success,
+        Some("FAILED") => Status::Failed,
+        Some(other) => {
+            return Err(here.error(
+                format!("status `{other}` is not a final image job status"),
+                "use SUCCESS (the default) or FAILED",
+            ));
+        }
+    };
+    Ok(PastJobs {
+        job_type: job_type(
+            raw.job_type.as_deref(),
+            JobKind::ImageJob.default_job_type(),
+            &here,
+        )?,
+        count: raw.count,
+        min,
+        max,
+        status,
+        // Apart from the fleets' seeds, which mix in their own index.
+        seed: raw
+            .seed
+            .unwrap_or_else(|| super::faults::mix(scenario_seed ^ 0x9a57, index as u64)),
     })
 }
 

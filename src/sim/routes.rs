@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
 use super::error::ApiError;
+use super::past::PastJob;
 use super::query::{
     APPSTREAM_LIMITS, DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter, WORKSPACE_LIMITS,
 };
@@ -167,21 +168,43 @@ async fn list_image_jobs(
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let page = ctx.page(APPSTREAM_LIMITS)?;
         let t = ctx.t();
-        let jobs: Vec<&Job> = shared
+        // Current jobs first, then the ones that ended before the start.
+        let jobs: Vec<Listed> = shared
             .world
             .visible_image_jobs(t)
             .filter(|job| {
                 types.admits(&job.job_type) && status_matches(&statuses, &job.status_at(t))
             })
+            .map(Listed::Current)
+            .chain(
+                shared
+                    .world
+                    .scenario
+                    .past_image_jobs
+                    .iter()
+                    .filter(|job| {
+                        types.admits(&job.job_type) && status_matches(&statuses, &job.status)
+                    })
+                    .map(Listed::Past),
+            )
             .collect();
         let items: Vec<Value> = page
             .slice(&jobs)
             .iter()
-            .map(|job| ctx.render.image_job_summary(job))
+            .map(|job| match job {
+                Listed::Current(job) => ctx.render.image_job_summary(job),
+                Listed::Past(job) => ctx.render.past_image_job_summary(job),
+            })
             .collect();
         Ok(json!({"count": jobs.len(), "items": items}))
     })();
     respond(Endpoint::ListImageJobs, result)
+}
+
+/// An item of `ListImageJobs`.
+enum Listed<'a> {
+    Current(&'a Job),
+    Past(&'a PastJob),
 }
 
 async fn list_image_sub_jobs(

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ScenarioError;
 use super::faults::Faults;
+use super::past::PastJob;
 use super::timeline::{self, Progress, Timeline};
 use crate::api::Status;
 
@@ -29,6 +30,8 @@ pub struct Scenario {
     pub jobs: Vec<Job>,
     /// Faults to inject unless the simulator's configuration overrides them.
     pub faults: Faults,
+    /// Image jobs that ended before the start: `ListImageJobs` history.
+    pub past_image_jobs: Vec<PastJob>,
 }
 
 /// Which API serves a job.

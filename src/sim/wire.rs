@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::clock::Clock;
+use super::past::PastJob;
 use super::scenario::{ErrorInfo, Job, SubJob};
 use super::timeline;
 
@@ -148,6 +149,23 @@ impl Render<'_> {
             "end_time": end,
             "status": job.status_at(self.t).as_str(),
             "sub_jobs_total": job.visible_sub_jobs(self.t).count(),
+        })
+    }
+
+    /// A `ListImageJobs` item for a job that ended before the start.
+    pub fn past_image_job_summary(&self, job: &PastJob) -> Value {
+        let time = |ago| {
+            self.clock
+                .appstream_time_before(ago)
+                .map_or(Value::Null, Value::String)
+        };
+        json!({
+            "id": job.id,
+            "job_type": job.job_type,
+            "begin_time": time(job.began_ago()),
+            "end_time": time(job.ended_ago),
+            "status": job.status.as_str(),
+            "sub_jobs_total": 1,
         })
     }
 

@@ -149,6 +149,12 @@ impl Target {
         }
     }
 
+    /// Whether the API lists past jobs of this kind with their begin and
+    /// end times, so adaptive polling can learn how long one takes.
+    pub fn has_history(&self) -> bool {
+        matches!(self, Target::ImageJob { .. })
+    }
+
     /// What the response looks like.
     pub fn shape(&self) -> Shape {
         match self {
@@ -194,7 +200,8 @@ pub struct PollSchedule {
     pub factor: f64,
     /// Whether delays are randomised.
     pub jitter: Jitter,
-    /// Whether progress reports may move the next poll earlier or later.
+    /// Whether the next poll may move to where the job is likely to end,
+    /// predicted from progress or from past jobs of the same type.
     pub adaptive: bool,
 }
 

@@ -1,0 +1,235 @@
+//! Estimates from a job type's history: how long past jobs of the same type
+//! took, read once per run from the API's own job list, so a job without a
+//! progress signal is polled when it is likely to end rather than on a blind
+//! schedule.
+//!
+//! Only image jobs have a list of past jobs with begin and end times
+//! (`ListImageJobs`); desktops report progress instead, and app-server jobs
+//! have neither, so they keep the blind schedule.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use super::gate::Gate;
+use crate::api::model::{self, Item, JobState};
+use crate::api::request::ApiRequest;
+use crate::api::{Service, Status};
+
+/// Fewer past jobs than this say too little about the next one.
+pub const MIN_SAMPLES: usize = 3;
+
+/// The most past jobs one estimate reads: one page of `ListImageJobs`.
+pub const MAX_SAMPLES: u32 = 100;
+
+/// The points of the past distribution worth a poll: a job is likely to end
+/// near one of them, and after the last the estimate has nothing to say.
+const QUANTILES: [f64; 6] = [0.1, 0.25, 0.5, 0.75, 0.9, 1.0];
+
+/// Time stamps have whole seconds on some services: poll a little after a
+/// quantile so a job that took exactly that long is already done.
+const MARGIN: Duration = Duration::from_millis(500);
+
+/// How long past jobs of one type took, shortest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Durations(Vec<Duration>);
+
+impl Durations {
+    /// The durations of the successful items with both time stamps, or
+    /// `None` when there are fewer than [`MIN_SAMPLES`].
+    pub fn from_items(items: &[Item]) -> Option<Durations> {
+        let mut took: Vec<Duration> = items
+            .iter()
+            .filter(|i| i.status == Status::Success)
+            .filter_map(|i| span(i.begin_time.as_ref()?.parsed?, i.end_time.as_ref()?.parsed?))
+            .collect();
+        if took.len() < MIN_SAMPLES {
+            return None;
+        }
+        took.sort();
+        Some(Durations(took))
+    }
+
+    /// How many past jobs the estimate rests on.
+    pub fn samples(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The duration below which a share `q` (0 to 1) of past jobs ended,
+    /// interpolated between neighbours.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let last = self.0.len() - 1;
+        let position = q.clamp(0.0, 1.0) * last as f64;
+        let (low, high) = (position.floor() as usize, position.ceil() as usize);
+        let (a, b) = (self.0[low].as_secs_f64(), self.0[high].as_secs_f64());
+        Duration::from_secs_f64(a + (b - a) * (position - low as f64))
+    }
+
+    /// How long to sleep, for a job that has run `elapsed`, until the next
+    /// point of the past distribution it has not yet passed; never less than
+    /// `min_gap`. `None` once the job has outlived every past job: the blind
+    /// schedule takes over.
+    pub fn next_check(&self, elapsed: Duration, min_gap: Duration) -> Option<Duration> {
+        QUANTILES
+            .iter()
+            .map(|q| self.quantile(*q) + MARGIN)
+            .find(|at| *at > elapsed)
+            .map(|at| (at - elapsed).max(min_gap))
+    }
+}
+
+/// `end - begin`, when the end is not before the begin.
+fn span(begin: jiff::Timestamp, end: jiff::Timestamp) -> Option<Duration> {
+    Duration::try_from(end.duration_since(begin)).ok()
+}
+
+/// How long a job has existed by the local clock, from its `begin_time`.
+pub fn age(job: &JobState) -> Option<Duration> {
+    span(job.begin_time.as_ref()?.parsed?, jiff::Timestamp::now())
+}
+
+/// The request that reads a job type's history.
+pub fn request(project_id: &str, job_type: &str) -> ApiRequest {
+    ApiRequest::new(
+        Service::AppStream,
+        format!("/v1/{project_id}/image-server-jobs"),
+    )
+    .with("status", "SUCCESS")
+    .with("job_type", job_type)
+    .with("limit", MAX_SAMPLES.to_string())
+}
+
+/// One job type's durations, read at most once (`None`: unknown).
+type Cell = Arc<OnceCell<Option<Arc<Durations>>>>;
+
+/// The run's estimates, one request per job type however many waits ask.
+#[derive(Default)]
+pub struct History {
+    cells: Mutex<HashMap<String, Cell>>,
+}
+
+impl History {
+    /// The durations of past `job_type` image jobs, read on first use. A
+    /// failed read leaves the estimate out for the rest of the run rather
+    /// than spend more requests on an optimisation. Returns whether this
+    /// call sent the request.
+    pub async fn durations(
+        &self,
+        gate: &Gate,
+        project_id: &str,
+        job_type: &str,
+        timeout: Duration,
+        not_after: Instant,
+    ) -> (Option<Arc<Durations>>, bool) {
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            cells
+                .entry(format!("{project_id} {job_type}"))
+                .or_default()
+                .clone()
+        };
+        let mut sent = false;
+        let durations = cell
+            .get_or_init(|| async {
+                let answer = gate
+                    .get(
+                        &request(project_id, job_type),
+                        project_id,
+                        timeout,
+                        not_after,
+                    )
+                    .await?;
+                sent = answer.sent;
+                let body = answer.result.ok()?;
+                let page = model::parse_page(&body.bytes).ok()?;
+                Durations::from_items(&page.items).map(Arc::new)
+            })
+            .await;
+        (durations.clone(), sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn durations(secs: &[u64]) -> Durations {
+        let mut d: Vec<Duration> = secs.iter().map(|s| Duration::from_secs(*s)).collect();
+        d.sort();
+        Durations(d)
+    }
+
+    fn item(status: &str, begin: &str, end: Option<&str>) -> Item {
+        let text = serde_json::json!({
+            "id": "x", "status": status, "begin_time": begin, "end_time": end,
+        })
+        .to_string();
+        model::parse_page(format!(r#"{{"count":1,"items":[{text}]}}"#).as_bytes())
+            .unwrap()
+            .items
+            .remove(0)
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_samples() {
+        let d = durations(&[10, 20, 30, 40, 50]);
+        assert_eq!(d.quantile(0.0), Duration::from_secs(10));
+        assert_eq!(d.quantile(0.5), Duration::from_secs(30));
+        assert_eq!(d.quantile(1.0), Duration::from_secs(50));
+        assert_eq!(d.quantile(0.1), Duration::from_secs(14));
+    }
+
+    #[test]
+    fn next_check_walks_the_quantiles_then_gives_up() {
+        let d = durations(&[10, 20, 30, 40, 50]);
+        let gap = Duration::from_secs(1);
+        let s = Duration::from_secs;
+        // Just started: sleep until the 10th percentile (14 s) and a margin.
+        assert_eq!(d.next_check(s(0), gap), Some(s(14) + MARGIN));
+        // Past the 10th and 25th (20 s): the median is next.
+        assert_eq!(d.next_check(s(21), gap), Some(s(9) + MARGIN));
+        // Right before a quantile: never sooner than the gap.
+        assert_eq!(d.next_check(s(30), gap), Some(gap));
+        // Older than every past job: nothing left to predict.
+        assert_eq!(d.next_check(s(51), gap), None);
+    }
+
+    #[test]
+    fn only_successful_items_with_both_times_count() {
+        let items = [
+            item(
+                "SUCCESS",
+                "2024-05-20T10:00:00Z",
+                Some("2024-05-20T10:00:30Z"),
+            ),
+            item(
+                "SUCCESS",
+                "2024-05-20 10:00:00",
+                Some("2024-05-20 10:01:00"),
+            ),
+            item(
+                "SUCCESS",
+                "2024-05-20T10:00:00.5Z",
+                Some("2024-05-20T10:00:10.5Z"),
+            ),
+            // Not counted: failed, unfinished, or ending before it began.
+            item(
+                "FAILED",
+                "2024-05-20T10:00:00Z",
+                Some("2024-05-20T10:00:01Z"),
+            ),
+            item("SUCCESS", "2024-05-20T10:00:00Z", None),
+            item(
+                "SUCCESS",
+                "2024-05-20T10:00:10Z",
+                Some("2024-05-20T10:00:00Z"),
+            ),
+        ];
+        let d = Durations::from_items(&items).unwrap();
+        assert_eq!(d, durations(&[10, 30, 60]));
+        assert_eq!(Durations::from_items(&items[..2]), None);
+    }
+}

@@ -1,0 +1,86 @@
+//! Past image jobs: jobs that ended before the simulator started, so
+//! `ListImageJobs` has a history to answer with, as a project that has built
+//! images before does. jobgate reads it to estimate how long a job takes.
+
+use std::time::Duration;
+
+use crate::api::Status;
+
+/// A validated `past_image_jobs` entry: `count` jobs of one type, each
+/// having taken a seeded random time in `min..=max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastJobs {
+    pub job_type: String,
+    pub count: u64,
+    pub min: Duration,
+    pub max: Duration,
+    /// SUCCESS or FAILED.
+    pub status: Status,
+    pub seed: u64,
+}
+
+/// One image job that ended before the simulator's start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastJob {
+    pub id: String,
+    pub job_type: String,
+    pub status: Status,
+    /// How long before the start it ended.
+    pub ended_ago: Duration,
+    /// How long it ran.
+    pub took: Duration,
+}
+
+impl PastJob {
+    /// How long before the start it began.
+    pub fn began_ago(&self) -> Duration {
+        self.ended_ago + self.took
+    }
+}
+
+impl PastJobs {
+    /// The generated jobs, one after the other going back in time, a minute
+    /// apart; the same seed always gives the same ones.
+    pub fn jobs(&self) -> Vec<PastJob> {
+        let mut rng = fastrand::Rng::with_seed(self.seed);
+        let spread = self.max.saturating_sub(self.min);
+        let mut ended_ago = Duration::from_secs(60);
+        (0..self.count)
+            .map(|_| {
+                let took = self.min + spread.mul_f64(rng.f64());
+                let job = PastJob {
+                    // Image job ids are 18-digit numbers.
+                    id: format!("6{:017}", rng.u64(..100_000_000_000_000_000)),
+                    job_type: self.job_type.clone(),
+                    status: self.status.clone(),
+                    ended_ago,
+                    took,
+                };
+                ended_ago += took + Duration::from_secs(60);
+                job
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_seeded_within_bounds_and_do_not_overlap() {
+        let past = PastJobs {
+            job_type: "CREATE_SERVER_IMAGE".into(),
+            count: 20,
+            min: Duration::from_secs(20),
+            max: Duration::from_secs(40),
+            status: Status::Success,
+            seed: 7,
+        };
+        let jobs = past.jobs();
+        assert_eq!(jobs, past.jobs());
+        assert_eq!(jobs.len(), 20);
+        assert!(jobs.iter().all(|j| (past.min..=past.max).contains(&j.took)));
+        assert!(jobs.windows(2).all(|w| w[1].ended_ago > w[0].began_ago()));
+    }
+}
