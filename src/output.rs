@@ -283,6 +283,13 @@ async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
                     }
                     Some(line)
                 }
+                Some(Event::Progress { wait, progress }) => {
+                    // Not worth a line of its own: the heartbeat shows it.
+                    if let Some(status) = waits.get_mut(&wait) {
+                        status.progress = Some(progress);
+                    }
+                    None
+                }
                 Some(Event::Retrying { wait, error }) => {
                     verbose.then(|| format!("{wait}: retrying after {error}"))
                 }
@@ -353,6 +360,12 @@ async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event
                     status.state = Some(state);
                     status.progress = progress;
                     status.retried = None;
+                    draw(&wait, name_width, bar, status);
+                }
+            }
+            Event::Progress { wait, progress } => {
+                if let Some((bar, status)) = bars.get_mut(&wait) {
+                    status.progress = Some(progress);
                     draw(&wait, name_width, bar, status);
                 }
             }

@@ -238,3 +238,54 @@ fn api_text_cannot_put_control_characters_in_the_log() {
         "the summary names the status too: {err}"
     );
 }
+
+#[test]
+fn progress_that_moves_within_a_state_reaches_the_heartbeat_not_new_lines() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: desk
+    kind: desktop_job
+    sub_jobs:
+      - id: d1
+        timeline: [{at: 0s, status: RUNNING}, {at: 2s, status: SUCCESS}]
+        progress: [{at: 0s, value: 0}, {at: 2s, value: 100}]
+"#,
+    );
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  desk:\n    desktop_sub_jobs: { job_id: desk }\n    target: [SUCCESS]\n"),
+    );
+    let report_path = dir.path("report.json");
+    let out = jobgate()
+        .env("JOBGATE_HEARTBEAT", "100ms")
+        .args(["run", spec.to_str().unwrap()])
+        .args(["--endpoint", &sim.url()])
+        .args(["--report", report_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{err}");
+    let report = report(&report_path);
+    let lines = live_lines(&err);
+    // Only state changes get lines of their own...
+    let state_lines = lines.iter().filter(|l| l.starts_with("desk: ")).count();
+    assert_eq!(state_lines, history(&report, "desk").len() + 1, "{err}");
+    // ...while the heartbeat shows the progress as it climbs: some beat
+    // shows a figure other than the one its last state line printed.
+    let percent = |l: &str| {
+        let (_, rest) = l.rsplit_once(" [")?;
+        rest.split_once("%]").map(|(p, _)| p.to_owned())
+    };
+    let moved = (0..lines.len()).any(|i| {
+        lines[i].starts_with("still waiting: ")
+            && lines[..i]
+                .iter()
+                .rev()
+                .find(|l| l.starts_with("desk: "))
+                .is_some_and(|last| percent(last).is_some() && percent(last) != percent(&lines[i]))
+    });
+    assert!(moved, "{err}");
+}

@@ -59,6 +59,12 @@ pub enum Event {
         state: String,
         progress: Option<u32>,
     },
+    /// Progress moved while the state stayed the same: the live view
+    /// updates its figure, the plain view waits for the heartbeat.
+    Progress {
+        wait: String,
+        progress: u32,
+    },
     Retrying {
         wait: String,
         error: String,

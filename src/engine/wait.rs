@@ -99,7 +99,8 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                 consecutive_errors = 0;
                 let state = summarize(&obs);
                 let last = last_observation(&obs, String::new());
-                if state != last_state {
+                let state_changed = state != last_state;
+                if state_changed {
                     let at_ms = cx.run_start.elapsed().as_millis() as u64;
                     update(&report, |r| push_history(r, at_ms, &state));
                     let _ = cx.events.send(Event::Observed {
@@ -116,6 +117,13 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                 }
                 if let Some(p) = last.progress {
                     let at_ms = started.elapsed().as_millis() as u64;
+                    let moved = progress.last().is_some_and(|s| s.percent != p as f64);
+                    if moved && !state_changed {
+                        let _ = cx.events.send(Event::Progress {
+                            wait: wait.name.clone(),
+                            progress: p,
+                        });
+                    }
                     if progress.last().is_some_and(|s| (p as f64) < s.percent) {
                         progress.clear();
                     }
