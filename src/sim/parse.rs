@@ -256,20 +256,8 @@ fn past_jobs(
 ) -> Result<PastJobs, ScenarioError> {
     let raw = &node.value;
     let here = place(origin, node, format!("past_image_jobs[{index}]"));
-    if raw.count == 0 || raw.count > MAX_FLEET {
-        return Err(here.error(
-            format!("count is {}", raw.count),
-            format!("generate between 1 and {MAX_FLEET} past jobs"),
-        ));
-    }
-    let min = duration(&raw.took.min, "took.min", &here)?;
-    let max = duration(&raw.took.max, "took.max", &here)?;
-    if min > max {
-        return Err(here.error(
-            "took.min is longer than took.max",
-            "swap them, or make them equal for a fixed duration",
-        ));
-    }
+    check_count(raw.count, "past jobs", &here)?;
+    let (min, max) = range(&raw.took, "took", &here)?;
     let status = match raw.status.as_deref().map(str::trim) {
         None | Some("SUCCESS") => Status::Success,
         Some("FAILED") => Status::Failed,
@@ -464,20 +452,8 @@ fn fleet(
     let raw = &node.value;
     let here = place(origin, node, format!("fleets[{index}]"));
     check_id(&raw.job_id, &here)?;
-    if raw.count == 0 || raw.count > MAX_FLEET {
-        return Err(here.error(
-            format!("count is {}", raw.count),
-            format!("generate between 1 and {MAX_FLEET} sub-jobs"),
-        ));
-    }
-    let min = duration(&raw.duration.min, "duration.min", &here)?;
-    let max = duration(&raw.duration.max, "duration.max", &here)?;
-    if min > max {
-        return Err(here.error(
-            "duration.min is longer than duration.max",
-            "swap them, or make them equal for a fixed duration",
-        ));
-    }
+    check_count(raw.count, "sub-jobs", &here)?;
+    let (min, max) = range(&raw.duration, "duration", &here)?;
     if !(0.0..=1.0).contains(&raw.failure_rate) {
         return Err(here.error(
             format!("failure_rate is {}", raw.failure_rate),
@@ -567,6 +543,34 @@ fn duration(text: &str, field: &str, here: &Place<'_>) -> Result<Duration, Scena
             "write an offset such as 0s, 1500ms, 2s or 1m 30s",
         )
     })
+}
+
+/// A generated count, within what fits in memory.
+fn check_count(count: u64, what: &str, here: &Place<'_>) -> Result<(), ScenarioError> {
+    if count == 0 || count > MAX_FLEET {
+        return Err(here.error(
+            format!("count is {count}"),
+            format!("generate between 1 and {MAX_FLEET} {what}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A `{min, max}` range of durations, in order.
+fn range(
+    raw: &RawRange,
+    field: &str,
+    here: &Place<'_>,
+) -> Result<(Duration, Duration), ScenarioError> {
+    let min = duration(&raw.min, &format!("{field}.min"), here)?;
+    let max = duration(&raw.max, &format!("{field}.max"), here)?;
+    if min > max {
+        return Err(here.error(
+            format!("{field}.min is longer than {field}.max"),
+            "swap them, or make them equal for a fixed duration",
+        ));
+    }
+    Ok((min, max))
 }
 
 fn optional_duration(
@@ -759,6 +763,31 @@ faults: {seed: 7, throttle: 0.2, retry_after: 1s, server_error: 0.1, malformed: 
         assert!(error_of(&format!("{HEAD}{fleet}\n")).contains("count"));
         let hang = Scenario::from_yaml(&format!("{HEAD}faults: {{hang: true}}\n"), "h").unwrap();
         assert_eq!(hang.faults.hang, 1.0);
+    }
+
+    #[test]
+    fn past_image_jobs_are_generated_and_checked() {
+        let past = |entry: &str| format!("{HEAD}past_image_jobs: [{entry}]\n");
+        let ok = Scenario::from_yaml(&past("{count: 4, took: {min: 1s, max: 2s}}"), "p").unwrap();
+        assert_eq!(ok.past_image_jobs.len(), 4);
+        assert!(
+            ok.past_image_jobs
+                .iter()
+                .all(|j| j.job_type == "CREATE_SERVER_IMAGE" && j.status == Status::Success)
+        );
+        let error = error_of(&past("{count: 2, took: {min: 3s, max: 1s}}"));
+        assert!(
+            error.contains("took.min is longer than took.max"),
+            "{error}"
+        );
+        let error = error_of(&past(
+            "{count: 2, took: {min: 1s, max: 1s}, status: RUNNING}",
+        ));
+        assert!(
+            error.contains("use SUCCESS (the default) or FAILED"),
+            "{error}"
+        );
+        assert!(error_of(&past("{count: 0, took: {min: 1s, max: 1s}}")).contains("past jobs"));
     }
 
     #[test]
