@@ -170,3 +170,65 @@ fn spec_errors_become_located_annotations() {
     );
     assert!(annotation.contains("SUCESS"), "{annotation}");
 }
+
+#[test]
+fn missing_credentials_still_write_the_report_outputs_and_summary() {
+    let dir = Workdir::new();
+    dir.write("gate.yaml", SPEC);
+    let output_file = dir.write("github_output", "");
+    let summary_file = dir.write("step_summary", "");
+    let report_path = dir.path("report.json");
+    let junit_path = dir.path("junit.xml");
+    let out = jobgate()
+        .current_dir(dir.dir.path())
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output_file)
+        .env("GITHUB_STEP_SUMMARY", &summary_file)
+        // Nothing listens here: the run must not get as far as a request.
+        .args(["run", "gate.yaml", "--endpoint", "http://127.0.0.1:9"])
+        .args(["--report", report_path.to_str().unwrap()])
+        .args(["--junit", junit_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 4, "{err}");
+    assert!(err.contains("error: no credentials"), "{err}");
+
+    let report = report(&report_path);
+    assert_report_matches_schema(&report);
+    assert_eq!(report["outcome"], "auth_error", "{report:#}");
+    assert_eq!(report["exit_code"], 4);
+    for wait in report["waits"].as_array().unwrap() {
+        assert_eq!(wait["outcome"], "auth_error", "{wait:#}");
+        assert_eq!(wait["polls"], 0);
+        assert!(
+            wait["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("not started: no credentials"),
+            "{wait:#}"
+        );
+    }
+    // An auth error is an error in JUnit terms, not a test failure.
+    assert!(
+        std::fs::read_to_string(&junit_path)
+            .unwrap()
+            .contains("<error message=\"auth error: not started")
+    );
+
+    let outputs = parse_command_file(&std::fs::read_to_string(&output_file).unwrap());
+    let get = |k: &str| outputs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("outcome").as_deref(), Some("auth_error"));
+    assert_eq!(get("exit-code").as_deref(), Some("4"));
+    let summary = std::fs::read_to_string(&summary_file).unwrap();
+    assert!(summary.contains("not started: no credentials"), "{summary}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=gate.yaml,line=") && l.contains("wait build")),
+        "{stdout}"
+    );
+}

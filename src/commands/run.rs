@@ -13,18 +13,36 @@ use crate::engine::{self, Gate, RunOptions, Stop};
 use crate::error::Error;
 use crate::output::{self, Environment, OutputMode};
 use crate::report::github::Locations;
+use crate::report::model::Outcome;
 use crate::report::{self, RunReport};
 use crate::spec::Spec;
 
 pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     let spec = load_spec(&args.spec)?;
     let endpoints = endpoints(&spec, &args.endpoints)?;
-    let credentials = Credentials::from_env()?;
     let mode = output::decide(
         &Environment::detect(),
         args.display.color,
         verbosity(&args.display),
     );
+    let outputs = Outputs {
+        report: args.report.as_deref(),
+        junit: args.junit.as_deref(),
+        json: args.json,
+    };
+    let locations = report::github::locations(&spec);
+    let credentials = match Credentials::from_env() {
+        Ok(credentials) => credentials,
+        Err(e) => {
+            // Nothing was polled, but a CI step gating on the report, the
+            // step outputs or the summary must still learn why.
+            let error = Error::from(e);
+            let reason = format!("not started: {error}");
+            let report = engine::not_started(&spec, Outcome::AuthError, &reason);
+            let _ = publish_located(&report, &locations, &outputs, mode);
+            return Err(error);
+        }
+    };
     if mode.github {
         let mut commands = workflow_commands(args.json);
         for secret in credentials.secrets() {
@@ -48,12 +66,7 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         rps: args.max_rps,
     };
     let report = execute(&spec, endpoints, credentials, options, limits, mode).await?;
-    let outputs = Outputs {
-        report: args.report.as_deref(),
-        junit: args.junit.as_deref(),
-        json: args.json,
-    };
-    publish_located(&report, &report::github::locations(&spec), &outputs, mode)?;
+    publish_located(&report, &locations, &outputs, mode)?;
     Ok(report.exit_code)
 }
 

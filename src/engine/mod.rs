@@ -119,46 +119,73 @@ impl Run {
             .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).clone())
             .collect();
         let stop = self.stop.borrow().clone();
-        let signal = match stop {
-            Some(Stop::Interrupted) => Some(exit::INTERRUPTED),
-            Some(Stop::Terminated) => Some(exit::TERMINATED),
-            _ => None,
-        };
-        let exit_code = match signal {
-            Some(code) => code,
-            None => exit::combine(waits.iter().map(|w| w.outcome.exit_code())),
-        };
-        let outcome = if signal.is_some() {
-            Outcome::Cancelled
-        } else if exit_code == exit::SUCCESS {
-            if waits.iter().all(|w| w.outcome == Outcome::Met) {
-                Outcome::Met
-            } else {
-                Outcome::Running
-            }
-        } else {
-            waits
-                .iter()
-                .map(|w| w.outcome)
-                .find(|o| o.exit_code() == exit_code)
-                .unwrap_or(Outcome::Failed)
-        };
-        RunReport {
-            schema_version: SCHEMA_VERSION,
-            tool: "jobgate".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            spec: self.spec_origin.clone(),
-            started_at: self.started_at.to_string(),
-            ended_at: jiff::Timestamp::now().to_string(),
+        assemble(waits, &self.spec_origin, self.started_at, stop)
+    }
+}
+
+/// The report of a run that could not start (no credentials): every wait
+/// ends with `outcome` and `reason`, so CI still gets its report, outputs
+/// and summary.
+pub fn not_started(spec: &Spec, outcome: Outcome, reason: &str) -> RunReport {
+    let waits = spec
+        .waits
+        .iter()
+        .map(|w| WaitReport {
             outcome,
-            exit_code,
-            interrupted_by: match signal {
-                Some(exit::INTERRUPTED) => Some("SIGINT".into()),
-                Some(_) => Some("SIGTERM".into()),
-                None => None,
-            },
-            waits,
+            reason: reason.to_owned(),
+            ..initial_report(w)
+        })
+        .collect();
+    assemble(waits, &spec.origin, jiff::Timestamp::now(), None)
+}
+
+/// The run report from the waits' reports: the overall outcome and exit
+/// code follow from theirs, unless a signal stopped the run.
+fn assemble(
+    waits: Vec<WaitReport>,
+    spec_origin: &str,
+    started_at: jiff::Timestamp,
+    stop: Option<Stop>,
+) -> RunReport {
+    let signal = match stop {
+        Some(Stop::Interrupted) => Some(exit::INTERRUPTED),
+        Some(Stop::Terminated) => Some(exit::TERMINATED),
+        _ => None,
+    };
+    let exit_code = match signal {
+        Some(code) => code,
+        None => exit::combine(waits.iter().map(|w| w.outcome.exit_code())),
+    };
+    let outcome = if signal.is_some() {
+        Outcome::Cancelled
+    } else if exit_code == exit::SUCCESS {
+        if waits.iter().all(|w| w.outcome == Outcome::Met) {
+            Outcome::Met
+        } else {
+            Outcome::Running
         }
+    } else {
+        waits
+            .iter()
+            .map(|w| w.outcome)
+            .find(|o| o.exit_code() == exit_code)
+            .unwrap_or(Outcome::Failed)
+    };
+    RunReport {
+        schema_version: SCHEMA_VERSION,
+        tool: "jobgate".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        spec: spec_origin.to_owned(),
+        started_at: started_at.to_string(),
+        ended_at: jiff::Timestamp::now().to_string(),
+        outcome,
+        exit_code,
+        interrupted_by: match signal {
+            Some(exit::INTERRUPTED) => Some("SIGINT".into()),
+            Some(_) => Some("SIGTERM".into()),
+            None => None,
+        },
+        waits,
     }
 }
 
