@@ -14,7 +14,7 @@ use super::model::*;
 use super::yaml::{Node, Span, Value};
 use crate::api::{Service, Status, status};
 use crate::condition::{
-    Check, Comparison, Condition, ItemFilter, PathTest, Quantifier, Rules, StatusSet,
+    Check, Comparison, Condition, ItemFilter, PathTest, Quantifier, Rules, StatusSet, Threshold,
     UnknownStatusPolicy,
 };
 
@@ -1177,7 +1177,19 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
-            _ => PathTest::Count(self.comparison(t)?),
+            _ => {
+                let comparison = self.comparison(t)?;
+                if let Threshold::Percent(_) = comparison.threshold {
+                    // A share needs a whole to divide by; what a path selects has none.
+                    self.error(
+                        SpecDiagnostic::new("spec::path_share", t.span, "a JSONPath count cannot be a share")
+                            .label("a percentage of what the path selects is always 0% or 100%")
+                            .help("compare with a number, e.g. `count: \">= 1\"`, or count sub-jobs with `count: [SUCCESS], is: \">= 95%\"`"),
+                    );
+                    return None;
+                }
+                PathTest::Count(comparison)
+            }
         };
         Some(Condition::Check(Check::Path { source, path, test }))
     }
