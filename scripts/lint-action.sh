@@ -121,6 +121,9 @@ for workflow_path in workflow_paths:
                 continue
             local_ids.add(step.get("id"))
             given = step.get("with", {}) or {}
+            spec_path = given.get("spec")
+            if isinstance(spec_path, str) and "${{" not in spec_path and not Path(spec_path).is_file():
+                problems.append(f"{workflow_path}: `with: spec: {spec_path}` does not exist")
             for key in given:
                 if key not in inputs:
                     problems.append(f"{workflow_path}: `with: {key}` is not an input of the action")
