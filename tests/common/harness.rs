@@ -150,8 +150,14 @@ pub fn code(output: &Output) -> i32 {
 }
 
 /// Reads a JSON report.
+///
+/// Every report a test reads is checked against the published schema, so
+/// each outcome the tests reach (timeouts, skips, signals...) proves the
+/// schema right.
 pub fn report(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let report = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_report_matches_schema(&report);
+    report
 }
 
 /// Parses a runner command file (`$GITHUB_OUTPUT`, `$GITHUB_ENV`) as the
