@@ -520,6 +520,7 @@ fn sigint_writes_a_cancelled_report_and_exits_130() {
         .unwrap();
     // Wait until it has polled at least once, then interrupt.
     while sim.stats().requests_to(Endpoint::ShowImageJob) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "jobgate ended early");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let pid = child.id().to_string();
@@ -530,9 +531,12 @@ fn sigint_writes_a_cancelled_report_and_exits_130() {
             .unwrap()
             .success()
     );
-    let status = child.wait().unwrap();
+    let status = exit_within(&mut child, std::time::Duration::from_secs(30));
     assert_eq!(status.code(), Some(130));
     let report = report(&report_path);
-    assert_eq!(report["waits"][0]["outcome"], "cancelled");
+    assert_eq!(report["outcome"], "cancelled");
+    assert_eq!(report["exit_code"], 130);
     assert_eq!(report["interrupted_by"], "SIGINT");
+    assert_eq!(report["waits"][0]["outcome"], "cancelled");
+    assert_eq!(report["waits"][0]["reason"], "interrupted by SIGINT");
 }

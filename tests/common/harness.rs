@@ -234,6 +234,24 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
     }
 }
 
+/// Waits for a spawned jobgate to exit, failing the test (and killing the
+/// process) if it has not within `limit`: a guard against a hung suite, set
+/// far above the time the exit takes, not a measurement.
+#[allow(dead_code)]
+pub fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("jobgate did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Checks a report as written by the binary against the published schema.
 #[allow(dead_code)]
 pub fn assert_report_matches_schema(report: &serde_json::Value) {
