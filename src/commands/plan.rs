@@ -38,7 +38,7 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
         let plan = engine::fetch::plan(wait, &unresolved).map_err(Error::Internal)?;
         out.push_str(&format!("\n{} ({})\n", wait.name, wait.target.kind()));
         for request in plan.describe(&|s| endpoints.base(s).to_owned()) {
-            out.push_str(&format!("  request: {request}\n"));
+            out.push_str(&format!("  request: {}\n", show_references(&request)));
         }
         out.push_str(&format!("  success: {}\n", wait.rules.success.describe()));
         if let Some(f) = &wait.rules.failure {
@@ -114,4 +114,29 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
     }
     print!("{out}");
     Ok(exit::SUCCESS)
+}
+
+/// Shows `${outputs.WAIT.KEY}` as written rather than percent-encoded in
+/// the URL: it is resolved only when the wait it names has run.
+fn show_references(url: &str) -> String {
+    static ENCODED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"%24%7B(outputs\.[A-Za-z0-9_.-]+)%7D").expect("a valid pattern")
+    });
+    ENCODED.replace_all(url, "$${$1}").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::show_references;
+
+    #[test]
+    fn output_references_read_as_written() {
+        assert_eq!(
+            show_references(
+                "GET http://h/v2/p/job/%24%7Boutputs.build.job_id%7D?x=%24%7Boutputs.a-b.c_d%7D"
+            ),
+            "GET http://h/v2/p/job/${outputs.build.job_id}?x=${outputs.a-b.c_d}"
+        );
+        assert_eq!(show_references("GET http://h/a%20b"), "GET http://h/a%20b");
+    }
 }
