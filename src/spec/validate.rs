@@ -1199,14 +1199,29 @@ impl<'a> Validator<'a> {
         match JsonPath::parse(&text) {
             Ok(path) => Some((text, path)),
             Err(e) => {
-                let span = node.span.narrow(self.source, e.position(), 1);
+                // The parser's position is a byte offset into the expression
+                // after `${VAR}` expansion: map it back to what was written.
+                let at = e.position().min(text.len());
+                let len = text
+                    .get(at..)
+                    .and_then(|rest| rest.chars().next())
+                    .map_or(0, char::len_utf8);
+                let span = match node.scalar_text() {
+                    Some(raw) if raw == text => node.narrow(self.source, at, len),
+                    Some(raw) => match written_range(&raw, &text, at, self.env) {
+                        Some((start, len)) => node.narrow(self.source, start, len),
+                        None => node.span,
+                    },
+                    None => node.span,
+                };
+                let character = text.get(..at).map_or(at, |t| t.chars().count()) + 1;
                 self.error(
                     SpecDiagnostic::new(
                         "spec::jsonpath",
                         span,
                         format!("invalid JSONPath: {}", e.message()),
                     )
-                    .label(format!("{} (character {})", e.message(), e.position() + 1))
+                    .label(format!("{} (character {character})", e.message()))
                     .help("JSONPath follows RFC 9535, e.g. `$.sub_jobs[?@.status == 'FAILED'].id`"),
                 );
                 None
@@ -1733,6 +1748,54 @@ fn cycle_from(start: &str, waits: &BTreeMap<&str, &Wait>) -> Option<Vec<String>>
         .filter(|p| p.len() > 2 || p[0] != p[1])
 }
 
+/// Where the byte at `at` of `expanded` (the `${VAR}` expansion of `raw`)
+/// was written in `raw`, as `(start, len)`: the character itself when it was
+/// written literally, the whole `${VAR}` (or `$${`) that produced it
+/// otherwise; `at == expanded.len()` maps to the end of `raw`.
+///
+/// Found without knowing the expansion rules: `raw` is split at every
+/// character boundary where both halves expand on their own to the matching
+/// halves of `expanded`; the character lies between the nearest such splits.
+/// A split right after a `$` that a following `{` or `$` could combine with
+/// is never trusted. `None` when unsure (or for text long enough that the
+/// quadratic search would be slow): the caller points at the whole scalar.
+fn written_range(
+    raw: &str,
+    expanded: &str,
+    at: usize,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(usize, usize)> {
+    const LONGEST: usize = 1024;
+    if raw.len() > LONGEST || at > expanded.len() {
+        return None;
+    }
+    let text = |s: &str| match expand(s, env).ok()?.as_slice() {
+        [Piece::Text(t)] => Some(t.clone()),
+        _ => None,
+    };
+    let splits: Vec<(usize, usize)> = (0..=raw.len())
+        .filter(|&r| raw.is_char_boundary(r))
+        .filter_map(|r| {
+            let (left, right) = raw.split_at(r);
+            if left.ends_with('$') && right.starts_with(['{', '$']) {
+                return None;
+            }
+            let (left, right) = (text(left)?, text(right)?);
+            (left.len() + right.len() == expanded.len()
+                && expanded.starts_with(&left)
+                && expanded.ends_with(&right))
+            .then_some((r, left.len()))
+        })
+        .collect();
+    let before = splits.iter().rposition(|&(_, e)| e <= at)?;
+    let (start, e) = splits[before];
+    if e == at && at == expanded.len() {
+        return (start == raw.len()).then_some((start, 0));
+    }
+    let &(end, _) = splits[before + 1..].iter().find(|&&(_, e)| e > at)?;
+    Some((start, end - start))
+}
+
 /// Every wait `name` runs after, directly or not.
 fn ancestors<'a>(name: &str, waits: &BTreeMap<&'a str, &Wait>) -> BTreeSet<&'a str> {
     let mut out = BTreeSet::new();
@@ -1749,4 +1812,109 @@ fn ancestors<'a>(name: &str, waits: &BTreeMap<&'a str, &Wait>) -> BTreeSet<&'a s
         }
     }
     out
+}
+
+#[cfg(test)]
+mod json_path_tests {
+    use super::written_range;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "JOB" => Some("job-1".into()),
+            "FIELD" => Some("stätus".into()),
+            "DOLLAR" => Some("$".into()),
+            _ => None,
+        }
+    }
+
+    /// Where `expanded[at..]`'s first character was written in `raw`.
+    fn written(raw: &str, at: usize) -> Option<&str> {
+        let expanded = match super::expand(raw, &env).unwrap().as_slice() {
+            [super::Piece::Text(t)] => t.clone(),
+            other => panic!("{other:?}"),
+        };
+        written_range(raw, &expanded, at, &env).map(|(start, len)| &raw[start..start + len])
+    }
+
+    #[test]
+    fn characters_after_a_variable_map_past_its_reference() {
+        // "$.jobs['job-1'].x ==": `==` is at byte 18 of the expansion.
+        let raw = "$.jobs['${JOB}'].x ==";
+        assert_eq!(written(raw, 18), Some("="));
+        assert_eq!(
+            written_range(raw, "$.jobs['job-1'].x ==", 18, &env),
+            Some((19, 1))
+        );
+        // Non-ASCII in the value, a default and an escaped `$${`.
+        let raw = "$.${FIELD}.${NOPE:-ab}.$${x}[";
+        let expanded = "$.stätus.ab.${x}[";
+        assert_eq!(written_range(raw, expanded, 16, &env), Some((27, 1)));
+        assert_eq!(written_range(raw, expanded, 17, &env), Some((28, 1)));
+        // The end of the expression maps to the end of what was written.
+        assert_eq!(written_range(raw, expanded, 18, &env), Some((29, 0)));
+    }
+
+    #[test]
+    fn characters_from_a_variable_map_to_its_reference() {
+        assert_eq!(written("$.${FIELD}[", 4), Some("${FIELD}"));
+        assert_eq!(written("${DOLLAR}.a", 0), Some("${DOLLAR}"));
+        assert_eq!(written("a.$${x}", 2), Some("$${"));
+        assert_eq!(written("a.$${x}", 3), Some("$${"));
+    }
+
+    #[test]
+    fn long_text_is_not_searched() {
+        let raw = format!("{}${{JOB}}", "a".repeat(2000));
+        let expanded = format!("{}job-1", "a".repeat(2000));
+        assert_eq!(written_range(&raw, &expanded, 2001, &env), None);
+    }
+
+    #[test]
+    fn jsonpath_errors_point_at_the_written_character() {
+        let env = |name: &str| match name {
+            "HUAWEICLOUD_SDK_PROJECT_ID" => Some("p123".to_owned()),
+            "JOB" => Some("job-1".to_owned()),
+            _ => None,
+        };
+        let cases = [
+            // Escapes before the error in a double-quoted scalar.
+            (r#"path: "$['a\"b\\\\c\u00e9'] ==""#, " =="),
+            // `''` before the error in a single-quoted scalar.
+            ("path: '$[\"it''s\"] ?'", " ?"),
+            // Block scalars: the error is on the second line.
+            ("path: >-\n        $.a\n        [?@ == ]", "== ]"),
+            ("path: |\n        $.a[?@ == ]", "== ]"),
+            // Non-ASCII before the error; a variable before the error.
+            ("path: \"$['héllo'] =\"", " ="),
+            ("path: \"$['${JOB}'].x ==\"", " =="),
+        ];
+        for (path, marker) in cases {
+            let source = format!(
+                "version: 1\nwaits:\n  a:\n    image_job: x\n    success:\n      {path}\n      exists: true\n"
+            );
+            // The premise: the parser's error is at the marker.
+            let root = crate::spec::yaml::parse(&source).unwrap();
+            let node = root.get("waits").and_then(|w| w.get("a"));
+            let node = node.and_then(|a| a.get("success")?.get("path")).unwrap();
+            let value = node.scalar_text().unwrap();
+            let value = match super::expand(&value, &env).unwrap().as_slice() {
+                [super::Piece::Text(t)] => t.clone(),
+                other => panic!("{other:?}"),
+            };
+            let error = serde_json_path::JsonPath::parse(&value).unwrap_err();
+            assert_eq!(Some(error.position()), value.rfind(marker), "{value:?}");
+            let errors = crate::spec::parse("spec.yaml", &source, &env).unwrap_err();
+            let d = &errors.diagnostics[0];
+            assert_eq!(d.code, "spec::jsonpath", "{path}");
+            let expected = source.rfind(marker).unwrap();
+            assert_eq!(d.span.offset, expected, "{path}: {d:?}");
+            let line_start = source[..expected].rfind('\n').unwrap() + 1;
+            let column = source[line_start..expected].chars().count() + 1;
+            assert_eq!(
+                (d.span.line, d.span.column),
+                (source[..expected].matches('\n').count() + 1, column),
+                "{path}"
+            );
+        }
+    }
 }
