@@ -114,3 +114,30 @@ fn waits_on_jobs_of_one_type_share_one_history_request() {
         "every wait uses the estimate: {report:#}"
     );
 }
+
+#[test]
+fn an_app_server_job_learns_from_past_servers_of_its_type() {
+    let sim = Sim::start(&format!(
+        "project_id: {PROJECT}\njobs:\n  - id: scale-1\n    kind: app_server_job\n    job_type: CREATE_SERVER\n    timeline: [{{at: 0s, status: RUNNING}}, {{at: 6s, status: SUCCESS}}]\npast_app_server_sub_jobs:\n  - job_type: CREATE_SERVER\n    count: 10\n    took: {{min: 6s, max: 6s}}\n"
+    ));
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        "version: 1\ndefaults:\n  project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}\n  timeout: 30s\n  poll: { initial: 1s, max: 10s, factor: 2, jitter: none }\nwaits:\n  scale:\n    app_server_job: scale-1\n    pending: [WAITING, RUNNING]\n    target: [SUCCESS]\n",
+    );
+    let report_path = dir.path("report.json");
+    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = report(&report_path);
+    let wait = &report["waits"][0];
+    assert_eq!(wait["polls"], 2, "{wait:#}");
+    assert_eq!(
+        sim.stats()
+            .endpoints
+            .get("ListSubJobs")
+            .map_or(0, |e| e.requests),
+        1
+    );
+    assert_eq!(wait["estimate"]["samples"], 10, "{wait:#}");
+    assert_eq!(wait["estimate"]["median_ms"], 6000, "{wait:#}");
+}

@@ -64,6 +64,7 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
             });
         }
         let p = &wait.poll;
+        let history = engine::history::source(&wait.target);
         out.push_str(&format!(
             "  schedule: first poll at once, then {} growing ×{} up to {}{}{}\n",
             duration::format(p.initial),
@@ -74,15 +75,17 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
             } else {
                 ""
             },
-            match (p.adaptive, wait.target.has_history()) {
-                (true, true) => ", moved to the likely end from past jobs of the same type",
-                (true, false) => ", earlier when progress predicts the end",
+            match (p.adaptive, history) {
+                (true, Some(_)) => ", moved to the likely end from past jobs of the same type",
+                (true, None) => ", earlier when progress predicts the end",
                 (false, _) => "",
             }
         ));
-        if p.adaptive && wait.target.has_history() {
+        if p.adaptive
+            && let Some(source) = history
+        {
             // The type is known only once the job is seen.
-            let request = engine::history::request(&wait.project_id, "JOB_TYPE");
+            let request = engine::history::request(&wait.project_id, source, "JOB_TYPE");
             let url = format!(
                 "{}{}",
                 endpoints.base(request.service),

@@ -1,11 +1,13 @@
 //! Estimates from a job type's history: how long past jobs of the same type
-//! took, read once per run from the API's own job list, so a job without a
+//! took, read once per run from the API's own lists, so a job without a
 //! progress signal is polled when it is likely to end rather than on a blind
 //! schedule.
 //!
-//! Only image jobs have a list of past jobs with begin and end times
-//! (`ListImageJobs`); desktops report progress instead, and app-server jobs
-//! have neither, so they keep the blind schedule.
+//! Image jobs have a list of past jobs with begin and end times
+//! (`ListImageJobs`). App-server jobs have none, but their sub-jobs do
+//! (`ListSubJobs`): a job of N servers takes about as long as its slowest
+//! server, so the walk over the percentiles of past servers reaches its end
+//! within a few polls. Desktops report progress instead.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use super::gate::Gate;
 use crate::api::model::{self, Item, JobState};
 use crate::api::request::ApiRequest;
 use crate::api::{Service, Status};
+use crate::spec::Target;
 
 /// Fewer past jobs than this say too little about the next one.
 pub const MIN_SAMPLES: usize = 3;
@@ -91,15 +94,34 @@ pub fn age(job: &JobState) -> Option<Duration> {
     span(job.begin_time.as_ref()?.parsed?, jiff::Timestamp::now())
 }
 
+/// Where past durations of a target's jobs can be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `ListImageJobs`: past image jobs.
+    ImageJobs,
+    /// `ListSubJobs`: past app-server sub-jobs (one per server).
+    AppServerSubJobs,
+}
+
+/// The history a wait on `target` can learn from, if any.
+pub fn source(target: &Target) -> Option<Source> {
+    match target {
+        Target::ImageJob { .. } => Some(Source::ImageJobs),
+        Target::AppServerJob { .. } => Some(Source::AppServerSubJobs),
+        _ => None,
+    }
+}
+
 /// The request that reads a job type's history.
-pub fn request(project_id: &str, job_type: &str) -> ApiRequest {
-    ApiRequest::new(
-        Service::AppStream,
-        format!("/v1/{project_id}/image-server-jobs"),
-    )
-    .with("status", "SUCCESS")
-    .with("job_type", job_type)
-    .with("limit", MAX_SAMPLES.to_string())
+pub fn request(project_id: &str, source: Source, job_type: &str) -> ApiRequest {
+    let list = match source {
+        Source::ImageJobs => "image-server-jobs",
+        Source::AppServerSubJobs => "app-server-sub-jobs",
+    };
+    ApiRequest::new(Service::AppStream, format!("/v1/{project_id}/{list}"))
+        .with("status", "SUCCESS")
+        .with("job_type", job_type)
+        .with("limit", MAX_SAMPLES.to_string())
 }
 
 /// One job type's durations, read at most once (`None`: unknown).
@@ -112,7 +134,7 @@ pub struct History {
 }
 
 impl History {
-    /// The durations of past `job_type` image jobs, read on first use. A
+    /// The durations of past `job_type` jobs from `source`, read on first use. A
     /// failed read leaves the estimate out for the rest of the run rather
     /// than spend more requests on an optimisation. Returns whether this
     /// call sent the request.
@@ -120,6 +142,7 @@ impl History {
         &self,
         gate: &Gate,
         project_id: &str,
+        source: Source,
         job_type: &str,
         timeout: Duration,
         not_after: Instant,
@@ -127,7 +150,7 @@ impl History {
         let cell = {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
             cells
-                .entry(format!("{project_id} {job_type}"))
+                .entry(format!("{project_id} {source:?} {job_type}"))
                 .or_default()
                 .clone()
         };
@@ -136,7 +159,7 @@ impl History {
             .get_or_init(|| async {
                 let answer = gate
                     .get(
-                        &request(project_id, job_type),
+                        &request(project_id, source, job_type),
                         project_id,
                         timeout,
                         not_after,

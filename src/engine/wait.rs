@@ -207,9 +207,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         if wait.poll.adaptive {
                             let predicted = schedule::predict_completion(&progress);
                             delay = schedule::adaptive_delay(delay, predicted, schedule.bounds());
-                            if predicted.is_none() && wait.target.has_history() {
+                            if let (None, Some(source)) = (predicted, history::source(&wait.target))
+                            {
                                 let estimate = tokio::select! {
-                                    e = from_history(&obs, &cx.gate, &cx.history, &wait.project_id, request_timeout, deadline) => e,
+                                    e = from_history(&obs, &cx.gate, &cx.history, &wait.project_id, source, request_timeout, deadline) => e,
                                     _ = stopped(&mut cx.stop) => continue,
                                 };
                                 update(&report, |r| {
@@ -352,6 +353,7 @@ async fn from_history(
     gate: &Gate,
     history: &History,
     project_id: &str,
+    source: history::Source,
     timeout: Duration,
     deadline: Instant,
 ) -> HistoryEstimate {
@@ -366,7 +368,7 @@ async fn from_history(
         return none;
     };
     let (durations, sent) = history
-        .durations(gate, project_id, job_type, timeout, deadline)
+        .durations(gate, project_id, source, job_type, timeout, deadline)
         .await;
     HistoryEstimate {
         durations,

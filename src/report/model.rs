@@ -142,7 +142,8 @@ pub struct Estimate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EstimateBasis {
-    /// Past successful jobs of the same type, from the API's job list.
+    /// Past successful jobs of the same type (for app-server jobs, their
+    /// past servers), from the API's lists.
     History,
 }
 

@@ -31,6 +31,8 @@ struct RawScenario {
     faults: Option<Spanned<RawFaults>>,
     #[serde(default)]
     past_image_jobs: Vec<Spanned<RawPastJobs>>,
+    #[serde(default)]
+    past_app_server_sub_jobs: Vec<Spanned<RawPastJobs>>,
 }
 
 #[derive(Deserialize)]
@@ -237,7 +239,22 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
     };
     let mut past_image_jobs = Vec::new();
     for (index, node) in raw.past_image_jobs.iter().enumerate() {
-        past_image_jobs.extend(past_jobs(origin, index, node, seed)?.jobs());
+        let place = place(origin, node, format!("past_image_jobs[{index}]"));
+        past_image_jobs
+            .extend(past_jobs(&node.value, JobKind::ImageJob, index, place, seed)?.jobs());
+    }
+    let mut past_app_server_sub_jobs = Vec::new();
+    for (index, node) in raw.past_app_server_sub_jobs.iter().enumerate() {
+        let place = place(origin, node, format!("past_app_server_sub_jobs[{index}]"));
+        // Seeds apart from the image history's.
+        let jobs = past_jobs(
+            &node.value,
+            JobKind::AppServerJob,
+            index + 1000,
+            place,
+            seed,
+        )?;
+        past_app_server_sub_jobs.extend(jobs.jobs());
     }
     Ok(Scenario {
         project_id: raw.project_id.value.clone(),
@@ -245,17 +262,17 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         jobs,
         faults,
         past_image_jobs,
+        past_app_server_sub_jobs,
     })
 }
 
 fn past_jobs(
-    origin: &str,
+    raw: &RawPastJobs,
+    kind: JobKind,
     index: usize,
-    node: &Spanned<RawPastJobs>,
+    here: Place<'_>,
     scenario_seed: u64,
 ) -> Result<PastJobs, ScenarioError> {
-    let raw = &node.value;
-    let here = place(origin, node, format!("past_image_jobs[{index}]"));
     check_count(raw.count, "past jobs", &here)?;
     let (min, max) = range(&raw.took, "took", &here)?;
     let status = match raw.status.as_deref().map(str::trim) {
@@ -269,11 +286,7 @@ fn past_jobs(
         }
     };
     Ok(PastJobs {
-        job_type: job_type(
-            raw.job_type.as_deref(),
-            JobKind::ImageJob.default_job_type(),
-            &here,
-        )?,
+        job_type: job_type(raw.job_type.as_deref(), kind.default_job_type(), &here)?,
         count: raw.count,
         min,
         max,
@@ -788,6 +801,20 @@ faults: {seed: 7, throttle: 0.2, retry_after: 1s, server_error: 0.1, malformed: 
             "{error}"
         );
         assert!(error_of(&past("{count: 0, took: {min: 1s, max: 1s}}")).contains("past jobs"));
+        let servers = Scenario::from_yaml(
+            &format!(
+                "{HEAD}past_app_server_sub_jobs: [{{count: 3, took: {{min: 1s, max: 1s}}}}]\n"
+            ),
+            "p",
+        )
+        .unwrap();
+        assert_eq!(servers.past_app_server_sub_jobs.len(), 3);
+        assert!(
+            servers
+                .past_app_server_sub_jobs
+                .iter()
+                .all(|j| j.job_type == "CREATE_SERVER")
+        );
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! Past image jobs: jobs that ended before the simulator started, so
-//! `ListImageJobs` has a history to answer with, as a project that has built
-//! images before does. jobgate reads it to estimate how long a job takes.
+//! Past jobs: image jobs and app-server sub-jobs that ended before the
+//! simulator started, so `ListImageJobs` and `ListSubJobs` have a history to
+//! answer with, as a project that has built images and servers before does.
+//! jobgate reads it to estimate how long a job takes.
 
 use std::time::Duration;
 
 use crate::api::Status;
 
-/// A validated `past_image_jobs` entry: `count` jobs of one type, each
-/// having taken a seeded random time in `min..=max`.
+/// A validated `past_image_jobs` or `past_app_server_sub_jobs` entry:
+/// `count` (sub-)jobs of one type, each having taken a seeded random time in
+/// `min..=max`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PastJobs {
     pub job_type: String,
@@ -19,7 +21,8 @@ pub struct PastJobs {
     pub seed: u64,
 }
 
-/// One image job that ended before the simulator's start.
+/// One image job or app-server sub-job that ended before the simulator's
+/// start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PastJob {
     pub id: String,
@@ -49,7 +52,8 @@ impl PastJobs {
             .map(|_| {
                 let took = self.min + spread.mul_f64(rng.f64());
                 let job = PastJob {
-                    // Image job ids are 18-digit numbers.
+                    // Image job ids are 18-digit numbers; app-server ids
+                    // are UUIDs, but any URL-safe id serves.
                     id: format!("6{:017}", rng.u64(..100_000_000_000_000_000)),
                     job_type: self.job_type.clone(),
                     status: self.status.clone(),

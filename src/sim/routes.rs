@@ -207,6 +207,12 @@ enum Listed<'a> {
     Past(&'a PastJob),
 }
 
+/// An item of `ListSubJobs`.
+enum ListedSub<'a> {
+    Current(&'a Job, &'a SubJob),
+    Past(&'a PastJob),
+}
+
 async fn list_image_sub_jobs(
     State(shared): SharedState,
     path: Result<Path<String>, PathRejection>,
@@ -268,11 +274,33 @@ async fn list_app_sub_jobs(
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let statuses = ctx.statuses()?;
         let page = ctx.page(APPSTREAM_LIMITS)?;
-        let subs = ctx.sub_jobs(JobKind::AppServerJob, &statuses, &types)?;
+        let job_id = ctx.query.single("job_id")?;
+        // Current sub-jobs first, then the ones that ended before the start.
+        let subs: Vec<ListedSub> = ctx
+            .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
+            .into_iter()
+            .map(|(job, sub)| ListedSub::Current(job, sub))
+            .chain(
+                shared
+                    .world
+                    .scenario
+                    .past_app_server_sub_jobs
+                    .iter()
+                    .filter(|sub| {
+                        job_id.is_none_or(|id| sub.id == id)
+                            && types.admits(&sub.job_type)
+                            && status_matches(&statuses, &sub.status)
+                    })
+                    .map(ListedSub::Past),
+            )
+            .collect();
         let items: Vec<Value> = page
             .slice(&subs)
             .iter()
-            .map(|(job, sub)| ctx.render.app_sub_job(job, sub))
+            .map(|sub| match sub {
+                ListedSub::Current(job, sub) => ctx.render.app_sub_job(job, sub),
+                ListedSub::Past(sub) => ctx.render.past_app_sub_job(sub),
+            })
             .collect();
         Ok(json!({"count": subs.len(), "items": items}))
     })();

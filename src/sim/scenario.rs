@@ -32,6 +32,9 @@ pub struct Scenario {
     pub faults: Faults,
     /// Image jobs that ended before the start: `ListImageJobs` history.
     pub past_image_jobs: Vec<PastJob>,
+    /// App-server sub-jobs that ended before the start: `ListSubJobs`
+    /// history.
+    pub past_app_server_sub_jobs: Vec<PastJob>,
 }
 
 /// Which API serves a job.

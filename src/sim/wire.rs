@@ -152,20 +152,43 @@ impl Render<'_> {
         })
     }
 
+    fn time_before(&self, ago: Duration) -> Value {
+        self.clock
+            .appstream_time_before(ago)
+            .map_or(Value::Null, Value::String)
+    }
+
     /// A `ListImageJobs` item for a job that ended before the start.
     pub fn past_image_job_summary(&self, job: &PastJob) -> Value {
-        let time = |ago| {
-            self.clock
-                .appstream_time_before(ago)
-                .map_or(Value::Null, Value::String)
-        };
         json!({
             "id": job.id,
             "job_type": job.job_type,
-            "begin_time": time(job.began_ago()),
-            "end_time": time(job.ended_ago),
+            "begin_time": self.time_before(job.began_ago()),
+            "end_time": self.time_before(job.ended_ago),
             "status": job.status.as_str(),
             "sub_jobs_total": 1,
+        })
+    }
+
+    /// A `ListSubJobs` item for an app-server sub-job that ended before the
+    /// start; its job, long gone, shares its id.
+    pub fn past_app_sub_job(&self, sub: &PastJob) -> Value {
+        let failed = timeline::is_failure(&sub.status);
+        let error = failed.then(ErrorInfo::generic);
+        json!({
+            "id": sub.id,
+            "job_type": sub.job_type,
+            "job_resource_info": {
+                "resource_id": format!("server-{}", sub.id),
+                "resource_name": format!("server-{}", sub.id),
+            },
+            "begin_time": self.time_before(sub.began_ago()),
+            "end_time": self.time_before(sub.ended_ago),
+            "status": sub.status.as_str(),
+            "error_code": error.as_ref().map(|e| e.code.as_str()),
+            "error_message": error.as_ref().map(|e| e.message.as_str()),
+            "project_id": self.project_id,
+            "job_id": sub.id,
         })
     }
 

@@ -149,12 +149,6 @@ impl Target {
         }
     }
 
-    /// Whether the API lists past jobs of this kind with their begin and
-    /// end times, so adaptive polling can learn how long one takes.
-    pub fn has_history(&self) -> bool {
-        matches!(self, Target::ImageJob { .. })
-    }
-
     /// What the response looks like.
     pub fn shape(&self) -> Shape {
         match self {
