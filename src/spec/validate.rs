@@ -1527,14 +1527,14 @@ impl<'a> Validator<'a> {
                     let d = match e {
                         InterpolationError::Unset { name, start, len } => SpecDiagnostic::new(
                             "spec::unset_variable",
-                            node.span.narrow(self.source, start, len),
+                            node.narrow(self.source, start, len),
                             format!("environment variable `{name}` is not set"),
                         )
                         .label(format!("`{name}` is unset or empty"))
                         .help(format!("export {name}=..., pass `--var {name}=...`, or give a default: `${{{name}:-value}}`")),
                         InterpolationError::Malformed { start, len, reason } => SpecDiagnostic::new(
                             "spec::interpolation",
-                            node.span.narrow(self.source, start, len),
+                            node.narrow(self.source, start, len),
                             reason,
                         )
                         .label("malformed `${...}`")
