@@ -2,7 +2,7 @@
 # A baseline waiter: curl with an X-Auth-Token header and jq, polling each
 # job's own status every INTERVAL seconds.
 #
-# Usage: curl_waiter.sh URL PROJECT_ID TOKEN INTERVAL image|desktop JOB_ID...
+# Usage: curl_waiter.sh URL PROJECT_ID TOKEN INTERVAL image|app|desktop JOB_ID...
 # Prints `DONE <job id> <status> <unix time>` when it first sees a job in a
 # final state; exits 0 when every job ended in SUCCESS, 1 otherwise.
 set -u
@@ -10,6 +10,7 @@ url=$1 project=$2 token=$3 interval=$4 kind=$5
 shift 5
 case $kind in
   image) path="v1/$project/image-server-jobs" ;;
+  app) path="v2/$project/job" ;;
   desktop) path="v2/$project/workspace-jobs" ;;
   *) echo "unknown kind $kind" >&2; exit 2 ;;
 esac

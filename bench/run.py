@@ -111,6 +111,25 @@ def scenarios(seed):
         "waiters": "all",
     })
 
+    # One app-server job (servers being created) finishing in 20-40 s; the
+    # project's history is of past servers, the only app-server history.
+    # Its own generator, so the other scenarios stay those of earlier runs.
+    app_rng = random.Random(seed + 1)
+    job = "8e3a9c1d-2b4f-4a6e-8c0d-" + f"{app_rng.randrange(16**12):012x}"
+    app_job = image_job(app_rng, job, app_rng.uniform(20, 40), False)
+    app_job.update(kind="app_server_job", job_type="CREATE_SERVER")
+    out.append({
+        "name": "single-app-server",
+        "title": "1 app-server job (ends 20-40 s)",
+        "scenario": {"project_id": PROJECT, "seed": seed, "jobs": [app_job],
+                     "past_app_server_sub_jobs": [{"job_type": "CREATE_SERVER", "count": 20,
+                                                   "took": {"min": "20s", "max": "40s"}}]},
+        "spec": spec({"servers": {"app_server_job": job, "pending": ["WAITING", "RUNNING"],
+                                  "target": ["SUCCESS"]}}),
+        "kind": "app", "jobs": [job],
+        "waiters": "all",
+    })
+
     # 50 waits at once: 50 image jobs ending in 10-40 s, about 10% failing.
     jobs, defs = [], []
     for i in range(50):
@@ -267,7 +286,8 @@ def run_waiter(binary, venv_python, tmp, case, waiter, seed, results):
             for wait in rep["waits"]:
                 if wait["name"] in names and wait.get("elapsed_ms") is not None:
                     spec_wait = doc["waits"][wait["name"]]
-                    job = spec_wait.get("image_job") or case["jobs"][0]
+                    job = (spec_wait.get("image_job") or spec_wait.get("app_server_job")
+                           or case["jobs"][0])
                     detected[job] = run_start + wait["elapsed_ms"] / 1000
             polls = sum(w.get("polls", 0) for w in rep["waits"])
         except (OSError, ValueError, KeyError):

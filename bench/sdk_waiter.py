@@ -4,7 +4,7 @@ that polls each job's own status at a fixed interval, the way KooCLI scripts
 (5 s) and the Terraform provider (15 s) wait.
 
 Usage: sdk_waiter.py --endpoint URL --project-id P --ak AK --sk SK
-           --interval SECONDS --kind image|desktop JOB_ID...
+           --interval SECONDS --kind image|app|desktop JOB_ID...
 
 Prints `DONE <job id> <status> <unix time>` when it first sees a job in a
 final state, exits 0 when every job ended in SUCCESS, 1 otherwise.
@@ -29,7 +29,7 @@ def main():
     parser.add_argument("--ak", required=True)
     parser.add_argument("--sk", required=True)
     parser.add_argument("--interval", type=float, required=True)
-    parser.add_argument("--kind", choices=["image", "desktop"], required=True)
+    parser.add_argument("--kind", choices=["image", "app", "desktop"], required=True)
     parser.add_argument("jobs", nargs="+")
     args = parser.parse_args()
 
@@ -37,7 +37,7 @@ def main():
     config.ignore_ssl_verification = True  # plain http on loopback
     config.timeout = (5, 30)
     credentials = BasicCredentials(args.ak, args.sk, args.project_id)
-    if args.kind == "image":
+    if args.kind in ("image", "app"):
         client = (
             app.WorkspaceAppClient.new_builder()
             .with_http_config(config)
@@ -46,8 +46,12 @@ def main():
             .build()
         )
 
-        def status(job_id):
-            return client.show_image_job(app.ShowImageJobRequest(job_id=job_id)).status
+        if args.kind == "image":
+            def status(job_id):
+                return client.show_image_job(app.ShowImageJobRequest(job_id=job_id)).status
+        else:
+            def status(job_id):
+                return client.show_job_detail(app.ShowJobDetailRequest(job_id=job_id)).status
     else:
         client = (
             ws.WorkspaceClient.new_builder()
