@@ -1,10 +1,14 @@
-//! Property tests of the verdict: for random sub-job sets and random
-//! conditions, `judge` agrees with an obviously correct reference, never
-//! passes a gate when a failure condition holds, and never passes an empty
-//! set without opt-in.
+//! Property tests of the verdict: for random jobs, sub-job sets and condition
+//! trees, `judge` returns exactly the verdict an obviously correct reference
+//! decides by plain loops over the raw data, never passes a gate when a
+//! failure condition holds, and never passes an empty set without opt-in.
+//!
+//! The reference shares no code with `src/condition/`: it follows the order
+//! the README documents (failure first, then unknown statuses of the job and
+//! of the items some check selects, then the empty set, then success).
 
 use jobgate::api::Status;
-use jobgate::api::model::{Item, Observation, parse_item};
+use jobgate::api::model::{Item, JobState, Observation, parse_item};
 use jobgate::condition::{
     Check, Comparison, Condition, ItemFilter, Quantifier, Rules, StatusSet, UnknownStatusPolicy,
     Verdict, judge,
@@ -15,6 +19,8 @@ const STATUSES: [&str; 8] = [
     "WAITING", "RUNNING", "SUCCESS", "FAILED", "ABNORMAL", "ROLLBACK", "ABORTING", "COMPLETE",
 ];
 const TYPES: [&str; 3] = ["CREATE_SERVER", "CREATE_SERVER_IMAGE", "DELETE_SERVER"];
+/// The wait's `pending`: WAITING and RUNNING.
+const PENDING: [usize; 2] = [0, 1];
 
 fn items() -> impl Strategy<Value = Vec<(usize, usize)>> {
     prop::collection::vec((0..STATUSES.len(), 0..TYPES.len()), 0..12)
@@ -24,34 +30,95 @@ fn status_set() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(0..STATUSES.len(), 1..4)
 }
 
-#[derive(Debug, Clone)]
-enum Spec {
-    Items(u8, Vec<usize>, Option<usize>),
-    Count(Vec<usize>, Option<usize>, u8, u64),
+/// A `where: { job_type: [...] }`, or none.
+fn type_filter() -> impl Strategy<Value = Option<Vec<usize>>> {
+    prop::option::of(prop::collection::vec(0..TYPES.len(), 1..3))
 }
 
-fn check() -> impl Strategy<Value = Spec> {
+/// The right-hand side of `is:`.
+#[derive(Debug, Clone, Copy)]
+enum Threshold {
+    /// `OP N`
+    Count(u64),
+    /// `OP P%`
+    Percent(u64),
+}
+
+fn threshold() -> impl Strategy<Value = Threshold> {
     prop_oneof![
-        (0u8..3, status_set(), prop::option::of(0..TYPES.len()))
-            .prop_map(|(q, s, t)| Spec::Items(q, s, t)),
-        (
-            status_set(),
-            prop::option::of(0..TYPES.len()),
-            0u8..6,
-            0u64..6
-        )
-            .prop_map(|(s, t, op, n)| Spec::Count(s, t, op, n)),
+        (0u64..6).prop_map(Threshold::Count),
+        // The shares specs use, and any other.
+        prop::sample::select(vec![0u64, 25, 50, 75, 95, 100]).prop_map(Threshold::Percent),
+        (0u64..=100).prop_map(Threshold::Percent),
     ]
+}
+
+/// One check, as plain data.
+#[derive(Debug, Clone)]
+enum Spec {
+    /// `status: [...]`
+    Job(Vec<usize>),
+    /// `all` / `any` / `none: [...]` with an optional `where`.
+    Items(u8, Vec<usize>, Option<Vec<usize>>),
+    /// `count: [...]` (`None`: `count: "*"`), an optional `where`, the
+    /// operator and the threshold.
+    Count(Option<Vec<usize>>, Option<Vec<usize>>, u8, Threshold),
+}
+
+fn check(job_checks: bool) -> BoxedStrategy<Spec> {
+    let items = (0u8..3, status_set(), type_filter()).prop_map(|(q, s, t)| Spec::Items(q, s, t));
+    let count = (
+        prop::option::of(status_set()),
+        type_filter(),
+        0u8..6,
+        threshold(),
+    )
+        .prop_map(|(s, t, op, n)| Spec::Count(s, t, op, n));
+    if job_checks {
+        prop_oneof![
+            1 => status_set().prop_map(Spec::Job),
+            2 => items,
+            2 => count,
+        ]
+        .boxed()
+    } else {
+        prop_oneof![items, count].boxed()
+    }
+}
+
+/// A condition: one check, or all-of / any-of nested up to three deep.
+#[derive(Debug, Clone)]
+enum Tree {
+    Check(Spec),
+    All(Vec<Tree>),
+    Any(Vec<Tree>),
+}
+
+fn tree(job_checks: bool) -> impl Strategy<Value = Tree> {
+    check(job_checks)
+        .prop_map(Tree::Check)
+        .prop_recursive(3, 16, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 1..4).prop_map(Tree::All),
+                prop::collection::vec(inner, 1..4).prop_map(Tree::Any),
+            ]
+        })
 }
 
 fn set(ix: &[usize]) -> StatusSet {
     ix.iter().map(|i| Status::parse(STATUSES[*i])).collect()
 }
 
-fn filter(t: Option<usize>) -> ItemFilter {
+fn filter(types: &Option<Vec<usize>>) -> ItemFilter {
     ItemFilter {
-        fields: t
-            .map(|t| vec![("job_type".to_owned(), vec![TYPES[t].to_owned()])])
+        fields: types
+            .as_ref()
+            .map(|types| {
+                vec![(
+                    "job_type".to_owned(),
+                    types.iter().map(|t| TYPES[*t].to_owned()).collect(),
+                )]
+            })
             .unwrap_or_default(),
     }
 }
@@ -60,61 +127,296 @@ const OPS: [&str; 6] = ["==", "!=", "<", "<=", ">", ">="];
 
 fn build(spec: &Spec) -> Check {
     match spec {
+        Spec::Job(s) => Check::JobStatus(set(s)),
         Spec::Items(q, s, t) => Check::Items {
             quantifier: [Quantifier::All, Quantifier::Any, Quantifier::None][*q as usize],
             statuses: set(s),
-            filter: filter(*t),
+            filter: filter(t),
         },
-        Spec::Count(s, t, op, n) => Check::Count {
-            statuses: Some(set(s)),
-            filter: filter(*t),
-            comparison: Comparison::parse(&format!("{} {n}", OPS[*op as usize])).unwrap(),
-        },
+        Spec::Count(s, t, op, n) => {
+            let rhs = match n {
+                Threshold::Count(n) => format!("{n}"),
+                Threshold::Percent(p) => format!("{p}%"),
+            };
+            Check::Count {
+                statuses: s.as_ref().map(|s| set(s)),
+                filter: filter(t),
+                comparison: Comparison::parse(&format!("{} {rhs}", OPS[*op as usize])).unwrap(),
+            }
+        }
     }
 }
 
-/// The reference: plain loops over the raw data, no shared code.
-fn reference(spec: &Spec, items: &[(usize, usize)]) -> bool {
-    let selected: Vec<&(usize, usize)> = match spec {
-        Spec::Items(_, _, t) | Spec::Count(_, t, _, _) => items
-            .iter()
-            .filter(|(_, ty)| t.is_none_or(|t| *ty == t))
-            .collect(),
-    };
+fn build_tree(tree: &Tree) -> Condition {
+    match tree {
+        Tree::Check(spec) => Condition::Check(build(spec)),
+        Tree::All(list) => Condition::AllOf(list.iter().map(build_tree).collect()),
+        Tree::Any(list) => Condition::AnyOf(list.iter().map(build_tree).collect()),
+    }
+}
+
+/// What a poll saw, as plain data: the job's status (`None` for a list
+/// wait) and the items' (status, job type), ids being their positions.
+#[derive(Debug, Clone)]
+struct Raw {
+    job: Option<usize>,
+    items: Vec<(usize, usize)>,
+}
+
+fn compare(op: u8, left: u64, right: u64) -> bool {
+    match op {
+        0 => left == right,
+        1 => left != right,
+        2 => left < right,
+        3 => left <= right,
+        4 => left > right,
+        _ => left >= right,
+    }
+}
+
+fn selects(types: &Option<Vec<usize>>, ty: usize) -> bool {
+    types.as_ref().is_none_or(|types| types.contains(&ty))
+}
+
+/// The reference for one check: plain loops over the raw data, no shared code.
+fn reference(spec: &Spec, raw: &Raw) -> bool {
+    let items = &raw.items;
     match spec {
-        Spec::Items(q, s, _) => {
-            let inside = selected.iter().filter(|(st, _)| s.contains(st)).count();
+        Spec::Job(s) => raw.job.is_some_and(|j| s.contains(&j)),
+        Spec::Items(q, s, t) => {
+            let mut selected = 0;
+            let mut inside = 0;
+            for (st, ty) in items {
+                if selects(t, *ty) {
+                    selected += 1;
+                    if s.contains(st) {
+                        inside += 1;
+                    }
+                }
+            }
             match q {
                 // `all` over a filter that selects nothing, while other
                 // items exist, does not hold: those sub-jobs have not appeared.
-                0 => inside == selected.len() && (!selected.is_empty() || items.is_empty()),
+                0 => inside == selected && (selected > 0 || items.is_empty()),
                 1 => inside > 0,
                 _ => inside == 0,
             }
         }
-        Spec::Count(s, _, op, n) => {
-            let c = selected.iter().filter(|(st, _)| s.contains(st)).count() as u64;
-            match op {
-                0 => c == *n,
-                1 => c != *n,
-                2 => c < *n,
-                3 => c <= *n,
-                4 => c > *n,
-                _ => c >= *n,
+        Spec::Count(s, t, op, n) => {
+            let mut total = 0u64;
+            let mut matched = 0u64;
+            for (st, ty) in items {
+                if selects(t, *ty) {
+                    total += 1;
+                    if s.as_ref().is_none_or(|s| s.contains(st)) {
+                        matched += 1;
+                    }
+                }
+            }
+            match n {
+                Threshold::Count(n) => compare(*op, matched, *n),
+                // A share of nothing never holds; otherwise compare
+                // matched/total with p/100 without division.
+                Threshold::Percent(_) if total == 0 => false,
+                Threshold::Percent(p) => compare(*op, matched * 100, p * total),
             }
         }
     }
 }
 
-fn observation(items: &[(usize, usize)]) -> Observation {
-    let items: Vec<Item> = items
+fn reference_tree(tree: &Tree, raw: &Raw) -> bool {
+    match tree {
+        Tree::Check(spec) => reference(spec, raw),
+        Tree::All(list) => list.iter().all(|t| reference_tree(t, raw)),
+        Tree::Any(list) => list.iter().any(|t| reference_tree(t, raw)),
+    }
+}
+
+fn specs(tree: &Tree) -> Vec<&Spec> {
+    match tree {
+        Tree::Check(spec) => vec![spec],
+        Tree::All(list) | Tree::Any(list) => list.iter().flat_map(specs).collect(),
+    }
+}
+
+/// A wait: its conditions and policies, as plain data.
+#[derive(Debug, Clone)]
+struct Case {
+    is_list: bool,
+    success: Tree,
+    failure: Option<Tree>,
+    allow_empty: bool,
+    wait_on_unknown: bool,
+}
+
+impl Case {
+    fn all_specs(&self) -> Vec<&Spec> {
+        let mut out = specs(&self.success);
+        if let Some(failure) = &self.failure {
+            out.extend(specs(failure));
+        }
+        out
+    }
+
+    /// Whether item statuses and the empty set matter: list waits, and
+    /// waits with a check on items.
+    fn uses_items(&self) -> bool {
+        self.is_list
+            || self
+                .all_specs()
+                .iter()
+                .any(|s| matches!(s, Spec::Items(..) | Spec::Count(..)))
+    }
+
+    fn rules(&self) -> Rules {
+        Rules {
+            pending: set(&PENDING),
+            success: build_tree(&self.success),
+            failure: self.failure.as_ref().map(build_tree),
+            unknown_status: if self.wait_on_unknown {
+                UnknownStatusPolicy::Wait
+            } else {
+                UnknownStatusPolicy::Fail
+            },
+            allow_empty: self.allow_empty,
+            uses_items: self.uses_items(),
+        }
+    }
+}
+
+/// The verdict the reference expects; `Unexpected` carries the status
+/// reported and the ids of the items blamed.
+#[derive(Debug, Clone, PartialEq)]
+enum Expected {
+    Met,
+    Failed,
+    Unexpected(Status, Vec<String>),
+    Empty,
+    Pending,
+}
+
+fn reference_verdict(case: &Case, raw: &Raw) -> Expected {
+    // 1. Failure first.
+    if case
+        .failure
+        .as_ref()
+        .is_some_and(|f| reference_tree(f, raw))
+    {
+        return Expected::Failed;
+    }
+    // 2. Unknown statuses: those neither pending nor named by any check.
+    if !case.wait_on_unknown {
+        let mut declared: Vec<usize> = PENDING.to_vec();
+        for spec in case.all_specs() {
+            match spec {
+                Spec::Job(s) | Spec::Items(_, s, _) | Spec::Count(Some(s), _, _, _) => {
+                    declared.extend(s)
+                }
+                Spec::Count(None, _, _, _) => {}
+            }
+        }
+        if let Some(job) = raw.job
+            && !declared.contains(&job)
+        {
+            return Expected::Unexpected(Status::parse(STATUSES[job]), Vec::new());
+        }
+        if case.uses_items() {
+            // Only items some check on items selects.
+            let mut strangers = Vec::new();
+            let mut first = None;
+            for (id, (st, ty)) in raw.items.iter().enumerate() {
+                let watched = case.all_specs().iter().any(|spec| match spec {
+                    Spec::Items(_, _, t) | Spec::Count(_, t, _, _) => selects(t, *ty),
+                    Spec::Job(_) => false,
+                });
+                if watched && !declared.contains(st) {
+                    first.get_or_insert(*st);
+                    strangers.push(id.to_string());
+                }
+            }
+            if let Some(st) = first {
+                return Expected::Unexpected(Status::parse(STATUSES[st]), strangers);
+            }
+        }
+    }
+    // 3. Empty is not success.
+    if case.uses_items() && raw.items.is_empty() && !case.allow_empty {
+        return Expected::Empty;
+    }
+    // 4. Success.
+    if reference_tree(&case.success, raw) {
+        Expected::Met
+    } else {
+        Expected::Pending
+    }
+}
+
+fn observation(raw: &Raw) -> Observation {
+    let items: Vec<Item> = raw
+        .items
         .iter()
         .enumerate()
         .map(|(i, (s, t))| parse_item(serde_json::json!({"id": i.to_string(), "status": STATUSES[*s], "job_type": TYPES[*t]})).unwrap())
         .collect();
     Observation {
+        job: raw.job.map(|s| JobState {
+            id: "job".into(),
+            job_type: None,
+            status: Status::parse(STATUSES[s]),
+            begin_time: None,
+            end_time: None,
+            sub_jobs_total: Some(items.len() as u64),
+            error_code: None,
+            error_message: None,
+        }),
         items,
         ..Default::default()
+    }
+}
+
+/// A job wait (job status and sub-jobs) or a list wait (items only), with
+/// conditions that fit it: `status:` only on job waits, as the spec allows.
+fn case_and_raw() -> impl Strategy<Value = (Case, Raw)> {
+    any::<bool>().prop_flat_map(|is_list| {
+        let job = if is_list {
+            Just(None).boxed()
+        } else {
+            (0..STATUSES.len()).prop_map(Some).boxed()
+        };
+        (
+            tree(!is_list),
+            prop::option::of(tree(!is_list)),
+            any::<bool>(),
+            any::<bool>(),
+            job,
+            items(),
+        )
+            .prop_map(
+                move |(success, failure, allow_empty, wait_on_unknown, job, items)| {
+                    (
+                        Case {
+                            is_list,
+                            success,
+                            failure,
+                            allow_empty,
+                            wait_on_unknown,
+                        },
+                        Raw { job, items },
+                    )
+                },
+            )
+    })
+}
+
+fn verdict_of(case: &Case, raw: &Raw) -> Expected {
+    match judge(&case.rules(), &observation(raw)) {
+        Verdict::Met { .. } => Expected::Met,
+        Verdict::Failed { .. } => Expected::Failed,
+        Verdict::Unexpected { status, blame } => {
+            Expected::Unexpected(status, blame.into_iter().map(|i| i.id).collect())
+        }
+        Verdict::Empty => Expected::Empty,
+        Verdict::Pending { .. } => Expected::Pending,
     }
 }
 
@@ -122,51 +424,59 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn checks_agree_with_the_reference(items in items(), spec in check()) {
-        let obs = observation(&items);
+    fn checks_agree_with_the_reference(
+        items in items(),
+        job in prop::option::of(0..STATUSES.len()),
+        spec in check(true),
+    ) {
+        let raw = Raw { job, items };
+        let obs = observation(&raw);
         let finding = build(&spec).evaluate(&obs);
-        prop_assert_eq!(finding.holds, reference(&spec, &items));
+        prop_assert_eq!(finding.holds, reference(&spec, &raw));
     }
 
     #[test]
-    fn verdict_never_passes_a_failing_or_empty_gate(
+    fn condition_trees_agree_with_the_reference(
         items in items(),
-        success in prop::collection::vec(check(), 1..3),
-        failure in prop::collection::vec(check(), 0..3),
-        allow_empty in any::<bool>(),
-        wait_on_unknown in any::<bool>(),
+        job in prop::option::of(0..STATUSES.len()),
+        tree in tree(true),
     ) {
-        let rules = Rules {
-            pending: set(&[0, 1]),
-            success: Condition::AllOf(success.iter().map(|s| Condition::Check(build(s))).collect()),
-            failure: (!failure.is_empty()).then(|| Condition::AnyOf(failure.iter().map(|s| Condition::Check(build(s))).collect())),
-            unknown_status: if wait_on_unknown { UnknownStatusPolicy::Wait } else { UnknownStatusPolicy::Fail },
-            allow_empty,
-            uses_items: true,
+        let raw = Raw { job, items };
+        // A tree as the success condition of a wait that accepts anything
+        // else: the verdict is met exactly when the tree holds.
+        let case = Case {
+            is_list: false,
+            success: tree.clone(),
+            failure: None,
+            allow_empty: true,
+            wait_on_unknown: true,
         };
-        let verdict = judge(&rules, &observation(&items));
-        let failure_holds = failure.iter().any(|f| reference(f, &items));
-        let success_holds = success.iter().all(|s| reference(s, &items));
-        let declared = rules.declared();
-        // An undeclared status counts only on an item some check selects.
-        let watched = |ty: usize| {
-            success.iter().chain(&failure).any(|spec| match spec {
-                Spec::Items(_, _, t) | Spec::Count(_, t, _, _) => t.is_none_or(|t| t == ty),
-            })
-        };
-        let stranger = items
-            .iter()
-            .any(|(s, ty)| !declared.contains(&Status::parse(STATUSES[*s])) && watched(*ty));
+        let expected = if reference_tree(&tree, &raw) { Expected::Met } else { Expected::Pending };
+        prop_assert_eq!(verdict_of(&case, &raw), expected);
+    }
+
+    #[test]
+    fn the_verdict_is_the_reference_verdict((case, raw) in case_and_raw()) {
+        prop_assert_eq!(verdict_of(&case, &raw), reference_verdict(&case, &raw));
+    }
+
+    #[test]
+    fn verdict_never_passes_a_failing_or_empty_gate((case, raw) in case_and_raw()) {
+        let verdict = judge(&case.rules(), &observation(&raw));
+        let failure_holds = case.failure.as_ref().is_some_and(|f| reference_tree(f, &raw));
+        let success_holds = reference_tree(&case.success, &raw);
         match verdict {
             Verdict::Met { .. } => {
                 prop_assert!(!failure_holds, "passed while a failure condition holds");
                 prop_assert!(success_holds);
-                prop_assert!(!items.is_empty() || allow_empty, "passed an empty set");
-                prop_assert!(!stranger || wait_on_unknown, "passed with an undeclared status");
+                prop_assert!(
+                    !raw.items.is_empty() || case.allow_empty || !case.uses_items(),
+                    "passed an empty set"
+                );
             }
             Verdict::Failed { .. } => prop_assert!(failure_holds),
-            Verdict::Unexpected { .. } => prop_assert!(stranger && !wait_on_unknown && !failure_holds),
-            Verdict::Empty => prop_assert!(items.is_empty() && !allow_empty),
+            Verdict::Unexpected { .. } => prop_assert!(!case.wait_on_unknown && !failure_holds),
+            Verdict::Empty => prop_assert!(raw.items.is_empty() && !case.allow_empty),
             Verdict::Pending { .. } => prop_assert!(!success_holds),
         }
     }
