@@ -1109,6 +1109,11 @@ fn by_default_an_undeclared_status_ends_unexpected_state_at_once() {
 
 // --- A 429 pauses every wait ------------------------------------------------------
 
+/// Polls every second; `adaptive: false` keeps the requests to the jobs'
+/// history (sent on a first RUNNING) out of the count.
+const EVERY_SECOND_BLIND: &str =
+    "{ initial: 1s, max: 10s, factor: 1, jitter: none, adaptive: false }";
+
 const TWO_RUNNING: &str = r#"
 project_id: 0123456789abcdef0123456789abcdef
 jobs:
@@ -1167,7 +1172,7 @@ fn a_429_pauses_the_other_waits_too() {
         &sim.sim().base_url(),
         &Workdir::new(),
         &spec(
-            "{ initial: 1s, max: 10s, factor: 1, jitter: none }",
+            EVERY_SECOND_BLIND,
             "  a:\n    image_job: run-a\n    target: [SUCCESS]\n    timeout: 2500ms\n  b:\n    image_job: run-b\n    target: [SUCCESS]\n    timeout: 2500ms\n",
         ),
         &["--keep-going"],
@@ -1224,10 +1229,7 @@ fn a_429_pauses_requests_already_queued_behind_the_rate_limit() {
         })
         .collect();
     let dir = Workdir::new();
-    let spec_path = dir.write(
-        "spec.yaml",
-        &spec("{ initial: 1s, max: 10s, factor: 1, jitter: none }", &waits),
-    );
+    let spec_path = dir.write("spec.yaml", &spec(EVERY_SECOND_BLIND, &waits));
     let out = output_within(
         jobgate()
             .arg("run")
