@@ -113,18 +113,27 @@ impl Gate {
         let _permit = tokio::time::timeout_at(not_after, self.in_flight.acquire())
             .await
             .ok()?;
-        let slot = {
-            let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let slot = {
+                let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+                let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let slot = (*next).max(now).max(paused);
+                if slot > not_after.max(now) {
+                    return None;
+                }
+                *next = slot + self.interval;
+                slot
+            };
+            tokio::time::sleep_until(slot).await;
+            // A 429 answered while this request waited for its slot pauses
+            // it too: it takes a new slot after the pause, spaced like the
+            // others, instead of going out into the throttling.
             let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let slot = (*next).max(now).max(paused);
-            if slot > not_after.max(now) {
-                return None;
+            if paused <= Instant::now() {
+                break;
             }
-            *next = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+        }
         Some(self.client.get(request, project_id, timeout).await)
     }
 
