@@ -117,6 +117,29 @@ fn lookup(value: &Value, dotted: &str) -> Option<String> {
     }
 }
 
+/// JSON equality as RFC 9535's `==` has it: numbers by value, so `100`,
+/// `100.0` and `1e2` are one number; everything else structurally.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => match (x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => x.as_f64() == y.as_f64(),
+            },
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 /// The key a count endpoint's answer is stored under in
 /// [`Observation::counts`]: the statuses counted (`*` for any), and the
 /// filter when there is one; `None` for the unfiltered total. Count checks
@@ -289,8 +312,8 @@ impl Check {
                 let nodes = path.query(&document).all();
                 let holds = match test {
                     PathTest::Exists(want) => nodes.is_empty() != *want,
-                    PathTest::Equals(v) => nodes.contains(&v),
-                    PathTest::In(vs) => nodes.iter().any(|n| vs.contains(n)),
+                    PathTest::Equals(v) => nodes.iter().any(|n| same_value(n, v)),
+                    PathTest::In(vs) => nodes.iter().any(|n| vs.iter().any(|v| same_value(n, v))),
                     PathTest::Matches(r) => nodes
                         .iter()
                         .any(|n| n.as_str().is_some_and(|s| r.is_match(s))),
