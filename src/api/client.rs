@@ -345,7 +345,9 @@ pub fn classify(
     let message = field("error_msg")
         .or_else(|| field("message"))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-    let throttling_code = code.as_deref().is_some_and(|c| c.ends_with(".0308"));
+    // The API gateway's throttling codes only: another service's `.0308`
+    // may mean anything, and throttling never spends the error budget.
+    let throttling_code = matches!(code.as_deref(), Some("APIG.0308" | "APIGW.0308"));
     let status_u16 = status.as_u16();
     Err(match status_u16 {
         429 => ApiError::Throttled {
@@ -434,6 +436,17 @@ mod tests {
                 retry_after: Some(_),
                 ..
             })
+        ));
+        // Another service's `.0308` is not the gateway throttling.
+        let other = br#"{"error_code":"WKS.0308","error_msg":"Invalid parameter"}"#;
+        assert!(matches!(
+            classify(
+                StatusCode::BAD_REQUEST,
+                Bytes::from_static(other),
+                None,
+                None
+            ),
+            Err(ApiError::Rejected { .. })
         ));
         let auth =
             br#"{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}"#;
