@@ -90,11 +90,14 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         update(&report, |r| r.requests_sent += sent);
         let mut delay = schedule.next_delay();
         match result {
-            // The gate could not send before the deadline (this wait's, or
-            // that of the wait whose identical request it joined): nothing
-            // was sent or seen, so it is no poll. The deadline check below
-            // ends the wait, or it polls again.
-            None => update(&report, |r| r.polls -= 1),
+            // The gate could not send (the rest of) the poll's requests
+            // before the deadline (this wait's, or that of the wait whose
+            // identical request it joined). If nothing was sent it is no
+            // poll; a count or paged poll cut short after some requests
+            // still was one, only without an observation. The deadline
+            // check below ends the wait, or it polls again.
+            None if sent == 0 => update(&report, |r| r.polls -= 1),
+            None => {}
             Some(Ok(obs)) => {
                 consecutive_errors = 0;
                 let state = summarize(&obs);
