@@ -1152,6 +1152,18 @@ fn seed_for(
         .expect("no fault seed gives that sequence")
 }
 
+/// Faults that throttle the simulator's first request, with `Retry-After`
+/// of `secs`, and nothing in the ten after it.
+fn first_request_throttled(secs: u64) -> Faults {
+    let mut faults = Faults {
+        throttle: 0.2,
+        retry_after: Some(Duration::from_secs(secs)),
+        ..Faults::default()
+    };
+    faults.seed = seed_for(&faults, &[Some(jobgate::sim::faults::Action::Throttle)], 10);
+    faults
+}
+
 #[test]
 fn a_429_pauses_the_other_waits_too() {
     // Two waits on two jobs, polling every second for 2.5 s. The very first
@@ -1162,13 +1174,7 @@ fn a_429_pauses_the_other_waits_too() {
     // came back) gets through. Were the pause the throttled wait's alone,
     // the other wait would poll again a second later, and again at 2 s and
     // at its deadline.
-    let mut faults = Faults {
-        throttle: 0.2,
-        retry_after: Some(Duration::from_secs(3)),
-        ..Faults::default()
-    };
-    faults.seed = seed_for(&faults, &[Some(jobgate::sim::faults::Action::Throttle)], 10);
-    let sim = SeededSim::start(TWO_RUNNING, faults);
+    let sim = SeededSim::start(TWO_RUNNING, first_request_throttled(3));
     let (code, report) = run_reported(
         &sim.sim().base_url(),
         &Workdir::new(),
@@ -1216,13 +1222,7 @@ fn a_429_pauses_requests_already_queued_behind_the_rate_limit() {
     // Every request not yet sent when the 429 came back should be held by
     // the pause, and so never sent; at most the one slotted 0.5 s after
     // the first can have left before the 429 was handled.
-    let mut faults = Faults {
-        throttle: 0.2,
-        retry_after: Some(Duration::from_secs(5)),
-        ..Faults::default()
-    };
-    faults.seed = seed_for(&faults, &[Some(jobgate::sim::faults::Action::Throttle)], 10);
-    let sim = SeededSim::start(&running_jobs(6), faults);
+    let sim = SeededSim::start(&running_jobs(6), first_request_throttled(5));
     let waits: String = (0..6)
         .map(|i| {
             format!("  w{i}:\n    image_job: running-{i}\n    target: [SUCCESS]\n    timeout: 4s\n")
