@@ -373,3 +373,58 @@ fn desktop_onboarding_selects_by_user_and_lets_an_empty_pool_pass() {
     assert_eq!(quiet["polls"], 1, "{quiet}");
     assert_eq!(quiet["last_observation"]["items"], 0, "{quiet}");
 }
+
+// --- The other examples, against the demo story -------------------------
+
+/// The demo scenario's jobs: an image build, an app-server job and a
+/// desktop job, all successful within about six seconds.
+const DEMO_VARS: [(&str, &str); 3] = [
+    ("IMAGE_JOB_ID", "702364883651395584"),
+    ("APP_JOB_ID", "8e3a9c1d-2b4f-4a6e-8c0d-1f2e3d4c5b6a"),
+    ("DESKTOP_JOB_ID", "0e2dae94-23ff-449a-bb9c-1b808cf2106d"),
+];
+
+/// Runs `examples/NAME.yaml` against a fresh demo simulator and checks
+/// that every wait is met, so no example documents a gate that cannot pass.
+fn assert_met_on_the_demo(name: &str) {
+    let scenario = std::fs::read_to_string(root().join("examples/demo.scenario.yaml")).unwrap();
+    let sim = Sim::start(&scenario);
+    let (out, report) = run_example(&sim, name, &DEMO_VARS);
+    assert_eq!(harness::code(&out), 0, "{name}: {}", harness::stderr(&out));
+    let waits = report["waits"].as_array().unwrap();
+    assert!(!waits.is_empty(), "{name}: {report}");
+    for w in waits {
+        assert_eq!(w["outcome"], "met", "{name}: {w}");
+        assert!(w["polls"].as_u64().unwrap() >= 1, "{name}: {w}");
+    }
+}
+
+#[test]
+fn image_build_passes_on_the_demo() {
+    assert_met_on_the_demo("image-build");
+}
+
+#[test]
+fn app_servers_pass_on_the_demo() {
+    assert_met_on_the_demo("app-servers");
+}
+
+#[test]
+fn desktop_fleet_passes_on_the_demo() {
+    assert_met_on_the_demo("desktop-fleet");
+}
+
+#[test]
+fn chained_waits_pass_on_the_demo() {
+    assert_met_on_the_demo("chained");
+}
+
+#[test]
+fn jsonpath_passes_on_the_demo() {
+    assert_met_on_the_demo("jsonpath");
+}
+
+#[test]
+fn desktop_settle_passes_on_the_demo() {
+    assert_met_on_the_demo("desktop-settle");
+}

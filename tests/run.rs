@@ -540,3 +540,54 @@ fn sigint_writes_a_cancelled_report_and_exits_130() {
     assert_eq!(report["waits"][0]["outcome"], "cancelled");
     assert_eq!(report["waits"][0]["reason"], "interrupted by SIGINT");
 }
+
+/// A desktop job that becomes visible (answers 200 instead of 404) at 1 s.
+const LATE_DESKTOP: &str = r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: late-desk
+    kind: desktop_job
+    visible_after: 1s
+    timeline: [{at: 0s, status: SUCCESS}]
+"#;
+
+#[test]
+fn a_get_of_a_job_not_yet_visible_is_tolerated_for_the_grace() {
+    let sim = Sim::start(LATE_DESKTOP);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  raw:\n    get: { service: workspace, path: \"/v2/{project_id}/workspace-jobs/late-desk\" }\n    success: { path: $.status, equals: SUCCESS }\n    not_found_grace: 30s\n"),
+    );
+    let report_path = dir.path("r.json");
+    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let stats = sim.stats();
+    let not_found = stats.answers(Endpoint::ShowJob, 404);
+    assert!(not_found >= 1, "the first poll comes before 1 s: {stats:?}");
+    assert_eq!(stats.answers(Endpoint::ShowJob, 200), 1, "{stats:?}");
+    let report = report(&report_path);
+    assert_eq!(report["waits"][0]["polls"], not_found + 1, "{report:#}");
+}
+
+#[test]
+fn a_get_of_an_api_the_gateway_does_not_route_fails_at_once() {
+    let sim = Sim::start(LATE_DESKTOP);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("  raw:\n    get: { service: workspace, path: \"/v2/{project_id}/no-such-api\" }\n    success: { path: $.status, equals: SUCCESS }\n    not_found_grace: 30s\n"),
+    );
+    let report_path = dir.path("r.json");
+    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert_eq!(
+        sim.stats().requests,
+        1,
+        "no grace for a path that does not exist"
+    );
+    let report = report(&report_path);
+    let wait = &report["waits"][0];
+    assert_eq!(wait["outcome"], "api_error", "{wait:#}");
+    assert_eq!(wait["last_error"]["code"], "APIG.0101", "{wait:#}");
+}

@@ -248,13 +248,28 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         );
                         return;
                     }
-                    ApiError::NotFound { .. } if wait.target.shape() == Shape::Job => {
+                    // A job (or a `get` of one) answers 404 until it is
+                    // visible; the gateway's own 404 means no such API at all.
+                    ApiError::NotFound { code, .. }
+                        if matches!(wait.target.shape(), Shape::Job | Shape::Json)
+                            && !matches!(code.as_deref(), Some("APIG.0101" | "APIGW.0101")) =>
+                    {
                         let since = *missing_since.get_or_insert_with(Instant::now);
                         if since.elapsed() >= wait.not_found_grace {
+                            let what = if wait.target.shape() == Shape::Job {
+                                "the job was not found"
+                            } else {
+                                "the resource was not found"
+                            };
+                            let check = if wait.target.shape() == Shape::Job {
+                                "check the job id and project id"
+                            } else {
+                                "check the path, the ids in it and the project id"
+                            };
                             finish(
                                 Outcome::NotFound,
                                 format!(
-                                    "the job was not found within the not-found grace of {} ({error}); check the job id and project id",
+                                    "{what} within the not-found grace of {} ({error}); {check}",
                                     duration::format(wait.not_found_grace)
                                 ),
                             );
