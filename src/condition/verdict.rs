@@ -87,12 +87,16 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
             };
         }
         if rules.uses_items {
-            // Items every `where` leaves out are not the wait's business.
+            // Items every `where` leaves out are not the wait's business;
+            // with no item check at all (only JSONPath), every item is.
             let watched = rules.item_filters();
             let strangers: Vec<Item> = obs
                 .items
                 .iter()
-                .filter(|i| !declared.contains(&i.status) && watched.iter().any(|f| f.matches(i)))
+                .filter(|i| {
+                    !declared.contains(&i.status)
+                        && (watched.is_empty() || watched.iter().any(|f| f.matches(i)))
+                })
                 .cloned()
                 .collect();
             if let Some(first) = strangers.first() {
@@ -281,6 +285,19 @@ mod tests {
         // Selected by the filter, the same status ends the wait.
         let obs = items(&["SUCCESS", "ROLLBACK"]);
         assert!(matches!(judge(&rules, &obs), Verdict::Unexpected { .. }));
+    }
+
+    #[test]
+    fn a_list_judged_by_jsonpath_alone_watches_every_item() {
+        let mut rules = all_success();
+        rules.success = Condition::Check(Check::Path {
+            source: "$.items[?@.status == 'RUNNING']".into(),
+            path: serde_json_path::JsonPath::parse("$.items[?@.status == 'RUNNING']").unwrap(),
+            test: crate::condition::PathTest::Exists(false),
+        });
+        rules.failure = None;
+        let verdict = judge(&rules, &items(&["SUCCESS", "ROLLBACK"]));
+        assert!(matches!(verdict, Verdict::Unexpected { .. }), "{verdict:?}");
     }
 
     #[test]

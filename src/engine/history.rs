@@ -17,6 +17,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::gate::Gate;
+use crate::api::client::ApiError;
 use crate::api::model::{self, Item, JobState};
 use crate::api::request::ApiRequest;
 use crate::api::{Service, Status};
@@ -134,10 +135,13 @@ pub struct History {
 }
 
 impl History {
-    /// The durations of past `job_type` jobs from `source`, read on first use. A
-    /// failed read leaves the estimate out for the rest of the run rather
-    /// than spend more requests on an optimisation. Returns whether this
-    /// call sent the request.
+    /// The durations of past `job_type` jobs from `source`, read on first
+    /// use. An answer, even an error or too few samples, is kept for the
+    /// rest of the run rather than spend more requests on an optimisation;
+    /// throttling, or a request the limits could not send in time, is not
+    /// an answer, so a later poll may ask again. Waits no longer than this
+    /// caller's `not_after` plus `timeout`, however long the wait that is
+    /// asking takes. Returns whether this call sent the request.
     pub async fn durations(
         &self,
         gate: &Gate,
@@ -155,25 +159,32 @@ impl History {
                 .clone()
         };
         let mut sent = false;
-        let durations = cell
-            .get_or_init(|| async {
-                let answer = gate
-                    .get(
-                        &request(project_id, source, job_type),
-                        project_id,
-                        timeout,
-                        not_after,
-                    )
-                    .await?;
-                sent = answer.sent;
-                let body = answer.result.ok()?;
-                let page = model::parse_page(&body.bytes).ok()?;
-                Durations::from_items(&page.items).map(Arc::new)
-            })
-            .await;
-        (durations.clone(), sent)
+        let read = cell.get_or_try_init(|| async {
+            let request = request(project_id, source, job_type);
+            let answer = gate
+                .get(&request, project_id, timeout, not_after)
+                .await
+                .ok_or(NoAnswer)?;
+            sent = answer.sent;
+            match answer.result {
+                Err(ApiError::Throttled { .. }) => Err(NoAnswer),
+                Err(_) => Ok(None),
+                Ok(body) => Ok(model::parse_page(&body.bytes)
+                    .ok()
+                    .and_then(|page| Durations::from_items(&page.items))
+                    .map(Arc::new)),
+            }
+        });
+        let durations = match tokio::time::timeout_at(not_after + timeout, read).await {
+            Ok(Ok(durations)) => durations.clone(),
+            Ok(Err(NoAnswer)) | Err(_) => None,
+        };
+        (durations, sent)
     }
 }
+
+/// The history request got no answer worth keeping.
+struct NoAnswer;
 
 #[cfg(test)]
 mod tests {

@@ -212,8 +212,12 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                             delay = schedule::adaptive_delay(delay, predicted, schedule.bounds());
                             if let (None, Some(source)) = (predicted, history::source(&wait.target))
                             {
+                                // The poll took some of the time left.
+                                let timeout = deadline
+                                    .saturating_duration_since(Instant::now())
+                                    .clamp(Duration::from_secs(1), Duration::from_secs(30));
                                 let estimate = tokio::select! {
-                                    e = from_history(&obs, &cx.gate, &cx.history, &wait.project_id, source, request_timeout, deadline) => e,
+                                    e = from_history(&obs, &cx.gate, &cx.history, &wait.project_id, source, timeout, deadline) => e,
                                     _ = stopped(&mut cx.stop) => continue,
                                 };
                                 update(&report, |r| {
@@ -382,7 +386,7 @@ async fn from_history(
         sent: 0,
     };
     let Some(job) = &obs.job else { return none };
-    let (Some(job_type), Some(age)) = (&job.job_type, history::age(job)) else {
+    let Some(job_type) = &job.job_type else {
         return none;
     };
     let (durations, sent) = history
@@ -391,7 +395,8 @@ async fn from_history(
     HistoryEstimate {
         durations,
         job_type: Some(job_type.clone()),
-        age: Some(age),
+        // After the read, which may have taken a while.
+        age: history::age(job),
         sent: u64::from(sent),
     }
 }

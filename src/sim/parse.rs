@@ -801,6 +801,13 @@ faults: {seed: 7, throttle: 0.2, retry_after: 1s, server_error: 0.1, malformed: 
             "{error}"
         );
         assert!(error_of(&past("{count: 0, took: {min: 1s, max: 1s}}")).contains("past jobs"));
+        // Absurd but valid durations neither panic nor wrap around.
+        let long = Scenario::from_yaml(
+            &past("{count: 3, took: {min: 300000000000y, max: 300000000000y}}"),
+            "p",
+        )
+        .unwrap();
+        assert_eq!(long.past_image_jobs.len(), 3);
         let servers = Scenario::from_yaml(
             &format!(
                 "{HEAD}past_app_server_sub_jobs: [{{count: 3, took: {{min: 1s, max: 1s}}}}]\n"

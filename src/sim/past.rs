@@ -37,7 +37,7 @@ pub struct PastJob {
 impl PastJob {
     /// How long before the start it began.
     pub fn began_ago(&self) -> Duration {
-        self.ended_ago + self.took
+        self.ended_ago.saturating_add(self.took)
     }
 }
 
@@ -60,7 +60,10 @@ impl PastJobs {
                     ended_ago,
                     took,
                 };
-                ended_ago += took + Duration::from_secs(60);
+                // Absurd durations saturate; their times render as null.
+                ended_ago = ended_ago
+                    .saturating_add(took)
+                    .saturating_add(Duration::from_secs(60));
                 job
             })
             .collect()

@@ -126,6 +126,27 @@ impl<'a> Ctx<'a> {
             .collect())
     }
 
+    /// App-server sub-jobs that ended before the start, passing the same
+    /// filters as [`Ctx::sub_jobs`]; each is its own job.
+    fn past_app_sub_jobs<'s>(
+        &'s self,
+        statuses: &'s [&str],
+        types: &'s TypeFilter,
+    ) -> Result<impl Iterator<Item = &'a PastJob> + 's, ApiError> {
+        let job_id = self.query.single("job_id")?;
+        Ok(self
+            .shared
+            .world
+            .scenario
+            .past_app_server_sub_jobs
+            .iter()
+            .filter(move |sub| {
+                job_id.is_none_or(|id| sub.id == id)
+                    && types.admits(&sub.job_type)
+                    && status_matches(statuses, &sub.status)
+            }))
+    }
+
     fn statuses(&self) -> Result<Vec<&str>, ApiError> {
         Ok(self.query.single("status")?.into_iter().collect())
     }
@@ -274,23 +295,13 @@ async fn list_app_sub_jobs(
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let statuses = ctx.statuses()?;
         let page = ctx.page(APPSTREAM_LIMITS)?;
-        let job_id = ctx.query.single("job_id")?;
         // Current sub-jobs first, then the ones that ended before the start.
         let subs: Vec<ListedSub> = ctx
             .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
             .into_iter()
             .map(|(job, sub)| ListedSub::Current(job, sub))
             .chain(
-                shared
-                    .world
-                    .scenario
-                    .past_app_server_sub_jobs
-                    .iter()
-                    .filter(|sub| {
-                        job_id.is_none_or(|id| sub.id == id)
-                            && types.admits(&sub.job_type)
-                            && status_matches(&statuses, &sub.status)
-                    })
+                ctx.past_app_sub_jobs(&statuses, &types)?
                     .map(ListedSub::Past),
             )
             .collect();
@@ -317,10 +328,11 @@ async fn count_app_sub_jobs(
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         let types = TypeFilter::list(ctx.query.single("job_type")?);
         let statuses = ctx.statuses()?;
-        let count = ctx
+        let current = ctx
             .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
             .len();
-        Ok(json!({"count": count}))
+        let past = ctx.past_app_sub_jobs(&statuses, &types)?.count();
+        Ok(json!({"count": current + past}))
     })();
     respond(Endpoint::CountSubJobs, result)
 }
