@@ -87,16 +87,15 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
             };
         }
         if rules.uses_items {
-            // Items every `where` leaves out are not the wait's business;
-            // with no item check at all (only JSONPath), every item is.
+            // Items every `where` leaves out are not the wait's business.
+            // JSONPath conditions name no statuses, so a list judged by
+            // paths alone declares none beyond `pending`: it watches no
+            // item, or every finished item would be a stranger.
             let watched = rules.item_filters();
             let strangers: Vec<Item> = obs
                 .items
                 .iter()
-                .filter(|i| {
-                    !declared.contains(&i.status)
-                        && (watched.is_empty() || watched.iter().any(|f| f.matches(i)))
-                })
+                .filter(|i| !declared.contains(&i.status) && watched.iter().any(|f| f.matches(i)))
                 .cloned()
                 .collect();
             if let Some(first) = strangers.first() {
@@ -288,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn a_list_judged_by_jsonpath_alone_watches_every_item() {
+    fn a_list_judged_by_jsonpath_alone_leaves_statuses_to_its_paths() {
         let mut rules = all_success();
         rules.success = Condition::Check(Check::Path {
             source: "$.items[?@.status == 'RUNNING']".into(),
@@ -296,8 +295,9 @@ mod tests {
             test: crate::condition::PathTest::Exists(false),
         });
         rules.failure = None;
-        let verdict = judge(&rules, &items(&["SUCCESS", "ROLLBACK"]));
-        assert!(matches!(verdict, Verdict::Unexpected { .. }), "{verdict:?}");
+        // Its paths decide: SUCCESS is no stranger although no list names it.
+        let verdict = judge(&rules, &items(&["SUCCESS", "SUCCESS"]));
+        assert!(matches!(verdict, Verdict::Met { .. }), "{verdict:?}");
     }
 
     #[test]
