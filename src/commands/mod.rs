@@ -31,7 +31,7 @@ pub fn dispatch(command: Command) -> Result<u8, Error> {
         _ => ColorChoice::Auto,
     });
     match command {
-        Command::Run(args) => block_on(run::run(args)),
+        Command::Run(args) => block_on_one_thread(run::run(args)),
         Command::Validate(args) => validate(&args),
         Command::Plan(args) => plan::plan(&args),
         Command::Eval(args) => eval::eval(&args),
@@ -59,6 +59,19 @@ pub fn dispatch(command: Command) -> Result<u8, Error> {
     }
 }
 
+/// `run` waits on the network almost all the time: one thread serves it,
+/// and saves the wake-ups that hand work between threads cost (most of the
+/// CPU of 1,000 concurrent waits went to them).
+fn block_on_one_thread<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?
+        .block_on(future)
+}
+
+/// The simulator (alone, or with a run in `demo`) serves many clients at
+/// once, so it gets a thread per core.
 fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
