@@ -345,19 +345,15 @@ pub fn classify(
     let message = field("error_msg")
         .or_else(|| field("message"))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-    // The API gateway's throttling codes only: another service's `.0308`
-    // may mean anything, and throttling never spends the error budget.
+    // The API gateway's own codes: throttling on any status (another
+    // service's `.0308` may mean anything, and throttling never spends the
+    // error budget), and a 404 for a path it does not route, which no
+    // not-found grace can make right.
     let throttling_code = matches!(code.as_deref(), Some("APIG.0308" | "APIGW.0308"));
+    let no_such_api = matches!(code.as_deref(), Some("APIG.0101" | "APIGW.0101"));
     let status_u16 = status.as_u16();
     Err(match status_u16 {
-        429 => ApiError::Throttled {
-            status: status_u16,
-            code,
-            message,
-            request_id,
-            retry_after,
-        },
-        _ if throttling_code => ApiError::Throttled {
+        _ if status_u16 == 429 || throttling_code => ApiError::Throttled {
             status: status_u16,
             code,
             message,
@@ -370,7 +366,7 @@ pub fn classify(
             message,
             request_id,
         },
-        404 => ApiError::NotFound {
+        404 if !no_such_api => ApiError::NotFound {
             status: status_u16,
             code,
             message,
@@ -436,6 +432,27 @@ mod tests {
                 retry_after: Some(_),
                 ..
             })
+        ));
+        // The gateway's 404 for a path it does not route is no "not yet".
+        let no_api = br#"{"error_code":"APIG.0101","error_msg":"The API does not exist"}"#;
+        assert!(matches!(
+            classify(
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(no_api),
+                None,
+                None
+            ),
+            Err(ApiError::Rejected { .. })
+        ));
+        let no_job = br#"{"error_code":"WKS.00000404","error_msg":"The job does not exist."}"#;
+        assert!(matches!(
+            classify(
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(no_job),
+                None,
+                None
+            ),
+            Err(ApiError::NotFound { .. })
         ));
         // Another service's `.0308` is not the gateway throttling.
         let other = br#"{"error_code":"WKS.0308","error_msg":"Invalid parameter"}"#;

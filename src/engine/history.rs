@@ -19,15 +19,15 @@ use tokio::time::Instant;
 use super::gate::Gate;
 use crate::api::client::ApiError;
 use crate::api::model::{self, Item, JobState};
-use crate::api::request::ApiRequest;
+use crate::api::request::{APPSTREAM_PAGE, ApiRequest};
 use crate::api::{Service, Status};
 use crate::spec::Target;
 
 /// Fewer past jobs than this say too little about the next one.
 pub const MIN_SAMPLES: usize = 3;
 
-/// The most past jobs one estimate reads: one page of `ListImageJobs`.
-pub const MAX_SAMPLES: u32 = 100;
+/// The most past jobs one estimate reads: one page of the list.
+pub const MAX_SAMPLES: u32 = APPSTREAM_PAGE;
 
 /// The points of the past distribution worth a poll: a job is likely to end
 /// near one of them, and after the last the estimate has nothing to say.
@@ -96,7 +96,7 @@ pub fn age(job: &JobState) -> Option<Duration> {
 }
 
 /// Where past durations of a target's jobs can be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     /// `ListImageJobs`: past image jobs.
     ImageJobs,
@@ -131,7 +131,8 @@ type Cell = Arc<OnceCell<Option<Arc<Durations>>>>;
 /// The run's estimates, one request per job type however many waits ask.
 #[derive(Default)]
 pub struct History {
-    cells: Mutex<HashMap<String, Cell>>,
+    /// Keyed by project, source and job type.
+    cells: Mutex<HashMap<(String, Source, String), Cell>>,
 }
 
 impl History {
@@ -154,7 +155,7 @@ impl History {
         let cell = {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
             cells
-                .entry(format!("{project_id} {source:?} {job_type}"))
+                .entry((project_id.to_owned(), source, job_type.to_owned()))
                 .or_default()
                 .clone()
         };

@@ -77,13 +77,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             finish(Outcome::Cancelled, stop.reason());
             return;
         }
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        // A request never outlives the deadline by more than a moment, so a
-        // server that accepts and never answers cannot hold the gate open.
-        let request_timeout = remaining.clamp(Duration::from_secs(1), Duration::from_secs(30));
+        let timeout = request_timeout(deadline);
         update(&report, |r| r.polls += 1);
         let observed = tokio::select! {
-            result = observe(&plan, &cx.gate, &wait.project_id, request_timeout, deadline) => result,
+            result = observe(&plan, &cx.gate, &wait.project_id, timeout, deadline) => result,
             _ = stopped(&mut cx.stop) => continue,
         };
         let (result, sent) = observed;
@@ -213,19 +210,19 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                             if let (None, Some(source)) = (predicted, history::source(&wait.target))
                             {
                                 // The poll took some of the time left.
-                                let timeout = deadline
-                                    .saturating_duration_since(Instant::now())
-                                    .clamp(Duration::from_secs(1), Duration::from_secs(30));
+                                let timeout = request_timeout(deadline);
                                 let estimate = tokio::select! {
                                     e = from_history(&obs, &cx.gate, &cx.history, &wait.project_id, source, timeout, deadline) => e,
                                     _ = stopped(&mut cx.stop) => continue,
                                 };
-                                update(&report, |r| {
-                                    r.requests_sent += estimate.sent;
-                                    r.estimate = estimate.report();
-                                });
-                                if let Some(d) = estimate.delay(wait.poll.initial) {
-                                    delay = d.min(wait.poll.max);
+                                if let Some(estimate) = estimate {
+                                    update(&report, |r| {
+                                        r.requests_sent += estimate.sent;
+                                        r.estimate = estimate.report();
+                                    });
+                                    if let Some(d) = estimate.delay(wait.poll.initial) {
+                                        delay = d.min(wait.poll.max);
+                                    }
                                 }
                             }
                         }
@@ -253,22 +250,20 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         return;
                     }
                     // A job (or a `get` of one) answers 404 until it is
-                    // visible; the gateway's own 404 means no such API at all.
-                    ApiError::NotFound { code, .. }
-                        if matches!(wait.target.shape(), Shape::Job | Shape::Json)
-                            && !matches!(code.as_deref(), Some("APIG.0101" | "APIGW.0101")) =>
+                    // visible. (The gateway's 404 for a path it does not
+                    // route arrives as `Rejected`.)
+                    ApiError::NotFound { .. }
+                        if matches!(wait.target.shape(), Shape::Job | Shape::Json) =>
                     {
                         let since = *missing_since.get_or_insert_with(Instant::now);
                         if since.elapsed() >= wait.not_found_grace {
-                            let what = if wait.target.shape() == Shape::Job {
-                                "the job was not found"
+                            let (what, check) = if wait.target.shape() == Shape::Job {
+                                ("the job was not found", "check the job id and project id")
                             } else {
-                                "the resource was not found"
-                            };
-                            let check = if wait.target.shape() == Shape::Job {
-                                "check the job id and project id"
-                            } else {
-                                "check the path, the ids in it and the project id"
+                                (
+                                    "the resource was not found",
+                                    "check the path, the ids in it and the project id",
+                                )
                             };
                             finish(
                                 Outcome::NotFound,
@@ -342,9 +337,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
 
 /// What a job type's history says about one running job.
 struct HistoryEstimate {
+    job_type: String,
+    /// `None` when the history could not be read or is too thin.
     durations: Option<Arc<history::Durations>>,
-    job_type: Option<String>,
-    /// How long the job has existed.
+    /// How long the job has existed, by the local clock.
     age: Option<Duration>,
     /// Requests this wait sent to learn it (0 when another wait did).
     sent: u64,
@@ -353,11 +349,11 @@ struct HistoryEstimate {
 impl HistoryEstimate {
     /// The estimate as the report shows it.
     fn report(&self) -> Option<Estimate> {
-        let (d, job_type) = (self.durations.as_ref()?, self.job_type.clone()?);
+        let d = self.durations.as_ref()?;
         let ms = |q| d.quantile(q).as_millis() as u64;
         Some(Estimate {
             basis: EstimateBasis::History,
-            job_type,
+            job_type: self.job_type.clone(),
             samples: d.samples() as u64,
             median_ms: ms(0.5),
             p90_ms: ms(0.9),
@@ -370,6 +366,8 @@ impl HistoryEstimate {
     }
 }
 
+/// Reads the history of the observed job's type; `None` when the answer
+/// names no job type to read it for.
 async fn from_history(
     obs: &Observation,
     gate: &Gate,
@@ -378,27 +376,19 @@ async fn from_history(
     source: history::Source,
     timeout: Duration,
     deadline: Instant,
-) -> HistoryEstimate {
-    let none = HistoryEstimate {
-        durations: None,
-        job_type: None,
-        age: None,
-        sent: 0,
-    };
-    let Some(job) = &obs.job else { return none };
-    let Some(job_type) = &job.job_type else {
-        return none;
-    };
+) -> Option<HistoryEstimate> {
+    let job = obs.job.as_ref()?;
+    let job_type = job.job_type.clone()?;
     let (durations, sent) = history
-        .durations(gate, project_id, source, job_type, timeout, deadline)
+        .durations(gate, project_id, source, &job_type, timeout, deadline)
         .await;
-    HistoryEstimate {
+    Some(HistoryEstimate {
+        job_type,
         durations,
-        job_type: Some(job_type.clone()),
         // After the read, which may have taken a while.
         age: history::age(job),
         sent: u64::from(sent),
-    }
+    })
 }
 
 async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) {
@@ -488,6 +478,15 @@ async fn observe(
     }
     .await;
     (result.transpose(), sent)
+}
+
+/// How long one request may take: a request never outlives the deadline by
+/// more than a moment, so a server that accepts and never answers cannot
+/// hold the gate open.
+fn request_timeout(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .clamp(Duration::from_secs(1), Duration::from_secs(30))
 }
 
 fn shape(m: model::Malformed) -> String {
