@@ -51,6 +51,18 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's `--color`, which also colours its error, printed once
+    /// the command has returned. `Auto` for commands without the flag.
+    pub fn color(&self) -> ColorChoice {
+        match self {
+            Command::Run(args) => args.display.color,
+            Command::Demo(args) => args.display.color,
+            _ => ColorChoice::Auto,
+        }
+    }
+}
+
 /// Where the spec comes from and how its variables are filled.
 #[derive(Debug, Args, Clone)]
 pub struct SpecArgs {
@@ -175,10 +187,11 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    let color = cli.command.color();
     match commands::dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            commands::print_error(&error);
+            commands::print_error(&error, color);
             ExitCode::from(error.code())
         }
     }
@@ -202,6 +215,22 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_are_coloured_by_the_failed_command_s_flag() {
+        let color = |args: &[&str]| Cli::try_parse_from(args).unwrap().command.color();
+        let run = ["jobgate", "run", "spec.yaml", "--color", "never"];
+        assert_eq!(color(&run), ColorChoice::Never);
+        assert_eq!(
+            color(&["jobgate", "demo", "--color", "always"]),
+            ColorChoice::Always
+        );
+        assert_eq!(color(&["jobgate", "run", "spec.yaml"]), ColorChoice::Auto);
+        assert_eq!(
+            color(&["jobgate", "validate", "spec.yaml"]),
+            ColorChoice::Auto
+        );
     }
 
     #[test]

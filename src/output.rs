@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -112,21 +111,6 @@ pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> Ou
     }
 }
 
-/// The `--color` of the command being run, for what is printed after it
-/// returns (its error). `Auto` until a command with `--color` records one.
-static COLOR_CHOICE: Mutex<ColorChoice> = Mutex::new(ColorChoice::Auto);
-
-/// Records the command's `--color`, so that its error, printed once the
-/// command has returned, is coloured the way the flag says.
-pub fn remember_color(choice: ColorChoice) {
-    *COLOR_CHOICE.lock().unwrap_or_else(|e| e.into_inner()) = choice;
-}
-
-/// The `--color` recorded by [`remember_color`].
-pub fn remembered_color() -> ColorChoice {
-    *COLOR_CHOICE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The output mode for a command's error diagnostics: the same decision as
 /// the command's own output, so `--color` and `NO_COLOR` apply to errors too.
 pub fn for_errors(env: &Environment, color: ColorChoice) -> OutputMode {
@@ -168,6 +152,19 @@ impl WaitStatus {
         }
     }
 
+    /// A new observed state: it replaces the progress, and the retried error
+    /// is no longer the latest news.
+    fn observed(&mut self, state: String, progress: Option<u32>) {
+        self.state = Some(state);
+        self.progress = progress;
+        self.retried = None;
+    }
+
+    /// The time left at `now` (see [`time_left`]).
+    fn left(&self, now: Instant) -> String {
+        time_left(self.deadline.saturating_duration_since(now))
+    }
+
     /// The state and progress in a few words (`RUNNING [45%]`).
     fn describe(&self) -> String {
         let mut text = self
@@ -199,7 +196,7 @@ pub fn wait_line(
     now: Instant,
     color: bool,
 ) -> String {
-    let left = time_left(status.deadline.saturating_duration_since(now));
+    let left = status.left(now);
     let name = format!("{name:<name_width$}");
     let name = if color {
         format!("\x1b[1m{name}\x1b[0m")
@@ -228,10 +225,7 @@ pub fn heartbeat_line(waits: &BTreeMap<String, WaitStatus>, now: Instant) -> Opt
     }
     let list: Vec<String> = waits
         .iter()
-        .map(|(name, status)| {
-            let left = time_left(status.deadline.saturating_duration_since(now));
-            format!("{name} ({}, {left} left)", status.describe())
-        })
+        .map(|(name, status)| format!("{name} ({}, {} left)", status.describe(), status.left(now)))
         .collect();
     Some(format!("still waiting: {}", list.join(", ")))
 }
@@ -267,9 +261,10 @@ async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
             event = events.recv() => match event {
                 None => break,
                 Some(Event::Started { wait, deadline }) => {
-                    let left = time_left(deadline.saturating_duration_since(Instant::now()));
-                    waits.insert(wait.clone(), WaitStatus::new(deadline));
-                    verbose.then(|| format!("{wait}: started, {left} left"))
+                    let status = WaitStatus::new(deadline);
+                    let line = verbose.then(|| format!("{wait}: started, {} left", status.left(Instant::now())));
+                    waits.insert(wait, status);
+                    line
                 }
                 Some(Event::Observed { wait, state, progress }) => {
                     let line = match progress {
@@ -277,9 +272,7 @@ async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
                         None => format!("{wait}: {state}"),
                     };
                     if let Some(status) = waits.get_mut(&wait) {
-                        status.state = Some(state);
-                        status.progress = progress;
-                        status.retried = None;
+                        status.observed(state, progress);
                     }
                     Some(line)
                 }
@@ -357,9 +350,7 @@ async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event
                 progress,
             } => {
                 if let Some((bar, status)) = bars.get_mut(&wait) {
-                    status.state = Some(state);
-                    status.progress = progress;
-                    status.retried = None;
+                    status.observed(state, progress);
                     draw(&wait, name_width, bar, status);
                 }
             }
@@ -541,14 +532,6 @@ mod tests {
                 "errors and the run's own output agree"
             );
         }
-    }
-
-    #[test]
-    fn the_remembered_colour_flag_is_the_last_one_recorded() {
-        remember_color(ColorChoice::Never);
-        assert_eq!(remembered_color(), ColorChoice::Never);
-        remember_color(ColorChoice::Always);
-        assert_eq!(remembered_color(), ColorChoice::Always);
     }
 
     #[test]

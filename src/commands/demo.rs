@@ -8,7 +8,7 @@ use crate::cli::DemoArgs;
 use crate::engine::RunOptions;
 use crate::error::Error;
 use crate::output::{self, Environment, OutputMode};
-use crate::spec;
+use crate::{report, spec};
 
 pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
     use crate::sim::{Scenario, SimConfig, Simulator, auth::SimAuth};
@@ -75,6 +75,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
     .await?;
     publish(
         &report,
+        &report::github::locations(&spec),
         &Outputs {
             report: args.report.as_deref(),
             junit: None,

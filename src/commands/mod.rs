@@ -6,7 +6,7 @@ mod eval;
 mod plan;
 mod run;
 
-pub use run::{Limits, Outputs, execute, publish, publish_located};
+pub use run::{Limits, Outputs, execute, publish};
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -23,13 +23,6 @@ use crate::spec::{self, Spec};
 
 /// Runs one command.
 pub fn dispatch(command: Command) -> Result<u8, Error> {
-    // The error, if any, is printed after the command returns; it follows
-    // the command's `--color`.
-    output::remember_color(match &command {
-        Command::Run(args) => args.display.color,
-        Command::Demo(args) => args.display.color,
-        _ => ColorChoice::Auto,
-    });
     match command {
         Command::Run(args) => block_on_one_thread(run::run(args)),
         Command::Validate(args) => validate(&args),
@@ -83,9 +76,10 @@ fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Erro
 
 /// Prints a command-level error: spec errors with their located
 /// diagnostics (and GitHub annotations in Actions), others on one line.
-/// Colour follows the failed command's `--color` and `NO_COLOR`.
-pub fn print_error(error: &Error) {
-    let mode = output::for_errors(&Environment::detect(), output::remembered_color());
+/// Colour follows the failed command's `--color` ([`Command::color`]) and
+/// `NO_COLOR`.
+pub fn print_error(error: &Error, color: ColorChoice) {
+    let mode = output::for_errors(&Environment::detect(), color);
     let mut err = std::io::stderr();
     match error {
         Error::Spec(errors) => {

@@ -39,7 +39,7 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             let error = Error::from(e);
             let reason = format!("not started: {error}");
             let report = engine::not_started(&spec, Outcome::AuthError, &reason);
-            let _ = publish_located(&report, &locations, &outputs, mode);
+            let _ = publish(&report, &locations, &outputs, mode);
             return Err(error);
         }
     };
@@ -66,7 +66,7 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         rps: args.max_rps,
     };
     let report = execute(&spec, endpoints, credentials, options, limits, mode).await?;
-    publish_located(&report, &locations, &outputs, mode)?;
+    publish(&report, &locations, &outputs, mode)?;
     Ok(report.exit_code)
 }
 
@@ -146,15 +146,10 @@ pub struct Outputs<'a> {
 }
 
 /// Writes every requested output: files first (so they exist even if the
-/// terminal is gone), then the summary and the GitHub integration.
-/// Annotations name the spec file but no line: see [`publish_located`].
-pub fn publish(report: &RunReport, outputs: &Outputs, mode: OutputMode) -> Result<(), Error> {
-    publish_located(report, &Locations::new(), outputs, mode)
-}
-
-/// Like [`publish`], with each failed wait's annotation on the line that
-/// declares the wait (`locations`, from [`report::github::locations`]).
-pub fn publish_located(
+/// terminal is gone), then the summary and the GitHub integration, each
+/// failed wait's annotation on the line that declares the wait
+/// (`locations`, from [`report::github::locations`]).
+pub fn publish(
     report: &RunReport,
     locations: &Locations,
     outputs: &Outputs,
@@ -192,7 +187,8 @@ pub fn publish_located(
             report::github::GithubEnv::from_env().publish(report, report_path.as_deref())
         {
             first_error.get_or_insert(Error::Internal(format!(
-                "cannot write the GitHub Actions outputs: {e}"
+                "cannot write the GitHub Actions outputs: {e} (the runner sets these \
+                 variables to files it can write; outside a runner, unset them)"
             )));
         }
         // Per-wait detail is folded in log groups.

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::human::{describe_error, describe_item, is_problem, label, tally, wait_duration};
 use super::model::{Outcome, RunReport, WaitReport};
@@ -458,25 +458,30 @@ impl GithubEnv {
     /// named. Both files are shared by every command of the step, so they
     /// are appended to, never replaced. Files that are not configured are
     /// skipped; runners other than GitHub's (act, Gitea) set the same
-    /// variables, so `actions` is not required.
+    /// variables, so `actions` is not required. An error names the variable
+    /// and the file.
     pub fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
         if let Some(path) = &self.output {
             append(
+                "GITHUB_OUTPUT",
                 path,
                 format_outputs(&outputs(report, report_path)).as_bytes(),
             )?;
         }
         if let Some(path) = &self.step_summary {
-            append(path, step_summary(report).as_bytes())?;
+            append("GITHUB_STEP_SUMMARY", path, step_summary(report).as_bytes())?;
         }
         Ok(())
     }
 }
 
-fn append(path: &PathBuf, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(bytes)?;
-    file.flush()
+fn append(variable: &str, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let write = || {
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        file.write_all(bytes)?;
+        file.flush()
+    };
+    write().map_err(|e| io::Error::new(e.kind(), format!("{variable}={}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -507,6 +512,19 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_is_named_with_its_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = GithubEnv {
+            // A directory cannot be appended to.
+            output: Some(dir.path().to_owned()),
+            ..GithubEnv::default()
+        };
+        let error = env.publish(&samples::met(), None).unwrap_err().to_string();
+        let expected = format!("GITHUB_OUTPUT={}: ", dir.path().display());
+        assert!(error.starts_with(&expected), "{error}");
     }
 
     #[test]
