@@ -1206,14 +1206,14 @@ impl<'a> Validator<'a> {
                     .get(at..)
                     .and_then(|rest| rest.chars().next())
                     .map_or(0, char::len_utf8);
-                let span = match node.scalar_text() {
-                    Some(raw) if raw == text => node.narrow(self.source, at, len),
-                    Some(raw) => match written_range(&raw, &text, at, self.env) {
-                        Some((start, len)) => node.narrow(self.source, start, len),
-                        None => node.span,
-                    },
-                    None => node.span,
+                let written = match node.scalar_text() {
+                    Some(raw) if raw == text => Some((at, len)),
+                    Some(raw) => written_range(&raw, &text, at, self.env),
+                    None => None,
                 };
+                let span = written.map_or(node.span, |(start, len)| {
+                    node.narrow(self.source, start, len)
+                });
                 let character = text.get(..at).map_or(at, |t| t.chars().count()) + 1;
                 self.error(
                     SpecDiagnostic::new(
@@ -1816,7 +1816,15 @@ fn ancestors<'a>(name: &str, waits: &BTreeMap<&'a str, &Wait>) -> BTreeSet<&'a s
 
 #[cfg(test)]
 mod json_path_tests {
-    use super::written_range;
+    use super::{Piece, expand, written_range};
+
+    /// `raw` with its `${VAR}`s expanded, which must leave only text.
+    fn expanded(raw: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+        match expand(raw, env).unwrap().as_slice() {
+            [Piece::Text(t)] => t.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn env(name: &str) -> Option<String> {
         match name {
@@ -1829,11 +1837,8 @@ mod json_path_tests {
 
     /// Where `expanded[at..]`'s first character was written in `raw`.
     fn written(raw: &str, at: usize) -> Option<&str> {
-        let expanded = match super::expand(raw, &env).unwrap().as_slice() {
-            [super::Piece::Text(t)] => t.clone(),
-            other => panic!("{other:?}"),
-        };
-        written_range(raw, &expanded, at, &env).map(|(start, len)| &raw[start..start + len])
+        written_range(raw, &expanded(raw, &env), at, &env)
+            .map(|(start, len)| &raw[start..start + len])
     }
 
     #[test]
@@ -1896,11 +1901,7 @@ mod json_path_tests {
             let root = crate::spec::yaml::parse(&source).unwrap();
             let node = root.get("waits").and_then(|w| w.get("a"));
             let node = node.and_then(|a| a.get("success")?.get("path")).unwrap();
-            let value = node.scalar_text().unwrap();
-            let value = match super::expand(&value, &env).unwrap().as_slice() {
-                [super::Piece::Text(t)] => t.clone(),
-                other => panic!("{other:?}"),
-            };
+            let value = expanded(&node.scalar_text().unwrap(), &env);
             let error = serde_json_path::JsonPath::parse(&value).unwrap_err();
             assert_eq!(Some(error.position()), value.rfind(marker), "{value:?}");
             let errors = crate::spec::parse("spec.yaml", &source, &env).unwrap_err();

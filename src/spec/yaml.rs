@@ -61,24 +61,6 @@ impl Span {
         })
     }
 
-    /// A span over bytes `start..start + len` of the value this scalar
-    /// parses to, e.g. one character of a bad JSONPath expression or a
-    /// `${VAR}` reference: the source text those bytes were written as,
-    /// found by re-reading the scalar according to its style (see
-    /// [`value_range_to_source`]). Falls back to the whole scalar when the
-    /// mapping is unsure. Prefer [`Node::narrow`], which also checks the
-    /// re-read value against the parsed one.
-    pub fn narrow(self, source: &str, start: usize, len: usize) -> Span {
-        self.narrow_checked(source, None, start, len)
-    }
-
-    fn narrow_checked(self, source: &str, value: Option<&str>, start: usize, len: usize) -> Span {
-        match value_range_to_source(source, self, value, start, len) {
-            Some((from, to)) => self.within(source, from, to),
-            None => self,
-        }
-    }
-
     /// The span of `source[from..to]`, a range near this span (block
     /// scalars' leading empty lines lie before it), with its line and
     /// column counted from this span's so that no line is searched twice.
@@ -130,8 +112,8 @@ const LONGEST_MAPPED_SCALAR: usize = 64 * 1024;
 /// Maps bytes `start..start + len` of the value of the scalar at `scalar` to
 /// the source byte range `(from, to)` they were written as.
 ///
-/// `value` is the parsed value when known; the mapping is then only given if
-/// re-reading the source yields exactly that value. Offsets are in bytes and
+/// `value` is the parsed value: the mapping is only given if re-reading the
+/// source yields exactly that value. Offsets are in bytes and
 /// must fall on character boundaries of the value. `start` at the end of the
 /// value maps to the place just after its last character (where a parser
 /// that wanted more would point), e.g. the closing quote. An escape maps to
@@ -141,10 +123,10 @@ const LONGEST_MAPPED_SCALAR: usize = 64 * 1024;
 /// Styles: plain (also multi-line), single-quoted, double-quoted (all YAML
 /// 1.2 escapes, escaped line breaks), literal `|` and folded `>` blocks with
 /// any chomping and indentation indicator. `None` when unsure.
-pub fn value_range_to_source(
+fn value_range_to_source(
     source: &str,
     scalar: Span,
-    value: Option<&str>,
+    value: &str,
     start: usize,
     len: usize,
 ) -> Option<(usize, usize)> {
@@ -152,7 +134,7 @@ pub fn value_range_to_source(
         return None;
     }
     let decoded = decode_scalar(source, scalar)?;
-    if value.is_some_and(|v| v != decoded.value) {
+    if value != decoded.value {
         return None;
     }
     if start >= decoded.value.len() {
@@ -441,12 +423,15 @@ fn block_header(source: &str, content: usize) -> Option<BlockHeader> {
 /// of a header line (`key: |`, `- path: >-  # comment`, `k: !!str |2+`).
 fn header_indicators(line: &str) -> Option<(bool, Chomping)> {
     for (at, c) in line.char_indices() {
-        // Everything from a comment on is no header.
-        if c == '#' && (at == 0 || line[..at].ends_with(is_blank)) {
-            return None;
-        }
-        if !(c == '|' || c == '>') || !(at == 0 || line[..at].ends_with(is_blank)) {
+        // Indicators and comments start after a blank (or the line start).
+        if at > 0 && !line[..at].ends_with(is_blank) {
             continue;
+        }
+        match c {
+            '|' | '>' => {}
+            // Everything from a comment on is no header.
+            '#' => return None,
+            _ => continue,
         }
         let rest = &line[at + 1..];
         let token_len = rest
@@ -523,74 +508,64 @@ fn decode_block(source: &str, header: &BlockHeader) -> Option<Decoded> {
         }
         at = brk.1;
     }
-    // Only text lines place the value's end; without any, point at the
-    // whole scalar.
-    let last_text = lines
-        .iter()
-        .rposition(|l| matches!(l, BlockLine::Text { .. }))?;
     let mut out = Decoded::default();
-    let mut tail = Vec::new(); // line breaks subject to chomping
     let mut pending = Vec::new(); // empty lines since the last text line
     let mut previous: Option<((usize, usize), bool)> = None; // last text line's break, spaced
-    for (i, line) in lines.iter().enumerate() {
+    for line in &lines {
         match *line {
             BlockLine::Empty { brk } => pending.push(brk),
             BlockLine::Text { text, brk, spaced } => {
-                match previous {
-                    None => {
-                        // Leading empty lines are kept in both styles.
-                        for &(from, to) in &pending {
-                            out.push('\n', from, to);
-                        }
-                    }
-                    Some((prev_brk, prev_spaced)) => {
-                        let folds = header.folded && !prev_spaced && !spaced;
-                        if !folds {
-                            out.push('\n', prev_brk.0, prev_brk.1);
-                        } else if pending.is_empty() {
-                            out.push(' ', prev_brk.0, prev_brk.1);
-                        }
-                        for &(from, to) in &pending {
-                            out.push('\n', from, to);
-                        }
+                // Leading empty lines are kept in both styles; between text
+                // lines, a single break may fold into a space.
+                if let Some((prev_brk, prev_spaced)) = previous {
+                    let folds = header.folded && !prev_spaced && !spaced;
+                    if !folds {
+                        out.push('\n', prev_brk.0, prev_brk.1);
+                    } else if pending.is_empty() {
+                        out.push(' ', prev_brk.0, prev_brk.1);
                     }
                 }
-                pending.clear();
+                for (from, to) in pending.drain(..) {
+                    out.push('\n', from, to);
+                }
                 for (j, ch) in source[text.0..text.1].char_indices() {
                     out.push(ch, text.0 + j, text.0 + j + ch.len_utf8());
                 }
+                out.end = text.1;
                 previous = Some((brk, spaced));
-                if i == last_text {
-                    out.end = text.1;
-                    if brk.1 > brk.0 {
-                        tail.push(brk);
-                    }
-                }
             }
         }
     }
+    // Only text lines place the value's end; without any, point at the
+    // whole scalar.
+    let (last_brk, _) = previous?;
     // The last text line's break, then the empty lines after it.
-    tail.extend(pending);
+    let tail = Some(last_brk)
+        .filter(|brk| brk.1 > brk.0)
+        .into_iter()
+        .chain(pending);
     let kept = match header.chomping {
         Chomping::Strip => 0,
-        Chomping::Clip => tail.len().min(1),
-        Chomping::Keep => tail.len(),
+        Chomping::Clip => 1,
+        Chomping::Keep => usize::MAX,
     };
-    for &(from, to) in &tail[..kept] {
+    for (from, to) in tail.take(kept) {
         out.push('\n', from, to);
     }
     Some(out)
 }
 
 impl Node {
-    /// The span of bytes `start..start + len` of this scalar's value (see
-    /// [`Span::narrow`]), given only if re-reading the scalar's source
-    /// yields exactly the parsed value; otherwise the whole scalar.
+    /// The span of bytes `start..start + len` of this scalar's value, e.g.
+    /// one character of a bad JSONPath expression or a `${VAR}` reference:
+    /// the source text those bytes were written as (see
+    /// [`value_range_to_source`]). The whole scalar when the mapping is
+    /// unsure, including when re-reading the source does not yield exactly
+    /// the parsed value.
     pub fn narrow(&self, source: &str, start: usize, len: usize) -> Span {
-        match self.scalar_text() {
-            Some(value) => self.span.narrow_checked(source, Some(&value), start, len),
-            None => self.span,
-        }
+        self.scalar_text()
+            .and_then(|value| value_range_to_source(source, self.span, &value, start, len))
+            .map_or(self.span, |(from, to)| self.span.within(source, from, to))
     }
 }
 
@@ -867,16 +842,23 @@ mod tests {
         let source = "path: \"$.items[\"\n";
         let root = parse(source).unwrap();
         let node = root.get("path").unwrap();
-        let narrowed = node.span.narrow(source, 2, 1);
+        let narrowed = node.narrow(source, 2, 1);
         assert_eq!(&source[narrowed.offset..narrowed.offset + 1], "i");
     }
 
-    /// Narrows `key`'s value to the `nth` (0-based) occurrence of `needle`
-    /// in the value; returns the source text under the span, its line and
-    /// its column (checked against the byte offset).
-    fn narrowed(source: &str, key: &str, needle: &str, nth: usize) -> (String, usize, usize) {
-        let root = parse(source).unwrap();
-        let node = root.get(key).unwrap();
+    /// The node at a dotted path of keys, e.g. `waits.a.path`.
+    fn node_at(root: &Node, keys: &str) -> Node {
+        keys.split('.')
+            .try_fold(root, |node, key| node.get(key))
+            .unwrap_or_else(|| panic!("no {keys}"))
+            .clone()
+    }
+
+    /// Narrows the value at `keys` to the `nth` (0-based) occurrence of
+    /// `needle` in the value; returns the source text under the span, its
+    /// line and its column (checked against the byte offset).
+    fn narrowed(source: &str, keys: &str, needle: &str, nth: usize) -> (String, usize, usize) {
+        let node = node_at(&parse(source).unwrap(), keys);
         let value = node.as_str().unwrap();
         let (start, _) = value
             .match_indices(needle)
@@ -893,14 +875,9 @@ mod tests {
         (text, span.line, span.column)
     }
 
-    fn value_of(source: &str, key: &str) -> String {
-        parse(source)
-            .unwrap()
-            .get(key)
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
+    fn value_of(source: &str, keys: &str) -> String {
+        let node = node_at(&parse(source).unwrap(), keys);
+        node.as_str().unwrap().to_owned()
     }
 
     #[test]
@@ -945,22 +922,11 @@ mod tests {
     #[test]
     fn narrows_literal_block_scalars() {
         let source = "waits:\n  a:\n    path: |\n      $.items[?@.x == ]\n    next: 1\n";
-        let root = parse(source).unwrap();
-        let node = root
-            .get("waits")
-            .unwrap()
-            .get("a")
-            .unwrap()
-            .get("path")
-            .unwrap();
-        assert_eq!(node.as_str(), Some("$.items[?@.x == ]\n"));
-        let span = node.narrow(source, 16, 1);
-        assert_eq!((span.line, span.column), (4, 23));
-        assert_eq!(&source[span.offset..span.offset + 1], "]");
+        let path = "waits.a.path";
+        assert_eq!(value_of(source, path), "$.items[?@.x == ]\n");
+        assert_eq!(narrowed(source, path, "]", 0), ("]".into(), 4, 23));
         // The clipped final line break is the line's own.
-        let span = node.narrow(source, 17, 1);
-        assert_eq!((span.line, span.column), (4, 24));
-        assert_eq!(&source[span.offset..span.offset + 1], "\n");
+        assert_eq!(narrowed(source, path, "\n", 0), ("\n".into(), 4, 24));
         // Leading empty line, a comment after the header, keep chomping, CRLF.
         let source = "path: |+  # a | comment\r\n\r\n  $.a\r\n  [?\r\n\r\nnext: 1\r\n";
         assert_eq!(value_of(source, "path"), "\n$.a\n[?\n\n");
@@ -1002,10 +968,7 @@ mod tests {
         assert_eq!(node.narrow(source, 4, 1), node.span);
         assert_eq!(node.narrow(source, 9, 1), node.span);
         // The source does not read as the given value.
-        assert_eq!(
-            value_range_to_source(source, node.span, Some("$.ab"), 0, 1),
-            None
-        );
+        assert_eq!(value_range_to_source(source, node.span, "$.ab", 0, 1), None);
         // A number written in hex: its text is not its value.
         let n = root.get("num").unwrap();
         assert_eq!(n.narrow(source, 1, 1), n.span);
