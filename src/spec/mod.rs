@@ -142,6 +142,16 @@ mod tests {
     }
 
     #[test]
+    fn output_reference_columns_count_characters() {
+        // `é` is two bytes: the reference starts at column 47 in characters
+        // (49 in bytes).
+        let found = errors(
+            "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    get: { service: workspace, path: \"/v2/é/é/${outputs.a.img}\" }\n    success: { path: $.status, exists: true }\n",
+        );
+        assert!(found.contains(&("spec::output_order", 8, 47)), "{found:?}");
+    }
+
+    #[test]
     fn an_empty_count_is_never_success() {
         use crate::condition::{Verdict, judge};
         use crate::engine::fetch::counts_observation;

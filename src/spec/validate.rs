@@ -1425,19 +1425,9 @@ impl<'a> Validator<'a> {
         let text = self
             .source
             .get(node.span.offset..node.span.offset + node.span.len)?;
-        let at = text.find(&needle)?;
-        let before = &text[..at];
-        let line = node.span.line + before.matches('\n').count();
-        let column = match before.rfind('\n') {
-            Some(nl) => before.len() - nl,
-            None => node.span.column + at,
-        };
-        Some(Span {
-            offset: node.span.offset + at,
-            len: needle.len(),
-            line,
-            column,
-        })
+        let from = node.span.offset + text.find(&needle)?;
+        // Columns count characters, as everywhere else in diagnostics.
+        Some(node.span.within(self.source, from, from + needle.len()))
     }
 
     // ---- scalar helpers -------------------------------------------------

@@ -64,7 +64,7 @@ impl Span {
     /// The span of `source[from..to]`, a range near this span (block
     /// scalars' leading empty lines lie before it), with its line and
     /// column counted from this span's so that no line is searched twice.
-    fn within(self, source: &str, from: usize, to: usize) -> Span {
+    pub(crate) fn within(self, source: &str, from: usize, to: usize) -> Span {
         let (line, column) = if from >= self.offset {
             let between = &source[self.offset..from];
             match between.rfind('\n') {
