@@ -34,12 +34,8 @@ fn spec(waits: &str) -> String {
 
 fn run_spec(waits: &str) -> (Sim, i32, serde_json::Value) {
     let sim = Sim::start(SERVERS);
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec(waits));
-    let report_path = dir.path("r.json");
-    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
-    let code = code(&out);
-    (sim, code, report(&report_path))
+    let (out, report) = run_reported(&sim.url(), &spec(waits), &[]);
+    (sim, code(&out), report)
 }
 
 #[test]
@@ -96,6 +92,19 @@ fn a_count_wait_kind_filters_its_conditions_by_job_type() {
     assert_eq!(sim.stats().requests_to(Endpoint::ListSubJobs), 0);
     assert_eq!(
         wait["last_observation"]["counts"]["FAILED where job_type in [REINSTALL_OS]"], 1,
+        "{wait:#}"
+    );
+    // Each condition counted only its own types: the success condition's
+    // 2 of 2 (not 2 of 3) held too, and the failure condition decided.
+    assert_eq!(
+        wait["last_observation"]["counts"],
+        serde_json::json!({
+            "SUCCESS where job_type in [CREATE_SERVER, UPGRADE_ACCESS_AGENT]": 2,
+            "* where job_type in [CREATE_SERVER, UPGRADE_ACCESS_AGENT]": 2,
+            "FAILED where job_type in [REINSTALL_OS]": 1,
+            "* where job_type in [REINSTALL_OS]": 1,
+            "*": 3,
+        }),
         "{wait:#}"
     );
 }

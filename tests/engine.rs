@@ -194,20 +194,17 @@ jobs:
 /// simulator's stats.
 fn stable_run(job: &str, stable_for: u32) -> (serde_json::Value, jobgate::sim::Stats) {
     let sim = Sim::start(STABLE_JOBS);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &sim.url(),
         &spec(
             EVERY_400MS,
             &format!(
                 "  w:\n    image_job: {job}\n    target: [SUCCESS]\n    stable_for: {stable_for}\n"
             ),
         ),
+        &[],
     );
-    let report_path = dir.path("r.json");
-    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let report = report(&report_path);
     let wait = waits_of(&report)[0].clone();
     assert_eq!(wait["outcome"], "met");
     let stats = sim.stats();
@@ -287,20 +284,17 @@ fn throttled_run(retry_after: Option<Duration>) -> (serde_json::Value, u64) {
         ..Faults::default()
     };
     let sim = Sim::start_with(&ready_jobs(1), Some(faults));
-    let dir = Workdir::new();
     // Polls 50 ms apart unless a pause says otherwise; `max` is high so it
     // does not clamp the pause.
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &sim.url(),
         &spec(
             "{ initial: 50ms, max: 10s, factor: 1, jitter: none }",
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 2500ms\n",
         ),
+        &[],
     );
-    let report_path = dir.path("r.json");
-    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let report = report(&report_path);
     let wait = waits_of(&report)[0].clone();
     assert_eq!(wait["outcome"], "timed_out");
     assert_eq!(wait["last_error"]["http_status"], 429);
@@ -635,26 +629,15 @@ fn a_retry_after_longer_than_poll_max_is_clamped_to_max() {
         "this fault seed no longer throttles exactly the first three requests: pick another"
     );
     let sim = SeededSim::start(&ready_jobs(1), faults);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &sim.sim().base_url(),
         &spec(
             "{ initial: 100ms, max: 1s, factor: 2, jitter: none }",
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 10s\n",
         ),
-    );
-    let report_path = dir.path("r.json");
-    let out = output_within(
-        jobgate()
-            .arg("run")
-            .arg(&spec)
-            .args(["--endpoint", &sim.sim().base_url(), "--seed", "1"])
-            .arg("--report")
-            .arg(&report_path),
-        Duration::from_secs(120),
+        &[],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let report = report(&report_path);
     let wait = &waits_of(&report)[0];
     assert_eq!(wait["outcome"], "met", "{wait}");
     assert_eq!(wait["polls"], 4, "{wait}");
@@ -685,21 +668,15 @@ fn the_last_poll_is_fitted_to_the_deadline() {
     // wait would sleep 10 s, and its second poll (a request that can go at
     // once still goes) would see the SUCCESS of 6 s and be met.
     let sim = Sim::start(LATE_SUCCESS);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &sim.url(),
         &spec(
             "{ initial: 10s, max: 10s, factor: 1, jitter: none }",
             "  w:\n    image_job: late\n    target: [SUCCESS]\n    timeout: 2s\n",
         ),
-    );
-    let report_path = dir.path("r.json");
-    let out = output_within(
-        &mut run_command(&sim, &spec, &["--report", report_path.to_str().unwrap()]),
-        Duration::from_secs(120),
+        &[],
     );
     assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let report = report(&report_path);
     let wait = &waits_of(&report)[0];
     assert_eq!(wait["outcome"], "timed_out", "{wait}");
     assert_eq!(wait["polls"], 2, "{wait}");
@@ -715,17 +692,6 @@ fn the_last_poll_is_fitted_to_the_deadline() {
         "{wait}"
     );
     assert_eq!(sim.stats().requests_to(Endpoint::ShowImageJob), 2);
-}
-
-/// `jobgate run SPEC` against the simulator, as [`run`] builds it, for
-/// [`output_within`].
-fn run_command(sim: &Sim, spec: &std::path::Path, extra: &[&str]) -> std::process::Command {
-    let mut cmd = jobgate();
-    cmd.arg("run")
-        .arg(spec)
-        .args(["--endpoint", &sim.url(), "--seed", "1"])
-        .args(extra);
-    cmd
 }
 
 // --- Not found through an empty list ----------------------------------------
@@ -757,19 +723,16 @@ jobs:
 /// requests the simulator received.
 fn sub_job_list_run(job: &str, grace: &str) -> (i32, serde_json::Value, serde_json::Value, u64) {
     let sim = Sim::start(SUB_JOBS_LATER);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &sim.url(),
         &spec(
             "{ initial: 100ms, max: 100ms, factor: 1, jitter: none }",
             &format!(
                 "  w:\n    image_sub_jobs: {{ job_id: {job}, job_type: CREATE_SERVER }}\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
             ),
         ),
+        &[],
     );
-    let report_path = dir.path("r.json");
-    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
-    let report = report(&report_path);
     let wait = waits_of(&report)[0].clone();
     // One page per poll.
     let listed = sim.stats().requests_to(Endpoint::ListImageSubJobs);
@@ -891,20 +854,6 @@ impl Scripted {
     fn requests(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::SeqCst)
     }
-
-    /// Runs `jobgate run SPEC` against this server, with a report, under a
-    /// guard against hangs.
-    fn run(&self, spec: &std::path::Path, report_path: &std::path::Path) -> std::process::Output {
-        output_within(
-            jobgate()
-                .arg("run")
-                .arg(spec)
-                .args(["--endpoint", &self.url, "--seed", "1"])
-                .arg("--report")
-                .arg(report_path),
-            Duration::from_secs(120),
-        )
-    }
 }
 
 // --- 403 ----------------------------------------------------------------------
@@ -920,19 +869,16 @@ fn a_403_is_never_retried_and_exits_four() {
         "Forbidden",
         r#"{"error_code":"WKS.00000403","error_msg":"The user is not authorized to perform this action."}"#,
     )]);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &server.url,
         &spec(
             FAST,
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    error_budget: 50\n",
         ),
+        &[],
     );
-    let report_path = dir.path("r.json");
-    let out = server.run(&spec, &report_path);
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert_eq!(server.requests(), 1, "a 403 must never be retried");
-    let report = report(&report_path);
     assert_eq!(report["outcome"], "auth_error", "{report}");
     assert_eq!(report["exit_code"], 4, "{report}");
     let wait = &waits_of(&report)[0];
@@ -947,36 +893,6 @@ fn a_403_is_never_retried_and_exits_four() {
     );
     let err = stderr(&out);
     assert!(!err.contains(SK), "the secret leaked: {err}");
-}
-
-/// Runs `spec` against `sim` with a report, under a guard against hangs, and
-/// returns the exit code and the report.
-fn run_reported(
-    sim_url: &str,
-    dir: &Workdir,
-    spec: &str,
-    extra: &[&str],
-) -> (i32, serde_json::Value) {
-    let spec = dir.write("spec.yaml", spec);
-    let report_path = dir.path("r.json");
-    let out = output_within(
-        jobgate()
-            .arg("run")
-            .arg(&spec)
-            .args(["--endpoint", sim_url, "--seed", "1"])
-            .arg("--report")
-            .arg(&report_path)
-            .args(extra),
-        Duration::from_secs(120),
-    );
-    let report = report(&report_path);
-    assert_eq!(
-        report["exit_code"].as_i64(),
-        Some(i64::from(code(&out))),
-        "{}",
-        stderr(&out)
-    );
-    (code(&out), report)
 }
 
 // --- Failure is checked before success -----------------------------------------
@@ -1017,14 +933,14 @@ fn a_poll_where_failure_and_success_both_hold_ends_failed() {
 
     // The success condition alone holds on that observation...
     let sim = Sim::start(HALF_FAILED);
-    let (code, report) = run_reported(&sim.url(), &Workdir::new(), &wait(""), &[]);
-    assert_eq!(code, 0, "{report}");
+    let (out, report) = run_reported(&sim.url(), &wait(""), &[]);
+    assert_eq!(code(&out), 0, "{report}");
     assert_eq!(waits_of(&report)[0]["outcome"], "met", "{report}");
 
     // ...and with the failure condition added, the same first poll fails.
     let sim = Sim::start(HALF_FAILED);
-    let (code, report) = run_reported(&sim.url(), &Workdir::new(), &wait(failure), &[]);
-    assert_eq!(code, 1, "{report}");
+    let (out, report) = run_reported(&sim.url(), &wait(failure), &[]);
+    assert_eq!(code(&out), 1, "{report}");
     assert_eq!(report["outcome"], "failed", "{report}");
     let wait = &waits_of(&report)[0];
     assert_eq!(wait["outcome"], "failed", "{wait}");
@@ -1064,16 +980,15 @@ const EVERY_200MS: &str = "{ initial: 200ms, max: 200ms, factor: 1, jitter: none
 
 fn odd_status_run(policy: &str) -> (i32, serde_json::Value, jobgate::sim::Stats) {
     let sim = Sim::start(ODD_THEN_SUCCESS);
-    let (code, report) = run_reported(
+    let (out, report) = run_reported(
         &sim.url(),
-        &Workdir::new(),
         &spec(
             EVERY_200MS,
             &format!("  w:\n    image_job: odd-then-ok\n    target: [SUCCESS]\n{policy}"),
         ),
         &[],
     );
-    (code, report, sim.stats())
+    (code(&out), report, sim.stats())
 }
 
 #[test]
@@ -1175,16 +1090,15 @@ fn a_429_pauses_the_other_waits_too() {
     // the other wait would poll again a second later, and again at 2 s and
     // at its deadline.
     let sim = SeededSim::start(TWO_RUNNING, first_request_throttled(3));
-    let (code, report) = run_reported(
+    let (out, report) = run_reported(
         &sim.sim().base_url(),
-        &Workdir::new(),
         &spec(
             EVERY_SECOND_BLIND,
             "  a:\n    image_job: run-a\n    target: [SUCCESS]\n    timeout: 2500ms\n  b:\n    image_job: run-b\n    target: [SUCCESS]\n    timeout: 2500ms\n",
         ),
         &["--keep-going"],
     );
-    assert_eq!(code, 3, "{report}");
+    assert_eq!(code(&out), 3, "{report}");
     let stats = sim.sim().stats();
     assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 1, "{stats:?}");
     assert!(
@@ -1256,17 +1170,15 @@ const THROTTLED_503: &str = r#"{"error_code":"APIG.0308","error_msg":"The thrott
 /// answers `first` and then the job, SUCCESS.
 fn throttled_then_ok(first: Canned) -> (Scripted, i32, serde_json::Value) {
     let server = Scripted::start(vec![first, Canned::json(200, "OK", JOB_DETAIL)]);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &server.url,
         &spec(
             "{ initial: 50ms, max: 200ms, factor: 1, jitter: none }",
             "  w:\n    image_job: build-1\n    target: [SUCCESS]\n    error_budget: 0\n",
         ),
+        &[],
     );
-    let report_path = dir.path("r.json");
-    let out = server.run(&spec, &report_path);
-    (server, code(&out), report(&report_path))
+    (server, code(&out), report)
 }
 
 #[test]
@@ -1349,21 +1261,17 @@ fn gateway_errors_are_retried_within_the_budget_then_exit_five() {
             body: "<html><body><h1>504 Gateway Time-out</h1></body></html>",
         },
     ]);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &server.url,
         &spec(
             FAST,
             "  w:\n    image_job: build-1\n    target: [SUCCESS]\n    error_budget: 3\n",
         ),
+        &[],
     );
-    let report_path = dir.path("r.json");
-    let out = server.run(&spec, &report_path);
     assert_eq!(code(&out), 5, "{}", stderr(&out));
     // A budget of 3: the first try and 3 retries, then no more requests.
     assert_eq!(server.requests(), 4);
-    let report = report(&report_path);
-    assert_report_matches_schema(&report);
     assert_eq!(report["outcome"], "api_error", "{report}");
     let wait = &waits_of(&report)[0];
     assert_eq!(wait["outcome"], "api_error", "{wait}");
@@ -1406,16 +1314,15 @@ fn a_request_timeout_spends_the_error_budget_then_exits_five() {
         0,
     );
     let sim = SeededSim::start(&ready_jobs(1), faults);
-    let (code, report) = run_reported(
+    let (out, report) = run_reported(
         &sim.sim().base_url(),
-        &Workdir::new(),
         &spec(
             FAST,
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 3s\n    error_budget: 2\n",
         ),
         &[],
     );
-    assert_eq!(code, 5, "{report}");
+    assert_eq!(code(&out), 5, "{report}");
     let stats = sim.sim().stats();
     assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 3, "{stats:?}");
     assert_eq!(stats.faults.server_errors, 2, "{stats:?}");
@@ -1453,9 +1360,8 @@ jobs:
 
 fn appears_late_run(grace: &str) -> (i32, serde_json::Value, jobgate::sim::Stats) {
     let sim = Sim::start(APPEARS_LATE);
-    let (code, report) = run_reported(
+    let (out, report) = run_reported(
         &sim.url(),
-        &Workdir::new(),
         &spec(
             EVERY_200MS,
             &format!(
@@ -1464,7 +1370,7 @@ fn appears_late_run(grace: &str) -> (i32, serde_json::Value, jobgate::sim::Stats
         ),
         &[],
     );
-    (code, report, sim.stats())
+    (code(&out), report, sim.stats())
 }
 
 #[test]
@@ -1528,9 +1434,8 @@ jobs:
 /// and returns its polls.
 fn progress_run(adaptive: bool) -> u64 {
     let sim = Sim::start(DESKTOPS_WITH_PROGRESS);
-    let (code, report) = run_reported(
+    let (out, report) = run_reported(
         &sim.url(),
-        &Workdir::new(),
         &spec(
             &format!(
                 "{{ initial: 250ms, max: 4s, factor: 1, jitter: none, adaptive: {adaptive} }}"
@@ -1539,7 +1444,7 @@ fn progress_run(adaptive: bool) -> u64 {
         ),
         &[],
     );
-    assert_eq!(code, 0, "{report}");
+    assert_eq!(code(&out), 0, "{report}");
     let wait = &waits_of(&report)[0];
     assert_eq!(wait["outcome"], "met", "{wait}");
     let polls = wait["polls"].as_u64().unwrap();

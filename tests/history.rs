@@ -51,12 +51,9 @@ fn history_requests(sim: &Sim) -> u64 {
 
 fn run_case(jobs: usize, past: u64, adaptive: bool) -> (Sim, serde_json::Value) {
     let sim = Sim::start(&scenario(jobs, past));
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec(jobs, adaptive));
-    let report = dir.path("report.json");
-    let out = run(&sim, &spec, &["--report", report.to_str().unwrap()]);
+    let (out, report) = run_reported(&sim.url(), &spec(jobs, adaptive), &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    (sim, harness::report(&report))
+    (sim, report)
 }
 
 #[test]
@@ -73,7 +70,6 @@ fn history_moves_the_next_poll_to_the_likely_end() {
     assert_eq!(estimate["job_type"], "CREATE_SERVER_IMAGE");
     assert_eq!(estimate["samples"], 10);
     assert_eq!(estimate["median_ms"], 6000);
-    assert_report_matches_schema(&report);
 }
 
 #[test]
@@ -120,15 +116,12 @@ fn an_app_server_job_learns_from_past_servers_of_its_type() {
     let sim = Sim::start(&format!(
         "project_id: {PROJECT}\njobs:\n  - id: scale-1\n    kind: app_server_job\n    job_type: CREATE_SERVER\n    timeline: [{{at: 0s, status: RUNNING}}, {{at: 6s, status: SUCCESS}}]\npast_app_server_sub_jobs:\n  - job_type: CREATE_SERVER\n    count: 10\n    took: {{min: 6s, max: 6s}}\n"
     ));
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &sim.url(),
         "version: 1\ndefaults:\n  project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}\n  timeout: 30s\n  poll: { initial: 1s, max: 10s, factor: 2, jitter: none }\nwaits:\n  scale:\n    app_server_job: scale-1\n    pending: [WAITING, RUNNING]\n    target: [SUCCESS]\n",
+        &[],
     );
-    let report_path = dir.path("report.json");
-    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let report = report(&report_path);
     let wait = &report["waits"][0];
     assert_eq!(wait["polls"], 2, "{wait:#}");
     assert_eq!(
@@ -138,6 +131,9 @@ fn an_app_server_job_learns_from_past_servers_of_its_type() {
             .map_or(0, |e| e.requests),
         1
     );
+    // Learned from the history of its own job type.
+    assert_eq!(wait["estimate"]["basis"], "history", "{wait:#}");
+    assert_eq!(wait["estimate"]["job_type"], "CREATE_SERVER", "{wait:#}");
     assert_eq!(wait["estimate"]["samples"], 10, "{wait:#}");
     assert_eq!(wait["estimate"]["median_ms"], 6000, "{wait:#}");
 }

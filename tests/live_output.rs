@@ -216,18 +216,15 @@ fn quiet_mode_prints_only_the_summary() {
 #[test]
 fn api_text_cannot_put_control_characters_in_the_log() {
     let sim = Sim::start(SCENARIO);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
+    let (out, report) = run_reported(
+        &sim.url(),
         &spec("  odd:\n    image_job: img-odd\n    target: [SUCCESS]\n"),
+        &[],
     );
-    let report_path = dir.path("report.json");
-    let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
     assert_no_control_characters(&err);
     // The report keeps the status verbatim; only what is printed changes.
-    let report = report(&report_path);
     assert_eq!(history(&report, "odd"), ["RUN\x1b[2J\x1b]0;owned\x07NING"]);
     assert!(
         live_lines(&err).contains(&"odd: RUN\u{FFFD}[2J\u{FFFD}]0;owned\u{FFFD}NING".to_owned()),

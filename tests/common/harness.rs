@@ -160,6 +160,35 @@ pub fn report(path: &std::path::Path) -> serde_json::Value {
     report
 }
 
+/// Writes `spec` to a fresh directory and runs `jobgate run` on it against
+/// `endpoint` (with `--seed 1`, as [`run`], plus `extra`) and a JSON report,
+/// under the [`output_within`] guard against hangs. Returns the output and
+/// the report, read with [`report`] (so checked against the schema), after
+/// checking that the report's exit code is the process's.
+pub fn run_reported(endpoint: &str, spec: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", spec);
+    let report_path = dir.path("report.json");
+    let out = output_within(
+        jobgate()
+            .arg("run")
+            .arg(&spec)
+            .args(["--endpoint", endpoint, "--seed", "1"])
+            .arg("--report")
+            .arg(&report_path)
+            .args(extra),
+        Duration::from_secs(120),
+    );
+    let report = report(&report_path);
+    assert_eq!(
+        report["exit_code"].as_i64(),
+        Some(i64::from(code(&out))),
+        "the report's exit code is not the process's: {}",
+        stderr(&out)
+    );
+    (out, report)
+}
+
 /// Parses a runner command file (`$GITHUB_OUTPUT`, `$GITHUB_ENV`) as the
 /// runner does: `NAME=VALUE`, or `NAME<<DELIMITER` and lines up to the
 /// delimiter; whichever of `=` and `<<` comes first decides.
