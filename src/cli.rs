@@ -83,6 +83,10 @@ pub struct EndpointArgs {
     /// Allow plain http:// to hosts other than loopback.
     #[arg(long)]
     pub allow_http: bool,
+    /// Also trust the CA certificates in FILE (PEM), e.g. a private CA or a
+    /// TLS-inspecting proxy; without it, `SSL_CERT_FILE` is read if set.
+    #[arg(long, value_name = "FILE", env = "JOBGATE_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `jobgate run`.

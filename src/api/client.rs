@@ -8,8 +8,16 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::credentials::Credentials;
-use super::request::ApiRequest;
+use super::request::{ApiRequest, WORKSPACE_PAGE};
 use super::{Service, endpoints::Endpoints};
+
+/// The largest response body jobgate reads, in bytes. The biggest page the
+/// API serves is [`WORKSPACE_PAGE`] (1,000) sub-jobs, and a real item is
+/// under 2 KiB of JSON; 1,000 items of 64 KiB each is about 64 MiB, some
+/// thirty times any real answer, while a server that sends without end can
+/// hold at most this much per request in flight.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+const _: () = assert!(MAX_BODY >= WORKSPACE_PAGE as usize * 64 * 1000);
 
 /// A successful answer, as sent: whoever knows its shape reads it (a list
 /// page of 10,000 sub-jobs is read straight into items, never into a JSON
@@ -90,6 +98,16 @@ pub enum ApiError {
         message: String,
         request_id: Option<String>,
     },
+    /// An answer jobgate will not use and that retrying cannot change: a
+    /// redirect (the API has none), a failed TLS handshake (an untrusted
+    /// certificate), a body over [`MAX_BODY`]. The wait ends at once.
+    #[error("{}", describe(.status, .code, .message, .request_id))]
+    Refused {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    },
 }
 
 fn describe(
@@ -149,6 +167,12 @@ impl ApiError {
                 code,
                 message,
                 request_id,
+            }
+            | ApiError::Refused {
+                status,
+                code,
+                message,
+                request_id,
             } => (
                 *status,
                 code.as_deref(),
@@ -185,17 +209,31 @@ pub struct Client {
 }
 
 impl Client {
-    /// Builds the client. TLS verification is always on; proxies come from
-    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as reqwest reads them.
+    /// Builds the client. TLS verification is always on, over the built-in
+    /// roots plus any `--ca-cert`/`SSL_CERT_FILE` certificates; proxies come
+    /// from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as reqwest reads them,
+    /// except when every endpoint is loopback: a proxy cannot reach this
+    /// machine's loopback, and a plain-http request through it would hand
+    /// the credentials to the proxy. Redirects are never followed: the API
+    /// has none, and following one sends the credentials to whatever host
+    /// the server names.
     pub fn new(
         endpoints: Endpoints,
         credentials: Credentials,
         options: &ClientOptions,
     ) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("jobgate/", env!("CARGO_PKG_VERSION")))
             .timeout(options.request_timeout)
             .connect_timeout(options.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        for certificate in endpoints.trusted() {
+            builder = builder.add_root_certificate(certificate.clone());
+        }
+        if endpoints.all_loopback() {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(Client {
@@ -265,13 +303,87 @@ impl Client {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, jiff::Timestamp::now()));
-        let body = response.bytes().await.map_err(|e| ApiError::Transient {
-            status: status.as_u16(),
-            code: None,
-            message: format!("the response body was cut off: {e}"),
-            request_id: request_id.clone(),
+        if status.is_redirection() {
+            let location = response.headers().get(reqwest::header::LOCATION);
+            return Err(redirect_error(status, location, request_id));
+        }
+        let body = read_capped(response, MAX_BODY).await.map_err(|e| match e {
+            BodyError::TooLarge => too_large(status, base, request_id.clone()),
+            BodyError::Cut(e) => ApiError::Transient {
+                status: status.as_u16(),
+                code: None,
+                message: if e.is_timeout() {
+                    format!("the answer from {base} did not finish in time")
+                } else {
+                    format!("the response body was cut off: {e}")
+                },
+                request_id: request_id.clone(),
+            },
         })?;
         classify(status, body, request_id, retry_after)
+    }
+}
+
+/// Why a body was not read whole.
+enum BodyError {
+    TooLarge,
+    Cut(reqwest::Error),
+}
+
+/// Reads a body chunk by chunk, giving up as soon as it passes `limit`,
+/// so an endless or huge answer costs at most `limit` bytes of memory.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Cut)? {
+        if chunk.len() > limit - body.len() {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn too_large(status: StatusCode, base: &str, request_id: Option<String>) -> ApiError {
+    ApiError::Refused {
+        status: status.as_u16(),
+        code: None,
+        message: format!(
+            "the answer from {base} is larger than {} MiB, far beyond any page the API serves; not read further and not retried: check that the endpoint is the Workspace API and not a proxy or another service",
+            MAX_BODY / (1024 * 1024)
+        ),
+        request_id,
+    }
+}
+
+/// The error of a 3xx: never followed, never retried. The `Location` is
+/// server text: shown only as printable characters, and shortened.
+fn redirect_error(
+    status: StatusCode,
+    location: Option<&reqwest::header::HeaderValue>,
+    request_id: Option<String>,
+) -> ApiError {
+    let code = status.as_u16();
+    let target = match location {
+        None => "without a Location".to_owned(),
+        Some(value) => {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let mut shown: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+            if text.chars().count() > 200 {
+                shown.push('…');
+            }
+            format!("redirecting to {shown}")
+        }
+    };
+    ApiError::Refused {
+        status: code,
+        code: None,
+        message: format!(
+            "the API answered {code} {target}; jobgate never follows redirects (the API has none, and the credentials must not reach another host): point --endpoint at the API itself"
+        ),
+        request_id,
     }
 }
 
@@ -293,7 +405,73 @@ fn host_of(base: &str) -> String {
     rest.split('/').next().unwrap_or(rest).to_owned()
 }
 
+/// The TLS error behind a failed request, if one is: rustls errors arrive
+/// wrapped in `io::Error`s (nested), whose `source()` skips what they
+/// wrap, so each link of the chain is also opened.
+fn tls_error(error: &reqwest::Error) -> Option<&rustls::Error> {
+    fn find<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+        let mut source = Some(error);
+        while let Some(s) = source {
+            if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+                return Some(tls);
+            }
+            if let Some(inner) = s
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| find(inner))
+            {
+                return Some(inner);
+            }
+            source = s.source();
+        }
+        None
+    }
+    std::error::Error::source(error).and_then(find)
+}
+
+/// What to tell the user about a TLS failure: what went wrong with which
+/// host, and the fix. A TLS failure is a configuration problem (a private
+/// CA, a proxy that inspects TLS, an http server on an https URL), so
+/// retrying it would only repeat it.
+fn tls_message(error: &rustls::Error, base: &str) -> String {
+    use rustls::CertificateError as C;
+    let host = host_of(base);
+    let trust = "if a private CA or a TLS-inspecting proxy signs it, pass --ca-cert FILE (or set JOBGATE_CA_CERT or SSL_CERT_FILE) to that CA's PEM certificate";
+    match error {
+        rustls::Error::InvalidCertificate(cert) => {
+            let (why, fix) = match cert {
+                C::UnknownIssuer => ("it is signed by an unknown authority", trust),
+                C::NotValidForName | C::NotValidForNameContext { .. } => (
+                    "it was issued for another host name",
+                    "check the host name of the endpoint",
+                ),
+                C::Expired | C::ExpiredContext { .. } => (
+                    "it has expired",
+                    "the server must renew it (or this machine's clock is wrong)",
+                ),
+                C::NotValidYet | C::NotValidYetContext { .. } => {
+                    ("it is not valid yet", "check this machine's clock")
+                }
+                C::Revoked => ("it was revoked", "the server must replace it"),
+                _ => ("it failed verification", trust),
+            };
+            format!("the TLS certificate of {host} is not trusted: {why}; not retried: {fix}")
+        }
+        other => format!(
+            "the TLS handshake with {host} failed ({other}); not retried: check that {base} really speaks https on that port, or {trust}"
+        ),
+    }
+}
+
 fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
+    if let Some(tls) = tls_error(error) {
+        return ApiError::Refused {
+            status: 0,
+            code: None,
+            message: tls_message(tls, base),
+            request_id: None,
+        };
+    }
     let what = if error.is_timeout() {
         format!("no answer from {base} in time")
     } else if error.is_connect() {
@@ -328,11 +506,27 @@ pub fn classify(
     request_id: Option<String>,
     retry_after: Option<Duration>,
 ) -> Result<Body, ApiError> {
-    if status.is_success() {
+    // The API answers a GET with 200 and a body; another 2xx (204 No
+    // Content, 206 Partial) comes from something in between and holds no
+    // answer to judge.
+    if status == StatusCode::OK {
         return Ok(Body {
             bytes: body,
             request_id,
         });
+    }
+    if status.is_success() || status.is_informational() {
+        return Err(ApiError::Transient {
+            status: status.as_u16(),
+            code: None,
+            message: format!(
+                "the API answered {status} where it always answers 200 with a body; nothing to judge"
+            ),
+            request_id,
+        });
+    }
+    if status.is_redirection() {
+        return Err(redirect_error(status, None, request_id));
     }
     let json: Option<Value> = serde_json::from_slice(&body).ok();
     let field = |k: &str| {
@@ -527,6 +721,83 @@ mod tests {
             None,
         );
         assert_eq!(ok.unwrap().json().unwrap()["count"], 1);
+    }
+
+    #[test]
+    fn only_200_is_an_answer() {
+        for status in [201, 203, 204, 206] {
+            let err = classify(
+                StatusCode::from_u16(status).unwrap(),
+                Bytes::from_static(br#"{"status":"SUCCESS"}"#),
+                None,
+                None,
+            )
+            .unwrap_err();
+            assert!(matches!(err, ApiError::Transient { .. }), "{status}");
+        }
+        for status in [301, 302, 304, 307, 308] {
+            let err = classify(
+                StatusCode::from_u16(status).unwrap(),
+                Bytes::new(),
+                None,
+                None,
+            )
+            .unwrap_err();
+            assert!(matches!(err, ApiError::Refused { .. }), "{status}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_names_its_printable_location() {
+        let location =
+            reqwest::header::HeaderValue::from_bytes(b"https://evil.example/\tx\xff").unwrap();
+        let err = redirect_error(StatusCode::FOUND, Some(&location), Some("r9".into()));
+        let text = err.to_string();
+        assert!(matches!(err, ApiError::Refused { status: 302, .. }));
+        assert!(
+            text.contains("the API answered 302 redirecting to https://evil.example/"),
+            "{text}"
+        );
+        assert!(
+            text.contains("point --endpoint at the API itself"),
+            "{text}"
+        );
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        let long = reqwest::header::HeaderValue::from_str(&"a".repeat(5000)).unwrap();
+        assert!(
+            redirect_error(StatusCode::FOUND, Some(&long), None)
+                .to_string()
+                .len()
+                < 600
+        );
+        assert!(
+            redirect_error(StatusCode::MOVED_PERMANENTLY, None, None)
+                .to_string()
+                .contains("301 without a Location")
+        );
+    }
+
+    #[test]
+    fn tls_messages_say_what_and_how_to_fix() {
+        let base = "https://gw.example.com:8443";
+        let unknown = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let text = tls_message(&unknown, base);
+        assert!(
+            text.contains("certificate of gw.example.com:8443 is not trusted"),
+            "{text}"
+        );
+        assert!(
+            text.contains("--ca-cert FILE") && text.contains("SSL_CERT_FILE"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("UnknownIssuer") && !text.contains("error_budget"),
+            "{text}"
+        );
+        let name = rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName);
+        assert!(tls_message(&name, base).contains("another host name"));
+        let garbage = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
+        assert!(tls_message(&garbage, base).contains("really speaks https"));
     }
 
     #[test]

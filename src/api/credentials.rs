@@ -91,6 +91,16 @@ pub enum CredentialsError {
          credentials) to sign requests with an access key, or set {ENV_AUTH_TOKEN} to an IAM token"
     )]
     Missing,
+    /// A value that is not valid UTF-8 (a binary file read into it, or a
+    /// wrong encoding).
+    #[error(
+        "{var} is set but is not valid UTF-8 text: check that it holds the credential itself, \
+         copied completely (not a file's binary content or another encoding)"
+    )]
+    NotUnicode {
+        /// The variable with the bad value (its value is never shown).
+        var: &'static str,
+    },
     /// A value that cannot be sent in an HTTP header.
     #[error(
         "{var} contains characters that cannot be sent in an HTTP header (only visible ASCII \
@@ -103,9 +113,23 @@ pub enum CredentialsError {
 }
 
 impl Credentials {
-    /// Reads credentials from the process environment.
+    /// Reads credentials from the process environment. A variable that is
+    /// set but not UTF-8 is an error naming it, not "no credentials": it
+    /// is set, so the user meant it, and the fix is its value.
     pub fn from_env() -> Result<Self, CredentialsError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_os_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Like [`Credentials::from_lookup`], over raw environment values.
+    pub fn from_os_lookup(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, CredentialsError> {
+        for var in [ENV_AK, ENV_SK, ENV_SECURITY_TOKEN, ENV_AUTH_TOKEN] {
+            if lookup(var).is_some_and(|v| v.to_str().is_none()) {
+                return Err(CredentialsError::NotUnicode { var });
+            }
+        }
+        Self::from_lookup(|name| lookup(name).and_then(|v| v.into_string().ok()))
     }
 
     /// Reads credentials through `lookup` (the environment, or a map in tests).
@@ -546,5 +570,31 @@ mod tests {
             .unwrap()
             .to_owned();
         assert_eq!(Some(wire_host), host_header(&url));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_value_is_named_not_missing() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || Some(OsString::from_vec(vec![b't', 0xff, b'k']));
+        for var in [ENV_AUTH_TOKEN, ENV_AK, ENV_SK, ENV_SECURITY_TOKEN] {
+            let err = Credentials::from_os_lookup(|name| {
+                if name == var {
+                    bad()
+                } else if name == ENV_AUTH_TOKEN {
+                    Some("token".into())
+                } else {
+                    None
+                }
+            })
+            .unwrap_err();
+            assert_eq!(err, CredentialsError::NotUnicode { var });
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+        let ok = Credentials::from_os_lookup(|name| {
+            (name == ENV_AUTH_TOKEN).then(|| OsString::from("tok"))
+        });
+        assert_eq!(ok, Ok(Credentials::Token(Secret::new("tok"))));
     }
 }

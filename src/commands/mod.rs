@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::api::Service;
-use crate::api::endpoints::{Endpoints, Overrides};
+use crate::api::endpoints::{ENV_SSL_CERT_FILE, Endpoints, Overrides};
 use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, parse_vars};
 use crate::error::Error;
 use crate::exit;
@@ -169,11 +169,11 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
         };
         overrides.cli.push(parsed);
     }
-    Ok(Endpoints::resolve(
-        &spec.endpoints.region,
-        &overrides,
-        args.allow_http,
-    )?)
+    let ssl_cert_file = std::env::var_os(ENV_SSL_CERT_FILE).map(std::path::PathBuf::from);
+    Ok(
+        Endpoints::resolve(&spec.endpoints.region, &overrides, args.allow_http)?
+            .trust(args.ca_cert.as_deref(), ssl_cert_file)?,
+    )
 }
 
 pub(crate) fn verbosity(d: &DisplayArgs) -> Verbosity {

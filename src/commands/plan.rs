@@ -13,7 +13,7 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
     let endpoints = endpoints(&spec, &args.endpoints)?;
     let auth = match Credentials::from_env() {
         Ok(c) => c.describe().to_owned(),
-        Err(_) => "no credentials found in the environment (run would exit 4)".to_owned(),
+        Err(e) => format!("{e} (run would exit 4)"),
     };
     let mut out = String::new();
     out.push_str(&format!(

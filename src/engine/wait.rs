@@ -249,6 +249,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         );
                         return;
                     }
+                    ApiError::Refused { .. } => {
+                        finish(Outcome::ApiError, error.to_string());
+                        return;
+                    }
                     // A job (or a `get` of one) answers 404 until it is
                     // visible. (The gateway's 404 for a path it does not
                     // route arrives as `Rejected`.)
