@@ -364,3 +364,125 @@ fn a_non_utf8_token_is_named() {
     assert_eq!(report.unwrap()["waits"][0]["outcome"], "auth_error");
     assert!(server.seen().is_empty());
 }
+
+/// A TLS server on loopback with the test certificate of
+/// `tests/fixtures/tls` (signed by a private CA): answers every request
+/// with a SUCCESS job, and counts connections.
+struct TlsServer {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+}
+
+impl TlsServer {
+    fn start() -> TlsServer {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+        let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                count.fetch_add(1, Ordering::SeqCst);
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let tls = rustls::ServerConnection::new(config).unwrap();
+                    let mut stream = rustls::StreamOwned::new(tls, stream);
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let body = format!(
+                        r#"{{"id":"{JOB}","status":"SUCCESS","job_type":"CREATE_IMAGE","sub_jobs":[]}}"#
+                    );
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    stream.conn.send_close_notify();
+                    let _ = stream.flush();
+                });
+            }
+        });
+        TlsServer { port, connections }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+/// A certificate from a private CA is not trusted by default: the run ends
+/// at once (one connection), saying which host and how to trust the CA.
+#[test]
+fn a_certificate_from_an_unknown_ca_ends_the_run_at_once() {
+    let server = TlsServer::start();
+    let (out, report) = run_with(&server.url(), &spec("30s"), |cmd| {
+        cmd.env_remove("SSL_CERT_FILE");
+    });
+    let report = report.expect("a report is written");
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert_eq!(report["waits"][0]["outcome"], "api_error");
+    let reason = report["waits"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the TLS certificate of 127.0.0.1:")
+            && reason.contains("not trusted")
+            && reason.contains("--ca-cert FILE"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("UnknownIssuer") && !reason.contains("error_budget"),
+        "{reason}"
+    );
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+/// `--ca-cert`, `JOBGATE_CA_CERT` and `SSL_CERT_FILE` each make the private
+/// CA trusted, and the gate opens on the server's answer.
+#[test]
+fn a_private_ca_is_trusted_when_given() {
+    let server = TlsServer::start();
+    let ca = fixture("ca.pem");
+    let setups: [&dyn Fn(&mut Command); 3] = [
+        &|cmd| {
+            cmd.arg("--ca-cert").arg(&ca).env_remove("SSL_CERT_FILE");
+        },
+        &|cmd| {
+            cmd.env("JOBGATE_CA_CERT", &ca).env_remove("SSL_CERT_FILE");
+        },
+        &|cmd| {
+            cmd.env("SSL_CERT_FILE", &ca);
+        },
+    ];
+    for setup in setups {
+        let (out, report) = run_with(&server.url(), &spec("30s"), setup);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(report.unwrap()["waits"][0]["outcome"], "met");
+    }
+}
