@@ -486,3 +486,40 @@ fn a_private_ca_is_trusted_when_given() {
         assert_eq!(report.unwrap()["waits"][0]["outcome"], "met");
     }
 }
+
+/// A value captured from one answer and spliced into the next wait's path
+/// must not turn that request into another one: a `../` path would reach
+/// another API with the signature of this one, and its answer would be
+/// judged. Whatever the value, no request leaves the job API and the gate
+/// stays closed.
+#[test]
+fn a_captured_value_cannot_steer_the_next_request_elsewhere() {
+    let server = Hostile::start(|seen| {
+        if seen.path.contains("/v3/") {
+            success()
+        } else if seen.path.ends_with(&format!("/image-server-jobs/{JOB}")) {
+            Reply::json(format!(
+                r#"{{"id":"{JOB}","status":"SUCCESS","job_type":"CREATE_IMAGE","sub_jobs":[],"note":"../../../v3/auth/tokens?x="}}"#
+            ))
+        } else {
+            Reply::status_json(
+                404,
+                r#"{"error_code":"WKS.00000404","error_msg":"The job does not exist."}"#,
+            )
+        }
+    });
+    let spec = format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n    outputs:\n      note: $.note\n  next:\n    after: [build]\n    image_job: \"${{outputs.build.note}}\"\n    target: [SUCCESS]\n    timeout: 10s\n    not_found_grace: 1s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    );
+    let (out, report) = run_with(&server.url(), &spec, |_| {});
+    assert_ne!(code(&out), 0, "{}", stderr(&out));
+    let report = report.expect("a report is written");
+    assert_eq!(report["waits"][0]["outcome"], "met");
+    assert_ne!(report["waits"][1]["outcome"], "met");
+    let seen = server.seen();
+    assert!(
+        seen.iter().all(|s| !s.path.contains("/v3/")),
+        "{:?}",
+        seen.iter().map(|s| &s.path).collect::<Vec<_>>()
+    );
+}

@@ -265,14 +265,15 @@ impl Client {
         project_id: &str,
         timeout: Duration,
     ) -> Result<Body, ApiError> {
-        let url = self.url(request);
         let base = self.endpoints.base(request.service);
+        let url = checked_url(base, request).map_err(|why| ApiError::Refused {
+            status: 0,
+            code: None,
+            message: why,
+            request_id: None,
+        })?;
         // Sign the Host exactly as reqwest will send it (with a non-default port).
-        let host = reqwest::Url::parse(&url)
-            .ok()
-            .as_ref()
-            .and_then(super::credentials::host_header)
-            .unwrap_or_else(|| host_of(base));
+        let host = super::credentials::host_header(&url).unwrap_or_else(|| host_of(base));
         let headers = self.credentials.apply(
             "GET",
             &host,
@@ -281,7 +282,7 @@ impl Client {
             jiff::Timestamp::now(),
             Some(project_id),
         );
-        let mut builder = self.http.get(&url).timeout(timeout);
+        let mut builder = self.http.get(url).timeout(timeout);
         for (name, value) in &headers {
             // reqwest sets Host itself from the URL.
             if !name.eq_ignore_ascii_case("host") {
@@ -322,6 +323,32 @@ impl Client {
         })?;
         classify(status, body, request_id, retry_after)
     }
+}
+
+/// The URL of a request, provided it goes where it was signed for: the
+/// endpoint's scheme, host and port, and exactly the path and query of the
+/// request. A value with `/`, `?`, `#` or a `..` segment spliced into a path
+/// would otherwise be normalised by the URL parser into another request,
+/// on another API, than the one signed and judged; it is never sent.
+fn checked_url(base: &str, request: &ApiRequest) -> Result<reqwest::Url, String> {
+    let refuse = |what: &str| {
+        format!(
+            "the request {} would not reach {base} as written ({what}); not sent: a value in its path holds `/`, `?`, `#`, `%` or `..`",
+            request.path
+        )
+    };
+    let endpoint = reqwest::Url::parse(base).map_err(|e| refuse(&e.to_string()))?;
+    let text = format!("{base}{}", request.path_and_query());
+    let url = reqwest::Url::parse(&text).map_err(|e| refuse(&e.to_string()))?;
+    let path = format!("{}{}", endpoint.path().trim_end_matches('/'), request.path);
+    let query = Some(text.split_once('?').map_or("", |(_, q)| q)).filter(|q| !q.is_empty());
+    if url.origin() != endpoint.origin() || !url.username().is_empty() {
+        return Err(refuse("another host"));
+    }
+    if url.path() != path || url.query() != query || url.fragment().is_some() {
+        return Err(refuse("another path"));
+    }
+    Ok(url)
 }
 
 /// Why a body was not read whole.
@@ -798,6 +825,36 @@ mod tests {
         assert!(tls_message(&name, base).contains("another host name"));
         let garbage = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
         assert!(tls_message(&garbage, base).contains("really speaks https"));
+    }
+
+    #[test]
+    fn a_request_goes_only_where_it_was_signed_for() {
+        use crate::api::Service;
+        let ok = |base: &str, path: &str| {
+            let request = ApiRequest::new(Service::Workspace, path.into()).with("job_id", "a,b");
+            checked_url(base, &request).map(|u| u.to_string())
+        };
+        assert_eq!(
+            ok("https://gw.example:8443", "/v2/p/jobs/1").unwrap(),
+            "https://gw.example:8443/v2/p/jobs/1?job_id=a%2Cb"
+        );
+        assert_eq!(
+            ok("https://gw.example/prefix", "/v2/p/jobs/1").unwrap(),
+            "https://gw.example/prefix/v2/p/jobs/1?job_id=a%2Cb"
+        );
+        for path in [
+            "/v1/p/jobs/../../../v3/auth/tokens?x=",
+            "/v1/p/jobs/%2e%2e/x",
+            "/v1/p/jobs/a b",
+            "/v1/p/jobs/1#frag",
+            "/v1/p/jobs/1?status=SUCCESS",
+            "@evil.example/v1",
+            "/v1/p/jobs/..\\x",
+        ] {
+            let err = ok("https://gw.example", path).unwrap_err();
+            assert!(err.contains("not sent"), "{path}: {err}");
+        }
+        assert!(ok("http://127.0.0.1:8080", ".evil.example/v1").is_err());
     }
 
     #[test]
