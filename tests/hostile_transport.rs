@@ -523,3 +523,31 @@ fn a_captured_value_cannot_steer_the_next_request_elsewhere() {
         seen.iter().map(|s| &s.path).collect::<Vec<_>>()
     );
 }
+
+/// An endpoint override that is set but not UTF-8 is refused, not
+/// silently replaced by the public host of the region.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_endpoint_variable_is_refused() {
+    use std::os::unix::ffi::OsStringExt;
+    let dir = Workdir::new();
+    let spec_path = dir.write(
+        "spec.yaml",
+        &format!(
+            "version: 1\ndefaults:\n  region: cn-north-4\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n"
+        ),
+    );
+    let out = output_within(
+        jobgate().arg("run").arg(&spec_path).env(
+            "JOBGATE_WORKSPACE_ENDPOINT",
+            OsString::from_vec(b"http://127.0.0.1:\xff".to_vec()),
+        ),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("JOBGATE_WORKSPACE_ENDPOINT"),
+        "{}",
+        stderr(&out)
+    );
+}

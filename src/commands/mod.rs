@@ -149,10 +149,16 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
         ..Default::default()
     };
     for service in Service::ALL {
-        if let Ok(url) = std::env::var(service.endpoint_env_var())
-            && !url.is_empty()
-        {
-            overrides.env.push((service, url));
+        // A set but unreadable override must not fall back to the public host.
+        match std::env::var(service.endpoint_env_var()) {
+            Ok(url) if !url.is_empty() => overrides.env.push((service, url)),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::Usage(format!(
+                    "{} is set but is not valid UTF-8 text: set it to the endpoint URL",
+                    service.endpoint_env_var()
+                )));
+            }
+            _ => {}
         }
     }
     for value in &args.endpoints {
