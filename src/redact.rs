@@ -121,21 +121,19 @@ impl Redactor {
         if self.targets.secrets.is_empty() {
             return text.to_owned();
         }
-        // Raw first: a secret may itself contain `%41` or `\"`, which the
-        // decoded view would no longer show.
-        let ranges = self.find(text.as_bytes());
-        let text = replace(text, ranges);
-        let (decoded, spans) = decode(&text);
-        if decoded.len() == text.len() {
-            // Nothing was escaped: the decoded view is the text.
-            return text;
+        // The raw view and the decoded view: a secret may itself contain
+        // `%41` or `\"`, which the decoded view no longer shows. Both sets
+        // of ranges are in the text, so overlapping ones merge into one mask.
+        let mut ranges = self.find(text.as_bytes());
+        let (decoded, spans) = decode(text);
+        if decoded.len() != text.len() {
+            ranges.extend(
+                self.find(&decoded)
+                    .into_iter()
+                    .map(|r| spans[r.start].start..spans[r.end - 1].end),
+            );
         }
-        let ranges = self
-            .find(&decoded)
-            .into_iter()
-            .map(|r| spans[r.start].start..spans[r.end - 1].end)
-            .collect();
-        replace(&text, ranges)
+        replace(text, ranges)
     }
 
     /// Where any target occurs in `haystack`.
