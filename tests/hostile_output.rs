@@ -402,3 +402,34 @@ fn json_stdout_stays_clean_when_the_spec_is_invalid() {
         "{err}"
     );
 }
+
+/// `eval` prints a saved response's text on stdout: defused there too.
+#[test]
+fn eval_does_not_replay_a_saved_response() {
+    let dir = Workdir::new();
+    dir.write(
+        "gate.yaml",
+        "version: 1\nwaits:\n  build:\n    image_job: \"1\"\n    success: [{ status: [SUCCESS] }]\n    failure: [{ any: [FAILED] }]\n",
+    );
+    dir.write("response.json", &hostile_job("1"));
+    let out = jobgate()
+        .current_dir(dir.dir.path())
+        .args([
+            "eval",
+            "gate.yaml",
+            "--wait",
+            "build",
+            "--response",
+            "response.json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code(&out), 1, "{stdout}{}", stderr(&out));
+    assert!(stdout.contains("broke"), "{stdout}");
+    assert!(runner_commands(&stdout).is_empty(), "{stdout}");
+    assert!(
+        !stdout.chars().any(|c| c.is_control() && c != '\n'),
+        "{stdout:?}"
+    );
+}
