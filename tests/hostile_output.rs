@@ -433,3 +433,38 @@ fn eval_does_not_replay_a_saved_response() {
         "{stdout:?}"
     );
 }
+
+/// A spec value from an earlier step (an environment variable) quoted in a
+/// spec error: no control character or forged command in either stream.
+#[test]
+fn hostile_spec_values_are_defused_in_spec_errors() {
+    let dir = Workdir::new();
+    dir.write(
+        "gate.yaml",
+        "version: 1\nwaits:\n  build:\n    image_job: \"1\"\n    target: [SUCCESS]\n    timeout: ${T}\n",
+    );
+    let out = jobgate()
+        .current_dir(dir.dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("T", "5x\n::error::pwned\x1b[2J\x07")
+        .args(["validate", "gate.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    for text in [
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr(&out),
+    ] {
+        assert!(text.contains("pwned"), "the value is still shown: {text}");
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        for line in runner_commands(&text) {
+            assert!(
+                line.starts_with("::error file=gate.yaml,") && line.contains("title=jobgate"),
+                "{line}"
+            );
+        }
+    }
+}

@@ -88,7 +88,14 @@ pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
     match error {
         Error::Spec(errors) => {
             let rendered = errors.render(mode.color, terminal_width());
-            let _ = write!(err, "{}", redact::neutralise_commands(&rendered));
+            // Colour is jobgate's own escapes, only ever on a terminal; a CI
+            // log gets the full treatment.
+            let rendered = if mode.color {
+                redact::neutralise_commands(&rendered)
+            } else {
+                Redactor::none().text(&rendered)
+            };
+            let _ = write!(err, "{rendered}");
             if mode.github {
                 let mut commands: Box<dyn Write> = if json {
                     Box::new(std::io::stderr())
@@ -96,7 +103,7 @@ pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
                     Box::new(std::io::stdout())
                 };
                 for line in report::github::spec_annotations(errors) {
-                    let _ = writeln!(commands, "{line}");
+                    let _ = writeln!(commands, "{}", redact::printable(&line));
                 }
             }
         }
