@@ -61,6 +61,12 @@ impl Command {
             _ => ColorChoice::Auto,
         }
     }
+
+    /// Whether standard output is reserved for the JSON report (`--json`),
+    /// so that errors keep their workflow commands off it.
+    pub fn json_stdout(&self) -> bool {
+        matches!(self, Command::Run(args) if args.json)
+    }
 }
 
 /// Where the spec comes from and how its variables are filled.
@@ -192,10 +198,11 @@ pub fn main() -> ExitCode {
         }
     };
     let color = cli.command.color();
+    let json = cli.command.json_stdout();
     match commands::dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            commands::print_error(&error, color);
+            commands::print_error(&error, color, json);
             ExitCode::from(error.code())
         }
     }

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod exit;
 pub mod output;
+pub mod redact;
 pub mod report;
 pub mod sim;
 pub mod spec;

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::engine::Event;
+use crate::redact::Redactor;
 use crate::report::Outcome;
 use crate::report::human::printable;
 use crate::spec::duration;
@@ -230,13 +231,29 @@ pub fn heartbeat_line(waits: &BTreeMap<String, WaitStatus>, now: Instant) -> Opt
     Some(format!("still waiting: {}", list.join(", ")))
 }
 
-/// Renders engine events until the channel closes.
-pub async fn render(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
-    match mode.live {
-        Live::Off => while events.recv().await.is_some() {},
-        Live::Plain => plain(mode, events).await,
-        Live::Interactive => interactive(mode, events).await,
+/// Renders engine events until the channel closes, each through the
+/// redactor first: states, errors and reasons are server text.
+pub async fn render(
+    mode: OutputMode,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    redactor: Redactor,
+) {
+    if mode.live == Live::Off {
+        while events.recv().await.is_some() {}
+        return;
     }
+    let (tx, redacted) = mpsc::unbounded_channel();
+    let forward = async move {
+        while let Some(event) = events.recv().await {
+            if tx.send(redactor.event(event)).is_err() {
+                break;
+            }
+        }
+    };
+    match mode.live {
+        Live::Plain => tokio::join!(forward, plain(mode, redacted)),
+        _ => tokio::join!(forward, interactive(mode, redacted)),
+    };
 }
 
 fn symbol(outcome: Outcome) -> &'static str {

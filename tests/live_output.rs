@@ -224,8 +224,12 @@ fn api_text_cannot_put_control_characters_in_the_log() {
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
     assert_no_control_characters(&err);
-    // The report keeps the status verbatim; only what is printed changes.
-    assert_eq!(history(&report, "odd"), ["RUN\x1b[2J\x1b]0;owned\x07NING"]);
+    // The report shows the same defused text: every output goes through
+    // one redactor, and a later `jq -r` must not replay the escapes.
+    assert_eq!(
+        history(&report, "odd"),
+        ["RUN\u{FFFD}[2J\u{FFFD}]0;owned\u{FFFD}NING"]
+    );
     assert!(
         live_lines(&err).contains(&"odd: RUN\u{FFFD}[2J\u{FFFD}]0;owned\u{FFFD}NING".to_owned()),
         "{err}"

@@ -218,6 +218,17 @@ impl Credentials {
         }
     }
 
+    /// Every value output must never show: the secrets, and the access key
+    /// too (it names the account and is half of the pair; a report has no
+    /// use for it).
+    pub fn redacted_values(&self) -> Vec<&str> {
+        let mut values = self.secrets();
+        if let Self::AkSk { access_key, .. } = self {
+            values.push(access_key);
+        }
+        values
+    }
+
     /// A short, secret-free description for reports and `--verbose` output.
     pub fn describe(&self) -> &'static str {
         match self {

@@ -72,6 +72,8 @@ pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
         crate::condition::Verdict::Pending { .. } => ("pending: keep polling", exit::TIMED_OUT),
     };
     out.push_str(&format!("  verdict: {word}\n"));
-    print!("{out}");
+    // A saved response is server text: no control characters or workflow
+    // commands from it reach the terminal or a CI log.
+    print!("{}", crate::redact::Redactor::none().text(&out));
     Ok(code)
 }

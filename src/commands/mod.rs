@@ -18,6 +18,7 @@ use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, parse_vars};
 use crate::error::Error;
 use crate::exit;
 use crate::output::{self, ColorChoice, Environment, Verbosity};
+use crate::redact::{self, Redactor};
 use crate::report;
 use crate::spec::{self, Spec};
 
@@ -77,21 +78,38 @@ fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Erro
 /// Prints a command-level error: spec errors with their located
 /// diagnostics (and GitHub annotations in Actions), others on one line.
 /// Colour follows the failed command's `--color` ([`Command::color`]) and
-/// `NO_COLOR`.
-pub fn print_error(error: &Error, color: ColorChoice) {
+/// `NO_COLOR`. With `json` (the command's `--json`) standard output holds
+/// the JSON report alone, so annotations go to stderr, which the runner
+/// reads too. Messages may quote values from the environment or a server,
+/// so they pass through the redactor's control and workflow-command rules.
+pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
     let mode = output::for_errors(&Environment::detect(), color);
     let mut err = std::io::stderr();
     match error {
         Error::Spec(errors) => {
-            let _ = write!(err, "{}", errors.render(mode.color, terminal_width()));
+            let rendered = errors.render(mode.color, terminal_width());
+            // Colour is jobgate's own escapes, only ever on a terminal; a CI
+            // log gets the full treatment.
+            let rendered = if mode.color {
+                redact::neutralise_commands(&rendered)
+            } else {
+                Redactor::none().text(&rendered)
+            };
+            let _ = write!(err, "{rendered}");
             if mode.github {
+                let mut commands: Box<dyn Write> = if json {
+                    Box::new(std::io::stderr())
+                } else {
+                    Box::new(std::io::stdout())
+                };
                 for line in report::github::spec_annotations(errors) {
-                    println!("{line}");
+                    let _ = writeln!(commands, "{}", redact::printable(&line));
                 }
             }
         }
         other => {
-            let _ = writeln!(err, "error: {other}");
+            let message = Redactor::none().text(&other.to_string());
+            let _ = writeln!(err, "error: {message}");
         }
     }
 }

@@ -12,9 +12,10 @@ use crate::cli::RunArgs;
 use crate::engine::{self, Gate, RunOptions, Stop};
 use crate::error::Error;
 use crate::output::{self, Environment, OutputMode};
+use crate::redact::{Redacted, Redactor};
+use crate::report;
 use crate::report::github::Locations;
 use crate::report::model::Outcome;
-use crate::report::{self, RunReport};
 use crate::spec::Spec;
 
 pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
@@ -39,13 +40,14 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             let error = Error::from(e);
             let reason = format!("not started: {error}");
             let report = engine::not_started(&spec, Outcome::AuthError, &reason);
+            let report = Redactor::none().report(report);
             let _ = publish(&report, &locations, &outputs, mode);
             return Err(error);
         }
     };
     if mode.github {
         let mut commands = workflow_commands(args.json);
-        for secret in credentials.secrets() {
+        for secret in credentials.redacted_values() {
             let _ = writeln!(commands, "{}", report::github::mask(secret));
         }
     }
@@ -77,7 +79,9 @@ pub struct Limits {
     pub rps: f64,
 }
 
-/// Polls a validated spec to its outcome, handling SIGINT and SIGTERM.
+/// Polls a validated spec to its outcome, handling SIGINT and SIGTERM. The
+/// report and every live event pass through one [`Redactor`] built from the
+/// credentials, so no output shows a secret or raw server control text.
 pub async fn execute(
     spec: &Spec,
     endpoints: Endpoints,
@@ -85,12 +89,13 @@ pub async fn execute(
     options: RunOptions,
     limits: Limits,
     mode: OutputMode,
-) -> Result<RunReport, Error> {
+) -> Result<Redacted, Error> {
+    let redactor = Redactor::new(credentials.redacted_values());
     let client =
         Client::new(endpoints, credentials, &ClientOptions::default()).map_err(Error::Internal)?;
     let gate = Arc::new(Gate::new(client, limits.concurrency, limits.rps));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let renderer = tokio::spawn(output::render(mode, rx));
+    let renderer = tokio::spawn(output::render(mode, rx, redactor.clone()));
     let (run, done) = engine::start(spec, gate, options, tx);
     let run = Arc::new(run);
     let signals = {
@@ -103,7 +108,7 @@ pub async fn execute(
     done.await;
     signals.abort();
     let _ = renderer.await;
-    Ok(run.snapshot())
+    Ok(redactor.report(run.snapshot()))
 }
 
 #[cfg(unix)]
@@ -150,7 +155,7 @@ pub struct Outputs<'a> {
 /// failed wait's annotation on the line that declares the wait
 /// (`locations`, from [`report::github::locations`]).
 pub fn publish(
-    report: &RunReport,
+    report: &Redacted,
     locations: &Locations,
     outputs: &Outputs,
     mode: OutputMode,
@@ -198,13 +203,13 @@ pub fn publish(
         }
         for wait in &report.waits {
             let title = format!("jobgate: {} — {}", wait.name, wait.outcome.as_str());
-            let _ = writeln!(commands, "{}", report::github::group(&title));
+            let mut body = String::new();
             for entry in &wait.history {
                 let at = entry.at_ms as f64 / 1000.0;
-                let _ = writeln!(commands, "[{at:>7.1}s] {}", entry.state);
+                body.push_str(&format!("[{at:>7.1}s] {}\n", entry.state));
             }
-            let _ = writeln!(commands, "{}", wait.reason);
-            let _ = writeln!(commands, "{}", report::github::endgroup());
+            body.push_str(&wait.reason);
+            let _ = writeln!(commands, "{}", report::github::log_group(&title, &body));
         }
     }
     let style = report::human::Style {

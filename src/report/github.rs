@@ -79,6 +79,36 @@ pub fn endgroup() -> String {
     "::endgroup::".into()
 }
 
+/// A random token no server can guess, for `::stop-commands::`.
+fn stop_token() -> String {
+    format!(
+        "jobgate-{:016x}{:016x}",
+        fastrand::u64(..),
+        fastrand::u64(..)
+    )
+}
+
+/// A foldable log group whose `body` (which carries server text) the runner
+/// does not scan for workflow commands: GitHub's documented
+/// `::stop-commands::TOKEN` before it and `::TOKEN::` after, with a fresh
+/// random token the body does not contain. The body is expected to be
+/// redacted already (see [`crate::redact`]); this is the second fence.
+pub fn log_group(title: &str, body: &str) -> String {
+    let token = loop {
+        let token = stop_token();
+        if !body.contains(&token) {
+            break token;
+        }
+    };
+    let mut out = group(title);
+    let _ = write!(out, "\n::stop-commands::{token}\n");
+    for line in body.lines() {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = write!(out, "::{token}::\n{}", endgroup());
+    out
+}
+
 /// The step output name of a captured value.
 pub fn output_name(wait: &str, key: &str) -> String {
     format!("{wait}-{key}")
@@ -289,12 +319,22 @@ fn emoji(outcome: Outcome) -> &'static str {
 }
 
 /// Escapes text for a Markdown table cell: HTML is neutralised, `|` cannot
-/// end the cell, emphasis and link punctuation is literal, and line breaks
-/// stay in the cell.
+/// end the cell, emphasis and link punctuation is literal, line breaks
+/// stay in the cell, and server text cannot become a link (GitHub links
+/// bare `https://…`, `www.…` and `name@host` text on its own; a character
+/// reference in place of `:`, `.` or `@` renders the same and links nothing).
 fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
+        let rest = &text[i..];
         match c {
+            ':' if rest.starts_with("://") => out.push_str("&#58;"),
+            '.' if out.len() >= 3
+                && out.as_bytes()[out.len() - 3..].eq_ignore_ascii_case(b"www") =>
+            {
+                out.push_str("&#46;")
+            }
+            '@' => out.push_str("&#64;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -460,18 +500,23 @@ impl GithubEnv {
     /// skipped; runners other than GitHub's (act, Gitea) set the same
     /// variables, so `actions` is not required. An error names the variable
     /// and the file.
+    ///
+    /// A file that cannot be written does not stop the other: the first
+    /// error is returned after both were tried.
     pub fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
+        let mut result = Ok(());
         if let Some(path) = &self.output {
-            append(
+            result = append(
                 "GITHUB_OUTPUT",
                 path,
                 format_outputs(&outputs(report, report_path)).as_bytes(),
-            )?;
+            );
         }
         if let Some(path) = &self.step_summary {
-            append("GITHUB_STEP_SUMMARY", path, step_summary(report).as_bytes())?;
+            let summary = append("GITHUB_STEP_SUMMARY", path, step_summary(report).as_bytes());
+            result = result.and(summary);
         }
-        Ok(())
+        result
     }
 }
 
@@ -766,6 +811,50 @@ waits:
             "{small}"
         );
         assert_eq!(limit_summary("short\n".into(), 150), "short\n");
+    }
+
+    #[test]
+    fn cells_cannot_link() {
+        assert_eq!(
+            cell("see https://evil.example or WWW.evil.example, mail a@b.c; time 10:30"),
+            "see https&#58;//evil.example or WWW&#46;evil.example, mail a&#64;b.c; time 10:30"
+        );
+    }
+
+    #[test]
+    fn a_github_output_that_cannot_be_written_still_leaves_the_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = dir.path().join("summary.md");
+        let env = GithubEnv {
+            actions: true,
+            // A directory cannot be appended to.
+            output: Some(dir.path().to_owned()),
+            step_summary: Some(summary.clone()),
+        };
+        let error = env
+            .publish(&samples::mixed(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("GITHUB_OUTPUT="), "{error}");
+        let md = std::fs::read_to_string(&summary).unwrap();
+        assert!(md.starts_with("## ❌ jobgate: failed"), "{md}");
+    }
+
+    #[test]
+    fn log_groups_stop_commands_around_their_body() {
+        let text = log_group("jobgate: w — failed", "line one\n::error::pwned");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "::group::jobgate: w — failed");
+        let token = lines[1].strip_prefix("::stop-commands::").expect("stop");
+        assert!(token.len() >= 32, "{token}");
+        assert_eq!(&lines[2..4], ["line one", "::error::pwned"]);
+        assert_eq!(lines[4], format!("::{token}::"));
+        assert_eq!(lines[5], "::endgroup::");
+        assert_ne!(
+            log_group("t", "b"),
+            log_group("t", "b"),
+            "a fresh token each time"
+        );
     }
 
     #[test]
