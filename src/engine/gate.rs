@@ -72,7 +72,7 @@ impl Gate {
         // Bounds only a joiner: the sender's own wait is bounded tighter
         // inside `send`, and this must not cut the last poll, sent just
         // before the deadline, short of its answer.
-        let give_up = not_after.max(Instant::now()) + timeout;
+        let give_up = super::later(not_after.max(Instant::now()), timeout);
         let result = tokio::time::timeout_at(
             give_up,
             cell.get_or_init(|| async {
@@ -122,7 +122,7 @@ impl Gate {
                 if slot > not_after.max(now) {
                     return None;
                 }
-                *next = slot + self.interval;
+                *next = super::later(slot, self.interval);
                 slot
             };
             tokio::time::sleep_until(slot).await;
@@ -140,6 +140,6 @@ impl Gate {
     /// Pauses every wait's requests for `pause` after throttling.
     pub fn throttle(&self, pause: Duration) {
         let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        *paused = (*paused).max(Instant::now() + pause);
+        *paused = (*paused).max(super::later(Instant::now(), pause));
     }
 }

@@ -41,7 +41,7 @@ const THROTTLE_PAUSE: Duration = Duration::from_secs(3);
 pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitReport>>) {
     let mut cx = cx;
     let started = Instant::now();
-    let own_deadline = started + wait.timeout;
+    let own_deadline = super::later(started, wait.timeout);
     let (deadline, by_global) = match cx.global_deadline {
         Some(g) if g < own_deadline => (g, true),
         _ => (own_deadline, false),

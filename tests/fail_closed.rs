@@ -1,0 +1,158 @@
+//! The wait lifecycle fails closed: only every wait `met` exits 0; a crash,
+//! an overflow, a rejected credential, a slow auxiliary read or an
+//! unreliable streak never opens the gate or delays it. Each case drives the
+//! real binary over loopback and asserts exit codes, counts, request orders
+//! and report contents (never timings).
+
+#[path = "common/harness.rs"]
+mod harness;
+#[path = "common/hostile.rs"]
+mod hostile;
+
+use std::process::Output;
+use std::time::Duration;
+
+use harness::*;
+use hostile::{Hostile, Reply};
+
+const JOB: &str = "800000000000000001";
+
+fn job(status: &str) -> Reply {
+    Reply::json(format!(
+        r#"{{"id":"{JOB}","status":"{status}","job_type":"CREATE_IMAGE","sub_jobs":[]}}"#
+    ))
+}
+
+/// Runs `jobgate run` on `spec` against `endpoint` with `env` set, and reads
+/// its JSON report (schema-checked) after checking that the report's exit
+/// code is the process's.
+fn run_with_env(
+    endpoint: &str,
+    spec: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, serde_json::Value) {
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", spec);
+    let report_path = dir.path("report.json");
+    let mut cmd = jobgate();
+    cmd.arg("run")
+        .arg(&spec)
+        .args(["--endpoint", endpoint, "--seed", "1"])
+        .arg("--report")
+        .arg(&report_path)
+        .args(extra);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = output_within(&mut cmd, Duration::from_secs(120));
+    let report = report(&report_path);
+    assert_eq!(
+        report["exit_code"].as_i64(),
+        Some(i64::from(code(&out))),
+        "the report's exit code is not the process's: {}",
+        stderr(&out)
+    );
+    (out, report)
+}
+
+fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .unwrap_or_else(|| panic!("no wait `{name}` in {report:#}"))
+}
+
+// ---- 1. Exit 0 only when every wait is met ---------------------------------
+
+/// A timeout past what a clock can add (it once overflowed, panicked in the
+/// wait and left it `running`, which exited 0) is simply no limit.
+#[test]
+fn a_timeout_too_large_for_the_clock_neither_panics_nor_passes_unjudged() {
+    let server = Hostile::start(|seen| {
+        if seen.seq == 0 {
+            job("RUNNING")
+        } else {
+            job("SUCCESS")
+        }
+    });
+    let spec = format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 18000000000000000000s\n    poll: {{ initial: 100ms, max: 200ms, adaptive: false }}\n"
+    );
+    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(report["waits"][0]["outcome"], "met", "{report:#}");
+    assert_eq!(report["outcome"], "met");
+}
+
+/// A `--deadline` too large for the clock once panicked in main (exit 101).
+#[test]
+fn a_deadline_too_large_for_the_clock_does_not_panic() {
+    let server = Hostile::start(|_| job("SUCCESS"));
+    let spec = format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    );
+    let (out, report) = run_with_env(
+        &server.url(),
+        &spec,
+        &["--deadline", "18000000000000000000s"],
+        &[],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(report["waits"][0]["outcome"], "met", "{report:#}");
+}
+
+fn three_waits() -> String {
+    format!(
+        "version: 1\nwaits:\n  crashing:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  after-it:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    after: [crashing]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  good:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    )
+}
+
+/// A wait whose task panics ends `internal_error` (exit 70) with the panic's
+/// message; the wait after it is skipped, not left hanging; the good wait
+/// next to it still runs to `met`, and the run is not a pass.
+#[test]
+fn a_panic_in_a_wait_is_an_internal_error_and_its_dependents_are_skipped() {
+    let server = Hostile::start(|_| job("SUCCESS"));
+    let (out, report) = run_with_env(
+        &server.url(),
+        &three_waits(),
+        &["--keep-going"],
+        &[("JOBGATE_DEBUG_PANIC", "wait:crashing")],
+    );
+    assert_eq!(code(&out), 70, "{}", stderr(&out));
+    assert_eq!(report["outcome"], "internal_error");
+    let crashing = wait_named(&report, "crashing");
+    assert_eq!(crashing["outcome"], "internal_error", "{report:#}");
+    assert!(
+        crashing["reason"]
+            .as_str()
+            .unwrap()
+            .contains("deliberate panic"),
+        "{crashing:#}"
+    );
+    assert_eq!(wait_named(&report, "after-it")["outcome"], "skipped");
+    assert_eq!(wait_named(&report, "good")["outcome"], "met");
+}
+
+/// A panic outside any wait (in the run itself, on the main thread) still
+/// writes the report, with the unfinished waits `internal_error`, and exits
+/// 70.
+#[test]
+fn a_panic_in_the_run_still_writes_the_report_and_exits_70() {
+    let server = Hostile::start(|_| Reply::Hang);
+    let (out, report) = run_with_env(
+        &server.url(),
+        &three_waits(),
+        &[],
+        &[("JOBGATE_DEBUG_PANIC", "engine")],
+    );
+    assert_eq!(code(&out), 70, "{}", stderr(&out));
+    assert_eq!(report["outcome"], "internal_error", "{report:#}");
+    for w in report["waits"].as_array().unwrap() {
+        assert_eq!(w["outcome"], "internal_error", "{report:#}");
+    }
+    assert!(stderr(&out).contains("internal error"), "{}", stderr(&out));
+}
