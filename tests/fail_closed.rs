@@ -156,3 +156,32 @@ fn a_panic_in_the_run_still_writes_the_report_and_exits_70() {
     }
     assert!(stderr(&out).contains("internal error"), "{}", stderr(&out));
 }
+
+// ---- 5. `stable_for` counts consecutive observations -----------------------
+
+/// SUCCESS, 404, SUCCESS, 404, SUCCESS is not "3 polls in a row": the 404s
+/// (a job that vanished) break the streak. The job then fails, so a gate
+/// that bridged the gaps would have opened (exit 0) before seeing it.
+#[test]
+fn stable_for_is_not_bridged_by_polls_without_an_observation() {
+    let server = Hostile::start(|seen| match seen.seq {
+        0 | 2 | 4 => job("SUCCESS"),
+        1 | 3 => Reply::status_json(
+            404,
+            r#"{"error_code":"WKS.0404","error_msg":"job not found"}"#,
+        ),
+        5 => Reply::status_json(503, "{}"),
+        _ => job("FAILED"),
+    });
+    let spec = format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    stable_for: 3\n    not_found_grace: 30s\n    timeout: 20s\n    poll: {{ initial: 100ms, max: 200ms, adaptive: false }}\n"
+    );
+    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    assert_eq!(code(&out), 1, "{}\n{report:#}", stderr(&out));
+    assert_eq!(
+        report["waits"][0]["outcome"], "unexpected_state",
+        "{report:#}"
+    );
+    // Every scripted answer was asked for: nothing was skipped over.
+    assert!(server.seen().len() >= 7, "{:?}", server.seen().len());
+}

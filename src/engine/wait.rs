@@ -86,6 +86,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         let (result, sent) = observed;
         update(&report, |r| r.requests_sent += sent);
         let mut delay = schedule.next_delay();
+        // "In a row" means consecutive observations: the streak survives
+        // only a poll judged met; an error, a poll cut short or a pending
+        // answer ends it.
+        let streak = std::mem::take(&mut stable);
         match result {
             // The gate could not send (the rest of) the poll's requests
             // before the deadline (this wait's, or that of the wait whose
@@ -169,7 +173,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                     }
                     Verdict::Met { found } => {
                         missing_since = None;
-                        stable += 1;
+                        stable = streak_after(streak, true);
                         if stable >= wait.stable_for {
                             let outputs = capture_outputs(wait, &obs);
                             update(&report, |r| r.outputs = outputs);
@@ -188,7 +192,6 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         delay = wait.poll.initial;
                     }
                     Verdict::Empty => {
-                        stable = 0;
                         let since = *missing_since.get_or_insert_with(Instant::now);
                         if since.elapsed() >= wait.not_found_grace {
                             finish(
@@ -202,7 +205,6 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         }
                     }
                     Verdict::Pending { .. } => {
-                        stable = 0;
                         missing_since = None;
                         if wait.poll.adaptive {
                             let predicted = schedule::predict_completion(&progress);
@@ -333,6 +335,12 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             _ = stopped(&mut cx.stop) => {}
         }
     }
+}
+
+/// The length of the run of met polls after one more poll: one longer when
+/// the poll was judged met, none otherwise.
+fn streak_after(streak: u32, met: bool) -> u32 {
+    if met { streak.saturating_add(1) } else { 0 }
 }
 
 /// What a job type's history says about one running job.
@@ -592,5 +600,24 @@ fn error_info(error: &ApiError) -> ApiErrorInfo {
         code: code.map(str::to_owned),
         message: message.to_owned(),
         request_id: request_id.map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streak_counts_consecutive_met_polls_only() {
+        let polls = [true, false, true, true, false, true, true, true];
+        let streaks: Vec<u32> = polls
+            .iter()
+            .scan(0, |s, met| {
+                *s = streak_after(*s, *met);
+                Some(*s)
+            })
+            .collect();
+        assert_eq!(streaks, [1, 0, 1, 2, 0, 1, 2, 3]);
+        assert_eq!(streak_after(u32::MAX, true), u32::MAX);
     }
 }
