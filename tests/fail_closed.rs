@@ -185,3 +185,47 @@ fn stable_for_is_not_bridged_by_polls_without_an_observation() {
     // Every scripted answer was asked for: nothing was skipped over.
     assert!(server.seen().len() >= 7, "{:?}", server.seen().len());
 }
+
+// ---- 3. Credentials are one shared fate ------------------------------------
+
+/// Twelve waits with a bad key under `--keep-going`: the gateway sees one
+/// failed signature, not twelve (it locks a key after five). Every wait ends
+/// `auth_error`; those that sent nothing say so.
+#[test]
+fn the_first_rejection_stops_every_wait_from_sending_the_same_credentials() {
+    let server = Hostile::start(|_| {
+        Reply::status_json(
+            401,
+            r#"{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}"#,
+        )
+    });
+    let mut spec = String::from("version: 1\nwaits:\n");
+    for i in 0..12 {
+        spec.push_str(&format!(
+            "  w{i}:\n    image_job: \"80000000000000{i:04}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+        ));
+    }
+    let (out, report) = run_with_env(&server.url(), &spec, &["--keep-going"], &[]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert_eq!(server.seen().len(), 1, "{:#?}", server.seen());
+    let waits = report["waits"].as_array().unwrap();
+    assert!(
+        waits.iter().all(|w| w["outcome"] == "auth_error"),
+        "{report:#}"
+    );
+    let not_sent = waits
+        .iter()
+        .filter(|w| {
+            w["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not sent: credentials were rejected by an earlier request")
+        })
+        .count();
+    assert_eq!(not_sent, 11, "{report:#}");
+    let sent: u64 = waits
+        .iter()
+        .map(|w| w["requests_sent"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sent, 1, "{report:#}");
+}
