@@ -229,3 +229,40 @@ fn the_first_rejection_stops_every_wait_from_sending_the_same_credentials() {
         .sum();
     assert_eq!(sent, 1, "{report:#}");
 }
+
+// ---- 4. Auxiliary reads never delay a poll ---------------------------------
+
+/// The past-jobs read (for adaptive polling) hangs; the job succeeds on the
+/// second poll. The job is polled again while the history read is still
+/// unanswered, and the wait is met well within a timeout that the hanging
+/// read alone would have used up.
+#[test]
+fn a_hanging_history_read_does_not_delay_the_polls() {
+    let server = Hostile::start(|seen| {
+        if seen.path.ends_with("/image-server-jobs") {
+            Reply::Hang
+        } else if seen.seq == 0 {
+            Reply::json(format!(
+                r#"{{"id":"{JOB}","status":"RUNNING","job_type":"CREATE_IMAGE","begin_time":"2024-05-20T10:00:00Z","sub_jobs":[]}}"#
+            ))
+        } else {
+            job("SUCCESS")
+        }
+    });
+    let spec = format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 5s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    );
+    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    assert_eq!(code(&out), 0, "{}\n{report:#}", stderr(&out));
+    assert_eq!(report["waits"][0]["outcome"], "met");
+    let seen = server.seen();
+    let history = seen
+        .iter()
+        .position(|s| s.path.ends_with("/image-server-jobs"))
+        .unwrap_or_else(|| panic!("no history read: {seen:#?}"));
+    let job_polls_after = seen[history..]
+        .iter()
+        .filter(|s| s.path.ends_with(&format!("/image-server-jobs/{JOB}")))
+        .count();
+    assert!(job_polls_after >= 1, "{seen:#?}");
+}
