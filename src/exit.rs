@@ -1,7 +1,8 @@
 //! Process exit codes: the contract scripts and CI rely on.
 //!
 //! Every code is a documented constant; [`crate::error::Error::code`] and
-//! [`crate::engine::RunOutcome::exit_code`] are the only places that choose one.
+//! [`combine`] (through the engine's run verdict) are the only places that
+//! choose one.
 
 /// Every wait met its success condition.
 pub const SUCCESS: u8 = 0;
@@ -15,28 +16,44 @@ pub const TIMED_OUT: u8 = 3;
 pub const AUTH: u8 = 4;
 /// The API stayed unreachable or answered errors beyond the retry budget.
 pub const API_UNAVAILABLE: u8 = 5;
+/// jobgate itself failed (a bug: a panic, or a wait that ended without an
+/// outcome). Like `EX_SOFTWARE` of `sysexits.h`.
+pub const INTERNAL: u8 = 70;
 /// Interrupted by SIGINT (128 + 2).
 pub const INTERRUPTED: u8 = 130;
 /// Terminated by SIGTERM (128 + 15).
 pub const TERMINATED: u8 = 143;
 
 /// Exit codes in the order that decides a mixed run: when waits end
-/// differently, the first of these that occurred is the process's code.
-pub const PRECEDENCE: [u8; 4] = [WAIT_FAILED, AUTH, API_UNAVAILABLE, TIMED_OUT];
+/// differently, the first of these that occurred is the process's code. An
+/// internal error comes first: the other verdicts of a run that crashed are
+/// not to be trusted.
+pub const PRECEDENCE: [u8; 5] = [INTERNAL, WAIT_FAILED, AUTH, API_UNAVAILABLE, TIMED_OUT];
 
-/// Combines per-wait codes into the run's code following [`PRECEDENCE`];
-/// signals win over everything because the user asked to stop.
-pub fn combine(codes: impl IntoIterator<Item = u8>) -> u8 {
-    let codes: Vec<u8> = codes.into_iter().collect();
+/// Combines per-wait codes into the run's code. Each wait gives `Some(code)`
+/// (`Some(SUCCESS)` only when it was met) or `None` when its outcome has no
+/// code of its own (skipped or cancelled: it follows from another wait or a
+/// signal).
+///
+/// The result is [`SUCCESS`] only when it is proven: at least one wait and
+/// every one of them `Some(SUCCESS)`. Otherwise signals win (the user asked
+/// to stop), then [`PRECEDENCE`]; a run that is not a success but names no
+/// failure (no waits at all, or only skipped and cancelled ones) is an
+/// internal error, never a pass.
+pub fn combine(codes: impl IntoIterator<Item = Option<u8>>) -> u8 {
+    let codes: Vec<Option<u8>> = codes.into_iter().collect();
+    if !codes.is_empty() && codes.iter().all(|c| *c == Some(SUCCESS)) {
+        return SUCCESS;
+    }
     for signal in [INTERRUPTED, TERMINATED] {
-        if codes.contains(&signal) {
+        if codes.contains(&Some(signal)) {
             return signal;
         }
     }
     PRECEDENCE
         .into_iter()
-        .find(|code| codes.contains(code))
-        .unwrap_or(SUCCESS)
+        .find(|code| codes.contains(&Some(*code)))
+        .unwrap_or(INTERNAL)
 }
 
 #[cfg(test)]
@@ -44,28 +61,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_success_is_success() {
-        assert_eq!(combine([SUCCESS, SUCCESS]), SUCCESS);
-        assert_eq!(combine([]), SUCCESS);
+    fn only_all_success_is_success() {
+        assert_eq!(combine([Some(SUCCESS), Some(SUCCESS)]), SUCCESS);
+        // Nothing proven: no waits, or waits without a verdict of their own.
+        assert_eq!(combine([]), INTERNAL);
+        assert_eq!(combine([Some(SUCCESS), None]), INTERNAL);
+        // A code outside the table is not a pass either.
+        assert_eq!(combine([Some(SUCCESS), Some(42)]), INTERNAL);
     }
 
     #[test]
-    fn precedence_is_failed_auth_unavailable_timeout() {
+    fn precedence_is_internal_failed_auth_unavailable_timeout() {
+        let all = [TIMED_OUT, API_UNAVAILABLE, AUTH, WAIT_FAILED, INTERNAL].map(Some);
+        assert_eq!(combine(all), INTERNAL);
+        assert_eq!(combine(all[..4].to_vec()), WAIT_FAILED);
+        assert_eq!(combine(all[..3].to_vec()), AUTH);
         assert_eq!(
-            combine([TIMED_OUT, API_UNAVAILABLE, AUTH, WAIT_FAILED]),
-            WAIT_FAILED
-        );
-        assert_eq!(combine([TIMED_OUT, API_UNAVAILABLE, AUTH]), AUTH);
-        assert_eq!(
-            combine([TIMED_OUT, API_UNAVAILABLE, SUCCESS]),
+            combine([Some(TIMED_OUT), Some(API_UNAVAILABLE), Some(SUCCESS)]),
             API_UNAVAILABLE
         );
-        assert_eq!(combine([SUCCESS, TIMED_OUT]), TIMED_OUT);
+        assert_eq!(combine([Some(SUCCESS), Some(TIMED_OUT), None]), TIMED_OUT);
     }
 
     #[test]
     fn signals_win() {
-        assert_eq!(combine([WAIT_FAILED, INTERRUPTED]), INTERRUPTED);
-        assert_eq!(combine([TERMINATED, TIMED_OUT]), TERMINATED);
+        assert_eq!(combine([Some(WAIT_FAILED), Some(INTERRUPTED)]), INTERRUPTED);
+        assert_eq!(combine([Some(TERMINATED), Some(TIMED_OUT)]), TERMINATED);
     }
 }

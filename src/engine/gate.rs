@@ -1,6 +1,9 @@
 //! What all waits share so that many of them stay gentle on the API: a cap on
 //! requests in flight, a cap on requests per second, a common pause after
-//! throttling, and coalescing of identical requests sent at the same moment.
+//! throttling, coalescing of identical requests sent at the same moment, and
+//! one fate for the credentials: until an answer proves them, one request at
+//! a time tries them, and once one is rejected (401/403) no wait sends
+//! another (the gateway locks an access key after 5 failed signatures).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,6 +26,35 @@ pub struct Gate {
     next_slot: Mutex<Instant>,
     paused_until: Mutex<Instant>,
     pending: Mutex<HashMap<String, Shared>>,
+    trust: Mutex<Trust>,
+    /// Held by the one request that tries credentials not yet proven.
+    probe: tokio::sync::Mutex<()>,
+}
+
+/// What the run has learnt about its credentials.
+#[derive(Debug, Clone, PartialEq)]
+enum Trust {
+    /// No answer has shown whether the gateway accepts them.
+    Unproven,
+    /// The gateway answered past its authentication.
+    Proven,
+    /// A request was refused with this status (401 or 403).
+    Rejected { status: u16, request: String },
+}
+
+/// What one answer teaches about the credentials, if anything. Only an
+/// answer from past the gateway's authentication proves them: a success, a
+/// 404 or another 4xx. Transient errors and throttling may come before the
+/// authentication, so they prove nothing.
+fn learn(result: &Result<Body, ApiError>, request: &str) -> Option<Trust> {
+    match result {
+        Ok(_) | Err(ApiError::NotFound { .. } | ApiError::Rejected { .. }) => Some(Trust::Proven),
+        Err(ApiError::Auth { status, .. }) => Some(Trust::Rejected {
+            status: *status,
+            request: request.to_owned(),
+        }),
+        Err(ApiError::Transient { .. } | ApiError::Throttled { .. }) => None,
+    }
 }
 
 /// The answer to one request, and whether this caller sent it (or shared
@@ -43,6 +75,8 @@ impl Gate {
             next_slot: Mutex::new(now),
             paused_until: Mutex::new(now),
             pending: Mutex::new(HashMap::new()),
+            trust: Mutex::new(Trust::Unproven),
+            probe: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -72,13 +106,10 @@ impl Gate {
         // Bounds only a joiner: the sender's own wait is bounded tighter
         // inside `send`, and this must not cut the last poll, sent just
         // before the deadline, short of its answer.
-        let give_up = not_after.max(Instant::now()) + timeout;
+        let give_up = super::later(not_after.max(Instant::now()), timeout);
         let result = tokio::time::timeout_at(
             give_up,
-            cell.get_or_init(|| async {
-                sent = true;
-                self.send(request, project_id, timeout, not_after).await
-            }),
+            cell.get_or_init(|| self.send(request, project_id, timeout, not_after, &mut sent)),
         )
         .await
         .ok()?
@@ -97,13 +128,33 @@ impl Gate {
         })
     }
 
+    /// Sends `request` within the limits, setting `sent` when it went out;
+    /// `None` when the limits could not send it by `not_after`. Refused
+    /// without sending once the credentials were rejected.
     async fn send(
         &self,
         request: &ApiRequest,
         project_id: &str,
         timeout: Duration,
         not_after: Instant,
+        sent: &mut bool,
     ) -> Option<Result<Body, ApiError>> {
+        if let Some(refusal) = self.refusal() {
+            return Some(Err(refusal));
+        }
+        // Credentials not yet proven are tried by one request at a time: a
+        // bad key then costs one failed signature, not one per wait.
+        let _probe = if self.trust() == Trust::Proven {
+            None
+        } else {
+            let guard = tokio::time::timeout_at(not_after, self.probe.lock())
+                .await
+                .ok()?;
+            if let Some(refusal) = self.refusal() {
+                return Some(Err(refusal));
+            }
+            (self.trust() != Trust::Proven).then_some(guard)
+        };
         // The limits may delay a request but never hold it past the wait's
         // deadline: it would be sent after the wait had timed out, and the
         // run would end that much late (a 429 pause lasts up to the poll's
@@ -122,7 +173,7 @@ impl Gate {
                 if slot > not_after.max(now) {
                     return None;
                 }
-                *next = slot + self.interval;
+                *next = super::later(slot, self.interval);
                 slot
             };
             tokio::time::sleep_until(slot).await;
@@ -134,12 +185,96 @@ impl Gate {
                 break;
             }
         }
-        Some(self.client.get(request, project_id, timeout).await)
+        // Another wait's request may have been refused while this one
+        // waited for its slot.
+        if let Some(refusal) = self.refusal() {
+            return Some(Err(refusal));
+        }
+        *sent = true;
+        let result = self.client.get(request, project_id, timeout).await;
+        let what = format!("GET {}", request.path_and_query());
+        if let Some(learnt) = learn(&result, &what) {
+            let mut trust = self.trust.lock().unwrap_or_else(|e| e.into_inner());
+            // A rejection is final: a later success of a request sent before
+            // it does not make the credentials good again.
+            if !matches!(*trust, Trust::Rejected { .. }) {
+                *trust = learnt;
+            }
+        }
+        Some(result)
+    }
+
+    fn trust(&self) -> Trust {
+        self.trust.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The error of a request not sent because the credentials were
+    /// rejected by an earlier one.
+    fn refusal(&self) -> Option<ApiError> {
+        let Trust::Rejected { status, request } = self.trust() else {
+            return None;
+        };
+        Some(ApiError::Auth {
+            status: 0,
+            code: None,
+            message: format!(
+                "not sent: credentials were rejected by an earlier request (HTTP {status} for {request})"
+            ),
+            request_id: None,
+        })
     }
 
     /// Pauses every wait's requests for `pause` after throttling.
     pub fn throttle(&self, pause: Duration) {
         let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        *paused = (*paused).max(Instant::now() + pause);
+        *paused = (*paused).max(super::later(Instant::now(), pause));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(make: fn(String) -> ApiError) -> Result<Body, ApiError> {
+        Err(make("m".into()))
+    }
+
+    #[test]
+    fn only_answers_past_authentication_prove_the_credentials() {
+        let auth = |message| ApiError::Auth {
+            status: 401,
+            code: None,
+            message,
+            request_id: None,
+        };
+        let transient = |message| ApiError::Transient {
+            status: 503,
+            code: None,
+            message,
+            request_id: None,
+        };
+        let throttled = |message| ApiError::Throttled {
+            status: 429,
+            code: None,
+            message,
+            request_id: None,
+            retry_after: None,
+        };
+        let not_found = |message| ApiError::NotFound {
+            status: 404,
+            code: None,
+            message,
+            request_id: None,
+        };
+        assert_eq!(
+            learn(&error(auth), "GET /x"),
+            Some(Trust::Rejected {
+                status: 401,
+                request: "GET /x".into()
+            })
+        );
+        assert_eq!(learn(&error(transient), "GET /x"), None);
+        assert_eq!(learn(&error(throttled), "GET /x"), None);
+        assert_eq!(learn(&error(not_found), "GET /x"), Some(Trust::Proven));
     }
 }

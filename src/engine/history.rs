@@ -176,7 +176,8 @@ impl History {
                     .map(Arc::new)),
             }
         });
-        let durations = match tokio::time::timeout_at(not_after + timeout, read).await {
+        let durations = match tokio::time::timeout_at(super::later(not_after, timeout), read).await
+        {
             Ok(Ok(durations)) => durations.clone(),
             Ok(Err(NoAnswer)) | Err(_) => None,
         };

@@ -92,11 +92,29 @@ pub struct RunOptions {
 
 /// A running spec: its live report can be snapshotted at any moment.
 pub struct Run {
+    live: Arc<Live>,
+    stop: watch::Sender<Option<Stop>>,
+}
+
+/// What a report is assembled from, shared with the crash path
+/// ([`crash_report`]) so that a panic still leaves a report behind.
+struct Live {
     reports: Vec<Arc<Mutex<WaitReport>>>,
     started_at: jiff::Timestamp,
     spec_origin: String,
-    stop: watch::Sender<Option<Stop>>,
 }
+
+impl Live {
+    fn waits(&self) -> Vec<WaitReport> {
+        self.reports
+            .iter()
+            .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .collect()
+    }
+}
+
+/// The run of this process, for [`crash_report`].
+static CURRENT: Mutex<Option<Arc<Live>>> = Mutex::new(None);
 
 impl Run {
     /// Asks every wait to stop (signals, fail fast).
@@ -113,14 +131,79 @@ impl Run {
 
     /// The report as it stands now.
     pub fn snapshot(&self) -> RunReport {
-        let waits: Vec<WaitReport> = self
-            .reports
-            .iter()
-            .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .collect();
         let stop = self.stop.borrow().clone();
-        assemble(waits, &self.spec_origin, self.started_at, stop)
+        assemble(
+            self.live.waits(),
+            &self.live.spec_origin,
+            self.live.started_at,
+            stop,
+        )
     }
+}
+
+/// The report of the run under way when jobgate crashed (`None` if no run
+/// had started): every wait without an outcome ends `internal_error` with
+/// `message`, so the run's code is [`exit::INTERNAL`], never a pass.
+///
+/// Called from a panic hook, possibly on the thread that panicked while it
+/// held a lock: locks are only tried (for a moment), and `None` is returned
+/// rather than deadlock.
+pub fn crash_report(message: &str) -> Option<RunReport> {
+    let live = try_lock(&CURRENT)?.clone()?;
+    let mut waits = Vec::with_capacity(live.reports.len());
+    for r in &live.reports {
+        waits.push(try_lock(r)?.clone());
+    }
+    for w in &mut waits {
+        if w.outcome == Outcome::Running {
+            w.outcome = Outcome::InternalError;
+            w.reason = internal_error(message);
+        }
+    }
+    Some(assemble(waits, &live.spec_origin, live.started_at, None))
+}
+
+/// Locks `m` if that is possible within a moment (a poisoned lock is
+/// still read: the crash report wants what is there).
+fn try_lock<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    for _ in 0..50 {
+        match m.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(std::sync::TryLockError::Poisoned(e)) => return Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    None
+}
+
+/// The reason of a wait that jobgate itself failed.
+fn internal_error(message: &str) -> String {
+    format!(
+        "internal error: jobgate failed before this wait had an outcome ({message}); this is a bug, please report it with the report attached"
+    )
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// `at + d`, or a moment so far ahead that it never comes when that is past
+/// what an [`Instant`] can hold: a huge timeout or deadline means "no limit
+/// that matters", never a panic.
+pub(crate) fn later(at: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    at.checked_add(d)
+        .or_else(|| at.checked_add(FAR))
+        .unwrap_or(at)
 }
 
 /// The report of a run that could not start (no credentials): every wait
@@ -147,29 +230,11 @@ fn assemble(
     started_at: jiff::Timestamp,
     stop: Option<Stop>,
 ) -> RunReport {
+    let (outcome, exit_code) = verdict(waits.iter().map(|w| w.outcome), stop.as_ref());
     let signal = match stop {
         Some(Stop::Interrupted) => Some(exit::INTERRUPTED),
         Some(Stop::Terminated) => Some(exit::TERMINATED),
         _ => None,
-    };
-    let exit_code = match signal {
-        Some(code) => code,
-        None => exit::combine(waits.iter().map(|w| w.outcome.exit_code())),
-    };
-    let outcome = if signal.is_some() {
-        Outcome::Cancelled
-    } else if exit_code == exit::SUCCESS {
-        if waits.iter().all(|w| w.outcome == Outcome::Met) {
-            Outcome::Met
-        } else {
-            Outcome::Running
-        }
-    } else {
-        waits
-            .iter()
-            .map(|w| w.outcome)
-            .find(|o| o.exit_code() == exit_code)
-            .unwrap_or(Outcome::Failed)
     };
     RunReport {
         schema_version: SCHEMA_VERSION,
@@ -189,8 +254,36 @@ fn assemble(
     }
 }
 
+/// The run's outcome and exit code from its waits' outcomes: the exit code
+/// is 0 only when every wait was met (see [`exit::combine`]; a spec without
+/// waits is refused by validation, and would be an internal error here); a
+/// signal decides the code when it stopped the run. The outcome is `met`
+/// for 0, `cancelled` for a signal, else the first wait outcome that asks
+/// for the code (`internal_error` when none does).
+fn verdict(outcomes: impl Iterator<Item = Outcome>, stop: Option<&Stop>) -> (Outcome, u8) {
+    let outcomes: Vec<Outcome> = outcomes.collect();
+    match stop {
+        Some(Stop::Interrupted) => return (Outcome::Cancelled, exit::INTERRUPTED),
+        Some(Stop::Terminated) => return (Outcome::Cancelled, exit::TERMINATED),
+        _ => {}
+    }
+    let code = exit::combine(outcomes.iter().map(|o| o.own_exit_code()));
+    let outcome = if code == exit::SUCCESS {
+        Outcome::Met
+    } else {
+        outcomes
+            .iter()
+            .copied()
+            .find(|o| o.own_exit_code() == Some(code))
+            .unwrap_or(Outcome::InternalError)
+    };
+    (outcome, code)
+}
+
 /// Starts every wait. The returned [`Run`] gives live snapshots; the future
-/// completes when every wait has an outcome.
+/// completes when every wait has an outcome. A wait whose task panics ends
+/// `internal_error` with the panic's message, and the waits after it are
+/// skipped rather than left waiting for it.
 pub fn start(
     spec: &Spec,
     gate: Arc<Gate>,
@@ -198,7 +291,10 @@ pub fn start(
     events: mpsc::UnboundedSender<Event>,
 ) -> (Run, impl Future<Output = ()>) {
     let run_start = Instant::now();
-    let deadline = options.deadline.or(spec.deadline).map(|d| run_start + d);
+    let deadline = options
+        .deadline
+        .or(spec.deadline)
+        .map(|d| later(run_start, d));
     let fail_fast = options.fail_fast.unwrap_or(spec.fail_fast);
     let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
     let reports: Vec<Arc<Mutex<WaitReport>>> = spec
@@ -214,6 +310,7 @@ pub fn start(
     let done = Arc::new(done);
     let history = Arc::new(history::History::default());
     let mut tasks = tokio::task::JoinSet::new();
+    let mut task_wait = std::collections::HashMap::new();
     for (index, w) in spec.waits.iter().enumerate() {
         let w = w.clone();
         let report = reports[index].clone();
@@ -224,7 +321,7 @@ pub fn start(
         let mut stop_rx = stop_rx.clone();
         let stop_tx = stop_tx.clone();
         let seed = options.seed.wrapping_add(index as u64);
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             // Wait for dependencies, collecting their outputs.
             let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
             let mut blocked = None;
@@ -246,28 +343,22 @@ pub fn start(
                 }
             }
             let stopped = stop_rx.borrow().clone();
-            let outcome = if let Some(stop) = stopped {
-                set(&report, Outcome::Cancelled, stop.reason());
-                let _ = events.send(Event::Finished {
-                    wait: w.name.clone(),
-                    outcome: Outcome::Cancelled,
-                    reason: stop.reason(),
-                });
-                Outcome::Cancelled
+            if let Some(stop) = stopped {
+                conclude(&report, &events, Outcome::Cancelled, stop.reason());
             } else if let Some(why) = blocked {
-                let reason = format!("skipped: {why}");
-                set(&report, Outcome::Skipped, reason.clone());
-                let _ = events.send(Event::Finished {
-                    wait: w.name.clone(),
-                    outcome: Outcome::Skipped,
-                    reason,
-                });
-                Outcome::Skipped
+                conclude(
+                    &report,
+                    &events,
+                    Outcome::Skipped,
+                    format!("skipped: {why}"),
+                );
             } else {
                 let lookup =
                     |wait: &str, key: &str| outputs.get(wait).and_then(|o| o.get(key)).cloned();
                 match fetch::plan(&w, &lookup) {
                     Ok(plan) => {
+                        #[cfg(debug_assertions)]
+                        debug_panic(&format!("wait:{}", w.name));
                         let cx = wait::Context {
                             gate,
                             history,
@@ -278,53 +369,139 @@ pub fn start(
                             seed,
                         };
                         wait::run(&w, plan, cx, report.clone()).await;
-                        report.lock().unwrap_or_else(|e| e.into_inner()).outcome
                     }
-                    Err(why) => {
-                        set(&report, Outcome::Failed, why.clone());
-                        let _ = events.send(Event::Finished {
-                            wait: w.name.clone(),
-                            outcome: Outcome::Failed,
-                            reason: why,
-                        });
-                        Outcome::Failed
-                    }
+                    Err(why) => conclude(&report, &events, Outcome::Failed, why),
                 }
-            };
-            let outs = report
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .outputs
-                .clone();
-            if fail_fast && outcome.exit_code() != exit::SUCCESS {
-                stop_tx.send_if_modified(|s| {
-                    if s.is_none() {
-                        *s = Some(Stop::FailFast {
-                            wait: w.name.clone(),
-                        });
-                        true
-                    } else {
-                        false
-                    }
-                });
             }
-            done[&w.name].send_replace(Some((outcome, outs)));
+            let (outcome, outs) = {
+                let r = report.lock().unwrap_or_else(|e| e.into_inner());
+                (r.outcome, r.outputs.clone())
+            };
+            let outcome = if outcome == Outcome::Running {
+                let reason = internal_error("the wait stopped without an outcome");
+                conclude(&report, &events, Outcome::InternalError, reason);
+                Outcome::InternalError
+            } else {
+                outcome
+            };
+            finished(&done[&w.name], &stop_tx, fail_fast, &w.name, outcome, outs);
         });
+        task_wait.insert(handle.id(), index);
     }
-    let run = Run {
+    let live = Arc::new(Live {
         reports,
         started_at: jiff::Timestamp::now(),
         spec_origin: spec.origin.clone(),
-        stop: stop_tx,
+    });
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
+    let run = Run {
+        live: live.clone(),
+        stop: stop_tx.clone(),
     };
-    let all_done = async move { while tasks.join_next().await.is_some() {} };
+    let names: Vec<String> = spec.waits.iter().map(|w| w.name.clone()).collect();
+    let all_done = async move {
+        #[cfg(debug_assertions)]
+        debug_panic("engine");
+        while let Some(joined) = tasks.join_next_with_id().await {
+            let Err(error) = joined else { continue };
+            // The task panicked (or was aborted): its wait never reached an
+            // outcome of its own. Say so, and release the waits after it.
+            let Some(&index) = task_wait.get(&error.id()) else {
+                continue;
+            };
+            let message = if error.is_panic() {
+                format!("panic: {}", panic_message(&*error.into_panic()))
+            } else {
+                "its task was cancelled".to_owned()
+            };
+            let report = &live.reports[index];
+            conclude(
+                report,
+                &events,
+                Outcome::InternalError,
+                internal_error(&message),
+            );
+            let name = &names[index];
+            finished(
+                &done[name],
+                &stop_tx,
+                fail_fast,
+                name,
+                Outcome::InternalError,
+                BTreeMap::new(),
+            );
+        }
+        // Every task has ended: a wait still without an outcome is a bug,
+        // never a pass.
+        for report in &live.reports {
+            let running =
+                report.lock().unwrap_or_else(|e| e.into_inner()).outcome == Outcome::Running;
+            if running {
+                let reason = internal_error("the wait ended without an outcome");
+                conclude(report, &events, Outcome::InternalError, reason);
+            }
+        }
+    };
     (run, all_done)
 }
 
-fn set(report: &Mutex<WaitReport>, outcome: Outcome, reason: String) {
-    let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
-    r.outcome = outcome;
-    r.reason = reason;
+/// Ends a wait outside its polling loop: records the outcome and tells the
+/// live output.
+fn conclude(
+    report: &Mutex<WaitReport>,
+    events: &mpsc::UnboundedSender<Event>,
+    outcome: Outcome,
+    reason: String,
+) {
+    let wait = {
+        let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
+        r.outcome = outcome;
+        r.reason = reason.clone();
+        r.name.clone()
+    };
+    let _ = events.send(Event::Finished {
+        wait,
+        outcome,
+        reason,
+    });
+}
+
+/// Publishes a wait's end to the waits after it, and stops the run when it
+/// failed and the run is fail-fast.
+fn finished(
+    done: &watch::Sender<Option<Finished>>,
+    stop: &watch::Sender<Option<Stop>>,
+    fail_fast: bool,
+    name: &str,
+    outcome: Outcome,
+    outputs: BTreeMap<String, String>,
+) {
+    let failed = outcome
+        .own_exit_code()
+        .is_some_and(|code| code != exit::SUCCESS);
+    if fail_fast && failed {
+        stop.send_if_modified(|s| {
+            if s.is_none() {
+                *s = Some(Stop::FailFast {
+                    wait: name.to_owned(),
+                });
+                true
+            } else {
+                false
+            }
+        });
+    }
+    done.send_replace(Some((outcome, outputs)));
+}
+
+/// A deliberate panic, in debug builds only, to test that a crash can never
+/// open the gate: `JOBGATE_DEBUG_PANIC=wait:NAME` panics in wait NAME's
+/// task, `JOBGATE_DEBUG_PANIC=engine` in the run itself.
+#[cfg(debug_assertions)]
+fn debug_panic(point: &str) {
+    if std::env::var("JOBGATE_DEBUG_PANIC").is_ok_and(|v| v == point) {
+        panic!("deliberate panic at `{point}` (JOBGATE_DEBUG_PANIC)");
+    }
 }
 
 fn initial_report(w: &crate::spec::Wait) -> WaitReport {
@@ -346,5 +523,83 @@ fn initial_report(w: &crate::spec::Wait) -> WaitReport {
         last_error: None,
         history: Vec::new(),
         estimate: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ALL: [Outcome; 11] = [
+        Outcome::Met,
+        Outcome::Failed,
+        Outcome::UnexpectedState,
+        Outcome::TimedOut,
+        Outcome::NotFound,
+        Outcome::AuthError,
+        Outcome::ApiError,
+        Outcome::Skipped,
+        Outcome::Cancelled,
+        Outcome::Running,
+        Outcome::InternalError,
+    ];
+
+    fn stop() -> impl Strategy<Value = Option<Stop>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Stop::Interrupted)),
+            Just(Some(Stop::Terminated)),
+            Just(Some(Stop::FailFast { wait: "a".into() })),
+        ]
+    }
+
+    proptest! {
+        /// The gate's one rule: exit 0 exactly when every wait was met (and
+        /// no signal stopped the run), whatever else the waits did,
+        /// including never finishing or crashing.
+        #[test]
+        fn exit_zero_iff_every_wait_met(
+            outcomes in proptest::collection::vec(proptest::sample::select(&ALL[..]), 0..8),
+            stop in stop(),
+        ) {
+            let (outcome, code) = verdict(outcomes.iter().copied(), stop.as_ref());
+            let signalled = matches!(stop, Some(Stop::Interrupted | Stop::Terminated));
+            let all_met = !outcomes.is_empty() && outcomes.iter().all(|o| *o == Outcome::Met);
+            prop_assert_eq!(code == exit::SUCCESS, all_met && !signalled);
+            prop_assert_eq!(outcome == Outcome::Met, code == exit::SUCCESS);
+            if !signalled && outcomes.iter().any(|o| matches!(o, Outcome::Running | Outcome::InternalError)) {
+                prop_assert_eq!(code, exit::INTERNAL);
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_without_a_verdict_is_an_internal_error() {
+        assert_eq!(
+            verdict([].into_iter(), None),
+            (Outcome::InternalError, exit::INTERNAL)
+        );
+        let skipped = [Outcome::Met, Outcome::Skipped];
+        assert_eq!(
+            verdict(skipped.into_iter(), None),
+            (Outcome::InternalError, exit::INTERNAL)
+        );
+        let timed_out = [Outcome::TimedOut, Outcome::Skipped, Outcome::Met];
+        assert_eq!(
+            verdict(timed_out.into_iter(), None),
+            (Outcome::TimedOut, exit::TIMED_OUT)
+        );
+    }
+
+    #[test]
+    fn huge_durations_never_overflow_an_instant() {
+        let now = Instant::now();
+        let far = later(now, Duration::from_secs(u64::MAX));
+        assert!(far > now + Duration::from_secs(3600 * 24 * 365));
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
     }
 }

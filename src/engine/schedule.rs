@@ -98,7 +98,8 @@ pub fn predict_completion(samples: &[ProgressSample]) -> Option<Duration> {
     }
     let rate = gained / elapsed; // percent per millisecond
     let remaining_ms = (100.0 - last.percent) / rate;
-    Some(Duration::from_secs_f64(remaining_ms / 1000.0))
+    // A prediction past what a Duration holds is no prediction.
+    Duration::try_from_secs_f64(remaining_ms / 1000.0).ok()
 }
 
 /// The delay to use given the blind schedule and a predicted completion:
@@ -112,7 +113,7 @@ pub fn adaptive_delay(
     match predicted {
         None => blind,
         Some(eta) => {
-            let target = eta + eta / 20; // 5% margin past the estimate
+            let target = eta.saturating_add(eta / 20); // 5% margin past the estimate
             target.clamp(bounds.0, bounds.1)
         }
     }

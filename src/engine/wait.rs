@@ -41,7 +41,7 @@ const THROTTLE_PAUSE: Duration = Duration::from_secs(3);
 pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitReport>>) {
     let mut cx = cx;
     let started = Instant::now();
-    let own_deadline = started + wait.timeout;
+    let own_deadline = super::later(started, wait.timeout);
     let (deadline, by_global) = match cx.global_deadline {
         Some(g) if g < own_deadline => (g, true),
         _ => (own_deadline, false),
@@ -52,12 +52,26 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     let mut missing_since: Option<Instant> = None;
     let mut last_state = String::new();
     let mut progress: Vec<ProgressSample> = Vec::new();
+    // At most one history read in flight; dropped (aborted) with the wait.
+    let mut history_read: tokio::task::JoinSet<HistoryRead> = tokio::task::JoinSet::new();
     let base = |s| cx.gate.client().base(s).to_owned();
     update(&report, |r| r.requests = plan.describe(&base));
     let _ = cx.events.send(Event::Started {
         wait: wait.name.clone(),
         deadline,
     });
+
+    // Records a history read's estimate; returns the delay it suggests.
+    let apply = |read: &HistoryRead, job: Option<&model::JobState>| {
+        let estimate = read.estimate(job);
+        update(&report, |r| {
+            r.requests_sent += read.sent;
+            r.estimate = estimate.report();
+        });
+        estimate
+            .delay(wait.poll.initial)
+            .map(|d| d.min(wait.poll.max))
+    };
 
     let finish = |outcome: Outcome, reason: String| {
         update(&report, |r| {
@@ -86,6 +100,13 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         let (result, sent) = observed;
         update(&report, |r| r.requests_sent += sent);
         let mut delay = schedule.next_delay();
+        // "In a row" means consecutive observations: the streak survives
+        // only a poll judged met; an error, a poll cut short or a pending
+        // answer ends it.
+        let streak = std::mem::take(&mut stable);
+        // The job a history estimate would time the next poll for: set only
+        // by a pending poll that reads the history.
+        let mut estimating: Option<model::JobState> = None;
         match result {
             // The gate could not send (the rest of) the poll's requests
             // before the deadline (this wait's, or that of the wait whose
@@ -169,7 +190,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                     }
                     Verdict::Met { found } => {
                         missing_since = None;
-                        stable += 1;
+                        stable = streak_after(streak, true);
                         if stable >= wait.stable_for {
                             let outputs = capture_outputs(wait, &obs);
                             update(&report, |r| r.outputs = outputs);
@@ -188,7 +209,6 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         delay = wait.poll.initial;
                     }
                     Verdict::Empty => {
-                        stable = 0;
                         let since = *missing_since.get_or_insert_with(Instant::now);
                         if since.elapsed() >= wait.not_found_grace {
                             finish(
@@ -202,27 +222,32 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         }
                     }
                     Verdict::Pending { .. } => {
-                        stable = 0;
                         missing_since = None;
                         if wait.poll.adaptive {
                             let predicted = schedule::predict_completion(&progress);
                             delay = schedule::adaptive_delay(delay, predicted, schedule.bounds());
                             if let (None, Some(source)) = (predicted, history::source(&wait.target))
                             {
-                                // The poll took some of the time left.
-                                let timeout = request_timeout(deadline);
-                                let estimate = tokio::select! {
-                                    e = from_history(&obs, &cx.gate, &cx.history, &wait.project_id, source, timeout, deadline) => e,
-                                    _ = stopped(&mut cx.stop) => continue,
-                                };
-                                if let Some(estimate) = estimate {
-                                    update(&report, |r| {
-                                        r.requests_sent += estimate.sent;
-                                        r.estimate = estimate.report();
-                                    });
-                                    if let Some(d) = estimate.delay(wait.poll.initial) {
-                                        delay = d.min(wait.poll.max);
-                                    }
+                                // The history read runs beside the polls and
+                                // is joined when it is done: it never delays a
+                                // poll, however slow it is.
+                                estimating = obs.job.clone();
+                                if let Some(Ok(read)) = history_read.try_join_next()
+                                    && let Some(d) = apply(&read, obs.job.as_ref())
+                                {
+                                    delay = d;
+                                }
+                                if history_read.is_empty()
+                                    && let Some(read) = read_history(
+                                        &obs,
+                                        &cx.gate,
+                                        &cx.history,
+                                        &wait.project_id,
+                                        source,
+                                        deadline,
+                                    )
+                                {
+                                    history_read.spawn(read);
                                 }
                             }
                         }
@@ -332,11 +357,34 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             return;
         }
         let delay = schedule::fit_to_deadline(delay, remaining);
+        let wake = super::later(Instant::now(), delay);
         tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep_until(wake) => {}
             _ = stopped(&mut cx.stop) => {}
+            // A history read that answers during the sleep times the next
+            // poll at once; one that hangs leaves the blind schedule alone.
+            Some(joined) = history_read.join_next(), if !history_read.is_empty() => {
+                let hinted = match (joined, estimating.take()) {
+                    (Ok(read), Some(job)) => apply(&read, Some(&job)),
+                    _ => None,
+                };
+                let wake = match hinted {
+                    Some(d) => super::later(Instant::now(), d).min(deadline),
+                    None => wake,
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake) => {}
+                    _ = stopped(&mut cx.stop) => {}
+                }
+            }
         }
     }
+}
+
+/// The length of the run of met polls after one more poll: one longer when
+/// the poll was judged met, none otherwise.
+fn streak_after(streak: u32, met: bool) -> u32 {
+    if met { streak.saturating_add(1) } else { 0 }
 }
 
 /// What a job type's history says about one running job.
@@ -346,8 +394,6 @@ struct HistoryEstimate {
     durations: Option<Arc<history::Durations>>,
     /// How long the job has existed, by the local clock.
     age: Option<Duration>,
-    /// Requests this wait sent to learn it (0 when another wait did).
-    sent: u64,
 }
 
 impl HistoryEstimate {
@@ -370,28 +416,49 @@ impl HistoryEstimate {
     }
 }
 
-/// Reads the history of the observed job's type; `None` when the answer
-/// names no job type to read it for.
-async fn from_history(
+/// The answer of one history read.
+struct HistoryRead {
+    job_type: String,
+    durations: Option<Arc<history::Durations>>,
+    /// Requests this wait sent to learn it (0 when another wait did).
+    sent: u64,
+}
+
+impl HistoryRead {
+    /// The estimate for `job` as it is now (its age is taken at this moment,
+    /// not when the read started).
+    fn estimate(&self, job: Option<&model::JobState>) -> HistoryEstimate {
+        HistoryEstimate {
+            job_type: self.job_type.clone(),
+            durations: self.durations.clone(),
+            age: job.and_then(history::age),
+        }
+    }
+}
+
+/// A read of the history of the observed job's type, to run beside the
+/// polls; `None` when the answer names no job type to read it for. The read
+/// is bounded by the wait's deadline and the per-request timeout.
+fn read_history(
     obs: &Observation,
-    gate: &Gate,
-    history: &History,
+    gate: &Arc<Gate>,
+    history: &Arc<History>,
     project_id: &str,
     source: history::Source,
-    timeout: Duration,
     deadline: Instant,
-) -> Option<HistoryEstimate> {
-    let job = obs.job.as_ref()?;
-    let job_type = job.job_type.clone()?;
-    let (durations, sent) = history
-        .durations(gate, project_id, source, &job_type, timeout, deadline)
-        .await;
-    Some(HistoryEstimate {
-        job_type,
-        durations,
-        // After the read, which may have taken a while.
-        age: history::age(job),
-        sent: u64::from(sent),
+) -> Option<impl Future<Output = HistoryRead> + Send + 'static> {
+    let job_type = obs.job.as_ref()?.job_type.clone()?;
+    let (gate, history, project_id) = (gate.clone(), history.clone(), project_id.to_owned());
+    Some(async move {
+        let timeout = request_timeout(deadline);
+        let (durations, sent) = history
+            .durations(&gate, &project_id, source, &job_type, timeout, deadline)
+            .await;
+        HistoryRead {
+            job_type,
+            durations,
+            sent: u64::from(sent),
+        }
     })
 }
 
@@ -596,5 +663,24 @@ fn error_info(error: &ApiError) -> ApiErrorInfo {
         code: code.map(str::to_owned),
         message: message.to_owned(),
         request_id: request_id.map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streak_counts_consecutive_met_polls_only() {
+        let polls = [true, false, true, true, false, true, true, true];
+        let streaks: Vec<u32> = polls
+            .iter()
+            .scan(0, |s, met| {
+                *s = streak_after(*s, *met);
+                Some(*s)
+            })
+            .collect();
+        assert_eq!(streaks, [1, 0, 1, 2, 0, 1, 2, 3]);
+        assert_eq!(streak_after(u32::MAX, true), u32::MAX);
     }
 }

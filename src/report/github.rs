@@ -315,6 +315,7 @@ fn emoji(outcome: Outcome) -> &'static str {
         Outcome::Skipped => "⏭️",
         Outcome::Cancelled => "🚫",
         Outcome::Running => "⏳",
+        Outcome::InternalError => "💥",
     }
 }
 

@@ -52,6 +52,7 @@ pub fn label(outcome: Outcome) -> &'static str {
         Outcome::Skipped => "skipped",
         Outcome::Cancelled => "cancelled",
         Outcome::Running => "running",
+        Outcome::InternalError => "internal error",
     }
 }
 
@@ -66,6 +67,7 @@ pub fn symbol(outcome: Outcome) -> &'static str {
         Outcome::Skipped => "↷",
         Outcome::Cancelled => "⊘",
         Outcome::Running => "…",
+        Outcome::InternalError => "‼",
     }
 }
 
@@ -155,8 +157,9 @@ pub fn describe_error(error: &ApiErrorInfo) -> String {
 
 /// Counts of waits per outcome in words, e.g. `2 met, 1 failed`.
 pub fn tally(report: &RunReport) -> String {
-    const ORDER: [Outcome; 10] = [
+    const ORDER: [Outcome; 11] = [
         Outcome::Met,
+        Outcome::InternalError,
         Outcome::Failed,
         Outcome::UnexpectedState,
         Outcome::NotFound,
@@ -336,7 +339,7 @@ fn color_of(outcome: Outcome) -> &'static str {
         Outcome::Met => GREEN,
         Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => RED,
         Outcome::TimedOut => YELLOW,
-        Outcome::AuthError | Outcome::ApiError => MAGENTA,
+        Outcome::AuthError | Outcome::ApiError | Outcome::InternalError => MAGENTA,
         Outcome::Skipped | Outcome::Cancelled | Outcome::Running => DIM,
     }
 }

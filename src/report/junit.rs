@@ -34,7 +34,7 @@ fn verdict(outcome: Outcome) -> Verdict {
         Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound | Outcome::TimedOut => {
             Verdict::Failure
         }
-        Outcome::AuthError | Outcome::ApiError => Verdict::Error,
+        Outcome::AuthError | Outcome::ApiError | Outcome::InternalError => Verdict::Error,
         Outcome::Skipped | Outcome::Cancelled | Outcome::Running => Verdict::Skipped,
     }
 }

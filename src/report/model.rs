@@ -37,21 +37,33 @@ pub enum Outcome {
     Cancelled,
     /// Not finished yet (only seen in reports written mid-run).
     Running,
+    /// jobgate itself failed in this wait (a bug: a panic, or no outcome at
+    /// the end of the run); the reason carries the panic message.
+    InternalError,
 }
 
 impl Outcome {
-    /// The exit code this outcome asks for, per the documented table.
-    pub fn exit_code(self) -> u8 {
+    /// The exit code this outcome asks for, per the documented table;
+    /// `None` for `skipped` and `cancelled`, which follow from another
+    /// wait's outcome or a signal. Only `met` asks for 0, and a wait still
+    /// `running` when a code is taken never finished: an internal error.
+    pub fn own_exit_code(self) -> Option<u8> {
         use crate::exit;
-        match self {
-            Outcome::Met | Outcome::Skipped | Outcome::Cancelled | Outcome::Running => {
-                exit::SUCCESS
-            }
+        Some(match self {
+            Outcome::Met => exit::SUCCESS,
             Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => exit::WAIT_FAILED,
             Outcome::TimedOut => exit::TIMED_OUT,
             Outcome::AuthError => exit::AUTH,
             Outcome::ApiError => exit::API_UNAVAILABLE,
-        }
+            Outcome::Running | Outcome::InternalError => exit::INTERNAL,
+            Outcome::Skipped | Outcome::Cancelled => return None,
+        })
+    }
+
+    /// The exit code of a run whose waits all ended so (see
+    /// [`crate::exit::combine`]).
+    pub fn exit_code(self) -> u8 {
+        crate::exit::combine([self.own_exit_code()])
     }
 
     /// The snake_case name used in reports and outputs.
@@ -67,6 +79,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Cancelled => "cancelled",
             Outcome::Running => "running",
+            Outcome::InternalError => "internal_error",
         }
     }
 
