@@ -328,8 +328,8 @@ fn count_conditions_use_the_count_endpoint() {
     );
     assert_eq!(
         stats.requests_to(Endpoint::CountImageSubJobs),
-        2,
-        "one count for FAILED, one for the total"
+        3,
+        "one count for FAILED, one for the total, then FAILED again: the counts that end a wait are confirmed"
     );
 }
 

@@ -3,9 +3,11 @@
 //!
 //! Parsing is tolerant where the API is loose (missing optional fields,
 //! unknown statuses and job types, two time-stamp formats) and strict where a
-//! wrong guess could pass a gate (a job without a status is malformed).
-//! Bodies are read straight from their bytes ([`super::wire`]); the JSON tree
-//! is built only for waits that query it.
+//! wrong guess could pass a gate: a job without a status, a list without a
+//! whole-number total, an id listed twice with different statuses, a text
+//! that cannot be read as a JSON tree are all malformed. List bodies are read
+//! straight from their bytes ([`super::wire`]); an item's tree is built only
+//! for waits that filter on its other fields.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -34,14 +36,13 @@ pub struct Observation {
     pub source: Source,
 }
 
-/// The response behind an observation, kept in the cheapest form that can
-/// give its JSON back.
+/// The response behind an observation, kept in a form that gives its JSON
+/// back without a way to fail: a text that could not be read as a tree was
+/// refused when it was read, never judged as `null`.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// Already a tree: `get` answers and count answers.
+    /// A tree: job details, `get` answers and count answers.
     Json(Value),
-    /// A job detail as sent, parsed again only if a wait queries it.
-    Job(Bytes),
     /// List pages, whose items are the observation's items.
     List,
 }
@@ -59,8 +60,6 @@ impl Observation {
     pub fn document(&self) -> Cow<'_, Value> {
         match &self.source {
             Source::Json(document) => Cow::Borrowed(document),
-            // It was read once already, so it is valid JSON.
-            Source::Job(body) => Cow::Owned(serde_json::from_slice(body).unwrap_or(Value::Null)),
             Source::List => Cow::Owned(serde_json::json!({
                 "count": self.items.len(),
                 "items": self.items.iter().map(Item::json).collect::<Vec<_>>(),
@@ -122,8 +121,13 @@ pub struct Item {
 
 impl Item {
     /// The item as a JSON tree (parsed from its text on each call).
+    ///
+    /// Every item is built by [`parse_raw_item`], which refuses a text that
+    /// cannot be read as a tree ([`wire::check_tree`], the same reader), so
+    /// this cannot fail; it must not quietly become `null` if it ever did.
     pub fn json(&self) -> Value {
-        serde_json::from_str(self.raw.get()).unwrap_or(Value::Null)
+        serde_json::from_str(self.raw.get())
+            .expect("an item's text was checked to read as a JSON tree when it was parsed")
     }
 }
 
@@ -190,6 +194,7 @@ fn read(
 /// The fields of any sub-job or list item that jobgate reads.
 const ITEM: &[(&str, Kind)] = &[
     ("id", Kind::Leaf),
+    ("job_id", Kind::Leaf),
     ("status", Kind::Leaf),
     ("job_type", Kind::Leaf),
     ("error_code", Kind::Leaf),
@@ -217,12 +222,24 @@ const ITEM: &[(&str, Kind)] = &[
 /// sub-jobs are flat, desktop sub-jobs use `fail_reason`, `entities` and
 /// `process`).
 pub fn parse_raw_item(raw: RawJson) -> Result<Item, Malformed> {
+    parse_sub_job(raw).map(|(item, _)| item)
+}
+
+/// Parses one sub-job, with the id of the job it says it belongs to.
+fn parse_sub_job(raw: RawJson) -> Result<(Item, Option<String>), Malformed> {
     let mut f = read(raw.get().as_bytes(), ITEM, "a sub-job")?;
     let id = f
         .text("id")
         .ok_or_else(|| Malformed("a sub-job has no `id`".into()))?;
     let status = status(f.leaf("status"), &format!("sub-job {id}"))?;
-    Ok(Item {
+    // `where` filters may read any field of it later.
+    wire::check_tree(raw.get().as_bytes()).map_err(|e| {
+        Malformed(format!(
+            "sub-job {id} cannot be read as a JSON tree ({e}); jobgate reads JSON nested at most 127 levels deep"
+        ))
+    })?;
+    let parent = f.text("job_id");
+    let item = Item {
         job_type: f.text("job_type"),
         resource_id: (f.nested("job_resource_info", "resource_id").text())
             .or_else(|| f.nested("entities", "desktop_id").text()),
@@ -239,7 +256,8 @@ pub fn parse_raw_item(raw: RawJson) -> Result<Item, Malformed> {
         status,
         id,
         raw,
-    })
+    };
+    Ok((item, parent))
 }
 
 /// Parses one item from a JSON tree, for observations built by hand (tests).
@@ -249,9 +267,9 @@ pub fn parse_item(value: Value) -> Result<Item, Malformed> {
     parse_raw_item(RawJson(raw))
 }
 
-/// Parses each item of a list field.
-fn parse_items(list: Vec<RawJson>) -> Result<Vec<Item>, Malformed> {
-    list.into_iter().map(parse_raw_item).collect()
+/// Parses each item of a list field, with the job id each names (if any).
+fn parse_items(list: Vec<RawJson>) -> Result<(Vec<Item>, Vec<Option<String>>), Malformed> {
+    list.into_iter().map(parse_sub_job).collect()
 }
 
 /// The fields of a job detail that jobgate reads.
@@ -270,8 +288,16 @@ const JOB: &[(&str, Kind)] = &[
 
 /// Parses a job detail response (`image-server-jobs/{id}`, `job/{id}`,
 /// `workspace-jobs/{id}`) with its embedded sub-jobs.
+///
+/// The tree is built here, once: a detail that cannot be read as one is
+/// malformed, never judged as `null` by JSONPath conditions.
 pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
     let mut f = read(&body, JOB, "the job response")?;
+    let document: Value = serde_json::from_slice(&body).map_err(|e| {
+        Malformed(format!(
+            "the job response cannot be read as a JSON tree ({e}); jobgate reads JSON nested at most 127 levels deep"
+        ))
+    })?;
     let job = JobState {
         id: f.text("id").unwrap_or_default(),
         job_type: f.text("job_type"),
@@ -282,24 +308,61 @@ pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
         error_code: f.text("job_error_code").or_else(|| f.text("error_code")),
         error_message: f.text("fail_reason"),
     };
-    let items = match f.list("sub_jobs") {
-        None | Some(RawList::Null) => Vec::new(),
+    let (items, parents) = match f.list("sub_jobs") {
+        None | Some(RawList::Null) => (Vec::new(), Vec::new()),
         Some(RawList::List(list)) => parse_items(list)?,
         Some(RawList::NotAList) => return Err(Malformed("`sub_jobs` is not a list".into())),
     };
+    // A sub-job of another job is not evidence about this one.
+    if !job.id.is_empty()
+        && let Some((item, parent)) = items
+            .iter()
+            .zip(&parents)
+            .find_map(|(i, p)| p.as_ref().filter(|p| **p != job.id).map(|p| (i, p)))
+    {
+        return Err(Malformed(format!(
+            "sub-job {} of job {} says it belongs to job {parent}",
+            item.id, job.id
+        )));
+    }
     Ok(Observation {
         job: Some(job),
-        items: dedup(items),
+        items: dedup(items)?,
         counts: BTreeMap::new(),
-        source: Source::Job(body),
+        source: Source::Json(document),
     })
+}
+
+/// Checks that a job answer is about the job asked for: with an id that a
+/// server (or a rounding on the way) changed, another job would be judged.
+/// A job answer without an id is not evidence about any job.
+pub fn check_job_id(obs: &Observation, asked: &str) -> Result<(), Malformed> {
+    let Some(job) = &obs.job else {
+        return Ok(());
+    };
+    if job.id.is_empty() {
+        return Err(Malformed(format!(
+            "the answer for job {asked} has no `id`, so it cannot be told to be about that job"
+        )));
+    }
+    if job.id != asked {
+        return Err(Malformed(format!(
+            "the answer for job {asked} is about job {}",
+            job.id
+        )));
+    }
+    Ok(())
 }
 
 /// One page of a list endpoint: its items and the total the API reports.
 #[derive(Debug)]
 pub struct Page {
-    pub total: Option<u64>,
+    /// `count` (`total_count` on the workspace list): how many items the
+    /// whole list holds, which paging checks against what it read.
+    pub total: u64,
     pub items: Vec<Item>,
+    /// The job id each item names (`job_id`), where it names one.
+    pub job_ids: Vec<Option<String>>,
 }
 
 /// The fields of a list page: Application Streaming lists answer
@@ -323,21 +386,41 @@ pub fn parse_page(body: &[u8]) -> Result<Page, Malformed> {
         Some(RawList::List(list)) => parse_items(list)?,
         Some(_) => return Err(Malformed("the list response's items are not a list".into())),
     };
-    let total = match f.leaf("count") {
-        Leaf::Missing => f.leaf("total_count").integer(),
-        count => count.integer(),
+    let (name, total) = match f.leaf("count") {
+        Leaf::Missing => ("total_count", f.leaf("total_count")),
+        count => ("count", count),
     };
-    Ok(Page { total, items })
+    // Without a trustworthy total, paging could not tell a whole list
+    // from its first page.
+    let total = match &total {
+        Leaf::Number(n) => n.parse::<u64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| match total {
+        Leaf::Missing => Malformed(
+            "the list response has no total (`count` or `total_count`), so it cannot be told whether every item was read".into(),
+        ),
+        other => Malformed(format!(
+            "the list response's `{name}` is {}, not a whole number of items",
+            other.describe()
+        )),
+    })?;
+    let (items, job_ids) = items;
+    Ok(Page {
+        total,
+        items,
+        job_ids,
+    })
 }
 
 /// Builds the observation of a fully paged list.
-pub fn list_observation(items: Vec<Item>) -> Observation {
-    Observation {
+pub fn list_observation(items: Vec<Item>) -> Result<Observation, Malformed> {
+    Ok(Observation {
         job: None,
-        items: dedup(items),
+        items: dedup(items)?,
         counts: BTreeMap::new(),
         source: Source::List,
-    }
+    })
 }
 
 /// Reads a count endpoint's `{count}`.
@@ -348,14 +431,30 @@ pub fn parse_count(document: &Value) -> Result<u64, Malformed> {
         .ok_or_else(|| Malformed("the count response has no numeric `count`".into()))
 }
 
-/// Paging order is undocumented, so an item may appear on two pages: keep the
-/// first sighting of each id.
-fn dedup(items: Vec<Item>) -> Vec<Item> {
-    let mut seen = std::collections::HashSet::with_capacity(items.len());
-    items
-        .into_iter()
-        .filter(|i| seen.insert(i.id.clone()))
-        .collect()
+/// Paging order is undocumented, so an item may appear on two pages: keep
+/// one sighting of each id. The id is the key as text (`1` and `"1"` are
+/// one item). Two sightings with different statuses are not one state of
+/// the item: which is current is unknown, so the answer is inconsistent.
+pub fn dedup(items: Vec<Item>) -> Result<Vec<Item>, Malformed> {
+    let mut seen: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(items.len());
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    for item in items {
+        match seen.get(&item.id) {
+            Some(&at) if out[at].status != item.status => {
+                return Err(Malformed(format!(
+                    "sub-job {} is listed twice with different statuses ({} and {}), so its state is unknown",
+                    item.id, out[at].status, item.status
+                )));
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(item.id.clone(), out.len());
+                out.push(item);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -448,7 +547,7 @@ mod tests {
             {"id": "a", "status": "RUNNING"}, {"id": "a", "status": "RUNNING"}
         ]}))
         .unwrap();
-        let list = list_observation(listed.items);
+        let list = list_observation(listed.items).unwrap();
         assert!(list.is_list());
         assert_eq!(
             *list.document(),
@@ -457,12 +556,51 @@ mod tests {
     }
 
     #[test]
+    fn a_job_that_cannot_be_read_as_a_tree_is_malformed() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let body = format!(
+            r#"{{"id":"j","status":"RUNNING","sub_jobs":[{{"id":"s","status":"FAILED"}}],"x":{deep}}}"#
+        );
+        let err = parse_job(body.into_bytes().into()).unwrap_err();
+        assert!(err.0.contains("JSON tree"), "{err}");
+        let in_item =
+            format!(r#"{{"count":1,"items":[{{"id":"s","status":"FAILED","x":{deep}}}]}}"#);
+        assert!(parse_page(in_item.as_bytes()).is_err());
+        let huge = br#"{"id":"j","status":"RUNNING","x":1e999}"#;
+        assert!(parse_job(Bytes::from_static(huge)).is_err());
+    }
+
+    #[test]
+    fn conflicting_sightings_and_other_jobs_are_malformed() {
+        let twice = job(json!({"id": "j", "status": "RUNNING", "sub_jobs": [
+            {"id": "s", "status": "RUNNING"}, {"id": "s", "status": "FAILED"}
+        ]}));
+        assert!(twice.unwrap_err().0.contains("different statuses"));
+        let retyped = job(json!({"id": "j", "status": "RUNNING", "sub_jobs": [
+            {"id": 1, "status": "SUCCESS"}, {"id": "1", "status": "FAILED"}
+        ]}));
+        assert!(retyped.is_err(), "1 and \"1\" are one id");
+        let foreign = job(json!({"id": "j", "status": "RUNNING", "sub_jobs": [
+            {"id": "s", "status": "SUCCESS", "job_id": "k"}
+        ]}));
+        assert!(foreign.unwrap_err().0.contains("belongs to job k"));
+
+        let obs = job(json!({"id": "702364883651395584", "status": "SUCCESS"})).unwrap();
+        assert!(check_job_id(&obs, "702364883651395584").is_ok());
+        assert!(check_job_id(&obs, "702364883651395585").is_err());
+        let rounded = job(json!({"id": 702364883651395600u64, "status": "SUCCESS"})).unwrap();
+        assert!(check_job_id(&rounded, "702364883651395584").is_err());
+        let anonymous = job(json!({"status": "SUCCESS"})).unwrap();
+        assert!(check_job_id(&anonymous, "j").is_err());
+    }
+
+    #[test]
     fn pages_and_counts() {
         let one =
             page(json!({"total_count": 3, "jobs": [{"id": "1", "status": "RUNNING"}]})).unwrap();
-        assert_eq!((one.total, one.items.len()), (Some(3), 1));
+        assert_eq!((one.total, one.items.len()), (3, 1));
         let apps = page(json!({"count": 5, "items": [{"id": 1, "status": "SUCCESS"}]})).unwrap();
-        assert_eq!((apps.total, apps.items[0].id.as_str()), (Some(5), "1"));
+        assert_eq!((apps.total, apps.items[0].id.as_str()), (5, "1"));
         assert!(page(json!({"count": 1})).is_err());
         assert!(page(json!({"count": 1, "items": null})).is_err());
         assert!(

@@ -192,6 +192,69 @@ macro_rules! other_types {
     };
 }
 
+/// Checks that a JSON text can be read as a `serde_json::Value` tree,
+/// without building one: the same deserializer, so the same limits (nesting
+/// deeper than 128 levels, numbers out of range, invalid escapes). The field
+/// readers above skip what they do not read and would accept such a text,
+/// and a tree built from it later (for JSONPath, `where` filters, outputs)
+/// would fail: this refuses it when it is read, as a malformed answer.
+pub fn check_tree(text: &[u8]) -> Result<(), serde_json::Error> {
+    let mut d = serde_json::Deserializer::from_slice(text);
+    de::Deserialize::deserialize(&mut d).map(|Tree| ())?;
+    d.end()
+}
+
+/// Any JSON value, visited as `serde_json::Value` would visit it.
+struct Tree;
+
+impl<'de> de::Deserialize<'de> for Tree {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TreeVisitor)
+    }
+}
+
+struct TreeVisitor;
+
+impl<'de> Visitor<'de> for TreeVisitor {
+    type Value = Tree;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Tree, E> {
+        Ok(Tree)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
+        while map.next_key::<KeyText>()?.is_some() {
+            map.next_value::<Tree>()?;
+        }
+        Ok(Tree)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
+        while seq.next_element::<Tree>()?.is_some() {}
+        Ok(Tree)
+    }
+    other_types!(Tree);
+}
+
+/// An object key, read as a `Value` reads it: as a string.
+struct KeyText;
+
+impl<'de> de::Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<KeyText, E> {
+                Ok(KeyText)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
     Ok(())
@@ -355,6 +418,34 @@ mod tests {
         assert_eq!(leaf(r#""40""#).integer(), Some(40));
         assert_eq!(leaf("40").integer(), Some(40));
         assert_eq!(leaf("40.5").integer(), None);
+    }
+
+    #[test]
+    fn a_tree_check_refuses_what_a_value_cannot_hold() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        for ok in [
+            deep(100),
+            r#"{"a": [1, -2, 3.5, "s\u00e9", null, true]}"#.into(),
+        ] {
+            assert!(check_tree(ok.as_bytes()).is_ok(), "{ok}");
+            assert!(serde_json::from_str::<serde_json::Value>(&ok).is_ok());
+        }
+        let nested = format!(r#"{{"id": "j", "x": {}}}"#, deep(200));
+        for bad in [
+            nested,
+            r#"{"x": 1e400}"#.into(),
+            r#"{"x": "\ud800"}"#.into(),
+            "{} x".into(),
+        ] {
+            assert!(check_tree(bad.as_bytes()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&bad).is_err(),
+                "{bad}"
+            );
+        }
+        // The field readers skip it all and would have accepted it.
+        let skipped = format!(r#"{{"x": {}}}"#, deep(200));
+        assert!(read_object(skipped.as_bytes(), OUTER).is_ok());
     }
 
     const INNER: &[(&str, Kind)] = &[("a", Kind::Leaf), ("b", Kind::Leaf)];

@@ -15,7 +15,12 @@ use crate::spec::{ListFilter, Target, Template, Wait};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// One request whose answer is a job (or arbitrary JSON for `get`).
-    Single { request: ApiRequest, json: bool },
+    Single {
+        request: ApiRequest,
+        json: bool,
+        /// The job asked for: an answer about another job is malformed.
+        job_id: Option<String>,
+    },
     /// A list endpoint, paged with `offset`/`limit` until every item is read.
     Paged { request: ApiRequest, page: u32 },
     /// A count endpoint, once per status of each count the conditions need.
@@ -83,11 +88,33 @@ impl Plan {
 /// Resolves a wait's target into the plan of one poll. `outputs` answers
 /// `${outputs.WAIT.KEY}` references.
 pub fn plan(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Result<Plan, String> {
+    let mut plan = requests(wait, outputs)?;
+    if let Plan::Single { job_id, .. } = &mut plan {
+        *job_id = asked_job(wait, outputs)?;
+    }
+    Ok(plan)
+}
+
+/// The id of the job a job wait asks for, as sent.
+fn asked_job(
+    wait: &Wait,
+    outputs: &dyn Fn(&str, &str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    Ok(match &wait.target {
+        Target::ImageJob { job_id }
+        | Target::AppServerJob { job_id }
+        | Target::DesktopJob { job_id } => Some(job_id.render(outputs)?),
+        _ => None,
+    })
+}
+
+fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Result<Plan, String> {
     let p = &wait.project_id;
     let render = |t: &Template| t.render(outputs);
     let single = |service, path: String| Plan::Single {
         request: ApiRequest::new(service, path),
         json: false,
+        job_id: None,
     };
     Ok(match &wait.target {
         Target::ImageJob { job_id } => single(
@@ -157,6 +184,7 @@ pub fn plan(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
             Plan::Single {
                 request,
                 json: true,
+                job_id: None,
             }
         }
     })
@@ -272,8 +300,20 @@ pub fn observe_saved(wait: &Wait, text: &[u8]) -> Result<Observation, model::Mal
             .map_err(|e| model::Malformed(format!("the response is not valid JSON ({e})")))
     };
     match wait.target.shape() {
-        Shape::Job => model::parse_job(Bytes::copy_from_slice(text)),
-        Shape::List => Ok(model::list_observation(model::parse_page(text)?.items)),
+        Shape::Job => {
+            let obs = model::parse_job(Bytes::copy_from_slice(text))?;
+            // An id that needs an earlier wait's output cannot be known here.
+            if let Ok(Some(asked)) = asked_job(wait, &|_, _| None) {
+                model::check_job_id(&obs, &asked)?;
+            }
+            Ok(obs)
+        }
+        // One saved page must be the whole list, as a poll's pages must.
+        Shape::List => {
+            let mut paging = super::wait::observe::Paging::new(u32::MAX, None);
+            paging.add(model::parse_page(text)?)?;
+            paging.finish()
+        }
         Shape::Count => saved_counts(wait, &json()?),
         Shape::Json => Ok(Observation {
             source: Source::Json(json()?),

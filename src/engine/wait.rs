@@ -1,5 +1,8 @@
 //! One wait's polling loop: observe, judge, record, sleep, until an outcome.
 
+#[path = "observe.rs"]
+pub mod observe;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,13 +10,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::fetch::{self, Plan};
+use super::fetch::Plan;
 use super::gate::Gate;
 use super::history::{self, History};
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
-use crate::api::model::{self, Observation, Source};
+use crate::api::model::Observation;
 use crate::condition::{Verdict, judge};
 use crate::report::model::{
     ApiErrorInfo, Estimate, EstimateBasis, HistoryEntry, LastObservation, Outcome, WaitReport,
@@ -91,14 +94,17 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             finish(Outcome::Cancelled, stop.reason());
             return;
         }
-        let timeout = request_timeout(deadline);
         update(&report, |r| r.polls += 1);
+        let tally = |n: i64| {
+            update(&report, |r| {
+                r.requests_sent = r.requests_sent.saturating_add_signed(n)
+            })
+        };
         let observed = tokio::select! {
-            result = observe(&plan, &cx.gate, &wait.project_id, timeout, deadline) => result,
+            result = observe::poll(&plan, wait, &cx.gate, deadline, &tally) => result,
             _ = stopped(&mut cx.stop) => continue,
         };
         let (result, sent) = observed;
-        update(&report, |r| r.requests_sent += sent);
         let mut delay = schedule.next_delay();
         // "In a row" means consecutive observations: the streak survives
         // only a poll judged met; an error, a poll cut short or a pending
@@ -469,88 +475,6 @@ async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) {
     }
 }
 
-/// Makes the requests of one poll. Returns the observation (or the first
-/// error; `None` if the gate could not send a request before `deadline`) and
-/// how many requests this wait actually sent.
-async fn observe(
-    plan: &Plan,
-    gate: &Gate,
-    project_id: &str,
-    timeout: Duration,
-    deadline: Instant,
-) -> (Option<Result<Observation, ApiError>>, u64) {
-    let mut sent = 0u64;
-    let result = async {
-        match plan {
-            Plan::Single { request, json } => {
-                let Some(answer) = gate.get(request, project_id, timeout, deadline).await else {
-                    return Ok(None);
-                };
-                sent += u64::from(answer.sent);
-                let body = answer.result?;
-                if *json {
-                    Ok(Some(Observation {
-                        source: Source::Json(body.json()?),
-                        ..Default::default()
-                    }))
-                } else {
-                    model::parse_job(body.bytes.clone())
-                        .map(Some)
-                        .map_err(|m| body.malformed(shape(m)))
-                }
-            }
-            Plan::Paged { request, page } => {
-                let mut items = Vec::new();
-                let mut pages = 0u32;
-                let mut offset = 0u64;
-                loop {
-                    let r = request
-                        .clone()
-                        .with("limit", page.to_string())
-                        .with("offset", offset.to_string());
-                    let Some(answer) = gate.get(&r, project_id, timeout, deadline).await else {
-                        return Ok(None);
-                    };
-                    sent += u64::from(answer.sent);
-                    let body = answer.result?;
-                    let parsed =
-                        model::parse_page(&body.bytes).map_err(|m| body.malformed(shape(m)))?;
-                    let got = parsed.items.len() as u64;
-                    items.extend(parsed.items);
-                    pages += 1;
-                    offset += got;
-                    let total = parsed.total.unwrap_or(0);
-                    // Stop on a short page or once the reported total is read;
-                    // a hard cap guards against a server that never ends.
-                    if got < u64::from(*page) || offset >= total || pages >= 10_000 {
-                        break;
-                    }
-                }
-                Ok(Some(model::list_observation(items)))
-            }
-            Plan::Counts { request, counts } => {
-                let mut answers = BTreeMap::new();
-                for count in counts {
-                    let mut total = 0;
-                    for r in count.requests(request) {
-                        let Some(answer) = gate.get(&r, project_id, timeout, deadline).await else {
-                            return Ok(None);
-                        };
-                        sent += u64::from(answer.sent);
-                        let body = answer.result?;
-                        total += model::parse_count(&body.json()?)
-                            .map_err(|m| body.malformed(shape(m)))?;
-                    }
-                    answers.insert(count.key.clone(), total);
-                }
-                Ok(Some(fetch::counts_observation(answers)))
-            }
-        }
-    }
-    .await;
-    (result.transpose(), sent)
-}
-
 /// How long one request may take: a request never outlives the deadline by
 /// more than a moment, so a server that accepts and never answers cannot
 /// hold the gate open.
@@ -558,10 +482,6 @@ fn request_timeout(deadline: Instant) -> Duration {
     deadline
         .saturating_duration_since(Instant::now())
         .clamp(Duration::from_secs(1), Duration::from_secs(30))
-}
-
-fn shape(m: model::Malformed) -> String {
-    format!("the response does not have the documented shape: {m}")
 }
 
 fn update(report: &Mutex<WaitReport>, f: impl FnOnce(&mut WaitReport)) {
