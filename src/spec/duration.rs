@@ -16,6 +16,10 @@ pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The longest delay between two polls (`poll.initial`, `poll.max`).
 pub const LONGEST_POLL_DELAY: Duration = Duration::from_secs(3600);
 
+/// The longest offset in a simulator scenario: scenarios write `1000h` for
+/// "never", so its ceiling is a year rather than a week.
+pub const LONGEST_SIMULATED: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The units, each as the milliseconds it stands for.
 const UNITS: [(&[&str], u64); 5] = [
     (&["ms", "msec", "msecs"], 1),
