@@ -103,7 +103,8 @@ pub struct RunArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub endpoints: EndpointArgs,
-    /// Write the JSON report to FILE (also on failure, timeout and interrupt).
+    /// Write the JSON report to FILE (also on failure, timeout and
+    /// interrupt); `-` prints it on standard output, as `--json` does.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Write a JUnit XML report to FILE (one test case per wait).
@@ -121,11 +122,11 @@ pub struct RunArgs {
     /// Let every wait finish to learn every outcome.
     #[arg(long, overrides_with = "fail_fast")]
     pub keep_going: bool,
-    /// Requests in flight at once, across all waits.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// Requests in flight at once, across all waits (1 to 256).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = parse_concurrency)]
     pub max_concurrency: usize,
-    /// Requests per second, across all waits.
-    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    /// Requests per second, across all waits (0.1 to 1000).
+    #[arg(long, default_value_t = 10.0, value_name = "N", value_parser = parse_rps)]
     pub max_rps: f64,
     /// Seed for poll jitter (reproducible schedules).
     #[arg(long, hide = true)]
@@ -180,14 +181,51 @@ pub struct DemoArgs {
     pub report: Option<PathBuf>,
 }
 
+/// `--deadline`: the spec's parser and ceiling, and, like `deadline:` in a
+/// spec, never zero (a zero deadline would end every wait before its first
+/// poll).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::spec::duration::parse(text)
+    let duration = crate::spec::duration::parse(text)?;
+    if duration.is_zero() {
+        return Err("the deadline must be longer than zero, e.g. `30m`".into());
+    }
+    Ok(duration)
+}
+
+/// The range `--max-concurrency` accepts: 0 would never send a request.
+const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=256;
+
+fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if CONCURRENCY.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a whole number from {} to {}: requests in flight at once, e.g. `8`",
+            CONCURRENCY.start(),
+            CONCURRENCY.end()
+        )),
+    }
+}
+
+/// The range `--max-rps` accepts. Below it, polls would be minutes apart
+/// whatever the spec says (0, a negative number or NaN used to become one
+/// request per 100 s); above it, the gateway's rate limit answers instead.
+const RPS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
+
+fn parse_rps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if RPS.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number from {} to {}: requests per second across all waits, e.g. `10`",
+            RPS.start(),
+            RPS.end()
+        )),
+    }
 }
 
 /// Parses the command line, runs the command and maps the result to an exit
 /// code. Clap's own errors exit 2, as the table says.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -199,6 +237,10 @@ pub fn main() -> ExitCode {
         }
     };
     let color = cli.command.color();
+    if let Err(error) = settle_outputs(&mut cli.command) {
+        commands::print_error(&error, color, cli.command.json_stdout());
+        return ExitCode::from(error.code());
+    }
     let json = cli.command.json_stdout();
     if let Command::Run(args) = &cli.command {
         let _ = CRASH_OUTPUTS.set(CrashOutputs {
@@ -305,6 +347,96 @@ fn crashed(message: &str) -> ExitCode {
     ExitCode::from(exit::INTERNAL)
 }
 
+/// Settles the report flags before anything runs: `--report -` means
+/// `--json` (the report alone on standard output), and no two outputs may
+/// name the same file, nor a file the GitHub runner hands to the step, where
+/// one would overwrite the other.
+fn settle_outputs(command: &mut Command) -> Result<(), Error> {
+    let github: Vec<(String, PathBuf)> = GITHUB_FILES
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var_os(name).filter(|v| !v.is_empty())?;
+            Some((format!("${name}"), PathBuf::from(value)))
+        })
+        .collect();
+    match command {
+        Command::Run(args) => {
+            if args.report.as_deref() == Some(std::path::Path::new("-")) {
+                args.report = None;
+                args.json = true;
+            }
+            if args.junit.as_deref() == Some(std::path::Path::new("-")) {
+                return Err(Error::Usage(
+                    "--junit -: the JUnit report is written to a file; give a path, e.g. `--junit jobgate.xml` (`--report -` or `--json` print the JSON report)".into(),
+                ));
+            }
+            let mut named: Vec<(String, PathBuf)> = Vec::new();
+            if let Some(path) = &args.report {
+                named.push(("--report".into(), path.clone()));
+            }
+            if let Some(path) = &args.junit {
+                named.push(("--junit".into(), path.clone()));
+            }
+            distinct_outputs(&named, &github)
+        }
+        Command::Demo(args) => match &args.report {
+            Some(path) if path.as_os_str() == "-" => Err(Error::Usage(
+                "--report -: the demo writes its report to a file; give a path, e.g. `--report demo.json`".into(),
+            )),
+            Some(path) => distinct_outputs(&[("--report".into(), path.clone())], &github),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The files a GitHub runner gives a step, which jobgate must not overwrite.
+const GITHUB_FILES: [&str; 5] = [
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_STATE",
+];
+
+/// Refuses two of `named` (flag, path) that are the same file, or one that
+/// is one of the runner's `github` files.
+fn distinct_outputs(
+    named: &[(String, PathBuf)],
+    github: &[(String, PathBuf)],
+) -> Result<(), Error> {
+    for (i, (flag, path)) in named.iter().enumerate() {
+        let others = named[i + 1..].iter().chain(github);
+        if let Some((other, _)) = others.into_iter().find(|(_, o)| same_file(path, o)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} and {other} name the same file: one output would overwrite the other; give each its own file",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file, whether it exists yet or not: compared
+/// after resolving the directory (symbolic links, `..`, the working
+/// directory).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    fn resolved(path: &std::path::Path) -> PathBuf {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Ok(real) = absolute.canonicalize() {
+            return real;
+        }
+        match (absolute.parent(), absolute.file_name()) {
+            (Some(dir), Some(name)) => dir
+                .canonicalize()
+                .map(|dir| dir.join(name))
+                .unwrap_or(absolute),
+            _ => absolute,
+        }
+    }
+    resolved(a) == resolved(b)
+}
+
 /// Parses `NAME=VALUE` pairs from `--var`.
 pub fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
     vars.iter()
@@ -339,6 +471,66 @@ mod tests {
             color(&["jobgate", "validate", "spec.yaml"]),
             ColorChoice::Auto
         );
+    }
+
+    #[test]
+    fn rate_and_concurrency_limits_are_bounded() {
+        for bad in [
+            "0", "-1", "NaN", "nan", "inf", "-inf", "0.01", "1e9", "x", "",
+        ] {
+            assert!(parse_rps(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_rps("0.5"), Ok(0.5));
+        assert_eq!(parse_rps("10"), Ok(10.0));
+        for bad in ["0", "-1", "257", "1.5", "x"] {
+            assert!(parse_concurrency(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_concurrency("1"), Ok(1));
+    }
+
+    #[test]
+    fn the_deadline_is_positive_and_bounded() {
+        assert!(
+            parse_duration("0s")
+                .unwrap_err()
+                .contains("longer than zero")
+        );
+        assert!(parse_duration("18000000000000000000s").is_err());
+        assert!(parse_duration("30M").is_err());
+        assert!(parse_duration("30m").is_ok());
+    }
+
+    fn settled(args: &[&str]) -> Result<Command, Error> {
+        let mut command = Cli::try_parse_from(args).unwrap().command;
+        settle_outputs(&mut command).map(|()| command)
+    }
+
+    #[test]
+    fn report_dash_prints_the_report() {
+        let Command::Run(run) = settled(&["jobgate", "run", "s.yaml", "--report", "-"]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(run.json && run.report.is_none());
+        assert!(settled(&["jobgate", "run", "s.yaml", "--junit", "-"]).is_err());
+        assert!(settled(&["jobgate", "demo", "--report", "-"]).is_err());
+    }
+
+    #[test]
+    fn two_outputs_never_share_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("out.json");
+        let same = dir.path().join("sub/../out.json");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let (a, same) = (a.to_str().unwrap(), same.to_str().unwrap());
+        let error = settled(&["jobgate", "run", "s.yaml", "--report", a, "--junit", same])
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("same file"), "{error}");
+        assert_eq!(error.code(), exit::INVALID_INPUT);
+        let other = dir.path().join("out.xml");
+        let other = other.to_str().unwrap();
+        assert!(settled(&["jobgate", "run", "s.yaml", "--report", a, "--junit", other]).is_ok());
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    /// `eval`'s saved response could not be read.
+    #[error("cannot read the response {path}: {source}")]
+    ReadResponse {
+        path: String,
+        source: std::io::Error,
+    },
     /// A command-line value is wrong.
     #[error("{0}")]
     Usage(String),
@@ -46,9 +52,11 @@ impl Error {
     /// The documented exit code of this error.
     pub fn code(&self) -> u8 {
         match self {
-            Error::Spec(_) | Error::ReadSpec { .. } | Error::Usage(_) | Error::Endpoint(_) => {
-                exit::INVALID_INPUT
-            }
+            Error::Spec(_)
+            | Error::ReadSpec { .. }
+            | Error::ReadResponse { .. }
+            | Error::Usage(_)
+            | Error::Endpoint(_) => exit::INVALID_INPUT,
             Error::Credentials(_) => exit::AUTH,
             Error::WriteReport { .. } | Error::Simulator(_) | Error::Internal(_) => {
                 exit::API_UNAVAILABLE

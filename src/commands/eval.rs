@@ -1,7 +1,7 @@
 //! `jobgate eval`: judge a wait's conditions against a saved response,
 //! offline, and show what each condition found.
 
-use super::{load_spec, read_input};
+use super::{LARGEST_RESPONSE, load_spec, read_input};
 use crate::cli::EvalArgs;
 use crate::engine;
 use crate::error::Error;
@@ -18,10 +18,11 @@ pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
             names.join(", ")
         )));
     };
-    let text = read_input(&args.response).map_err(|source| Error::ReadSpec {
-        path: args.response.display().to_string(),
-        source,
-    })?;
+    let text =
+        read_input(&args.response, LARGEST_RESPONSE).map_err(|source| Error::ReadResponse {
+            path: args.response.display().to_string(),
+            source,
+        })?;
     serde_json::from_str::<serde::de::IgnoredAny>(&text)
         .map_err(|e| Error::Usage(format!("{} is not JSON: {e}", args.response.display())))?;
     let obs = engine::fetch::observe_saved(wait, text.as_bytes())

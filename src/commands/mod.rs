@@ -126,7 +126,7 @@ pub(crate) fn terminal_width() -> usize {
 pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
     let vars: HashMap<String, String> = parse_vars(&args.vars)?.into_iter().collect();
     let origin = args.spec.display().to_string();
-    let source = read_input(&args.spec).map_err(|source| Error::ReadSpec {
+    let source = read_input(&args.spec, LARGEST_SPEC).map_err(|source| Error::ReadSpec {
         path: origin.clone(),
         source,
     })?;
@@ -134,14 +134,34 @@ pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
     Ok(spec::parse(&origin, &source, &env)?)
 }
 
-pub(crate) fn read_input(path: &Path) -> std::io::Result<String> {
-    let bytes = if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        buf
+/// The largest spec file read: far above any real spec (the largest
+/// example is a few KiB), low enough that `/dev/zero` or a wrong file ends
+/// in a message instead of exhausting memory.
+pub(crate) const LARGEST_SPEC: u64 = 16 * 1024 * 1024;
+
+/// The largest saved response `eval` reads (a page of 100 sub-jobs is
+/// about 100 KiB).
+pub(crate) const LARGEST_RESPONSE: u64 = 64 * 1024 * 1024;
+
+/// Reads a UTF-8 file (or standard input for `-`) of at most `limit` bytes.
+pub(crate) fn read_input(path: &Path, limit: u64) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().take(limit + 1).read_to_end(&mut bytes)?;
     } else {
-        std::fs::read(path)?
-    };
+        std::fs::File::open(path)?
+            .take(limit + 1)
+            .read_to_end(&mut bytes)?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB, the most jobgate reads (is it the right file?)",
+                limit / (1024 * 1024)
+            ),
+        ));
+    }
     String::from_utf8(bytes).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,

@@ -117,9 +117,9 @@ fn rate(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{text}` is not a probability from 0 to 1"))
 }
 
+/// The spec's duration parser, so a duration means the same everywhere.
 fn duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|error| format!("`{text}` is not a duration such as 500ms or 2s ({error})"))
+    crate::spec::duration::parse_at_most(text, crate::spec::duration::LONGEST_SIMULATED)
 }
 
 impl SimulateArgs {

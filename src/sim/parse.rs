@@ -550,12 +550,15 @@ fn job_type(given: Option<&str>, default: &str, here: &Place<'_>) -> Result<Stri
 }
 
 fn duration(text: &str, field: &str, here: &Place<'_>) -> Result<Duration, ScenarioError> {
-    humantime::parse_duration(text.trim()).map_err(|error| {
-        here.error(
-            format!("{field} `{text}` is not a duration ({error})"),
-            "write an offset such as 0s, 1500ms, 2s or 1m 30s",
-        )
-    })
+    // The spec's duration parser, so a duration means the same everywhere.
+    crate::spec::duration::parse_at_most(text, crate::spec::duration::LONGEST_SIMULATED).map_err(
+        |error| {
+            here.error(
+                format!("{field}: {error}"),
+                "write an offset such as 0s, 1500ms, 2s or 1m 30s",
+            )
+        },
+    )
 }
 
 /// A generated count, within what fits in memory.
@@ -801,12 +804,14 @@ faults: {seed: 7, throttle: 0.2, retry_after: 1s, server_error: 0.1, malformed: 
             "{error}"
         );
         assert!(error_of(&past("{count: 0, took: {min: 1s, max: 1s}}")).contains("past jobs"));
-        // Absurd but valid durations neither panic nor wrap around.
-        let long = Scenario::from_yaml(
-            &past("{count: 3, took: {min: 300000000000y, max: 300000000000y}}"),
-            "p",
-        )
-        .unwrap();
+        // Absurd durations are refused, the longest valid ones neither
+        // panic nor wrap around.
+        let error = error_of(&past(
+            "{count: 3, took: {min: 300000000000d, max: 300000000000d}}",
+        ));
+        assert!(error.contains("longer than the longest"), "{error}");
+        let long =
+            Scenario::from_yaml(&past("{count: 3, took: {min: 365d, max: 365d}}"), "p").unwrap();
         assert_eq!(long.past_image_jobs.len(), 3);
         let servers = Scenario::from_yaml(
             &format!(

@@ -34,15 +34,33 @@ pub enum InterpolationError {
 }
 
 /// Expands environment variables in `text`, keeping output references.
+///
+/// A default may itself hold references: `${A:-${B}}` is `A`, else `B`;
+/// `${A:-${B:-x}}` falls back to `x`. Braces are matched, so the default
+/// never ends at an inner `}`.
 pub fn expand(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Piece>, Vec<InterpolationError>> {
+    expand_at(text, 0, lookup, 0)
+}
+
+/// Defaults nested deeper than this are refused (each level is a re-parse).
+const DEEPEST_DEFAULT: usize = 8;
+
+/// [`expand`] for `text` found at byte `offset` of the scalar, `depth`
+/// defaults deep; error positions are in the scalar.
+fn expand_at(
+    text: &str,
+    offset: usize,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
 ) -> Result<Vec<Piece>, Vec<InterpolationError>> {
     let mut pieces: Vec<Piece> = Vec::new();
     let mut errors = Vec::new();
     let mut literal = String::new();
     let mut rest = text;
-    let mut consumed = 0;
+    let mut consumed = offset;
     while let Some(at) = rest.find('$') {
         literal.push_str(&rest[..at]);
         let after = &rest[at..];
@@ -59,7 +77,7 @@ pub fn expand(
             continue;
         }
         let start = consumed + at;
-        let Some(close) = after.find('}') else {
+        let Some(close) = closing_brace(after) else {
             errors.push(InterpolationError::Malformed {
                 start,
                 len: after.len(),
@@ -76,7 +94,12 @@ pub fn expand(
         };
         if let Some(path) = name.strip_prefix("outputs.") {
             match path.split_once('.') {
-                Some((wait, key)) if !wait.is_empty() && !key.is_empty() && !key.contains('.') => {
+                Some((wait, key))
+                    if default.is_none()
+                        && !wait.is_empty()
+                        && !key.is_empty()
+                        && !key.contains('.') =>
+                {
                     if !literal.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut literal)));
                     }
@@ -88,7 +111,9 @@ pub fn expand(
                 _ => errors.push(InterpolationError::Malformed {
                     start,
                     len: close + 1,
-                    reason: "an output reference is written `${outputs.WAIT.KEY}`".to_owned(),
+                    reason:
+                        "an output reference is written `${outputs.WAIT.KEY}`, without a default"
+                            .to_owned(),
                 }),
             }
         } else if !is_var_name(name) {
@@ -100,12 +125,35 @@ pub fn expand(
                 ),
             });
         } else {
-            match lookup(name)
-                .filter(|v| !v.is_empty())
-                .or(default.map(str::to_owned))
-            {
-                Some(value) => literal.push_str(&value),
-                None => errors.push(InterpolationError::Unset {
+            match (lookup(name).filter(|v| !v.is_empty()), default) {
+                (Some(value), _) => literal.push_str(&value),
+                (None, Some(default)) if default.contains('$') && depth >= DEEPEST_DEFAULT => {
+                    errors.push(InterpolationError::Malformed {
+                        start,
+                        len: close + 1,
+                        reason: format!("defaults are nested more than {DEEPEST_DEFAULT} deep"),
+                    })
+                }
+                (None, Some(default)) => {
+                    let at_default = start + 2 + name.len() + 2;
+                    match expand_at(default, at_default, lookup, depth + 1) {
+                        Ok(inner) => {
+                            for piece in inner {
+                                match piece {
+                                    Piece::Text(t) => literal.push_str(&t),
+                                    output => {
+                                        if !literal.is_empty() {
+                                            pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                                        }
+                                        pieces.push(output);
+                                    }
+                                }
+                            }
+                        }
+                        Err(inner) => errors.extend(inner),
+                    }
+                }
+                (None, None) => errors.push(InterpolationError::Unset {
                     name: name.to_owned(),
                     start,
                     len: close + 1,
@@ -124,6 +172,73 @@ pub fn expand(
     } else {
         Err(errors)
     }
+}
+
+/// The byte offset of the `}` that closes the `${` at the start of `text`,
+/// skipping nested `${...}` (and the literal `$${`).
+fn closing_brace(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at..].starts_with(b"$${") {
+            at += 3;
+        } else if bytes[at..].starts_with(b"${") {
+            depth += 1;
+            at += 2;
+        } else if bytes[at] == b'}' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(at);
+            }
+            at += 1;
+        } else {
+            at += 1;
+        }
+    }
+    None
+}
+
+/// A `$NAME` written without braces, which is kept as literal text: in an
+/// id it is almost surely a `${NAME}` with its braces forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BareReference {
+    /// The name after the `$`.
+    pub name: String,
+    /// Byte offset of the `$` in the scalar.
+    pub start: usize,
+    /// Length of `$NAME` in bytes.
+    pub len: usize,
+}
+
+/// Every `$NAME` (a `$` followed by a variable name, outside `${...}`) in
+/// `text` as written.
+pub fn bare_references(text: &str) -> Vec<BareReference> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(i) = text[at..].find('$') {
+        let start = at + i;
+        let after = &text[start..];
+        if after.starts_with("$${") {
+            at = start + 3;
+        } else if after.starts_with("${") {
+            at = start + closing_brace(after).map_or(after.len(), |c| c + 1);
+        } else {
+            let name_len = after[1..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len() - 1);
+            let name = &after[1..1 + name_len];
+            if is_var_name(name) {
+                found.push(BareReference {
+                    name: name.to_owned(),
+                    start,
+                    len: 1 + name_len,
+                });
+            }
+            at = start + 1 + name_len;
+        }
+    }
+    found
 }
 
 fn is_var_name(name: &str) -> bool {
@@ -194,6 +309,47 @@ mod tests {
             expand("${outputs.only}", &env).unwrap_err()[0],
             InterpolationError::Malformed { .. }
         ));
+    }
+
+    #[test]
+    fn defaults_may_hold_references() {
+        assert_eq!(expand("${NOPE:-${JOB}}", &env), Ok(text("abc")));
+        assert_eq!(expand("${JOB:-${NOPE}}", &env), Ok(text("abc")));
+        assert_eq!(expand("x${A:-${B:-d}}y", &env), Ok(text("xdy")));
+        assert_eq!(expand("${A:-a}}", &env), Ok(text("a}")));
+        assert_eq!(
+            expand("${A:-${outputs.w.k}}", &env),
+            Ok(vec![Piece::Output {
+                wait: "w".into(),
+                key: "k".into()
+            }])
+        );
+        // An unset inner variable is located where it is written.
+        assert_eq!(
+            expand("${A:-${B}}", &env),
+            Err(vec![InterpolationError::Unset {
+                name: "B".into(),
+                start: 5,
+                len: 4
+            }])
+        );
+        assert!(matches!(
+            expand("${A:-${B}", &env).unwrap_err()[0],
+            InterpolationError::Malformed { start: 0, .. }
+        ));
+        let deep = format!("{}x{}", "${A:-".repeat(20), "}".repeat(20));
+        assert!(expand(&deep, &env).is_err());
+    }
+
+    #[test]
+    fn bare_references_are_found_outside_braces() {
+        let found = bare_references("$JOB-${X}-$${Y}-$1-$.a-$_z9");
+        let names: Vec<(&str, usize, usize)> = found
+            .iter()
+            .map(|b| (b.name.as_str(), b.start, b.len))
+            .collect();
+        assert_eq!(names, [("JOB", 0, 4), ("_z9", 23, 4)]);
+        assert!(bare_references("${A:-$B}").is_empty());
     }
 
     #[test]

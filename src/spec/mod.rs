@@ -26,11 +26,15 @@ pub fn parse(
         diagnostics,
     };
     let root = yaml::parse(source).map_err(|e| {
-        fail(vec![
+        fail(vec![if e.second_document {
+            SpecDiagnostic::new("spec::documents", e.span, e.message)
+                .label("a second document starts here")
+                .help("a spec is one YAML document: remove this `---` and what follows, or put each spec in its own file")
+        } else {
             SpecDiagnostic::new("spec::yaml", e.span, format!("invalid YAML: {}", e.message))
                 .label("the YAML parser stopped here")
-                .help("check indentation, quotes and brackets around this point"),
-        ])
+                .help("check indentation, quotes and brackets around this point")
+        }])
     })?;
     validate::Validator::new(source, env)
         .spec(origin, &root)

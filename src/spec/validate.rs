@@ -9,7 +9,7 @@ use serde_json_path::JsonPath;
 
 use super::diagnostic::{SpecDiagnostic, did_you_mean};
 use super::duration;
-use super::interpolate::{InterpolationError, Piece, expand};
+use super::interpolate::{InterpolationError, Piece, bare_references, expand};
 use super::model::*;
 use super::yaml::{Node, Span, Value};
 use crate::api::{Service, Status, status};
@@ -132,7 +132,9 @@ impl<'a> Validator<'a> {
             Some(_) => {}
         }
         let (endpoints, defaults) = self.defaults(root.get("defaults"));
-        let deadline = root.get("deadline").and_then(|n| self.duration(n));
+        let deadline = root
+            .get("deadline")
+            .and_then(|n| self.positive_duration(n, duration::LONGEST));
         let fail_fast = root
             .get("fail_fast")
             .and_then(|n| self.boolean(n))
@@ -283,13 +285,19 @@ impl<'a> Validator<'a> {
             }
             None => self.project_id_from_env(None),
         };
-        if let Some(t) = node.get("timeout").and_then(|n| self.positive_duration(n)) {
+        if let Some(t) = node
+            .get("timeout")
+            .and_then(|n| self.positive_duration(n, duration::LONGEST))
+        {
             defaults.timeout = t;
         }
         if let Some(p) = node.get("poll").and_then(|n| self.poll(n, &defaults.poll)) {
             defaults.poll = p;
         }
-        if let Some(g) = node.get("not_found_grace").and_then(|n| self.duration(n)) {
+        if let Some(g) = node
+            .get("not_found_grace")
+            .and_then(|n| self.duration(n, duration::LONGEST))
+        {
             defaults.not_found_grace = g;
         }
         if let Some(b) = node.get("error_budget").and_then(|n| self.count(n, 0)) {
@@ -314,6 +322,7 @@ impl<'a> Validator<'a> {
     }
 
     fn project_id(&mut self, node: &Node) -> Option<String> {
+        self.no_bare_references(node)?;
         let id = self.string(node)?;
         if id.is_empty()
             || !id
@@ -341,19 +350,24 @@ impl<'a> Validator<'a> {
                 ok = false;
                 continue;
             };
-            match self.string(value) {
-                Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-                    out.push((service, url.trim_end_matches('/').to_owned()))
-                }
-                Some(url) => {
+            let Some(url) = self.string(value) else {
+                ok = false;
+                continue;
+            };
+            match endpoint_problem(&url) {
+                None => out.push((service, url.trim_end_matches('/').to_owned())),
+                Some((label, help)) => {
                     self.error(
-                        SpecDiagnostic::new("spec::endpoint", value.span, format!("`{url}` is not an http(s) URL"))
-                            .label("no `http://` or `https://` scheme")
-                            .help("write the service's base URL, e.g. `https://workspace.cn-north-4.myhuaweicloud.com`"),
+                        SpecDiagnostic::new(
+                            "spec::endpoint",
+                            value.span,
+                            format!("`{url}` is not a usable endpoint URL: {label}"),
+                        )
+                        .label(label)
+                        .help(help),
                     );
                     ok = false;
                 }
-                None => ok = false,
             }
         }
         ok.then_some(out)
@@ -365,13 +379,13 @@ impl<'a> Validator<'a> {
         let mut poll = *base;
         let mut ok = true;
         if let Some(n) = node.get("initial") {
-            match self.positive_duration(n) {
+            match self.positive_duration(n, duration::LONGEST_POLL_DELAY) {
                 Some(d) => poll.initial = d,
                 None => ok = false,
             }
         }
         if let Some(n) = node.get("max") {
-            match self.positive_duration(n) {
+            match self.positive_duration(n, duration::LONGEST_POLL_DELAY) {
                 Some(d) => poll.max = d,
                 None => ok = false,
             }
@@ -494,9 +508,9 @@ impl<'a> Validator<'a> {
                 }
             },
         };
-        let timeout = node
-            .get("timeout")
-            .map_or(Some(defaults.timeout), |n| self.positive_duration(n));
+        let timeout = node.get("timeout").map_or(Some(defaults.timeout), |n| {
+            self.positive_duration(n, duration::LONGEST)
+        });
         let poll = node
             .get("poll")
             .map_or(Some(defaults.poll), |n| self.poll(n, &defaults.poll));
@@ -505,7 +519,9 @@ impl<'a> Validator<'a> {
             .map_or(Some(defaults.stable_for), |n| self.count(n, 1));
         let not_found_grace = node
             .get("not_found_grace")
-            .map_or(Some(defaults.not_found_grace), |n| self.duration(n));
+            .map_or(Some(defaults.not_found_grace), |n| {
+                self.duration(n, duration::LONGEST)
+            });
         let error_budget = node
             .get("error_budget")
             .map_or(Some(defaults.error_budget), |n| self.count(n, 0));
@@ -597,7 +613,33 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Refuses `$NAME` without braces in an id or path, where it would be
+    /// sent as the literal text `$NAME`.
+    fn no_bare_references(&mut self, node: &Node) -> Option<()> {
+        let written = node.scalar_text()?;
+        let found = bare_references(&written);
+        for b in &found {
+            self.error(
+                SpecDiagnostic::new(
+                    "spec::bare_variable",
+                    node.narrow(self.source, b.start, b.len),
+                    format!(
+                        "`${}` is not expanded: variables are written `${{{}}}`",
+                        b.name, b.name
+                    ),
+                )
+                .label("would be sent as the literal text")
+                .help(format!(
+                    "write `${{{}}}`; for a literal `$` in this value, set it through a variable",
+                    b.name
+                )),
+            );
+        }
+        found.is_empty().then_some(())
+    }
+
     fn job_id(&mut self, node: &Node) -> Option<Template> {
+        self.no_bare_references(node)?;
         let template = self.template(node)?;
         if template
             .0
@@ -643,7 +685,7 @@ impl<'a> Validator<'a> {
             ok &= filter.job_id.is_some();
         }
         if let Some(n) = node.get("desktop_pool_id") {
-            filter.desktop_pool_id = self.template(n);
+            filter.desktop_pool_id = self.no_bare_references(n).and_then(|()| self.template(n));
             ok &= filter.desktop_pool_id.is_some();
         }
         if let Some(n) = node.get("job_type") {
@@ -724,6 +766,7 @@ impl<'a> Validator<'a> {
                 None
             }
             Some(n) => {
+                self.no_bare_references(n)?;
                 let path = self.template(n)?;
                 let starts = matches!(path.0.first(), Some(Piece::Text(t)) if t.starts_with('/'));
                 if !starts || path.display().contains(['?', '#']) {
@@ -749,7 +792,8 @@ impl<'a> Validator<'a> {
         let mut query = Vec::new();
         if let Some(n) = node.get("query") {
             for (k, v) in self.map(n, "`query`").unwrap_or(&[]) {
-                if let (Some(k), Some(v)) = (k.scalar_text(), self.template(v)) {
+                let v = self.no_bare_references(v).and_then(|()| self.template(v));
+                if let (Some(k), Some(v)) = (k.scalar_text(), v) {
                     query.push((k, v));
                 }
             }
@@ -1230,23 +1274,49 @@ impl<'a> Validator<'a> {
     }
 
     fn json_value(&mut self, node: &Node) -> Option<Json> {
-        match &node.value {
+        let value = match &node.value {
             Value::Null => Some(Json::Null),
             Value::Bool(b) => Some(Json::Bool(*b)),
             Value::Int(i) => Some(Json::from(*i)),
             Value::Float(f) => Some(Json::from(*f)),
-            Value::Str(_) => self.string(node).map(Json::String),
-            _ => {
-                self.error(SpecDiagnostic::new(
-                    "spec::value",
+            Value::Str(_) => return self.string(node).map(Json::String),
+            _ => None,
+        };
+        let Some(value) = value else {
+            self.error(SpecDiagnostic::new(
+                "spec::value",
+                node.span,
+                format!("expected a scalar value, found a {}", node.value.kind()),
+            )
+            .label(format!("a {}", node.value.kind()))
+            .help("compare with a string, number, boolean or null; test nested values with a longer `path`"));
+            return None;
+        };
+        // A number or boolean is compared as JSON reads it; one that YAML
+        // reads differently from JSON (`007`, `0x1A`, `no`, a 36-digit id)
+        // is ambiguous: say so rather than compare with what YAML made of it.
+        if let Some(written) = &node.written
+            && !reads_as_json(written, &value)
+        {
+            let read = match &node.value {
+                Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                _ => value.to_string(),
+            };
+            let kind = node.value.kind();
+            self.error(
+                SpecDiagnostic::new(
+                    "spec::ambiguous_value",
                     node.span,
-                    format!("expected a scalar value, found a {}", node.value.kind()),
+                    format!("`{written}` is ambiguous: YAML reads it as the {kind} {read}"),
                 )
-                .label(format!("a {}", node.value.kind()))
-                .help("compare with a string, number, boolean or null; test nested values with a longer `path`"));
-                None
-            }
+                .label(format!("YAML reads this as the {kind} {read}"))
+                .help(format!(
+                    "quote it to compare with the text as written: `\"{written}\"`; or write the {kind} plainly: `{read}`"
+                )),
+            );
+            return None;
         }
+        Some(value)
     }
 
     fn comparison(&mut self, node: &Node) -> Option<Comparison> {
@@ -1600,25 +1670,30 @@ impl<'a> Validator<'a> {
         ok.then_some(set)
     }
 
-    fn duration(&mut self, node: &Node) -> Option<Duration> {
+    /// A duration of at most `max` ([`duration::LONGEST`] or a field's own
+    /// ceiling), so no deadline computed from it can overflow.
+    fn duration(&mut self, node: &Node, max: Duration) -> Option<Duration> {
         let text = self.string(node)?;
-        match duration::parse(&text) {
+        match duration::parse_at_most(&text, max) {
             Ok(d) => Some(d),
             Err(message) => {
+                let too_long = message.contains("longest allowed");
                 self.error(
                     SpecDiagnostic::new("spec::duration", node.span, message)
-                        .label("not a duration")
-                        .help(
-                            "durations take a unit: `ms`, `s`, `m` or `h`, combined as in `1h30m`",
-                        ),
+                        .label(if too_long { "too long" } else { "not a duration" })
+                        .help(if too_long {
+                            "every duration has a ceiling (7d for timeouts, deadlines and grace periods, 1h between polls): write a shorter one".to_owned()
+                        } else {
+                            "durations take a unit: `ms`, `s`, `m`, `h` or `d`, combined as in `1h30m`".to_owned()
+                        }),
                 );
                 None
             }
         }
     }
 
-    fn positive_duration(&mut self, node: &Node) -> Option<Duration> {
-        let d = self.duration(node)?;
+    fn positive_duration(&mut self, node: &Node, max: Duration) -> Option<Duration> {
+        let d = self.duration(node, max)?;
         if d.is_zero() {
             self.error(
                 SpecDiagnostic::new(
@@ -1656,9 +1731,10 @@ impl<'a> Validator<'a> {
     }
 
     fn boolean(&mut self, node: &Node) -> Option<bool> {
+        // YAML 1.2's spellings; YAML 1.1 words (`yes`, `on`, `y`) are text.
         match node.scalar_text().as_deref() {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
+            Some("true" | "True" | "TRUE") => Some(true),
+            Some("false" | "False" | "FALSE") => Some(false),
             _ => {
                 self.error(
                     SpecDiagnostic::new("spec::boolean", node.span, "expected `true` or `false`")
@@ -1683,6 +1759,70 @@ impl<'a> Validator<'a> {
                 None
             }
         }
+    }
+}
+
+/// What is wrong with an endpoint override, as a label and a hint; `None`
+/// when it is an http(s) base URL with a host and a valid port.
+fn endpoint_problem(url: &str) -> Option<(String, String)> {
+    let example =
+        "write the service's base URL, e.g. `https://workspace.cn-north-4.myhuaweicloud.com`";
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Some(("no `http://` or `https://` scheme".into(), example.into()));
+    }
+    let bad_port = || {
+        Some((
+            "the port is not a number from 1 to 65535".to_owned(),
+            "fix the port after the host's `:`, e.g. `https://host:8443`".to_owned(),
+        ))
+    };
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // The authority's last `:` (after an IPv6 literal's `]`) starts the port.
+            let authority = url
+                .split("://")
+                .nth(1)
+                .unwrap_or("")
+                .split(['/', '?', '#'])
+                .next()
+                .unwrap_or("");
+            let port = authority
+                .rsplit_once(']')
+                .map_or(authority, |(_, p)| p)
+                .rsplit_once(':');
+            if port.is_some_and(|(_, p)| p.parse::<u16>().is_err()) {
+                return bad_port();
+            }
+            return Some((format!("not a URL ({e})"), example.into()));
+        }
+    };
+    if parsed.port() == Some(0) {
+        return bad_port();
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Some(("it has no host".into(), example.into()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some((
+            "it holds a user name or password".into(),
+            "credentials come from the environment, never from the URL: remove `user@`".into(),
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Some(("it has a query or fragment".into(), example.into()));
+    }
+    None
+}
+
+/// Whether `written`, a number or boolean as written in the spec, reads as
+/// `value` in JSON too: the same text in a response would compare equal.
+fn reads_as_json(written: &str, value: &Json) -> bool {
+    match serde_json::from_str::<Json>(written) {
+        // An integer beyond 64 bits is rounded through a float by both.
+        Ok(Json::Number(n)) if n.is_f64() && !written.contains(['.', 'e', 'E']) => false,
+        Ok(json) => &json == value,
+        Err(_) => false,
     }
 }
 

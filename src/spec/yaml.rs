@@ -584,6 +584,11 @@ fn scalar_len_at(source: &str, offset: usize) -> usize {
 pub struct Node {
     pub value: Value,
     pub span: Span,
+    /// For a scalar that YAML typed as a number or boolean, the text as
+    /// written (`0x1F`, `007`, `no`, a 36-digit id): ids, `where` values and
+    /// keys are text, and must not become what YAML made of them. `None`
+    /// when the written text cannot be recovered (an alias).
+    pub written: Option<String>,
 }
 
 /// The shapes a YAML value can take.
@@ -624,7 +629,14 @@ impl Node {
 
     /// The scalar's text whatever its YAML type, for fields where `5` and
     /// `"5"` mean the same (numbers written through `${VAR}` arrive as strings).
+    /// A number or boolean is its text as written: `0x1F` stays `0x1F`,
+    /// `007` stays `007`, `on` stays `on`.
     pub fn scalar_text(&self) -> Option<String> {
+        if let (Some(written), Value::Int(_) | Value::Float(_) | Value::Bool(_)) =
+            (&self.written, &self.value)
+        {
+            return Some(written.clone());
+        }
         match &self.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
@@ -659,6 +671,9 @@ pub fn parse(source: &str) -> Result<Node, ParseError> {
 pub struct ParseError {
     pub message: String,
     pub span: Span,
+    /// The file holds a second document (a `---` after the first); `span`
+    /// is that `---`.
+    pub second_document: bool,
 }
 
 impl ParseError {
@@ -686,13 +701,59 @@ impl ParseError {
             });
         // The library's Display repeats the location; keep its first line.
         let message = error.to_string();
+        if message.contains("multiple YAML documents") {
+            return ParseError {
+                message: "the file holds more than one YAML document".to_owned(),
+                span: second_document_marker(source, span.offset).unwrap_or(span),
+                second_document: true,
+            };
+        }
         let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
-        ParseError { message, span }
+        ParseError {
+            message,
+            span,
+            second_document: false,
+        }
     }
+}
+
+/// The `---` line that starts a second document, the last one at or before
+/// `before` (where the parser noticed it).
+fn second_document_marker(source: &str, before: usize) -> Option<Span> {
+    let mut found = None;
+    let mut offset = 0;
+    let mut documents = 0;
+    for (index, line) in source.split_inclusive('\n').enumerate() {
+        if offset > before && found.is_some() {
+            break;
+        }
+        let text = line.trim_end();
+        if text == "---" || text.starts_with("--- ") {
+            // A `---` before any content opens the first document.
+            let content_before = source[..offset].lines().any(|l| {
+                !l.trim().is_empty() && !l.trim_start().starts_with('#') && !l.starts_with('%')
+            });
+            if content_before || documents > 0 {
+                found = Some(Span {
+                    offset,
+                    len: 3,
+                    line: index + 1,
+                    column: 1,
+                });
+            }
+            documents += 1;
+        }
+        offset += line.len();
+    }
+    found
 }
 
 fn convert(spanned: Spanned<RawValue>, source: &str) -> Node {
     let span = Span::from_location(&spanned.referenced, source);
+    let written = match spanned.value {
+        RawValue::Int(_) | RawValue::Float(_) | RawValue::Bool(_) => written_text(source, span),
+        _ => None,
+    };
     let value = match spanned.value {
         RawValue::Null => Value::Null,
         RawValue::Bool(b) => Value::Bool(b),
@@ -707,7 +768,24 @@ fn convert(spanned: Spanned<RawValue>, source: &str) -> Node {
                 .collect(),
         ),
     };
-    Node { value, span }
+    Node {
+        value,
+        span,
+        written,
+    }
+}
+
+/// The source text of a plain scalar YAML read as a number or boolean:
+/// one token, without quotes, tags, anchors or aliases around it.
+fn written_text(source: &str, span: Span) -> Option<String> {
+    let text = source.get(span.offset..span.offset.checked_add(span.len)?)?;
+    let token = text.trim();
+    let plain = !token.is_empty()
+        && !token.starts_with(['*', '&', '!', '"', '\''])
+        && !token.contains(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}' | '#')
+        });
+    plain.then(|| token.to_owned())
 }
 
 /// The deserialized form, before spans are turned into [`Span`]s.
@@ -822,6 +900,34 @@ mod tests {
     }
 
     #[test]
+    fn numbers_and_booleans_keep_their_written_text() {
+        let source = "a: [0x1F, 007, yes, 1e3]\nb: { x: 0123, z: no }\non: 123456789012345678901234567890123456\nc: !!int 5\nd: &x 0o17\ne: *x\n";
+        let root = parse(source).unwrap();
+        let Value::Seq(a) = &root.get("a").unwrap().value else {
+            panic!()
+        };
+        let texts: Vec<String> = a.iter().filter_map(Node::scalar_text).collect();
+        assert_eq!(texts, ["0x1F", "007", "yes", "1e3"]);
+        let b = root.get("b").unwrap();
+        assert_eq!(b.get("x").unwrap().scalar_text().unwrap(), "0123");
+        assert_eq!(b.get("z").unwrap().scalar_text().unwrap(), "no");
+        let Value::Map(entries) = &root.value else {
+            panic!()
+        };
+        // A key YAML reads as `true` is still the word written.
+        let (key, id) = &entries[2];
+        assert_eq!(key.scalar_text().unwrap(), "on");
+        assert_eq!(
+            id.scalar_text().unwrap(),
+            "123456789012345678901234567890123456"
+        );
+        assert_eq!(root.get("c").unwrap().scalar_text().unwrap(), "5");
+        assert_eq!(root.get("d").unwrap().scalar_text().unwrap(), "0o17");
+        // An alias has no text of its own: its value is formatted.
+        assert_eq!(root.get("e").unwrap().written, None);
+    }
+
+    #[test]
     fn syntax_errors_are_located() {
         let source = "waits:\n  a: [1, 2\n";
         let error = parse(source).unwrap_err();
@@ -835,6 +941,21 @@ mod tests {
             error.span.offset >= line_start,
             "the byte offset agrees with the line: {error:?}"
         );
+    }
+
+    #[test]
+    fn a_second_document_is_named_at_its_marker() {
+        for source in [
+            "version: 1\n---\nversion: 1\n",
+            "---\nversion: 1\n---\nversion: 1\n",
+            "# c\nversion: 1\n--- # again\nversion: 1\n",
+        ] {
+            let error = parse(source).unwrap_err();
+            assert!(error.second_document, "{source:?}");
+            assert_eq!(error.message, "the file holds more than one YAML document");
+            assert_eq!(&source[error.span.offset..error.span.offset + 3], "---");
+            assert!(error.span.line > 1, "{source:?}: {error:?}");
+        }
     }
 
     #[test]
@@ -969,8 +1090,9 @@ mod tests {
         assert_eq!(node.narrow(source, 9, 1), node.span);
         // The source does not read as the given value.
         assert_eq!(value_range_to_source(source, node.span, "$.ab", 0, 1), None);
-        // A number written in hex: its text is not its value.
+        // A number written in hex: its text is what was written.
         let n = root.get("num").unwrap();
-        assert_eq!(n.narrow(source, 1, 1), n.span);
+        let x = n.narrow(source, 1, 1);
+        assert_eq!(&source[x.offset..x.offset + x.len], "x");
     }
 }
