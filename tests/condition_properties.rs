@@ -4,14 +4,17 @@
 //! failure condition holds, and never passes an empty set without opt-in.
 //!
 //! The reference shares no code with `src/condition/`: it follows the order
-//! the README documents (failure first, then unknown statuses of the job and
-//! of the items some check selects, then the empty set, then success).
+//! and the verdict contract the README documents (failure first, judged on
+//! what is seen; then the job's own failure status; then unknown statuses of
+//! the job and of the items some check selects; then the empty set; then
+//! success, judged only on complete evidence: a non-empty selection, every
+//! `where` value present, the job's `sub_jobs_total` all listed).
 
 use jobgate::api::Status;
 use jobgate::api::model::{Item, JobState, Observation, parse_item};
 use jobgate::condition::{
-    Check, Comparison, Condition, ItemFilter, Quantifier, Rules, StatusSet, UnknownStatusPolicy,
-    Verdict, judge,
+    Check, Comparison, Condition, ItemFilter, Quantifier, Role, Rules, StatusSet,
+    UnknownStatusPolicy, Verdict, judge,
 };
 use proptest::prelude::*;
 
@@ -21,6 +24,11 @@ const STATUSES: [&str; 8] = [
 const TYPES: [&str; 3] = ["CREATE_SERVER", "CREATE_SERVER_IMAGE", "DELETE_SERVER"];
 /// The wait's `pending`: WAITING and RUNNING.
 const PENDING: [usize; 2] = [0, 1];
+/// SUCCESS, declared by every wait.
+const SUCCESS: usize = 2;
+/// The job statuses that fail a wait whatever it says: FAILED, ABNORMAL,
+/// ROLLBACK, ABORTING.
+const JOB_FAILURE: [usize; 4] = [3, 4, 5, 6];
 
 fn items() -> impl Strategy<Value = Vec<(usize, usize)>> {
     prop::collection::vec((0..STATUSES.len(), 0..TYPES.len()), 0..12)
@@ -155,12 +163,24 @@ fn build_tree(tree: &Tree) -> Condition {
     }
 }
 
-/// What a poll saw, as plain data: the job's status (`None` for a list
-/// wait) and the items' (status, job type), ids being their positions.
+/// What a poll saw, as plain data: the job's status and its
+/// `sub_jobs_total` (`None` for a list wait) and the items' (status, job
+/// type), ids being their positions.
 #[derive(Debug, Clone)]
 struct Raw {
     job: Option<usize>,
+    total: Option<u64>,
     items: Vec<(usize, usize)>,
+}
+
+/// How a job's `sub_jobs_total` relates to the sub-jobs it lists.
+fn total_of(kind: u8, listed: usize) -> Option<u64> {
+    match kind {
+        0 => None,
+        1 => Some(listed as u64 + 1),
+        2 if listed > 0 => Some(listed as u64 - 1),
+        _ => Some(listed as u64),
+    }
 }
 
 fn compare(op: u8, left: u64, right: u64) -> bool {
@@ -178,8 +198,38 @@ fn selects(types: &Option<Vec<usize>>, ty: usize) -> bool {
     types.as_ref().is_none_or(|types| types.contains(&ty))
 }
 
+/// Why what is seen cannot prove a success check on items: `Some(true)`
+/// when only part of the set is listed (a growing count may still be
+/// proven), `Some(false)` for anything else.
+fn gap(raw: &Raw, types: &Option<Vec<usize>>, allow_empty: bool) -> Option<bool> {
+    let selected: Vec<usize> = raw
+        .items
+        .iter()
+        .filter(|(_, ty)| selects(types, *ty))
+        .map(|(_, ty)| *ty)
+        .collect();
+    if !allow_empty {
+        if selected.is_empty() {
+            return Some(false);
+        }
+        if let Some(types) = types
+            && types.iter().any(|t| !selected.contains(t))
+        {
+            return Some(false);
+        }
+    }
+    raw.job?;
+    let listed = raw.items.len() as u64;
+    match raw.total {
+        Some(n) if n == listed => None,
+        Some(n) if listed < n => Some(true),
+        Some(_) => Some(false),
+        None => Some(true),
+    }
+}
+
 /// The reference for one check: plain loops over the raw data, no shared code.
-fn reference(spec: &Spec, raw: &Raw) -> bool {
+fn reference(spec: &Spec, raw: &Raw, success: bool, allow_empty: bool) -> bool {
     let items = &raw.items;
     match spec {
         Spec::Job(s) => raw.job.is_some_and(|j| s.contains(&j)),
@@ -194,13 +244,16 @@ fn reference(spec: &Spec, raw: &Raw) -> bool {
                     }
                 }
             }
-            match q {
+            let seen = match q {
                 // `all` over a filter that selects nothing, while other
                 // items exist, does not hold: those sub-jobs have not appeared.
                 0 => inside == selected && (selected > 0 || items.is_empty()),
                 1 => inside > 0,
                 _ => inside == 0,
-            }
+            };
+            // `all` and `none` as success need the whole set in view.
+            let unproven = success && *q != 1 && gap(raw, t, allow_empty).is_some();
+            seen && !unproven
         }
         Spec::Count(s, t, op, n) => {
             let mut total = 0u64;
@@ -213,22 +266,38 @@ fn reference(spec: &Spec, raw: &Raw) -> bool {
                     }
                 }
             }
-            match n {
+            let seen = match n {
                 Threshold::Count(n) => compare(*op, matched, *n),
                 // A share of nothing never holds; otherwise compare
                 // matched/total with p/100 without division.
                 Threshold::Percent(_) if total == 0 => false,
                 Threshold::Percent(p) => compare(*op, matched * 100, p * total),
+            };
+            if !success {
+                return seen;
             }
+            let unproven = match (gap(raw, t, allow_empty), n) {
+                (None, _) => false,
+                // `>`/`>=` a number: proven on part of the set.
+                (Some(true), Threshold::Count(_)) => *op < 4,
+                (Some(_), _) => true,
+            };
+            // A share needs the job's total.
+            let no_whole = matches!(n, Threshold::Percent(_)) && raw.total.is_none();
+            seen && !unproven && !no_whole
         }
     }
 }
 
-fn reference_tree(tree: &Tree, raw: &Raw) -> bool {
+fn reference_tree(tree: &Tree, raw: &Raw, success: bool, allow_empty: bool) -> bool {
     match tree {
-        Tree::Check(spec) => reference(spec, raw),
-        Tree::All(list) => list.iter().all(|t| reference_tree(t, raw)),
-        Tree::Any(list) => list.iter().any(|t| reference_tree(t, raw)),
+        Tree::Check(spec) => reference(spec, raw, success, allow_empty),
+        Tree::All(list) => list
+            .iter()
+            .all(|t| reference_tree(t, raw, success, allow_empty)),
+        Tree::Any(list) => list
+            .iter()
+            .any(|t| reference_tree(t, raw, success, allow_empty)),
     }
 }
 
@@ -295,56 +364,85 @@ enum Expected {
     Pending,
 }
 
+impl Case {
+    fn failure_holds(&self, raw: &Raw) -> bool {
+        self.failure
+            .as_ref()
+            .is_some_and(|f| reference_tree(f, raw, false, self.allow_empty))
+    }
+
+    fn success_holds(&self, raw: &Raw) -> bool {
+        reference_tree(&self.success, raw, true, self.allow_empty)
+    }
+}
+
 fn reference_verdict(case: &Case, raw: &Raw) -> Expected {
     // 1. Failure first.
-    if case
-        .failure
-        .as_ref()
-        .is_some_and(|f| reference_tree(f, raw))
-    {
+    if case.failure_holds(raw) {
         return Expected::Failed;
     }
-    // 2. Unknown statuses: those neither pending nor named by any check.
-    if !case.wait_on_unknown {
-        let mut declared: Vec<usize> = PENDING.to_vec();
-        for spec in case.all_specs() {
-            match spec {
-                Spec::Job(s) | Spec::Items(_, s, _) | Spec::Count(Some(s), _, _, _) => {
-                    declared.extend(s)
-                }
-                Spec::Count(None, _, _, _) => {}
+    // The job's statuses: pending, SUCCESS and those `status:` names.
+    let mut job_declared: Vec<usize> = PENDING.to_vec();
+    job_declared.push(SUCCESS);
+    // The items': pending, SUCCESS and those any check names.
+    let mut declared = job_declared.clone();
+    for spec in case.all_specs() {
+        match spec {
+            Spec::Job(s) => {
+                job_declared.extend(s);
+                declared.extend(s);
             }
-        }
-        if let Some(job) = raw.job
-            && !declared.contains(&job)
-        {
-            return Expected::Unexpected(Status::parse(STATUSES[job]), Vec::new());
-        }
-        if case.uses_items() {
-            // Only items some check on items selects.
-            let mut strangers = Vec::new();
-            let mut first = None;
-            for (id, (st, ty)) in raw.items.iter().enumerate() {
-                let watched = case.all_specs().iter().any(|spec| match spec {
-                    Spec::Items(_, _, t) | Spec::Count(_, t, _, _) => selects(t, *ty),
-                    Spec::Job(_) => false,
-                });
-                if watched && !declared.contains(st) {
-                    first.get_or_insert(*st);
-                    strangers.push(id.to_string());
-                }
-            }
-            if let Some(st) = first {
-                return Expected::Unexpected(Status::parse(STATUSES[st]), strangers);
-            }
+            Spec::Items(_, s, _) | Spec::Count(Some(s), _, _, _) => declared.extend(s),
+            Spec::Count(None, _, _, _) => {}
         }
     }
-    // 3. Empty is not success.
+    // 2. A failed job fails the wait; undeclared, under `fail`, it keeps
+    // Terraform's name.
+    if let Some(job) = raw.job
+        && JOB_FAILURE.contains(&job)
+    {
+        if !case.wait_on_unknown && !job_declared.contains(&job) {
+            return Expected::Unexpected(Status::parse(STATUSES[job]), Vec::new());
+        }
+        return Expected::Failed;
+    }
+    // 3. Unknown statuses end the wait, or keep it polling.
+    let unknown = |status: usize, blame: Vec<String>| {
+        if case.wait_on_unknown {
+            Expected::Pending
+        } else {
+            Expected::Unexpected(Status::parse(STATUSES[status]), blame)
+        }
+    };
+    if let Some(job) = raw.job
+        && !job_declared.contains(&job)
+    {
+        return unknown(job, Vec::new());
+    }
+    if case.uses_items() {
+        // Only items some check on items selects.
+        let mut strangers = Vec::new();
+        let mut first = None;
+        for (id, (st, ty)) in raw.items.iter().enumerate() {
+            let watched = case.all_specs().iter().any(|spec| match spec {
+                Spec::Items(_, _, t) | Spec::Count(_, t, _, _) => selects(t, *ty),
+                Spec::Job(_) => false,
+            });
+            if watched && !declared.contains(st) {
+                first.get_or_insert(*st);
+                strangers.push(id.to_string());
+            }
+        }
+        if let Some(st) = first {
+            return unknown(st, strangers);
+        }
+    }
+    // 4. Empty is not success.
     if case.uses_items() && raw.items.is_empty() && !case.allow_empty {
         return Expected::Empty;
     }
-    // 4. Success.
-    if reference_tree(&case.success, raw) {
+    // 5. Success.
+    if case.success_holds(raw) {
         Expected::Met
     } else {
         Expected::Pending
@@ -365,7 +463,7 @@ fn observation(raw: &Raw) -> Observation {
             status: Status::parse(STATUSES[s]),
             begin_time: None,
             end_time: None,
-            sub_jobs_total: Some(items.len() as u64),
+            sub_jobs_total: raw.total,
             error_code: None,
             error_message: None,
         }),
@@ -374,25 +472,39 @@ fn observation(raw: &Raw) -> Observation {
     }
 }
 
+fn raw(is_list: bool) -> BoxedStrategy<Raw> {
+    if is_list {
+        items()
+            .prop_map(|items| Raw {
+                job: None,
+                total: None,
+                items,
+            })
+            .boxed()
+    } else {
+        (0..STATUSES.len(), 0u8..6, items())
+            .prop_map(|(job, kind, items)| Raw {
+                job: Some(job),
+                total: total_of(kind, items.len()),
+                items,
+            })
+            .boxed()
+    }
+}
+
 /// A job wait (job status and sub-jobs) or a list wait (items only), with
 /// conditions that fit it: `status:` only on job waits, as the spec allows.
 fn case_and_raw() -> impl Strategy<Value = (Case, Raw)> {
     any::<bool>().prop_flat_map(|is_list| {
-        let job = if is_list {
-            Just(None).boxed()
-        } else {
-            (0..STATUSES.len()).prop_map(Some).boxed()
-        };
         (
             tree(!is_list),
             prop::option::of(tree(!is_list)),
             any::<bool>(),
             any::<bool>(),
-            job,
-            items(),
+            raw(is_list),
         )
             .prop_map(
-                move |(success, failure, allow_empty, wait_on_unknown, job, items)| {
+                move |(success, failure, allow_empty, wait_on_unknown, raw)| {
                     (
                         Case {
                             is_list,
@@ -401,7 +513,7 @@ fn case_and_raw() -> impl Strategy<Value = (Case, Raw)> {
                             allow_empty,
                             wait_on_unknown,
                         },
-                        Raw { job, items },
+                        raw,
                     )
                 },
             )
@@ -425,34 +537,33 @@ proptest! {
 
     #[test]
     fn checks_agree_with_the_reference(
-        items in items(),
-        job in prop::option::of(0..STATUSES.len()),
+        raw in any::<bool>().prop_flat_map(raw),
         spec in check(true),
+        success in any::<bool>(),
+        allow_empty in any::<bool>(),
     ) {
-        let raw = Raw { job, items };
         let obs = observation(&raw);
-        let finding = build(&spec).evaluate(&obs);
-        prop_assert_eq!(finding.holds, reference(&spec, &raw));
+        let role = if success { Role::Success } else { Role::Failure };
+        let finding = build(&spec).evaluate(&obs, role, allow_empty);
+        prop_assert_eq!(finding.holds, reference(&spec, &raw, success, allow_empty));
     }
 
     #[test]
     fn condition_trees_agree_with_the_reference(
-        items in items(),
-        job in prop::option::of(0..STATUSES.len()),
+        raw in raw(false),
         tree in tree(true),
     ) {
-        let raw = Raw { job, items };
-        // A tree as the success condition of a wait that accepts anything
-        // else: the verdict is met exactly when the tree holds.
+        // A tree as the success condition of a wait that tolerates unknown
+        // statuses: met exactly when the job has not failed, every status
+        // is declared and the tree holds on complete evidence.
         let case = Case {
             is_list: false,
-            success: tree.clone(),
+            success: tree,
             failure: None,
             allow_empty: true,
             wait_on_unknown: true,
         };
-        let expected = if reference_tree(&tree, &raw) { Expected::Met } else { Expected::Pending };
-        prop_assert_eq!(verdict_of(&case, &raw), expected);
+        prop_assert_eq!(verdict_of(&case, &raw), reference_verdict(&case, &raw));
     }
 
     #[test]
@@ -461,23 +572,29 @@ proptest! {
     }
 
     #[test]
-    fn verdict_never_passes_a_failing_or_empty_gate((case, raw) in case_and_raw()) {
+    fn verdict_never_passes_a_failing_incomplete_or_empty_gate((case, raw) in case_and_raw()) {
         let verdict = judge(&case.rules(), &observation(&raw));
-        let failure_holds = case.failure.as_ref().is_some_and(|f| reference_tree(f, &raw));
-        let success_holds = reference_tree(&case.success, &raw);
+        let failure_holds = case.failure_holds(&raw);
+        let success_holds = case.success_holds(&raw);
         match verdict {
             Verdict::Met { .. } => {
                 prop_assert!(!failure_holds, "passed while a failure condition holds");
                 prop_assert!(success_holds);
                 prop_assert!(
+                    raw.job.is_none_or(|j| !JOB_FAILURE.contains(&j)),
+                    "passed a failed job"
+                );
+                prop_assert!(
                     !raw.items.is_empty() || case.allow_empty || !case.uses_items(),
                     "passed an empty set"
                 );
             }
-            Verdict::Failed { .. } => prop_assert!(failure_holds),
+            Verdict::Failed { .. } => prop_assert!(
+                failure_holds || raw.job.is_some_and(|j| JOB_FAILURE.contains(&j))
+            ),
             Verdict::Unexpected { .. } => prop_assert!(!case.wait_on_unknown && !failure_holds),
             Verdict::Empty => prop_assert!(raw.items.is_empty() && !case.allow_empty),
-            Verdict::Pending { .. } => prop_assert!(!success_holds),
+            Verdict::Pending { .. } => prop_assert!(!success_holds || case.wait_on_unknown),
         }
     }
 }

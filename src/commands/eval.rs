@@ -34,9 +34,9 @@ pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
         args.response.display()
     );
     out.push_str(&format!("  observed: {}\n", engine::summarize(&obs)));
-    let mut show = |label: &str, condition: &crate::condition::Condition| {
+    let mut show = |label: &str, condition: &crate::condition::Condition, role| {
         for check in condition.checks() {
-            let f = check.evaluate(&obs);
+            let f = check.evaluate(&obs, role, wait.rules.allow_empty);
             out.push_str(&format!(
                 "  {label} {} {} — found {}\n",
                 if f.holds { "✓" } else { "✗" },
@@ -58,9 +58,13 @@ pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
         }
     };
     if let Some(failure) = &wait.rules.failure {
-        show("failure", failure);
+        show("failure", failure, crate::condition::Role::Failure);
     }
-    show("success", &wait.rules.success);
+    show(
+        "success",
+        &wait.rules.success,
+        crate::condition::Role::Success,
+    );
     let verdict = crate::condition::judge(&wait.rules, &obs);
     let (word, code) = match &verdict {
         crate::condition::Verdict::Met { .. } => ("met", exit::SUCCESS),

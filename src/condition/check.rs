@@ -27,13 +27,17 @@ pub struct ItemFilter {
 /// A test applied to what a JSONPath selects.
 #[derive(Debug, Clone)]
 pub enum PathTest {
-    /// The path selects something (`true`) or nothing (`false`).
+    /// The path selects a value that is not `null` (`true`), or none
+    /// (`false`).
     Exists(bool),
-    /// Some selected value equals this one.
+    /// The selected values equal this one: every one of them (and at least
+    /// one) as success, any one as failure.
     Equals(Value),
-    /// Some selected value is one of these.
+    /// The selected values are among these, with the same quantifier as
+    /// `Equals`.
     In(Vec<Value>),
-    /// Some selected string matches the regular expression.
+    /// The selected strings match the regular expression as a whole, with
+    /// the same quantifier as `Equals`.
     Matches(regex::Regex),
     /// The number of selected values compares so.
     Count(Comparison),
@@ -82,13 +86,23 @@ impl ItemFilter {
     /// Whether an item passes the filter.
     pub fn matches(&self, item: &Item) -> bool {
         self.fields.iter().all(|(field, wanted)| {
-            let value = match field.as_str() {
-                "job_type" => item.job_type.as_deref().map(Cow::Borrowed),
-                "status" => Some(Cow::Borrowed(item.status.as_str())),
-                // Rare, so the item's text is parsed only here.
-                path => lookup(&item.json(), path).map(Cow::Owned),
-            };
-            value.is_some_and(|v| wanted.iter().any(|w| *w == *v))
+            field_value(item, field).is_some_and(|v| wanted.iter().any(|w| *w == *v))
+        })
+    }
+
+    /// The first value the filter names that none of the selected items
+    /// has: `where: { user: [alice, bob] }` speaks of both, so until bob's
+    /// sub-job appears the selection is not the set the `where` means.
+    pub fn missing(&self, selected: &[&Item]) -> Option<(&str, &str)> {
+        self.fields.iter().find_map(|(field, wanted)| {
+            let present: Vec<Cow<'_, str>> = selected
+                .iter()
+                .filter_map(|i| field_value(i, field))
+                .collect();
+            wanted
+                .iter()
+                .find(|w| !present.iter().any(|p| p == *w))
+                .map(|w| (field.as_str(), w.as_str()))
         })
     }
 
@@ -102,6 +116,15 @@ impl ItemFilter {
             .map(|(field, values)| format!("{field} in [{}]", values.join(", ")))
             .collect();
         format!(" where {}", parts.join(" and "))
+    }
+}
+
+fn field_value<'a>(item: &'a Item, field: &str) -> Option<Cow<'a, str>> {
+    match field {
+        "job_type" => item.job_type.as_deref().map(Cow::Borrowed),
+        "status" => Some(Cow::Borrowed(item.status.as_str())),
+        // Rare, so the item's text is parsed only here.
+        path => lookup(&item.json(), path).map(Cow::Owned),
     }
 }
 
@@ -230,8 +253,11 @@ impl Check {
         }
     }
 
-    /// Evaluates the check against one observation.
-    pub fn evaluate<'a>(&self, obs: &'a Observation) -> Finding<'a> {
+    /// Evaluates the check against one observation, in its role: a success
+    /// check holds only on positive and complete evidence (see
+    /// [`Role`]); a failure check fires on what is seen. `allow_empty` is
+    /// the wait's explicit consent to an empty selection.
+    pub fn evaluate<'a>(&self, obs: &'a Observation, role: Role, allow_empty: bool) -> Finding<'a> {
         match self {
             Check::JobStatus(statuses) => match &obs.job {
                 Some(job) => Finding {
@@ -254,7 +280,7 @@ impl Check {
                 let (inside, outside): (Vec<&Item>, Vec<&Item>) =
                     selected.iter().partition(|i| statuses.contains(&i.status));
                 let inside_count = inside.len();
-                let holds = match quantifier {
+                let seen = match quantifier {
                     // A `where` that selects nothing while other items exist
                     // means the selected sub-jobs have not appeared yet: not
                     // a success. An empty set as a whole is judged by the
@@ -265,58 +291,78 @@ impl Check {
                     Quantifier::Any => !inside.is_empty(),
                     Quantifier::None => inside.is_empty(),
                 };
+                // `any` is positive evidence on its own; `all` and `none`
+                // speak of every selected item, so as success they need
+                // the whole set in view.
+                let gap = match (role, quantifier) {
+                    (Role::Success, Quantifier::All | Quantifier::None) => {
+                        evidence_gap(obs, filter, &selected, allow_empty)
+                    }
+                    _ => None,
+                };
                 // Blame what decides the outcome: the items in the statuses
                 // for any/none, the ones outside them for all.
                 let blame = match quantifier {
                     Quantifier::All => outside,
                     Quantifier::Any | Quantifier::None => inside,
                 };
-                Finding {
-                    holds,
-                    found: format!(
-                        "{inside_count} of {} selected sub-jobs in [{}]",
-                        selected.len(),
-                        names(statuses)
-                    ),
-                    blame,
-                }
+                let found = format!(
+                    "{inside_count} of {} selected sub-jobs in [{}]",
+                    selected.len(),
+                    names(statuses)
+                );
+                finding(seen, found, gap, blame)
             }
             Check::Count {
                 statuses,
                 filter,
                 comparison,
             } => {
-                let (matched, total, blame) = if obs.items.is_empty() && !obs.counts.is_empty() {
-                    let count = |s| obs.counts.get(&count_key(s, filter)).copied();
-                    let matched = count(statuses).unwrap_or(0);
-                    let total = count(&None).unwrap_or(0);
-                    (matched, total, Vec::new())
-                } else {
-                    let selected: Vec<&Item> =
-                        obs.items.iter().filter(|i| filter.matches(i)).collect();
-                    let matching: Vec<&Item> = selected
-                        .iter()
-                        .copied()
-                        .filter(|i| statuses.as_ref().is_none_or(|s| s.contains(&i.status)))
-                        .collect();
-                    (matching.len() as u64, selected.len() as u64, matching)
-                };
-                Finding {
-                    holds: comparison.holds(matched, total),
-                    found: format!("count {matched} of {total}"),
-                    blame,
+                if obs.items.is_empty() && !obs.counts.is_empty() {
+                    return count_answer(obs, statuses, filter, comparison, role, allow_empty);
                 }
+                let selected: Vec<&Item> = obs.items.iter().filter(|i| filter.matches(i)).collect();
+                let matching: Vec<&Item> = selected
+                    .iter()
+                    .copied()
+                    .filter(|i| statuses.as_ref().is_none_or(|s| s.contains(&i.status)))
+                    .collect();
+                let (matched, total) = (matching.len() as u64, selected.len() as u64);
+                let found = format!("count {matched} of {total}");
+                let mut gap = None;
+                if role == Role::Success {
+                    gap = evidence_gap(obs, filter, &selected, allow_empty);
+                    // A count that can only grow proves `>`/`>=` on part of
+                    // the set; a share needs the whole set it is a share of.
+                    if gap.as_ref().is_some_and(|g| g.partial_only) && comparison.is_lower_bound() {
+                        gap = None;
+                    }
+                    if gap.is_none()
+                        && comparison.is_share()
+                        && obs.job.as_ref().is_none_or(|j| j.sub_jobs_total.is_none())
+                    {
+                        gap = Some(Gap::new(
+                            "a share needs the job's sub_jobs_total: a list shows only the items that exist so far",
+                        ));
+                    }
+                }
+                finding(comparison.holds(matched, total), found, gap, matching)
             }
             Check::Path { path, test, .. } => {
                 let document = obs.document();
                 let nodes = path.query(&document).all();
+                let present = || nodes.iter().any(|n| !n.is_null());
+                let each = |f: &dyn Fn(&Value) -> bool| match role {
+                    // Success needs every selected value, and at least one.
+                    Role::Success => !nodes.is_empty() && nodes.iter().all(|n| f(n)),
+                    // A failure fires on any.
+                    Role::Failure => nodes.iter().any(|n| f(n)),
+                };
                 let holds = match test {
-                    PathTest::Exists(want) => nodes.is_empty() != *want,
-                    PathTest::Equals(v) => nodes.iter().any(|n| same_value(n, v)),
-                    PathTest::In(vs) => nodes.iter().any(|n| vs.iter().any(|v| same_value(n, v))),
-                    PathTest::Matches(r) => nodes
-                        .iter()
-                        .any(|n| n.as_str().is_some_and(|s| r.is_match(s))),
+                    PathTest::Exists(want) => present() == *want,
+                    PathTest::Equals(v) => each(&|n| same_value(n, v)),
+                    PathTest::In(vs) => each(&|n| vs.iter().any(|v| same_value(n, v))),
+                    PathTest::Matches(r) => each(&|n| n.as_str().is_some_and(|s| full_match(r, s))),
                     PathTest::Count(c) => c.holds(nodes.len() as u64, nodes.len() as u64),
                 };
                 let shown: Vec<String> = nodes.iter().take(3).map(|n| n.to_string()).collect();
@@ -329,4 +375,144 @@ impl Check {
             }
         }
     }
+}
+
+/// Which side of a wait a check is on. The two are judged differently on
+/// incomplete evidence, each in the direction that keeps the gate shut: a
+/// success check must be proven on the whole set it speaks of, a failure
+/// check fires on what is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Success,
+    Failure,
+}
+
+/// Why what is seen cannot prove a success check.
+#[derive(Debug, Clone, PartialEq)]
+struct Gap {
+    reason: String,
+    /// Only part of the set is listed (no empty selection, no missing
+    /// `where` value): a count that can only grow may still be proven.
+    partial_only: bool,
+}
+
+impl Gap {
+    fn new(reason: impl Into<String>) -> Gap {
+        Gap {
+            reason: reason.into(),
+            partial_only: false,
+        }
+    }
+}
+
+fn finding<'a>(seen: bool, found: String, gap: Option<Gap>, blame: Vec<&'a Item>) -> Finding<'a> {
+    match gap {
+        Some(gap) => Finding {
+            holds: false,
+            found: format!("{found}; not proven: {}", gap.reason),
+            blame,
+        },
+        None => Finding {
+            holds: seen,
+            found,
+            blame,
+        },
+    }
+}
+
+/// What keeps the items in view from standing for the whole set a success
+/// check speaks of: an empty selection (unless the wait allows it), a value
+/// named in the `where` that no item has yet, or a job that lists fewer (or
+/// more) sub-jobs than its `sub_jobs_total`.
+fn evidence_gap(
+    obs: &Observation,
+    filter: &ItemFilter,
+    selected: &[&Item],
+    allow_empty: bool,
+) -> Option<Gap> {
+    if !allow_empty {
+        if selected.is_empty() {
+            return Some(Gap::new(if filter.fields.is_empty() {
+                "no sub-jobs yet".to_owned()
+            } else {
+                format!(
+                    "the `where` ({}) selects nothing",
+                    filter.describe().trim_start()
+                )
+            }));
+        }
+        if let Some((field, value)) = filter.missing(selected) {
+            return Some(Gap::new(format!(
+                "no selected sub-job has {field} = {value} yet"
+            )));
+        }
+    }
+    if let Some(job) = &obs.job {
+        let listed = obs.items.len() as u64;
+        return match job.sub_jobs_total {
+            Some(total) if total == listed => None,
+            Some(total) if listed < total => Some(Gap {
+                reason: format!("the job lists {listed} of its {total} sub-jobs"),
+                partial_only: true,
+            }),
+            Some(total) => Some(Gap::new(format!(
+                "the job lists {listed} sub-jobs but says it has {total}: conflicting"
+            ))),
+            None => Some(Gap {
+                reason: "the job does not say how many sub-jobs it has (`sub_jobs_total`)"
+                    .to_owned(),
+                partial_only: true,
+            }),
+        };
+    }
+    None
+}
+
+/// A count judged from count-endpoint answers. A number that was not
+/// answered is not zero: without it the check does not hold.
+fn count_answer<'a>(
+    obs: &'a Observation,
+    statuses: &Option<StatusSet>,
+    filter: &ItemFilter,
+    comparison: &Comparison,
+    role: Role,
+    allow_empty: bool,
+) -> Finding<'a> {
+    let count = |s| obs.counts.get(&count_key(s, filter)).copied();
+    let (Some(matched), Some(total)) = (count(statuses), count(&None)) else {
+        return Finding {
+            holds: false,
+            found: "a count was not answered".into(),
+            blame: Vec::new(),
+        };
+    };
+    let found = format!("count {matched} of {total}");
+    let gap = if matched > total {
+        Some(Gap::new(format!(
+            "{matched} counted of a total of {total}: conflicting answers"
+        )))
+    } else if role == Role::Failure {
+        None
+    } else if total == 0 && !allow_empty {
+        Some(Gap::new("the count endpoint reports no such sub-jobs"))
+    } else if comparison.is_share() {
+        Some(Gap::new(
+            "a share needs the job's sub_jobs_total: a count answers only the sub-jobs that exist so far",
+        ))
+    } else if !allow_empty && filter.fields.iter().any(|(_, values)| values.len() > 1) {
+        Some(Gap::new(
+            "a count answer sums the `where` values, so it cannot show that each one is present: write one count per value",
+        ))
+    } else {
+        None
+    };
+    finding(comparison.holds(matched, total), found, gap, Vec::new())
+}
+
+/// A regular expression in a condition must match the whole string, so
+/// `SUCCESS` does not match `NOT_SUCCESS`.
+fn full_match(r: &regex::Regex, s: &str) -> bool {
+    // The pattern was valid, so the anchored form is too; if it somehow is
+    // not, nothing matches.
+    regex::Regex::new(&format!(r"\A(?:{})\z", r.as_str())).is_ok_and(|r| r.is_match(s))
 }

@@ -18,9 +18,9 @@ mod compare;
 mod verdict;
 
 pub use check::Finding;
-pub use check::{Check, ItemFilter, PathTest, Quantifier, count_key};
+pub use check::{Check, ItemFilter, PathTest, Quantifier, Role, count_key};
 pub use compare::{Comparison, Operator, Threshold};
-pub use verdict::{Verdict, judge};
+pub use verdict::{JOB_FAILURE, Verdict, is_failure_status, judge};
 
 use std::collections::BTreeSet;
 
@@ -130,12 +130,34 @@ fn join(list: &[Condition], sep: &str) -> String {
 }
 
 impl Rules {
-    /// Every status the wait declares: pending plus those its conditions name.
+    /// Every status the wait declares for sub-jobs: pending, SUCCESS (the
+    /// status every sub-job is for, never a stranger), and those its
+    /// conditions name.
     pub fn declared(&self) -> StatusSet {
         let mut declared = self.pending.clone();
+        declared.insert(Status::Success);
         declared.extend(self.success.statuses());
         if let Some(failure) = &self.failure {
             declared.extend(failure.statuses());
+        }
+        declared
+    }
+
+    /// The statuses the job itself may be in without being a stranger:
+    /// pending, SUCCESS (what every job is for, so a wait judged by its
+    /// sub-jobs or by JSONPath alone can end `met`), and those a `status:`
+    /// check names. A status named only for sub-jobs says nothing about
+    /// the job: `any: [FAILED]` does not make a FAILED job expected.
+    pub fn job_declared(&self) -> StatusSet {
+        let mut declared = self.pending.clone();
+        declared.insert(Status::Success);
+        for check in std::iter::once(&self.success)
+            .chain(self.failure.iter())
+            .flat_map(Condition::checks)
+        {
+            if let Check::JobStatus(statuses) = check {
+                declared.extend(statuses.iter().cloned());
+            }
         }
         declared
     }

@@ -166,8 +166,14 @@ fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
                 }
                 _ => format!("/v1/{p}/app-server-sub-jobs/actions/count"),
             };
+            let mut request = filtered(Service::AppStream, path, f, outputs)?;
+            if matches!(wait.target, Target::ImageSubJobCount(_)) && f.job_type.is_empty() {
+                // Without `job_type` the endpoint counts only three types,
+                // so a failed sub-job of any other type would be invisible.
+                request = request.with("job_type", IMAGE_JOB_TYPES.join(","));
+            }
             Plan::Counts {
-                request: filtered(Service::AppStream, path, f, outputs)?,
+                request,
                 counts: counts(&count_checks(wait), f),
             }
         }
@@ -189,6 +195,19 @@ fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
         }
     })
 }
+
+/// Every documented type of image sub-job. The image count endpoint counts
+/// only `CREATE_SERVER`, `CREATE_SERVER_IMAGE` and `DELETE_SERVER` unless
+/// asked for others, so a wait that names no type asks for all of these.
+pub const IMAGE_JOB_TYPES: [&str; 7] = [
+    "CREATE_SERVER",
+    "CREATE_SERVER_IMAGE",
+    "DELETE_SERVER",
+    "BUILD_IMAGE",
+    "GENERATE_IMAGE",
+    "DELETE_IMAGE_BUILD_SERVER",
+    "DELETE_IMAGE",
+];
 
 fn filtered(
     service: Service,
@@ -442,6 +461,33 @@ mod tests {
         let disjoint = counts(&[(&any, &c)], &target);
         assert_eq!(disjoint[0].job_types, Some(Vec::new()));
         assert!(disjoint[0].requests(&base).is_empty());
+    }
+
+    fn plan_of(target: &str) -> Vec<String> {
+        let env = |name: &str| (name == "HUAWEICLOUD_SDK_PROJECT_ID").then(|| "p".to_owned());
+        let text = format!(
+            "version: 1\nwaits:\n  a:\n    {target}\n    success: {{ count: [FAILED], is: \"== 0\" }}\n"
+        );
+        let spec = crate::spec::parse("s", &text, &env).unwrap();
+        let Plan::Counts { request, counts } = plan(&spec.waits[0], &|_, _| None).unwrap() else {
+            panic!("not a count plan")
+        };
+        urls(&counts, &request)
+    }
+
+    #[test]
+    fn an_image_count_without_job_type_counts_every_documented_type() {
+        let every = IMAGE_JOB_TYPES.join("%2C");
+        for url in plan_of("image_sub_job_count: { job_id: j }") {
+            assert!(url.contains(&format!("job_type={every}")), "{url}");
+        }
+        // A named type is asked as named.
+        for url in plan_of("image_sub_job_count: { job_id: j, job_type: GENERATE_IMAGE }") {
+            assert!(
+                url.contains("job_type=GENERATE_IMAGE") && !url.contains("%2C"),
+                "{url}"
+            );
+        }
     }
 
     #[test]
