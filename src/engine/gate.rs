@@ -53,7 +53,9 @@ fn learn(result: &Result<Body, ApiError>, request: &str) -> Option<Trust> {
             status: *status,
             request: request.to_owned(),
         }),
-        Err(ApiError::Transient { .. } | ApiError::Throttled { .. }) => None,
+        Err(ApiError::Transient { .. } | ApiError::Throttled { .. } | ApiError::Refused { .. }) => {
+            None
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use super::history::{self, History};
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
-use crate::api::model::Observation;
+use crate::api::model::{self, Observation};
 use crate::condition::{Verdict, judge};
 use crate::report::model::{
     ApiErrorInfo, Estimate, EstimateBasis, HistoryEntry, LastObservation, Outcome, WaitReport,
