@@ -551,3 +551,32 @@ fn a_non_utf8_endpoint_variable_is_refused() {
         stderr(&out)
     );
 }
+
+/// Server text in an error (its message, code and request id) reaches
+/// every report and summary; a megabyte of it is cut to a readable size.
+#[test]
+fn a_huge_error_text_is_cut() {
+    let server = Hostile::start(|_| {
+        Reply::status_json(
+            400,
+            format!(
+                r#"{{"error_code":"WKS.0001","error_msg":"{}"}}"#,
+                "m".repeat(1_000_000)
+            ),
+        )
+        .with_header("X-Request-Id", &"r".repeat(20_000))
+    });
+    let (out, report) = run_with(&server.url(), &spec("10s"), |_| {});
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let report = report.unwrap();
+    let wait = &report["waits"][0];
+    assert_eq!(wait["outcome"], "api_error");
+    assert!(
+        wait["reason"].as_str().unwrap().len() < 4_000,
+        "{}",
+        wait["reason"].as_str().unwrap().len()
+    );
+    assert!(wait["last_error"]["message"].as_str().unwrap().len() < 4_000);
+    assert!(wait["last_error"]["request_id"].as_str().unwrap().len() < 1_000);
+    assert!(out.stderr.len() < 20_000, "{}", out.stderr.len());
+}

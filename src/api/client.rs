@@ -298,7 +298,7 @@ impl Client {
             .headers()
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .map(|v| clip(v, MAX_REQUEST_ID));
         let retry_after = response
             .headers()
             .get("retry-after")
@@ -560,9 +560,9 @@ pub fn classify(
         json.as_ref()
             .and_then(|j| j.get(k))
             .and_then(Value::as_str)
-            .map(str::to_owned)
+            .map(|v| clip(v, MAX_ERROR_TEXT))
     };
-    let code = field("error_code");
+    let code = field("error_code").map(|c| clip(&c, MAX_ERROR_CODE));
     let message = field("error_msg")
         .or_else(|| field("message"))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
@@ -606,6 +606,22 @@ pub fn classify(
             request_id,
         },
     })
+}
+
+/// Longest request id kept (the gateway's are 32 hex digits).
+const MAX_REQUEST_ID: usize = 128;
+/// Longest error code kept (the gateway's look like `APIG.0308`).
+const MAX_ERROR_CODE: usize = 64;
+/// Longest error message kept: a server's error text goes into every
+/// report and the step summary, so a megabyte of it must not.
+const MAX_ERROR_TEXT: usize = 1000;
+
+/// At most `max` characters of server text, with `…` when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// The first bytes of a body, on one line, for error messages.
@@ -855,6 +871,22 @@ mod tests {
             assert!(err.contains("not sent"), "{path}: {err}");
         }
         assert!(ok("http://127.0.0.1:8080", ".evil.example/v1").is_err());
+    }
+
+    #[test]
+    fn server_text_in_errors_is_bounded() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "abc…");
+        assert_eq!(clip("ééééé", 2), "éé…");
+        let body = format!(
+            r#"{{"error_code":"{}","error_msg":"{}"}}"#,
+            "C".repeat(10_000),
+            "m".repeat(1_000_000)
+        );
+        let err = classify(StatusCode::BAD_REQUEST, Bytes::from(body), None, None).unwrap_err();
+        let (_, code, message, _) = err.parts();
+        assert!(code.unwrap().chars().count() <= MAX_ERROR_CODE + 1);
+        assert!(message.chars().count() <= MAX_ERROR_TEXT + 1);
     }
 
     #[test]
