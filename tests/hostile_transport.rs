@@ -150,6 +150,7 @@ fn endpoints_that_only_look_local_are_refused_before_any_request() {
         ("https://user:pw-SECRET@127.0.0.1", "user name or password"),
         ("http://127.0.0.1:65536", "not a usable URL"),
         ("http://127.0.0.1:8080/#top", "not a usable URL"),
+        ("http://127.0.0.1:8080/?x=1", "not a usable URL"),
     ] {
         let out = output_within(
             jobgate()

@@ -768,7 +768,7 @@ mod tests {
 
     #[test]
     fn only_200_is_an_answer() {
-        for status in [201, 203, 204, 206] {
+        for status in [101, 201, 203, 204, 206] {
             let err = classify(
                 StatusCode::from_u16(status).unwrap(),
                 Bytes::from_static(br#"{"status":"SUCCESS"}"#),
