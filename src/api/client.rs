@@ -331,10 +331,12 @@ impl Client {
 /// would otherwise be normalised by the URL parser into another request,
 /// on another API, than the one signed and judged; it is never sent.
 fn checked_url(base: &str, request: &ApiRequest) -> Result<reqwest::Url, String> {
+    // The path may hold server text captured by an earlier wait: escaped
+    // and shortened before it is shown.
     let refuse = |what: &str| {
         format!(
             "the request {} would not reach {base} as written ({what}); not sent: a value in its path holds `/`, `?`, `#`, `%` or `..`",
-            request.path
+            clip(&request.path.escape_debug().to_string(), 300)
         )
     };
     let endpoint = reqwest::Url::parse(base).map_err(|e| refuse(&e.to_string()))?;
