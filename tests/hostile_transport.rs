@@ -278,10 +278,20 @@ impl PlainHttp {
                 let _ = stream.write_all(
                     b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 );
+                drain(&mut stream);
             }
         });
         PlainHttp { port, connections }
     }
+}
+
+/// Closes the sending side and reads until the client closes: a socket
+/// dropped with unread bytes sends a reset, which could reach the client
+/// before the answer does.
+fn drain(stream: &mut std::net::TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut buf = [0u8; 4096];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
 }
 
 /// A TLS failure is a configuration problem: it ends the wait at once with
@@ -422,6 +432,7 @@ impl TlsServer {
                     );
                     stream.conn.send_close_notify();
                     let _ = stream.flush();
+                    drain(&mut stream.sock);
                 });
             }
         });
