@@ -360,19 +360,26 @@ enum BodyError {
 }
 
 /// Reads a body chunk by chunk, giving up as soon as it passes `limit`,
-/// so an endless or huge answer costs at most `limit` bytes of memory.
+/// so an endless or huge answer costs at most `limit` bytes of memory
+/// (the buffer's capacity included).
 async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge);
     }
-    let mut body = bytes::BytesMut::new();
+    let mut body: Vec<u8> = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Cut)? {
         if chunk.len() > limit - body.len() {
             return Err(BodyError::TooLarge);
         }
+        // Grow by doubling as usual, but never past the limit itself.
+        let needed = body.len() + chunk.len();
+        if needed > body.capacity() {
+            let target = (body.capacity() * 2).max(needed).min(limit);
+            body.reserve_exact(target - body.len());
+        }
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok(Bytes::from(body))
 }
 
 fn too_large(status: StatusCode, base: &str, request_id: Option<String>) -> ApiError {
