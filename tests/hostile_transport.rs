@@ -150,6 +150,7 @@ fn endpoints_that_only_look_local_are_refused_before_any_request() {
         ("https://user:pw-SECRET@127.0.0.1", "user name or password"),
         ("http://127.0.0.1:65536", "not a usable URL"),
         ("http://127.0.0.1:8080/#top", "not a usable URL"),
+        ("http://127.0.0.1:8080/?x=1", "not a usable URL"),
     ] {
         let out = output_within(
             jobgate()
@@ -277,10 +278,20 @@ impl PlainHttp {
                 let _ = stream.write_all(
                     b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 );
+                drain(&mut stream);
             }
         });
         PlainHttp { port, connections }
     }
+}
+
+/// Closes the sending side and reads until the client closes: a socket
+/// dropped with unread bytes sends a reset, which could reach the client
+/// before the answer does.
+fn drain(stream: &mut std::net::TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut buf = [0u8; 4096];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
 }
 
 /// A TLS failure is a configuration problem: it ends the wait at once with
@@ -421,6 +432,7 @@ impl TlsServer {
                     );
                     stream.conn.send_close_notify();
                     let _ = stream.flush();
+                    drain(&mut stream.sock);
                 });
             }
         });
@@ -550,4 +562,33 @@ fn a_non_utf8_endpoint_variable_is_refused() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Server text in an error (its message, code and request id) reaches
+/// every report and summary; a megabyte of it is cut to a readable size.
+#[test]
+fn a_huge_error_text_is_cut() {
+    let server = Hostile::start(|_| {
+        Reply::status_json(
+            400,
+            format!(
+                r#"{{"error_code":"WKS.0001","error_msg":"{}"}}"#,
+                "m".repeat(1_000_000)
+            ),
+        )
+        .with_header("X-Request-Id", &"r".repeat(20_000))
+    });
+    let (out, report) = run_with(&server.url(), &spec("10s"), |_| {});
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let report = report.unwrap();
+    let wait = &report["waits"][0];
+    assert_eq!(wait["outcome"], "api_error");
+    assert!(
+        wait["reason"].as_str().unwrap().len() < 4_000,
+        "{}",
+        wait["reason"].as_str().unwrap().len()
+    );
+    assert!(wait["last_error"]["message"].as_str().unwrap().len() < 4_000);
+    assert!(wait["last_error"]["request_id"].as_str().unwrap().len() < 1_000);
+    assert!(out.stderr.len() < 20_000, "{}", out.stderr.len());
 }

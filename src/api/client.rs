@@ -298,7 +298,7 @@ impl Client {
             .headers()
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .map(|v| clip(v, MAX_REQUEST_ID));
         let retry_after = response
             .headers()
             .get("retry-after")
@@ -331,10 +331,12 @@ impl Client {
 /// would otherwise be normalised by the URL parser into another request,
 /// on another API, than the one signed and judged; it is never sent.
 fn checked_url(base: &str, request: &ApiRequest) -> Result<reqwest::Url, String> {
+    // The path may hold server text captured by an earlier wait: escaped
+    // and shortened before it is shown.
     let refuse = |what: &str| {
         format!(
             "the request {} would not reach {base} as written ({what}); not sent: a value in its path holds `/`, `?`, `#`, `%` or `..`",
-            request.path
+            clip(&request.path.escape_debug().to_string(), 300)
         )
     };
     let endpoint = reqwest::Url::parse(base).map_err(|e| refuse(&e.to_string()))?;
@@ -358,19 +360,26 @@ enum BodyError {
 }
 
 /// Reads a body chunk by chunk, giving up as soon as it passes `limit`,
-/// so an endless or huge answer costs at most `limit` bytes of memory.
+/// so an endless or huge answer costs at most `limit` bytes of memory
+/// (the buffer's capacity included).
 async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge);
     }
-    let mut body = bytes::BytesMut::new();
+    let mut body: Vec<u8> = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Cut)? {
         if chunk.len() > limit - body.len() {
             return Err(BodyError::TooLarge);
         }
+        // Grow by doubling as usual, but never past the limit itself.
+        let needed = body.len() + chunk.len();
+        if needed > body.capacity() {
+            let target = (body.capacity() * 2).max(needed).min(limit);
+            body.reserve_exact(target - body.len());
+        }
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok(Bytes::from(body))
 }
 
 fn too_large(status: StatusCode, base: &str, request_id: Option<String>) -> ApiError {
@@ -560,9 +569,9 @@ pub fn classify(
         json.as_ref()
             .and_then(|j| j.get(k))
             .and_then(Value::as_str)
-            .map(str::to_owned)
+            .map(|v| clip(v, MAX_ERROR_TEXT))
     };
-    let code = field("error_code");
+    let code = field("error_code").map(|c| clip(&c, MAX_ERROR_CODE));
     let message = field("error_msg")
         .or_else(|| field("message"))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
@@ -606,6 +615,22 @@ pub fn classify(
             request_id,
         },
     })
+}
+
+/// Longest request id kept (the gateway's are 32 hex digits).
+const MAX_REQUEST_ID: usize = 128;
+/// Longest error code kept (the gateway's look like `APIG.0308`).
+const MAX_ERROR_CODE: usize = 64;
+/// Longest error message kept: a server's error text goes into every
+/// report and the step summary, so a megabyte of it must not.
+const MAX_ERROR_TEXT: usize = 1000;
+
+/// At most `max` characters of server text, with `…` when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// The first bytes of a body, on one line, for error messages.
@@ -752,7 +777,7 @@ mod tests {
 
     #[test]
     fn only_200_is_an_answer() {
-        for status in [201, 203, 204, 206] {
+        for status in [101, 201, 203, 204, 206] {
             let err = classify(
                 StatusCode::from_u16(status).unwrap(),
                 Bytes::from_static(br#"{"status":"SUCCESS"}"#),
@@ -855,6 +880,22 @@ mod tests {
             assert!(err.contains("not sent"), "{path}: {err}");
         }
         assert!(ok("http://127.0.0.1:8080", ".evil.example/v1").is_err());
+    }
+
+    #[test]
+    fn server_text_in_errors_is_bounded() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "abc…");
+        assert_eq!(clip("ééééé", 2), "éé…");
+        let body = format!(
+            r#"{{"error_code":"{}","error_msg":"{}"}}"#,
+            "C".repeat(10_000),
+            "m".repeat(1_000_000)
+        );
+        let err = classify(StatusCode::BAD_REQUEST, Bytes::from(body), None, None).unwrap_err();
+        let (_, code, message, _) = err.parts();
+        assert!(code.unwrap().chars().count() <= MAX_ERROR_CODE + 1);
+        assert!(message.chars().count() <= MAX_ERROR_TEXT + 1);
     }
 
     #[test]

@@ -201,15 +201,18 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
     }
     for value in &args.endpoints {
         let parsed = match value.split_once('=') {
-            Some((name, url)) => match Service::ALL.into_iter().find(|s| s.name() == name) {
-                Some(s) => (Some(s), url.to_owned()),
-                None => {
-                    return Err(Error::Usage(format!(
-                        "--endpoint `{value}`: unknown service `{name}` (workspace or appstream)"
-                    )));
+            // A bare URL may hold `=` itself (in a query, refused later).
+            Some((name, url)) if !name.contains("://") => {
+                match Service::ALL.into_iter().find(|s| s.name() == name) {
+                    Some(s) => (Some(s), url.to_owned()),
+                    None => {
+                        return Err(Error::Usage(format!(
+                            "--endpoint `{value}`: unknown service `{name}` (workspace or appstream)"
+                        )));
+                    }
                 }
-            },
-            None => (None, value.clone()),
+            }
+            _ => (None, value.clone()),
         };
         overrides.cli.push(parsed);
     }
