@@ -128,7 +128,14 @@ impl Redactor {
         // `%41` may be JSON-escaped, and a JSON view that also decoded `%41`
         // would no longer show it.
         let mut ranges = self.find(text.as_bytes());
-        for family in [Family::Percent, Family::Json, Family::Html] {
+        for (family, marker) in [
+            (Family::Percent, '%'),
+            (Family::Json, '\\'),
+            (Family::Html, '&'),
+        ] {
+            if !text.contains(marker) {
+                continue;
+            }
             let (decoded, spans) = decode(text, family);
             if decoded.len() != text.len() {
                 ranges.extend(
