@@ -94,9 +94,8 @@ impl Redactor {
                 targets.encoded.extend(encodings(bytes));
             }
         }
-        // Longest first, so a secret that contains another is masked whole.
-        targets.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        targets.encoded.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        // Overlapping matches merge into one mask, so order does not matter.
+        targets.encoded.sort();
         targets.encoded.dedup();
         Redactor {
             targets: Arc::new(targets),
@@ -121,12 +120,11 @@ impl Redactor {
         if self.targets.secrets.is_empty() {
             return text.to_owned();
         }
-        // The raw view and the decoded views: a secret may itself contain
-        // `%41` or `\"`, which a decoded view no longer shows. All ranges
-        // are in the text, so overlapping ones merge into one mask.
-        // Each escape family is decoded on its own: a secret containing
-        // `%41` may be JSON-escaped, and a JSON view that also decoded `%41`
-        // would no longer show it.
+        // The raw view, and one decoded view per escape family: a secret
+        // may itself contain `%41` or `\"`, which a view decoding them no
+        // longer shows, and one view decoding every family at once would
+        // miss a JSON-escaped secret that contains `%41`. All ranges are in
+        // the text, so overlapping ones merge into one mask.
         let mut ranges = self.find(text.as_bytes());
         for (family, marker) in [
             (Family::Percent, '%'),
