@@ -94,9 +94,8 @@ impl Redactor {
                 targets.encoded.extend(encodings(bytes));
             }
         }
-        // Longest first, so a secret that contains another is masked whole.
-        targets.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        targets.encoded.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        // Overlapping matches merge into one mask, so order does not matter.
+        targets.encoded.sort();
         targets.encoded.dedup();
         Redactor {
             targets: Arc::new(targets),
@@ -121,17 +120,28 @@ impl Redactor {
         if self.targets.secrets.is_empty() {
             return text.to_owned();
         }
-        // The raw view and the decoded view: a secret may itself contain
-        // `%41` or `\"`, which the decoded view no longer shows. Both sets
-        // of ranges are in the text, so overlapping ones merge into one mask.
+        // The raw view, and one decoded view per escape family: a secret
+        // may itself contain `%41` or `\"`, which a view decoding them no
+        // longer shows, and one view decoding every family at once would
+        // miss a JSON-escaped secret that contains `%41`. All ranges are in
+        // the text, so overlapping ones merge into one mask.
         let mut ranges = self.find(text.as_bytes());
-        let (decoded, spans) = decode(text);
-        if decoded.len() != text.len() {
-            ranges.extend(
-                self.find(&decoded)
-                    .into_iter()
-                    .map(|r| spans[r.start].start..spans[r.end - 1].end),
-            );
+        for (family, marker) in [
+            (Family::Percent, '%'),
+            (Family::Json, '\\'),
+            (Family::Html, '&'),
+        ] {
+            if !text.contains(marker) {
+                continue;
+            }
+            let (decoded, spans) = decode(text, family);
+            if decoded.len() != text.len() {
+                ranges.extend(
+                    self.find(&decoded)
+                        .into_iter()
+                        .map(|r| spans[r.start].start..spans[r.end - 1].end),
+                );
+            }
         }
         replace(text, ranges)
     }
@@ -510,15 +520,24 @@ fn encodings(secret: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// One level of percent, JSON-string and HTML decoding, with the span of
-/// the text each decoded byte came from.
-fn decode(text: &str) -> (Vec<u8>, Vec<Range<usize>>) {
+/// An escape syntax the redactor decodes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Percent,
+    Json,
+    Html,
+}
+
+/// One level of one family of escapes decoded, with the span of the text
+/// each decoded byte came from.
+fn decode(text: &str, family: Family) -> (Vec<u8>, Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut spans = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let (decoded, used) = decode_one(&bytes[i..]).unwrap_or((Decoded::Byte(bytes[i]), 1));
+        let (decoded, used) =
+            decode_one(&bytes[i..], family).unwrap_or((Decoded::Byte(bytes[i]), 1));
         match decoded {
             Decoded::Byte(b) => {
                 out.push(b);
@@ -547,13 +566,13 @@ fn hex_value(b: u8) -> Option<u32> {
 }
 
 /// The escape at the start of `rest`, if there is one, and its length.
-fn decode_one(rest: &[u8]) -> Option<(Decoded, usize)> {
+fn decode_one(rest: &[u8], family: Family) -> Option<(Decoded, usize)> {
     match rest {
-        [b'%', h, l, ..] => {
+        [b'%', h, l, ..] if family == Family::Percent => {
             let v = hex_value(*h)? * 16 + hex_value(*l)?;
             Some((Decoded::Byte(v as u8), 3))
         }
-        [b'\\', b'u', a, b, c, d, ..] => {
+        [b'\\', b'u', a, b, c, d, ..] if family == Family::Json => {
             let v = [a, b, c, d]
                 .iter()
                 .try_fold(0u32, |acc, x| Some(acc * 16 + hex_value(**x)?))?;
@@ -562,12 +581,14 @@ fn decode_one(rest: &[u8]) -> Option<(Decoded, usize)> {
         // `\\u0041` is more likely a backslash before an escape than an
         // escaped backslash before plain text: the escape wins.
         [b'\\', b'\\', b'u', a, b, c, d, ..]
-            if [a, b, c, d].iter().all(|x| x.is_ascii_hexdigit()) =>
+            if family == Family::Json && [a, b, c, d].iter().all(|x| x.is_ascii_hexdigit()) =>
         {
             None
         }
-        [b'\\', c @ (b'"' | b'\\' | b'/'), ..] => Some((Decoded::Byte(*c), 2)),
-        [b'&', ..] => {
+        [b'\\', c @ (b'"' | b'\\' | b'/'), ..] if family == Family::Json => {
+            Some((Decoded::Byte(*c), 2))
+        }
+        [b'&', ..] if family == Family::Html => {
             let end = rest.iter().take(12).position(|&b| b == b';')?;
             let name = std::str::from_utf8(&rest[1..end]).ok()?;
             let c = match name {
@@ -777,9 +798,10 @@ mod tests {
         #[test]
         fn no_secret_survives_in_any_encoding(
             secret in "[!-~]{8,60}",
-            before in "\\PC{0,20}",
-            after in "\\PC{0,20}",
-            encoding in 0usize..8,
+            before in ".{0,20}",
+            after in ".{0,20}",
+            encoding in 0usize..11,
+            other in "[!-~]{8,30}",
         ) {
             use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
             let encoded = match encoding {
@@ -790,10 +812,18 @@ mod tests {
                 4 => hex::encode(&secret),
                 5 => STANDARD.encode(format!("{before}{secret}")),
                 6 => URL_SAFE_NO_PAD.encode(format!("x{secret}{after}")),
-                _ => secret.chars().map(|c| format!("&#{};", c as u32)).collect(),
+                7 => secret.chars().map(|c| format!("&#{};", c as u32)).collect(),
+                8 => secret.chars().map(|c| format!("&#x{:x};", c as u32)).collect(),
+                // Some characters percent-encoded, in lower case.
+                9 => secret
+                    .bytes()
+                    .enumerate()
+                    .map(|(n, b)| if n % 2 == 0 { format!("%{b:02x}") } else { (b as char).to_string() })
+                    .collect(),
+                _ => hex::encode_upper(&secret),
             };
             let text = format!("{before}{encoded}{after}");
-            let out = Redactor::new([secret.as_str()]).text(&text);
+            let out = Redactor::new([other.as_str(), secret.as_str()]).text(&text);
             prop_assert!(!out.contains(&secret), "{out}");
             prop_assert!(!out.contains(&encoded), "{out}");
             prop_assert!(out.contains(MASK), "{out}");

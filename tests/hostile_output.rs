@@ -468,3 +468,42 @@ fn hostile_spec_values_are_defused_in_spec_errors() {
         }
     }
 }
+
+/// A captured output that carries an echoed secret and forged commands:
+/// the step output holds the rest of the value, with the secret masked, and
+/// cannot add or change other outputs.
+#[test]
+fn captured_outputs_are_redacted_before_they_become_step_outputs() {
+    let server = Hostile::start(|seen| {
+        let note = format!("{}\noutcome=failed\n::error::pwned", echo(seen));
+        Reply::json(
+            serde_json::json!({ "id": JOB, "status": "SUCCESS", "job_type": note, "sub_jobs": [] })
+                .to_string(),
+        )
+    });
+    let spec = spec(&[JOB]).replace(
+        "    target: [SUCCESS]\n",
+        "    target: [SUCCESS]\n    outputs:\n      note: $.job_type\n",
+    );
+    let out = github_run(&server.url(), &spec, &[], |cmd| {
+        cmd.env("HUAWEICLOUD_SDK_SECURITY_TOKEN", SECURITY_TOKEN);
+    });
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_no_secret(&out, &[AK, SK, SECURITY_TOKEN]);
+    assert_no_forged_commands(&out, &[AK, SK, SECURITY_TOKEN]);
+    let outputs = parse_command_file(&out.github_output);
+    let names: Vec<&str> = outputs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        ["outcome", "exit-code", "report", "w0-note"],
+        "{outputs:?}"
+    );
+    assert_eq!(outputs[0].1, "met");
+    let note = &outputs[3].1;
+    assert!(
+        note.starts_with("gateway rejected the request: GET /v1/")
+            && note.contains("x-security-token: ***")
+            && note.contains("\noutcome=failed\n: :error::pwned"),
+        "{note}"
+    );
+}

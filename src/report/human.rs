@@ -72,9 +72,10 @@ pub fn symbol(outcome: Outcome) -> &'static str {
 }
 
 /// Text made safe to print: control characters (escape sequences, bells,
-/// carriage returns) become U+FFFD and tabs spaces, so that text from the
-/// API, which is kept verbatim in the reports, cannot move the cursor,
-/// recolour or clear a terminal or a CI log. Line breaks are kept.
+/// carriage returns) become U+FFFD and tabs spaces, so that text cannot
+/// move the cursor, recolour or clear a terminal or a CI log. Line breaks
+/// are kept. Reports are already redacted ([`crate::redact`]); this keeps
+/// the renderer safe on its own too.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\n') {
         return text.into();
