@@ -193,7 +193,23 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         stable = streak_after(streak, true);
                         if stable >= wait.stable_for {
                             let outputs = capture_outputs(wait, &obs);
+                            let missing: Vec<String> = uncaptured_outputs(wait, &outputs)
+                                .iter()
+                                .map(|o| format!("`{}` ({})", o.name, o.source))
+                                .collect();
                             update(&report, |r| r.outputs = outputs);
+                            if !missing.is_empty() {
+                                // Later steps rely on what a wait declares:
+                                // a wait that cannot deliver it is not met.
+                                finish(
+                                    Outcome::Failed,
+                                    format!(
+                                        "the success condition held ({found}), but the answer has no value for output {}: its path selects nothing or only null; check the path with `jobgate eval` on a saved answer",
+                                        missing.join(", ")
+                                    ),
+                                );
+                                return;
+                            }
                             let held = if wait.stable_for > 1 {
                                 format!(" on {} polls in a row", wait.stable_for)
                             } else {
@@ -636,19 +652,42 @@ fn last_observation(obs: &Observation, found: String) -> LastObservation {
     }
 }
 
-/// The values a wait captures from an observation; a path that selects
-/// nothing captures nothing.
+/// The values a wait captures from an observation: what each output's path
+/// selects, `null`s left out; one value as its text (a string as is,
+/// anything else as JSON), several as a JSON list of them. An output whose
+/// path selects nothing (or only `null`) is absent: see
+/// [`uncaptured_outputs`].
 pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
+    let document = obs.document();
     wait.outputs
         .iter()
         .filter_map(|o| {
-            let node = o.path.query(&obs.document()).first()?.clone();
-            let text = match node {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
+            let values: Vec<serde_json::Value> = o
+                .path
+                .query(&document)
+                .into_iter()
+                .filter(|v| !v.is_null())
+                .cloned()
+                .collect();
+            let text = match values.as_slice() {
+                [] => return None,
+                [serde_json::Value::String(s)] => s.clone(),
+                [one] => one.to_string(),
+                several => serde_json::Value::Array(several.to_vec()).to_string(),
             };
             Some((o.name.clone(), text))
         })
+        .collect()
+}
+
+/// The outputs a wait declares that `captured` lacks, with their sources.
+pub fn uncaptured_outputs<'a>(
+    wait: &'a Wait,
+    captured: &BTreeMap<String, String>,
+) -> Vec<&'a crate::spec::Output> {
+    wait.outputs
+        .iter()
+        .filter(|o| !captured.contains_key(&o.name))
         .collect()
 }
 
