@@ -61,13 +61,11 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         deadline,
     });
 
-    // Records a history read's estimate; returns the delay it suggests.
+    // Records a history read's estimate; returns the delay it suggests for
+    // `job` (none without one).
     let apply = |read: &HistoryRead, job: Option<&model::JobState>| {
         let estimate = read.estimate(job);
-        update(&report, |r| {
-            r.requests_sent += read.sent;
-            r.estimate = estimate.report();
-        });
+        update(&report, |r| r.estimate = estimate.report());
         estimate
             .delay(wait.poll.initial)
             .map(|d| d.min(wait.poll.max))
@@ -261,6 +259,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                                         &wait.project_id,
                                         source,
                                         deadline,
+                                        &report,
                                     )
                                 {
                                     history_read.spawn(read);
@@ -376,10 +375,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             // A history read that answers during the sleep times the next
             // poll at once; one that hangs leaves the blind schedule alone.
             Some(joined) = history_read.join_next(), if !history_read.is_empty() => {
-                let hinted = match (joined, estimating.take()) {
-                    (Ok(read), Some(job)) => apply(&read, Some(&job)),
-                    _ => None,
-                };
+                let hinted = joined.ok().and_then(|read| apply(&read, estimating.as_ref()));
                 let wake = match hinted {
                     Some(d) => super::later(Instant::now(), d).min(deadline),
                     None => wake,
@@ -432,8 +428,6 @@ impl HistoryEstimate {
 struct HistoryRead {
     job_type: String,
     durations: Option<Arc<history::Durations>>,
-    /// Requests this wait sent to learn it (0 when another wait did).
-    sent: u64,
 }
 
 impl HistoryRead {
@@ -450,7 +444,8 @@ impl HistoryRead {
 
 /// A read of the history of the observed job's type, to run beside the
 /// polls; `None` when the answer names no job type to read it for. The read
-/// is bounded by the wait's deadline and the per-request timeout.
+/// is bounded by the wait's deadline and the per-request timeout, and counts
+/// its request in `report` as soon as it has one, joined or not.
 fn read_history(
     obs: &Observation,
     gate: &Arc<Gate>,
@@ -458,18 +453,20 @@ fn read_history(
     project_id: &str,
     source: history::Source,
     deadline: Instant,
+    report: &Arc<Mutex<WaitReport>>,
 ) -> Option<impl Future<Output = HistoryRead> + Send + 'static> {
     let job_type = obs.job.as_ref()?.job_type.clone()?;
-    let (gate, history, project_id) = (gate.clone(), history.clone(), project_id.to_owned());
+    let (gate, history, report) = (gate.clone(), history.clone(), report.clone());
+    let project_id = project_id.to_owned();
     Some(async move {
         let timeout = request_timeout(deadline);
         let (durations, sent) = history
             .durations(&gate, &project_id, source, &job_type, timeout, deadline)
             .await;
+        update(&report, |r| r.requests_sent += u64::from(sent));
         HistoryRead {
             job_type,
             durations,
-            sent: u64::from(sent),
         }
     })
 }
