@@ -282,6 +282,12 @@ fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default(info);
+        if CRASH_OUTPUTS
+            .get()
+            .is_none_or(|o| o.report.is_none() && o.junit.is_none())
+        {
+            return;
+        }
         let message = match info.location() {
             Some(at) => format!(
                 "{} at {}:{}",

@@ -266,3 +266,102 @@ fn a_hanging_history_read_does_not_delay_the_polls() {
         .count();
     assert!(job_polls_after >= 1, "{seen:#?}");
 }
+
+// ---- 2. Outputs --------------------------------------------------------------
+
+fn job_with(extra: &str) -> Reply {
+    Reply::json(format!(
+        r#"{{"id":"{JOB}","status":"SUCCESS","job_type":"CREATE_IMAGE",{extra}"sub_jobs":[]}}"#
+    ))
+}
+
+fn one_wait_with_outputs(outputs: &str) -> String {
+    format!(
+        "version: 1\nwaits:\n  first:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n    outputs:\n{outputs}"
+    )
+}
+
+/// A captured value that would turn the next request into another one
+/// (`GET /v3/auth/tokens?x=`) fails the wait that uses it, which sends
+/// nothing.
+#[test]
+fn a_captured_value_cannot_steer_a_later_request_to_another_path() {
+    let server = Hostile::start(|_| job_with(r#""next":"../../../v3/auth/tokens?x=","#));
+    let spec = format!(
+        "{}  second:\n    image_job: ${{outputs.first.next}}\n    after: [first]\n    target: [SUCCESS]\n    timeout: 10s\n",
+        one_wait_with_outputs("      next: $.next\n")
+    );
+    let (out, report) = run_with_env(&server.url(), &spec, &["--keep-going"], &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(wait_named(&report, "first")["outcome"], "met");
+    let second = wait_named(&report, "second");
+    assert_eq!(second["outcome"], "failed", "{report:#}");
+    let reason = second["reason"].as_str().unwrap();
+    assert!(reason.contains("output `next` of wait `first`"), "{reason}");
+    assert!(reason.contains("contains `/`"), "{reason}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert!(seen.iter().all(|s| !s.path.contains("auth")), "{seen:#?}");
+}
+
+/// A value that is safe as one segment goes in percent-encoded.
+#[test]
+fn a_captured_value_goes_into_the_path_as_one_encoded_segment() {
+    let server = Hostile::start(|_| job_with(r#""next":"id:1%","#));
+    let spec = format!(
+        "{}  second:\n    image_job: ${{outputs.first.next}}\n    after: [first]\n    target: [SUCCESS]\n    timeout: 10s\n",
+        one_wait_with_outputs("      next: $.next\n")
+    );
+    let (out, _report) = run_with_env(&server.url(), &spec, &[], &[]);
+    let seen = server.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.path.ends_with("/image-server-jobs/id%3A1%25")),
+        "{seen:#?}"
+    );
+    // The answer is about another id than the one asked for; whatever the
+    // verdict on that, nothing was sent elsewhere.
+    assert!(code(&out) == 0 || code(&out) == 1, "{}", stderr(&out));
+}
+
+/// A declared output the answer does not have fails the wait, even though
+/// its success condition held: later steps rely on it.
+#[test]
+fn a_declared_output_that_selects_nothing_fails_the_wait() {
+    let server = Hostile::start(|_| job_with(""));
+    let spec =
+        one_wait_with_outputs("      image_id: $.sub_jobs[*].job_resource_info.resource_id\n");
+    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let first = &report["waits"][0];
+    assert_eq!(first["outcome"], "failed", "{report:#}");
+    let reason = first["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no value for output `image_id`"),
+        "{reason}"
+    );
+}
+
+/// `null` is not a value: it fails like no match.
+#[test]
+fn a_null_output_is_not_captured() {
+    let server = Hostile::start(|_| job_with(r#""image":null,"#));
+    let spec = one_wait_with_outputs("      image_id: $.image\n");
+    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(report["waits"][0]["outcome"], "failed", "{report:#}");
+    assert!(report["waits"][0]["outputs"].get("image_id").is_none());
+}
+
+/// Several values are captured as a JSON list, not the first of them.
+#[test]
+fn several_values_are_captured_as_a_json_list() {
+    let server = Hostile::start(|_| job_with(r#""images":["img-a",null,"img-b"],"#));
+    let spec = one_wait_with_outputs("      image_ids: $.images[*]\n");
+    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        report["waits"][0]["outputs"]["image_ids"], r#"["img-a","img-b"]"#,
+        "{report:#}"
+    );
+}

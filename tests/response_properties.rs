@@ -177,10 +177,16 @@ proptest! {
         if failing {
             prop_assert!(matches!(verdict, Verdict::Failed { .. }), "{:?}", verdict);
         }
-        // The output is the first image sub-job's resource id, if any.
+        // The output is the image sub-job's resource id, a JSON list of
+        // them when there are several, absent when there is none.
         let outputs = capture_outputs(w, &obs);
-        let first = images.first().map(|s| s["job_resource_info"]["resource_id"].as_str().unwrap().to_owned());
-        prop_assert_eq!(outputs.get("image_id").cloned(), first);
+        let ids: Vec<&str> = images.iter().map(|s| s["job_resource_info"]["resource_id"].as_str().unwrap()).collect();
+        let expected = match ids.as_slice() {
+            [] => None,
+            [one] => Some((*one).to_owned()),
+            several => Some(serde_json::json!(several).to_string()),
+        };
+        prop_assert_eq!(outputs.get("image_id").cloned(), expected);
     }
 
     /// A list page passes when at least half of its items succeeded and none

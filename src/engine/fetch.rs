@@ -7,8 +7,9 @@ use bytes::Bytes;
 
 use crate::api::Service;
 use crate::api::model::{self, Observation, Source};
-use crate::api::request::{APPSTREAM_PAGE, ApiRequest, WORKSPACE_PAGE};
+use crate::api::request::{APPSTREAM_PAGE, ApiRequest, WORKSPACE_PAGE, encode};
 use crate::condition::{Check, Condition, ItemFilter, StatusSet, count_key};
+use crate::spec::interpolate::Piece;
 use crate::spec::{ListFilter, Target, Template, Wait};
 
 /// The requests one poll makes.
@@ -110,7 +111,7 @@ fn asked_job(
 
 fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Result<Plan, String> {
     let p = &wait.project_id;
-    let render = |t: &Template| t.render(outputs);
+    let render = |t: &Template| render_path(t, outputs);
     let single = |service, path: String| Plan::Single {
         request: ApiRequest::new(service, path),
         json: false,
@@ -184,8 +185,9 @@ fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
         } => {
             let path = render(path)?.replace("{project_id}", p);
             let mut request = ApiRequest::new(*service, path);
+            // Query values are percent-encoded whatever they hold.
             for (k, v) in query {
-                request = request.with(k, render(v)?);
+                request = request.with(k, v.render(outputs)?);
             }
             Plan::Single {
                 request,
@@ -208,6 +210,58 @@ pub const IMAGE_JOB_TYPES: [&str; 7] = [
     "DELETE_IMAGE_BUILD_SERVER",
     "DELETE_IMAGE",
 ];
+
+/// Renders a template that becomes part of a URL path. Its literal text was
+/// checked when the spec was validated; a value captured from an earlier
+/// wait's answer is server text, so it must be a bare id by the same rules
+/// (see [`check_segment`]) and goes in percent-encoded as one path segment:
+/// no answer can steer a later request to another path.
+fn render_path(
+    template: &Template,
+    outputs: &dyn Fn(&str, &str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::new();
+    for piece in &template.0 {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Output { wait, key } => {
+                let value = Template(vec![piece.clone()]).render(outputs)?;
+                check_segment(&value).map_err(|why| {
+                    let mut shown: String = value.chars().take(60).collect();
+                    if shown.len() < value.len() {
+                        shown.push('…');
+                    }
+                    format!(
+                        "output `{key}` of wait `{wait}` cannot go into the request path: its value {shown:?} {why}; a value spliced into a path must be a bare id (no `/`, `\\`, `?`, `#`, `..`, spaces or control characters): check the output's JSONPath in wait `{wait}`"
+                    )
+                })?;
+                out.push_str(&encode(&value));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `value` may stand as one path segment; otherwise what is wrong
+/// with it, in words.
+pub fn check_segment(value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    if let Some(c) = value.chars().find(|c| ['/', '\\', '?', '#'].contains(c)) {
+        return Err(format!("contains `{c}`"));
+    }
+    if value.contains("..") {
+        return Err("contains `..`".into());
+    }
+    if value.chars().any(char::is_control) {
+        return Err("contains control characters".into());
+    }
+    if value.chars().any(char::is_whitespace) {
+        return Err("contains spaces".into());
+    }
+    Ok(())
+}
 
 fn filtered(
     service: Service,
@@ -488,6 +542,47 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn captured_values_in_paths_must_be_bare_ids() {
+        assert_eq!(check_segment("800000000000000001"), Ok(()));
+        assert_eq!(check_segment("img-1_a.b~c"), Ok(()));
+        for bad in [
+            "",
+            " ",
+            "../../../v3/auth/tokens?x=",
+            "a/b",
+            "a\\b",
+            "a?b",
+            "a#b",
+            "..",
+            "a b",
+            "a\nb",
+            "a\u{1b}[2J",
+        ] {
+            assert!(check_segment(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_captured_value_is_one_encoded_segment() {
+        let template = Template(vec![
+            Piece::Text("/v1/p/image-server-jobs/".into()),
+            Piece::Output {
+                wait: "w".into(),
+                key: "k".into(),
+            },
+        ]);
+        let value = |v: &'static str| move |_: &str, _: &str| Some(v.to_owned());
+        assert_eq!(
+            render_path(&template, &value("id:1%")).unwrap(),
+            "/v1/p/image-server-jobs/id%3A1%25"
+        );
+        let refused = render_path(&template, &value("../../../v3/auth/tokens?x=")).unwrap_err();
+        assert!(refused.contains("output `k` of wait `w`"), "{refused}");
+        assert!(refused.contains("contains `/`"), "{refused}");
+        assert!(render_path(&template, &|_: &str, _: &str| None).is_err());
     }
 
     #[test]

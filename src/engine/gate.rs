@@ -43,19 +43,23 @@ enum Trust {
 }
 
 /// What one answer teaches about the credentials, if anything. Only an
-/// answer from past the gateway's authentication proves them: a success, a
-/// 404 or another 4xx. Transient errors and throttling may come before the
-/// authentication, so they prove nothing.
+/// answer from past the gateway's authentication proves them: a success, or
+/// a service's 404 for a job not (yet) visible. Transient errors,
+/// throttling and other 4xx (the gateway's own "no such API" among them)
+/// may come before the authentication, so they prove nothing.
 fn learn(result: &Result<Body, ApiError>, request: &str) -> Option<Trust> {
     match result {
-        Ok(_) | Err(ApiError::NotFound { .. } | ApiError::Rejected { .. }) => Some(Trust::Proven),
+        Ok(_) | Err(ApiError::NotFound { .. }) => Some(Trust::Proven),
         Err(ApiError::Auth { status, .. }) => Some(Trust::Rejected {
             status: *status,
             request: request.to_owned(),
         }),
-        Err(ApiError::Transient { .. } | ApiError::Throttled { .. } | ApiError::Refused { .. }) => {
-            None
-        }
+        Err(
+            ApiError::Transient { .. }
+            | ApiError::Throttled { .. }
+            | ApiError::Rejected { .. }
+            | ApiError::Refused { .. },
+        ) => None,
     }
 }
 
@@ -277,6 +281,13 @@ mod tests {
         );
         assert_eq!(learn(&error(transient), "GET /x"), None);
         assert_eq!(learn(&error(throttled), "GET /x"), None);
+        let rejected = |message| ApiError::Rejected {
+            status: 404,
+            code: Some("APIG.0101".into()),
+            message,
+            request_id: None,
+        };
+        assert_eq!(learn(&error(rejected), "GET /x"), None);
         assert_eq!(learn(&error(not_found), "GET /x"), Some(Trust::Proven));
     }
 }

@@ -64,13 +64,11 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         deadline,
     });
 
-    // Records a history read's estimate; returns the delay it suggests.
+    // Records a history read's estimate; returns the delay it suggests for
+    // `job` (none without one).
     let apply = |read: &HistoryRead, job: Option<&model::JobState>| {
         let estimate = read.estimate(job);
-        update(&report, |r| {
-            r.requests_sent += read.sent;
-            r.estimate = estimate.report();
-        });
+        update(&report, |r| r.estimate = estimate.report());
         estimate
             .delay(wait.poll.initial)
             .map(|d| d.min(wait.poll.max))
@@ -199,7 +197,23 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         stable = streak_after(streak, true);
                         if stable >= wait.stable_for {
                             let outputs = capture_outputs(wait, &obs);
+                            let missing: Vec<String> = uncaptured_outputs(wait, &outputs)
+                                .iter()
+                                .map(|o| format!("`{}` ({})", o.name, o.source))
+                                .collect();
                             update(&report, |r| r.outputs = outputs);
+                            if !missing.is_empty() {
+                                // Later steps rely on what a wait declares:
+                                // a wait that cannot deliver it is not met.
+                                finish(
+                                    Outcome::Failed,
+                                    format!(
+                                        "the success condition held ({found}), but the answer has no value for output {}: its path selects nothing or only null; check the path with `jobgate eval` on a saved answer",
+                                        missing.join(", ")
+                                    ),
+                                );
+                                return;
+                            }
                             let held = if wait.stable_for > 1 {
                                 format!(" on {} polls in a row", wait.stable_for)
                             } else {
@@ -251,6 +265,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                                         &wait.project_id,
                                         source,
                                         deadline,
+                                        &report,
                                     )
                                 {
                                     history_read.spawn(read);
@@ -370,10 +385,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             // A history read that answers during the sleep times the next
             // poll at once; one that hangs leaves the blind schedule alone.
             Some(joined) = history_read.join_next(), if !history_read.is_empty() => {
-                let hinted = match (joined, estimating.take()) {
-                    (Ok(read), Some(job)) => apply(&read, Some(&job)),
-                    _ => None,
-                };
+                let hinted = joined.ok().and_then(|read| apply(&read, estimating.as_ref()));
                 let wake = match hinted {
                     Some(d) => super::later(Instant::now(), d).min(deadline),
                     None => wake,
@@ -426,8 +438,6 @@ impl HistoryEstimate {
 struct HistoryRead {
     job_type: String,
     durations: Option<Arc<history::Durations>>,
-    /// Requests this wait sent to learn it (0 when another wait did).
-    sent: u64,
 }
 
 impl HistoryRead {
@@ -444,7 +454,8 @@ impl HistoryRead {
 
 /// A read of the history of the observed job's type, to run beside the
 /// polls; `None` when the answer names no job type to read it for. The read
-/// is bounded by the wait's deadline and the per-request timeout.
+/// is bounded by the wait's deadline and the per-request timeout, and counts
+/// its request in `report` as soon as it has one, joined or not.
 fn read_history(
     obs: &Observation,
     gate: &Arc<Gate>,
@@ -452,18 +463,20 @@ fn read_history(
     project_id: &str,
     source: history::Source,
     deadline: Instant,
+    report: &Arc<Mutex<WaitReport>>,
 ) -> Option<impl Future<Output = HistoryRead> + Send + 'static> {
     let job_type = obs.job.as_ref()?.job_type.clone()?;
-    let (gate, history, project_id) = (gate.clone(), history.clone(), project_id.to_owned());
+    let (gate, history, report) = (gate.clone(), history.clone(), report.clone());
+    let project_id = project_id.to_owned();
     Some(async move {
         let timeout = request_timeout(deadline);
         let (durations, sent) = history
             .durations(&gate, &project_id, source, &job_type, timeout, deadline)
             .await;
+        update(&report, |r| r.requests_sent += u64::from(sent));
         HistoryRead {
             job_type,
             durations,
-            sent: u64::from(sent),
         }
     })
 }
@@ -560,19 +573,42 @@ fn last_observation(obs: &Observation, found: String) -> LastObservation {
     }
 }
 
-/// The values a wait captures from an observation; a path that selects
-/// nothing captures nothing.
+/// The values a wait captures from an observation: what each output's path
+/// selects, `null`s left out; one value as its text (a string as is,
+/// anything else as JSON), several as a JSON list of them. An output whose
+/// path selects nothing (or only `null`) is absent: see
+/// [`uncaptured_outputs`].
 pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
+    let document = obs.document();
     wait.outputs
         .iter()
         .filter_map(|o| {
-            let node = o.path.query(&obs.document()).first()?.clone();
-            let text = match node {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
+            let values: Vec<serde_json::Value> = o
+                .path
+                .query(&document)
+                .into_iter()
+                .filter(|v| !v.is_null())
+                .cloned()
+                .collect();
+            let text = match values.as_slice() {
+                [] => return None,
+                [serde_json::Value::String(s)] => s.clone(),
+                [one] => one.to_string(),
+                several => serde_json::Value::Array(several.to_vec()).to_string(),
             };
             Some((o.name.clone(), text))
         })
+        .collect()
+}
+
+/// The outputs a wait declares that `captured` lacks, with their sources.
+pub fn uncaptured_outputs<'a>(
+    wait: &'a Wait,
+    captured: &BTreeMap<String, String>,
+) -> Vec<&'a crate::spec::Output> {
+    wait.outputs
+        .iter()
+        .filter(|o| !captured.contains_key(&o.name))
         .collect()
 }
 
