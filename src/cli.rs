@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
 use crate::output::ColorChoice;
-use crate::{commands, exit};
+use crate::{commands, crash, exit};
 
 /// Wait for Huawei Cloud Workspace asynchronous jobs, declaratively.
 ///
@@ -243,13 +243,13 @@ pub fn main() -> ExitCode {
     }
     let json = cli.command.json_stdout();
     if let Command::Run(args) = &cli.command {
-        let _ = CRASH_OUTPUTS.set(CrashOutputs {
+        crash::outputs_at(crash::Outputs {
             report: args.report.clone(),
             junit: args.junit.clone(),
             json: args.json,
         });
     }
-    install_panic_hook();
+    crash::install_hook();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         commands::dispatch(cli.command)
     }));
@@ -259,98 +259,8 @@ pub fn main() -> ExitCode {
             commands::print_error(&error, color, json);
             ExitCode::from(error.code())
         }
-        Err(payload) => crashed(&crate::engine::panic_message(&*payload)),
+        Err(payload) => crash::crashed(&crate::engine::panic_message(&*payload)),
     }
-}
-
-/// Where a crashed `run` still writes its report.
-struct CrashOutputs {
-    report: Option<PathBuf>,
-    junit: Option<PathBuf>,
-    json: bool,
-}
-
-static CRASH_OUTPUTS: std::sync::OnceLock<CrashOutputs> = std::sync::OnceLock::new();
-
-/// Makes every panic, on any thread, leave the report files behind with the
-/// waits that had no outcome marked `internal_error` (exit 70): a CI step
-/// that reads the report must never find a stale or missing one after a
-/// crash. A panic inside a wait is also caught by the engine, which then
-/// ends that wait `internal_error` and writes the final report over this
-/// one.
-fn install_panic_hook() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        default(info);
-        if CRASH_OUTPUTS
-            .get()
-            .is_none_or(|o| o.report.is_none() && o.junit.is_none())
-        {
-            return;
-        }
-        let message = match info.location() {
-            Some(at) => format!(
-                "{} at {}:{}",
-                crate::engine::panic_message(info.payload()),
-                at.file(),
-                at.line()
-            ),
-            None => crate::engine::panic_message(info.payload()),
-        };
-        if let Some(report) = crate::engine::crash_report(&message) {
-            let _ = write_crash_files(&report);
-        }
-    }));
-}
-
-fn write_crash_files(report: &crate::report::RunReport) -> Result<(), String> {
-    let Some(outputs) = CRASH_OUTPUTS.get() else {
-        return Ok(());
-    };
-    let mut first_error = None;
-    if let Some(path) = &outputs.report
-        && let Err(e) = crate::report::json::write(report, path)
-    {
-        first_error.get_or_insert(format!("cannot write the report `{}`: {e}", path.display()));
-    }
-    if let Some(path) = &outputs.junit
-        && let Err(e) =
-            crate::report::json::write_atomic(path, crate::report::junit::render(report).as_bytes())
-    {
-        first_error.get_or_insert(format!("cannot write the report `{}`: {e}", path.display()));
-    }
-    first_error.map_or(Ok(()), Err)
-}
-
-/// The end of a command that panicked on the main thread: the report (if a
-/// run had started) with every unfinished wait `internal_error`, its
-/// summary, and exit 70, never a pass.
-fn crashed(message: &str) -> ExitCode {
-    eprintln!(
-        "jobgate: internal error: {message}. This is a bug; please report it (with the report, if one was written)."
-    );
-    if let Some(report) = crate::engine::crash_report(message) {
-        if let Err(e) = write_crash_files(&report) {
-            eprintln!("jobgate: {e}");
-        }
-        if CRASH_OUTPUTS.get().is_some_and(|o| o.json)
-            && let Ok(text) = crate::report::json::to_json(&report)
-        {
-            print!("{text}");
-        }
-        // Step outputs and summary, where the runner asked for them.
-        let path = CRASH_OUTPUTS
-            .get()
-            .and_then(|o| o.report.as_ref())
-            .map(|p| p.display().to_string());
-        let _ = crate::report::github::GithubEnv::from_env().publish(&report, path.as_deref());
-        let style = crate::report::human::Style {
-            color: false,
-            width: commands::terminal_width(),
-        };
-        eprint!("{}", crate::report::human::render(&report, style));
-    }
-    ExitCode::from(exit::INTERNAL)
 }
 
 /// Settles the report flags before anything runs: `--report -` means

@@ -10,6 +10,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod condition;
+pub mod crash;
 pub mod engine;
 pub mod error;
 pub mod exit;

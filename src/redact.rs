@@ -44,6 +44,9 @@ use crate::report::model::{
     ApiErrorInfo, Estimate, HistoryEntry, LastObservation, RunReport, WaitReport,
 };
 
+/// The run's redactor, for reports written by the panic hook.
+static PROCESS: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
 
@@ -100,6 +103,18 @@ impl Redactor {
         Redactor {
             targets: Arc::new(targets),
         }
+    }
+
+    /// Makes this the redactor of the process's crash path: a panic hook
+    /// that writes the report must redact it with the run's secrets too.
+    pub fn register(&self) {
+        let _ = PROCESS.set(self.clone());
+    }
+
+    /// The redactor a run registered, or one that knows no secrets (before
+    /// a run starts, no server text has been read).
+    pub fn registered() -> Self {
+        PROCESS.get().cloned().unwrap_or_default()
     }
 
     /// A redactor that knows no secrets: it still removes control

@@ -91,6 +91,7 @@ pub async fn execute(
     mode: OutputMode,
 ) -> Result<Redacted, Error> {
     let redactor = Redactor::new(credentials.redacted_values());
+    redactor.register();
     let client =
         Client::new(endpoints, credentials, &ClientOptions::default()).map_err(Error::Internal)?;
     let gate = Arc::new(Gate::new(client, limits.concurrency, limits.rps));
