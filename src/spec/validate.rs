@@ -1321,7 +1321,8 @@ impl<'a> Validator<'a> {
 
     fn comparison(&mut self, node: &Node) -> Option<Comparison> {
         let text = match &node.value {
-            Value::Int(i) => format!("== {i}"),
+            // A bare count means `==`; as written, so `0x10` is no count.
+            Value::Int(_) => format!("== {}", node.scalar_text().unwrap_or_default()),
             _ => self.string(node)?,
         };
         match Comparison::parse(&text) {
@@ -2046,6 +2047,36 @@ mod json_path_tests {
                 (source[..expected].matches('\n').count() + 1, column),
                 "{path}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::endpoint_problem;
+
+    #[test]
+    fn endpoint_urls_need_a_host_and_a_real_port() {
+        for ok in [
+            "https://workspace.cn-north-4.myhuaweicloud.com",
+            "http://127.0.0.1:8080/",
+            "https://[::1]:65535",
+        ] {
+            assert_eq!(endpoint_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("https://host:70000", "port"),
+            ("https://host:65536/x", "port"),
+            ("https://host:0", "port"),
+            ("https://[::1]:99999", "port"),
+            ("https://host:x", "port"),
+            ("https://user:pw@host", "user name"),
+            ("https://host/?a=1", "query"),
+            ("ftp://host", "scheme"),
+            ("https://", "URL"),
+        ] {
+            let (label, _) = endpoint_problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(label.contains(why), "{bad}: {label}");
         }
     }
 }
