@@ -2,7 +2,9 @@
 //!
 //! Interpolation happens on string scalars after YAML parsing, so a value can
 //! never inject YAML structure and every error keeps its location.
-//! `${VAR:-default}` supplies a default; `$${` writes a literal `${`.
+//! `${VAR:-default}` supplies a default, which may hold references itself
+//! (`${A:-${B}}`); `$${` writes a literal `${`. `$NAME` without braces stays
+//! text: [`bare_references`] finds it where it is surely a mistake.
 //! `${outputs.WAIT.KEY}` is left for the engine: it names a value captured by
 //! an earlier wait.
 
