@@ -174,7 +174,7 @@ pub struct DemoArgs {
 /// spec, never zero (a zero deadline would end every wait before its first
 /// poll).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let duration = crate::spec::duration::parse(text)?;
+    let duration = crate::spec::duration::parse(text).map_err(|e| e.to_string())?;
     if duration.is_zero() {
         return Err("the deadline must be longer than zero, e.g. `30m`".into());
     }

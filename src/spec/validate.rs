@@ -1677,10 +1677,10 @@ impl<'a> Validator<'a> {
         let text = self.string(node)?;
         match duration::parse_at_most(&text, max) {
             Ok(d) => Some(d),
-            Err(message) => {
-                let too_long = message.contains("longest allowed");
+            Err(error) => {
+                let too_long = matches!(error, duration::DurationError::TooLong { .. });
                 self.error(
-                    SpecDiagnostic::new("spec::duration", node.span, message)
+                    SpecDiagnostic::new("spec::duration", node.span, error.to_string())
                         .label(if too_long { "too long" } else { "not a duration" })
                         .help(if too_long {
                             "every duration has a ceiling (7d for timeouts, deadlines and grace periods, 1h between polls): write a shorter one".to_owned()
