@@ -494,4 +494,16 @@ fn the_spec_schema_refuses_what_the_validator_refuses() {
         let spec = image_spec(job, &format!("    timeout: {timeout}\n"));
         assert_eq!(valid(&spec), ok, "{spec}");
     }
+    for (path, ok) in [
+        ("/v2/{project_id}/x/${JOB}", true),
+        ("/v2/$PROJECT/x", false),
+        ("/v2/x?y=1", false),
+    ] {
+        let spec = format!(
+            "version: 1\nwaits:\n  g:\n    get: {{ service: workspace, path: \"{path}\" }}\n    success: {{ path: $.a, exists: true }}\n"
+        );
+        assert_eq!(valid(&spec), ok, "{spec}");
+        let out = validate(&spec.replace("${JOB}", "j"));
+        assert_eq!(code(&out) == 0, ok, "{path}: {}", stderr(&out));
+    }
 }
