@@ -185,7 +185,7 @@ pub struct DemoArgs {
 /// spec, never zero (a zero deadline would end every wait before its first
 /// poll).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let duration = crate::spec::duration::parse(text)?;
+    let duration = crate::spec::duration::parse(text).map_err(|e| e.to_string())?;
     if duration.is_zero() {
         return Err("the deadline must be longer than zero, e.g. `30m`".into());
     }
@@ -265,8 +265,8 @@ pub fn main() -> ExitCode {
 
 /// Settles the report flags before anything runs: `--report -` means
 /// `--json` (the report alone on standard output), and no two outputs may
-/// name the same file, nor a file the GitHub runner hands to the step, where
-/// one would overwrite the other.
+/// name the same file, nor the spec, nor a file the GitHub runner hands to
+/// the step, where one would overwrite the other.
 fn settle_outputs(command: &mut Command) -> Result<(), Error> {
     let github: Vec<(String, PathBuf)> = GITHUB_FILES
         .iter()
@@ -293,7 +293,11 @@ fn settle_outputs(command: &mut Command) -> Result<(), Error> {
             if let Some(path) = &args.junit {
                 named.push(("--junit".into(), path.clone()));
             }
-            distinct_outputs(&named, &github)
+            let mut inputs = github;
+            if args.spec.spec.as_os_str() != "-" {
+                inputs.push(("the spec".into(), args.spec.spec.clone()));
+            }
+            distinct_outputs(&named, &inputs)
         }
         Command::Demo(args) => match &args.report {
             Some(path) if path.as_os_str() == "-" => Err(Error::Usage(
@@ -316,16 +320,16 @@ const GITHUB_FILES: [&str; 5] = [
 ];
 
 /// Refuses two of `named` (flag, path) that are the same file, or one that
-/// is one of the runner's `github` files.
+/// is one of the `others` (the spec, the runner's files).
 fn distinct_outputs(
     named: &[(String, PathBuf)],
-    github: &[(String, PathBuf)],
+    others: &[(String, PathBuf)],
 ) -> Result<(), Error> {
     for (i, (flag, path)) in named.iter().enumerate() {
-        let others = named[i + 1..].iter().chain(github);
+        let others = named[i + 1..].iter().chain(others);
         if let Some((other, _)) = others.into_iter().find(|(_, o)| same_file(path, o)) {
             return Err(Error::Usage(format!(
-                "{flag} {} and {other} name the same file: one output would overwrite the other; give each its own file",
+                "{flag} {} and {other} name the same file: writing one would overwrite the other; give each output its own file",
                 path.display()
             )));
         }
@@ -444,6 +448,12 @@ mod tests {
             .unwrap();
         assert!(error.to_string().contains("same file"), "{error}");
         assert_eq!(error.code(), exit::INVALID_INPUT);
+        let spec = dir.path().join("spec.yaml");
+        let spec = spec.to_str().unwrap();
+        let error = settled(&["jobgate", "run", spec, "--report", spec])
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("the spec"), "{error}");
         let other = dir.path().join("out.xml");
         let other = other.to_str().unwrap();
         assert!(settled(&["jobgate", "run", "s.yaml", "--report", a, "--junit", other]).is_ok());

@@ -136,6 +136,9 @@ fn a_variable_without_braces_is_refused_with_the_braced_form() {
         Duration::from_secs(60),
     );
     assert_refused(&out, &["spec::bare_variable", "${IMAGE_JOB_ID}", ":4:16"]);
+    // A default is literal text, so `$NAME` there would be sent as is too.
+    let out = validate(&image_spec("\"${UNSET_ID:-$FALLBACK_ID}\"", ""));
+    assert_refused(&out, &["spec::bare_variable", "${FALLBACK_ID}", ":4:29"]);
 }
 
 // ---- 3. rate and concurrency flags -------------------------------------
@@ -321,6 +324,11 @@ fn two_outputs_naming_one_file_are_refused_before_any_request() {
     assert_refused(&out, &["$GITHUB_OUTPUT", "same file"]);
     let out = run(&["--junit", "-"], &[]);
     assert_refused(&out, &["--junit"]);
+    // Nor may a report overwrite the spec it reports on.
+    let before = std::fs::read(&spec).unwrap();
+    let out = run(&["--report", "spec.yaml"], &[]);
+    assert_refused(&out, &["--report", "the spec", "same file"]);
+    assert_eq!(std::fs::read(&spec).unwrap(), before);
     assert!(server.seen().is_empty(), "{:?}", server.seen());
     assert!(!dir.path("out.json").exists() && !github_output.exists());
 }
@@ -485,5 +493,17 @@ fn the_spec_schema_refuses_what_the_validator_refuses() {
     ] {
         let spec = image_spec(job, &format!("    timeout: {timeout}\n"));
         assert_eq!(valid(&spec), ok, "{spec}");
+    }
+    for (path, ok) in [
+        ("/v2/{project_id}/x/${JOB}", true),
+        ("/v2/$PROJECT/x", false),
+        ("/v2/x?y=1", false),
+    ] {
+        let spec = format!(
+            "version: 1\nwaits:\n  g:\n    get: {{ service: workspace, path: \"{path}\" }}\n    success: {{ path: $.a, exists: true }}\n"
+        );
+        assert_eq!(valid(&spec), ok, "{spec}");
+        let out = validate(&spec.replace("${JOB}", "j"));
+        assert_eq!(code(&out) == 0, ok, "{path}: {}", stderr(&out));
     }
 }

@@ -23,8 +23,12 @@ pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
             path: args.response.display().to_string(),
             source,
         })?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&text)
-        .map_err(|e| Error::Usage(format!("{} is not JSON: {e}", args.response.display())))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
+        Error::Usage(format!(
+            "the response {} is not JSON: {e}",
+            args.response.display()
+        ))
+    })?;
     let obs = engine::fetch::observe_saved(wait, text.as_bytes())
         .map_err(|e| Error::Usage(format!("{}: {e}", args.response.display())))?;
     let mut out = format!(

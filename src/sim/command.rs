@@ -120,6 +120,7 @@ fn rate(text: &str) -> Result<f64, String> {
 /// The spec's duration parser, so a duration means the same everywhere.
 fn duration(text: &str) -> Result<Duration, String> {
     crate::spec::duration::parse_at_most(text, crate::spec::duration::LONGEST_SIMULATED)
+        .map_err(|e| e.to_string())
 }
 
 impl SimulateArgs {

@@ -46,32 +46,42 @@ fn refused_unit(unit: &str) -> Option<&'static str> {
     })
 }
 
+/// Why a duration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not a duration, or in a unit that could be misread; the message says
+    /// what to write instead.
+    #[error("{0}")]
+    Invalid(String),
+    /// Longer than the ceiling of the place it is written.
+    #[error("`{text}` is longer than the longest allowed here, {}", format_limit(*.max))]
+    TooLong { text: String, max: Duration },
+}
+
 const EXAMPLES: &str = "e.g. `90s`, `5m`, `1h30m`, `250ms`, `2d`";
 
 /// Parses a duration of at most [`LONGEST`]. A bare number is refused because
 /// its unit would be a guess; every message says what to write instead.
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
     parse_at_most(text, LONGEST)
 }
 
 /// Parses a duration of at most `max`.
-pub fn parse_at_most(text: &str, max: Duration) -> Result<Duration, String> {
+pub fn parse_at_most(text: &str, max: Duration) -> Result<Duration, DurationError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(format!(
+        return Err(DurationError::Invalid(format!(
             "empty duration: write a number with a unit, {EXAMPLES}"
-        ));
+        )));
     }
     if text.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(format!(
+        return Err(DurationError::Invalid(format!(
             "`{text}` has no unit: write e.g. `{text}s` for seconds or `{text}m` for minutes"
-        ));
+        )));
     }
-    let too_long = || {
-        format!(
-            "`{text}` is longer than the longest allowed here, {}",
-            format_limit(max)
-        )
+    let too_long = || DurationError::TooLong {
+        text: text.to_owned(),
+        max,
     };
     let max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
     let mut total: u64 = 0;
@@ -81,15 +91,15 @@ pub fn parse_at_most(text: &str, max: Duration) -> Result<Duration, String> {
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!(
+            return Err(DurationError::Invalid(format!(
                 "`{text}` is not a duration: each part is a whole number and a unit, {EXAMPLES}"
-            ));
+            )));
         }
         let (number, after) = rest.split_at(digits);
         if after.starts_with(['.', ',']) {
-            return Err(format!(
+            return Err(DurationError::Invalid(format!(
                 "`{text}` has a fraction: combine whole units instead, e.g. `1h30m` or `1500ms`"
-            ));
+            )));
         }
         let after = after.trim_start();
         let unit_len = after
@@ -97,17 +107,17 @@ pub fn parse_at_most(text: &str, max: Duration) -> Result<Duration, String> {
             .unwrap_or(after.len());
         let (unit, next) = after.split_at(unit_len);
         if unit.is_empty() {
-            return Err(format!(
+            return Err(DurationError::Invalid(format!(
                 "`{text}`: `{number}` has no unit: write e.g. `{number}s` or `{number}m`"
-            ));
+            )));
         }
         let Some(&(_, per)) = UNITS.iter().find(|(names, _)| names.contains(&unit)) else {
-            return Err(match refused_unit(unit) {
+            return Err(DurationError::Invalid(match refused_unit(unit) {
                 Some(hint) => format!("`{text}`: {hint}"),
                 None => format!(
                     "`{text}`: unknown unit `{unit}`: use `ms`, `s`, `m`, `h` or `d`, {EXAMPLES}"
                 ),
-            });
+            }));
         };
         // Any number too large for u64 is also too long.
         let part = number
@@ -197,7 +207,7 @@ mod tests {
             ("500us", "below a millisecond"),
             ("5S", "unknown unit `S`"),
         ] {
-            let error = parse(text).unwrap_err();
+            let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(hint), "{text}: {error}");
         }
     }
@@ -212,9 +222,10 @@ mod tests {
             "18446744073709551615ms",
         ] {
             let error = parse(text).unwrap_err();
+            assert!(matches!(error, DurationError::TooLong { .. }), "{text}");
             assert!(
-                error.contains("longest allowed here, 7d"),
-                "{text}: {error}"
+                error.to_string().ends_with("longest allowed here, 7d"),
+                "{error}"
             );
         }
         assert!(parse_at_most("2h", LONGEST_POLL_DELAY).is_err());
@@ -223,15 +234,25 @@ mod tests {
 
     #[test]
     fn refuses_fractions_and_stray_text() {
-        assert!(parse("1.5h").unwrap_err().contains("fraction"));
-        assert!(parse("5m30").unwrap_err().contains("no unit"));
-        assert!(parse("h").unwrap_err().contains("not a duration"));
+        assert!(parse("1.5h").unwrap_err().to_string().contains("fraction"));
+        assert!(parse("5m30").unwrap_err().to_string().contains("no unit"));
+        assert!(
+            parse("h")
+                .unwrap_err()
+                .to_string()
+                .contains("not a duration")
+        );
     }
 
     #[test]
     fn refuses_unitless_and_garbage() {
-        assert!(parse("30").unwrap_err().contains("no unit"));
-        assert!(parse("fast").unwrap_err().contains("not a duration"));
+        assert!(parse("30").unwrap_err().to_string().contains("no unit"));
+        assert!(
+            parse("fast")
+                .unwrap_err()
+                .to_string()
+                .contains("not a duration")
+        );
         assert!(parse("").is_err());
         assert!(parse("-5s").is_err());
     }

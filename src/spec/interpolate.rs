@@ -2,7 +2,9 @@
 //!
 //! Interpolation happens on string scalars after YAML parsing, so a value can
 //! never inject YAML structure and every error keeps its location.
-//! `${VAR:-default}` supplies a default; `$${` writes a literal `${`.
+//! `${VAR:-default}` supplies a default, which may hold references itself
+//! (`${A:-${B}}`); `$${` writes a literal `${`. `$NAME` without braces stays
+//! text: [`bare_references`] finds it where it is surely a mistake.
 //! `${outputs.WAIT.KEY}` is left for the engine: it names a value captured by
 //! an earlier wait.
 
@@ -211,10 +213,15 @@ pub struct BareReference {
     pub len: usize,
 }
 
-/// Every `$NAME` (a `$` followed by a variable name, outside `${...}`) in
-/// `text` as written.
+/// Every `$NAME` (a `$` followed by a variable name, outside `${...}` or in
+/// a `${VAR:-default}`'s default) in `text` as written.
 pub fn bare_references(text: &str) -> Vec<BareReference> {
     let mut found = Vec::new();
+    bare_references_at(text, 0, &mut found);
+    found
+}
+
+fn bare_references_at(text: &str, offset: usize, found: &mut Vec<BareReference>) {
     let mut at = 0;
     while let Some(i) = text[at..].find('$') {
         let start = at + i;
@@ -222,7 +229,16 @@ pub fn bare_references(text: &str) -> Vec<BareReference> {
         if after.starts_with("$${") {
             at = start + 3;
         } else if after.starts_with("${") {
-            at = start + closing_brace(after).map_or(after.len(), |c| c + 1);
+            let Some(close) = closing_brace(after) else {
+                return;
+            };
+            // A default is text like any other: `${A:-$B}` falls back to
+            // the literal `$B`.
+            if let Some(split) = after[2..close].find(":-") {
+                let default = 2 + split + 2;
+                bare_references_at(&after[default..close], offset + start + default, found);
+            }
+            at = start + close + 1;
         } else {
             let name_len = after[1..]
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -231,14 +247,13 @@ pub fn bare_references(text: &str) -> Vec<BareReference> {
             if is_var_name(name) {
                 found.push(BareReference {
                     name: name.to_owned(),
-                    start,
+                    start: offset + start,
                     len: 1 + name_len,
                 });
             }
             at = start + 1 + name_len;
         }
     }
-    found
 }
 
 fn is_var_name(name: &str) -> bool {
@@ -349,7 +364,17 @@ mod tests {
             .map(|b| (b.name.as_str(), b.start, b.len))
             .collect();
         assert_eq!(names, [("JOB", 0, 4), ("_z9", 23, 4)]);
-        assert!(bare_references("${A:-$B}").is_empty());
+        assert!(bare_references("${A}$").is_empty());
+        // In a default, `$B` is literal text too.
+        let found = bare_references("x${A:-y$B}");
+        assert_eq!(
+            found,
+            [BareReference {
+                name: "B".into(),
+                start: 7,
+                len: 2
+            }]
+        );
     }
 
     #[test]

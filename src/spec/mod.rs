@@ -107,6 +107,37 @@ mod tests {
     }
 
     #[test]
+    fn bare_variables_are_refused_where_they_would_be_sent() {
+        for (kind, line, column) in [
+            ("image_job: job-$IMAGE_JOB_ID", 4, 20),
+            ("desktop_sub_jobs: { desktop_pool_id: $POOL }", 4, 42),
+            ("get: { service: workspace, path: /v2/$P/x }", 4, 42),
+            (
+                "get: { service: workspace, path: /x, query: { a: $Q } }",
+                4,
+                54,
+            ),
+        ] {
+            let success = if kind.starts_with("get") {
+                "success: { path: $.a, exists: true }"
+            } else {
+                "target: [SUCCESS]"
+            };
+            let found = errors(&format!(
+                "version: 1\nwaits:\n  a:\n    {kind}\n    {success}\n"
+            ));
+            assert_eq!(found, [("spec::bare_variable", line, column)], "{kind}");
+        }
+        // `$` not before a name, and `$${`, are text.
+        let ok = parse(
+            "s",
+            "version: 1\nwaits:\n  a:\n    image_job: a$1-$$${x}\n    target: [SUCCESS]\n",
+            &env,
+        );
+        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
+    }
+
+    #[test]
     fn graph_errors() {
         let found = errors(
             "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    after: [b]\n  b:\n    image_job: y\n    target: [SUCCESS]\n    after: [a, c]\n",

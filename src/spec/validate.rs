@@ -1321,7 +1321,8 @@ impl<'a> Validator<'a> {
 
     fn comparison(&mut self, node: &Node) -> Option<Comparison> {
         let text = match &node.value {
-            Value::Int(i) => format!("== {i}"),
+            // A bare count means `==`; as written, so `0x10` is no count.
+            Value::Int(_) => format!("== {}", node.scalar_text().unwrap_or_default()),
             _ => self.string(node)?,
         };
         match Comparison::parse(&text) {
@@ -1676,10 +1677,10 @@ impl<'a> Validator<'a> {
         let text = self.string(node)?;
         match duration::parse_at_most(&text, max) {
             Ok(d) => Some(d),
-            Err(message) => {
-                let too_long = message.contains("longest allowed");
+            Err(error) => {
+                let too_long = matches!(error, duration::DurationError::TooLong { .. });
                 self.error(
-                    SpecDiagnostic::new("spec::duration", node.span, message)
+                    SpecDiagnostic::new("spec::duration", node.span, error.to_string())
                         .label(if too_long { "too long" } else { "not a duration" })
                         .help(if too_long {
                             "every duration has a ceiling (7d for timeouts, deadlines and grace periods, 1h between polls): write a shorter one".to_owned()
@@ -2046,6 +2047,36 @@ mod json_path_tests {
                 (source[..expected].matches('\n').count() + 1, column),
                 "{path}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::endpoint_problem;
+
+    #[test]
+    fn endpoint_urls_need_a_host_and_a_real_port() {
+        for ok in [
+            "https://workspace.cn-north-4.myhuaweicloud.com",
+            "http://127.0.0.1:8080/",
+            "https://[::1]:65535",
+        ] {
+            assert_eq!(endpoint_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("https://host:70000", "port"),
+            ("https://host:65536/x", "port"),
+            ("https://host:0", "port"),
+            ("https://[::1]:99999", "port"),
+            ("https://host:x", "port"),
+            ("https://user:pw@host", "user name"),
+            ("https://host/?a=1", "query"),
+            ("ftp://host", "scheme"),
+            ("https://", "URL"),
+        ] {
+            let (label, _) = endpoint_problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(label.contains(why), "{bad}: {label}");
         }
     }
 }
