@@ -18,11 +18,12 @@
 //!   read, and the poll does not count.
 //! - **A job** answer must be about the job asked for (its `id`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::api::Status;
 use crate::api::client::{ApiError, Body};
 use crate::api::model::{self, Item, Malformed, Observation, Page, Source};
 use crate::api::request::ApiRequest;
@@ -57,6 +58,7 @@ pub async fn poll(
         deadline,
         tally,
         sent: 0,
+        first: true,
     };
     let result = match plan {
         Plan::Single {
@@ -76,12 +78,22 @@ struct Sender<'a> {
     deadline: Instant,
     tally: Tally<'a>,
     sent: u64,
+    /// Whether no request of this poll was asked for yet.
+    first: bool,
 }
 
 impl Sender<'_> {
     /// One request, bounded by the wait's deadline and a per-request timeout
     /// taken afresh (a long poll's later pages get what time is left).
+    ///
+    /// The shared limits let a request that can go at once go even at the
+    /// deadline, so that the last poll, fitted to it, is made; but a poll's
+    /// later requests (its next page, its next count) never start once the
+    /// deadline has passed: a slow server cannot keep a wait paging.
     async fn get(&mut self, request: &ApiRequest) -> Option<Result<Body, ApiError>> {
+        if !std::mem::replace(&mut self.first, false) && Instant::now() >= self.deadline {
+            return None;
+        }
         let timeout = request_timeout(self.deadline);
         (self.tally)(1);
         let answer = self
@@ -248,7 +260,8 @@ pub struct Paging {
     total: Option<u64>,
     pages: u32,
     offset: u64,
-    ids: HashSet<String>,
+    /// Each id read, with its status.
+    ids: HashMap<String, Status>,
     items: Vec<Item>,
 }
 
@@ -260,7 +273,7 @@ impl Paging {
             total: None,
             pages: 0,
             offset: 0,
-            ids: HashSet::new(),
+            ids: HashMap::new(),
             items: Vec::new(),
         }
     }
@@ -295,8 +308,18 @@ impl Paging {
         let got = page.items.len() as u64;
         let mut new = 0u64;
         for item in page.items {
-            if self.ids.insert(item.id.clone()) {
-                new += 1;
+            match self.ids.get(&item.id) {
+                Some(status) if *status != item.status => {
+                    return Err(Malformed(format!(
+                        "sub-job {} is listed twice with different statuses ({status} and {}), so its state is unknown",
+                        item.id, item.status
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    self.ids.insert(item.id.clone(), item.status.clone());
+                    new += 1;
+                }
             }
             self.items.push(item);
         }
@@ -443,18 +466,8 @@ mod tests {
         paging
             .add(page("3", &[("a", "RUNNING"), ("b", "S")]))
             .unwrap();
-        paging
-            .add(page("3", &[("c", "S"), ("a", "FAILED")]))
-            .unwrap();
-        // 3 distinct items as the total says, but `a` has two states.
-        assert!(paging.add(page("3", &[])).is_ok());
-        assert!(
-            paging
-                .finish()
-                .unwrap_err()
-                .0
-                .contains("different statuses")
-        );
+        let err = paging.add(page("3", &[("c", "S"), ("a", "FAILED")]));
+        assert!(err.unwrap_err().0.contains("different statuses"));
         // The same sighting twice is one item.
         let mut paging = Paging::new(3, None);
         paging
@@ -468,8 +481,8 @@ mod tests {
         let body =
             br#"{"count":1,"items":[{"id":1,"status":"RUNNING"},{"id":"1","status":"FAILED"}]}"#;
         let mut paging = Paging::new(100, None);
-        assert_eq!(paging.add(parse_page(body).unwrap()), Ok(None));
-        assert!(paging.finish().is_err());
+        let err = paging.add(parse_page(body).unwrap()).unwrap_err();
+        assert!(err.0.contains("sub-job 1 is listed twice"), "{err}");
     }
 
     #[test]
