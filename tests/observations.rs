@@ -90,6 +90,37 @@ fn a_total_that_cannot_be_trusted_never_ends_paging_early() {
     assert_eq!(code(&out), 1, "{report:#}");
 }
 
+/// `eval` judges a saved page as a poll would: a page that is not the
+/// whole list (its total says more) is not judged.
+#[test]
+fn eval_refuses_a_page_that_is_not_the_whole_list() {
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &list_spec("20s"));
+    for (body, code_wanted) in [
+        (page(Some("150"), &items(0..100, "SUCCESS")), None),
+        (page(None, &items(0..100, "SUCCESS")), None),
+        (page(Some("100"), &items(0..100, "SUCCESS")), Some(0)),
+    ] {
+        let response = dir.write("response.json", &body);
+        let out = output_within(
+            jobgate()
+                .arg("eval")
+                .arg(&spec)
+                .args(["--wait", "subs", "--response"])
+                .arg(&response),
+            Duration::from_secs(60),
+        );
+        match code_wanted {
+            Some(c) => assert_eq!(code(&out), c, "{}", stderr(&out)),
+            None => assert!(
+                ![0, 3].contains(&code(&out)),
+                "a partial list was judged: {}",
+                stderr(&out)
+            ),
+        }
+    }
+}
+
 /// A total of 150 whose second page repeats the first: the list never
 /// showed its other 50 items.
 #[test]

@@ -354,7 +354,7 @@ impl Paging {
         let distinct = self.ids.len() as u64;
         if self.pages > 0 && distinct != total {
             return Err(Malformed(format!(
-                "{distinct} different items were read, but the list says it holds {total}"
+                "{distinct} different item(s) were read but the list's total is {total}, so part of the list is missing (or it changed while it was read)"
             )));
         }
         model::list_observation(self.items)
