@@ -192,6 +192,7 @@ async fn counted(
         };
         first.push(n);
     }
+    counts_add_up(counts, &first).map_err(|m| unanswerable(inconsistent(m)))?;
     let mut answers: BTreeMap<Option<String>, u64> =
         counts.iter().map(|c| (c.key.clone(), 0)).collect();
     for ((i, _), n) in requests.iter().zip(&first) {
@@ -227,6 +228,57 @@ async fn count(sender: &mut Sender<'_>, request: &ApiRequest) -> Result<Option<u
     model::parse_count(&body.json()?)
         .map(Some)
         .map_err(|m| body.malformed(shape(m)))
+}
+
+/// Whether the counts of one read fit together: for each set of job types,
+/// the statuses counted (each once, however many checks name it) add up
+/// to no more than the total of those types. Statuses are an open set, so
+/// less is fine; more means some sub-job was counted twice, in two statuses
+/// read at different moments, or the server miscounts. `values` holds the
+/// answer of each request of `counts`, in order.
+pub fn counts_add_up(counts: &[fetch::Count], values: &[u64]) -> Result<(), Malformed> {
+    type Types = Option<Vec<String>>;
+    let mut by_status: BTreeMap<&Types, BTreeMap<&Status, u64>> = BTreeMap::new();
+    let mut totals: BTreeMap<&Types, u64> = BTreeMap::new();
+    let mut values = values.iter();
+    for count in counts {
+        if matches!(&count.job_types, Some(t) if t.is_empty()) {
+            continue; // Zero without a request.
+        }
+        match &count.statuses {
+            None => {
+                let Some(n) = values.next() else { break };
+                totals.insert(&count.job_types, *n);
+            }
+            Some(set) => {
+                for status in set {
+                    let Some(n) = values.next() else { break };
+                    by_status
+                        .entry(&count.job_types)
+                        .or_default()
+                        .insert(status, *n);
+                }
+            }
+        }
+    }
+    for (types, statuses) in by_status {
+        let Some(total) = totals.get(types) else {
+            continue;
+        };
+        let sum: u64 = statuses.values().sum();
+        if sum > *total {
+            let parts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            let of = types
+                .as_ref()
+                .map(|t| format!(" of type {}", t.join(", ")))
+                .unwrap_or_default();
+            return Err(Malformed(format!(
+                "the counts of sub-jobs{of} by status ({}) add up to {sum}, more than their total of {total}",
+                parts.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a second read of the counts (every request but the last, in the
@@ -492,6 +544,44 @@ mod tests {
         assert!(paging.add(parse_page(body).unwrap()).is_err());
         let mut paging = Paging::new(100, Some("other".into()));
         assert_eq!(paging.add(parse_page(body).unwrap()), Ok(None));
+    }
+
+    #[test]
+    fn counts_by_status_add_up_to_no_more_than_their_total() {
+        use crate::condition::StatusSet;
+        let set = |names: &[&str]| -> Option<StatusSet> {
+            Some(names.iter().map(|n| Status::parse(n)).collect())
+        };
+        let count = |statuses: Option<StatusSet>, types: Option<Vec<String>>| fetch::Count {
+            statuses,
+            job_types: types,
+            key: None,
+        };
+        let plan = [
+            count(set(&["FAILED", "ABNORMAL"]), None),
+            count(None, None),
+            count(set(&["WAITING", "RUNNING"]), None),
+            count(set(&["FAILED"]), None),
+        ];
+        // FAILED, ABNORMAL, total, WAITING, RUNNING, FAILED.
+        assert!(counts_add_up(&plan, &[1, 0, 3, 0, 2, 1]).is_ok());
+        assert!(counts_add_up(&plan, &[0, 0, 3, 0, 1, 0]).is_ok(), "others");
+        // A sub-job counted RUNNING and then, read later, FAILED too.
+        let twice = counts_add_up(&plan, &[1, 0, 3, 0, 3, 1]).unwrap_err();
+        assert!(
+            twice.0.contains("add up to 4, more than their total of 3"),
+            "{twice}"
+        );
+        // Each set of types has its own total.
+        let typed = Some(vec!["A".to_owned()]);
+        let plan = [
+            count(set(&["SUCCESS"]), typed.clone()),
+            count(None, typed),
+            count(None, None),
+            count(set(&["SUCCESS"]), Some(Vec::new())),
+        ];
+        assert!(counts_add_up(&plan, &[2, 2, 5]).is_ok());
+        assert!(counts_add_up(&plan, &[3, 2, 5]).is_err());
     }
 
     #[test]
