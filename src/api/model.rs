@@ -5,9 +5,10 @@
 //! unknown statuses and job types, two time-stamp formats) and strict where a
 //! wrong guess could pass a gate: a job without a status, a list without a
 //! whole-number total, an id listed twice with different statuses, a text
-//! that cannot be read as a JSON tree are all malformed. List bodies are read
-//! straight from their bytes ([`super::wire`]); an item's tree is built only
-//! for waits that filter on its other fields.
+//! that cannot be read as a JSON tree are all malformed. Bodies are read
+//! straight from their bytes ([`super::wire`]) and checked to read as a tree
+//! ([`wire::check_tree`]) without building one; the tree is built only for
+//! waits that query it, and then cannot fail.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -36,13 +37,16 @@ pub struct Observation {
     pub source: Source,
 }
 
-/// The response behind an observation, kept in a form that gives its JSON
-/// back without a way to fail: a text that could not be read as a tree was
-/// refused when it was read, never judged as `null`.
+/// The response behind an observation, kept in the cheapest form that can
+/// give its JSON back. A text that could not be read as a tree was refused
+/// when it was read, so it is never judged as `null`.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// A tree: job details, `get` answers and count answers.
+    /// Already a tree: `get` answers and count answers.
     Json(Value),
+    /// A job detail as sent, checked by [`wire::check_tree`] when it was
+    /// read, parsed again only if a wait queries it.
+    Job(Bytes),
     /// List pages, whose items are the observation's items.
     List,
 }
@@ -60,6 +64,12 @@ impl Observation {
     pub fn document(&self) -> Cow<'_, Value> {
         match &self.source {
             Source::Json(document) => Cow::Borrowed(document),
+            // The same reader accepted it in `parse_job`: this cannot fail,
+            // and must not quietly become `null` if it ever did.
+            Source::Job(body) => Cow::Owned(
+                serde_json::from_slice(body)
+                    .expect("a job detail was checked to read as a JSON tree when it was parsed"),
+            ),
             Source::List => Cow::Owned(serde_json::json!({
                 "count": self.items.len(),
                 "items": self.items.iter().map(Item::json).collect::<Vec<_>>(),
@@ -222,22 +232,26 @@ const ITEM: &[(&str, Kind)] = &[
 /// sub-jobs are flat, desktop sub-jobs use `fail_reason`, `entities` and
 /// `process`).
 pub fn parse_raw_item(raw: RawJson) -> Result<Item, Malformed> {
-    parse_sub_job(raw).map(|(item, _)| item)
+    parse_sub_job(raw, false).map(|(item, _)| item)
 }
 
 /// Parses one sub-job, with the id of the job it says it belongs to.
-fn parse_sub_job(raw: RawJson) -> Result<(Item, Option<String>), Malformed> {
+/// `checked`: the whole body it came from was checked to read as a tree,
+/// so this part of it does too.
+fn parse_sub_job(raw: RawJson, checked: bool) -> Result<(Item, Option<String>), Malformed> {
     let mut f = read(raw.get().as_bytes(), ITEM, "a sub-job")?;
     let id = f
         .text("id")
         .ok_or_else(|| Malformed("a sub-job has no `id`".into()))?;
     let status = status(f.leaf("status"), &format!("sub-job {id}"))?;
     // `where` filters may read any field of it later.
-    wire::check_tree(raw.get().as_bytes()).map_err(|e| {
-        Malformed(format!(
-            "sub-job {id} cannot be read as a JSON tree ({e}); jobgate reads JSON nested at most 127 levels deep"
-        ))
-    })?;
+    if !checked {
+        wire::check_tree(raw.get().as_bytes()).map_err(|e| {
+            Malformed(format!(
+                "sub-job {id} cannot be read as a JSON tree ({e}); jobgate reads JSON nested at most 127 levels deep"
+            ))
+        })?;
+    }
     let parent = f.text("job_id");
     let item = Item {
         job_type: f.text("job_type"),
@@ -268,8 +282,13 @@ pub fn parse_item(value: Value) -> Result<Item, Malformed> {
 }
 
 /// Parses each item of a list field, with the job id each names (if any).
-fn parse_items(list: Vec<RawJson>) -> Result<(Vec<Item>, Vec<Option<String>>), Malformed> {
-    list.into_iter().map(parse_sub_job).collect()
+fn parse_items(
+    list: Vec<RawJson>,
+    checked: bool,
+) -> Result<(Vec<Item>, Vec<Option<String>>), Malformed> {
+    list.into_iter()
+        .map(|raw| parse_sub_job(raw, checked))
+        .collect()
 }
 
 /// The fields of a job detail that jobgate reads.
@@ -289,11 +308,11 @@ const JOB: &[(&str, Kind)] = &[
 /// Parses a job detail response (`image-server-jobs/{id}`, `job/{id}`,
 /// `workspace-jobs/{id}`) with its embedded sub-jobs.
 ///
-/// The tree is built here, once: a detail that cannot be read as one is
-/// malformed, never judged as `null` by JSONPath conditions.
+/// A detail that cannot be read as a JSON tree is malformed here, never
+/// judged as `null` by JSONPath conditions later.
 pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
     let mut f = read(&body, JOB, "the job response")?;
-    let document: Value = serde_json::from_slice(&body).map_err(|e| {
+    wire::check_tree(&body).map_err(|e| {
         Malformed(format!(
             "the job response cannot be read as a JSON tree ({e}); jobgate reads JSON nested at most 127 levels deep"
         ))
@@ -310,7 +329,7 @@ pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
     };
     let (items, parents) = match f.list("sub_jobs") {
         None | Some(RawList::Null) => (Vec::new(), Vec::new()),
-        Some(RawList::List(list)) => parse_items(list)?,
+        Some(RawList::List(list)) => parse_items(list, true)?,
         Some(RawList::NotAList) => return Err(Malformed("`sub_jobs` is not a list".into())),
     };
     // A sub-job of another job is not evidence about this one.
@@ -329,7 +348,7 @@ pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
         job: Some(job),
         items: dedup(items)?,
         counts: BTreeMap::new(),
-        source: Source::Json(document),
+        source: Source::Job(body),
     })
 }
 
@@ -383,7 +402,7 @@ pub fn parse_page(body: &[u8]) -> Result<Page, Malformed> {
                 "the list response has neither `items` nor `jobs`".into(),
             ));
         }
-        Some(RawList::List(list)) => parse_items(list)?,
+        Some(RawList::List(list)) => parse_items(list, false)?,
         Some(_) => return Err(Malformed("the list response's items are not a list".into())),
     };
     let (name, total) = match f.leaf("count") {

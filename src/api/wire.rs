@@ -443,6 +443,37 @@ mod tests {
                 "{bad}"
             );
         }
+        // Around the depth limit and on odd numbers and strings, the check
+        // and a tree agree exactly: what passes the check always becomes a
+        // tree later (`Item::json`, `Observation::document` rely on it).
+        let mut cases: Vec<String> = (120..135).map(deep).collect();
+        cases.extend((120..135).map(|n| format!("{}{}", "{\"a\":".repeat(n), "}".repeat(n))));
+        for odd in [
+            "1e308",
+            "-1e308",
+            "1e309",
+            "-0",
+            "0.0000000000000000000001",
+            "18446744073709551616",
+            "-9223372036854775809",
+            r#""\udc00""#,
+            r#""\ud83d\ude00""#,
+            r#""\u0000""#,
+            r#"{"a":1,"a":2}"#,
+            "[]",
+            "{}",
+            "[1,]",
+            r#"{"a" 1}"#,
+        ] {
+            cases.push(odd.to_owned());
+        }
+        for case in cases {
+            assert_eq!(
+                check_tree(case.as_bytes()).is_ok(),
+                serde_json::from_str::<serde_json::Value>(&case).is_ok(),
+                "{case}"
+            );
+        }
         // The field readers skip it all and would have accepted it.
         let skipped = format!(r#"{{"x": {}}}"#, deep(200));
         assert!(read_object(skipped.as_bytes(), OUTER).is_ok());

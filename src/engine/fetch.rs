@@ -383,7 +383,15 @@ pub fn observe_saved(wait: &Wait, text: &[u8]) -> Result<Observation, model::Mal
         }
         // One saved page must be the whole list, as a poll's pages must.
         Shape::List => {
-            let mut paging = super::wait::observe::Paging::new(u32::MAX, None);
+            let job_id = match &wait.target {
+                Target::ImageSubJobs(f)
+                | Target::AppServerSubJobs(f)
+                | Target::DesktopSubJobs(f) => {
+                    f.job_id.as_ref().and_then(|t| t.render(&|_, _| None).ok())
+                }
+                _ => None,
+            };
+            let mut paging = super::wait::observe::Paging::new(u32::MAX, job_id);
             paging.add(model::parse_page(text)?)?;
             paging.finish()
         }

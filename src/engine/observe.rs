@@ -18,11 +18,12 @@
 //!   read, and the poll does not count.
 //! - **A job** answer must be about the job asked for (its `id`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::api::Status;
 use crate::api::client::{ApiError, Body};
 use crate::api::model::{self, Item, Malformed, Observation, Page, Source};
 use crate::api::request::ApiRequest;
@@ -57,6 +58,7 @@ pub async fn poll(
         deadline,
         tally,
         sent: 0,
+        first: true,
     };
     let result = match plan {
         Plan::Single {
@@ -76,12 +78,22 @@ struct Sender<'a> {
     deadline: Instant,
     tally: Tally<'a>,
     sent: u64,
+    /// Whether no request of this poll was asked for yet.
+    first: bool,
 }
 
 impl Sender<'_> {
     /// One request, bounded by the wait's deadline and a per-request timeout
     /// taken afresh (a long poll's later pages get what time is left).
+    ///
+    /// The shared limits let a request that can go at once go even at the
+    /// deadline, so that the last poll, fitted to it, is made; but a poll's
+    /// later requests (its next page, its next count) never start once the
+    /// deadline has passed: a slow server cannot keep a wait paging.
     async fn get(&mut self, request: &ApiRequest) -> Option<Result<Body, ApiError>> {
+        if !std::mem::replace(&mut self.first, false) && Instant::now() >= self.deadline {
+            return None;
+        }
         let timeout = request_timeout(self.deadline);
         (self.tally)(1);
         let answer = self
@@ -180,6 +192,7 @@ async fn counted(
         };
         first.push(n);
     }
+    counts_add_up(counts, &first).map_err(|m| unanswerable(inconsistent(m)))?;
     let mut answers: BTreeMap<Option<String>, u64> =
         counts.iter().map(|c| (c.key.clone(), 0)).collect();
     for ((i, _), n) in requests.iter().zip(&first) {
@@ -217,6 +230,57 @@ async fn count(sender: &mut Sender<'_>, request: &ApiRequest) -> Result<Option<u
         .map_err(|m| body.malformed(shape(m)))
 }
 
+/// Whether the counts of one read fit together: for each set of job types,
+/// the statuses counted (each once, however many checks name it) add up
+/// to no more than the total of those types. Statuses are an open set, so
+/// less is fine; more means some sub-job was counted twice, in two statuses
+/// read at different moments, or the server miscounts. `values` holds the
+/// answer of each request of `counts`, in order.
+pub fn counts_add_up(counts: &[fetch::Count], values: &[u64]) -> Result<(), Malformed> {
+    type Types = Option<Vec<String>>;
+    let mut by_status: BTreeMap<&Types, BTreeMap<&Status, u64>> = BTreeMap::new();
+    let mut totals: BTreeMap<&Types, u64> = BTreeMap::new();
+    let mut values = values.iter();
+    for count in counts {
+        if matches!(&count.job_types, Some(t) if t.is_empty()) {
+            continue; // Zero without a request.
+        }
+        match &count.statuses {
+            None => {
+                let Some(n) = values.next() else { break };
+                totals.insert(&count.job_types, *n);
+            }
+            Some(set) => {
+                for status in set {
+                    let Some(n) = values.next() else { break };
+                    by_status
+                        .entry(&count.job_types)
+                        .or_default()
+                        .insert(status, *n);
+                }
+            }
+        }
+    }
+    for (types, statuses) in by_status {
+        let Some(total) = totals.get(types) else {
+            continue;
+        };
+        let sum: u64 = statuses.values().sum();
+        if sum > *total {
+            let parts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            let of = types
+                .as_ref()
+                .map(|t| format!(" of type {}", t.join(", ")))
+                .unwrap_or_default();
+            return Err(Malformed(format!(
+                "the counts of sub-jobs{of} by status ({}) add up to {sum}, more than their total of {total}",
+                parts.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a second read of the counts (every request but the last, in the
 /// same order) found each unchanged: then all of them held at the instant
 /// of the last request of the first read.
@@ -248,7 +312,8 @@ pub struct Paging {
     total: Option<u64>,
     pages: u32,
     offset: u64,
-    ids: HashSet<String>,
+    /// Each id read, with its status.
+    ids: HashMap<String, Status>,
     items: Vec<Item>,
 }
 
@@ -260,7 +325,7 @@ impl Paging {
             total: None,
             pages: 0,
             offset: 0,
-            ids: HashSet::new(),
+            ids: HashMap::new(),
             items: Vec::new(),
         }
     }
@@ -295,8 +360,18 @@ impl Paging {
         let got = page.items.len() as u64;
         let mut new = 0u64;
         for item in page.items {
-            if self.ids.insert(item.id.clone()) {
-                new += 1;
+            match self.ids.get(&item.id) {
+                Some(status) if *status != item.status => {
+                    return Err(Malformed(format!(
+                        "sub-job {} is listed twice with different statuses ({status} and {}), so its state is unknown",
+                        item.id, item.status
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    self.ids.insert(item.id.clone(), item.status.clone());
+                    new += 1;
+                }
             }
             self.items.push(item);
         }
@@ -331,7 +406,7 @@ impl Paging {
         let distinct = self.ids.len() as u64;
         if self.pages > 0 && distinct != total {
             return Err(Malformed(format!(
-                "{distinct} different items were read, but the list says it holds {total}"
+                "{distinct} different item(s) were read but the list's total is {total}, so part of the list is missing (or it changed while it was read)"
             )));
         }
         model::list_observation(self.items)
@@ -443,18 +518,8 @@ mod tests {
         paging
             .add(page("3", &[("a", "RUNNING"), ("b", "S")]))
             .unwrap();
-        paging
-            .add(page("3", &[("c", "S"), ("a", "FAILED")]))
-            .unwrap();
-        // 3 distinct items as the total says, but `a` has two states.
-        assert!(paging.add(page("3", &[])).is_ok());
-        assert!(
-            paging
-                .finish()
-                .unwrap_err()
-                .0
-                .contains("different statuses")
-        );
+        let err = paging.add(page("3", &[("c", "S"), ("a", "FAILED")]));
+        assert!(err.unwrap_err().0.contains("different statuses"));
         // The same sighting twice is one item.
         let mut paging = Paging::new(3, None);
         paging
@@ -468,8 +533,8 @@ mod tests {
         let body =
             br#"{"count":1,"items":[{"id":1,"status":"RUNNING"},{"id":"1","status":"FAILED"}]}"#;
         let mut paging = Paging::new(100, None);
-        assert_eq!(paging.add(parse_page(body).unwrap()), Ok(None));
-        assert!(paging.finish().is_err());
+        let err = paging.add(parse_page(body).unwrap()).unwrap_err();
+        assert!(err.0.contains("sub-job 1 is listed twice"), "{err}");
     }
 
     #[test]
@@ -479,6 +544,44 @@ mod tests {
         assert!(paging.add(parse_page(body).unwrap()).is_err());
         let mut paging = Paging::new(100, Some("other".into()));
         assert_eq!(paging.add(parse_page(body).unwrap()), Ok(None));
+    }
+
+    #[test]
+    fn counts_by_status_add_up_to_no_more_than_their_total() {
+        use crate::condition::StatusSet;
+        let set = |names: &[&str]| -> Option<StatusSet> {
+            Some(names.iter().map(|n| Status::parse(n)).collect())
+        };
+        let count = |statuses: Option<StatusSet>, types: Option<Vec<String>>| fetch::Count {
+            statuses,
+            job_types: types,
+            key: None,
+        };
+        let plan = [
+            count(set(&["FAILED", "ABNORMAL"]), None),
+            count(None, None),
+            count(set(&["WAITING", "RUNNING"]), None),
+            count(set(&["FAILED"]), None),
+        ];
+        // FAILED, ABNORMAL, total, WAITING, RUNNING, FAILED.
+        assert!(counts_add_up(&plan, &[1, 0, 3, 0, 2, 1]).is_ok());
+        assert!(counts_add_up(&plan, &[0, 0, 3, 0, 1, 0]).is_ok(), "others");
+        // A sub-job counted RUNNING and then, read later, FAILED too.
+        let twice = counts_add_up(&plan, &[1, 0, 3, 0, 3, 1]).unwrap_err();
+        assert!(
+            twice.0.contains("add up to 4, more than their total of 3"),
+            "{twice}"
+        );
+        // Each set of types has its own total.
+        let typed = Some(vec!["A".to_owned()]);
+        let plan = [
+            count(set(&["SUCCESS"]), typed.clone()),
+            count(None, typed),
+            count(None, None),
+            count(set(&["SUCCESS"]), Some(Vec::new())),
+        ];
+        assert!(counts_add_up(&plan, &[2, 2, 5]).is_ok());
+        assert!(counts_add_up(&plan, &[3, 2, 5]).is_err());
     }
 
     #[test]
