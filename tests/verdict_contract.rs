@@ -64,9 +64,10 @@ fn a_failed_job_fails_whatever_its_sub_jobs_say() {
     }
 }
 
-/// 17.3: `examples/desktop-settle.yaml`, unchanged, with three of four
-/// desktops ABNORMAL: the undeclared status keeps it polling until the
-/// deadline, never `met`.
+/// 17.3: `examples/desktop-settle.yaml`, its conditions unchanged (polls
+/// made fast so `stable_for: 3` is reached), with three of four desktops
+/// ABNORMAL: the undeclared status keeps it polling until the deadline,
+/// never `met`.
 #[test]
 fn desktop_settle_does_not_pass_abnormal_desktops() {
     let server = Hostile::start(|_| {
@@ -82,11 +83,17 @@ fn desktop_settle_does_not_pass_abnormal_desktops() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desktop-settle.yaml"),
     )
     .unwrap()
-    .replace("${DESKTOP_JOB_ID}", JOB);
-    let (out, report) = run_reported(&server.url(), &example, &["--deadline", "2s"]);
+    .replace("${DESKTOP_JOB_ID}", JOB)
+    .replace(
+        "  timeout: 30m\n",
+        "  timeout: 30m\n  poll: { initial: 100ms, max: 200ms, adaptive: false }\n",
+    );
+    assert!(example.contains("initial: 100ms"), "the example's defaults moved");
+    let (out, report) = run_reported(&server.url(), &example, &["--deadline", "3s"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let w = only_wait(&report);
     assert_eq!(w["outcome"], "timed_out", "{w}");
+    assert!(w["polls"].as_u64().unwrap() >= 3, "kept polling: {w}");
 }
 
 /// 17.4: `all:` for alice and bob while only alice's desktop is listed
