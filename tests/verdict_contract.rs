@@ -88,7 +88,10 @@ fn desktop_settle_does_not_pass_abnormal_desktops() {
         "  timeout: 30m\n",
         "  timeout: 30m\n  poll: { initial: 100ms, max: 200ms, adaptive: false }\n",
     );
-    assert!(example.contains("initial: 100ms"), "the example's defaults moved");
+    assert!(
+        example.contains("initial: 100ms"),
+        "the example's defaults moved"
+    );
     let (out, report) = run_reported(&server.url(), &example, &["--deadline", "3s"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let w = only_wait(&report);
