@@ -114,7 +114,7 @@ fn a_count_wait_kind_filters_its_conditions_by_job_type() {
 #[test]
 fn a_where_on_another_field_still_pages_the_list() {
     let (sim, code, report) = run_spec(
-        "  named:\n    app_server_sub_jobs: { job_id: app-1 }\n    success: { count: [SUCCESS, FAILED], where: { job_resource_info.resource_name: none }, is: \"== 0\" }\n",
+        "  named:\n    app_server_sub_jobs: { job_id: app-1 }\n    success: { count: [FAILED, ABNORMAL], where: { id: s1 }, is: \"== 0\" }\n",
     );
     assert_eq!(code, 0, "{report:#}");
     let stats = sim.stats();

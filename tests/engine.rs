@@ -917,10 +917,10 @@ jobs:
 #[test]
 fn a_poll_where_failure_and_success_both_hold_ends_failed() {
     // `>= 50%` of the sub-jobs succeeded and one failed, on every poll.
-    // Without a failure condition FAILED is a status the wait does not
-    // declare: `unknown_status: wait` keeps that rule out of the way, so
-    // the two runs differ only in the failure condition.
-    let success = "    success: { count: [SUCCESS], is: \">= 50%\" }\n";
+    // The success list names FAILED too (at most one), so FAILED is a
+    // declared status and the two runs differ only in the failure condition.
+    let success =
+        "    success: [{ count: [SUCCESS], is: \">= 50%\" }, { count: [FAILED], is: \"<= 1\" }]\n";
     let failure = "    failure: { any: [FAILED] }\n";
     let wait = |failure: &str| {
         spec(

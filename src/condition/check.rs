@@ -28,7 +28,7 @@ pub struct ItemFilter {
 #[derive(Debug, Clone)]
 pub enum PathTest {
     /// The path selects a value that is not `null` (`true`), or none
-    /// (`false`).
+    /// (`false`; as success, only where the path's container exists).
     Exists(bool),
     /// The selected values equal this one: every one of them (and at least
     /// one) as success, any one as failure.
@@ -348,9 +348,27 @@ impl Check {
                 }
                 finding(comparison.holds(matched, total), found, gap, matching)
             }
-            Check::Path { path, test, .. } => {
+            Check::Path { path, test, source } => {
                 let document = obs.document();
                 let nodes = path.query(&document).all();
+                // "Selects nothing" proves absence only where the thing
+                // looked into exists: `$.jobs[?@.status == 'FAILED']` on an
+                // answer without `jobs` (a misspelt field) proves nothing.
+                if role == Role::Success
+                    && matches!(test, PathTest::Exists(false) | PathTest::Count(_))
+                    && let Some(container) = container(source)
+                    && let Ok(parent) = JsonPath::parse(&container)
+                    && parent.query(&document).all().iter().all(|n| n.is_null())
+                {
+                    return Finding {
+                        holds: false,
+                        found: format!(
+                            "{} value(s); not proven: `{container}` selects nothing to look into (check the field names; list waits see {{count, items}})",
+                            nodes.len()
+                        ),
+                        blame: Vec::new(),
+                    };
+                }
                 let present = || nodes.iter().any(|n| !n.is_null());
                 let each = |f: &dyn Fn(&Value) -> bool| match role {
                     // Success needs every selected value, and at least one.
@@ -509,10 +527,71 @@ fn count_answer<'a>(
     finding(comparison.holds(matched, total), found, gap, Vec::new())
 }
 
+/// The path without its last segment (`$.jobs[?@.status == 'FAILED']` →
+/// `$.jobs`), or `None` when that is the root, which always exists.
+fn container(source: &str) -> Option<String> {
+    let source = source.trim();
+    let chars: Vec<(usize, char)> = source.char_indices().collect();
+    let (mut depth, mut quote, mut escaped) = (0usize, None::<char>, false);
+    let mut last = None;
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        let prev = |n: usize| k.checked_sub(n).map(|j| chars[j].1);
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '[' if depth == 0 => {
+                // `..[` continues the descendant segment `..`.
+                if !(prev(1) == Some('.') && prev(2) == Some('.')) {
+                    last = Some(i);
+                }
+                depth += 1;
+            }
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth = depth.saturating_sub(1),
+            // The second dot of `..` continues the segment the first began.
+            '.' if depth == 0 && prev(1) != Some('.') => last = Some(i),
+            _ => {}
+        }
+    }
+    let parent = source[..last?].trim_end();
+    (parent != "$" && !parent.is_empty()).then(|| parent.to_owned())
+}
+
 /// A regular expression in a condition must match the whole string, so
 /// `SUCCESS` does not match `NOT_SUCCESS`.
 fn full_match(r: &regex::Regex, s: &str) -> bool {
     // The pattern was valid, so the anchored form is too; if it somehow is
     // not, nothing matches.
     regex::Regex::new(&format!(r"\A(?:{})\z", r.as_str())).is_ok_and(|r| r.is_match(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::container;
+
+    #[test]
+    fn the_container_of_a_path_drops_its_last_segment() {
+        let cases = [
+            ("$.jobs[?@.status == 'FAILED']", Some("$.jobs")),
+            ("$.sub_jobs[*].id", Some("$.sub_jobs[*]")),
+            ("$.items[?@.name == 'a.b[c]']", Some("$.items")),
+            ("$.a..b", Some("$.a")),
+            ("$.a..[0]", Some("$.a")),
+            ("$['x.y'].z", Some("$['x.y']")),
+            ("$.status", None),
+            ("$..status", None),
+            ("$", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(container(path).as_deref(), want, "{path}");
+        }
+    }
 }

@@ -5,13 +5,22 @@
 //! construction; evaluation is pure, so the verdict logic is tested without a
 //! server. The rules, in the order they are applied to each observation:
 //!
-//! 1. a **failure** condition that holds ends the wait at once;
-//! 2. an observed status that the wait never declares follows the wait's
-//!    [`UnknownStatusPolicy`] (fail, as Terraform does, unless told to wait);
-//! 3. an empty set of items never satisfies **success** unless the wait allows
+//! 1. a **failure** condition that holds on what is seen ends the wait;
+//! 2. a job in a failure status ([`JOB_FAILURE`]) fails the wait, whatever
+//!    its sub-jobs show;
+//! 3. an observed status that the wait never declares follows the wait's
+//!    [`UnknownStatusPolicy`] (fail, as Terraform does, or keep polling;
+//!    never judge success on it);
+//! 4. an empty set of items never satisfies **success** unless the wait allows
 //!    it (a job whose sub-jobs have not appeared must not pass a gate);
-//! 4. **success** must hold; `stable_for` (counted by the engine) asks it to
-//!    hold on several polls in a row.
+//! 5. **success** must hold on complete evidence ([`Role::Success`]);
+//!    `stable_for` (counted by the engine) asks it to hold on several polls
+//!    in a row.
+//!
+//! Only positive evidence opens a gate: an empty selection, a `where` value
+//! not yet listed, a job listing fewer sub-jobs than its `sub_jobs_total`,
+//! an unanswered count or conflicting sightings never make success hold.
+//! README's "verdict contract" table is the specification.
 
 mod check;
 mod compare;

@@ -237,6 +237,7 @@ mod tests {
                     parse_item(json!({"id": i.to_string(), "status": s, "job_type": "T"})).unwrap()
                 })
                 .collect(),
+            source: crate::api::model::Source::List,
             ..Default::default()
         }
     }
@@ -777,5 +778,26 @@ mod tests {
             &absent,
             &document(json!({"image_id": null}))
         )));
+    }
+
+    #[test]
+    fn absence_is_proven_only_where_the_container_exists() {
+        use crate::condition::PathTest;
+        // A list wait sees `{count, items}`: `jobs`, the API's name, is
+        // not there, so "no FAILED job" proves nothing.
+        let listed = document(json!({"count": 1, "items": [{"status": "FAILED"}]}));
+        for test in [
+            PathTest::Count(Comparison::parse("== 0").unwrap()),
+            PathTest::Exists(false),
+        ] {
+            let wrong = path_rules("$.jobs[?@.status == 'FAILED']", test.clone(), false);
+            assert!(!is_met(&judge(&wrong, &listed)), "{test:?}");
+            let right = path_rules("$.items[?@.status == 'FAILED']", test.clone(), false);
+            let clean = document(json!({"count": 1, "items": [{"status": "SUCCESS"}]}));
+            assert!(is_met(&judge(&right, &clean)), "{test:?}");
+            // An empty list is a container that exists.
+            let empty = document(json!({"count": 0, "items": []}));
+            assert!(is_met(&judge(&right, &empty)), "{test:?}");
+        }
     }
 }
