@@ -67,43 +67,6 @@ fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::
 
 // ---- 1. Exit 0 only when every wait is met ---------------------------------
 
-/// A timeout past what a clock can add (it once overflowed, panicked in the
-/// wait and left it `running`, which exited 0) is simply no limit.
-#[test]
-fn a_timeout_too_large_for_the_clock_neither_panics_nor_passes_unjudged() {
-    let server = Hostile::start(|seen| {
-        if seen.seq == 0 {
-            job("RUNNING")
-        } else {
-            job("SUCCESS")
-        }
-    });
-    let spec = format!(
-        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 18000000000000000000s\n    poll: {{ initial: 100ms, max: 200ms, adaptive: false }}\n"
-    );
-    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(report["waits"][0]["outcome"], "met", "{report:#}");
-    assert_eq!(report["outcome"], "met");
-}
-
-/// A `--deadline` too large for the clock once panicked in main (exit 101).
-#[test]
-fn a_deadline_too_large_for_the_clock_does_not_panic() {
-    let server = Hostile::start(|_| job("SUCCESS"));
-    let spec = format!(
-        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
-    );
-    let (out, report) = run_with_env(
-        &server.url(),
-        &spec,
-        &["--deadline", "18000000000000000000s"],
-        &[],
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(report["waits"][0]["outcome"], "met", "{report:#}");
-}
-
 fn three_waits() -> String {
     format!(
         "version: 1\nwaits:\n  crashing:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  after-it:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    after: [crashing]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  good:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
@@ -319,9 +282,13 @@ fn a_captured_value_goes_into_the_path_as_one_encoded_segment() {
             .any(|s| s.path.ends_with("/image-server-jobs/id%3A1%25")),
         "{seen:#?}"
     );
-    // The answer is about another id than the one asked for; whatever the
-    // verdict on that, nothing was sent elsewhere.
-    assert!(code(&out) == 0 || code(&out) == 1, "{}", stderr(&out));
+    // The answer is about another id than the one asked for, so it is never
+    // judged (the wait runs out of time); and nothing was sent elsewhere.
+    assert_ne!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        seen.iter().all(|s| s.path.contains("/image-server-jobs/")),
+        "{seen:#?}"
+    );
 }
 
 /// A declared output the answer does not have fails the wait, even though

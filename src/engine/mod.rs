@@ -531,6 +531,20 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A duration past what the clock can add (validation refuses such
+    /// durations; the engine must still not panic on one) is no limit, never
+    /// an overflow.
+    #[test]
+    fn a_duration_too_large_for_the_clock_saturates() {
+        let now = Instant::now();
+        let far = later(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(365 * 24 * 3600));
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+    }
+
     const ALL: [Outcome; 11] = [
         Outcome::Met,
         Outcome::Failed,
