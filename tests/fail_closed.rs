@@ -9,8 +9,6 @@ mod harness;
 #[path = "common/hostile.rs"]
 mod hostile;
 
-use std::process::Output;
-use std::time::Duration;
 
 use harness::*;
 use hostile::{Hostile, Reply};
@@ -21,39 +19,6 @@ fn job(status: &str) -> Reply {
     Reply::json(format!(
         r#"{{"id":"{JOB}","status":"{status}","job_type":"CREATE_IMAGE","sub_jobs":[]}}"#
     ))
-}
-
-/// Runs `jobgate run` on `spec` against `endpoint` with `env` set, and reads
-/// its JSON report (schema-checked) after checking that the report's exit
-/// code is the process's.
-fn run_with_env(
-    endpoint: &str,
-    spec: &str,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> (Output, serde_json::Value) {
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", spec);
-    let report_path = dir.path("report.json");
-    let mut cmd = jobgate();
-    cmd.arg("run")
-        .arg(&spec)
-        .args(["--endpoint", endpoint, "--seed", "1"])
-        .arg("--report")
-        .arg(&report_path)
-        .args(extra);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = output_within(&mut cmd, Duration::from_secs(120));
-    let report = report(&report_path);
-    assert_eq!(
-        report["exit_code"].as_i64(),
-        Some(i64::from(code(&out))),
-        "the report's exit code is not the process's: {}",
-        stderr(&out)
-    );
-    (out, report)
 }
 
 fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -79,7 +44,7 @@ fn three_waits() -> String {
 #[test]
 fn a_panic_in_a_wait_is_an_internal_error_and_its_dependents_are_skipped() {
     let server = Hostile::start(|_| job("SUCCESS"));
-    let (out, report) = run_with_env(
+    let (out, report) = run_reported_env(
         &server.url(),
         &three_waits(),
         &["--keep-going"],
@@ -106,7 +71,7 @@ fn a_panic_in_a_wait_is_an_internal_error_and_its_dependents_are_skipped() {
 #[test]
 fn a_panic_in_the_run_still_writes_the_report_and_exits_70() {
     let server = Hostile::start(|_| Reply::Hang);
-    let (out, report) = run_with_env(
+    let (out, report) = run_reported_env(
         &server.url(),
         &three_waits(),
         &[],
@@ -139,7 +104,7 @@ fn stable_for_is_not_bridged_by_polls_without_an_observation() {
     let spec = format!(
         "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    stable_for: 3\n    not_found_grace: 30s\n    timeout: 20s\n    poll: {{ initial: 100ms, max: 200ms, adaptive: false }}\n"
     );
-    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    let (out, report) = run_reported_env(&server.url(), &spec, &[], &[]);
     assert_eq!(code(&out), 1, "{}\n{report:#}", stderr(&out));
     assert_eq!(
         report["waits"][0]["outcome"], "unexpected_state",
@@ -168,7 +133,7 @@ fn the_first_rejection_stops_every_wait_from_sending_the_same_credentials() {
             "  w{i}:\n    image_job: \"80000000000000{i:04}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
         ));
     }
-    let (out, report) = run_with_env(&server.url(), &spec, &["--keep-going"], &[]);
+    let (out, report) = run_reported_env(&server.url(), &spec, &["--keep-going"], &[]);
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert_eq!(server.seen().len(), 1, "{:#?}", server.seen());
     let waits = report["waits"].as_array().unwrap();
@@ -215,7 +180,7 @@ fn a_hanging_history_read_does_not_delay_the_polls() {
     let spec = format!(
         "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 5s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
     );
-    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    let (out, report) = run_reported_env(&server.url(), &spec, &[], &[]);
     assert_eq!(code(&out), 0, "{}\n{report:#}", stderr(&out));
     assert_eq!(report["waits"][0]["outcome"], "met");
     let seen = server.seen();
@@ -254,7 +219,7 @@ fn a_captured_value_cannot_steer_a_later_request_to_another_path() {
         "{}  second:\n    image_job: ${{outputs.first.next}}\n    after: [first]\n    target: [SUCCESS]\n    timeout: 10s\n",
         one_wait_with_outputs("      next: $.next\n")
     );
-    let (out, report) = run_with_env(&server.url(), &spec, &["--keep-going"], &[]);
+    let (out, report) = run_reported_env(&server.url(), &spec, &["--keep-going"], &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_eq!(wait_named(&report, "first")["outcome"], "met");
     let second = wait_named(&report, "second");
@@ -275,7 +240,7 @@ fn a_captured_value_goes_into_the_path_as_one_encoded_segment() {
         "{}  second:\n    image_job: ${{outputs.first.next}}\n    after: [first]\n    target: [SUCCESS]\n    timeout: 10s\n",
         one_wait_with_outputs("      next: $.next\n")
     );
-    let (out, _report) = run_with_env(&server.url(), &spec, &[], &[]);
+    let (out, _report) = run_reported_env(&server.url(), &spec, &[], &[]);
     let seen = server.seen();
     assert!(
         seen.iter()
@@ -298,7 +263,7 @@ fn a_declared_output_that_selects_nothing_fails_the_wait() {
     let server = Hostile::start(|_| job_with(""));
     let spec =
         one_wait_with_outputs("      image_id: $.sub_jobs[*].job_resource_info.resource_id\n");
-    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    let (out, report) = run_reported_env(&server.url(), &spec, &[], &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let first = &report["waits"][0];
     assert_eq!(first["outcome"], "failed", "{report:#}");
@@ -314,7 +279,7 @@ fn a_declared_output_that_selects_nothing_fails_the_wait() {
 fn a_null_output_is_not_captured() {
     let server = Hostile::start(|_| job_with(r#""image":null,"#));
     let spec = one_wait_with_outputs("      image_id: $.image\n");
-    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    let (out, report) = run_reported_env(&server.url(), &spec, &[], &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_eq!(report["waits"][0]["outcome"], "failed", "{report:#}");
     assert!(report["waits"][0]["outputs"].get("image_id").is_none());
@@ -325,7 +290,7 @@ fn a_null_output_is_not_captured() {
 fn several_values_are_captured_as_a_json_list() {
     let server = Hostile::start(|_| job_with(r#""images":["img-a",null,"img-b"],"#));
     let spec = one_wait_with_outputs("      image_ids: $.images[*]\n");
-    let (out, report) = run_with_env(&server.url(), &spec, &[], &[]);
+    let (out, report) = run_reported_env(&server.url(), &spec, &[], &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         report["waits"][0]["outputs"]["image_ids"], r#"["img-a","img-b"]"#,

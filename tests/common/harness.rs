@@ -166,19 +166,30 @@ pub fn report(path: &std::path::Path) -> serde_json::Value {
 /// the report, read with [`report`] (so checked against the schema), after
 /// checking that the report's exit code is the process's.
 pub fn run_reported(endpoint: &str, spec: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+    run_reported_env(endpoint, spec, extra, &[])
+}
+
+/// [`run_reported`] with `env` set for the process.
+pub fn run_reported_env(
+    endpoint: &str,
+    spec: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, serde_json::Value) {
     let dir = Workdir::new();
     let spec = dir.write("spec.yaml", spec);
     let report_path = dir.path("report.json");
-    let out = output_within(
-        jobgate()
-            .arg("run")
-            .arg(&spec)
-            .args(["--endpoint", endpoint, "--seed", "1"])
-            .arg("--report")
-            .arg(&report_path)
-            .args(extra),
-        Duration::from_secs(120),
-    );
+    let mut cmd = jobgate();
+    cmd.arg("run")
+        .arg(&spec)
+        .args(["--endpoint", endpoint, "--seed", "1"])
+        .arg("--report")
+        .arg(&report_path)
+        .args(extra);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let out = output_within(&mut cmd, Duration::from_secs(120));
     let report = report(&report_path);
     assert_eq!(
         report["exit_code"].as_i64(),
