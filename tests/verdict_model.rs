@@ -1,0 +1,791 @@
+//! A model-based property test of the verdict: a job's true timeline is
+//! generated (sub-jobs appearing and changing status at chosen request
+//! indices), a scripted server on loopback answers every request with the
+//! TRUE state at the moment it reads it (so the state may change between any
+//! two requests: between a poll's pages, between its count requests), and
+//! the real binary is run against it.
+//!
+//! Each case asserts, against a reference judgement written here from the
+//! README's semantics and sharing no code with the engine:
+//!
+//! - `met` (exit 0) only if at some instant the true state met every
+//!   success condition and no failure condition; `failed` (exit 1) only if
+//!   at some instant it failed one (statuses never leave a terminal state,
+//!   so what was seen failing was true);
+//! - when the truth is clear-cut (it ends met and never failed, or the
+//!   reverse) the run ends that way;
+//! - `eval` agrees with the reference on every true state the run could
+//!   have seen, as one response, and with `run` on what `run` judged last
+//!   (the job answer, the last poll's pages merged, the report's counts).
+//!
+//! The case budget is fixed in code (each case spawns the binary); CI fixes
+//! the seed with `PROPTEST_RNG_SEED`.
+
+#[path = "common/harness.rs"]
+mod harness;
+#[path = "common/hostile.rs"]
+mod hostile;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use harness::*;
+use hostile::{Hostile, Reply, Seen};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence};
+use serde_json::{Value, json};
+
+const JOB: &str = "800000000000000001";
+/// The job type list and count waits ask for; other types are served only
+/// when asked for (the server filters as the API does).
+const TYPE: &str = "CREATE_SERVER";
+const OTHER_TYPE: &str = "DELETE_SERVER";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    Waiting,
+    Running,
+    Success,
+    Failed,
+    Abnormal,
+}
+
+impl St {
+    fn name(self) -> &'static str {
+        match self {
+            St::Waiting => "WAITING",
+            St::Running => "RUNNING",
+            St::Success => "SUCCESS",
+            St::Failed => "FAILED",
+            St::Abnormal => "ABNORMAL",
+        }
+    }
+}
+
+/// One sub-job's life: it exists from its first step's index on; each step
+/// is (request index from which it holds, status).
+#[derive(Clone, Debug)]
+struct Sub {
+    id: String,
+    job_type: &'static str,
+    /// Its place in the server's default order.
+    pos: usize,
+    steps: Vec<(usize, St)>,
+}
+
+impl Sub {
+    fn at(&self, seq: usize) -> Option<(St, usize)> {
+        self.steps
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= seq)
+            .map(|&(from, st)| (st, from))
+    }
+}
+
+/// How the server orders a list (the API documents no order).
+#[derive(Clone, Copy, Debug)]
+enum Order {
+    /// A fixed order.
+    Fixed,
+    /// The most recently changed first: a change between two pages moves
+    /// items across the page boundary.
+    RecentFirst,
+}
+
+/// The whole truth: the job's status steps and its sub-jobs.
+#[derive(Clone, Debug)]
+struct Truth {
+    job: Vec<(usize, &'static str)>,
+    subs: Vec<Sub>,
+    order: Order,
+}
+
+/// The true state at one instant.
+#[derive(Clone, Debug, PartialEq)]
+struct State {
+    job: &'static str,
+    /// The sub-jobs that exist, in the server's order: (id, type, status).
+    subs: Vec<(String, &'static str, St)>,
+}
+
+impl Truth {
+    fn at(&self, seq: usize) -> State {
+        let job = self
+            .job
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= seq)
+            .map_or("RUNNING", |s| s.1);
+        let mut subs: Vec<(usize, usize, &Sub, St)> = self
+            .subs
+            .iter()
+            .filter_map(|s| s.at(seq).map(|(st, from)| (from, s.pos, s, st)))
+            .collect();
+        match self.order {
+            Order::Fixed => subs.sort_by_key(|&(_, pos, s, _)| (pos, s.id.clone())),
+            Order::RecentFirst => {
+                subs.sort_by_key(|&(from, pos, s, _)| (std::cmp::Reverse(from), pos, s.id.clone()))
+            }
+        }
+        State {
+            job,
+            subs: subs
+                .into_iter()
+                .map(|(_, _, s, st)| (s.id.clone(), s.job_type, st))
+                .collect(),
+        }
+    }
+
+    /// The request indices at which the state changes (and 0).
+    fn changes(&self) -> BTreeSet<usize> {
+        let mut at: BTreeSet<usize> = self.job.iter().map(|s| s.0).collect();
+        at.extend(self.subs.iter().flat_map(|s| s.steps.iter().map(|x| x.0)));
+        at.insert(0);
+        at
+    }
+
+    /// Every distinct true state up to request `last` (inclusive): the
+    /// instants a run that sent `last + 1` requests could have seen.
+    fn states_until(&self, last: usize) -> Vec<State> {
+        self.changes()
+            .into_iter()
+            .filter(|&c| c <= last)
+            .map(|c| self.at(c))
+            .collect()
+    }
+
+    /// Every distinct true state, to the end of the timeline.
+    fn all_states(&self) -> Vec<State> {
+        self.states_until(usize::MAX)
+    }
+}
+
+// ---- the wire: the server renders the true state as the API does ----
+
+fn sub_json(id: &str, job_type: &str, st: St) -> Value {
+    json!({ "id": id, "job_id": JOB, "job_type": job_type, "status": st.name() })
+}
+
+fn job_body(state: &State) -> String {
+    let subs: Vec<Value> = state
+        .subs
+        .iter()
+        .map(|(id, t, st)| sub_json(id, t, *st))
+        .collect();
+    json!({
+        "id": JOB,
+        "job_type": "CREATE_IMAGE",
+        "status": state.job,
+        "sub_jobs_total": subs.len(),
+        "sub_jobs": subs,
+    })
+    .to_string()
+}
+
+/// The sub-jobs a list or count query selects: `job_type` (a comma list,
+/// maybe percent-encoded), `status`, `job_id`.
+fn selected<'a>(state: &'a State, seen: &Seen) -> Vec<&'a (String, &'static str, St)> {
+    let types: Option<Vec<String>> = seen.param("job_type").map(|t| {
+        t.replace("%2C", ",")
+            .replace("%2c", ",")
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    });
+    state
+        .subs
+        .iter()
+        .filter(|(_, t, _)| types.as_ref().is_none_or(|ts| ts.iter().any(|x| x == t)))
+        .filter(|(_, _, st)| seen.param("status").is_none_or(|s| s == st.name()))
+        .filter(|_| seen.param("job_id").is_none_or(|j| j == JOB))
+        .collect()
+}
+
+fn page_body(state: &State, seen: &Seen) -> String {
+    let all = selected(state, seen);
+    let offset: usize = seen.param("offset").map_or(0, |o| o.parse().unwrap());
+    let limit: usize = seen.param("limit").map_or(10, |l| l.parse().unwrap());
+    let items: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(id, t, st)| sub_json(id, t, *st))
+        .collect();
+    json!({ "count": all.len(), "items": items }).to_string()
+}
+
+fn count_body(state: &State, seen: &Seen) -> String {
+    json!({ "count": selected(state, seen).len() }).to_string()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Job,
+    List,
+    Count,
+}
+
+/// What the server answered: (request index, path, query, body).
+type Log = Arc<Mutex<Vec<(usize, String, String, String)>>>;
+
+fn serve(truth: &Truth, kind: Kind) -> (Hostile, Log) {
+    let log: Log = Arc::default();
+    let (t, l) = (truth.clone(), log.clone());
+    let server = Hostile::start(move |seen| {
+        let state = t.at(seen.seq);
+        let path = &seen.path;
+        let body = match kind {
+            Kind::Job if path.ends_with(&format!("/image-server-jobs/{JOB}")) => job_body(&state),
+            Kind::List if path.ends_with("/image-server-sub-jobs") => page_body(&state, seen),
+            Kind::Count if path.ends_with("/image-server-sub-jobs/actions/count") => {
+                count_body(&state, seen)
+            }
+            _ => {
+                return Reply::status_json(
+                    400,
+                    r#"{"error_code":"WKS.0001","error_msg":"not in the model"}"#,
+                );
+            }
+        };
+        l.lock()
+            .unwrap()
+            .push((seen.seq, path.clone(), seen.query.clone(), body.clone()));
+        Reply::json(body)
+    });
+    (server, log)
+}
+
+// ---- the specs and their reference judgements ----
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ref {
+    Met,
+    /// Failed or an unexpected state: exit 1.
+    Failed,
+    Pending,
+}
+
+impl Ref {
+    fn code(self) -> i32 {
+        match self {
+            Ref::Met => 0,
+            Ref::Failed => 1,
+            Ref::Pending => 3,
+        }
+    }
+}
+
+/// One wait's conditions, as spec text and as a reference judgement of one
+/// true state.
+#[derive(Clone, Copy, Debug)]
+enum Conditions {
+    /// Job: SUCCESS with every sub-job SUCCESS; any FAILED sub-job fails;
+    /// ABNORMAL (never named) keeps it polling.
+    JobAll,
+    /// Job: `target: [SUCCESS]`; a FAILED or ABNORMAL sub-job fails.
+    JobTarget,
+    /// List: every item SUCCESS; any FAILED fails; ABNORMAL is unexpected.
+    ListAll,
+    /// List: at least 2 SUCCESS and none pending; more than one FAILED
+    /// fails; ABNORMAL keeps it polling.
+    ListTolerant,
+    /// Counts: no FAILED/ABNORMAL and none pending; one FAILED/ABNORMAL
+    /// fails (the issue's torn-read shape).
+    CountClean,
+    /// Counts: at least 3 SUCCESS; 2 FAILED fail.
+    CountThreshold,
+}
+
+impl Conditions {
+    fn body(self) -> String {
+        let (target, rules) = match self {
+            Conditions::JobAll => (
+                format!("image_job: \"{JOB}\""),
+                "success: [{ status: [SUCCESS] }, { all: [SUCCESS] }]\n    failure: { any: [FAILED] }\n    unknown_status: wait",
+            ),
+            Conditions::JobTarget => (
+                format!("image_job: \"{JOB}\""),
+                "target: [SUCCESS]\n    failure: { any: [FAILED, ABNORMAL] }",
+            ),
+            Conditions::ListAll => (
+                format!("image_sub_jobs: {{ job_type: {TYPE}, job_id: \"{JOB}\" }}"),
+                "success: { all: [SUCCESS] }\n    failure: { any: [FAILED] }",
+            ),
+            Conditions::ListTolerant => (
+                format!("image_sub_jobs: {{ job_type: {TYPE}, job_id: \"{JOB}\" }}"),
+                "success: [{ count: [SUCCESS], is: \">= 2\" }, { none: [WAITING, RUNNING] }]\n    failure: { count: [FAILED], is: \"> 1\" }\n    unknown_status: wait",
+            ),
+            Conditions::CountClean => (
+                format!("image_sub_job_count: {{ job_type: {TYPE}, job_id: \"{JOB}\" }}"),
+                "success: [{ count: [FAILED, ABNORMAL], is: \"== 0\" }, { count: [WAITING, RUNNING], is: \"== 0\" }]\n    failure: { count: [FAILED, ABNORMAL], is: \">= 1\" }",
+            ),
+            Conditions::CountThreshold => (
+                format!("image_sub_job_count: {{ job_type: {TYPE}, job_id: \"{JOB}\" }}"),
+                "success: { count: [SUCCESS], is: \">= 3\" }\n    failure: { count: [FAILED], is: \">= 2\" }",
+            ),
+        };
+        format!("    {target}\n    {rules}\n")
+    }
+
+    fn kind(self) -> Kind {
+        match self {
+            Conditions::JobAll | Conditions::JobTarget => Kind::Job,
+            Conditions::ListAll | Conditions::ListTolerant => Kind::List,
+            Conditions::CountClean | Conditions::CountThreshold => Kind::Count,
+        }
+    }
+
+    /// The reference judgement of one true state, from the README: failure
+    /// first, then the job's own failure status, then unknown statuses,
+    /// then success on complete, non-empty evidence.
+    fn judge(self, state: &State) -> Ref {
+        // Job waits see every sub-job; list and count waits the ones of
+        // their type.
+        let subs: Vec<St> = state
+            .subs
+            .iter()
+            .filter(|(_, t, _)| self.kind() == Kind::Job || *t == TYPE)
+            .map(|s| s.2)
+            .collect();
+        let n = |wanted: &[St]| subs.iter().filter(|s| wanted.contains(s)).count();
+        let pending = n(&[St::Waiting, St::Running]);
+        match self {
+            Conditions::JobAll => {
+                if n(&[St::Failed]) > 0 || state.job == "FAILED" {
+                    Ref::Failed
+                } else if n(&[St::Abnormal]) > 0 {
+                    Ref::Pending
+                } else if state.job == "SUCCESS"
+                    && !subs.is_empty()
+                    && n(&[St::Success]) == subs.len()
+                {
+                    Ref::Met
+                } else {
+                    Ref::Pending
+                }
+            }
+            Conditions::JobTarget => {
+                if n(&[St::Failed, St::Abnormal]) > 0 || state.job == "FAILED" {
+                    Ref::Failed
+                } else if state.job == "SUCCESS" && !subs.is_empty() {
+                    Ref::Met
+                } else {
+                    Ref::Pending
+                }
+            }
+            Conditions::ListAll => {
+                if n(&[St::Failed, St::Abnormal]) > 0 {
+                    Ref::Failed
+                } else if !subs.is_empty() && n(&[St::Success]) == subs.len() {
+                    Ref::Met
+                } else {
+                    Ref::Pending
+                }
+            }
+            Conditions::ListTolerant => {
+                if n(&[St::Failed]) > 1 {
+                    Ref::Failed
+                } else if n(&[St::Abnormal]) > 0 {
+                    Ref::Pending
+                } else if n(&[St::Success]) >= 2 && pending == 0 {
+                    Ref::Met
+                } else {
+                    Ref::Pending
+                }
+            }
+            Conditions::CountClean => {
+                if n(&[St::Failed, St::Abnormal]) >= 1 {
+                    Ref::Failed
+                } else if !subs.is_empty() && pending == 0 {
+                    Ref::Met
+                } else {
+                    Ref::Pending
+                }
+            }
+            Conditions::CountThreshold => {
+                if n(&[St::Failed]) >= 2 {
+                    Ref::Failed
+                } else if n(&[St::Success]) >= 3 {
+                    Ref::Met
+                } else {
+                    Ref::Pending
+                }
+            }
+        }
+    }
+}
+
+fn spec(conditions: Conditions, stable_for: u32) -> String {
+    // Generous timeout: every generated timeline ends in a decisive state
+    // within a few dozen requests, so it is a hang guard, not a measurement.
+    format!(
+        "version: 1\nwaits:\n  w:\n{}    stable_for: {stable_for}\n    error_budget: 60\n    timeout: 30s\n    poll: {{ initial: 50ms, max: 100ms, adaptive: false }}\n",
+        conditions.body()
+    )
+}
+
+// ---- generators ----
+
+/// Gaps between a sub-job's steps, in requests.
+fn gap() -> impl Strategy<Value = usize> {
+    0usize..5
+}
+
+/// A sub-job that appears at `appear` and ends SUCCESS or FAILED, maybe
+/// passing RUNNING and ABNORMAL on the way.
+fn sub(
+    id: String,
+    job_type: &'static str,
+    pos: usize,
+    appear: usize,
+) -> impl Strategy<Value = Sub> {
+    (
+        any::<bool>(),
+        gap(),
+        prop::option::weighted(0.2, gap()),
+        gap(),
+        prop::sample::select(vec![St::Success, St::Success, St::Success, St::Failed]),
+    )
+        .prop_map(move |(starts_waiting, g1, abnormal, g3, end)| {
+            let mut t = appear;
+            let mut steps = vec![(
+                t,
+                if starts_waiting {
+                    St::Waiting
+                } else {
+                    St::Running
+                },
+            )];
+            if starts_waiting && g1 > 0 {
+                t += g1;
+                steps.push((t, St::Running));
+            }
+            if let Some(g2) = abnormal {
+                t += g2 + 1;
+                steps.push((t, St::Abnormal));
+            }
+            t += g3 + 1;
+            steps.push((t, end));
+            Sub {
+                id: id.clone(),
+                job_type,
+                pos,
+                steps,
+            }
+        })
+}
+
+/// `specials` sub-jobs with their own timelines (the first exists from the
+/// start, the others may appear later), one maybe of another type, and
+/// `bulk` more of the wait's type that are RUNNING until one shared index
+/// (or SUCCESS from the start), spread over the positions.
+fn truth(
+    specials: std::ops::RangeInclusive<usize>,
+    bulk: Vec<usize>,
+    other_type: bool,
+) -> impl Strategy<Value = Truth> {
+    let most = *specials.end();
+    (
+        specials,
+        prop::sample::select(bulk),
+        any::<bool>(),
+        prop::option::of(0usize..20),
+        prop::sample::select(vec!["SUCCESS", "SUCCESS", "SUCCESS", "FAILED"]),
+        0usize..20,
+        any::<bool>(),
+    )
+        .prop_flat_map(
+            move |(n, bulk, other, bulk_done, job_end, job_at, recent)| {
+                let total = n + bulk;
+                // Only with the most specials, so that enough of the wait's
+                // type remain for every timeline to end decisive.
+                let other = other_type && other && n == most;
+                let subs: Vec<_> = (0..n)
+                    .map(|i| {
+                        let job_type = if other && i == n - 1 {
+                            OTHER_TYPE
+                        } else {
+                            TYPE
+                        };
+                        (
+                            0..=total,
+                            if i == 0 {
+                                Just(0).boxed()
+                            } else {
+                                (0usize..8).boxed()
+                            },
+                        )
+                            .prop_flat_map(move |(pos, appear)| {
+                                sub(format!("s-{i}"), job_type, pos, appear)
+                            })
+                    })
+                    .collect();
+                subs.prop_map(move |mut subs| {
+                    for b in 0..bulk {
+                        let steps = match bulk_done {
+                            None => vec![(0, St::Success)],
+                            Some(t) => vec![(0, St::Running), (t, St::Success)],
+                        };
+                        subs.push(Sub {
+                            id: format!("b-{b:03}"),
+                            job_type: TYPE,
+                            pos: b,
+                            steps,
+                        });
+                    }
+                    Truth {
+                        job: vec![(0, "RUNNING"), (job_at, job_end)],
+                        subs,
+                        order: if recent {
+                            Order::RecentFirst
+                        } else {
+                            Order::Fixed
+                        },
+                    }
+                })
+            },
+        )
+}
+
+// ---- running and checking ----
+
+fn eval_code(spec_path: &std::path::Path, dir: &Workdir, name: &str, body: &str) -> (i32, String) {
+    let response = dir.write(name, body);
+    let out = output_within(
+        jobgate()
+            .arg("eval")
+            .arg(spec_path)
+            .args(["--wait", "w", "--response"])
+            .arg(&response),
+        Duration::from_secs(60),
+    );
+    (
+        code(&out),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out)),
+    )
+}
+
+/// The counts the count endpoint would give for `key` (as the report names
+/// them) on a true state.
+fn count_for(state: &State, key: &str) -> usize {
+    let (status, types) = match key.split_once(" where job_type in [") {
+        Some((s, rest)) => (
+            s,
+            rest.trim_end_matches(']')
+                .split(", ")
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        ),
+        None => (key, vec![TYPE.to_owned()]),
+    };
+    // A key names one status, a list of them (`FAILED, ABNORMAL`: their
+    // sum) or `*`.
+    let statuses: Vec<&str> = status.split(", ").collect();
+    state
+        .subs
+        .iter()
+        .filter(|(_, t, _)| types.iter().any(|x| x == t))
+        .filter(|(_, _, st)| status == "*" || statuses.contains(&st.name()))
+        .count()
+}
+
+fn check(conditions: Conditions, stable_for: u32, truth: &Truth) -> Result<(), TestCaseError> {
+    let kind = conditions.kind();
+    let text = spec(conditions, stable_for);
+    let (server, log) = serve(truth, kind);
+    let (out, report) = run_reported(&server.url(), &text, &[]);
+    let run = code(&out);
+    let wait = &report["waits"][0];
+    let seen = server.seen();
+    let answered = log.lock().unwrap().clone();
+    let why = format!(
+        "{conditions:?} stable_for {stable_for}\ntruth: {truth:#?}\nrun exit {run}: {wait:#}\nstderr: {}",
+        stderr(&out)
+    );
+    prop_assert_eq!(
+        answered.len(),
+        seen.len(),
+        "a request outside the model: {:?}\n{}",
+        seen.iter().map(|s| &s.path).collect::<Vec<_>>(),
+        why
+    );
+    let last = seen.len().saturating_sub(1);
+    // One line per case (shown with `--nocapture`): what the cases explore.
+    eprintln!(
+        "case {conditions:?} stable_for {stable_for}: exit {run} after {} requests, {} polls, {} state changes",
+        seen.len(),
+        wait["polls"],
+        truth.changes().len() - 1
+    );
+    let could_see: Vec<(State, Ref)> = truth
+        .states_until(last)
+        .into_iter()
+        .map(|s| {
+            let r = conditions.judge(&s);
+            (s, r)
+        })
+        .collect();
+    let ever = truth.all_states();
+    let ever: Vec<Ref> = ever.iter().map(|s| conditions.judge(s)).collect();
+
+    // Soundness: `met` and `failed` only on an instant that was so.
+    if run == 0 {
+        prop_assert!(
+            could_see.iter().any(|(_, r)| *r == Ref::Met),
+            "FALSE PASS: met, but no true state up to request {last} met the conditions\n{why}"
+        );
+    }
+    if run == 1 {
+        prop_assert!(
+            could_see.iter().any(|(_, r)| *r == Ref::Failed),
+            "false fail: failed, but no true state up to request {last} failed\n{why}"
+        );
+    }
+    // Clear-cut truths end as they must (every timeline ends decisive).
+    let end = *ever.last().unwrap();
+    if end == Ref::Met && !ever.contains(&Ref::Failed) {
+        prop_assert_eq!(
+            run,
+            0,
+            "a truth that only ever goes on to met did not pass\n{}",
+            why
+        );
+    }
+    if end == Ref::Failed && !ever.contains(&Ref::Met) {
+        prop_assert_eq!(run, 1, "a truth that never met did not fail\n{}", why);
+    }
+    prop_assert!(
+        run == 0 || run == 1,
+        "every timeline ends decisive\n{}",
+        why
+    );
+
+    // `eval` agrees with the reference on every true state the run could
+    // have seen, as one response...
+    let dir = Workdir::new();
+    let spec_path = dir.write("spec.yaml", &text);
+    let counts = wait["last_observation"]["counts"].as_object().cloned();
+    for (i, (state, expected)) in could_see.iter().enumerate() {
+        let body = match kind {
+            Kind::Job => job_body(state),
+            Kind::List => {
+                let items: Vec<Value> = state
+                    .subs
+                    .iter()
+                    .filter(|(_, t, _)| *t == TYPE)
+                    .map(|(id, t, st)| sub_json(id, t, *st))
+                    .collect();
+                json!({ "count": items.len(), "items": items }).to_string()
+            }
+            Kind::Count => {
+                let keys = counts.as_ref().expect("a count wait reports its counts");
+                let answers: serde_json::Map<String, Value> = keys
+                    .keys()
+                    .map(|k| (k.clone(), json!(count_for(state, k))))
+                    .collect();
+                json!({ "counts": answers }).to_string()
+            }
+        };
+        let (got, shown) = eval_code(&spec_path, &dir, &format!("state-{i}.json"), &body);
+        prop_assert_eq!(
+            got,
+            expected.code(),
+            "eval disagrees with the model on a true state {:?}:\n{}\n{}\n{}",
+            state,
+            body,
+            shown,
+            why
+        );
+    }
+    // ...and with `run` on what `run` judged last.
+    let judged_last = match kind {
+        Kind::Job => answered.last().map(|a| a.3.clone()),
+        Kind::List => {
+            // The last poll: the pages from the last first page on.
+            let first = answered
+                .iter()
+                .rposition(|a| a.2.split('&').any(|kv| kv == "offset=0"))
+                .unwrap();
+            let items: Vec<Value> = answered[first..]
+                .iter()
+                .flat_map(|a| {
+                    serde_json::from_str::<Value>(&a.3).unwrap()["items"]
+                        .as_array()
+                        .unwrap()
+                        .clone()
+                })
+                .collect();
+            Some(json!({ "count": items.len(), "items": items }).to_string())
+        }
+        Kind::Count => counts.map(|c| json!({ "counts": c }).to_string()),
+    };
+    let body = judged_last.expect("the run judged an answer");
+    let (got, shown) = eval_code(&spec_path, &dir, "last.json", &body);
+    prop_assert_eq!(
+        got,
+        run,
+        "eval of what run judged last disagrees with run:\n{}\n{}\n{}",
+        body,
+        shown,
+        why
+    );
+    Ok(())
+}
+
+fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        // Every shrinking step runs the binary again: keep a failure's
+        // search short, it is reported with its whole truth anyway.
+        max_shrink_iters: 24,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config(12))]
+
+    /// The job endpoint: one request per poll, whose answer is one state.
+    #[test]
+    fn job_waits_pass_only_on_a_true_instant(
+        truth in truth(1..=4, vec![0], false),
+        conditions in prop::sample::select(vec![Conditions::JobAll, Conditions::JobTarget]),
+        stable_for in 1u32..=2,
+    ) {
+        check(conditions, stable_for, &truth)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(10))]
+
+    /// A paged list: the state may change between a poll's pages, and the
+    /// server may reorder items across the page boundary.
+    #[test]
+    fn paged_list_waits_pass_only_on_a_true_instant(
+        truth in truth(3..=5, vec![0, 98, 104, 130], true),
+        conditions in prop::sample::select(vec![Conditions::ListAll, Conditions::ListTolerant]),
+        stable_for in 1u32..=2,
+    ) {
+        check(conditions, stable_for, &truth)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(10))]
+
+    /// A count plan: the state may change between any two count requests.
+    #[test]
+    fn count_plans_pass_only_on_a_true_instant(
+        truth in truth(4..=5, vec![0, 6, 15], true),
+        conditions in prop::sample::select(vec![Conditions::CountClean, Conditions::CountThreshold]),
+        stable_for in 1u32..=2,
+    ) {
+        check(conditions, stable_for, &truth)?;
+    }
+}
