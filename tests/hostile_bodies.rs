@@ -47,6 +47,12 @@ enum StatusForm {
     OddCase(&'static str),
     /// `"SUCCESS "`: not a documented status either.
     Padded(&'static str),
+    /// The status with JSON escapes (`"SUCC\u0045SS"`): the same text once
+    /// read, so SUCCESS written so is SUCCESS.
+    Escaped(&'static str),
+    /// A trailing NUL (`"SUCCESS\u0000"`) or a look-alike letter
+    /// (Cyrillic `С`): other text.
+    Spoofed(&'static str, bool),
     Number,
     Null,
     Missing,
@@ -59,6 +65,8 @@ fn status_form() -> impl Strategy<Value = StatusForm> {
         12 => status().prop_map(StatusForm::Exact),
         1 => status().prop_map(StatusForm::OddCase),
         1 => status().prop_map(StatusForm::Padded),
+        1 => status().prop_map(StatusForm::Escaped),
+        1 => (status(), any::<bool>()).prop_map(|(s, nul)| StatusForm::Spoofed(s, nul)),
         1 => Just(StatusForm::Number),
         1 => Just(StatusForm::Null),
         1 => Just(StatusForm::Missing),
@@ -75,6 +83,11 @@ impl StatusForm {
                 format!("\"{first}{}\"", c.as_str().to_lowercase())
             }
             StatusForm::Padded(s) => format!("\"{s} \""),
+            StatusForm::Escaped(s) => {
+                format!("\"{}\\u00{:02X}{}\"", &s[..4], s.as_bytes()[4], &s[5..])
+            }
+            StatusForm::Spoofed(s, true) => format!("\"{s}\\u0000\""),
+            StatusForm::Spoofed(s, false) => format!("\"{}\"", s.replacen('S', "\u{421}", 1)),
             StatusForm::Number => "1".into(),
             StatusForm::Null => "null".into(),
             StatusForm::Missing => return None,
@@ -85,7 +98,7 @@ impl StatusForm {
     /// Only an exact SUCCESS is success.
     fn reading(&self) -> Reading {
         match self {
-            StatusForm::Exact("SUCCESS") => Reading::Met,
+            StatusForm::Exact("SUCCESS") | StatusForm::Escaped("SUCCESS") => Reading::Met,
             _ => Reading::NotMet,
         }
     }
@@ -409,7 +422,7 @@ fn body() -> impl Strategy<Value = Body> {
 
 fn any_body() -> impl Strategy<Value = Body> {
     (
-        prop_oneof![10 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+        prop_oneof![10 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8), 1 => Just(4u8)],
         status_form(),
         total_form(),
         list_form(),
@@ -485,6 +498,8 @@ impl Body {
             0 => fields.push(format!("\"id\":\"{JOB}\"")),
             1 => fields.push(format!("\"id\":{JOB}")),
             2 => fields.push("\"id\":\"800000000000000002\"".into()),
+            // The id as a float, which reads as 800000000000000000.
+            4 => fields.push("\"id\":8.00000000000000001e17".into()),
             _ => {}
         }
         fields.push("\"job_type\":\"CREATE_IMAGE\"".into());
@@ -550,8 +565,8 @@ impl Body {
             r,
             match self.job_id {
                 0 | 1 => Reading::Met,
-                2 => Reading::NotMet,
-                _ => Reading::Unclear,
+                3 => Reading::Unclear,
+                _ => Reading::NotMet,
             },
         );
         // Two statuses for one job: ambiguous, never success.
@@ -733,4 +748,69 @@ fn duplicate_keys_with_other_values_never_pass() {
         0,
         "run passed an ambiguous body:\n{text}\n{report:#}"
     );
+}
+
+/// What a correct reading makes of one count answer written `form` for a
+/// true count of `n`, for `count: [FAILED] == 0` (`total: false`) or for
+/// the total beside it, which only has to be at least one.
+fn count_reading(form: &TotalForm, n: usize, total: bool) -> Reading {
+    let fits = if total { n >= 1 } else { n == 0 };
+    match form {
+        TotalForm::Exact if fits => Reading::Met,
+        // Another total is still a total; another count of FAILED is not 0.
+        TotalForm::Off(_) if total => Reading::Met,
+        TotalForm::WholeFloat | TotalForm::Str if fits => Reading::Unclear,
+        // Beyond 64 bits: a total that large proves nothing wrong, but no
+        // reader has to take it.
+        TotalForm::Huge if total => Reading::Unclear,
+        _ => Reading::NotMet,
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 8, max_shrink_iters: 8, ..Config::default() })]
+
+    /// A count plan whose answers are mutated (floats, strings, negative,
+    /// huge, null, missing, truncated): exit 0 only when the counts as
+    /// written truly make `count: [FAILED] == 0` hold.
+    #[test]
+    fn run_passes_served_counts_only_when_they_truly_hold(
+        failed in 0usize..=1,
+        failed_form in total_form(),
+        total_form in total_form(),
+        truncate in prop::option::weighted(0.1, any::<bool>()),
+    ) {
+        let (ff, tf) = (failed_form.clone(), total_form.clone());
+        let server = Hostile::start(move |seen| {
+            let (form, n) = match seen.param("status") {
+                Some("FAILED") => (&ff, failed),
+                _ => (&tf, 3),
+            };
+            let mut text = format!("{{{}}}", form.field("count", n).unwrap_or_default());
+            if truncate == Some(seen.param("status").is_some()) {
+                text.truncate(text.len() - 1);
+            }
+            Reply::json(text)
+        });
+        let spec = format!(
+            "version: 1\nwaits:\n  count:\n    image_sub_job_count: {{ job_type: CREATE_SERVER, job_id: \"{JOB}\" }}\n    success: {{ count: [FAILED], is: \"== 0\" }}\n    timeout: 2s\n    error_budget: 2\n    poll: {{ initial: 50ms, max: 100ms }}\n"
+        );
+        let (out, report) = run_reported(&server.url(), &spec, &[]);
+        let got = code(&out);
+        let mut reading = worst(count_reading(&failed_form, failed, false), count_reading(&total_form, 3, true));
+        if truncate.is_some() {
+            reading = Reading::NotMet;
+        }
+        prop_assert!(
+            got != 0 || reading != Reading::NotMet,
+            "FALSE PASS: run said met on counts no correct reading meets: FAILED {} written {:?}, total 3 written {:?}, truncated {:?}\n{:#}",
+            failed, failed_form, total_form, truncate, report
+        );
+        prop_assert!(
+            got == 0 || reading != Reading::Met,
+            "false fail: run exit {} on counts that hold: FAILED {} written {:?}, total 3 written {:?}\n{:#}",
+            got, failed, failed_form, total_form, report
+        );
+        prop_assert!(report["waits"][0]["outcome"].is_string(), "{:#}", report);
+    }
 }
