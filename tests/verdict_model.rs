@@ -789,3 +789,60 @@ proptest! {
         check(conditions, stable_for, &truth)?;
     }
 }
+
+// ---- fixed interleavings, whatever the seed ----
+
+fn steps(id: &str, pos: usize, steps: &[(usize, St)]) -> Sub {
+    Sub {
+        id: id.into(),
+        job_type: TYPE,
+        pos,
+        steps: steps.to_vec(),
+    }
+}
+
+fn fixed(conditions: Conditions, truth: &Truth) {
+    if let Err(e) = check(conditions, 1, truth) {
+        panic!("{e}");
+    }
+}
+
+/// Issue 17.1: the last RUNNING sub-job fails at every request index of
+/// the first polls in turn, so that some poll reads FAILED before the
+/// change and RUNNING after it. The truth never meets the conditions.
+#[test]
+fn a_sub_job_failing_between_count_requests_never_passes() {
+    for k in 1..=7 {
+        let truth = Truth {
+            job: vec![(0, "RUNNING")],
+            subs: vec![
+                steps("s-0", 0, &[(0, St::Success)]),
+                steps("s-1", 1, &[(0, St::Running), (k, St::Failed)]),
+                steps("s-2", 2, &[(0, St::Success)]),
+            ],
+            order: Order::Fixed,
+        };
+        fixed(Conditions::CountClean, &truth);
+    }
+}
+
+/// Issue 17.9 and 17.12: a RUNNING item on the second page fails and, the
+/// most recently changed first, moves to the first page between the
+/// poll's two page requests: that poll reads it on neither page and reads
+/// another one twice. The truth never meets the conditions.
+#[test]
+fn an_item_moving_across_pages_never_passes() {
+    for k in 1..=4 {
+        let mut subs: Vec<Sub> = (0..148)
+            .map(|b| steps(&format!("b-{b:03}"), b, &[(0, St::Success)]))
+            .collect();
+        subs.push(steps("s-0", 0, &[(0, St::Success)]));
+        subs.push(steps("s-1", 149, &[(0, St::Running), (k, St::Failed)]));
+        let truth = Truth {
+            job: vec![(0, "RUNNING")],
+            subs,
+            order: Order::RecentFirst,
+        };
+        fixed(Conditions::ListAll, &truth);
+    }
+}
