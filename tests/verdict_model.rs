@@ -71,6 +71,8 @@ struct Sub {
     job_type: &'static str,
     /// Its place in the server's default order.
     pos: usize,
+    /// `entities.user_name` (desktops), or empty.
+    user: &'static str,
     steps: Vec<(usize, St)>,
 }
 
@@ -107,7 +109,8 @@ struct Truth {
 struct State {
     job: &'static str,
     /// The sub-jobs that exist, in the server's order: (id, type, status).
-    subs: Vec<(String, &'static str, St)>,
+    /// (id, type, status, user name or empty).
+    subs: Vec<(String, &'static str, St, &'static str)>,
 }
 
 impl Truth {
@@ -133,7 +136,7 @@ impl Truth {
             job,
             subs: subs
                 .into_iter()
-                .map(|(_, _, s, st)| (s.id.clone(), s.job_type, st))
+                .map(|(_, _, s, st)| (s.id.clone(), s.job_type, st, s.user))
                 .collect(),
         }
     }
@@ -164,15 +167,19 @@ impl Truth {
 
 // ---- the wire: the server renders the true state as the API does ----
 
-fn sub_json(id: &str, job_type: &str, st: St) -> Value {
-    json!({ "id": id, "job_id": JOB, "job_type": job_type, "status": st.name() })
+fn sub_json(id: &str, job_type: &str, st: St, user: &str) -> Value {
+    let mut v = json!({ "id": id, "job_id": JOB, "job_type": job_type, "status": st.name() });
+    if !user.is_empty() {
+        v["entities"] = json!({ "user_name": user });
+    }
+    v
 }
 
 fn job_body(state: &State) -> String {
     let subs: Vec<Value> = state
         .subs
         .iter()
-        .map(|(id, t, st)| sub_json(id, t, *st))
+        .map(|(id, t, st, u)| sub_json(id, t, *st, u))
         .collect();
     json!({
         "id": JOB,
@@ -186,7 +193,10 @@ fn job_body(state: &State) -> String {
 
 /// The sub-jobs a list or count query selects: `job_type` (a comma list,
 /// maybe percent-encoded), `status`, `job_id`.
-fn selected<'a>(state: &'a State, seen: &Seen) -> Vec<&'a (String, &'static str, St)> {
+fn selected<'a>(
+    state: &'a State,
+    seen: &Seen,
+) -> Vec<&'a (String, &'static str, St, &'static str)> {
     let types: Option<Vec<String>> = seen.param("job_type").map(|t| {
         t.replace("%2C", ",")
             .replace("%2c", ",")
@@ -197,8 +207,8 @@ fn selected<'a>(state: &'a State, seen: &Seen) -> Vec<&'a (String, &'static str,
     state
         .subs
         .iter()
-        .filter(|(_, t, _)| types.as_ref().is_none_or(|ts| ts.iter().any(|x| x == t)))
-        .filter(|(_, _, st)| seen.param("status").is_none_or(|s| s == st.name()))
+        .filter(|(_, t, _, _)| types.as_ref().is_none_or(|ts| ts.iter().any(|x| x == t)))
+        .filter(|(_, _, st, _)| seen.param("status").is_none_or(|s| s == st.name()))
         .filter(|_| seen.param("job_id").is_none_or(|j| j == JOB))
         .collect()
 }
@@ -211,9 +221,24 @@ fn page_body(state: &State, seen: &Seen) -> String {
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|(id, t, st)| sub_json(id, t, *st))
+        .map(|(id, t, st, u)| sub_json(id, t, *st, u))
         .collect();
     json!({ "count": all.len(), "items": items }).to_string()
+}
+
+fn desktop_body(state: &State, seen: Option<&Seen>) -> String {
+    let param = |name| seen.and_then(|s| s.param(name));
+    let offset: usize = param("offset").map_or(0, |o| o.parse().unwrap());
+    let limit: usize = param("limit").map_or(1000, |l| l.parse().unwrap());
+    let jobs: Vec<Value> = state
+        .subs
+        .iter()
+        .filter(|_| param("job_id").is_none_or(|j| j == JOB))
+        .skip(offset)
+        .take(limit)
+        .map(|(id, t, st, u)| sub_json(id, t, *st, u))
+        .collect();
+    json!({ "total_count": state.subs.len(), "jobs": jobs }).to_string()
 }
 
 fn count_body(state: &State, seen: &Seen) -> String {
@@ -225,6 +250,8 @@ enum Kind {
     Job,
     List,
     Count,
+    /// Desktop sub-jobs, one page, selected by user name.
+    Desktop,
 }
 
 /// What the server answered: (request index, path, query, body).
@@ -241,6 +268,9 @@ fn serve(truth: &Truth, kind: Kind) -> (Hostile, Log) {
             Kind::List if path.ends_with("/image-server-sub-jobs") => page_body(&state, seen),
             Kind::Count if path.ends_with("/image-server-sub-jobs/actions/count") => {
                 count_body(&state, seen)
+            }
+            Kind::Desktop if path.ends_with("/workspace-sub-jobs") => {
+                desktop_body(&state, Some(seen))
             }
             _ => {
                 return Reply::status_json(
@@ -296,6 +326,10 @@ enum Conditions {
     CountClean,
     /// Counts: at least 3 SUCCESS; 2 FAILED fail.
     CountThreshold,
+    /// Desktops of alice and bob all SUCCESS (both listed); one of theirs
+    /// FAILED fails; other users' desktops (carol's, `Bob`'s) are not the
+    /// wait's business.
+    DesktopUsers,
 }
 
 impl Conditions {
@@ -325,6 +359,10 @@ impl Conditions {
                 format!("image_sub_job_count: {{ job_type: {TYPE}, job_id: \"{JOB}\" }}"),
                 "success: { count: [SUCCESS], is: \">= 3\" }\n    failure: { count: [FAILED], is: \">= 2\" }",
             ),
+            Conditions::DesktopUsers => (
+                format!("desktop_sub_jobs: {{ job_id: \"{JOB}\" }}"),
+                "success: { all: [SUCCESS], where: { entities.user_name: [alice, bob] } }\n    failure: { any: [FAILED], where: { entities.user_name: [alice, bob] } }",
+            ),
         };
         format!("    {target}\n    {rules}\n")
     }
@@ -334,6 +372,7 @@ impl Conditions {
             Conditions::JobAll | Conditions::JobTarget => Kind::Job,
             Conditions::ListAll | Conditions::ListTolerant => Kind::List,
             Conditions::CountClean | Conditions::CountThreshold => Kind::Count,
+            Conditions::DesktopUsers => Kind::Desktop,
         }
     }
 
@@ -346,9 +385,14 @@ impl Conditions {
         let subs: Vec<St> = state
             .subs
             .iter()
-            .filter(|(_, t, _)| self.kind() == Kind::Job || *t == TYPE)
+            .filter(|(_, t, _, u)| match self.kind() {
+                Kind::Job => true,
+                Kind::List | Kind::Count => *t == TYPE,
+                Kind::Desktop => ["alice", "bob"].contains(u),
+            })
             .map(|s| s.2)
             .collect();
+        let has = |user: &str| state.subs.iter().any(|s| s.3 == user);
         let n = |wanted: &[St]| subs.iter().filter(|s| wanted.contains(s)).count();
         let pending = n(&[St::Waiting, St::Running]);
         match self {
@@ -399,6 +443,17 @@ impl Conditions {
                 if n(&[St::Failed, St::Abnormal]) >= 1 {
                     Ref::Failed
                 } else if !subs.is_empty() && pending == 0 {
+                    Ref::Met
+                } else {
+                    Ref::Pending
+                }
+            }
+            Conditions::DesktopUsers => {
+                // ABNORMAL, named by no condition, is unexpected, but only
+                // on a desktop the `where` selects.
+                if n(&[St::Failed, St::Abnormal]) > 0 {
+                    Ref::Failed
+                } else if has("alice") && has("bob") && n(&[St::Success]) == subs.len() {
                     Ref::Met
                 } else {
                     Ref::Pending
@@ -472,6 +527,7 @@ fn sub(
                 id: id.clone(),
                 job_type,
                 pos,
+                user: "",
                 steps,
             }
         })
@@ -532,6 +588,7 @@ fn truth(
                             id: format!("b-{b:03}"),
                             job_type: TYPE,
                             pos: b,
+                            user: "",
                             steps,
                         });
                     }
@@ -586,8 +643,8 @@ fn count_for(state: &State, key: &str) -> usize {
     state
         .subs
         .iter()
-        .filter(|(_, t, _)| types.iter().any(|x| x == t))
-        .filter(|(_, _, st)| status == "*" || statuses.contains(&st.name()))
+        .filter(|(_, t, _, _)| types.iter().any(|x| x == t))
+        .filter(|(_, _, st, _)| status == "*" || statuses.contains(&st.name()))
         .count()
 }
 
@@ -674,11 +731,12 @@ fn check(conditions: Conditions, stable_for: u32, truth: &Truth) -> Result<(), T
                 let items: Vec<Value> = state
                     .subs
                     .iter()
-                    .filter(|(_, t, _)| *t == TYPE)
-                    .map(|(id, t, st)| sub_json(id, t, *st))
+                    .filter(|(_, t, _, _)| *t == TYPE)
+                    .map(|(id, t, st, u)| sub_json(id, t, *st, u))
                     .collect();
                 json!({ "count": items.len(), "items": items }).to_string()
             }
+            Kind::Desktop => desktop_body(state, None),
             Kind::Count => {
                 let keys = counts.as_ref().expect("a count wait reports its counts");
                 let answers: serde_json::Map<String, Value> = keys
@@ -703,7 +761,7 @@ fn check(conditions: Conditions, stable_for: u32, truth: &Truth) -> Result<(), T
     // `stable_for: 1`, every answer before the last kept the run polling,
     // so none of them was decisive (eval agrees with the model on each, as
     // checked above).
-    if kind == Kind::Job && stable_for == 1 {
+    if matches!(kind, Kind::Job | Kind::Desktop) && stable_for == 1 {
         for (seq, ..) in &answered[..answered.len().saturating_sub(1)] {
             let state = truth.at(*seq);
             prop_assert_eq!(
@@ -718,7 +776,7 @@ fn check(conditions: Conditions, stable_for: u32, truth: &Truth) -> Result<(), T
     }
     // ...and with `run` on what `run` judged last.
     let judged_last = match kind {
-        Kind::Job => answered.last().map(|a| a.3.clone()),
+        Kind::Job | Kind::Desktop => answered.last().map(|a| a.3.clone()),
         Kind::List => {
             // The last poll: the pages from the last first page on.
             let first = answered
@@ -814,6 +872,7 @@ fn steps(id: &str, pos: usize, steps: &[(usize, St)]) -> Sub {
         id: id.into(),
         job_type: TYPE,
         pos,
+        user: "",
         steps: steps.to_vec(),
     }
 }
@@ -861,5 +920,32 @@ fn an_item_moving_across_pages_never_passes() {
             order: Order::RecentFirst,
         };
         fixed(Conditions::ListAll, &truth);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(10))]
+
+    /// Desktops selected by user name (issue 17.4, 17.5): bob's desktop may
+    /// appear late, beside desktops of another user or of `Bob`; those
+    /// fail or go ABNORMAL without being the wait's business.
+    #[test]
+    fn desktop_waits_by_user_pass_only_on_a_true_instant(
+        truth in truth(3..=5, vec![0], false),
+        users in prop::collection::vec(prop::sample::select(vec!["alice", "bob", "carol", "Bob"]), 5),
+        stable_for in 1u32..=2,
+    ) {
+        let mut truth = truth;
+        // alice's and bob's first desktops are s-0 and s-1, so both users
+        // have one by the end; the others are anyone's.
+        for (i, sub) in truth.subs.iter_mut().enumerate() {
+            sub.job_type = "CREATE_DESKTOP";
+            sub.user = match i {
+                0 => "alice",
+                1 => "bob",
+                _ => users[i],
+            };
+        }
+        check(Conditions::DesktopUsers, stable_for, &truth)?;
     }
 }
