@@ -102,6 +102,28 @@ struct Truth {
     job: Vec<(usize, &'static str)>,
     subs: Vec<Sub>,
     order: Order,
+    /// Requests answered with a server error or a malformed body instead
+    /// of the state: no observation, so `stable_for` starts again.
+    outages: Vec<(usize, Outage)>,
+}
+
+/// How a request in an outage is answered.
+#[derive(Clone, Copy, Debug)]
+enum Outage {
+    /// 503 with an API error body.
+    Unavailable,
+    /// 200 with a body cut short.
+    Truncated,
+}
+
+fn outages() -> impl Strategy<Value = Vec<(usize, Outage)>> {
+    prop::collection::vec(
+        (
+            0usize..24,
+            prop::sample::select(vec![Outage::Unavailable, Outage::Truncated]),
+        ),
+        0..4,
+    )
 }
 
 /// The true state at one instant.
@@ -261,6 +283,22 @@ fn serve(truth: &Truth, kind: Kind) -> (Hostile, Log) {
     let log: Log = Arc::default();
     let (t, l) = (truth.clone(), log.clone());
     let server = Hostile::start(move |seen| {
+        if let Some((_, outage)) = t.outages.iter().find(|o| o.0 == seen.seq) {
+            // Logged with an empty body: no state was served.
+            l.lock().unwrap().push((
+                seen.seq,
+                seen.path.clone(),
+                seen.query.clone(),
+                String::new(),
+            ));
+            return match outage {
+                Outage::Unavailable => Reply::status_json(
+                    503,
+                    r#"{"error_code":"WKS.0503","error_msg":"service unavailable"}"#,
+                ),
+                Outage::Truncated => Reply::json(r#"{"id":"800000000000000001","sta"#),
+            };
+        }
         let state = t.at(seen.seq);
         let path = &seen.path;
         let body = match kind {
@@ -551,9 +589,10 @@ fn truth(
         prop::sample::select(vec!["SUCCESS", "SUCCESS", "SUCCESS", "FAILED"]),
         0usize..20,
         any::<bool>(),
+        outages(),
     )
         .prop_flat_map(
-            move |(n, bulk, other, bulk_done, job_end, job_at, recent)| {
+            move |(n, bulk, other, bulk_done, job_end, job_at, recent, outages)| {
                 let total = n + bulk;
                 // Only with the most specials, so that enough of the wait's
                 // type remain for every timeline to end decisive.
@@ -600,6 +639,7 @@ fn truth(
                         } else {
                             Order::Fixed
                         },
+                        outages: outages.clone(),
                     }
                 })
             },
@@ -762,7 +802,10 @@ fn check(conditions: Conditions, stable_for: u32, truth: &Truth) -> Result<(), T
     // so none of them was decisive (eval agrees with the model on each, as
     // checked above).
     if matches!(kind, Kind::Job | Kind::Desktop) && stable_for == 1 {
-        for (seq, ..) in &answered[..answered.len().saturating_sub(1)] {
+        for (seq, ..) in answered[..answered.len().saturating_sub(1)]
+            .iter()
+            .filter(|a| !a.3.is_empty())
+        {
             let state = truth.at(*seq);
             prop_assert_eq!(
                 conditions.judge(&state),
@@ -770,6 +813,26 @@ fn check(conditions: Conditions, stable_for: u32, truth: &Truth) -> Result<(), T
                 "run went on polling past a decisive answer (request {}): {:?}\n{}",
                 seq,
                 state,
+                why
+            );
+        }
+    }
+    // `stable_for` counts consecutive observations (issue 17.10): a pass
+    // on a whole-answer endpoint ends with that many answers in a row, each
+    // a state that met the conditions, no outage between them.
+    if run == 0 && matches!(kind, Kind::Job | Kind::Desktop) {
+        let tail = &answered[answered.len().saturating_sub(stable_for as usize)..];
+        for (seq, _, _, body) in tail {
+            prop_assert!(
+                !body.is_empty() && conditions.judge(&truth.at(*seq)) == Ref::Met,
+                "met without {} meeting answers in a row (request {} was {})\n{}",
+                stable_for,
+                seq,
+                if body.is_empty() {
+                    "an outage"
+                } else {
+                    "a state that did not meet them"
+                },
                 why
             );
         }
@@ -783,6 +846,11 @@ fn check(conditions: Conditions, stable_for: u32, truth: &Truth) -> Result<(), T
                 .iter()
                 .rposition(|a| a.2.split('&').any(|kv| kv == "offset=0"))
                 .unwrap();
+            prop_assert!(
+                answered[first..].iter().all(|a| !a.3.is_empty()),
+                "the last poll had an outage, yet run ended on it\n{}",
+                why
+            );
             let items: Vec<Value> = answered[first..]
                 .iter()
                 .flat_map(|a| {
@@ -877,8 +945,8 @@ fn steps(id: &str, pos: usize, steps: &[(usize, St)]) -> Sub {
     }
 }
 
-fn fixed(conditions: Conditions, truth: &Truth) {
-    if let Err(e) = check(conditions, 1, truth) {
+fn fixed(conditions: Conditions, stable_for: u32, truth: &Truth) {
+    if let Err(e) = check(conditions, stable_for, truth) {
         panic!("{e}");
     }
 }
@@ -897,8 +965,9 @@ fn a_sub_job_failing_between_count_requests_never_passes() {
                 steps("s-2", 2, &[(0, St::Success)]),
             ],
             order: Order::Fixed,
+            outages: vec![],
         };
-        fixed(Conditions::CountClean, &truth);
+        fixed(Conditions::CountClean, 1, &truth);
     }
 }
 
@@ -918,8 +987,26 @@ fn an_item_moving_across_pages_never_passes() {
             job: vec![(0, "RUNNING")],
             subs,
             order: Order::RecentFirst,
+            outages: vec![],
         };
-        fixed(Conditions::ListAll, &truth);
+        fixed(Conditions::ListAll, 1, &truth);
+    }
+}
+
+/// Issue 17.10: SUCCESS, outage, SUCCESS, outage, SUCCESS... with
+/// `stable_for: 3`: a pass needs three meeting answers in a row, never
+/// three with gaps (checked in `check`), whether the gaps are server
+/// errors or bodies cut short.
+#[test]
+fn stable_for_does_not_bridge_outages() {
+    for outage in [Outage::Unavailable, Outage::Truncated] {
+        let truth = Truth {
+            job: vec![(0, "SUCCESS")],
+            subs: vec![steps("s-0", 0, &[(0, St::Success)])],
+            order: Order::Fixed,
+            outages: vec![(1, outage), (3, outage), (5, outage)],
+        };
+        fixed(Conditions::JobAll, 3, &truth);
     }
 }
 
