@@ -22,7 +22,7 @@ use std::time::Duration;
 use harness::*;
 use hostile::{Hostile, Reply};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, FileFailurePersistence};
 
 const JOB: &str = "800000000000000001";
 
@@ -604,6 +604,19 @@ waits:
     poll: { initial: 50ms, max: 100ms, adaptive: false }
 "#;
 
+/// A fixed case budget (each case spawns the binary; CI fixes the seed),
+/// failures kept beside this file.
+fn config(cases: u32, max_shrink_iters: u32) -> Config {
+    Config {
+        cases,
+        max_shrink_iters,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    }
+}
+
 fn eval(dir: &Workdir, wait: &str, text: &str) -> (i32, String) {
     let spec = dir.path("spec.yaml");
     if !spec.exists() {
@@ -657,7 +670,7 @@ fn check_eval(
 }
 
 proptest! {
-    #![proptest_config(Config { cases: 160, max_shrink_iters: 200, ..Config::default() })]
+    #![proptest_config(config(160, 200))]
 
     /// A job detail: exit 0 only on a body that truly meets the conditions.
     #[test]
@@ -675,7 +688,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(Config { cases: 8, max_shrink_iters: 8, ..Config::default() })]
+    #![proptest_config(config(8, 8))]
 
     /// The same bodies, served by a scripted server to `run`: exit 0 only
     /// when they truly hold; a body that cannot pass ends non-zero with a
@@ -789,7 +802,7 @@ fn count_reading(form: &TotalForm, n: usize, total: bool) -> Reading {
 }
 
 proptest! {
-    #![proptest_config(Config { cases: 8, max_shrink_iters: 8, ..Config::default() })]
+    #![proptest_config(config(8, 8))]
 
     /// A count plan whose answers are mutated (floats, strings, negative,
     /// huge, null, missing, truncated): exit 0 only when the counts as
