@@ -158,6 +158,9 @@ struct SubGen {
     extra: Option<Extra>,
     /// `"status":"FAILED"` again, before (`false`) or after the real one.
     duplicate_status: Option<bool>,
+    /// Written as another JSON value than an object (null, a string, an
+    /// array holding a FAILED sub-job): no sub-job can be read from it.
+    not_an_object: Option<u8>,
 }
 
 fn sub_gen() -> impl Strategy<Value = SubGen> {
@@ -167,18 +170,28 @@ fn sub_gen() -> impl Strategy<Value = SubGen> {
         prop_oneof![3 => Just(Some(true)), 2 => Just(None), 1 => Just(Some(false))],
         prop::option::weighted(0.3, extra()),
         duplicate_key(),
+        prop::option::weighted(0.05, 0u8..3),
     )
-        .prop_map(|(id, status, job_id, extra, duplicate_status)| SubGen {
-            id,
-            status,
-            job_id,
-            extra,
-            duplicate_status,
-        })
+        .prop_map(
+            |(id, status, job_id, extra, duplicate_status, not_an_object)| SubGen {
+                id,
+                status,
+                job_id,
+                extra,
+                duplicate_status,
+                not_an_object,
+            },
+        )
 }
 
 impl SubGen {
     fn render(&self) -> String {
+        match self.not_an_object {
+            Some(0) => return "null".into(),
+            Some(1) => return "\"FAILED\"".into(),
+            Some(_) => return "[{\"id\":\"9\",\"status\":\"FAILED\"}]".into(),
+            None => {}
+        }
         let mut fields: Vec<String> = vec!["\"job_type\":\"CREATE_SERVER\"".into()];
         fields.extend(self.id.field());
         if self.duplicate_status == Some(false) {
@@ -200,6 +213,9 @@ impl SubGen {
     }
 
     fn reading(&self) -> Reading {
+        if self.not_an_object.is_some() {
+            return Reading::NotMet;
+        }
         let mut r = self.status.reading();
         // Two statuses for one item: ambiguous, never success.
         if self.duplicate_status.is_some() {
@@ -458,6 +474,7 @@ fn passing_body() -> impl Strategy<Value = Body> {
                     job_id: with_job_id.then_some(true),
                     extra: None,
                     duplicate_status: None,
+                    not_an_object: None,
                 })
                 .collect(),
         ),
