@@ -2,8 +2,10 @@
 //! generated (sub-jobs appearing and changing status at chosen request
 //! indices), a scripted server on loopback answers every request with the
 //! TRUE state at the moment it reads it (so the state may change between any
-//! two requests: between a poll's pages, between its count requests), and
-//! the real binary is run against it.
+//! two requests: between a poll's pages, between its count requests; a list
+//! may be reordered as it changes; a few requests meet an outage instead),
+//! and the real binary is run against it: image jobs, paged image sub-job
+//! lists, count plans, desktops selected by user name.
 //!
 //! Each case asserts, against a reference judgement written here from the
 //! README's semantics and sharing no code with the engine:
@@ -16,7 +18,10 @@
 //!   reverse) the run ends that way;
 //! - `eval` agrees with the reference on every true state the run could
 //!   have seen, as one response, and with `run` on what `run` judged last
-//!   (the job answer, the last poll's pages merged, the report's counts).
+//!   (the job answer, the last poll's pages merged, the report's counts);
+//! - on a whole-answer endpoint, a pass ends with `stable_for` meeting
+//!   answers in a row (no outage between), and no answer before the last
+//!   was decisive when `stable_for` is 1.
 //!
 //! The case budget is fixed in code (each case spawns the binary); CI fixes
 //! the seed with `PROPTEST_RNG_SEED`.
