@@ -9,7 +9,6 @@ mod harness;
 #[path = "common/hostile.rs"]
 mod hostile;
 
-
 use harness::*;
 use hostile::{Hostile, Reply};
 

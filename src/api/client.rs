@@ -31,6 +31,15 @@ pub struct Body {
 impl Body {
     /// The body as any JSON, or the transient error of a malformed answer.
     pub fn json(&self) -> Result<Value, ApiError> {
+        // A key written twice is refused before serde_json keeps its last value.
+        if let Err(e) = super::wire::check_tree(&self.bytes)
+            && !e.is_syntax()
+            && !e.is_eof()
+        {
+            return Err(
+                self.malformed(format!("the response cannot be read as one JSON tree: {e}"))
+            );
+        }
         serde_json::from_slice(&self.bytes).map_err(|_| {
             self.malformed(format!(
                 "the response is not valid JSON ({} bytes): {}",

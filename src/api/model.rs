@@ -246,11 +246,8 @@ fn parse_sub_job(raw: RawJson, checked: bool) -> Result<(Item, Option<String>), 
     let status = status(f.leaf("status"), &format!("sub-job {id}"))?;
     // `where` filters may read any field of it later.
     if !checked {
-        wire::check_tree(raw.get().as_bytes()).map_err(|e| {
-            Malformed(format!(
-                "sub-job {id} cannot be read as a JSON tree ({e}); jobgate reads JSON nested at most 127 levels deep"
-            ))
-        })?;
+        wire::check_tree(raw.get().as_bytes())
+            .map_err(|e| tree_error(&format!("sub-job {id}"), &e))?;
     }
     let parent = f.text("job_id");
     let item = Item {
@@ -305,6 +302,17 @@ const JOB: &[(&str, Kind)] = &[
     ("sub_jobs", Kind::List),
 ];
 
+/// Why `what` cannot be read as one JSON tree, with the depth limit named
+/// when that is the cause.
+fn tree_error(what: &str, e: &serde_json::Error) -> Malformed {
+    let hint = if e.to_string().contains("recursion limit") {
+        "; jobgate reads JSON nested at most 127 levels deep"
+    } else {
+        ""
+    };
+    Malformed(format!("{what} cannot be read as a JSON tree ({e}){hint}"))
+}
+
 /// Parses a job detail response (`image-server-jobs/{id}`, `job/{id}`,
 /// `workspace-jobs/{id}`) with its embedded sub-jobs.
 ///
@@ -312,11 +320,7 @@ const JOB: &[(&str, Kind)] = &[
 /// judged as `null` by JSONPath conditions later.
 pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
     let mut f = read(&body, JOB, "the job response")?;
-    wire::check_tree(&body).map_err(|e| {
-        Malformed(format!(
-            "the job response cannot be read as a JSON tree ({e}); jobgate reads JSON nested at most 127 levels deep"
-        ))
-    })?;
+    wire::check_tree(&body).map_err(|e| tree_error("the job response", &e))?;
     let job = JobState {
         id: f.text("id").unwrap_or_default(),
         job_type: f.text("job_type"),

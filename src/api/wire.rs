@@ -223,8 +223,15 @@ impl<'de> Visitor<'de> for TreeVisitor {
     fn visit_unit<E>(self) -> Result<Tree, E> {
         Ok(Tree)
     }
+    /// A key written twice is refused: readers disagree on which value
+    /// counts (serde_json keeps the last), so a server could show a person
+    /// one status and the gate another.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
-        while map.next_key::<KeyText>()?.is_some() {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(KeyText(key)) = map.next_key::<KeyText>()? {
+            if !seen.insert(key) {
+                return Err(de::Error::custom(duplicate_key(seen.len())));
+            }
             map.next_value::<Tree>()?;
         }
         Ok(Tree)
@@ -236,8 +243,16 @@ impl<'de> Visitor<'de> for TreeVisitor {
     other_types!(Tree);
 }
 
-/// An object key, read as a `Value` reads it: as a string.
-struct KeyText;
+/// An object key, read as a `Value` reads it: as a string, unescaped (so
+/// `"st\u0061tus"` is `status`).
+struct KeyText(String);
+
+/// The message for a key written twice in one object.
+fn duplicate_key(position: usize) -> String {
+    format!(
+        "a key appears twice in one object (after its {position} distinct keys); which value counts would be a guess"
+    )
+}
 
 impl<'de> de::Deserialize<'de> for KeyText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -247,8 +262,8 @@ impl<'de> de::Deserialize<'de> for KeyText {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a key")
             }
-            fn visit_str<E>(self, _: &str) -> Result<KeyText, E> {
-                Ok(KeyText)
+            fn visit_str<E>(self, key: &str) -> Result<KeyText, E> {
+                Ok(KeyText(key.to_owned()))
             }
         }
         d.deserialize_str(V)
@@ -358,6 +373,12 @@ impl<'de> Visitor<'de> for ObjectSeed {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
+            if values[i].is_some() {
+                return Err(de::Error::custom(format!(
+                    "the key `{}` appears twice in one object; which value counts would be a guess",
+                    keys[i].0
+                )));
+            }
             values[i] = Some(match keys[i].1 {
                 Kind::Leaf => Field::Leaf(map.next_value()?),
                 Kind::List => Field::List(map.next_value()?),
