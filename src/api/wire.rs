@@ -480,7 +480,6 @@ mod tests {
             r#""\udc00""#,
             r#""\ud83d\ude00""#,
             r#""\u0000""#,
-            r#"{"a":1,"a":2}"#,
             "[]",
             "{}",
             "[1,]",
@@ -500,6 +499,24 @@ mod tests {
         assert!(read_object(skipped.as_bytes(), OUTER).is_ok());
     }
 
+    /// serde_json keeps a repeated key's last value; the tree check refuses
+    /// the text instead, whatever the key and however it is escaped.
+    #[test]
+    fn a_key_written_twice_is_refused() {
+        for case in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"status":"FAILED","st\u0061tus":"SUCCESS"}"#,
+            r#"[{"x":{"k":1,"k":1}}]"#,
+        ] {
+            assert!(serde_json::from_str::<serde_json::Value>(case).is_ok());
+            let e = check_tree(case.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains("appears twice"), "{case}: {e}");
+        }
+        assert!(check_tree(br#"{"a":{"k":1},"b":{"k":1}}"#).is_ok());
+        let e = read_object(br#"{"x": 1, "x": "last"}"#, OUTER).unwrap_err();
+        assert!(e.to_string().contains("`x` appears twice"), "{e}");
+    }
+
     const INNER: &[(&str, Kind)] = &[("a", Kind::Leaf), ("b", Kind::Leaf)];
     const OUTER: &[(&str, Kind)] = &[
         ("x", Kind::Leaf),
@@ -510,13 +527,13 @@ mod tests {
     #[test]
     fn objects_keep_known_keys_and_tolerate_other_types() {
         let mut f = read_object(
-            br#"{"x": 1, "x": "last", "skip": {"deep": [1]}, "list": [{"id": 1}, 2],
+            br#"{"x": "last", "skip": {"deep": [1]}, "list": [{"id": 1}, 2],
                 "nested": {"b": "B", "c": 3, "a": 1}}"#,
             OUTER,
         )
         .unwrap()
         .unwrap();
-        assert_eq!(f.text("x").as_deref(), Some("last"), "later duplicates win");
+        assert_eq!(f.text("x").as_deref(), Some("last"));
         assert_eq!(f.nested("nested", "a"), Leaf::Number("1".into()));
         assert_eq!(f.nested("nested", "b"), Leaf::Text("B".into()));
         let Some(RawList::List(list)) = f.list("list") else {
