@@ -4,6 +4,7 @@ use crate::api::Status;
 use crate::condition::{
     Check, Comparison, Condition, ItemFilter, Quantifier, Rules, UnknownStatusPolicy,
 };
+use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::SpecDiagnostic;
 use crate::spec::model::*;
 use crate::spec::yaml::{Node, Span, Value};
@@ -40,7 +41,7 @@ impl Validator<'_> {
                 let span = self.find_status(tn, status).unwrap_or(tn.span);
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::overlap",
+                        DiagnosticCode::Overlap,
                         span,
                         format!("`{status}` is both pending and target"),
                     )
@@ -56,7 +57,7 @@ impl Validator<'_> {
             && t.is_empty()
         {
             self.error(
-                SpecDiagnostic::new("spec::empty_target", tn.span, "`target` is empty")
+                SpecDiagnostic::new(DiagnosticCode::EmptyTarget, tn.span, "`target` is empty")
                     .label("no statuses")
                     .help("list the statuses that mean done, e.g. `target: [SUCCESS]`"),
             );
@@ -64,7 +65,7 @@ impl Validator<'_> {
         if target_node.is_some() && matches!(shape, Some(Shape::Count | Shape::Json)) {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::target_shape",
+                    DiagnosticCode::TargetShape,
                     target_node.map_or(node.span, |n| n.span),
                     "`target` needs statuses, which this wait kind does not report",
                 )
@@ -81,7 +82,7 @@ impl Validator<'_> {
             (Some(tn), Some(sn)) => {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::target_and_success",
+                        DiagnosticCode::TargetAndSuccess,
                         sn.span,
                         "`target` and `success` both say when the wait is done",
                     )
@@ -109,7 +110,7 @@ impl Validator<'_> {
             (None, None) => {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::no_success",
+                        DiagnosticCode::NoSuccess,
                         node.span,
                         format!("wait `{name}` never says when it is done"),
                     )
@@ -160,7 +161,7 @@ impl Validator<'_> {
                 if items.is_empty() {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::empty_condition",
+                            DiagnosticCode::EmptyCondition,
                             node.span,
                             "the condition list is empty",
                         )
@@ -183,7 +184,7 @@ impl Validator<'_> {
             Value::Map(_) => self.check(node, shape, is_success),
             other => {
                 self.error(
-                    SpecDiagnostic::new("spec::condition", node.span, format!("expected a condition, found a {}", other.kind()))
+                    SpecDiagnostic::new(DiagnosticCode::Condition, node.span, format!("expected a condition, found a {}", other.kind()))
                         .label(format!("a {}, not a condition", other.kind()))
                         .help("a condition is a mapping such as `{ all: [SUCCESS] }` or `{ count: [FAILED], is: \"== 0\" }`"),
                 );
@@ -218,7 +219,7 @@ impl Validator<'_> {
             }
             [_, second, ..] => {
                 self.error(
-                    SpecDiagnostic::new("spec::two_checks", second.span, "a condition has one test")
+                    SpecDiagnostic::new(DiagnosticCode::TwoChecks, second.span, "a condition has one test")
                         .label("a second test")
                         .help("list several conditions instead, or combine them with `all_of:` / `any_of:`"),
                 );
@@ -229,7 +230,7 @@ impl Validator<'_> {
         let wrong_shape = |this: &mut Self, what: &str, help: &str| {
             this.error(
                 SpecDiagnostic::new(
-                    "spec::condition_shape",
+                    DiagnosticCode::ConditionShape,
                     value.span,
                     format!("`{head}` {what}"),
                 )
@@ -244,7 +245,7 @@ impl Validator<'_> {
                 let Value::Seq(items) = &value.value else {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::condition",
+                            DiagnosticCode::Condition,
                             value.span,
                             format!("`{head}` takes a list of conditions"),
                         )
@@ -325,7 +326,7 @@ impl Validator<'_> {
                     let span = node.get("where").map_or(node.span, |n| n.span);
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::count_where",
+                            DiagnosticCode::CountWhere,
                             span,
                             format!("count endpoints cannot filter on `{field}`"),
                         )
@@ -337,7 +338,7 @@ impl Validator<'_> {
                 let Some(is) = node.get("is") else {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::count_is",
+                            DiagnosticCode::CountIs,
                             node.span,
                             "a `count` condition needs `is`",
                         )
@@ -368,7 +369,7 @@ impl Validator<'_> {
             Ok(c) => Some(c),
             Err(message) => {
                 self.error(
-                    SpecDiagnostic::new("spec::comparison", node.span, message)
+                    SpecDiagnostic::new(DiagnosticCode::Comparison, node.span, message)
                         .label("not a comparison")
                         .help("write an operator (==, !=, <, <=, >, >=) and a count or a share from 0% to 100%, quoted: `is: \"== 0\"` or `is: \">= 95%\"`"),
                 );

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::api::Service;
 use crate::condition::UnknownStatusPolicy;
+use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::SpecDiagnostic;
 use crate::spec::duration;
 use crate::spec::model::*;
@@ -45,7 +46,7 @@ impl Validator<'_> {
                 Some(region) => {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::region",
+                            DiagnosticCode::Region,
                             n.span,
                             format!("`{region}` is not a region id"),
                         )
@@ -120,7 +121,7 @@ impl Validator<'_> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             self.error(
-                SpecDiagnostic::new("spec::project_id", node.span, format!("`{id}` is not a project id"))
+                SpecDiagnostic::new(DiagnosticCode::ProjectId, node.span, format!("`{id}` is not a project id"))
                     .label("not a project id")
                     .help("a project id is 32 hexadecimal characters; find it under My Credentials > Projects in the console"),
             );
@@ -149,7 +150,7 @@ impl Validator<'_> {
                 Some((label, help)) => {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::endpoint",
+                            DiagnosticCode::Endpoint,
                             value.span,
                             format!("`{url}` is not a usable endpoint URL: {label}"),
                         )
@@ -186,7 +187,7 @@ impl Validator<'_> {
                 _ => {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::poll_factor",
+                            DiagnosticCode::PollFactor,
                             n.span,
                             "`factor` must be a number from 1 to 10",
                         )
@@ -204,7 +205,7 @@ impl Validator<'_> {
                 _ => {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::poll_jitter",
+                            DiagnosticCode::PollJitter,
                             n.span,
                             "`jitter` must be `full` or `none`",
                         )
@@ -225,7 +226,7 @@ impl Validator<'_> {
             let span = node.get("initial").map_or(node.span, |n| n.span);
             self.error(
                 SpecDiagnostic::new(
-                    "spec::poll_order",
+                    DiagnosticCode::PollOrder,
                     span,
                     format!(
                         "the initial delay ({}) is longer than the maximum ({})",

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::{SpecDiagnostic, did_you_mean};
 use crate::spec::model::*;
 use crate::spec::yaml::{Node, Span, Value};
@@ -27,7 +28,7 @@ impl Validator<'_> {
                 if dep == &wait.name {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::after_self",
+                            DiagnosticCode::AfterSelf,
                             span,
                             format!("wait `{dep}` waits for itself"),
                         )
@@ -36,7 +37,7 @@ impl Validator<'_> {
                     );
                 } else if !all_names.contains(&dep.as_str()) {
                     let mut d = SpecDiagnostic::new(
-                        "spec::after_unknown",
+                        DiagnosticCode::AfterUnknown,
                         span,
                         format!("`after` names an unknown wait `{dep}`"),
                     )
@@ -62,7 +63,7 @@ impl Validator<'_> {
                     .unwrap_or(node.span);
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::after_cycle",
+                        DiagnosticCode::AfterCycle,
                         span,
                         format!(
                             "waits depend on each other in a cycle: {}",
@@ -88,19 +89,19 @@ impl Validator<'_> {
                             if !w.outputs.iter().any(|o| o.name == key) {
                                 let names: Vec<&str> = w.outputs.iter().map(|o| o.name.as_str()).collect();
                                 self.error(
-                                    SpecDiagnostic::new("spec::output_unknown", span, format!("wait `{source}` has no output `{key}`"))
+                                    SpecDiagnostic::new(DiagnosticCode::OutputUnknown, span, format!("wait `{source}` has no output `{key}`"))
                                         .label("unknown output")
                                         .help(if names.is_empty() { format!("declare it under `outputs:` in wait `{source}`") } else { format!("its outputs: {}", names.join(", ")) }),
                                 );
                             }
                         }
                         Some(_) => self.error(
-                            SpecDiagnostic::new("spec::output_order", span, format!("this wait reads an output of `{source}` but does not run after it"))
+                            SpecDiagnostic::new(DiagnosticCode::OutputOrder, span, format!("this wait reads an output of `{source}` but does not run after it"))
                                 .label(format!("read before `{source}` is done"))
                                 .help(format!("add `after: [{source}]` to wait `{}`", wait.name)),
                         ),
                         None => self.error(
-                            SpecDiagnostic::new("spec::output_unknown", span, format!("no wait is named `{source}`"))
+                            SpecDiagnostic::new(DiagnosticCode::OutputUnknown, span, format!("no wait is named `{source}`"))
                                 .help(match did_you_mean(source, all_names.iter().copied()) {
                                     Some(s) => format!("did you mean `{s}`?"),
                                     None => format!("declared waits: {}", all_names.join(", ")),

@@ -11,6 +11,7 @@ mod waits;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::code::DiagnosticCode;
 use super::diagnostic::SpecDiagnostic;
 use super::duration;
 use super::model::*;
@@ -99,7 +100,9 @@ impl<'a> Validator<'a> {
     pub fn spec(mut self, origin: &str, root: &Node) -> Result<Spec, Vec<SpecDiagnostic>> {
         let spec = self.document(origin, root);
         let mut diagnostics = self.diagnostics;
-        diagnostics.sort_by_key(|d| (d.span.offset, d.code));
+        // By the code's text, as always, so that the order never depends on
+        // where a code sits in the catalogue.
+        diagnostics.sort_by_key(|d| (d.span.offset, d.code.as_str()));
         diagnostics.dedup();
         match spec {
             Some(spec) if diagnostics.is_empty() => Ok(spec),
@@ -110,7 +113,7 @@ impl<'a> Validator<'a> {
     fn document(&mut self, origin: &str, root: &Node) -> Option<Spec> {
         if root.value == Value::Null {
             self.error(
-                SpecDiagnostic::new("spec::empty", root.span, "the spec is empty")
+                SpecDiagnostic::new(DiagnosticCode::Empty, root.span, "the spec is empty")
                     .help("start with `version: 1` and a `waits:` mapping; see `jobgate --help`"),
             );
             return None;
@@ -119,12 +122,16 @@ impl<'a> Validator<'a> {
         self.known_keys(root, &TOP_KEYS, "at the top level");
         match root.get("version") {
             None => self.error(
-                SpecDiagnostic::new("spec::version", root.span, "the spec has no `version`")
-                    .label("version missing in this document")
-                    .help("add `version: 1` as the first line"),
+                SpecDiagnostic::new(
+                    DiagnosticCode::Version,
+                    root.span,
+                    "the spec has no `version`",
+                )
+                .label("version missing in this document")
+                .help("add `version: 1` as the first line"),
             ),
             Some(v) if v.scalar_text().as_deref() != Some("1") => self.error(
-                SpecDiagnostic::new("spec::version", v.span, "unsupported spec version")
+                SpecDiagnostic::new(DiagnosticCode::Version, v.span, "unsupported spec version")
                     .label("only version 1 exists")
                     .help("write `version: 1`"),
             ),
@@ -142,7 +149,7 @@ impl<'a> Validator<'a> {
             Some(node) => node,
             None => {
                 self.error(
-                    SpecDiagnostic::new("spec::no_waits", root.span, "the spec has no `waits`")
+                    SpecDiagnostic::new(DiagnosticCode::NoWaits, root.span, "the spec has no `waits`")
                         .label("this spec has no `waits:` key")
                         .help("add a `waits:` mapping, e.g.\nwaits:\n  build:\n    image_job: ${IMAGE_JOB_ID}\n    target: [SUCCESS]"),
                 );
@@ -152,7 +159,7 @@ impl<'a> Validator<'a> {
         let entries = self.map(waits_node, "`waits`")?;
         if entries.is_empty() {
             self.error(
-                SpecDiagnostic::new("spec::no_waits", waits_node.span, "`waits` is empty")
+                SpecDiagnostic::new(DiagnosticCode::NoWaits, waits_node.span, "`waits` is empty")
                     .label("no waits")
                     .help("declare at least one wait"),
             );
@@ -186,7 +193,7 @@ impl<'a> Validator<'a> {
         let Some(name) = key.scalar_text() else {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::wait_name",
+                    DiagnosticCode::WaitName,
                     key.span,
                     "a wait's name must be a string",
                 )
@@ -200,7 +207,7 @@ impl<'a> Validator<'a> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             self.error(
-                SpecDiagnostic::new("spec::wait_name", key.span, format!("`{name}` is not a valid wait name"))
+                SpecDiagnostic::new(DiagnosticCode::WaitName, key.span, format!("`{name}` is not a valid wait name"))
                     .label("not a valid wait name")
                     .help("use letters, digits, `-` and `_` (names appear in reports, outputs and `after:`)"),
             );
@@ -209,7 +216,7 @@ impl<'a> Validator<'a> {
         if !seen.insert(name.clone()) {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::duplicate_wait",
+                    DiagnosticCode::DuplicateWait,
                     key.span,
                     format!("wait `{name}` is declared twice"),
                 )

@@ -5,6 +5,7 @@ use serde_json::Value as Json;
 use serde_json_path::JsonPath;
 
 use crate::condition::{Check, Condition, PathTest, Threshold};
+use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::SpecDiagnostic;
 use crate::spec::interpolate::{Piece, expand};
 use crate::spec::model::*;
@@ -28,7 +29,7 @@ impl Validator<'_> {
             [one] => *one,
             [] => {
                 self.error(
-                    SpecDiagnostic::new("spec::path_test", node.span, "a `path` condition needs a test")
+                    SpecDiagnostic::new(DiagnosticCode::PathTest, node.span, "a `path` condition needs a test")
                         .label("no test in this condition")
                         .help("add one of `exists: true`, `equals: VALUE`, `in: [VALUES]`, `matches: REGEX`, `count: \"> 0\"`"),
                 );
@@ -37,9 +38,13 @@ impl Validator<'_> {
             [_, second, ..] => {
                 let span = node.get(second).map_or(node.span, |n| n.span);
                 self.error(
-                    SpecDiagnostic::new("spec::path_test", span, "a `path` condition has one test")
-                        .label("a second test")
-                        .help("write two conditions to test two things"),
+                    SpecDiagnostic::new(
+                        DiagnosticCode::PathTest,
+                        span,
+                        "a `path` condition has one test",
+                    )
+                    .label("a second test")
+                    .help("write two conditions to test two things"),
                 );
                 return None;
             }
@@ -57,7 +62,7 @@ impl Validator<'_> {
                 ),
                 _ => {
                     self.error(SpecDiagnostic::new(
-                        "spec::path_in",
+                        DiagnosticCode::PathIn,
                         t.span,
                         "`in` takes a list of values",
                     )
@@ -73,7 +78,7 @@ impl Validator<'_> {
                     Err(e) => {
                         self.error(
                             SpecDiagnostic::new(
-                                "spec::regex",
+                                DiagnosticCode::Regex,
                                 t.span,
                                 "invalid regular expression",
                             )
@@ -92,7 +97,7 @@ impl Validator<'_> {
                 if let Threshold::Percent(_) = comparison.threshold {
                     // A share needs a whole to divide by; what a path selects has none.
                     self.error(
-                        SpecDiagnostic::new("spec::path_share", t.span, "a JSONPath count cannot be a share")
+                        SpecDiagnostic::new(DiagnosticCode::PathShare, t.span, "a JSONPath count cannot be a share")
                             .label("a percentage of what the path selects is always 0% or 100%")
                             .help("compare with a number, e.g. `count: \">= 1\"`, or count sub-jobs with `count: [SUCCESS], is: \">= 95%\"`"),
                     );
@@ -127,7 +132,7 @@ impl Validator<'_> {
                 let character = text.get(..at).map_or(at, |t| t.chars().count()) + 1;
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::jsonpath",
+                        DiagnosticCode::Jsonpath,
                         span,
                         format!("invalid JSONPath: {}", e.message()),
                     )
@@ -150,7 +155,7 @@ impl Validator<'_> {
         };
         let Some(value) = value else {
             self.error(SpecDiagnostic::new(
-                "spec::value",
+                DiagnosticCode::Value,
                 node.span,
                 format!("expected a scalar value, found a {}", node.value.kind()),
             )
@@ -171,7 +176,7 @@ impl Validator<'_> {
             let kind = node.value.kind();
             self.error(
                 SpecDiagnostic::new(
-                    "spec::ambiguous_value",
+                    DiagnosticCode::AmbiguousValue,
                     node.span,
                     format!("`{written}` is ambiguous: YAML reads it as the {kind} {read}"),
                 )
@@ -194,7 +199,7 @@ impl Validator<'_> {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::output_name",
+                        DiagnosticCode::OutputName,
                         k.span,
                         format!("`{name}` is not a valid output name"),
                     )

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::api::{Status, status};
 use crate::condition::{StatusSet, UnknownStatusPolicy};
+use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::{SpecDiagnostic, did_you_mean};
 use crate::spec::duration;
 use crate::spec::interpolate::{InterpolationError, expand};
@@ -20,7 +21,7 @@ impl Validator<'_> {
             other => {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::type",
+                        DiagnosticCode::Type,
                         node.span,
                         format!("{what} must be a mapping, found a {}", other.kind()),
                     )
@@ -52,7 +53,7 @@ impl Validator<'_> {
         };
         self.error(
             SpecDiagnostic::new(
-                "spec::unknown_key",
+                DiagnosticCode::UnknownKey,
                 key.span,
                 format!("unknown key `{name}` {context}"),
             )
@@ -67,7 +68,7 @@ impl Validator<'_> {
         if template.references().next().is_some() {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::output_here",
+                    DiagnosticCode::OutputHere,
                     node.span,
                     "outputs of other waits can only be used in a wait kind's parameters",
                 )
@@ -84,7 +85,7 @@ impl Validator<'_> {
         let Some(text) = node.scalar_text() else {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::type",
+                    DiagnosticCode::Type,
                     node.span,
                     format!("expected a string, found a {}", node.value.kind()),
                 )
@@ -98,14 +99,14 @@ impl Validator<'_> {
                 for e in errors {
                     let d = match e {
                         InterpolationError::Unset { name, start, len } => SpecDiagnostic::new(
-                            "spec::unset_variable",
+                            DiagnosticCode::UnsetVariable,
                             node.narrow(self.source, start, len),
                             format!("environment variable `{name}` is not set"),
                         )
                         .label(format!("`{name}` is unset or empty"))
                         .help(format!("export {name}=..., pass `--var {name}=...`, or give a default: `${{{name}:-value}}`")),
                         InterpolationError::Malformed { start, len, reason } => SpecDiagnostic::new(
-                            "spec::interpolation",
+                            DiagnosticCode::Interpolation,
                             node.narrow(self.source, start, len),
                             reason,
                         )
@@ -156,7 +157,7 @@ impl Validator<'_> {
                 };
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::unknown_status",
+                        DiagnosticCode::UnknownStatus,
                         item.span,
                         format!("unknown status `{text}`"),
                     )
@@ -169,7 +170,7 @@ impl Validator<'_> {
             if !set.insert(Status::parse(&text)) {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::duplicate_status",
+                        DiagnosticCode::DuplicateStatus,
                         item.span,
                         format!("`{text}` is listed twice"),
                     )
@@ -191,7 +192,7 @@ impl Validator<'_> {
             Err(error) => {
                 let too_long = matches!(error, duration::DurationError::TooLong { .. });
                 self.error(
-                    SpecDiagnostic::new("spec::duration", node.span, error.to_string())
+                    SpecDiagnostic::new(DiagnosticCode::Duration, node.span, error.to_string())
                         .label(if too_long { "too long" } else { "not a duration" })
                         .help(if too_long {
                             "every duration has a ceiling (7d for timeouts, deadlines and grace periods, 1h between polls): write a shorter one".to_owned()
@@ -209,7 +210,7 @@ impl Validator<'_> {
         if d.is_zero() {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::duration",
+                    DiagnosticCode::Duration,
                     node.span,
                     "this duration must be longer than zero",
                 )
@@ -227,7 +228,7 @@ impl Validator<'_> {
             _ => {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::number",
+                        DiagnosticCode::Number,
                         node.span,
                         format!("expected a whole number of at least {min}"),
                     )
@@ -249,7 +250,7 @@ impl Validator<'_> {
             Some("false" | "False" | "FALSE") => Some(false),
             _ => {
                 self.error(
-                    SpecDiagnostic::new("spec::boolean", node.span, "expected `true` or `false`")
+                    SpecDiagnostic::new(DiagnosticCode::Boolean, node.span, "expected `true` or `false`")
                         .label("not a boolean")
                         .help("write `true` or `false` (YAML 1.1 words like `yes`/`on` are not booleans here)"),
                 );
@@ -264,7 +265,7 @@ impl Validator<'_> {
             Some("wait") => Some(UnknownStatusPolicy::Wait),
             _ => {
                 self.error(
-                    SpecDiagnostic::new("spec::unknown_status_policy", node.span, "`unknown_status` must be `fail` or `wait`")
+                    SpecDiagnostic::new(DiagnosticCode::UnknownStatusPolicy, node.span, "`unknown_status` must be `fail` or `wait`")
                         .label("neither `fail` nor `wait`")
                         .help("`fail` ends the wait on a status it does not declare; `wait` keeps polling"),
                 );

@@ -2,6 +2,7 @@
 
 use crate::api::Service;
 use crate::condition::UnknownStatusPolicy;
+use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::{SpecDiagnostic, did_you_mean};
 use crate::spec::duration;
 use crate::spec::interpolate::{Piece, bare_references};
@@ -34,7 +35,7 @@ impl Validator<'_> {
             [] => {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::no_kind",
+                        DiagnosticCode::NoKind,
                         node.span,
                         format!("wait `{name}` does not say what to poll"),
                     )
@@ -47,7 +48,7 @@ impl Validator<'_> {
             [_, (second, _), ..] => {
                 self.error(
                     SpecDiagnostic::new(
-                        "spec::two_kinds",
+                        DiagnosticCode::TwoKinds,
                         second.span,
                         format!("wait `{name}` has more than one wait kind"),
                     )
@@ -66,7 +67,7 @@ impl Validator<'_> {
                 None => {
                     let span = node.span;
                     self.error(
-                        SpecDiagnostic::new("spec::project_id", span, format!("wait `{name}` has no project id"))
+                        SpecDiagnostic::new(DiagnosticCode::ProjectId, span, format!("wait `{name}` has no project id"))
                             .label("project id needed by this wait")
                             .help("add `project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}` under `defaults`, or set HUAWEICLOUD_SDK_PROJECT_ID"),
                     );
@@ -143,7 +144,7 @@ impl Validator<'_> {
                 if filter.job_type.is_empty() {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::job_type_required",
+                            DiagnosticCode::JobTypeRequired,
                             node.span,
                             "`image_sub_jobs` needs a `job_type`",
                         )
@@ -187,7 +188,7 @@ impl Validator<'_> {
         for b in &found {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::bare_variable",
+                    DiagnosticCode::BareVariable,
                     node.narrow(self.source, b.start, b.len),
                     format!(
                         "`${}` is not expanded: variables are written `${{{}}}`",
@@ -213,7 +214,7 @@ impl Validator<'_> {
             .all(|p| matches!(p, Piece::Text(t) if t.trim().is_empty()))
         {
             self.error(
-                SpecDiagnostic::new("spec::job_id", node.span, "the job id is empty")
+                SpecDiagnostic::new(DiagnosticCode::JobId, node.span, "the job id is empty")
                     .label("empty")
                     .help("write the job id the API returned when the job started, e.g. `${IMAGE_JOB_ID}`"),
             );
@@ -226,7 +227,7 @@ impl Validator<'_> {
         if bad {
             self.error(
                 SpecDiagnostic::new(
-                    "spec::job_id",
+                    DiagnosticCode::JobId,
                     node.span,
                     "a job id cannot contain `/`, `?`, `#` or spaces",
                 )
@@ -263,7 +264,7 @@ impl Validator<'_> {
             match self.strings(n) {
                 Some(types) if types.len() > 1 && !multi_type => {
                     self.error(
-                        SpecDiagnostic::new("spec::job_type", n.span, "this endpoint filters on one job type")
+                        SpecDiagnostic::new(DiagnosticCode::JobType, n.span, "this endpoint filters on one job type")
                             .label("several job types")
                             .help("give one job type, or filter with `where: { job_type: [...] }` in a condition"),
                     );
@@ -281,7 +282,7 @@ impl Validator<'_> {
                 Some(_) => {
                     self.error(
                         SpecDiagnostic::new(
-                            "spec::status_filter",
+                            DiagnosticCode::StatusFilter,
                             n.span,
                             "the API filters on one status",
                         )
@@ -302,9 +303,13 @@ impl Validator<'_> {
         let service = match node.get("service") {
             None => {
                 self.error(
-                    SpecDiagnostic::new("spec::get_service", node.span, "`get` needs a `service`")
-                        .label("no `service` in `get`")
-                        .help("write `service: workspace` or `service: appstream`"),
+                    SpecDiagnostic::new(
+                        DiagnosticCode::GetService,
+                        node.span,
+                        "`get` needs a `service`",
+                    )
+                    .label("no `service` in `get`")
+                    .help("write `service: workspace` or `service: appstream`"),
                 );
                 None
             }
@@ -313,7 +318,7 @@ impl Validator<'_> {
                 let found = Service::ALL.into_iter().find(|s| s.name() == name);
                 if found.is_none() {
                     let mut d = SpecDiagnostic::new(
-                        "spec::get_service",
+                        DiagnosticCode::GetService,
                         n.span,
                         format!("unknown service `{name}`"),
                     )
@@ -330,7 +335,7 @@ impl Validator<'_> {
         let path = match node.get("path") {
             None => {
                 self.error(
-                    SpecDiagnostic::new("spec::get_path", node.span, "`get` needs a `path`")
+                    SpecDiagnostic::new(DiagnosticCode::GetPath, node.span, "`get` needs a `path`")
                         .label("no `path` in `get`")
                         .help("e.g. `path: /v2/{project_id}/workspace-jobs/${JOB_ID}`"),
                 );
@@ -342,7 +347,7 @@ impl Validator<'_> {
                 let starts = matches!(path.0.first(), Some(Piece::Text(t)) if t.starts_with('/'));
                 if !starts || path.display().contains(['?', '#']) {
                     let d = SpecDiagnostic::new(
-                        "spec::get_path",
+                        DiagnosticCode::GetPath,
                         n.span,
                         "the path must start with `/` and have no query",
                     );
