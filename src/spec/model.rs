@@ -7,7 +7,7 @@ use serde_json_path::JsonPath;
 
 use super::interpolate::Piece;
 use crate::api::Service;
-use crate::condition::Rules;
+use crate::condition::{Rules, UnknownStatusPolicy};
 
 /// A whole spec, ready to run.
 #[derive(Debug, Clone)]
@@ -209,15 +209,56 @@ pub enum Jitter {
     None,
 }
 
-impl Default for PollSchedule {
-    fn default() -> Self {
-        PollSchedule {
+/// Every value a spec may leave out, in one place. The validator fills each
+/// gap from here; README's "Defaults without a spec value" repeats them (a
+/// test keeps the two in step).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    /// How long a wait may take.
+    pub timeout: Duration,
+    /// How often it polls.
+    pub poll: PollSchedule,
+    /// How long its job may stay invisible before it ends as not found.
+    pub not_found_grace: Duration,
+    /// Transient errors tolerated in a row.
+    pub error_budget: u32,
+    /// What a status the wait does not declare does.
+    pub unknown_status: UnknownStatusPolicy,
+    /// Consecutive polls on which success must hold.
+    pub stable_for: u32,
+}
+
+impl Defaults {
+    /// jobgate's own defaults, which `defaults:` in a spec overrides and a
+    /// wait's own keys override in turn.
+    pub const BUILT_IN: Defaults = Defaults {
+        timeout: Duration::from_secs(30 * 60),
+        poll: PollSchedule {
             initial: Duration::from_secs(5),
             max: Duration::from_secs(60),
             factor: 2.0,
             jitter: Jitter::Full,
             adaptive: true,
-        }
+        },
+        not_found_grace: Duration::from_secs(30),
+        error_budget: 6,
+        unknown_status: UnknownStatusPolicy::Fail,
+        stable_for: 1,
+    };
+
+    /// The statuses that mean "keep waiting" for a wait without `pending:`.
+    pub const PENDING: [&'static str; 2] = ["WAITING", "RUNNING"];
+
+    /// Whether an empty list of sub-jobs may pass, without `allow_empty:`.
+    pub const ALLOW_EMPTY: bool = false;
+
+    /// Whether the first failure cancels the other waits, without `fail_fast:`.
+    pub const FAIL_FAST: bool = true;
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults::BUILT_IN
     }
 }
 
@@ -250,4 +291,43 @@ pub struct Wait {
     /// Waits that must succeed first.
     pub after: Vec<String>,
     pub outputs: Vec<Output>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Defaults, Jitter};
+    use crate::condition::UnknownStatusPolicy;
+    use crate::spec::duration::format;
+
+    #[test]
+    fn the_readme_lists_the_built_in_defaults() {
+        let d = Defaults::BUILT_IN;
+        let jitter = match d.poll.jitter {
+            Jitter::Full => "full jitter",
+            Jitter::None => "no jitter",
+        };
+        let adaptive = if d.poll.adaptive { "adaptive" } else { "fixed" };
+        let unknown = match d.unknown_status {
+            UnknownStatusPolicy::Fail => "unknown statuses fail",
+            UnknownStatusPolicy::Wait => "unknown statuses wait",
+        };
+        let fail_fast = if Defaults::FAIL_FAST {
+            "fail fast"
+        } else {
+            "no fail fast"
+        };
+        let expected = format!(
+            "Defaults without a spec value: timeout {}; poll {} → {}, factor {}, {jitter}, {adaptive}; not-found grace {}; error budget {}; `pending: [{}]`; {unknown}; {fail_fast}.",
+            format(d.timeout),
+            format(d.poll.initial),
+            format(d.poll.max),
+            d.poll.factor,
+            format(d.not_found_grace),
+            d.error_budget,
+            Defaults::PENDING.join(", "),
+        );
+        let readme = include_str!("../../README.md");
+        let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(readme.contains(&expected), "README should say: {expected}");
+    }
 }

@@ -23,14 +23,7 @@ impl Validator<'_> {
         let pending_node = node.get("pending");
         let target_node = node.get("target");
         let pending = pending_node.map_or_else(
-            || {
-                Some(
-                    ["WAITING", "RUNNING"]
-                        .iter()
-                        .map(|s| Status::parse(s))
-                        .collect(),
-                )
-            },
+            || Some(Defaults::PENDING.iter().map(|s| Status::parse(s)).collect()),
             |n| self.statuses(n),
         );
         let target = target_node.and_then(|n| self.statuses(n));

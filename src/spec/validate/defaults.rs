@@ -1,28 +1,20 @@
 //! `defaults:`: what every wait inherits, the project id and the endpoints.
 
-use std::time::Duration;
-
 use crate::api::Service;
-use crate::condition::UnknownStatusPolicy;
 use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::SpecDiagnostic;
 use crate::spec::duration;
 use crate::spec::model::*;
 use crate::spec::yaml::{Node, Span};
 
-use super::{DEFAULT_KEYS, Defaults, POLL_KEYS, Validator};
+use super::{DEFAULT_KEYS, Inherited, POLL_KEYS, Validator};
 
 impl Validator<'_> {
-    pub(super) fn defaults(&mut self, node: Option<&Node>) -> (Option<Endpoints>, Defaults) {
-        let mut defaults = Defaults {
+    pub(super) fn defaults(&mut self, node: Option<&Node>) -> (Option<Endpoints>, Inherited) {
+        let mut defaults = Inherited {
             project_id: None,
             project_id_invalid: false,
-            timeout: Duration::from_secs(30 * 60),
-            poll: PollSchedule::default(),
-            not_found_grace: Duration::from_secs(30),
-            error_budget: 6,
-            unknown_status: UnknownStatusPolicy::Fail,
-            stable_for: 1,
+            settings: Defaults::BUILT_IN,
         };
         let mut endpoints = Some(Endpoints {
             region: String::new(),
@@ -80,28 +72,31 @@ impl Validator<'_> {
             .get("timeout")
             .and_then(|n| self.positive_duration(n, duration::LONGEST))
         {
-            defaults.timeout = t;
+            defaults.settings.timeout = t;
         }
-        if let Some(p) = node.get("poll").and_then(|n| self.poll(n, &defaults.poll)) {
-            defaults.poll = p;
+        if let Some(p) = node
+            .get("poll")
+            .and_then(|n| self.poll(n, &defaults.settings.poll))
+        {
+            defaults.settings.poll = p;
         }
         if let Some(g) = node
             .get("not_found_grace")
             .and_then(|n| self.duration(n, duration::LONGEST))
         {
-            defaults.not_found_grace = g;
+            defaults.settings.not_found_grace = g;
         }
         if let Some(b) = node.get("error_budget").and_then(|n| self.count(n, 0)) {
-            defaults.error_budget = b;
+            defaults.settings.error_budget = b;
         }
         if let Some(p) = node
             .get("unknown_status")
             .and_then(|n| self.unknown_policy(n))
         {
-            defaults.unknown_status = p;
+            defaults.settings.unknown_status = p;
         }
         if let Some(s) = node.get("stable_for").and_then(|n| self.count(n, 1)) {
-            defaults.stable_for = s;
+            defaults.settings.stable_for = s;
         }
         (endpoints, defaults)
     }

@@ -9,14 +9,12 @@ mod readers;
 mod waits;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use super::code::DiagnosticCode;
 use super::diagnostic::SpecDiagnostic;
 use super::duration;
 use super::model::*;
 use super::yaml::{Node, Span, Value};
-use crate::condition::UnknownStatusPolicy;
 
 const TOP_KEYS: [&str; 5] = ["version", "defaults", "waits", "deadline", "fail_fast"];
 const DEFAULT_KEYS: [&str; 9] = [
@@ -62,17 +60,13 @@ const CHECK_KEYS: [&str; 8] = [
     "status", "all", "any", "none", "count", "path", "all_of", "any_of",
 ];
 
-/// The defaults that waits inherit.
-struct Defaults {
+/// What waits inherit: the built-in [`Defaults`] as `defaults:` overrides
+/// them, and the project id.
+struct Inherited {
     project_id: Option<(String, Span)>,
     /// `defaults.project_id` is written but wrong (already reported).
     project_id_invalid: bool,
-    timeout: Duration,
-    poll: PollSchedule,
-    not_found_grace: Duration,
-    error_budget: u32,
-    unknown_status: UnknownStatusPolicy,
-    stable_for: u32,
+    settings: Defaults,
 }
 
 /// Walks the tree, collecting diagnostics.
@@ -137,14 +131,14 @@ impl<'a> Validator<'a> {
             ),
             Some(_) => {}
         }
-        let (endpoints, defaults) = self.defaults(root.get("defaults"));
+        let (endpoints, inherited) = self.defaults(root.get("defaults"));
         let deadline = root
             .get("deadline")
             .and_then(|n| self.positive_duration(n, duration::LONGEST));
         let fail_fast = root
             .get("fail_fast")
             .and_then(|n| self.boolean(n))
-            .unwrap_or(true);
+            .unwrap_or(Defaults::FAIL_FAST);
         let waits_node = match root.get("waits") {
             Some(node) => node,
             None => {
@@ -174,7 +168,7 @@ impl<'a> Validator<'a> {
             let Some(name) = self.wait_name(key, &mut seen) else {
                 continue;
             };
-            if let Some(wait) = self.wait(&name, key.span, node, &defaults) {
+            if let Some(wait) = self.wait(&name, key.span, node, &inherited) {
                 waits.push((wait, node));
             }
         }

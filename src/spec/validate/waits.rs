@@ -1,7 +1,6 @@
 //! One wait: its keys, its kind and the parameters of the endpoint it polls.
 
 use crate::api::Service;
-use crate::condition::UnknownStatusPolicy;
 use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::{SpecDiagnostic, did_you_mean};
 use crate::spec::duration;
@@ -9,7 +8,7 @@ use crate::spec::interpolate::{Piece, bare_references};
 use crate::spec::model::*;
 use crate::spec::yaml::{Node, Span, Value};
 
-use super::{Defaults, KIND_KEYS, Validator, WAIT_KEYS};
+use super::{Inherited, KIND_KEYS, Validator, WAIT_KEYS};
 
 impl Validator<'_> {
     pub(super) fn wait(
@@ -17,7 +16,7 @@ impl Validator<'_> {
         name: &str,
         span: Span,
         node: &Node,
-        defaults: &Defaults,
+        inherited: &Inherited,
     ) -> Option<Wait> {
         self.map(node, &format!("wait `{name}`"))?;
         let entries = match &node.value {
@@ -60,10 +59,10 @@ impl Validator<'_> {
         };
         let project_id = match node.get("project_id") {
             Some(n) => self.project_id(n),
-            None => match &defaults.project_id {
+            None => match &inherited.project_id {
                 Some((id, _)) => Some(id.clone()),
                 // The mistake in `defaults` is reported once, not per wait.
-                None if defaults.project_id_invalid => None,
+                None if inherited.project_id_invalid => None,
                 None => {
                     let span = node.span;
                     self.error(
@@ -75,29 +74,33 @@ impl Validator<'_> {
                 }
             },
         };
-        let timeout = node.get("timeout").map_or(Some(defaults.timeout), |n| {
-            self.positive_duration(n, duration::LONGEST)
+        let timeout = node
+            .get("timeout")
+            .map_or(Some(inherited.settings.timeout), |n| {
+                self.positive_duration(n, duration::LONGEST)
+            });
+        let poll = node.get("poll").map_or(Some(inherited.settings.poll), |n| {
+            self.poll(n, &inherited.settings.poll)
         });
-        let poll = node
-            .get("poll")
-            .map_or(Some(defaults.poll), |n| self.poll(n, &defaults.poll));
         let stable_for = node
             .get("stable_for")
-            .map_or(Some(defaults.stable_for), |n| self.count(n, 1));
+            .map_or(Some(inherited.settings.stable_for), |n| self.count(n, 1));
         let not_found_grace = node
             .get("not_found_grace")
-            .map_or(Some(defaults.not_found_grace), |n| {
+            .map_or(Some(inherited.settings.not_found_grace), |n| {
                 self.duration(n, duration::LONGEST)
             });
         let error_budget = node
             .get("error_budget")
-            .map_or(Some(defaults.error_budget), |n| self.count(n, 0));
+            .map_or(Some(inherited.settings.error_budget), |n| self.count(n, 0));
         let unknown_status = node
             .get("unknown_status")
-            .map_or(Some(defaults.unknown_status), |n| self.unknown_policy(n));
+            .map_or(Some(inherited.settings.unknown_status), |n| {
+                self.unknown_policy(n)
+            });
         let allow_empty = node
             .get("allow_empty")
-            .map_or(Some(false), |n| self.boolean(n));
+            .map_or(Some(Defaults::ALLOW_EMPTY), |n| self.boolean(n));
         let after = node
             .get("after")
             .map_or(Some(Vec::new()), |n| self.names(n));
@@ -108,7 +111,13 @@ impl Validator<'_> {
             Some(t) => self.rules(name, node, Some(t.shape()), unknown_status?, allow_empty?),
             None => {
                 // Still check the conditions' own spelling.
-                let _ = self.rules(name, node, None, UnknownStatusPolicy::Fail, false);
+                let _ = self.rules(
+                    name,
+                    node,
+                    None,
+                    Defaults::BUILT_IN.unknown_status,
+                    Defaults::ALLOW_EMPTY,
+                );
                 None
             }
         };
