@@ -344,6 +344,19 @@ fn explain_yaml(d: &SpecDiagnostic, source: &str) -> Option<SpecDiagnostic> {
     Some(out)
 }
 
+/// The hint for a misspelt word: "did you mean `X`?" when a candidate is
+/// close (see [`did_you_mean`]), `otherwise` (say, the valid words) when none is.
+pub fn suggestion<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    match did_you_mean(word, candidates) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => otherwise(),
+    }
+}
+
 /// The closest of `candidates` to `word`, for "did you mean" hints.
 pub fn did_you_mean<'a>(
     word: &str,

@@ -7,8 +7,9 @@ use crate::condition::{
 use crate::spec::code::DiagnosticCode;
 use crate::spec::diagnostic::SpecDiagnostic;
 use crate::spec::model::*;
-use crate::spec::yaml::{Node, Span, Value};
+use crate::spec::yaml::{Node, Value};
 
+use super::readers::item_span;
 use super::{CHECK_KEYS, Validator};
 
 impl Validator<'_> {
@@ -27,11 +28,11 @@ impl Validator<'_> {
             |n| self.statuses(n),
         );
         let target = target_node.and_then(|n| self.statuses(n));
-        if let (Some(p), Some(t), Some(pn), Some(tn)) =
+        if let (Some(p), Some(t), Some(_), Some(tn)) =
             (&pending, &target, pending_node, target_node)
         {
             for status in p.intersection(t) {
-                let span = self.find_status(tn, status).unwrap_or(tn.span);
+                let span = item_span(tn, status.as_str()).unwrap_or(tn.span);
                 self.error(
                     SpecDiagnostic::new(
                         DiagnosticCode::Overlap,
@@ -43,7 +44,6 @@ impl Validator<'_> {
                         "a status either means 'keep waiting' or 'done': remove it from one list",
                     ),
                 );
-                let _ = pn;
             }
         }
         if let (Some(tn), Some(t)) = (target_node, &target)
@@ -130,16 +130,6 @@ impl Validator<'_> {
             allow_empty,
             uses_items,
         })
-    }
-
-    pub(super) fn find_status(&self, node: &Node, status: &Status) -> Option<Span> {
-        match &node.value {
-            Value::Seq(items) => items
-                .iter()
-                .find(|i| i.scalar_text().as_deref() == Some(status.as_str()))
-                .map(|i| i.span),
-            _ => Some(node.span),
-        }
     }
 
     /// One condition, or a list of them (all-of for success, any-of for failure).

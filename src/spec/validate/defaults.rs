@@ -21,7 +21,7 @@ impl Validator<'_> {
             overrides: Vec::new(),
         });
         let Some(node) = node else {
-            defaults.project_id = self.project_id_from_env(None);
+            defaults.project_id = self.project_id_from_env();
             return (endpoints, defaults);
         };
         if self.map(node, "`defaults`").is_none() {
@@ -66,7 +66,7 @@ impl Validator<'_> {
                 defaults.project_id_invalid = id.is_none();
                 id
             }
-            None => self.project_id_from_env(None),
+            None => self.project_id_from_env(),
         };
         if let Some(t) = node
             .get("timeout")
@@ -101,7 +101,7 @@ impl Validator<'_> {
         (endpoints, defaults)
     }
 
-    pub(super) fn project_id_from_env(&self, _span: Option<Span>) -> Option<(String, Span)> {
+    pub(super) fn project_id_from_env(&self) -> Option<(String, Span)> {
         (self.env)("HUAWEICLOUD_SDK_PROJECT_ID")
             .filter(|p| !p.is_empty())
             .map(|p| (p, Span::default()))

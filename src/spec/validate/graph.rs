@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::spec::code::DiagnosticCode;
-use crate::spec::diagnostic::{SpecDiagnostic, did_you_mean};
+use crate::spec::diagnostic::{SpecDiagnostic, suggestion};
 use crate::spec::model::*;
-use crate::spec::yaml::{Node, Span, Value};
+use crate::spec::yaml::{Node, Span};
 
 use super::Validator;
+use super::readers::item_span;
 
 impl Validator<'_> {
     pub(super) fn names(&mut self, node: &Node) -> Option<Vec<String>> {
@@ -23,7 +24,7 @@ impl Validator<'_> {
             let after_node = node.get("after");
             for dep in &wait.after {
                 let span = after_node
-                    .and_then(|n| self.find_string(n, dep))
+                    .and_then(|n| item_span(n, dep))
                     .unwrap_or(node.span);
                 if dep == &wait.name {
                     self.error(
@@ -42,10 +43,9 @@ impl Validator<'_> {
                         format!("`after` names an unknown wait `{dep}`"),
                     )
                     .label("no wait has this name");
-                    d = d.help(match did_you_mean(dep, all_names.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("declared waits: {}", all_names.join(", ")),
-                    });
+                    d = d.help(suggestion(dep, all_names.iter().copied(), || {
+                        format!("declared waits: {}", all_names.join(", "))
+                    }));
                     self.error(d);
                 }
             }
@@ -59,7 +59,7 @@ impl Validator<'_> {
                 let next = &path[1];
                 let span = node
                     .get("after")
-                    .and_then(|n| self.find_string(n, next))
+                    .and_then(|n| item_span(n, next))
                     .unwrap_or(node.span);
                 self.error(
                     SpecDiagnostic::new(
@@ -84,42 +84,12 @@ impl Validator<'_> {
             for template in wait.target.templates() {
                 for (source, key) in template.references() {
                     let span = self.find_reference(node, source, key).unwrap_or(node.span);
-                    match declared.get(source) {
-                        Some(w) if upstream.contains(source) => {
-                            if !w.outputs.iter().any(|o| o.name == key) {
-                                let names: Vec<&str> = w.outputs.iter().map(|o| o.name.as_str()).collect();
-                                self.error(
-                                    SpecDiagnostic::new(DiagnosticCode::OutputUnknown, span, format!("wait `{source}` has no output `{key}`"))
-                                        .label("unknown output")
-                                        .help(if names.is_empty() { format!("declare it under `outputs:` in wait `{source}`") } else { format!("its outputs: {}", names.join(", ")) }),
-                                );
-                            }
-                        }
-                        Some(_) => self.error(
-                            SpecDiagnostic::new(DiagnosticCode::OutputOrder, span, format!("this wait reads an output of `{source}` but does not run after it"))
-                                .label(format!("read before `{source}` is done"))
-                                .help(format!("add `after: [{source}]` to wait `{}`", wait.name)),
-                        ),
-                        None => self.error(
-                            SpecDiagnostic::new(DiagnosticCode::OutputUnknown, span, format!("no wait is named `{source}`"))
-                                .help(match did_you_mean(source, all_names.iter().copied()) {
-                                    Some(s) => format!("did you mean `{s}`?"),
-                                    None => format!("declared waits: {}", all_names.join(", ")),
-                                }),
-                        ),
+                    let reference = Reference { wait, source, key };
+                    if let Some(d) = reference.problem(span, &declared, &upstream, &all_names) {
+                        self.error(d);
                     }
                 }
             }
-        }
-    }
-
-    pub(super) fn find_string(&self, node: &Node, text: &str) -> Option<Span> {
-        match &node.value {
-            Value::Seq(items) => items
-                .iter()
-                .find(|i| i.scalar_text().as_deref() == Some(text))
-                .map(|i| i.span),
-            _ => Some(node.span),
         }
     }
 
@@ -184,4 +154,155 @@ fn ancestors<'a>(name: &str, waits: &BTreeMap<&'a str, &Wait>) -> BTreeSet<&'a s
         }
     }
     out
+}
+
+/// `wait` reading output `key` of wait `source` (`${outputs.SOURCE.KEY}`).
+struct Reference<'a> {
+    wait: &'a Wait,
+    source: &'a str,
+    key: &'a str,
+}
+
+impl Reference<'_> {
+    /// What is wrong with the reference written at `span`; `None` when
+    /// `source` runs before the wait (it is in `upstream`, every wait the wait
+    /// runs after) and declares `key`.
+    fn problem(
+        &self,
+        span: Span,
+        declared: &BTreeMap<&str, &Wait>,
+        upstream: &BTreeSet<&str>,
+        all_names: &[&str],
+    ) -> Option<SpecDiagnostic> {
+        let Reference { wait, source, key } = *self;
+        let (code, message, label, help) = match declared.get(source) {
+            Some(w) if upstream.contains(source) => {
+                if w.outputs.iter().any(|o| o.name == key) {
+                    return None;
+                }
+                let names: Vec<&str> = w.outputs.iter().map(|o| o.name.as_str()).collect();
+                let help = if names.is_empty() {
+                    format!("declare it under `outputs:` in wait `{source}`")
+                } else {
+                    format!("its outputs: {}", names.join(", "))
+                };
+                let message = format!("wait `{source}` has no output `{key}`");
+                let label = Some("unknown output".to_owned());
+                (DiagnosticCode::OutputUnknown, message, label, help)
+            }
+            Some(_) => (
+                DiagnosticCode::OutputOrder,
+                format!("this wait reads an output of `{source}` but does not run after it"),
+                Some(format!("read before `{source}` is done")),
+                format!("add `after: [{source}]` to wait `{}`", wait.name),
+            ),
+            None => (
+                DiagnosticCode::OutputUnknown,
+                format!("no wait is named `{source}`"),
+                None,
+                suggestion(source, all_names.iter().copied(), || {
+                    format!("declared waits: {}", all_names.join(", "))
+                }),
+            ),
+        };
+        let d = SpecDiagnostic::new(code, span, message).help(help);
+        Some(match label {
+            Some(label) => d.label(label),
+            None => d,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{Reference, ancestors, cycle_from};
+    use crate::spec::code::DiagnosticCode;
+    use crate::spec::model::Wait;
+    use crate::spec::yaml::Span;
+
+    /// Valid waits named by `(name, after, outputs)`.
+    fn waits(graph: &[(&str, &[&str], &[&str])]) -> Vec<Wait> {
+        let mut source = String::from("version: 1\nwaits:\n");
+        for (name, _, outputs) in graph {
+            source.push_str(&format!(
+                "  {name}:\n    image_job: x\n    target: [SUCCESS]\n"
+            ));
+            for output in *outputs {
+                source.push_str(&format!("    outputs: {{ {output}: $.id }}\n"));
+            }
+        }
+        let env = |_: &str| Some("p1".to_owned());
+        let mut spec = crate::spec::parse("s", &source, &env).unwrap().waits;
+        // Edges are set here, past validation, so that cycles can be built.
+        for (wait, (_, after, _)) in spec.iter_mut().zip(graph) {
+            wait.after = after.iter().map(|a| a.to_string()).collect();
+        }
+        spec
+    }
+
+    fn by_name(waits: &[Wait]) -> BTreeMap<&str, &Wait> {
+        waits.iter().map(|w| (w.name.as_str(), w)).collect()
+    }
+
+    #[test]
+    fn cycles_are_found_from_any_of_their_waits() {
+        let w = waits(&[
+            ("a", &["b"], &[]),
+            ("b", &["c"], &[]),
+            ("c", &["a"], &[]),
+            ("d", &["a"], &[]),
+        ]);
+        let declared = by_name(&w);
+        assert_eq!(cycle_from("b", &declared).unwrap(), ["b", "c", "a", "b"]);
+        assert_eq!(cycle_from("d", &declared), None);
+        let w = waits(&[("a", &["a"], &[])]);
+        assert_eq!(
+            cycle_from("a", &by_name(&w)),
+            None,
+            "a self-edge is reported apart"
+        );
+    }
+
+    #[test]
+    fn ancestors_are_transitive() {
+        let w = waits(&[("a", &[], &[]), ("b", &["a"], &[]), ("c", &["b", "x"], &[])]);
+        let declared = by_name(&w);
+        assert_eq!(
+            ancestors("c", &declared).into_iter().collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(ancestors("a", &declared).is_empty());
+    }
+
+    #[test]
+    fn references_need_an_upstream_wait_with_that_output() {
+        let w = waits(&[("a", &[], &["img"]), ("b", &["a"], &[]), ("c", &[], &[])]);
+        let declared = by_name(&w);
+        let names = ["a", "b", "c"];
+        let problem = |wait: &str, source: &str, key: &str| {
+            let wait = declared[wait];
+            let upstream = ancestors(&wait.name, &declared);
+            Reference { wait, source, key }
+                .problem(Span::default(), &declared, &upstream, &names)
+                .map(|d| (d.code, d.help.unwrap_or_default()))
+        };
+        assert_eq!(problem("b", "a", "img"), None);
+        assert_eq!(
+            problem("b", "a", "id"),
+            Some((DiagnosticCode::OutputUnknown, "its outputs: img".into()))
+        );
+        assert_eq!(
+            problem("c", "a", "img"),
+            Some((
+                DiagnosticCode::OutputOrder,
+                "add `after: [a]` to wait `c`".into()
+            ))
+        );
+        assert_eq!(
+            problem("b", "aa", "img"),
+            Some((DiagnosticCode::OutputUnknown, "did you mean `a`?".into()))
+        );
+    }
 }

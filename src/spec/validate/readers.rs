@@ -6,11 +6,11 @@ use std::time::Duration;
 use crate::api::{Status, status};
 use crate::condition::{StatusSet, UnknownStatusPolicy};
 use crate::spec::code::DiagnosticCode;
-use crate::spec::diagnostic::{SpecDiagnostic, did_you_mean};
+use crate::spec::diagnostic::{SpecDiagnostic, suggestion};
 use crate::spec::duration;
 use crate::spec::interpolate::{InterpolationError, expand};
 use crate::spec::model::*;
-use crate::spec::yaml::{Node, Value};
+use crate::spec::yaml::{Node, Span, Value};
 
 use super::Validator;
 
@@ -47,10 +47,9 @@ impl Validator<'_> {
         let name = key
             .scalar_text()
             .unwrap_or_else(|| key.value.kind().to_owned());
-        let help = match did_you_mean(&name, allowed.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("expected one of: {}", allowed.join(", ")),
-        };
+        let help = suggestion(&name, allowed.iter().copied(), || {
+            format!("expected one of: {}", allowed.join(", "))
+        });
         self.error(
             SpecDiagnostic::new(
                 DiagnosticCode::UnknownKey,
@@ -151,10 +150,9 @@ impl Validator<'_> {
                     .iter()
                     .chain(status::SEEN_IN_THE_WILD.iter())
                     .copied();
-                let help = match did_you_mean(&text, all) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("statuses are {}", status::KNOWN.join(", ")),
-                };
+                let help = suggestion(&text, all, || {
+                    format!("statuses are {}", status::KNOWN.join(", "))
+                });
                 self.error(
                     SpecDiagnostic::new(
                         DiagnosticCode::UnknownStatus,
@@ -283,5 +281,120 @@ fn mapping_help(what: &str) -> String {
         w if w.starts_with("wait `") => format!("{w} takes settings on indented lines, e.g.\n    image_job: ${{IMAGE_JOB_ID}}\n    target: [SUCCESS]"),
         "the wait kind's filters" => "write the filters as a mapping, e.g. `{ job_id: ${JOB_ID}, job_type: CREATE_SERVER }`".into(),
         _ => format!("write {what} as `key: value` lines or `{{ key: value }}`"),
+    }
+}
+
+/// Where `text` is written in a list (or the whole value when it is not a
+/// list), to point at one entry of `after:` or `target:`.
+pub(super) fn item_span(node: &Node, text: &str) -> Option<Span> {
+    match &node.value {
+        Value::Seq(items) => items
+            .iter()
+            .find(|i| i.scalar_text().as_deref() == Some(text))
+            .map(|i| i.span),
+        _ => Some(node.span),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::item_span;
+    use crate::spec::code::DiagnosticCode;
+    use crate::spec::duration;
+    use crate::spec::validate::Validator;
+    use crate::spec::yaml::{self, Node};
+
+    fn env(name: &str) -> Option<String> {
+        (name == "SET").then(|| "5m".to_owned())
+    }
+
+    /// Reads the value of `v:` in `source` with `read`, returning what it
+    /// read and the codes it reported.
+    fn read<T>(
+        source: &str,
+        read: impl FnOnce(&mut Validator, &Node) -> Option<T>,
+    ) -> (Option<T>, Vec<DiagnosticCode>) {
+        let root = yaml::parse(source).unwrap();
+        let mut v = Validator::new(source, &env);
+        let value = read(&mut v, root.get("v").unwrap());
+        (value, v.diagnostics.iter().map(|d| d.code).collect())
+    }
+
+    #[test]
+    fn durations_are_read_through_variables_and_bounded() {
+        let five = Duration::from_secs(300);
+        let hour = duration::LONGEST_POLL_DELAY;
+        assert_eq!(
+            read("v: ${SET}", |v, n| v.duration(n, hour)),
+            (Some(five), vec![])
+        );
+        assert_eq!(
+            read("v: 2h", |v, n| v.duration(n, hour)),
+            (None, vec![DiagnosticCode::Duration])
+        );
+        assert_eq!(
+            read("v: 0s", |v, n| v.positive_duration(n, hour)),
+            (None, vec![DiagnosticCode::Duration])
+        );
+        assert_eq!(
+            read("v: ${UNSET}", |v, n| v.duration(n, hour)),
+            (None, vec![DiagnosticCode::UnsetVariable])
+        );
+    }
+
+    #[test]
+    fn counts_and_booleans_take_only_their_own_spellings() {
+        assert_eq!(read("v: 3", |v, n| v.count(n, 1)), (Some(3), vec![]));
+        for bad in ["v: 0", "v: -1", "v: \"3 polls\"", "v: 1.5"] {
+            assert_eq!(
+                read(bad, |v, n| v.count(n, 1)),
+                (None, vec![DiagnosticCode::Number]),
+                "{bad}"
+            );
+        }
+        assert_eq!(read("v: True", |v, n| v.boolean(n)), (Some(true), vec![]));
+        for bad in ["v: yes", "v: on", "v: 1"] {
+            assert_eq!(
+                read(bad, |v, n| v.boolean(n)),
+                (None, vec![DiagnosticCode::Boolean]),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_lists_refuse_typos_and_repeats() {
+        let (set, codes) = read("v: [SUCCESS, FAILED]", |v, n| v.statuses(n));
+        assert_eq!((set.map(|s| s.len()), codes), (Some(2), vec![]));
+        assert_eq!(
+            read("v: [SUCESS, SUCCESS, SUCCESS]", |v, n| v.statuses(n)).1,
+            vec![
+                DiagnosticCode::UnknownStatus,
+                DiagnosticCode::DuplicateStatus
+            ]
+        );
+    }
+
+    #[test]
+    fn outputs_are_refused_outside_a_wait_kind() {
+        assert_eq!(
+            read("v: ${outputs.a.b}", |v, n| v.string(n)),
+            (None, vec![DiagnosticCode::OutputHere])
+        );
+        assert!(read("v: ${outputs.a.b}", |v, n| v.template(n)).0.is_some());
+    }
+
+    #[test]
+    fn list_items_are_found_by_text() {
+        let source = "v: [a, b]\nw: b\n";
+        let root = yaml::parse(source).unwrap();
+        let list = root.get("v").unwrap();
+        let span = item_span(list, "b").unwrap();
+        assert_eq!(&source[span.offset..span.offset + span.len], "b");
+        assert_eq!(item_span(list, "c"), None);
+        let single = root.get("w").unwrap();
+        assert_eq!(item_span(single, "x"), Some(single.span));
     }
 }

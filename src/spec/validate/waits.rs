@@ -2,7 +2,7 @@
 
 use crate::api::Service;
 use crate::spec::code::DiagnosticCode;
-use crate::spec::diagnostic::{SpecDiagnostic, did_you_mean};
+use crate::spec::diagnostic::{SpecDiagnostic, suggestion};
 use crate::spec::duration;
 use crate::spec::interpolate::{Piece, bare_references};
 use crate::spec::model::*;
@@ -332,10 +332,9 @@ impl Validator<'_> {
                         format!("unknown service `{name}`"),
                     )
                     .label("not a service jobgate knows");
-                    d = d.help(match did_you_mean(&name, ["workspace", "appstream"]) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => "write `workspace` or `appstream`".into(),
-                    });
+                    d = d.help(suggestion(&name, ["workspace", "appstream"], || {
+                        "write `workspace` or `appstream`".into()
+                    }));
                     self.error(d);
                 }
                 found
