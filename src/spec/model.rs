@@ -134,6 +134,20 @@ pub enum Shape {
 }
 
 impl Target {
+    /// The spec keys that select a kind, in the order hints list them; each
+    /// is what [`Target::kind`] answers for one variant.
+    pub const KINDS: [&'static str; 9] = [
+        "image_job",
+        "app_server_job",
+        "desktop_job",
+        "image_sub_jobs",
+        "app_server_sub_jobs",
+        "desktop_sub_jobs",
+        "image_sub_job_count",
+        "app_server_sub_job_count",
+        "get",
+    ];
+
     /// The spec key that selects this kind.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -295,9 +309,32 @@ pub struct Wait {
 
 #[cfg(test)]
 mod tests {
-    use super::{Defaults, Jitter};
+    use super::{Defaults, Jitter, Target};
     use crate::condition::UnknownStatusPolicy;
     use crate::spec::duration::format;
+
+    #[test]
+    fn every_kind_key_builds_the_target_that_answers_it() {
+        let env = |_: &str| Some("p1".to_owned());
+        for kind in Target::KINDS {
+            let (params, success) = match kind {
+                "image_job" | "app_server_job" | "desktop_job" => ("x", "target: [SUCCESS]"),
+                "get" => (
+                    "{ service: workspace, path: /x }",
+                    "success: { path: $.a, exists: true }",
+                ),
+                "image_sub_jobs" => ("{ job_type: CREATE_SERVER_IMAGE }", "target: [SUCCESS]"),
+                k if k.ends_with("_count") => {
+                    ("{ job_id: x }", "success: { count: '*', is: \"> 0\" }")
+                }
+                _ => ("{ job_id: x }", "target: [SUCCESS]"),
+            };
+            let source = format!("version: 1\nwaits:\n  a:\n    {kind}: {params}\n    {success}\n");
+            let spec =
+                crate::spec::parse("s", &source, &env).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(spec.waits[0].target.kind(), kind);
+        }
+    }
 
     #[test]
     fn the_readme_lists_the_built_in_defaults() {

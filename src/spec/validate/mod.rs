@@ -28,17 +28,6 @@ const DEFAULT_KEYS: [&str; 9] = [
     "unknown_status",
     "stable_for",
 ];
-const KIND_KEYS: [&str; 9] = [
-    "image_job",
-    "app_server_job",
-    "desktop_job",
-    "image_sub_jobs",
-    "app_server_sub_jobs",
-    "desktop_sub_jobs",
-    "image_sub_job_count",
-    "app_server_sub_job_count",
-    "get",
-];
 const WAIT_KEYS: [&str; 14] = [
     "pending",
     "target",

@@ -8,7 +8,7 @@ use crate::spec::interpolate::{Piece, bare_references};
 use crate::spec::model::*;
 use crate::spec::yaml::{Node, Span, Value};
 
-use super::{Inherited, KIND_KEYS, Validator, WAIT_KEYS};
+use super::{Inherited, Validator, WAIT_KEYS};
 
 impl Validator<'_> {
     pub(super) fn wait(
@@ -24,11 +24,11 @@ impl Validator<'_> {
             _ => return None,
         };
         let mut allowed: Vec<&str> = WAIT_KEYS.to_vec();
-        allowed.extend(KIND_KEYS);
+        allowed.extend(Target::KINDS);
         self.known_keys(node, &allowed, &format!("in wait `{name}`"));
         let kinds: Vec<&(Node, Node)> = entries
             .iter()
-            .filter(|(k, _)| k.as_str().is_some_and(|k| KIND_KEYS.contains(&k)))
+            .filter(|(k, _)| k.as_str().is_some_and(|k| Target::KINDS.contains(&k)))
             .collect();
         let target = match kinds.as_slice() {
             [] => {
@@ -39,7 +39,7 @@ impl Validator<'_> {
                         format!("wait `{name}` does not say what to poll"),
                     )
                     .label("no wait kind in this wait")
-                    .help(format!("add one of: {}", KIND_KEYS.join(", "))),
+                    .help(format!("add one of: {}", Target::KINDS.join(", "))),
                 );
                 None
             }
