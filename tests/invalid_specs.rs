@@ -6,9 +6,12 @@
 //! A fixture's first line is a comment saying what it tests. A second line
 //! `# env: -NAME` removes `NAME` from the environment the binary sees.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use jobgate::spec::DiagnosticCode;
 
 const PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
 
@@ -213,27 +216,43 @@ fn a_huge_file_with_one_very_long_line_is_refused_promptly() {
     assert!(stderr.contains("spec::job_id"), "{stderr}");
 }
 
+/// Codes that no spec file can trigger, each with the reason. Every other
+/// code must be shown by at least one fixture.
+const CODES_WITHOUT_A_FIXTURE: &[(DiagnosticCode, &str)] = &[];
+
 #[test]
 fn every_diagnostic_code_has_a_snapshot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut codes = std::collections::BTreeSet::new();
-    for file in ["src/spec/validate.rs", "src/spec/mod.rs"] {
-        let text = std::fs::read_to_string(root.join(file)).unwrap();
-        for piece in text.split("\"spec::").skip(1) {
-            let code: String = piece
-                .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                .collect();
-            codes.insert(format!("spec::{code}"));
-        }
-    }
-    let mut seen = String::new();
+    // The rendered diagnostics show each code on a line of its own.
+    let mut shown = BTreeSet::new();
     for entry in std::fs::read_dir(root.join("tests/snapshots/invalid")).unwrap() {
-        seen.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        shown.extend(
+            text.lines()
+                .filter(|l| l.starts_with("spec::"))
+                .map(str::to_owned),
+        );
     }
-    let missing: Vec<&String> = codes
+    let exempt: BTreeSet<&str> = CODES_WITHOUT_A_FIXTURE
         .iter()
-        .filter(|c| !seen.lines().any(|l| l == c.as_str()))
+        .map(|(c, _)| c.as_str())
+        .collect();
+    let missing: Vec<&str> = DiagnosticCode::ALL
+        .iter()
+        .filter(|c| !exempt.contains(c.as_str()) && !shown.contains(c.as_str()))
+        .map(|c| c.as_str())
         .collect();
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+    // And every code shown is in the catalogue.
+    let unknown: Vec<&String> = shown
+        .iter()
+        .filter(|s| !DiagnosticCode::ALL.iter().any(|c| c == &s.as_str()))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "codes not in DiagnosticCode: {unknown:?}"
+    );
+    for (code, _) in CODES_WITHOUT_A_FIXTURE {
+        assert!(!shown.contains(code.as_str()), "{code} has a fixture now");
+    }
 }

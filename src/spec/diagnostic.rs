@@ -8,13 +8,14 @@ use miette::{
     Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
+use super::code::DiagnosticCode;
 use super::yaml::Span;
 
 /// One mistake in a spec.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpecDiagnostic {
-    /// A stable identifier, e.g. `spec::unknown_key`, for docs and tests.
-    pub code: &'static str,
+    /// What kind of mistake; its string form (`spec::unknown_key`) is stable.
+    pub code: DiagnosticCode,
     /// What is wrong, in one sentence.
     pub message: String,
     /// Where it is.
@@ -27,7 +28,7 @@ pub struct SpecDiagnostic {
 
 impl SpecDiagnostic {
     /// A diagnostic whose label is the message itself.
-    pub fn new(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub fn new(code: DiagnosticCode, span: Span, message: impl Into<String>) -> Self {
         let message = message.into();
         SpecDiagnostic {
             code,
@@ -267,7 +268,7 @@ impl Diagnostic for Located<'_> {
 /// the location prefix is dropped (the header shows it), and common
 /// mistakes get a specific hint.
 fn explain_yaml(d: &SpecDiagnostic, source: &str) -> Option<SpecDiagnostic> {
-    if d.code != "spec::yaml" {
+    if d.code != DiagnosticCode::Yaml {
         return None;
     }
     let detail = d.message.strip_prefix("invalid YAML: ")?;
@@ -341,6 +342,19 @@ fn explain_yaml(d: &SpecDiagnostic, source: &str) -> Option<SpecDiagnostic> {
     out.label = label.to_owned();
     out.help = Some(help.into_owned());
     Some(out)
+}
+
+/// The hint for a misspelt word: "did you mean `X`?" when a candidate is
+/// close (see [`did_you_mean`]), `otherwise` (say, the valid words) when none is.
+pub fn suggestion<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    match did_you_mean(word, candidates) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => otherwise(),
+    }
 }
 
 /// The closest of `candidates` to `word`, for "did you mean" hints.

@@ -3,6 +3,7 @@
 //! [`parse`] is the only way to get a [`Spec`]; it either returns a spec the
 //! engine can run as is, or every mistake found, located in the file.
 
+pub mod code;
 pub mod diagnostic;
 pub mod duration;
 pub mod interpolate;
@@ -10,6 +11,7 @@ pub mod model;
 mod validate;
 pub mod yaml;
 
+pub use code::DiagnosticCode;
 pub use diagnostic::{SpecDiagnostic, SpecErrors};
 pub use model::*;
 
@@ -27,11 +29,11 @@ pub fn parse(
     };
     let root = yaml::parse(source).map_err(|e| {
         fail(vec![if e.second_document {
-            SpecDiagnostic::new("spec::documents", e.span, e.message)
+            SpecDiagnostic::new(DiagnosticCode::Documents, e.span, e.message)
                 .label("a second document starts here")
                 .help("a spec is one YAML document: remove this `---` and what follows, or put each spec in its own file")
         } else {
-            SpecDiagnostic::new("spec::yaml", e.span, format!("invalid YAML: {}", e.message))
+            SpecDiagnostic::new(DiagnosticCode::Yaml, e.span, format!("invalid YAML: {}", e.message))
                 .label("the YAML parser stopped here")
                 .help("check indentation, quotes and brackets around this point")
         }])
@@ -59,7 +61,7 @@ mod tests {
             .unwrap_err()
             .diagnostics
             .iter()
-            .map(|d| (d.code, d.span.line, d.span.column))
+            .map(|d| (d.code.as_str(), d.span.line, d.span.column))
             .collect()
     }
 

@@ -7,7 +7,7 @@ use serde_json_path::JsonPath;
 
 use super::interpolate::Piece;
 use crate::api::Service;
-use crate::condition::Rules;
+use crate::condition::{Rules, UnknownStatusPolicy};
 
 /// A whole spec, ready to run.
 #[derive(Debug, Clone)]
@@ -134,6 +134,20 @@ pub enum Shape {
 }
 
 impl Target {
+    /// The spec keys that select a kind, in the order hints list them; each
+    /// is what [`Target::kind`] answers for one variant.
+    pub const KINDS: [&'static str; 9] = [
+        "image_job",
+        "app_server_job",
+        "desktop_job",
+        "image_sub_jobs",
+        "app_server_sub_jobs",
+        "desktop_sub_jobs",
+        "image_sub_job_count",
+        "app_server_sub_job_count",
+        "get",
+    ];
+
     /// The spec key that selects this kind.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -209,15 +223,56 @@ pub enum Jitter {
     None,
 }
 
-impl Default for PollSchedule {
-    fn default() -> Self {
-        PollSchedule {
+/// Every value a spec may leave out, in one place. The validator fills each
+/// gap from here; README's "Defaults without a spec value" repeats them (a
+/// test keeps the two in step).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    /// How long a wait may take.
+    pub timeout: Duration,
+    /// How often it polls.
+    pub poll: PollSchedule,
+    /// How long its job may stay invisible before it ends as not found.
+    pub not_found_grace: Duration,
+    /// Transient errors tolerated in a row.
+    pub error_budget: u32,
+    /// What a status the wait does not declare does.
+    pub unknown_status: UnknownStatusPolicy,
+    /// Consecutive polls on which success must hold.
+    pub stable_for: u32,
+}
+
+impl Defaults {
+    /// jobgate's own defaults, which `defaults:` in a spec overrides and a
+    /// wait's own keys override in turn.
+    pub const BUILT_IN: Defaults = Defaults {
+        timeout: Duration::from_secs(30 * 60),
+        poll: PollSchedule {
             initial: Duration::from_secs(5),
             max: Duration::from_secs(60),
             factor: 2.0,
             jitter: Jitter::Full,
             adaptive: true,
-        }
+        },
+        not_found_grace: Duration::from_secs(30),
+        error_budget: 6,
+        unknown_status: UnknownStatusPolicy::Fail,
+        stable_for: 1,
+    };
+
+    /// The statuses that mean "keep waiting" for a wait without `pending:`.
+    pub const PENDING: [&'static str; 2] = ["WAITING", "RUNNING"];
+
+    /// Whether an empty list of sub-jobs may pass, without `allow_empty:`.
+    pub const ALLOW_EMPTY: bool = false;
+
+    /// Whether the first failure cancels the other waits, without `fail_fast:`.
+    pub const FAIL_FAST: bool = true;
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults::BUILT_IN
     }
 }
 
@@ -250,4 +305,66 @@ pub struct Wait {
     /// Waits that must succeed first.
     pub after: Vec<String>,
     pub outputs: Vec<Output>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Defaults, Jitter, Target};
+    use crate::condition::UnknownStatusPolicy;
+    use crate::spec::duration::format;
+
+    #[test]
+    fn every_kind_key_builds_the_target_that_answers_it() {
+        let env = |_: &str| Some("p1".to_owned());
+        for kind in Target::KINDS {
+            let (params, success) = match kind {
+                "image_job" | "app_server_job" | "desktop_job" => ("x", "target: [SUCCESS]"),
+                "get" => (
+                    "{ service: workspace, path: /x }",
+                    "success: { path: $.a, exists: true }",
+                ),
+                "image_sub_jobs" => ("{ job_type: CREATE_SERVER_IMAGE }", "target: [SUCCESS]"),
+                k if k.ends_with("_count") => {
+                    ("{ job_id: x }", "success: { count: '*', is: \"> 0\" }")
+                }
+                _ => ("{ job_id: x }", "target: [SUCCESS]"),
+            };
+            let source = format!("version: 1\nwaits:\n  a:\n    {kind}: {params}\n    {success}\n");
+            let spec =
+                crate::spec::parse("s", &source, &env).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(spec.waits[0].target.kind(), kind);
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_the_built_in_defaults() {
+        let d = Defaults::BUILT_IN;
+        let jitter = match d.poll.jitter {
+            Jitter::Full => "full jitter",
+            Jitter::None => "no jitter",
+        };
+        let adaptive = if d.poll.adaptive { "adaptive" } else { "fixed" };
+        let unknown = match d.unknown_status {
+            UnknownStatusPolicy::Fail => "unknown statuses fail",
+            UnknownStatusPolicy::Wait => "unknown statuses wait",
+        };
+        let fail_fast = if Defaults::FAIL_FAST {
+            "fail fast"
+        } else {
+            "no fail fast"
+        };
+        let expected = format!(
+            "Defaults without a spec value: timeout {}; poll {} → {}, factor {}, {jitter}, {adaptive}; not-found grace {}; error budget {}; `pending: [{}]`; {unknown}; {fail_fast}.",
+            format(d.timeout),
+            format(d.poll.initial),
+            format(d.poll.max),
+            d.poll.factor,
+            format(d.not_found_grace),
+            d.error_budget,
+            Defaults::PENDING.join(", "),
+        );
+        let readme = include_str!("../../README.md");
+        let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(readme.contains(&expected), "README should say: {expected}");
+    }
 }
