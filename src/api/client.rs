@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::credentials::Credentials;
+use super::federation::{self, ExchangeError, IdpConfig, Temporary};
 use super::request::{ApiRequest, WORKSPACE_PAGE};
 use super::{Service, endpoints::Endpoints};
 
@@ -205,7 +206,67 @@ impl Default for ClientOptions {
 pub struct Client {
     http: reqwest::Client,
     endpoints: Endpoints,
-    credentials: Credentials,
+    auth: Auth,
+}
+
+/// What signs the requests.
+enum Auth {
+    Static(Credentials),
+    Idp(Box<Federated>),
+}
+
+/// Temporary credentials from an identity provider, shared by every wait.
+struct Federated {
+    config: IdpConfig,
+    /// The credentials in use; `None` only before the first exchange.
+    current: std::sync::RwLock<Option<std::sync::Arc<Issued>>>,
+    /// Held by the one exchange in progress: waits that find the
+    /// credentials due for renewal queue here, and all but the first find
+    /// them renewed.
+    renewing: tokio::sync::Mutex<()>,
+    exchanges: std::sync::atomic::AtomicU64,
+}
+
+/// One exchange's credentials.
+struct Issued {
+    temporary: Temporary,
+    generation: u64,
+    /// Obtained because the gateway answered 401 to the previous ones: a
+    /// 401 to these is final, so a bad identity cannot loop.
+    after_401: bool,
+}
+
+/// What to do about a 401, given the credentials it answered: renew once
+/// when they came from an identity provider and were not themselves the
+/// renewal after a 401 (a clock skew or an early revocation); otherwise
+/// the 401 stands.
+pub fn renew_after_401(federated: bool, used_after_401: bool) -> bool {
+    federated && !used_after_401
+}
+
+impl From<ExchangeError> for ApiError {
+    fn from(error: ExchangeError) -> Self {
+        let status = error.status();
+        let code = error.code().map(str::to_owned);
+        let message = error.to_string();
+        if error.is_transient() {
+            ApiError::Transient {
+                status,
+                code,
+                message,
+                request_id: None,
+            }
+        } else {
+            // The wait cannot go on without credentials: an authentication
+            // failure, reported with IAM's code and message, never retried.
+            ApiError::Auth {
+                status,
+                code,
+                message,
+                request_id: None,
+            }
+        }
+    }
 }
 
 impl Client {
@@ -222,6 +283,39 @@ impl Client {
         credentials: Credentials,
         options: &ClientOptions,
     ) -> Result<Self, String> {
+        Self::build(endpoints, Auth::Static(credentials), options, true)
+    }
+
+    /// A client whose credentials come from exchanging the ID token of
+    /// `config` at IAM; call [`Client::exchange`] before the first request.
+    /// `iam_loopback` says whether IAM is on this machine (then, with every
+    /// other endpoint on loopback too, no proxy is used).
+    pub fn with_idp(
+        endpoints: Endpoints,
+        config: IdpConfig,
+        iam_loopback: bool,
+        options: &ClientOptions,
+    ) -> Result<Self, String> {
+        let federated = Federated {
+            config,
+            current: std::sync::RwLock::new(None),
+            renewing: tokio::sync::Mutex::new(()),
+            exchanges: std::sync::atomic::AtomicU64::new(0),
+        };
+        Self::build(
+            endpoints,
+            Auth::Idp(Box::new(federated)),
+            options,
+            iam_loopback,
+        )
+    }
+
+    fn build(
+        endpoints: Endpoints,
+        auth: Auth,
+        options: &ClientOptions,
+        others_loopback: bool,
+    ) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("jobgate/", env!("CARGO_PKG_VERSION")))
             .timeout(options.request_timeout)
@@ -230,7 +324,7 @@ impl Client {
         for certificate in endpoints.trusted() {
             builder = builder.add_root_certificate(certificate.clone());
         }
-        if endpoints.all_loopback() {
+        if endpoints.all_loopback() && others_loopback {
             builder = builder.no_proxy();
         }
         let http = builder
@@ -239,8 +333,103 @@ impl Client {
         Ok(Client {
             http,
             endpoints,
-            credentials,
+            auth,
         })
+    }
+
+    /// Exchanges the ID token for temporary credentials (now, before the
+    /// first poll) and returns their secret values, for redaction. With
+    /// fixed credentials, returns nothing.
+    pub async fn exchange(&self) -> Result<Vec<String>, ExchangeError> {
+        let Auth::Idp(federated) = &self.auth else {
+            return Ok(Vec::new());
+        };
+        let issued = self.renew(federated, None, false).await?;
+        Ok(issued
+            .temporary
+            .secrets()
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// How many ID token exchanges this client made.
+    pub fn exchanges(&self) -> u64 {
+        match &self.auth {
+            Auth::Static(_) => 0,
+            Auth::Idp(f) => f.exchanges.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+
+    /// Renews the credentials unless another caller already replaced the
+    /// generation `stale` (or, with `stale = None`, unless they are current
+    /// and not due). One exchange at a time.
+    async fn renew(
+        &self,
+        federated: &Federated,
+        stale: Option<u64>,
+        after_401: bool,
+    ) -> Result<std::sync::Arc<Issued>, ExchangeError> {
+        let _one_at_a_time = federated.renewing.lock().await;
+        let current = federated
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(current) = current {
+            let replaced = stale.is_some_and(|g| g != current.generation);
+            let fresh = stale.is_none()
+                && !federation::renew_due(
+                    current.temporary.obtained_at,
+                    current.temporary.expires_at,
+                    jiff::Timestamp::now(),
+                );
+            if replaced || fresh {
+                return Ok(current);
+            }
+        }
+        federated
+            .exchanges
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let temporary = federation::exchange(&self.http, &federated.config).await?;
+        let mut slot = federated.current.write().unwrap_or_else(|e| e.into_inner());
+        let generation = slot.as_ref().map_or(0, |c| c.generation + 1);
+        let issued = std::sync::Arc::new(Issued {
+            temporary,
+            generation,
+            after_401,
+        });
+        *slot = Some(issued.clone());
+        Ok(issued)
+    }
+
+    /// The credentials for the next request, renewed first when due.
+    async fn credentials(&self) -> Result<(Credentials, Option<(u64, bool)>), ApiError> {
+        let federated = match &self.auth {
+            Auth::Static(credentials) => return Ok((credentials.clone(), None)),
+            Auth::Idp(federated) => federated,
+        };
+        let current = federated
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let issued = match current {
+            Some(c)
+                if !federation::renew_due(
+                    c.temporary.obtained_at,
+                    c.temporary.expires_at,
+                    jiff::Timestamp::now(),
+                ) =>
+            {
+                c
+            }
+            _ => self.renew(federated, None, false).await?,
+        };
+        Ok((
+            issued.temporary.credentials.clone(),
+            Some((issued.generation, issued.after_401)),
+        ))
     }
 
     /// The full URL of a request.
@@ -265,6 +454,29 @@ impl Client {
         project_id: &str,
         timeout: Duration,
     ) -> Result<Body, ApiError> {
+        let (credentials, issued) = self.credentials().await?;
+        let result = self.send(request, project_id, timeout, &credentials).await;
+        match (&self.auth, issued, &result) {
+            (
+                Auth::Idp(federated),
+                Some((generation, used_after_401)),
+                Err(ApiError::Auth { status: 401, .. }),
+            ) if renew_after_401(true, used_after_401) => {
+                let issued = self.renew(federated, Some(generation), true).await?;
+                let credentials = issued.temporary.credentials.clone();
+                self.send(request, project_id, timeout, &credentials).await
+            }
+            _ => result,
+        }
+    }
+
+    async fn send(
+        &self,
+        request: &ApiRequest,
+        project_id: &str,
+        timeout: Duration,
+        credentials: &Credentials,
+    ) -> Result<Body, ApiError> {
         let base = self.endpoints.base(request.service);
         let url = checked_url(base, request).map_err(|why| ApiError::Refused {
             status: 0,
@@ -274,7 +486,7 @@ impl Client {
         })?;
         // Sign the Host exactly as reqwest will send it (with a non-default port).
         let host = super::credentials::host_header(&url).unwrap_or_else(|| host_of(base));
-        let headers = self.credentials.apply(
+        let headers = credentials.apply(
             "GET",
             &host,
             &request.path,

@@ -130,7 +130,15 @@ pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
         path: origin.clone(),
         source,
     })?;
-    let env = move |name: &str| vars.get(name).cloned().or_else(|| std::env::var(name).ok());
+    let env = move |name: &str| {
+        vars.get(name).cloned().or_else(|| match name {
+            // The names other Huawei Cloud tools use, after the SDK's.
+            "HUAWEICLOUD_SDK_PROJECT_ID" => crate::api::credentials::PROJECT_ID_VARS
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty())),
+            _ => std::env::var(name).ok(),
+        })
+    };
     Ok(spec::parse(&origin, &source, &env)?)
 }
 
@@ -218,6 +226,16 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
         Endpoints::resolve(&spec.endpoints.region, &overrides, args.allow_http)?
             .trust(args.ca_cert.as_deref(), ssl_cert_file)?,
     )
+}
+
+/// Checks the IAM endpoint of keyless authentication like the services'
+/// endpoints; returns whether it is on this machine.
+pub(crate) fn check_iam_endpoint(url: &str, args: &EndpointArgs) -> Result<bool, Error> {
+    Ok(crate::api::endpoints::check_other(
+        url,
+        crate::api::federation::ENV_IAM_ENDPOINT,
+        args.allow_http,
+    )?)
 }
 
 pub(crate) fn verbosity(d: &DisplayArgs) -> Verbosity {
