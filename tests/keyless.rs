@@ -1,0 +1,291 @@
+//! Keyless authentication end to end: the real binary exchanges an OIDC ID
+//! token at the simulator's IAM for temporary credentials, renews them
+//! through a wait longer than several of their lifetimes, and fails closed
+//! (exit 4) when the token cannot be used. Counts come from the
+//! simulator's stats, never from timing.
+
+#[path = "common/harness.rs"]
+mod harness;
+#[path = "common/sdk_python.rs"]
+mod sdk_python;
+
+use std::process::Output;
+use std::time::Duration;
+
+use harness::*;
+use jobgate::sim::iam::test_jwt;
+use jobgate::sim::{Endpoint, SimAuth};
+
+const IDP: &str = "github-actions-idp";
+const AUDIENCE: &str = "jobgate-test";
+
+fn scenario(lifetime: &str, job_ends: &str) -> String {
+    format!(
+        r#"
+project_id: {PROJECT}
+iam: {{idp_id: {IDP}, audience: {AUDIENCE}, lifetime: {lifetime}}}
+jobs:
+  - id: desk-1
+    kind: desktop_job
+    timeline: [{{at: 0s, status: RUNNING}}, {{at: {job_ends}, status: SUCCESS}}]
+"#
+    )
+}
+
+/// The gateway accepts only a token nobody has: every accepted request was
+/// signed with credentials the simulated IAM issued.
+fn start(lifetime: &str, job_ends: &str) -> Sim {
+    Sim::start_with_auth(
+        &scenario(lifetime, job_ends),
+        None,
+        SimAuth::Token("no-static-credential-works".into()),
+    )
+}
+
+fn spec(poll: &str) -> String {
+    format!(
+        "version: 1\ndefaults:\n  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}\n  timeout: 60s\n  poll: {poll}\nwaits:\n  desk:\n    desktop_job: desk-1\n    target: [SUCCESS]\n"
+    )
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Runs `jobgate run` with only the identity-provider variables set.
+fn run_keyless(sim: &Sim, dir: &Workdir, token: &str, extra: &[&str]) -> (Output, String) {
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("{ initial: 2500ms, max: 2500ms, factor: 1, jitter: none, adaptive: false }"),
+    );
+    let token_file = dir.write("id-token", &format!("{token}\n"));
+    let report = dir.path("report.json");
+    let mut cmd = jobgate();
+    cmd.env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+        .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url())
+        .arg("run")
+        .arg(&spec)
+        .arg("--endpoint")
+        .arg(sim.url())
+        .arg("--report")
+        .arg(&report)
+        .args(extra);
+    let out = output_within(&mut cmd, Duration::from_secs(90));
+    let report = std::fs::read_to_string(&report).unwrap_or_default();
+    (out, report)
+}
+
+/// No secret of the exchange in any output: the ID token, and the
+/// simulator's temporary secrets (recognisable by their prefixes).
+fn assert_no_secrets(out: &Output, report: &str, token: &str) {
+    let all = format!(
+        "{}\n{}\n{report}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let payload = token.split('.').nth(1).unwrap();
+    for secret in [token, payload, "simsecret", "simsts", "MIIsim"] {
+        assert!(!all.contains(secret), "output shows {secret}:\n{all}");
+    }
+}
+
+#[test]
+fn a_wait_longer_than_three_lifetimes_renews_once_per_poll_and_passes() {
+    // Credentials last 2 s; polls come every 2.5 s, so each poll after the
+    // first finds them due and renews them first: exactly one exchange per
+    // poll, and never a request with expired credentials.
+    let sim = start("2s", "7s");
+    let dir = Workdir::new();
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
+    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
+    let stats = sim.stats();
+    let polls = stats.requests_to(Endpoint::ShowJob);
+    assert!(polls >= 4, "the job ends after 7 s: {stats:?}");
+    assert_eq!(stats.answers(Endpoint::ShowJob, 200), polls, "{stats:?}");
+    assert_eq!(stats.iam.id_token_exchanges, polls, "{stats:?}");
+    assert_eq!(stats.iam.security_token_exchanges, polls, "{stats:?}");
+    assert_eq!(stats.iam.expired_rejected, 0, "{stats:?}");
+    assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn credentials_that_outlive_the_wait_are_exchanged_once() {
+    let sim = start("1h", "3s");
+    let dir = Workdir::new();
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
+    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
+    let stats = sim.stats();
+    assert!(stats.requests_to(Endpoint::ShowJob) >= 2, "{stats:?}");
+    assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
+    assert_eq!(stats.iam.security_token_exchanges, 1, "{stats:?}");
+}
+
+#[test]
+fn an_expired_token_file_is_exit_4_naming_the_file_and_the_idp() {
+    let sim = start("1h", "1ms");
+    let dir = Workdir::new();
+    let token = test_jwt(AUDIENCE, now() - 60);
+    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("id-token") && err.contains(IDP), "{err}");
+    assert!(err.contains("expired"), "{err}");
+    assert!(report.contains("auth_error"), "{report}");
+    // Caught before anything was sent.
+    let stats = sim.stats();
+    assert_eq!(stats.iam.id_token_exchanges, 0, "{stats:?}");
+    assert_eq!(stats.requests, 0, "{stats:?}");
+    assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn an_unreadable_token_file_is_exit_4_naming_the_file_and_the_idp() {
+    let sim = start("1h", "1ms");
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
+    let out = output_within(
+        jobgate()
+            .env_remove("HUAWEICLOUD_SDK_AK")
+            .env_remove("HUAWEICLOUD_SDK_SK")
+            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", dir.path("missing-token"))
+            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url())
+            .arg("run")
+            .arg(&spec)
+            .arg("--endpoint")
+            .arg(sim.url()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("missing-token") && err.contains(IDP), "{err}");
+    assert_eq!(sim.stats().requests, 0);
+}
+
+#[test]
+fn a_refused_exchange_is_exit_4_with_iams_code_and_message_and_not_retried() {
+    let sim = start("1h", "1ms");
+    let dir = Workdir::new();
+    let token = test_jwt("someone-else", now() + 600);
+    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("HTTP 401 1101"), "{err}");
+    assert!(err.contains("audience is not accepted"), "{err}");
+    assert!(err.contains(IDP) && err.contains("id-token"), "{err}");
+    let stats = sim.stats();
+    assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
+    assert_eq!(stats.iam.security_token_exchanges, 0, "{stats:?}");
+    assert_eq!(stats.requests, 0, "no poll without credentials: {stats:?}");
+    assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn plain_http_to_a_remote_iam_is_refused_before_sending_the_token() {
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
+    let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
+    let out = output_within(
+        jobgate()
+            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", "http://iam.example.com")
+            .arg("run")
+            .arg(&spec)
+            .args(["--endpoint", "http://127.0.0.1:9"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HUAWEICLOUD_SDK_IAM_ENDPOINT: refusing plain http"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn disagreeing_variables_warn_without_showing_values() {
+    let sim = Sim::start(&scenario("1h", "1ms"));
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
+    let out = output_within(
+        jobgate()
+            .env("HW_ACCESS_KEY", "AKFROMTERRAFORM")
+            .env("HW_SECRET_KEY", "SKFROMTERRAFORM")
+            .arg("run")
+            .arg(&spec)
+            .arg("--endpoint")
+            .arg(sim.url()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("HUAWEICLOUD_SDK_AK and HW_ACCESS_KEY are both set"),
+        "{err}"
+    );
+    assert!(!err.contains("FROMTERRAFORM"), "{err}");
+}
+
+#[test]
+fn terraform_names_alone_authenticate() {
+    let sim = Sim::start(&scenario("1h", "1ms"));
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
+    let out = output_within(
+        jobgate()
+            .env_remove("HUAWEICLOUD_SDK_AK")
+            .env_remove("HUAWEICLOUD_SDK_SK")
+            .env_remove("HUAWEICLOUD_SDK_PROJECT_ID")
+            .env("HW_ACCESS_KEY", AK)
+            .env("HW_SECRET_KEY", SK)
+            .env("HW_PROJECT_ID", PROJECT)
+            .arg("run")
+            .arg(&spec)
+            .arg("--endpoint")
+            .arg(sim.url()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+/// The official Python SDK's own IdP flow (`HUAWEICLOUD_SDK_IDP_ID` +
+/// `HUAWEICLOUD_SDK_ID_TOKEN_FILE`, `FederalAccessor`) against the
+/// simulated IAM and Workspace: the simulator speaks the real wire format.
+#[test]
+fn the_official_sdk_idp_flow_works_against_the_simulator() {
+    let Some(python) =
+        sdk_python::sdk_python("the_official_sdk_idp_flow_works_against_the_simulator")
+    else {
+        return;
+    };
+    let sim = start("1h", "1ms");
+    let dir = Workdir::new();
+    let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
+    let script = sdk_python::sdk_script("idp_flow.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script)
+        .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+        .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url())
+        .env("HUAWEICLOUD_SDK_PROJECT_ID", PROJECT)
+        .args(["--endpoint", &sim.url(), "--job-id", "desk-1"]);
+    let out = output_within(&mut cmd, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("status SUCCESS"));
+    let stats = sim.stats();
+    assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
+    assert_eq!(stats.iam.security_token_exchanges, 1, "{stats:?}");
+    assert_eq!(stats.answers(Endpoint::ShowJob, 200), 1, "{stats:?}");
+}
