@@ -20,10 +20,16 @@ const IDP: &str = "github-actions-idp";
 const AUDIENCE: &str = "jobgate-test";
 
 fn scenario(lifetime: &str, job_ends: &str) -> String {
+    scenario_claiming(lifetime, lifetime, job_ends)
+}
+
+/// IAM announces `claimed` as the lifetime of credentials that really
+/// last `lifetime`: they expire before the client expects.
+fn scenario_claiming(lifetime: &str, claimed: &str, job_ends: &str) -> String {
     format!(
         r#"
 project_id: {PROJECT}
-iam: {{idp_id: {IDP}, audience: {AUDIENCE}, lifetime: {lifetime}}}
+iam: {{idp_id: {IDP}, audience: {AUDIENCE}, lifetime: {lifetime}, claimed_lifetime: {claimed}}}
 jobs:
   - id: desk-1
     kind: desktop_job
@@ -109,6 +115,52 @@ fn a_wait_longer_than_three_lifetimes_renews_once_per_poll_and_passes() {
     assert_eq!(stats.iam.id_token_exchanges, polls, "{stats:?}");
     assert_eq!(stats.iam.security_token_exchanges, polls, "{stats:?}");
     assert_eq!(stats.iam.expired_rejected, 0, "{stats:?}");
+    assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn a_401_after_an_early_expiry_renews_once_and_the_retry_passes() {
+    // IAM says 1 h, the credentials last 2 s: every poll after the first is
+    // refused once, renews once, and is sent again with the new ones.
+    let sim = Sim::start_with_auth(
+        &scenario_claiming("2s", "1h", "6s"),
+        None,
+        SimAuth::Token("no-static-credential-works".into()),
+    );
+    let dir = Workdir::new();
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
+    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
+    let stats = sim.stats();
+    let refused = stats.answers(Endpoint::ShowJob, 401);
+    let answered = stats.answers(Endpoint::ShowJob, 200);
+    assert!(refused >= 2, "{stats:?}");
+    assert_eq!(stats.iam.expired_rejected, refused, "{stats:?}");
+    assert_eq!(stats.requests_to(Endpoint::ShowJob), answered + refused);
+    // The first exchange, then exactly one per refusal.
+    assert_eq!(stats.iam.id_token_exchanges, 1 + refused, "{stats:?}");
+    assert_eq!(stats.iam.security_token_exchanges, 1 + refused, "{stats:?}");
+    assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn a_401_that_renewal_does_not_cure_is_exit_4_after_one_renewal() {
+    // Credentials that are dead on arrival: one renewal, then the 401 stands.
+    let sim = Sim::start_with_auth(
+        &scenario_claiming("1ms", "1h", "1s"),
+        None,
+        SimAuth::Token("no-static-credential-works".into()),
+    );
+    let dir = Workdir::new();
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
+    assert_eq!(code(&out), 4, "{}\n{report}", stderr(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.iam.id_token_exchanges, 2, "{stats:?}");
+    assert_eq!(stats.iam.security_token_exchanges, 2, "{stats:?}");
+    assert_eq!(stats.requests_to(Endpoint::ShowJob), 2, "{stats:?}");
+    assert_eq!(stats.answers(Endpoint::ShowJob, 401), 2, "{stats:?}");
+    assert!(report.contains("auth_error"), "{report}");
     assert_no_secrets(&out, &report, &token);
 }
 

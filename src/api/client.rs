@@ -231,17 +231,15 @@ struct Federated {
 struct Issued {
     temporary: Temporary,
     generation: u64,
-    /// Obtained because the gateway answered 401 to the previous ones: a
-    /// 401 to these is final, so a bad identity cannot loop.
-    after_401: bool,
 }
 
-/// What to do about a 401, given the credentials it answered: renew once
-/// when they came from an identity provider and were not themselves the
-/// renewal after a 401 (a clock skew or an early revocation); otherwise
-/// the 401 stands.
-pub fn renew_after_401(federated: bool, used_after_401: bool) -> bool {
-    federated && !used_after_401
+/// What to do about a 401: when the credentials came from an identity
+/// provider (they may have expired early: a clock skew, a revocation),
+/// renew them and send the request once more; a 401 to that retry, or to
+/// fixed credentials, stands. So one request costs at most one renewal,
+/// and the wait ends on the final 401: no loop.
+pub fn renew_after_401(federated: bool, is_retry: bool) -> bool {
+    federated && !is_retry
 }
 
 impl From<ExchangeError> for ApiError {
@@ -344,7 +342,7 @@ impl Client {
         let Auth::Idp(federated) = &self.auth else {
             return Ok(Vec::new());
         };
-        let issued = self.renew(federated, None, false).await?;
+        let issued = self.renew(federated, None).await?;
         Ok(issued
             .temporary
             .secrets()
@@ -368,7 +366,6 @@ impl Client {
         &self,
         federated: &Federated,
         stale: Option<u64>,
-        after_401: bool,
     ) -> Result<std::sync::Arc<Issued>, ExchangeError> {
         let _one_at_a_time = federated.renewing.lock().await;
         let current = federated
@@ -397,14 +394,13 @@ impl Client {
         let issued = std::sync::Arc::new(Issued {
             temporary,
             generation,
-            after_401,
         });
         *slot = Some(issued.clone());
         Ok(issued)
     }
 
     /// The credentials for the next request, renewed first when due.
-    async fn credentials(&self) -> Result<(Credentials, Option<(u64, bool)>), ApiError> {
+    async fn credentials(&self) -> Result<(Credentials, Option<u64>), ApiError> {
         let federated = match &self.auth {
             Auth::Static(credentials) => return Ok((credentials.clone(), None)),
             Auth::Idp(federated) => federated,
@@ -424,11 +420,11 @@ impl Client {
             {
                 c
             }
-            _ => self.renew(federated, None, false).await?,
+            _ => self.renew(federated, None).await?,
         };
         Ok((
             issued.temporary.credentials.clone(),
-            Some((issued.generation, issued.after_401)),
+            Some(issued.generation),
         ))
     }
 
@@ -455,16 +451,19 @@ impl Client {
         timeout: Duration,
     ) -> Result<Body, ApiError> {
         let (credentials, issued) = self.credentials().await?;
-        let result = self.send(request, project_id, timeout, &credentials).await;
+        let result = self
+            .send(request, project_id, timeout, &credentials)
+            .await
+            .map_err(|e| scrub(e, &credentials));
         match (&self.auth, issued, &result) {
-            (
-                Auth::Idp(federated),
-                Some((generation, used_after_401)),
-                Err(ApiError::Auth { status: 401, .. }),
-            ) if renew_after_401(true, used_after_401) => {
-                let issued = self.renew(federated, Some(generation), true).await?;
+            (Auth::Idp(federated), Some(generation), Err(ApiError::Auth { status: 401, .. }))
+                if renew_after_401(true, false) =>
+            {
+                let issued = self.renew(federated, Some(generation)).await?;
                 let credentials = issued.temporary.credentials.clone();
-                self.send(request, project_id, timeout, &credentials).await
+                self.send(request, project_id, timeout, &credentials)
+                    .await
+                    .map_err(|e| scrub(e, &credentials))
             }
             _ => result,
         }
@@ -535,6 +534,28 @@ impl Client {
         })?;
         classify(status, body, request_id, retry_after)
     }
+}
+
+/// Masks the values of `credentials` in an error's server text. The run's
+/// redactor knows the credentials of the first exchange only; renewed
+/// temporary credentials are masked here, where they are known, before an
+/// error echoing them (a hostile server, a proxy) leaves the client.
+fn scrub(mut error: ApiError, credentials: &Credentials) -> ApiError {
+    let (ApiError::Auth { message, code, .. }
+    | ApiError::NotFound { message, code, .. }
+    | ApiError::Throttled { message, code, .. }
+    | ApiError::Transient { message, code, .. }
+    | ApiError::Rejected { message, code, .. }
+    | ApiError::Refused { message, code, .. }) = &mut error;
+    for secret in credentials.redacted_values() {
+        if !secret.is_empty() {
+            *message = message.replace(secret, crate::redact::MASK);
+            if let Some(code) = code {
+                *code = code.replace(secret, crate::redact::MASK);
+            }
+        }
+    }
+    error
 }
 
 /// The URL of a request, provided it goes where it was signed for: the
@@ -1075,6 +1096,40 @@ mod tests {
         assert_eq!(
             host_of("https://workspace.cn-north-4.myhuaweicloud.com/"),
             "workspace.cn-north-4.myhuaweicloud.com"
+        );
+    }
+
+    #[test]
+    fn renewed_secrets_echoed_by_a_server_are_masked() {
+        use crate::api::credentials::Secret;
+        let credentials = Credentials::AkSk {
+            access_key: "TMPAK".into(),
+            secret_key: Secret::new("tmp-secret"),
+            security_token: Some(Secret::new("sts-token-value")),
+        };
+        let error = ApiError::Auth {
+            status: 401,
+            code: Some("X sts-token-value".into()),
+            message: "bad token sts-token-value for TMPAK".into(),
+            request_id: None,
+        };
+        let text = scrub(error, &credentials).to_string();
+        assert!(
+            !text.contains("sts-token-value") && !text.contains("TMPAK"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_401_renews_only_credentials_not_renewed_after_a_401() {
+        assert!(renew_after_401(true, false));
+        assert!(
+            !renew_after_401(true, true),
+            "a retry's 401 stands: no loop"
+        );
+        assert!(
+            !renew_after_401(false, false),
+            "fixed keys are never renewed"
         );
     }
 }

@@ -29,8 +29,12 @@ pub struct IamConfig {
     pub idp_id: String,
     /// The `aud` an ID token must have (`None`: any).
     pub audience: Option<String>,
-    /// How long issued credentials (and IAM tokens) last.
+    /// How long issued credentials last.
     pub lifetime: Duration,
+    /// The lifetime IAM announces in `expires_at` (and that its IAM tokens
+    /// have); `None`: the real one. A longer one makes credentials expire
+    /// before the client expects, as a clock skew or a revocation would.
+    pub claimed_lifetime: Option<Duration>,
 }
 
 /// IAM's state: the tokens and credentials it issued.
@@ -114,7 +118,7 @@ impl Iam {
             }
         }
         let iam_token = format!("MIIsim{:032x}", fastrand::u128(..));
-        let expires = self.expiry(now);
+        let expires = self.expiry(now, self.claimed());
         self.state().tokens.insert(iam_token.clone(), expires);
         let mut response = json_response(
             201,
@@ -141,21 +145,26 @@ impl Iam {
         let access = format!("SIMTMP{:014X}", fastrand::u64(..) >> 8);
         let secret = format!("simsecret{:032x}", fastrand::u128(..));
         let security_token = format!("simsts{:064x}", fastrand::u128(..));
-        let expires = self.expiry(now);
+        let expires = self.expiry(now, self.config.lifetime);
         self.state().keys.insert(
             access.clone(),
             (secret.clone(), security_token.clone(), expires),
         );
+        let claimed = self.expiry(now, self.claimed());
         json_response(
             201,
             &json!({"credential": {"access": access, "secret": secret,
-                "securitytoken": security_token, "expires_at": format_time(expires)}}),
+                "securitytoken": security_token, "expires_at": format_time(claimed)}}),
         )
     }
 
-    fn expiry(&self, now: jiff::Timestamp) -> jiff::Timestamp {
-        let lifetime = jiff::SignedDuration::try_from(self.config.lifetime)
-            .unwrap_or(jiff::SignedDuration::from_hours(1));
+    fn claimed(&self) -> Duration {
+        self.config.claimed_lifetime.unwrap_or(self.config.lifetime)
+    }
+
+    fn expiry(&self, now: jiff::Timestamp, lifetime: Duration) -> jiff::Timestamp {
+        let lifetime =
+            jiff::SignedDuration::try_from(lifetime).unwrap_or(jiff::SignedDuration::from_hours(1));
         now.checked_add(lifetime).unwrap_or(now)
     }
 

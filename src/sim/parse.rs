@@ -42,6 +42,7 @@ struct RawIam {
     idp_id: String,
     audience: Option<String>,
     lifetime: Option<String>,
+    claimed_lifetime: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -279,10 +280,15 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
                     "name the identity provider and give a lifetime such as 2s or 1h",
                 ));
             }
+            let claimed_lifetime = match &node.value.claimed_lifetime {
+                Some(text) => Some(duration(text, "claimed_lifetime", &here)?),
+                None => None,
+            };
             Some(super::iam::IamConfig {
                 idp_id: node.value.idp_id.clone(),
                 audience: node.value.audience.clone(),
                 lifetime,
+                claimed_lifetime,
             })
         }
     };
