@@ -147,7 +147,7 @@ fn a_401_after_an_early_expiry_renews_once_and_the_retry_passes() {
 fn a_401_that_renewal_does_not_cure_is_exit_4_after_one_renewal() {
     // Credentials that are dead on arrival: one renewal, then the 401 stands.
     let sim = Sim::start_with_auth(
-        &scenario_claiming("1ms", "1h", "1s"),
+        &scenario_claiming("0s", "1h", "1s"),
         None,
         SimAuth::Token("no-static-credential-works".into()),
     );
@@ -235,6 +235,29 @@ fn a_refused_exchange_is_exit_4_with_iams_code_and_message_and_not_retried() {
     assert_eq!(stats.iam.security_token_exchanges, 0, "{stats:?}");
     assert_eq!(stats.requests, 0, "no poll without credentials: {stats:?}");
     assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn endpoint_iam_overrides_the_variable() {
+    let sim = start("1h", "1ms");
+    let dir = Workdir::new();
+    let token = test_jwt(AUDIENCE, now() + 600);
+    // The variable names a port nobody listens on; the flag wins.
+    let iam = format!("iam={}", sim.url());
+    let mut cmd = jobgate();
+    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
+    let token_file = dir.write("id-token", &token);
+    cmd.env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+        .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", "http://127.0.0.1:9")
+        .arg("run")
+        .arg(&spec)
+        .args(["--endpoint", &sim.url(), "--endpoint", &iam]);
+    let out = output_within(&mut cmd, Duration::from_secs(60));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(sim.stats().iam.id_token_exchanges, 1);
 }
 
 #[test]

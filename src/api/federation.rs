@@ -536,4 +536,44 @@ mod tests {
         std::fs::write(dir.path().join("ok"), "tok.en.x\n").unwrap();
         assert_eq!(read_token_file(&config("ok")).unwrap().expose(), "tok.en.x");
     }
+
+    /// Each exchange reads the token file again: a CI step that rewrites
+    /// it (a fresh ID token) is picked up at the next renewal, and a file
+    /// that went bad is refused then, not papered over with the old token.
+    #[tokio::test]
+    async fn every_exchange_reads_the_token_file_again() {
+        use crate::sim::{Scenario, SimConfig, Simulator};
+        let scenario = Scenario::from_yaml(
+            "project_id: p\niam: {idp_id: idp, audience: aud, lifetime: 1h}\njobs:\n  - id: j\n    kind: image_job\n    timeline: [{at: 0s, status: SUCCESS}]\n",
+            "test",
+        )
+        .unwrap();
+        let sim = Simulator::start(
+            scenario,
+            SimConfig::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = IdpConfig {
+            idp_id: "idp".into(),
+            token_file: dir.path().join("token"),
+            iam_endpoint: sim.base_url(),
+        };
+        let exp = jiff::Timestamp::now().as_second() + 600;
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        std::fs::write(&config.token_file, crate::sim::iam::test_jwt("aud", exp)).unwrap();
+        let first = exchange(&http, &config).await.unwrap();
+        assert!(first.expires_at > first.obtained_at);
+        std::fs::write(&config.token_file, crate::sim::iam::test_jwt("other", exp)).unwrap();
+        let err = exchange(&http, &config).await.unwrap_err();
+        assert!(
+            matches!(&err, ExchangeError::Refused(r) if r.status == 401),
+            "{err}"
+        );
+        assert!(err.to_string().contains("audience"), "{err}");
+        assert_eq!(sim.stats().iam.id_token_exchanges, 2);
+        sim.shutdown().await;
+    }
 }

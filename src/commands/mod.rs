@@ -208,12 +208,15 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
         }
     }
     for value in &args.endpoints {
+        if iam_override(value).is_some() {
+            continue; // Keyless authentication's, see `iam_endpoint`.
+        }
         let parsed = match value.split_once('=') {
             Some((name, url)) => match Service::ALL.into_iter().find(|s| s.name() == name) {
                 Some(s) => (Some(s), url.to_owned()),
                 None => {
                     return Err(Error::Usage(format!(
-                        "--endpoint `{value}`: unknown service `{name}` (workspace or appstream)"
+                        "--endpoint `{value}`: unknown service `{name}` (workspace, appstream or iam)"
                     )));
                 }
             },
@@ -228,14 +231,24 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
     )
 }
 
-/// Checks the IAM endpoint of keyless authentication like the services'
-/// endpoints; returns whether it is on this machine.
-pub(crate) fn check_iam_endpoint(url: &str, args: &EndpointArgs) -> Result<bool, Error> {
-    Ok(crate::api::endpoints::check_other(
-        url,
-        crate::api::federation::ENV_IAM_ENDPOINT,
-        args.allow_http,
-    )?)
+fn iam_override(value: &str) -> Option<&str> {
+    value.strip_prefix("iam=")
+}
+
+/// The IAM endpoint of keyless authentication: `--endpoint iam=URL` (the
+/// last one), else `configured` (from `HUAWEICLOUD_SDK_IAM_ENDPOINT` or the
+/// SDKs' default), checked like the services' endpoints. Returns it and
+/// whether it is on this machine.
+pub(crate) fn iam_endpoint(configured: &str, args: &EndpointArgs) -> Result<(String, bool), Error> {
+    let (url, origin) = match args.endpoints.iter().rev().find_map(|v| iam_override(v)) {
+        Some(url) => (url.trim_end_matches('/').to_owned(), "--endpoint iam="),
+        None => (
+            configured.to_owned(),
+            crate::api::federation::ENV_IAM_ENDPOINT,
+        ),
+    };
+    let loopback = crate::api::endpoints::check_other(&url, origin, args.allow_http)?;
+    Ok((url, loopback))
 }
 
 pub(crate) fn verbosity(d: &DisplayArgs) -> Verbosity {

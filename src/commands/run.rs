@@ -59,8 +59,9 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
                 .map_err(Error::Internal)?;
             (client, secrets)
         }
-        Source::Idp(config) => {
-            let iam_loopback = super::check_iam_endpoint(&config.iam_endpoint, &args.endpoints)?;
+        Source::Idp(mut config) => {
+            let (iam, iam_loopback) = super::iam_endpoint(&config.iam_endpoint, &args.endpoints)?;
+            config.iam_endpoint = iam;
             let client =
                 Client::with_idp(endpoints, config, iam_loopback, &ClientOptions::default())
                     .map_err(Error::Internal)?;

@@ -274,10 +274,10 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
                 Some(text) => duration(text, "lifetime", &here)?,
                 None => Duration::from_secs(3600),
             };
-            if lifetime.is_zero() || node.value.idp_id.trim().is_empty() {
+            if node.value.idp_id.trim().is_empty() {
                 return Err(here.error(
-                    "an empty idp_id or a zero lifetime",
-                    "name the identity provider and give a lifetime such as 2s or 1h",
+                    "idp_id is empty",
+                    "name the identity provider clients send as X-Idp-Id",
                 ));
             }
             let claimed_lifetime = match &node.value.claimed_lifetime {
