@@ -6,6 +6,8 @@
 
 #[path = "common/harness.rs"]
 mod harness;
+#[path = "common/hostile.rs"]
+mod hostile;
 #[path = "common/sdk_python.rs"]
 mod sdk_python;
 
@@ -13,6 +15,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use harness::*;
+use hostile::{Hostile, Reply};
 use jobgate::sim::iam::test_jwt;
 use jobgate::sim::{Endpoint, SimAuth};
 
@@ -363,4 +366,92 @@ fn the_official_sdk_idp_flow_works_against_the_simulator() {
     assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
     assert_eq!(stats.iam.security_token_exchanges, 1, "{stats:?}");
     assert_eq!(stats.answers(Endpoint::ShowJob, 200), 1, "{stats:?}");
+}
+
+/// Runs with IAM at `iam` (the services on a port nobody listens on: no
+/// poll may happen when the exchange fails).
+fn run_against_iam(iam: &str, token: &str) -> (Output, String) {
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
+    let token_file = dir.write("id-token", token);
+    let report = dir.path("report.json");
+    let out = output_within(
+        jobgate()
+            .env_remove("HUAWEICLOUD_SDK_AK")
+            .env_remove("HUAWEICLOUD_SDK_SK")
+            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", iam)
+            .arg("run")
+            .arg(&spec)
+            .args(["--endpoint", "http://127.0.0.1:9"])
+            .arg("--report")
+            .arg(&report),
+        Duration::from_secs(60),
+    );
+    let report = std::fs::read_to_string(&report).unwrap_or_default();
+    (out, report)
+}
+
+#[test]
+fn an_iam_answer_without_a_subject_token_is_exit_4_and_goes_no_further() {
+    let iam = Hostile::start(|_| Reply::status_json(201, r#"{"token":{}}"#));
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let (out, report) = run_against_iam(&iam.url(), &token);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no X-Subject-Token header"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(report.contains("auth_error"), "{report}");
+    assert_eq!(iam.seen().len(), 1);
+    assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn an_iam_redirect_is_not_followed() {
+    let elsewhere = Hostile::start(|_| Reply::status_json(201, "{}"));
+    let target = format!("{}/v3.0/OS-AUTH/id-token/tokens", elsewhere.url());
+    let iam = Hostile::start(move |_| Reply::redirect(307, &target));
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let (out, report) = run_against_iam(&iam.url(), &token);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("redirect"), "{}", stderr(&out));
+    assert!(
+        elsewhere.seen().is_empty(),
+        "the token went to the redirect's host"
+    );
+    assert_no_secrets(&out, &report, &token);
+}
+
+#[test]
+fn iam_down_before_the_first_poll_is_exit_5_not_a_pass() {
+    let iam =
+        Hostile::start(|_| Reply::status_json(503, r#"{"error":{"code":"503","message":"busy"}}"#));
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let (out, report) = run_against_iam(&iam.url(), &token);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(report.contains("api_error"), "{report}");
+    assert_eq!(iam.seen().len(), 1, "not retried in a loop");
+}
+
+#[test]
+fn an_iam_error_echoing_the_token_does_not_show_it() {
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let echoed = token.clone();
+    let iam = Hostile::start(move |_| {
+        Reply::status_json(
+            400,
+            format!(r#"{{"error":{{"code":"1000","message":"bad id_token {echoed}"}}}}"#),
+        )
+    });
+    let (out, report) = run_against_iam(&iam.url(), &token);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HTTP 400 1000: bad id_token ***"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_secrets(&out, &report, &token);
 }

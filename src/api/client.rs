@@ -420,7 +420,19 @@ impl Client {
             {
                 c
             }
-            _ => self.renew(federated, None).await?,
+            current => match self.renew(federated, None).await {
+                Ok(issued) => issued,
+                // IAM briefly unavailable while the credentials in hand are
+                // still valid: use them; the next request tries again.
+                Err(e)
+                    if e.is_transient()
+                        && let Some(c) = current
+                        && jiff::Timestamp::now() < c.temporary.expires_at =>
+                {
+                    c
+                }
+                Err(e) => return Err(e.into()),
+            },
         };
         Ok((
             issued.temporary.credentials.clone(),

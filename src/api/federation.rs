@@ -242,6 +242,7 @@ pub async fn exchange(
         ID_TOKEN_PATH,
         Some(&config.idp_id),
         &json!({"auth": {"id_token": {"id": id_token.expose()}}}),
+        &[id_token.expose()],
     )
     .await?;
     let iam_token = headers
@@ -260,6 +261,7 @@ pub async fn exchange(
         None,
         &json!({"auth": {"identity": {"methods": ["token"], "token": {
             "id": iam_token.expose(), "duration_seconds": DURATION_SECONDS}}}}),
+        &[id_token.expose(), iam_token.expose()],
     )
     .await?;
     let obtained_at = jiff::Timestamp::now();
@@ -339,6 +341,7 @@ async fn post(
     path: &str,
     idp_id: Option<&str>,
     body: &Value,
+    secrets: &[&str],
 ) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes), ExchangeError> {
     let unavailable = |status: u16, message: String| ExchangeError::Unavailable {
         endpoint: config.iam_endpoint.clone(),
@@ -389,9 +392,9 @@ async fn post(
     let answer = answer.freeze();
     match status {
         200 | 201 => Ok((status, headers, answer)),
-        500..=599 | 408 | 429 => Err(unavailable(status, iam_error(&answer).1)),
+        500..=599 | 408 | 429 => Err(unavailable(status, iam_error(&answer, secrets).1)),
         _ if (400..500).contains(&status) => {
-            let (code, message) = iam_error(&answer);
+            let (code, message) = iam_error(&answer, secrets);
             Err(ExchangeError::Refused(Box::new(Refusal {
                 endpoint: config.iam_endpoint.clone(),
                 step,
@@ -408,8 +411,15 @@ async fn post(
 
 /// IAM's error code and message, in either of the shapes it uses
 /// (`{"error":{"code","message"}}` or the gateway's
-/// `{"error_code","error_msg"}`), shortened and printable.
-fn iam_error(body: &[u8]) -> (Option<String>, String) {
+/// `{"error_code","error_msg"}`), shortened and printable, with the
+/// tokens the request carried masked (IAM, or a proxy, may echo them).
+fn iam_error(body: &[u8], secrets: &[&str]) -> (Option<String>, String) {
+    let mask = |mut text: String| {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            text = text.replace(secret, crate::redact::MASK);
+        }
+        text
+    };
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let text = |v: Option<&Value>| {
         v.and_then(|v| match v {
@@ -428,6 +438,15 @@ fn iam_error(body: &[u8]) -> (Option<String>, String) {
         return (None, "no error details".to_owned());
     };
     let error = json.get("error");
+    // Masked before shortening, so a token cut in half is masked too.
+    let text = |v: Option<&Value>| {
+        v.and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .map(|s| text(Some(&Value::String(mask(s)))).unwrap_or_default())
+    };
     let code = text(json.get("error_code")).or_else(|| text(error.and_then(|e| e.get("code"))));
     let message = text(json.get("error_msg"))
         .or_else(|| text(error.and_then(|e| e.get("message"))))
@@ -480,15 +499,19 @@ mod tests {
     fn iam_errors_in_both_shapes() {
         assert_eq!(
             iam_error(
-                br#"{"error":{"code":"1101","message":"id token expired","title":"Unauthorized"}}"#
+                br#"{"error":{"code":"1101","message":"id token eyJsecret.x expired","title":"Unauthorized"}}"#,
+                &["eyJsecret.x"]
             ),
-            (Some("1101".into()), "id token expired".into())
+            (Some("1101".into()), "id token *** expired".into())
         );
         assert_eq!(
-            iam_error(br#"{"error_code":"IAM.0001","error_msg":"bad\u0007 idp"}"#),
+            iam_error(
+                br#"{"error_code":"IAM.0001","error_msg":"bad\u0007 idp"}"#,
+                &[]
+            ),
             (Some("IAM.0001".into()), "bad idp".into())
         );
-        assert_eq!(iam_error(b"<html>"), (None, "no error details".into()));
+        assert_eq!(iam_error(b"<html>", &[]), (None, "no error details".into()));
     }
 
     fn jwt(claims: &str) -> String {
