@@ -455,3 +455,70 @@ fn an_iam_error_echoing_the_token_does_not_show_it() {
     );
     assert_no_secrets(&out, &report, &token);
 }
+
+/// IAM failing a renewal while the credentials in hand are still valid
+/// does not fail the poll: they are used, and the gate still opens.
+#[test]
+fn a_renewal_iam_cannot_serve_falls_back_on_still_valid_credentials() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let credentials_issued = std::sync::Arc::new(AtomicUsize::new(0));
+    let issued = credentials_issued.clone();
+    let iam = Hostile::start(move |seen| match seen.path.as_str() {
+        "/v3.0/OS-AUTH/id-token/tokens" if seen.seq == 0 => {
+            Reply::status_json(201, r#"{"token":{}}"#).with_header("X-Subject-Token", "MIIhostile")
+        }
+        "/v3.0/OS-CREDENTIAL/securitytokens" if issued.fetch_add(1, Ordering::SeqCst) == 0 => {
+            // 10 s: renewal is due after 8 s, the third poll (at 9 s).
+            let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(10);
+            Reply::status_json(
+                201,
+                format!(
+                    r#"{{"credential":{{"access":"TMPAK","secret":"tmpsecret","securitytoken":"tmpsts","expires_at":"{expires}"}}}}"#
+                ),
+            )
+        }
+        _ => Reply::status_json(503, r#"{"error":{"code":"503","message":"busy"}}"#),
+    });
+    let api = Hostile::start(|seen| {
+        let status = if seen.seq < 2 { "RUNNING" } else { "SUCCESS" };
+        Reply::json(format!(
+            r#"{{"id":"desk-1","status":"{status}","job_type":"createDesktops","sub_jobs":[]}}"#
+        ))
+    });
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &spec("{ initial: 4500ms, max: 4500ms, factor: 1, jitter: none, adaptive: false }"),
+    );
+    let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
+    let out = output_within(
+        jobgate()
+            .env_remove("HUAWEICLOUD_SDK_AK")
+            .env_remove("HUAWEICLOUD_SDK_SK")
+            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", iam.url())
+            .arg("run")
+            .arg(&spec)
+            .args(["--endpoint", &api.url()]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let polls = api.seen();
+    assert_eq!(polls.len(), 3, "{polls:?}");
+    assert!(
+        polls
+            .iter()
+            .all(|p| p.header("x-security-token") == Some("tmpsts"))
+    );
+    let iam_paths: Vec<String> = iam.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        iam_paths,
+        [
+            "/v3.0/OS-AUTH/id-token/tokens",
+            "/v3.0/OS-CREDENTIAL/securitytokens",
+            "/v3.0/OS-AUTH/id-token/tokens",
+        ],
+        "one renewal tried, at the third poll"
+    );
+}
