@@ -522,3 +522,28 @@ fn a_renewal_iam_cannot_serve_falls_back_on_still_valid_credentials() {
         "one renewal tried, at the third poll"
     );
 }
+
+#[test]
+fn plan_names_the_identity_provider_and_sends_nothing() {
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
+    let token_file = dir.write("id-token", "never-read");
+    let out = output_within(
+        jobgate()
+            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+            .arg("plan")
+            .arg(&spec)
+            .args(["--endpoint", "http://127.0.0.1:9"]),
+        Duration::from_secs(60),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{}", text, stderr(&out));
+    assert!(
+        text.contains(&format!(
+            "authentication: temporary AK/SK from identity provider `{IDP}`"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("never-read"), "{text}");
+}
