@@ -224,22 +224,12 @@ struct Federated {
     /// credentials due for renewal queue here, and all but the first find
     /// them renewed.
     renewing: tokio::sync::Mutex<()>,
-    exchanges: std::sync::atomic::AtomicU64,
 }
 
 /// One exchange's credentials.
 struct Issued {
     temporary: Temporary,
     generation: u64,
-}
-
-/// What to do about a 401: when the credentials came from an identity
-/// provider (they may have expired early: a clock skew, a revocation),
-/// renew them and send the request once more; a 401 to that retry, or to
-/// fixed credentials, stands. So one request costs at most one renewal,
-/// and the wait ends on the final 401: no loop.
-pub fn renew_after_401(federated: bool, is_retry: bool) -> bool {
-    federated && !is_retry
 }
 
 impl From<ExchangeError> for ApiError {
@@ -298,7 +288,6 @@ impl Client {
             config,
             current: std::sync::RwLock::new(None),
             renewing: tokio::sync::Mutex::new(()),
-            exchanges: std::sync::atomic::AtomicU64::new(0),
         };
         Self::build(
             endpoints,
@@ -351,14 +340,6 @@ impl Client {
             .collect())
     }
 
-    /// How many ID token exchanges this client made.
-    pub fn exchanges(&self) -> u64 {
-        match &self.auth {
-            Auth::Static(_) => 0,
-            Auth::Idp(f) => f.exchanges.load(std::sync::atomic::Ordering::SeqCst),
-        }
-    }
-
     /// Renews the credentials unless another caller already replaced the
     /// generation `stale` (or, with `stale = None`, unless they are current
     /// and not due). One exchange at a time.
@@ -385,9 +366,6 @@ impl Client {
                 return Ok(current);
             }
         }
-        federated
-            .exchanges
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let temporary = federation::exchange(&self.http, &federated.config).await?;
         let mut slot = federated.current.write().unwrap_or_else(|e| e.into_inner());
         let generation = slot.as_ref().map_or(0, |c| c.generation + 1);
@@ -468,9 +446,12 @@ impl Client {
             .await
             .map_err(|e| scrub(e, &credentials));
         match (&self.auth, issued, &result) {
-            (Auth::Idp(federated), Some(generation), Err(ApiError::Auth { status: 401, .. }))
-                if renew_after_401(true, false) =>
-            {
+            // Temporary credentials may expire before their `expires_at`
+            // (clock skew, revocation): renew them (unless another wait
+            // already did) and send once more. A 401 to that retry, or to
+            // fixed credentials, stands: one request costs at most one
+            // renewal, and the wait ends on the final 401, never a loop.
+            (Auth::Idp(federated), Some(generation), Err(ApiError::Auth { status: 401, .. })) => {
                 let issued = self.renew(federated, Some(generation)).await?;
                 let credentials = issued.temporary.credentials.clone();
                 self.send(request, project_id, timeout, &credentials)
@@ -1129,19 +1110,6 @@ mod tests {
         assert!(
             !text.contains("sts-token-value") && !text.contains("TMPAK"),
             "{text}"
-        );
-    }
-
-    #[test]
-    fn a_401_renews_only_credentials_not_renewed_after_a_401() {
-        assert!(renew_after_401(true, false));
-        assert!(
-            !renew_after_401(true, true),
-            "a retry's 401 stands: no loop"
-        );
-        assert!(
-            !renew_after_401(false, false),
-            "fixed keys are never renewed"
         );
     }
 }
