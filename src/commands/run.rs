@@ -62,6 +62,8 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         Source::Idp(mut config) => {
             let (iam, iam_loopback) = super::iam_endpoint(&config.iam_endpoint, &args.endpoints)?;
             config.iam_endpoint = iam;
+            // Masked in the report of a failed exchange too, whatever IAM echoed.
+            let id_token = crate::api::federation::read_token_file(&config).ok();
             let client =
                 Client::with_idp(endpoints, config, iam_loopback, &ClientOptions::default())
                     .map_err(Error::Internal)?;
@@ -77,7 +79,8 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
                     let error = Error::from(e);
                     let reason = format!("not started: {error}");
                     let report = engine::not_started(&spec, outcome, &reason);
-                    let report = Redactor::none().report(report);
+                    let report =
+                        Redactor::new(id_token.as_ref().map(|t| t.expose())).report(report);
                     let _ = publish(&report, &locations, &outputs, mode);
                     return Err(error);
                 }
