@@ -84,7 +84,8 @@ pub struct SpecArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct EndpointArgs {
     /// Override a service's endpoint: `workspace=URL`, `appstream=URL`, or a
-    /// bare URL for both (e.g. a simulator or a private endpoint).
+    /// bare URL for both (e.g. a simulator or a private endpoint); `iam=URL`
+    /// sets IAM's, for keyless authentication.
     #[arg(long = "endpoint", value_name = "[SERVICE=]URL")]
     pub endpoints: Vec<String>,
     /// Allow plain http:// to hosts other than loopback.

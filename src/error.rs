@@ -4,6 +4,7 @@
 
 use crate::api::credentials::CredentialsError;
 use crate::api::endpoints::EndpointError;
+use crate::api::federation::ExchangeError;
 use crate::exit;
 use crate::spec::SpecErrors;
 
@@ -31,6 +32,9 @@ pub enum Error {
     /// No usable credentials.
     #[error("{0}")]
     Credentials(#[from] CredentialsError),
+    /// The ID token could not be exchanged for temporary credentials.
+    #[error("{0}")]
+    Exchange(#[from] ExchangeError),
     /// The endpoints cannot be resolved.
     #[error("{0}")]
     Endpoint(#[from] EndpointError),
@@ -58,6 +62,9 @@ impl Error {
             | Error::Usage(_)
             | Error::Endpoint(_) => exit::INVALID_INPUT,
             Error::Credentials(_) => exit::AUTH,
+            // IAM down or unreachable is no verdict on the credentials.
+            Error::Exchange(e) if e.is_transient() => exit::API_UNAVAILABLE,
+            Error::Exchange(_) => exit::AUTH,
             Error::WriteReport { .. } | Error::Simulator(_) | Error::Internal(_) => {
                 exit::API_UNAVAILABLE
             }

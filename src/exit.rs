@@ -12,7 +12,8 @@ pub const WAIT_FAILED: u8 = 1;
 pub const INVALID_INPUT: u8 = 2;
 /// A timeout ran out before the outcome was known.
 pub const TIMED_OUT: u8 = 3;
-/// Credentials are missing, rejected (401) or not permitted (403).
+/// Credentials are missing, rejected (401) or not permitted (403), or an
+/// ID token was refused by IAM or cannot be read.
 pub const AUTH: u8 = 4;
 /// The API stayed unreachable or answered errors beyond the retry budget.
 pub const API_UNAVAILABLE: u8 = 5;

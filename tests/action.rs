@@ -1398,3 +1398,210 @@ fn args_are_split_on_whitespace() {
     assert_eq!(run.output("exit-code"), "2", "{}", run.log());
     assert_eq!(run.output("outcome"), "");
 }
+
+// ---------------------------------------------------------------------------
+// `oidc: true`: the GitHub ID token, fetched from a fake token service.
+
+const ID_TOKEN_REQUEST_TOKEN: &str = "ghs_idtokenrequest000000000000000001";
+const IDP: &str = "github-actions";
+const AUDIENCE: &str = "jobgate-ci";
+
+/// GitHub's ID token service: `GET URL&audience=A` with the request token
+/// as bearer answers `{"value": JWT}` for that audience. Returns the URL
+/// (with its own `?api-version`, as the runner's has) and the request log.
+fn fake_token_service() -> (String, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/_apis/token?api-version=2.0",
+        listener.local_addr().unwrap()
+    );
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&requests);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let mut authorization = None;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap() == 0 || header.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':')
+                    && name.eq_ignore_ascii_case("authorization")
+                {
+                    authorization = Some(value.trim().to_owned());
+                }
+            }
+            let audience = path
+                .split_once("&audience=")
+                .map(|(_, a)| a.to_owned())
+                .unwrap_or_default();
+            let authorised =
+                authorization.as_deref() == Some(&format!("bearer {ID_TOKEN_REQUEST_TOKEN}"));
+            log.lock().unwrap().push(Request {
+                path,
+                authorization,
+            });
+            let exp = jiff::Timestamp::now().as_second() + 600;
+            let (status, body) = if authorised {
+                let jwt = jobgate::sim::iam::test_jwt(&audience, exp);
+                ("200 OK", json!({ "count": 1, "value": jwt }).to_string())
+            } else {
+                ("401 Unauthorized", String::new())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, requests)
+}
+
+const OIDC_SCENARIO: &str = r#"
+project_id: 0123456789abcdef0123456789abcdef
+iam: {idp_id: github-actions, audience: jobgate-ci, lifetime: 1h}
+jobs:
+  - id: img-ok
+    kind: image_job
+    timeline: [{at: 0s, status: RUNNING}, {at: 100ms, status: SUCCESS}]
+"#;
+
+/// A runner with no stored key at all: the gateway accepts only
+/// credentials its IAM issued.
+fn keyless(sim: &Sim) -> Runner {
+    let mut runner = Runner::new();
+    runner.env.remove("HUAWEICLOUD_SDK_AK");
+    runner.env.remove("HUAWEICLOUD_SDK_SK");
+    runner
+        .env
+        .insert("HUAWEICLOUD_SDK_IAM_ENDPOINT".into(), sim.url());
+    runner.simulator(sim).with("spec", "gate.yaml");
+    runner.write(
+        "gate.yaml",
+        &spec(
+            "",
+            "  build:\n    image_job: img-ok\n    target: [SUCCESS]\n",
+        ),
+    );
+    runner.cached_build();
+    runner
+}
+
+#[test]
+fn oidc_fetches_the_id_token_masks_it_and_gates_with_no_stored_secret() {
+    let sim = Sim::start_with_auth(
+        OIDC_SCENARIO,
+        None,
+        jobgate::sim::SimAuth::Token("no-stored-secret".into()),
+    );
+    let (url, requests) = fake_token_service();
+    let mut runner = keyless(&sim);
+    runner
+        .env
+        .insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), url.clone());
+    runner.env.insert(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+        ID_TOKEN_REQUEST_TOKEN.into(),
+    );
+    runner
+        .with("oidc", "true")
+        .with("idp-id", IDP)
+        .with("oidc-audience", AUDIENCE);
+    let run = runner.run();
+    let log = run.log();
+    assert_eq!(run.output("outcome"), "met", "{log}");
+    assert_eq!(run.output("exit-code"), "0", "{log}");
+    let requests = requests.lock().unwrap().clone();
+    assert_eq!(
+        requests,
+        [Request {
+            path: format!("/_apis/token?api-version=2.0&audience={AUDIENCE}"),
+            authorization: Some(format!("bearer {ID_TOKEN_REQUEST_TOKEN}")),
+        }]
+    );
+    assert_eq!(sim.stats().iam.id_token_exchanges, 1);
+    // The token is in $RUNNER_TEMP, and in the log only as the mask command.
+    let token = std::fs::read_to_string(runner.dir("temp").join("jobgate-id-token")).unwrap();
+    let token = token.trim();
+    assert!(token.split('.').count() == 3, "{token}");
+    // (The action masks it first; jobgate masks it again with its secrets.)
+    let shown: Vec<&str> = log.lines().filter(|l| l.contains(token)).collect();
+    assert!(!shown.is_empty(), "{log}");
+    for line in shown {
+        assert_eq!(line, format!("::add-mask::{token}"), "{log}");
+    }
+    assert!(!log.contains(ID_TOKEN_REQUEST_TOKEN), "{log}");
+    assert!(!run.summary.contains(token));
+}
+
+#[test]
+fn oidc_without_id_token_permission_is_exit_4_naming_it() {
+    let sim = Sim::start_with_auth(
+        OIDC_SCENARIO,
+        None,
+        jobgate::sim::SimAuth::Token("no-stored-secret".into()),
+    );
+    let mut runner = keyless(&sim);
+    runner
+        .with("oidc", "true")
+        .with("idp-id", IDP)
+        .with("oidc-audience", AUDIENCE);
+    let run = runner.run();
+    assert_eq!(run.step("run").status, Status::Failed(4), "{}", run.log());
+    assert_eq!(run.output("exit-code"), "4");
+    assert_eq!(
+        run.errors(),
+        [
+            "::error title=jobgate::oidc: true, but the runner offers no ID token: give the job 'permissions: id-token: write'"
+        ]
+    );
+    assert_eq!(sim.stats().iam.id_token_exchanges, 0);
+}
+
+#[test]
+fn oidc_needs_the_identity_provider_and_the_audience() {
+    let sim = Sim::start(OIDC_SCENARIO);
+    let (url, requests) = fake_token_service();
+    for (oidc, idp, audience, error) in [
+        (
+            "true",
+            "",
+            AUDIENCE,
+            "oidc: true needs idp-id (the IAM identity provider) and oidc-audience (its client ID)",
+        ),
+        (
+            "true",
+            IDP,
+            "",
+            "oidc: true needs idp-id (the IAM identity provider) and oidc-audience (its client ID)",
+        ),
+        (
+            "yes",
+            IDP,
+            AUDIENCE,
+            "input oidc must be true or false, not 'yes'",
+        ),
+    ] {
+        let mut runner = keyless(&sim);
+        runner
+            .env
+            .insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), url.clone());
+        runner.env.insert(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+            ID_TOKEN_REQUEST_TOKEN.into(),
+        );
+        runner
+            .with("oidc", oidc)
+            .with("idp-id", idp)
+            .with("oidc-audience", audience);
+        let run = runner.run();
+        assert_eq!(run.step("run").status, Status::Failed(2), "{}", run.log());
+        assert_eq!(run.errors(), [format!("::error title=jobgate::{error}")]);
+    }
+    assert!(requests.lock().unwrap().is_empty());
+}

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::credentials::Credentials;
+use super::federation::{self, ExchangeError, IdpConfig, Temporary};
 use super::request::{ApiRequest, WORKSPACE_PAGE};
 use super::{Service, endpoints::Endpoints};
 
@@ -214,7 +215,55 @@ impl Default for ClientOptions {
 pub struct Client {
     http: reqwest::Client,
     endpoints: Endpoints,
-    credentials: Credentials,
+    auth: Auth,
+}
+
+/// What signs the requests.
+enum Auth {
+    Static(Credentials),
+    Idp(Box<Federated>),
+}
+
+/// Temporary credentials from an identity provider, shared by every wait.
+struct Federated {
+    config: IdpConfig,
+    /// The credentials in use; `None` only before the first exchange.
+    current: std::sync::RwLock<Option<std::sync::Arc<Issued>>>,
+    /// Held by the one exchange in progress: waits that find the
+    /// credentials due for renewal queue here, and all but the first find
+    /// them renewed.
+    renewing: tokio::sync::Mutex<()>,
+}
+
+/// One exchange's credentials.
+struct Issued {
+    temporary: Temporary,
+    generation: u64,
+}
+
+impl From<ExchangeError> for ApiError {
+    fn from(error: ExchangeError) -> Self {
+        let status = error.status();
+        let code = error.code().map(str::to_owned);
+        let message = error.to_string();
+        if error.is_transient() {
+            ApiError::Transient {
+                status,
+                code,
+                message,
+                request_id: None,
+            }
+        } else {
+            // The wait cannot go on without credentials: an authentication
+            // failure, reported with IAM's code and message, never retried.
+            ApiError::Auth {
+                status,
+                code,
+                message,
+                request_id: None,
+            }
+        }
+    }
 }
 
 impl Client {
@@ -231,6 +280,38 @@ impl Client {
         credentials: Credentials,
         options: &ClientOptions,
     ) -> Result<Self, String> {
+        Self::build(endpoints, Auth::Static(credentials), options, true)
+    }
+
+    /// A client whose credentials come from exchanging the ID token of
+    /// `config` at IAM; call [`Client::exchange`] before the first request.
+    /// `iam_loopback` says whether IAM is on this machine (then, with every
+    /// other endpoint on loopback too, no proxy is used).
+    pub fn with_idp(
+        endpoints: Endpoints,
+        config: IdpConfig,
+        iam_loopback: bool,
+        options: &ClientOptions,
+    ) -> Result<Self, String> {
+        let federated = Federated {
+            config,
+            current: std::sync::RwLock::new(None),
+            renewing: tokio::sync::Mutex::new(()),
+        };
+        Self::build(
+            endpoints,
+            Auth::Idp(Box::new(federated)),
+            options,
+            iam_loopback,
+        )
+    }
+
+    fn build(
+        endpoints: Endpoints,
+        auth: Auth,
+        options: &ClientOptions,
+        others_loopback: bool,
+    ) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("jobgate/", env!("CARGO_PKG_VERSION")))
             .timeout(options.request_timeout)
@@ -239,7 +320,7 @@ impl Client {
         for certificate in endpoints.trusted() {
             builder = builder.add_root_certificate(certificate.clone());
         }
-        if endpoints.all_loopback() {
+        if endpoints.all_loopback() && others_loopback {
             builder = builder.no_proxy();
         }
         let http = builder
@@ -248,8 +329,102 @@ impl Client {
         Ok(Client {
             http,
             endpoints,
-            credentials,
+            auth,
         })
+    }
+
+    /// Exchanges the ID token for temporary credentials (now, before the
+    /// first poll) and returns their secret values, for redaction. With
+    /// fixed credentials, returns nothing.
+    pub async fn exchange(&self) -> Result<Vec<String>, ExchangeError> {
+        let Auth::Idp(federated) = &self.auth else {
+            return Ok(Vec::new());
+        };
+        let issued = self.renew(federated, None).await?;
+        Ok(issued
+            .temporary
+            .secrets()
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Renews the credentials unless another caller already replaced the
+    /// generation `stale` (or, with `stale = None`, unless they are current
+    /// and not due). One exchange at a time.
+    async fn renew(
+        &self,
+        federated: &Federated,
+        stale: Option<u64>,
+    ) -> Result<std::sync::Arc<Issued>, ExchangeError> {
+        let _one_at_a_time = federated.renewing.lock().await;
+        let current = federated
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(current) = current {
+            let replaced = stale.is_some_and(|g| g != current.generation);
+            let fresh = stale.is_none()
+                && !federation::renew_due(
+                    current.temporary.obtained_at,
+                    current.temporary.expires_at,
+                    jiff::Timestamp::now(),
+                );
+            if replaced || fresh {
+                return Ok(current);
+            }
+        }
+        let temporary = federation::exchange(&self.http, &federated.config).await?;
+        let mut slot = federated.current.write().unwrap_or_else(|e| e.into_inner());
+        let generation = slot.as_ref().map_or(0, |c| c.generation + 1);
+        let issued = std::sync::Arc::new(Issued {
+            temporary,
+            generation,
+        });
+        *slot = Some(issued.clone());
+        Ok(issued)
+    }
+
+    /// The credentials for the next request, renewed first when due.
+    async fn credentials(&self) -> Result<(Credentials, Option<u64>), ApiError> {
+        let federated = match &self.auth {
+            Auth::Static(credentials) => return Ok((credentials.clone(), None)),
+            Auth::Idp(federated) => federated,
+        };
+        let current = federated
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let issued = match current {
+            Some(c)
+                if !federation::renew_due(
+                    c.temporary.obtained_at,
+                    c.temporary.expires_at,
+                    jiff::Timestamp::now(),
+                ) =>
+            {
+                c
+            }
+            current => match self.renew(federated, None).await {
+                Ok(issued) => issued,
+                // IAM briefly unavailable while the credentials in hand are
+                // still valid: use them; the next request tries again.
+                Err(e)
+                    if e.is_transient()
+                        && let Some(c) = current
+                        && jiff::Timestamp::now() < c.temporary.expires_at =>
+                {
+                    c
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok((
+            issued.temporary.credentials.clone(),
+            Some(issued.generation),
+        ))
     }
 
     /// The full URL of a request.
@@ -274,6 +449,35 @@ impl Client {
         project_id: &str,
         timeout: Duration,
     ) -> Result<Body, ApiError> {
+        let (credentials, issued) = self.credentials().await?;
+        let result = self
+            .send(request, project_id, timeout, &credentials)
+            .await
+            .map_err(|e| scrub(e, &credentials));
+        match (&self.auth, issued, &result) {
+            // Temporary credentials may expire before their `expires_at`
+            // (clock skew, revocation): renew them (unless another wait
+            // already did) and send once more. A 401 to that retry, or to
+            // fixed credentials, stands: one request costs at most one
+            // renewal, and the wait ends on the final 401, never a loop.
+            (Auth::Idp(federated), Some(generation), Err(ApiError::Auth { status: 401, .. })) => {
+                let issued = self.renew(federated, Some(generation)).await?;
+                let credentials = issued.temporary.credentials.clone();
+                self.send(request, project_id, timeout, &credentials)
+                    .await
+                    .map_err(|e| scrub(e, &credentials))
+            }
+            _ => result,
+        }
+    }
+
+    async fn send(
+        &self,
+        request: &ApiRequest,
+        project_id: &str,
+        timeout: Duration,
+        credentials: &Credentials,
+    ) -> Result<Body, ApiError> {
         let base = self.endpoints.base(request.service);
         let url = checked_url(base, request).map_err(|why| ApiError::Refused {
             status: 0,
@@ -283,7 +487,7 @@ impl Client {
         })?;
         // Sign the Host exactly as reqwest will send it (with a non-default port).
         let host = super::credentials::host_header(&url).unwrap_or_else(|| host_of(base));
-        let headers = self.credentials.apply(
+        let headers = credentials.apply(
             "GET",
             &host,
             &request.path,
@@ -332,6 +536,28 @@ impl Client {
         })?;
         classify(status, body, request_id, retry_after)
     }
+}
+
+/// Masks the values of `credentials` in an error's server text. The run's
+/// redactor knows the credentials of the first exchange only; renewed
+/// temporary credentials are masked here, where they are known, before an
+/// error echoing them (a hostile server, a proxy) leaves the client.
+fn scrub(mut error: ApiError, credentials: &Credentials) -> ApiError {
+    let (ApiError::Auth { message, code, .. }
+    | ApiError::NotFound { message, code, .. }
+    | ApiError::Throttled { message, code, .. }
+    | ApiError::Transient { message, code, .. }
+    | ApiError::Rejected { message, code, .. }
+    | ApiError::Refused { message, code, .. }) = &mut error;
+    for secret in credentials.redacted_values() {
+        if !secret.is_empty() {
+            *message = message.replace(secret, crate::redact::MASK);
+            if let Some(code) = code {
+                *code = code.replace(secret, crate::redact::MASK);
+            }
+        }
+    }
+    error
 }
 
 /// The URL of a request, provided it goes where it was signed for: the
@@ -913,6 +1139,27 @@ mod tests {
         assert_eq!(
             host_of("https://workspace.cn-north-4.myhuaweicloud.com/"),
             "workspace.cn-north-4.myhuaweicloud.com"
+        );
+    }
+
+    #[test]
+    fn renewed_secrets_echoed_by_a_server_are_masked() {
+        use crate::api::credentials::Secret;
+        let credentials = Credentials::AkSk {
+            access_key: "TMPAK".into(),
+            secret_key: Secret::new("tmp-secret"),
+            security_token: Some(Secret::new("sts-token-value")),
+        };
+        let error = ApiError::Auth {
+            status: 401,
+            code: Some("X sts-token-value".into()),
+            message: "bad token sts-token-value for TMPAK".into(),
+            request_id: None,
+        };
+        let text = scrub(error, &credentials).to_string();
+        assert!(
+            !text.contains("sts-token-value") && !text.contains("TMPAK"),
+            "{text}"
         );
     }
 }

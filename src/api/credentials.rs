@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+use super::federation::{
+    DEFAULT_IAM_ENDPOINT, ENV_IAM_ENDPOINT, ENV_ID_TOKEN_FILE, ENV_IDP_ID, IdpConfig,
+};
 use super::signer::{self, SigningRequest};
 
 /// Access key ID (AK), as read by the official SDKs.
@@ -17,6 +20,50 @@ pub const ENV_SK: &str = "HUAWEICLOUD_SDK_SK";
 pub const ENV_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
 /// An IAM token, used when no AK/SK pair is configured.
 pub const ENV_AUTH_TOKEN: &str = "JOBGATE_AUTH_TOKEN";
+
+/// One tool's names for an AK/SK pair (and its security token). Read in
+/// this order; the first family with either half set is the one used, as a
+/// whole, so a pair is never half from one tool and half from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Family {
+    pub ak: &'static str,
+    pub sk: &'static str,
+    pub security_token: Option<&'static str>,
+}
+
+/// The official SDKs' names, then `huaweicloud/auth-action`'s, then the
+/// Terraform provider's.
+pub const FAMILIES: [Family; 3] = [
+    Family {
+        ak: ENV_AK,
+        sk: ENV_SK,
+        security_token: Some(ENV_SECURITY_TOKEN),
+    },
+    Family {
+        ak: "HUAWEI_CLOUD_ACCESS_KEY_ID",
+        sk: "HUAWEI_CLOUD_SECRET_ACCESS_KEY",
+        security_token: None,
+    },
+    Family {
+        ak: "HW_ACCESS_KEY",
+        sk: "HW_SECRET_KEY",
+        security_token: Some("HW_SECURITY_TOKEN"),
+    },
+];
+
+/// Project id variables, highest precedence first (the same three tools).
+pub const PROJECT_ID_VARS: [&str; 3] = [
+    "HUAWEICLOUD_SDK_PROJECT_ID",
+    "HUAWEI_CLOUD_PROJECT_ID",
+    "HW_PROJECT_ID",
+];
+
+/// Region variables of the same tools (the spec may reference any of them).
+pub const REGION_VARS: [&str; 3] = [
+    "HUAWEICLOUD_SDK_REGION",
+    "HUAWEI_CLOUD_REGION",
+    "HW_REGION_NAME",
+];
 
 /// A secret value. `Debug` and `Display` print `***`, so it cannot leak into
 /// output, logs, reports or error messages by accident; [`Secret::expose`]
@@ -88,7 +135,9 @@ pub enum CredentialsError {
     /// No credentials at all.
     #[error(
         "no credentials: set {ENV_AK} and {ENV_SK} (plus {ENV_SECURITY_TOKEN} for temporary \
-         credentials) to sign requests with an access key, or set {ENV_AUTH_TOKEN} to an IAM token"
+         credentials) to sign requests with an access key, set {ENV_IDP_ID} and \
+         {ENV_ID_TOKEN_FILE} to exchange a CI platform's OIDC ID token (no stored secret), or set \
+         {ENV_AUTH_TOKEN} to an IAM token"
     )]
     Missing,
     /// A value that is not valid UTF-8 (a binary file read into it, or a
@@ -100,6 +149,18 @@ pub enum CredentialsError {
     NotUnicode {
         /// The variable with the bad value (its value is never shown).
         var: &'static str,
+    },
+    /// Half of the identity-provider pair.
+    #[error(
+        "{present} is set but {missing} is not: keyless authentication needs both \
+         (the IAM identity provider id and the file holding the OIDC ID token); set {missing}, \
+         or unset {present} to use an access key"
+    )]
+    IncompleteIdp {
+        /// The variable that is set.
+        present: &'static str,
+        /// The variable that is missing.
+        missing: &'static str,
     },
     /// A value that cannot be sent in an HTTP header.
     #[error(
@@ -124,7 +185,12 @@ impl Credentials {
     pub fn from_os_lookup(
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<Self, CredentialsError> {
-        for var in [ENV_AK, ENV_SK, ENV_SECURITY_TOKEN, ENV_AUTH_TOKEN] {
+        let names = FAMILIES
+            .iter()
+            .flat_map(|f| [Some(f.ak), Some(f.sk), f.security_token])
+            .flatten()
+            .chain([ENV_AUTH_TOKEN]);
+        for var in names {
             if lookup(var).is_some_and(|v| v.to_str().is_none()) {
                 return Err(CredentialsError::NotUnicode { var });
             }
@@ -144,10 +210,21 @@ impl Credentials {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let ak = read(ENV_AK);
-        let sk = read(ENV_SK);
-        let security_token = read(ENV_SECURITY_TOKEN);
+        let family = FAMILIES
+            .iter()
+            .find(|f| read(f.ak).is_some() || read(f.sk).is_some())
+            .unwrap_or(&FAMILIES[0]);
+        let ak = read(family.ak);
+        let sk = read(family.sk);
+        let security_token = family.security_token.and_then(read);
         let token = read(ENV_AUTH_TOKEN);
+        // A security token of the SDK's names without any AK/SK is an error,
+        // whichever family was looked at.
+        let security_token = security_token.or_else(|| {
+            (family.ak == ENV_AK)
+                .then(|| read(ENV_SECURITY_TOKEN))
+                .flatten()
+        });
 
         let credentials = match (ak, sk) {
             (Some(access_key), Some(secret_key)) => Self::AkSk {
@@ -157,14 +234,14 @@ impl Credentials {
             },
             (Some(_), None) => {
                 return Err(CredentialsError::IncompleteAkSk {
-                    present: ENV_AK,
-                    missing: ENV_SK,
+                    present: family.ak,
+                    missing: family.sk,
                 });
             }
             (None, Some(_)) => {
                 return Err(CredentialsError::IncompleteAkSk {
-                    present: ENV_SK,
-                    missing: ENV_AK,
+                    present: family.sk,
+                    missing: family.ak,
                 });
             }
             (None, None) => match (token, security_token) {
@@ -173,13 +250,13 @@ impl Credentials {
                 (None, None) => return Err(CredentialsError::Missing),
             },
         };
-        credentials.validate()?;
+        credentials.validate(family)?;
         Ok(credentials)
     }
 
     /// Rejects values that would make the HTTP client fail to build the
     /// request (or worse, be sent mangled) later on.
-    fn validate(&self) -> Result<(), CredentialsError> {
+    fn validate(&self, family: &Family) -> Result<(), CredentialsError> {
         let header_safe = |var: &'static str, value: &str| {
             if value.bytes().all(|b| b.is_ascii_graphic()) {
                 Ok(())
@@ -193,9 +270,12 @@ impl Credentials {
                 security_token,
                 ..
             } => {
-                header_safe(ENV_AK, access_key)?;
+                header_safe(family.ak, access_key)?;
                 if let Some(token) = security_token {
-                    header_safe(ENV_SECURITY_TOKEN, token.expose())?;
+                    header_safe(
+                        family.security_token.unwrap_or(ENV_SECURITY_TOKEN),
+                        token.expose(),
+                    )?;
                 }
                 Ok(())
             }
@@ -304,6 +384,124 @@ impl Credentials {
         }
         headers
     }
+}
+
+/// Where the credentials come from: fixed values, or an identity provider
+/// whose ID token is exchanged for temporary credentials (see
+/// [`super::federation`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Static(Credentials),
+    Idp(IdpConfig),
+}
+
+impl Source {
+    /// Reads the environment. As in the official SDKs, a complete
+    /// identity-provider pair (`HUAWEICLOUD_SDK_IDP_ID` and
+    /// `HUAWEICLOUD_SDK_ID_TOKEN_FILE`) wins over an access key.
+    pub fn from_env() -> Result<Self, CredentialsError> {
+        Self::from_os_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Like [`Source::from_env`], over any lookup (a map in tests).
+    pub fn from_os_lookup(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, CredentialsError> {
+        for var in [ENV_IDP_ID, ENV_IAM_ENDPOINT] {
+            if lookup(var).is_some_and(|v| v.to_str().is_none()) {
+                return Err(CredentialsError::NotUnicode { var });
+            }
+        }
+        let text = |name: &str| {
+            lookup(name)
+                .and_then(|v| v.into_string().ok())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let idp_id = text(ENV_IDP_ID);
+        // A path need not be UTF-8.
+        let token_file = lookup(ENV_ID_TOKEN_FILE).filter(|v| !v.is_empty());
+        match (idp_id, token_file) {
+            (Some(idp_id), Some(token_file)) => {
+                if !idp_id.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(CredentialsError::InvalidValue { var: ENV_IDP_ID });
+                }
+                let iam_endpoint = text(ENV_IAM_ENDPOINT)
+                    .unwrap_or_else(|| DEFAULT_IAM_ENDPOINT.to_owned())
+                    .trim_end_matches('/')
+                    .to_owned();
+                Ok(Self::Idp(IdpConfig {
+                    idp_id,
+                    token_file: token_file.into(),
+                    iam_endpoint,
+                }))
+            }
+            (Some(_), None) => Err(CredentialsError::IncompleteIdp {
+                present: ENV_IDP_ID,
+                missing: ENV_ID_TOKEN_FILE,
+            }),
+            (None, Some(_)) => Err(CredentialsError::IncompleteIdp {
+                present: ENV_ID_TOKEN_FILE,
+                missing: ENV_IDP_ID,
+            }),
+            (None, None) => Credentials::from_os_lookup(lookup).map(Self::Static),
+        }
+    }
+
+    /// A short, secret-free description for `plan` and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Static(credentials) => credentials.describe().to_owned(),
+            Self::Idp(config) => format!(
+                "temporary AK/SK from identity provider `{}` (ID token file {}, IAM {})",
+                config.idp_id,
+                config.token_file.display(),
+                config.iam_endpoint
+            ),
+        }
+    }
+}
+
+/// Warnings for sources that disagree: the same setting given twice, under
+/// different names, with different values (never shown), and which one
+/// wins. Empty when every duplicate agrees.
+pub fn disagreements(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let read = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let mut warnings = Vec::new();
+    let mut compare = |names: &[&'static str], what: &str| {
+        let set: Vec<(&str, String)> = names
+            .iter()
+            .filter_map(|n| read(n).map(|v| (*n, v)))
+            .collect();
+        if let Some((first, value)) = set.first()
+            && let Some((other, _)) = set.iter().find(|(_, v)| v != value)
+        {
+            warnings.push(format!(
+                "warning: {first} and {other} are both set, to different {what}s; using {first} \
+                 (precedence: {}); unset the one you do not mean",
+                names.join(", then ")
+            ));
+        }
+    };
+    compare(&FAMILIES.map(|f| f.ak), "access key");
+    compare(&FAMILIES.map(|f| f.sk), "secret key");
+    compare(&PROJECT_ID_VARS, "project id");
+    compare(&REGION_VARS, "region");
+    if read(ENV_IDP_ID).is_some()
+        && read(ENV_ID_TOKEN_FILE).is_some()
+        && let Some(family) = FAMILIES.iter().find(|f| read(f.ak).is_some())
+    {
+        warnings.push(format!(
+            "warning: both {ENV_IDP_ID}/{ENV_ID_TOKEN_FILE} and {} are set; using the identity \
+             provider, as the official SDKs do; unset the one you do not mean",
+            family.ak
+        ));
+    }
+    warnings
 }
 
 /// The `Host` header reqwest sends for `url`: the host, plus `:port` when
@@ -607,5 +805,138 @@ mod tests {
             (name == ENV_AUTH_TOKEN).then(|| OsString::from("tok"))
         });
         assert_eq!(ok, Ok(Credentials::Token(Secret::new("tok"))));
+    }
+
+    #[test]
+    fn other_tools_names_are_read_after_the_sdks_as_whole_pairs() {
+        let c = Credentials::from_lookup(lookup(&[
+            ("HUAWEI_CLOUD_ACCESS_KEY_ID", "AK2"),
+            ("HUAWEI_CLOUD_SECRET_ACCESS_KEY", "SK2"),
+            ("HW_ACCESS_KEY", "AK3"),
+            ("HW_SECRET_KEY", "SK3"),
+        ]))
+        .unwrap();
+        assert_eq!(c.redacted_values(), vec!["SK2", "AK2"]);
+        let c = Credentials::from_lookup(lookup(&[
+            ("HW_ACCESS_KEY", "AK3"),
+            ("HW_SECRET_KEY", "SK3"),
+            ("HW_SECURITY_TOKEN", "T3"),
+        ]))
+        .unwrap();
+        assert_eq!(c.describe(), "AK/SK with security token");
+        // The SDK's names win; a half pair in the first family set is an
+        // error naming that family's variables, not a silent fallback.
+        let c = Credentials::from_lookup(lookup(&[
+            (ENV_AK, "AK1"),
+            (ENV_SK, "SK1"),
+            ("HW_ACCESS_KEY", "AK3"),
+            ("HW_SECRET_KEY", "SK3"),
+        ]))
+        .unwrap();
+        assert_eq!(c.secrets(), vec!["SK1"]);
+        assert_eq!(
+            Credentials::from_lookup(lookup(&[
+                ("HUAWEI_CLOUD_ACCESS_KEY_ID", "AK2"),
+                ("HW_ACCESS_KEY", "AK3"),
+                ("HW_SECRET_KEY", "SK3"),
+            ]))
+            .unwrap_err(),
+            CredentialsError::IncompleteAkSk {
+                present: "HUAWEI_CLOUD_ACCESS_KEY_ID",
+                missing: "HUAWEI_CLOUD_SECRET_ACCESS_KEY"
+            }
+        );
+    }
+
+    #[test]
+    fn disagreeing_sources_warn_without_values() {
+        assert!(
+            disagreements(lookup(&[
+                (ENV_AK, "AK1"),
+                ("HW_ACCESS_KEY", "AK1"),
+                ("HUAWEI_CLOUD_PROJECT_ID", "p"),
+            ]))
+            .is_empty()
+        );
+        let warnings = disagreements(lookup(&[
+            (ENV_SK, "secret-one"),
+            ("HW_SECRET_KEY", "secret-two"),
+            ("HUAWEICLOUD_SDK_PROJECT_ID", "p1"),
+            ("HW_PROJECT_ID", "p2"),
+        ]));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("using HUAWEICLOUD_SDK_SK"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("HW_PROJECT_ID"), "{warnings:?}");
+        let all = warnings.join("\n");
+        for value in ["secret-one", "secret-two", "p1", "p2"] {
+            assert!(!all.contains(&format!(" {value}")), "{all}");
+        }
+        let warnings = disagreements(lookup(&[
+            (ENV_IDP_ID, "idp"),
+            (ENV_ID_TOKEN_FILE, "/t"),
+            ("HUAWEI_CLOUD_ACCESS_KEY_ID", "AK"),
+        ]));
+        assert!(
+            warnings[0].contains("using the identity provider"),
+            "{warnings:?}"
+        );
+    }
+
+    fn os_lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+        let inner = lookup(vars);
+        move |name| inner(name).map(Into::into)
+    }
+
+    #[test]
+    fn an_identity_provider_wins_like_in_the_sdks() {
+        let source = Source::from_os_lookup(os_lookup(&[
+            (ENV_IDP_ID, " github "),
+            (ENV_ID_TOKEN_FILE, "/run/token"),
+            (ENV_AK, "AK"),
+            (ENV_SK, "SK"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            source,
+            Source::Idp(IdpConfig {
+                idp_id: "github".into(),
+                token_file: "/run/token".into(),
+                iam_endpoint: DEFAULT_IAM_ENDPOINT.into(),
+            })
+        );
+        let source = Source::from_os_lookup(os_lookup(&[
+            (ENV_IDP_ID, "github"),
+            (ENV_ID_TOKEN_FILE, "/run/token"),
+            (ENV_IAM_ENDPOINT, "http://127.0.0.1:9/"),
+        ]))
+        .unwrap();
+        assert!(
+            matches!(&source, Source::Idp(c) if c.iam_endpoint == "http://127.0.0.1:9"),
+            "{source:?}"
+        );
+        assert!(source.describe().contains("identity provider `github`"));
+        assert_eq!(
+            Source::from_os_lookup(os_lookup(&[
+                (ENV_IDP_ID, "github"),
+                (ENV_AK, "A"),
+                (ENV_SK, "S")
+            ]))
+            .unwrap_err(),
+            CredentialsError::IncompleteIdp {
+                present: ENV_IDP_ID,
+                missing: ENV_ID_TOKEN_FILE
+            }
+        );
+        assert_eq!(
+            Source::from_os_lookup(os_lookup(&[(ENV_AK, "A"), (ENV_SK, "S")])).unwrap(),
+            Source::Static(Credentials::AkSk {
+                access_key: "A".into(),
+                secret_key: Secret::new("S"),
+                security_token: None
+            })
+        );
     }
 }

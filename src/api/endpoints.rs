@@ -170,6 +170,14 @@ impl Endpoints {
     }
 }
 
+/// Checks a base URL that is not one of the two services' (IAM's, for
+/// keyless authentication) by the same rules, and says whether it is on
+/// this machine.
+pub fn check_other(url: &str, origin: &str, allow_http: bool) -> Result<bool, EndpointError> {
+    check_url(url, origin, allow_http)?;
+    Ok(Url::parse(url).is_ok_and(|u| is_loopback(&u)))
+}
+
 /// Reads a PEM bundle; `origin` names the option or variable it came from.
 fn load_certificates(path: &Path, origin: &str) -> Result<Vec<Certificate>, EndpointError> {
     let error = |reason: String| EndpointError::CaCert {

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod credentials;
 pub mod endpoints;
+pub mod federation;
 pub mod model;
 pub mod request;
 pub mod service;

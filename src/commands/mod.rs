@@ -130,7 +130,15 @@ pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
         path: origin.clone(),
         source,
     })?;
-    let env = move |name: &str| vars.get(name).cloned().or_else(|| std::env::var(name).ok());
+    let env = move |name: &str| {
+        vars.get(name).cloned().or_else(|| match name {
+            // The names other Huawei Cloud tools use, after the SDK's.
+            "HUAWEICLOUD_SDK_PROJECT_ID" => crate::api::credentials::PROJECT_ID_VARS
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty())),
+            _ => std::env::var(name).ok(),
+        })
+    };
     Ok(spec::parse(&origin, &source, &env)?)
 }
 
@@ -200,6 +208,9 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
         }
     }
     for value in &args.endpoints {
+        if iam_override(value).is_some() {
+            continue; // Keyless authentication's, see `iam_endpoint`.
+        }
         let parsed = match value.split_once('=') {
             // A bare URL may hold `=` itself (in a query, refused later).
             Some((name, url)) if !name.contains("://") => {
@@ -207,7 +218,7 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
                     Some(s) => (Some(s), url.to_owned()),
                     None => {
                         return Err(Error::Usage(format!(
-                            "--endpoint `{value}`: unknown service `{name}` (workspace or appstream)"
+                            "--endpoint `{value}`: unknown service `{name}` (workspace, appstream or iam)"
                         )));
                     }
                 }
@@ -221,6 +232,26 @@ pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, E
         Endpoints::resolve(&spec.endpoints.region, &overrides, args.allow_http)?
             .trust(args.ca_cert.as_deref(), ssl_cert_file)?,
     )
+}
+
+fn iam_override(value: &str) -> Option<&str> {
+    value.strip_prefix("iam=")
+}
+
+/// The IAM endpoint of keyless authentication: `--endpoint iam=URL` (the
+/// last one), else `configured` (from `HUAWEICLOUD_SDK_IAM_ENDPOINT` or the
+/// SDKs' default), checked like the services' endpoints. Returns it and
+/// whether it is on this machine.
+pub(crate) fn iam_endpoint(configured: &str, args: &EndpointArgs) -> Result<(String, bool), Error> {
+    let (url, origin) = match args.endpoints.iter().rev().find_map(|v| iam_override(v)) {
+        Some(url) => (url.trim_end_matches('/').to_owned(), "--endpoint iam="),
+        None => (
+            configured.to_owned(),
+            crate::api::federation::ENV_IAM_ENDPOINT,
+        ),
+    };
+    let loopback = crate::api::endpoints::check_other(&url, origin, args.allow_http)?;
+    Ok((url, loopback))
 }
 
 pub(crate) fn verbosity(d: &DisplayArgs) -> Verbosity {

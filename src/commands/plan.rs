@@ -1,7 +1,7 @@
 //! `jobgate plan`: what a run would do, without any network.
 
 use super::{endpoints, load_spec};
-use crate::api::credentials::Credentials;
+use crate::api::credentials::Source;
 use crate::cli::PlanArgs;
 use crate::engine;
 use crate::error::Error;
@@ -11,8 +11,8 @@ use crate::spec::{self, duration};
 pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
     let spec = load_spec(&args.spec)?;
     let endpoints = endpoints(&spec, &args.endpoints)?;
-    let auth = match Credentials::from_env() {
-        Ok(c) => c.describe().to_owned(),
+    let auth = match Source::from_env() {
+        Ok(c) => c.describe(),
         Err(e) => format!("{e} (run would exit 4)"),
     };
     let mut out = String::new();

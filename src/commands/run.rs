@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{endpoints, load_spec, terminal_width, verbosity};
 use crate::api::client::{Client, ClientOptions};
-use crate::api::credentials::Credentials;
+use crate::api::credentials::{self, Credentials, Source};
 use crate::api::endpoints::Endpoints;
 use crate::cli::RunArgs;
 use crate::engine::{self, Gate, RunOptions, Stop};
@@ -32,8 +32,11 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         json: args.json,
     };
     let locations = report::github::locations(&spec);
-    let credentials = match Credentials::from_env() {
-        Ok(credentials) => credentials,
+    for warning in credentials::disagreements(|name| std::env::var(name).ok()) {
+        eprintln!("{warning}");
+    }
+    let source = match Source::from_env() {
+        Ok(source) => source,
         Err(e) => {
             // Nothing was polled, but a CI step gating on the report, the
             // step outputs or the summary must still learn why.
@@ -45,9 +48,48 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             return Err(error);
         }
     };
+    let (client, secrets) = match source {
+        Source::Static(credentials) => {
+            let secrets: Vec<String> = credentials
+                .redacted_values()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let client = Client::new(endpoints, credentials, &ClientOptions::default())
+                .map_err(Error::Internal)?;
+            (client, secrets)
+        }
+        Source::Idp(mut config) => {
+            let (iam, iam_loopback) = super::iam_endpoint(&config.iam_endpoint, &args.endpoints)?;
+            config.iam_endpoint = iam;
+            // Masked in the report of a failed exchange too, whatever IAM echoed.
+            let id_token = crate::api::federation::read_token_file(&config).ok();
+            let client =
+                Client::with_idp(endpoints, config, iam_loopback, &ClientOptions::default())
+                    .map_err(Error::Internal)?;
+            // Before the first poll: a refused exchange ends the run here.
+            match client.exchange().await {
+                Ok(secrets) => (client, secrets),
+                Err(e) => {
+                    let outcome = if e.is_transient() {
+                        Outcome::ApiError
+                    } else {
+                        Outcome::AuthError
+                    };
+                    let error = Error::from(e);
+                    let reason = format!("not started: {error}");
+                    let report = engine::not_started(&spec, outcome, &reason);
+                    let report =
+                        Redactor::new(id_token.as_ref().map(|t| t.expose())).report(report);
+                    let _ = publish(&report, &locations, &outputs, mode);
+                    return Err(error);
+                }
+            }
+        }
+    };
     if mode.github {
         let mut commands = workflow_commands(args.json);
-        for secret in credentials.redacted_values() {
+        for secret in &secrets {
             let _ = writeln!(commands, "{}", report::github::mask(secret));
         }
     }
@@ -67,7 +109,8 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         concurrency: args.max_concurrency,
         rps: args.max_rps,
     };
-    let report = execute(&spec, endpoints, credentials, options, limits, mode).await?;
+    let redactor = Redactor::new(secrets.iter().map(String::as_str));
+    let report = execute_with(&spec, client, redactor, options, limits, mode).await?;
     publish(&report, &locations, &outputs, mode)?;
     Ok(report.exit_code)
 }
@@ -94,6 +137,19 @@ pub async fn execute(
     redactor.register();
     let client =
         Client::new(endpoints, credentials, &ClientOptions::default()).map_err(Error::Internal)?;
+    execute_with(spec, client, redactor, options, limits, mode).await
+}
+
+/// Like [`execute`], with a client already set up (and, for keyless
+/// authentication, its first credentials already obtained).
+pub async fn execute_with(
+    spec: &Spec,
+    client: Client,
+    redactor: Redactor,
+    options: RunOptions,
+    limits: Limits,
+    mode: OutputMode,
+) -> Result<Redacted, Error> {
     let gate = Arc::new(Gate::new(client, limits.concurrency, limits.rps));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(output::render(mode, rx, redactor.clone()));

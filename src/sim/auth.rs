@@ -64,6 +64,11 @@ impl Rejection {
     }
 }
 
+/// The gateway's 401 with `error_code` and `error_msg`.
+pub fn unauthorized(error_code: &str, error_msg: String) -> Rejection {
+    Rejection::unauthorized(error_code, error_msg)
+}
+
 /// The gateway's code for bad IAM authentication information.
 pub const BAD_IAM_AUTH: &str = "APIG.0301";
 /// The gateway's code for a token it does not accept.

@@ -33,6 +33,16 @@ struct RawScenario {
     past_image_jobs: Vec<Spanned<RawPastJobs>>,
     #[serde(default)]
     past_app_server_sub_jobs: Vec<Spanned<RawPastJobs>>,
+    iam: Option<Spanned<RawIam>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIam {
+    idp_id: String,
+    audience: Option<String>,
+    lifetime: Option<String>,
+    claimed_lifetime: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +266,32 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         )?;
         past_app_server_sub_jobs.extend(jobs.jobs());
     }
+    let iam = match &raw.iam {
+        None => None,
+        Some(node) => {
+            let here = place(origin, node, "iam".to_owned());
+            let lifetime = match &node.value.lifetime {
+                Some(text) => duration(text, "lifetime", &here)?,
+                None => Duration::from_secs(3600),
+            };
+            if node.value.idp_id.trim().is_empty() {
+                return Err(here.error(
+                    "idp_id is empty",
+                    "name the identity provider clients send as X-Idp-Id",
+                ));
+            }
+            let claimed_lifetime = match &node.value.claimed_lifetime {
+                Some(text) => Some(duration(text, "claimed_lifetime", &here)?),
+                None => None,
+            };
+            Some(super::iam::IamConfig {
+                idp_id: node.value.idp_id.clone(),
+                audience: node.value.audience.clone(),
+                lifetime,
+                claimed_lifetime,
+            })
+        }
+    };
     Ok(Scenario {
         project_id: raw.project_id.value.clone(),
         seed,
@@ -263,6 +299,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         faults,
         past_image_jobs,
         past_app_server_sub_jobs,
+        iam,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct Scenario {
     /// App-server sub-jobs that ended before the start: `ListSubJobs`
     /// history.
     pub past_app_server_sub_jobs: Vec<PastJob>,
+    /// The simulated IAM for keyless authentication, when `iam:` is given.
+    pub iam: Option<super::iam::IamConfig>,
 }
 
 /// Which API serves a job.

@@ -47,6 +47,8 @@ pub struct Shared {
     pub counters: Counters,
     pub faults: Faults,
     pub auth: SimAuth,
+    /// The simulated IAM, when the scenario has `iam:`.
+    pub iam: Option<super::iam::Iam>,
     next_request: AtomicU64,
 }
 
@@ -75,7 +77,9 @@ impl Simulator {
         }
         let order_seed = config.seed.unwrap_or(scenario.seed);
         let counters = Counters::new(&scenario);
+        let iam = scenario.iam.clone().map(super::iam::Iam::new);
         let shared = Arc::new(Shared {
+            iam,
             world: World::new(scenario, Clock::start(), order_seed),
             counters,
             faults,
@@ -183,6 +187,12 @@ async fn handle(
         let response = call(&router, request.map(Body::new)).await;
         return Ok(with_request_id(response, &request_id));
     }
+    if path.starts_with("/v3.0/")
+        && let Some(iam) = &shared.iam
+    {
+        let response = iam.handle(&shared.counters, request.map(Body::new)).await;
+        return Ok(with_request_id(response, &request_id));
+    }
     let endpoint = Endpoint::classify(&path);
     let counters = &shared.counters;
     // Held until this handler returns or is dropped (a hang whose client
@@ -222,13 +232,19 @@ async fn handle(
                     return Ok(with_request_id(response, &request_id));
                 }
             };
-            match auth::check(
-                &shared.auth,
-                &parts.method,
-                &parts.uri,
-                &parts.headers,
-                &body,
-            ) {
+            let temporary = shared.iam.as_ref().and_then(|iam| {
+                iam.check(counters, &parts.method, &parts.uri, &parts.headers, &body)
+            });
+            let verdict = temporary.unwrap_or_else(|| {
+                auth::check(
+                    &shared.auth,
+                    &parts.method,
+                    &parts.uri,
+                    &parts.headers,
+                    &body,
+                )
+            });
+            match verdict {
                 Err(rejection) => {
                     counters.injected(Injected::AuthRejected);
                     routes::json_response(rejection.status, &rejection.body)

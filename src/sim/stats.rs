@@ -29,6 +29,20 @@ pub struct Stats {
     pub requests_per_second: Vec<u64>,
     /// When each job reached its final state, relative to the start.
     pub jobs: Vec<JobTruth>,
+    /// The simulated IAM's exchanges (all zero without `iam:`).
+    #[serde(default)]
+    pub iam: IamStats,
+}
+
+/// What the simulated IAM did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IamStats {
+    /// ID tokens presented (`POST /v3.0/OS-AUTH/id-token/tokens`).
+    pub id_token_exchanges: u64,
+    /// Temporary credentials asked for (`POST /v3.0/OS-CREDENTIAL/securitytokens`).
+    pub security_token_exchanges: u64,
+    /// Requests refused because their temporary credentials had expired.
+    pub expired_rejected: u64,
 }
 
 /// Requests to one operation.
@@ -201,6 +215,11 @@ impl Counters {
             };
             *counter += 1;
         });
+    }
+
+    /// Updates the IAM counters.
+    pub fn iam(&self, update: impl FnOnce(&mut IamStats)) {
+        self.with(|stats| update(&mut stats.iam));
     }
 
     /// A copy of the current counters.
