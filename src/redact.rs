@@ -61,20 +61,21 @@ pub const PARTIAL: usize = 16;
 pub const MIN_ENCODED: usize = 8;
 
 /// Removes secrets, control characters and workflow commands from text.
-/// Cheap to clone (the targets are shared).
+/// Cheap to clone: clones share their targets, so a secret learnt later
+/// (renewed temporary credentials) is redacted by every clone.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    targets: Arc<Targets>,
+    targets: Arc<std::sync::RwLock<Arc<Targets>>>,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The targets are the secrets: never print them.
-        write!(f, "Redactor({} secrets)", self.targets.secrets.len())
+        write!(f, "Redactor({} secrets)", self.targets().secrets.len())
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Targets {
     /// The secrets themselves: matched whole or by a start or end of at
     /// least [`PARTIAL`] bytes.
@@ -83,10 +84,58 @@ struct Targets {
     encoded: Vec<Vec<u8>>,
 }
 
+impl Targets {
+    /// Where any target occurs in `haystack`.
+    fn find(&self, haystack: &[u8]) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        for secret in &self.secrets {
+            if secret.len() <= PARTIAL {
+                out.extend(occurrences(haystack, secret).map(|at| at..at + secret.len()));
+                continue;
+            }
+            let (head, tail) = (&secret[..PARTIAL], &secret[secret.len() - PARTIAL..]);
+            for at in occurrences(haystack, head) {
+                let mut end = at + PARTIAL;
+                while end < haystack.len()
+                    && end - at < secret.len()
+                    && haystack[end] == secret[end - at]
+                {
+                    end += 1;
+                }
+                out.push(at..end);
+            }
+            for at in occurrences(haystack, tail) {
+                let end = at + PARTIAL;
+                let mut start = at;
+                while start > 0
+                    && end - start < secret.len()
+                    && haystack[start - 1] == secret[secret.len() - (end - start) - 1]
+                {
+                    start -= 1;
+                }
+                out.push(start..end);
+            }
+        }
+        for target in &self.encoded {
+            out.extend(occurrences(haystack, target).map(|at| at..at + target.len()));
+        }
+        out
+    }
+}
+
 impl Redactor {
     /// A redactor for these secret values (empty ones are ignored).
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut targets = Targets::default();
+        let redactor = Redactor::default();
+        redactor.learn(secrets);
+        redactor
+    }
+
+    /// Adds secret values, for this redactor and every clone of it: renewed
+    /// temporary credentials are secrets from the moment they exist.
+    pub fn learn<'a>(&self, secrets: impl IntoIterator<Item = &'a str>) {
+        let mut slot = self.targets.write().unwrap_or_else(|e| e.into_inner());
+        let mut targets = Targets::clone(&slot);
         for secret in secrets {
             let bytes = secret.as_bytes();
             if bytes.is_empty() || targets.secrets.iter().any(|s| s == bytes) {
@@ -100,9 +149,16 @@ impl Redactor {
         // Overlapping matches merge into one mask, so order does not matter.
         targets.encoded.sort();
         targets.encoded.dedup();
-        Redactor {
-            targets: Arc::new(targets),
-        }
+        *slot = Arc::new(targets);
+    }
+
+    /// The targets as they stand (a snapshot: text is redacted against one
+    /// consistent set).
+    fn targets(&self) -> Arc<Targets> {
+        self.targets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Makes this the redactor of the process's crash path: a panic hook
@@ -132,7 +188,8 @@ impl Redactor {
     }
 
     fn secrets(&self, text: &str) -> String {
-        if self.targets.secrets.is_empty() {
+        let targets = self.targets();
+        if targets.secrets.is_empty() {
             return text.to_owned();
         }
         // The raw view, and one decoded view per escape family: a secret
@@ -140,7 +197,7 @@ impl Redactor {
         // longer shows, and one view decoding every family at once would
         // miss a JSON-escaped secret that contains `%41`. All ranges are in
         // the text, so overlapping ones merge into one mask.
-        let mut ranges = self.find(text.as_bytes());
+        let mut ranges = targets.find(text.as_bytes());
         for (family, marker) in [
             (Family::Percent, '%'),
             (Family::Json, '\\'),
@@ -152,50 +209,14 @@ impl Redactor {
             let (decoded, spans) = decode(text, family);
             if decoded.len() != text.len() {
                 ranges.extend(
-                    self.find(&decoded)
+                    targets
+                        .find(&decoded)
                         .into_iter()
                         .map(|r| spans[r.start].start..spans[r.end - 1].end),
                 );
             }
         }
         replace(text, ranges)
-    }
-
-    /// Where any target occurs in `haystack`.
-    fn find(&self, haystack: &[u8]) -> Vec<Range<usize>> {
-        let mut out = Vec::new();
-        for secret in &self.targets.secrets {
-            if secret.len() <= PARTIAL {
-                out.extend(occurrences(haystack, secret).map(|at| at..at + secret.len()));
-                continue;
-            }
-            let (head, tail) = (&secret[..PARTIAL], &secret[secret.len() - PARTIAL..]);
-            for at in occurrences(haystack, head) {
-                let mut end = at + PARTIAL;
-                while end < haystack.len()
-                    && end - at < secret.len()
-                    && haystack[end] == secret[end - at]
-                {
-                    end += 1;
-                }
-                out.push(at..end);
-            }
-            for at in occurrences(haystack, tail) {
-                let end = at + PARTIAL;
-                let mut start = at;
-                while start > 0
-                    && end - start < secret.len()
-                    && haystack[start - 1] == secret[secret.len() - (end - start) - 1]
-                {
-                    start -= 1;
-                }
-                out.push(start..end);
-            }
-        }
-        for target in &self.targets.encoded {
-            out.extend(occurrences(haystack, target).map(|at| at..at + target.len()));
-        }
-        out
     }
 
     /// The report with every string redacted, ready for the writers.
@@ -776,6 +797,19 @@ mod tests {
     /// What the runner would take for a workflow command, on any line.
     fn is_command(line: &str) -> bool {
         line.trim_start().starts_with("::") || line.contains("##[")
+    }
+
+    #[test]
+    fn a_secret_learnt_later_is_redacted_by_every_clone() {
+        let redactor = Redactor::new(["first-secret-value"]);
+        let clone = redactor.clone();
+        assert_eq!(
+            clone.text("a renewed-secret-value"),
+            "a renewed-secret-value"
+        );
+        redactor.learn(["renewed-secret-value"]);
+        assert_eq!(clone.text("a renewed-secret-value b"), "a *** b");
+        assert_eq!(clone.text("first-secret-value"), MASK);
     }
 
     #[test]

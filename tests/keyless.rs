@@ -63,6 +63,17 @@ fn now() -> i64 {
 
 /// Runs `jobgate run` with only the identity-provider variables set.
 fn run_keyless(sim: &Sim, dir: &Workdir, token: &str, extra: &[&str]) -> (Output, String) {
+    run_keyless_env(sim, dir, token, extra, &[])
+}
+
+/// [`run_keyless`] with `env` set for the process.
+fn run_keyless_env(
+    sim: &Sim,
+    dir: &Workdir,
+    token: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, String) {
     let spec = dir.write(
         "spec.yaml",
         &spec("{ initial: 2500ms, max: 2500ms, factor: 1, jitter: none, adaptive: false }"),
@@ -82,6 +93,9 @@ fn run_keyless(sim: &Sim, dir: &Workdir, token: &str, extra: &[&str]) -> (Output
         .arg("--report")
         .arg(&report)
         .args(extra);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
     let out = output_within(&mut cmd, Duration::from_secs(90));
     let report = std::fs::read_to_string(&report).unwrap_or_default();
     (out, report)
@@ -119,6 +133,53 @@ fn a_wait_longer_than_three_lifetimes_renews_once_per_poll_and_passes() {
     assert_eq!(stats.iam.security_token_exchanges, polls, "{stats:?}");
     assert_eq!(stats.iam.expired_rejected, 0, "{stats:?}");
     assert_no_secrets(&out, &report, &token);
+}
+
+/// Renewed credentials are secrets from the moment they exist: under
+/// GitHub Actions each renewal's values are masked for the runner (and the
+/// redactor learns them), not only the first exchange's.
+#[test]
+fn every_renewal_is_masked_under_github_actions() {
+    let sim = start("2s", "7s");
+    let dir = Workdir::new();
+    let token = test_jwt(AUDIENCE, now() + 600);
+    let outputs = dir.write("github-output", "");
+    let summary = dir.write("step-summary", "");
+    let (out, report) = run_keyless_env(
+        &sim,
+        &dir,
+        &token,
+        &[],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
+    let exchanges = sim.stats().iam.security_token_exchanges;
+    assert!(exchanges >= 3, "{:?}", sim.stats());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let masked: std::collections::BTreeSet<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("::add-mask::"))
+        .collect();
+    // Each exchange brings a new secret key and security token at least.
+    assert!(
+        masked.len() as u64 >= 2 * exchanges,
+        "{} values masked for {exchanges} exchanges:\n{stdout}",
+        masked.len()
+    );
+    // Beyond the mask commands themselves, no output shows a secret.
+    let unmasked: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    let rest = Output {
+        stdout: unmasked.join("\n").into_bytes(),
+        ..out.clone()
+    };
+    assert_no_secrets(&rest, &report, &token);
 }
 
 #[test]

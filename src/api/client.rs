@@ -233,7 +233,13 @@ struct Federated {
     /// credentials due for renewal queue here, and all but the first find
     /// them renewed.
     renewing: tokio::sync::Mutex<()>,
+    /// Told the secret values of every renewal before they sign a request.
+    on_renewal: Option<SecretsHook>,
 }
+
+/// Receives the secret values of renewed credentials (so that outputs
+/// redact and mask them from the moment they exist).
+pub type SecretsHook = Box<dyn Fn(&[&str]) + Send + Sync>;
 
 /// One exchange's credentials.
 struct Issued {
@@ -283,6 +289,14 @@ impl Client {
         Self::build(endpoints, Auth::Static(credentials), options, true)
     }
 
+    /// Calls `hook` with the secret values of every renewal of keyless
+    /// credentials (static credentials are never renewed).
+    pub fn on_renewal(&mut self, hook: SecretsHook) {
+        if let Auth::Idp(federated) = &mut self.auth {
+            federated.on_renewal = Some(hook);
+        }
+    }
+
     /// A client whose credentials come from exchanging the ID token of
     /// `config` at IAM; call [`Client::exchange`] before the first request.
     /// `iam_loopback` says whether IAM is on this machine (then, with every
@@ -297,6 +311,7 @@ impl Client {
             config,
             current: std::sync::RwLock::new(None),
             renewing: tokio::sync::Mutex::new(()),
+            on_renewal: None,
         };
         Self::build(
             endpoints,
@@ -376,6 +391,9 @@ impl Client {
             }
         }
         let temporary = federation::exchange(&self.http, &federated.config).await?;
+        if let Some(hook) = &federated.on_renewal {
+            hook(&temporary.secrets());
+        }
         let mut slot = federated.current.write().unwrap_or_else(|e| e.into_inner());
         let generation = slot.as_ref().map_or(0, |c| c.generation + 1);
         let issued = std::sync::Arc::new(Issued {

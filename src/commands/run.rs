@@ -110,6 +110,19 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         rps: args.max_rps,
     };
     let redactor = Redactor::new(secrets.iter().map(String::as_str));
+    redactor.register();
+    let mut client = client;
+    let renewed = redactor.clone();
+    let (github, json) = (mode.github, args.json);
+    client.on_renewal(Box::new(move |secrets| {
+        renewed.learn(secrets.iter().copied());
+        if github {
+            let mut commands = workflow_commands(json);
+            for secret in secrets {
+                let _ = writeln!(commands, "{}", report::github::mask(secret));
+            }
+        }
+    }));
     let report = execute_with(&spec, client, redactor, options, limits, mode).await?;
     publish(&report, &locations, &outputs, mode)?;
     Ok(report.exit_code)
