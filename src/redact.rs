@@ -41,7 +41,7 @@ use crate::api::model::{Item, JobState, Timestamp};
 use crate::api::status::Status;
 use crate::engine::Event;
 use crate::report::model::{
-    ApiErrorInfo, Estimate, HistoryEntry, LastObservation, RunReport, WaitReport,
+    ApiErrorInfo, Estimate, Evidence, HistoryEntry, LastObservation, RunReport, WaitReport,
 };
 
 /// The run's redactor, for reports written by the panic hook.
@@ -245,6 +245,7 @@ impl Redactor {
             elapsed_ms,
             last_observation,
             blame,
+            evidence,
             outputs,
             last_error,
             history,
@@ -264,6 +265,7 @@ impl Redactor {
             elapsed_ms,
             last_observation: last_observation.map(|o| self.observation(o)),
             blame: blame.into_iter().map(|i| self.item(i)).collect(),
+            evidence: evidence.map(|e| self.evidence(e)),
             outputs: outputs
                 .into_iter()
                 .map(|(k, v)| (self.text(&k), self.text(&v)))
@@ -271,6 +273,32 @@ impl Redactor {
             last_error: last_error.map(|e| self.api_error(e)),
             history: history.into_iter().map(|h| self.history(h)).collect(),
             estimate: estimate.map(|e| self.estimate(e)),
+        }
+    }
+
+    fn evidence(&self, evidence: Evidence) -> Evidence {
+        let Evidence {
+            cause,
+            job,
+            failed,
+            failed_total,
+            pending,
+            pending_total,
+            pending_counts,
+            known_codes,
+        } = evidence;
+        Evidence {
+            cause: self.text(&cause),
+            job: job.map(|j| self.job(j)),
+            failed: failed.into_iter().map(|i| self.item(i)).collect(),
+            failed_total,
+            pending: pending.into_iter().map(|i| self.item(i)).collect(),
+            pending_total,
+            pending_counts: self.counts(pending_counts),
+            known_codes: known_codes
+                .into_iter()
+                .map(|(k, v)| (self.text(&k), self.text(&v)))
+                .collect(),
         }
     }
 
@@ -333,6 +361,7 @@ impl Redactor {
             status,
             resource_id,
             resource_name,
+            user_name,
             error_code,
             error_message,
             begin_time,
@@ -347,6 +376,7 @@ impl Redactor {
             status: self.status(status),
             resource_id: self.opt(resource_id),
             resource_name: self.opt(resource_name),
+            user_name: self.opt(user_name),
             error_code: self.opt(error_code),
             error_message: self.opt(error_message),
             begin_time: begin_time.map(|t| self.timestamp(t)),
