@@ -155,6 +155,14 @@ jobs:
     assert_eq!(evidence["failed_total"], 1);
     assert_eq!(evidence["failed"][0]["resource_name"], "golden-builder");
     assert_eq!(evidence["job"]["status"], "FAILED");
+    // The live view's closing line leads with the cause too.
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.starts_with('[') && l.contains("— sub-job 702364883651395611")),
+        "{}",
+        o.stderr
+    );
     // The failed sub-job is blamed even though no condition names sub-jobs.
     assert_eq!(o.report["waits"][0]["blame"][0]["id"], "702364883651395611");
 }

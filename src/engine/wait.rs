@@ -78,15 +78,20 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     };
 
     let finish = |outcome: Outcome, reason: String| {
+        let mut shown = reason.clone();
         update(&report, |r| {
             r.outcome = outcome;
-            r.reason = reason.clone();
+            r.reason = reason;
             r.elapsed_ms = started.elapsed().as_millis() as u64;
+            // The live view leads with the cause too.
+            if let Some(because) = r.because() {
+                shown = format!("{} ({because})", r.headline());
+            }
         });
         let _ = cx.events.send(Event::Finished {
             wait: wait.name.clone(),
             outcome,
-            reason,
+            reason: shown,
         });
     };
 

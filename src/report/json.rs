@@ -325,6 +325,7 @@ pub(crate) mod samples {
         failed.blame.truncate(2);
         failed.blame[1].error_message =
             Some("quota \"instances\" exceeded: need 3, have 1 <limit>, 50% used".into());
+        failed.reason = "2 sub-jobs are FAILED (failure: any sub-job is FAILED)".into();
         failed.evidence = evidence_of(&failed.blame, Outcome::Failed);
         let timed = self::timed_out().waits.remove(0);
         let timed = WaitReport {

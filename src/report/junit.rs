@@ -303,7 +303,7 @@ mod tests {
             failure
                 .text()
                 .unwrap()
-                .contains("ended because: 14 sub-jobs are FAILED"),
+                .contains("ended because: 2 sub-jobs are FAILED"),
             "{failure:?}"
         );
         let body = failure.text().unwrap();
