@@ -819,7 +819,20 @@ mod tests {
                 item.error_message = Some(hostile.clone());
                 item.status = Status::Other(hostile.clone());
             }
+            // Evidence is server text too, and leads every output.
+            if let Some(evidence) = &mut wait.evidence {
+                evidence.cause.push_str(&hostile);
+                for item in evidence.failed.iter_mut().chain(&mut evidence.pending) {
+                    item.error_message = Some(hostile.clone());
+                    item.user_name = Some(hostile.clone());
+                }
+                evidence
+                    .known_codes
+                    .insert(hostile.clone(), hostile.clone());
+                evidence.pending_counts.insert(hostile.clone(), 1);
+            }
         }
+        assert!(report.waits.iter().any(|w| w.evidence.is_some()));
         let redacted = redactor().report(report);
         let json = crate::report::json::to_json(&redacted).unwrap();
         assert!(!json.contains(SK) && !json.contains("\\u001b"), "{json}");
@@ -832,6 +845,11 @@ mod tests {
                 width: 40,
             },
         );
+        for line in crate::report::github::annotations(&redacted, &Default::default()) {
+            assert!(!line.contains(SK) && !line.contains('\x1b'), "{line}");
+            // One command per annotation: nothing in it starts another.
+            assert!(!line.contains('\n') && !line.contains("%0A::"), "{line}");
+        }
         for text in [&junit, &summary, &human] {
             assert!(!text.contains(SK), "{text}");
             assert!(!text.contains('\x1b'), "{text}");
