@@ -112,7 +112,7 @@ fn has_ended(item: &Item) -> bool {
 /// and `last_error` say it.
 pub fn extract(obs: &Observation, outcome: Outcome, blame: &[Item]) -> Option<Evidence> {
     match outcome {
-        Outcome::Failed | Outcome::UnexpectedState => Some(failure(obs, blame)),
+        Outcome::Failed | Outcome::UnexpectedState => failure(obs, blame),
         Outcome::TimedOut => timeout(obs),
         _ => None,
     }
@@ -131,7 +131,9 @@ fn empty(cause: String, job: Option<JobState>) -> Evidence {
     }
 }
 
-fn failure(obs: &Observation, blame: &[Item]) -> Evidence {
+/// `None` when the answer has neither a job nor an item to show (a `get`
+/// wait's document): the reason says what the condition found.
+fn failure(obs: &Observation, blame: &[Item]) -> Option<Evidence> {
     let mut failed: Vec<&Item> = obs
         .items
         .iter()
@@ -152,7 +154,7 @@ fn failure(obs: &Observation, blame: &[Item]) -> Evidence {
         (None, Some(j)) if job_has_error => job_cause(j),
         (None, _) if !failed.is_empty() => item_cause(failed[0]),
         (None, Some(j)) => job_cause(j),
-        (None, None) => String::new(),
+        (None, None) => return None,
     };
     let others = failed.len().saturating_sub(1);
     if !cause.is_empty() && others > 0 && (item_with_error.is_some() || !job_has_error) {
@@ -163,7 +165,7 @@ fn failure(obs: &Observation, blame: &[Item]) -> Evidence {
     evidence.failed_total = failed.len() as u64;
     evidence.failed = failed.into_iter().take(MAX_ITEMS).cloned().collect();
     evidence.known_codes = codes(&evidence);
-    evidence
+    Some(evidence)
 }
 
 fn timeout(obs: &Observation) -> Option<Evidence> {
@@ -418,6 +420,9 @@ mod tests {
         ] {
             assert_eq!(extract(&obs, o, &[]), None, "{o:?}");
         }
+        // A document with neither job nor items: the reason says it all.
+        let doc = Observation::default();
+        assert_eq!(extract(&doc, Outcome::Failed, &[]), None);
         // A timeout where everything had ended has nothing pending to show.
         let done = list(vec![json!({"id": "a", "status": "SUCCESS"})]);
         assert_eq!(extract(&done, Outcome::TimedOut, &[]), None);
