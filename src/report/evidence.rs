@@ -216,21 +216,21 @@ fn timeout(obs: &Observation) -> Option<Evidence> {
 
 /// `sub-job ID (TYPE) STATUS 40% on NAME — CODE MESSAGE`.
 fn item_cause(item: &Item) -> String {
-    let mut out = format!("sub-job {}", item.id);
+    let mut out = format!("sub-job {}", clip(&item.id));
     if let Some(t) = &item.job_type {
-        let _ = write!(out, " ({t})");
+        let _ = write!(out, " ({})", clip(t));
     }
-    let _ = write!(out, " {}", item.status);
+    let _ = write!(out, " {}", clip(item.status.as_str()));
     if let Some(p) = item.progress
         && !has_ended(item)
     {
         let _ = write!(out, " {p}%");
     }
     if let Some(name) = item.resource_name.as_ref().or(item.resource_id.as_ref()) {
-        let _ = write!(out, " on {name}");
+        let _ = write!(out, " on {}", clip(name));
     }
     if let Some(user) = &item.user_name {
-        let _ = write!(out, " (user {user})");
+        let _ = write!(out, " (user {})", clip(user));
     }
     push_error(
         &mut out,
@@ -242,11 +242,11 @@ fn item_cause(item: &Item) -> String {
 
 /// `job ID (TYPE) STATUS — CODE MESSAGE`.
 fn job_cause(job: &JobState) -> String {
-    let mut out = format!("job {}", job.id);
+    let mut out = format!("job {}", clip(&job.id));
     if let Some(t) = &job.job_type {
-        let _ = write!(out, " ({t})");
+        let _ = write!(out, " ({})", clip(t));
     }
-    let _ = write!(out, " {}", job.status);
+    let _ = write!(out, " {}", clip(job.status.as_str()));
     push_error(
         &mut out,
         job.error_code.as_deref(),
@@ -255,7 +255,21 @@ fn job_cause(job: &JobState) -> String {
     out
 }
 
+/// How much of one server text the cause quotes; the items keep it whole.
+const MAX_QUOTE: usize = 300;
+
+/// `text` cut to [`MAX_QUOTE`] characters, with `…` when cut, so one long
+/// server message cannot flood every output's first line.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTE) {
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+        None => text.into(),
+    }
+}
+
 fn push_error(out: &mut String, code: Option<&str>, message: Option<&str>) {
+    let (code, message) = (code.map(clip), message.map(clip));
+    let (code, message) = (code.as_deref(), message.as_deref());
     let text = match (code, message) {
         (Some(c), Some(m)) => format!("{c} {m}"),
         (Some(c), None) => c.to_owned(),
@@ -426,6 +440,18 @@ mod tests {
         // A timeout where everything had ended has nothing pending to show.
         let done = list(vec![json!({"id": "a", "status": "SUCCESS"})]);
         assert_eq!(extract(&done, Outcome::TimedOut, &[]), None);
+    }
+
+    #[test]
+    fn a_long_server_message_is_cut_in_the_cause_and_kept_in_the_items() {
+        let long = "é".repeat(5000);
+        let obs = list(vec![
+            json!({"id": "a", "status": "FAILED", "error_message": long}),
+        ]);
+        let e = extract(&obs, Outcome::Failed, &[]).unwrap();
+        assert!(e.cause.chars().count() < 400, "{}", e.cause.len());
+        assert!(e.cause.ends_with('…'));
+        assert_eq!(e.failed[0].error_message.as_deref(), Some(long.as_str()));
     }
 
     #[test]
