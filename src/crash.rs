@@ -93,12 +93,16 @@ pub fn crashed(message: &str) -> ExitCode {
         {
             print!("{text}");
         }
-        // Step outputs and summary, where the runner asked for them.
+        // Step outputs and summary, where the runner asked for them: only
+        // under GitHub Actions, as a run that ends normally.
         let path = CRASH_OUTPUTS
             .get()
             .and_then(|o| o.report.as_ref())
             .map(|p| p.display().to_string());
-        let _ = crate::report::github::GithubEnv::from_env().publish(&report, path.as_deref());
+        let github = crate::report::github::GithubEnv::from_env();
+        if github.actions {
+            let _ = github.publish(&report, path.as_deref());
+        }
         let style = crate::report::human::Style {
             color: false,
             width: commands::terminal_width(),

@@ -41,7 +41,7 @@ use crate::api::model::{Item, JobState, Timestamp};
 use crate::api::status::Status;
 use crate::engine::Event;
 use crate::report::model::{
-    ApiErrorInfo, Estimate, HistoryEntry, LastObservation, RunReport, WaitReport,
+    ApiErrorInfo, Estimate, Evidence, HistoryEntry, LastObservation, RunReport, WaitReport,
 };
 
 /// The run's redactor, for reports written by the panic hook.
@@ -266,6 +266,7 @@ impl Redactor {
             elapsed_ms,
             last_observation,
             blame,
+            evidence,
             outputs,
             last_error,
             history,
@@ -285,6 +286,7 @@ impl Redactor {
             elapsed_ms,
             last_observation: last_observation.map(|o| self.observation(o)),
             blame: blame.into_iter().map(|i| self.item(i)).collect(),
+            evidence: evidence.map(|e| self.evidence(e)),
             outputs: outputs
                 .into_iter()
                 .map(|(k, v)| (self.text(&k), self.text(&v)))
@@ -292,6 +294,32 @@ impl Redactor {
             last_error: last_error.map(|e| self.api_error(e)),
             history: history.into_iter().map(|h| self.history(h)).collect(),
             estimate: estimate.map(|e| self.estimate(e)),
+        }
+    }
+
+    fn evidence(&self, evidence: Evidence) -> Evidence {
+        let Evidence {
+            cause,
+            job,
+            failed,
+            failed_total,
+            pending,
+            pending_total,
+            pending_counts,
+            known_codes,
+        } = evidence;
+        Evidence {
+            cause: self.text(&cause),
+            job: job.map(|j| self.job(j)),
+            failed: failed.into_iter().map(|i| self.item(i)).collect(),
+            failed_total,
+            pending: pending.into_iter().map(|i| self.item(i)).collect(),
+            pending_total,
+            pending_counts: self.counts(pending_counts),
+            known_codes: known_codes
+                .into_iter()
+                .map(|(k, v)| (self.text(&k), self.text(&v)))
+                .collect(),
         }
     }
 
@@ -354,6 +382,7 @@ impl Redactor {
             status,
             resource_id,
             resource_name,
+            user_name,
             error_code,
             error_message,
             begin_time,
@@ -368,6 +397,7 @@ impl Redactor {
             status: self.status(status),
             resource_id: self.opt(resource_id),
             resource_name: self.opt(resource_name),
+            user_name: self.opt(user_name),
             error_code: self.opt(error_code),
             error_message: self.opt(error_message),
             begin_time: begin_time.map(|t| self.timestamp(t)),
@@ -823,7 +853,20 @@ mod tests {
                 item.error_message = Some(hostile.clone());
                 item.status = Status::Other(hostile.clone());
             }
+            // Evidence is server text too, and leads every output.
+            if let Some(evidence) = &mut wait.evidence {
+                evidence.cause.push_str(&hostile);
+                for item in evidence.failed.iter_mut().chain(&mut evidence.pending) {
+                    item.error_message = Some(hostile.clone());
+                    item.user_name = Some(hostile.clone());
+                }
+                evidence
+                    .known_codes
+                    .insert(hostile.clone(), hostile.clone());
+                evidence.pending_counts.insert(hostile.clone(), 1);
+            }
         }
+        assert!(report.waits.iter().any(|w| w.evidence.is_some()));
         let redacted = redactor().report(report);
         let json = crate::report::json::to_json(&redacted).unwrap();
         assert!(!json.contains(SK) && !json.contains("\\u001b"), "{json}");
@@ -836,6 +879,11 @@ mod tests {
                 width: 40,
             },
         );
+        for line in crate::report::github::annotations(&redacted, &Default::default()) {
+            assert!(!line.contains(SK) && !line.contains('\x1b'), "{line}");
+            // One command per annotation: nothing in it starts another.
+            assert!(!line.contains('\n') && !line.contains("%0A::"), "{line}");
+        }
         for text in [&junit, &summary, &human] {
             assert!(!text.contains(SK), "{text}");
             assert!(!text.contains('\x1b'), "{text}");

@@ -102,7 +102,7 @@ fn writes_outputs_summary_annotations_and_masks() {
     // On the line and column of `broken:` in SPEC.
     assert_eq!(
         errors[0],
-        "::error file=gate.yaml,line=12,col=3,title=jobgate%3A wait broken failed::failure condition holds: any of the sub-jobs in [FAILED]%0A• bad-1 CREATE_SERVER_IMAGE FAILED WKS.00129901: disk quota exceeded (resource bad-1)"
+        "::error file=gate.yaml,line=12,col=3,title=jobgate%3A wait broken failed::sub-job bad-1 (CREATE_SERVER_IMAGE) FAILED on bad-1 — WKS.00129901 disk quota exceeded%0Aended because: failure condition holds: any of the sub-jobs in [FAILED] (found 1 of 1 selected sub-jobs in [FAILED])%0A• bad-1 CREATE_SERVER_IMAGE FAILED WKS.00129901: disk quota exceeded (resource bad-1)"
     );
     assert!(
         stdout.contains(&format!("::add-mask::{SK}")),

@@ -113,6 +113,9 @@ pub struct Item {
     pub resource_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
+    /// The desktop's user (`entities.user_name` on desktop sub-jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -223,7 +226,11 @@ const ITEM: &[(&str, Kind)] = &[
     ),
     (
         "entities",
-        Kind::Object(&[("desktop_id", Kind::Leaf), ("desktop_name", Kind::Leaf)]),
+        Kind::Object(&[
+            ("desktop_id", Kind::Leaf),
+            ("desktop_name", Kind::Leaf),
+            ("user_name", Kind::Leaf),
+        ]),
     ),
 ];
 
@@ -256,11 +263,19 @@ fn parse_sub_job(raw: RawJson, checked: bool) -> Result<(Item, Option<String>), 
             .or_else(|| f.nested("entities", "desktop_id").text()),
         resource_name: (f.nested("job_resource_info", "resource_name").text())
             .or_else(|| f.nested("entities", "desktop_name").text()),
+        user_name: f.nested("entities", "user_name").text(),
+        // Image sub-jobs send empty strings when there is no error: no
+        // error, and no reason to hide a flat field behind them.
         error_code: (f.nested("job_execute_info", "error_code").text())
-            .or_else(|| f.text("error_code")),
+            .filter(|s| !s.is_empty())
+            .or_else(|| f.text("error_code"))
+            .filter(|s| !s.is_empty()),
         error_message: (f.nested("job_execute_info", "error_message").text())
+            .filter(|s| !s.is_empty())
             .or_else(|| f.text("error_message"))
-            .or_else(|| f.text("fail_reason")),
+            .filter(|s| !s.is_empty())
+            .or_else(|| f.text("fail_reason"))
+            .filter(|s| !s.is_empty()),
         begin_time: Timestamp::of(f.leaf("begin_time")),
         end_time: Timestamp::of(f.leaf("end_time")),
         progress: f.leaf("process").integer().map(|p| p.min(100) as u32),
@@ -328,8 +343,10 @@ pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
         begin_time: Timestamp::of(f.leaf("begin_time")),
         end_time: Timestamp::of(f.leaf("end_time")),
         sub_jobs_total: f.leaf("sub_jobs_total").integer(),
-        error_code: f.text("job_error_code").or_else(|| f.text("error_code")),
-        error_message: f.text("fail_reason"),
+        error_code: (f.text("job_error_code").filter(|s| !s.is_empty()))
+            .or_else(|| f.text("error_code"))
+            .filter(|s| !s.is_empty()),
+        error_message: f.text("fail_reason").filter(|s| !s.is_empty()),
     };
     let (items, parents) = match f.list("sub_jobs") {
         None | Some(RawList::Null) => (Vec::new(), Vec::new()),

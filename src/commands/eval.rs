@@ -81,6 +81,21 @@ pub(super) fn eval(args: &EvalArgs) -> Result<u8, Error> {
         crate::condition::Verdict::Pending { .. } => ("pending: keep polling", exit::TIMED_OUT),
     };
     out.push_str(&format!("  verdict: {word}\n"));
+    // The cause `run` would lead every output with, from the same answer.
+    let ended = match &verdict {
+        crate::condition::Verdict::Failed { blame, .. } => {
+            Some((crate::report::Outcome::Failed, blame.as_slice()))
+        }
+        crate::condition::Verdict::Unexpected { blame, .. } => {
+            Some((crate::report::Outcome::UnexpectedState, blame.as_slice()))
+        }
+        _ => None,
+    };
+    if let Some(evidence) =
+        ended.and_then(|(outcome, blame)| crate::report::evidence::extract(&obs, outcome, blame))
+    {
+        out.push_str(&format!("  cause: {}\n", evidence.cause));
+    }
     // A saved response is server text: no control characters or workflow
     // commands from it reach the terminal or a CI log.
     print!("{}", crate::redact::Redactor::none().text(&out));

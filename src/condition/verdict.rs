@@ -80,7 +80,11 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
         let result = evaluate(failure, obs, Role::Failure, rules.allow_empty);
         if result.holds {
             return Verdict::Failed {
-                reason: format!("failure condition holds: {}", failure.describe()),
+                reason: format!(
+                    "failure condition holds: {} (found {})",
+                    failure.describe(),
+                    result.found.join("; ")
+                ),
                 blame: result.blame.into_iter().cloned().collect(),
             };
         }

@@ -519,6 +519,7 @@ fn initial_report(w: &crate::spec::Wait) -> WaitReport {
         elapsed_ms: 0,
         last_observation: None,
         blame: Vec::new(),
+        evidence: None,
         outputs: BTreeMap::new(),
         last_error: None,
         history: Vec::new(),

@@ -17,7 +17,8 @@ use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
 use crate::api::model::{self, Observation};
-use crate::condition::{Verdict, judge};
+use crate::condition::{Verdict, is_failure_status, judge};
+use crate::report::evidence;
 use crate::report::model::{
     ApiErrorInfo, Estimate, EstimateBasis, HistoryEntry, LastObservation, Outcome, WaitReport,
 };
@@ -54,6 +55,8 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     let mut consecutive_errors = 0u32;
     let mut missing_since: Option<Instant> = None;
     let mut last_state = String::new();
+    // The last answer judged, for the evidence of a timeout.
+    let mut last_seen: Option<Observation> = None;
     let mut progress: Vec<ProgressSample> = Vec::new();
     // At most one history read in flight; dropped (aborted) with the wait.
     let mut history_read: tokio::task::JoinSet<HistoryRead> = tokio::task::JoinSet::new();
@@ -75,15 +78,20 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     };
 
     let finish = |outcome: Outcome, reason: String| {
+        let mut shown = reason.clone();
         update(&report, |r| {
             r.outcome = outcome;
-            r.reason = reason.clone();
+            r.reason = reason;
             r.elapsed_ms = started.elapsed().as_millis() as u64;
+            // The live view leads with the cause too.
+            if let Some(because) = r.because() {
+                shown = format!("{} ({because})", r.headline());
+            }
         });
         let _ = cx.events.send(Event::Finished {
             wait: wait.name.clone(),
             outcome,
-            reason,
+            reason: shown,
         });
     };
 
@@ -170,13 +178,13 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                 });
                 match verdict {
                     Verdict::Failed { reason, blame } => {
-                        update(&report, |r| r.blame = blame);
+                        attach_evidence(&report, &obs, Outcome::Failed, blame);
                         finish(Outcome::Failed, reason);
                         return;
                     }
                     Verdict::Unexpected { status, blame } => {
                         let n = blame.len();
-                        update(&report, |r| r.blame = blame);
+                        attach_evidence(&report, &obs, Outcome::UnexpectedState, blame);
                         let whose = if n == 0 {
                             "the job".to_owned()
                         } else if n == 1 {
@@ -274,6 +282,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         }
                     }
                 }
+                last_seen = Some(obs);
             }
             Some(Err(error)) => {
                 let info = error_info(&error);
@@ -371,6 +380,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             } else {
                 format!("last seen: {last_state}")
             };
+            if let Some(obs) = &last_seen {
+                let evidence = evidence::extract(obs, Outcome::TimedOut, &[]);
+                update(&report, |r| r.evidence = evidence);
+            }
             finish(
                 Outcome::TimedOut,
                 format!("{which} ran out before the outcome was known ({state})"),
@@ -495,6 +508,31 @@ fn request_timeout(deadline: Instant) -> Duration {
     deadline
         .saturating_duration_since(Instant::now())
         .clamp(Duration::from_secs(1), Duration::from_secs(30))
+}
+
+/// Records why a wait ends `outcome` on `obs`: the evidence, and as blame
+/// the items the verdict blamed, or when it blamed none (a job in a failure
+/// status), every item in a failure status.
+fn attach_evidence(
+    report: &Mutex<WaitReport>,
+    obs: &Observation,
+    outcome: Outcome,
+    blame: Vec<model::Item>,
+) {
+    let evidence = evidence::extract(obs, outcome, &blame);
+    let blame = if blame.is_empty() {
+        obs.items
+            .iter()
+            .filter(|i| is_failure_status(&i.status))
+            .cloned()
+            .collect()
+    } else {
+        blame
+    };
+    update(report, |r| {
+        r.blame = blame;
+        r.evidence = evidence;
+    });
 }
 
 fn update(report: &Mutex<WaitReport>, f: impl FnOnce(&mut WaitReport)) {

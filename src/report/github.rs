@@ -233,15 +233,21 @@ fn spec_file(spec: &str) -> Option<String> {
     (!spec.is_empty() && spec != "-").then(|| spec.trim_start_matches("./").to_owned())
 }
 
-/// The reason, the first few blamed items and the last API error.
+/// The cause first, then the reason, the first few items and the last API
+/// error.
 fn annotation_message(wait: &WaitReport) -> String {
     const ITEMS: usize = 5;
-    let mut text = wait.reason.clone();
-    for item in wait.blame.iter().take(ITEMS) {
+    let mut text = wait.headline().to_owned();
+    if let Some(because) = wait.because() {
+        let _ = write!(text, "\nended because: {because}");
+    }
+    let (items, total) = wait.shown_items();
+    for item in items.iter().take(ITEMS) {
         let _ = write!(text, "\n• {}", describe_item(item));
     }
-    if wait.blame.len() > ITEMS {
-        let _ = write!(text, "\n… and {} more", wait.blame.len() - ITEMS);
+    let listed = items.len().min(ITEMS) as u64;
+    if total > listed {
+        let _ = write!(text, "\n… and {} more", total - listed);
     }
     if let Some(error) = &wait.last_error {
         let _ = write!(text, "\nlast API error: {}", describe_error(error));
@@ -391,7 +397,7 @@ fn full_summary(report: &RunReport) -> String {
                 emoji(w.outcome),
                 label(w.outcome),
                 wait_duration(w),
-                cell(&w.reason)
+                cell(w.headline())
             );
         }
         md.push('\n');
@@ -399,16 +405,23 @@ fn full_summary(report: &RunReport) -> String {
     let problems: Vec<&WaitReport> = report
         .waits
         .iter()
-        .filter(|w| is_problem(w.outcome) && (!w.blame.is_empty() || w.last_error.is_some()))
+        .filter(|w| {
+            is_problem(w.outcome)
+                && (w.shown_items().1 > 0 || w.last_error.is_some() || w.because().is_some())
+        })
         .collect();
     if !problems.is_empty() {
         md.push_str("### Failing items\n\n");
         for w in problems {
             let _ = writeln!(md, "#### {} {}\n", emoji(w.outcome), cell(&w.name));
-            if !w.blame.is_empty() {
+            if let Some(because) = w.because() {
+                let _ = writeln!(md, "**Ended because:** {}\n", cell(because));
+            }
+            let (items, total) = w.shown_items();
+            if !items.is_empty() {
                 md.push_str("| ID | Job type | Status | Error | Resource |\n");
                 md.push_str("| --- | --- | --- | --- | --- |\n");
-                for item in w.blame.iter().take(SUMMARY_ITEMS) {
+                for item in items.iter().take(SUMMARY_ITEMS) {
                     let error = match (&item.error_code, &item.error_message) {
                         (Some(c), Some(m)) => format!("{c}: {m}"),
                         (Some(c), None) => c.clone(),
@@ -433,12 +446,9 @@ fn full_summary(report: &RunReport) -> String {
                         cell(&error)
                     );
                 }
-                if w.blame.len() > SUMMARY_ITEMS {
-                    let _ = writeln!(
-                        md,
-                        "\n… and {} more in the JSON report.",
-                        w.blame.len() - SUMMARY_ITEMS
-                    );
+                let listed = items.len().min(SUMMARY_ITEMS) as u64;
+                if total > listed {
+                    let _ = writeln!(md, "\n… and {} more in the JSON report.", total - listed);
                 }
                 md.push('\n');
             }
@@ -498,8 +508,9 @@ impl GithubEnv {
     /// Appends the step outputs and the step summary to the files GitHub
     /// named. Both files are shared by every command of the step, so they
     /// are appended to, never replaced. Files that are not configured are
-    /// skipped; runners other than GitHub's (act, Gitea) set the same
-    /// variables, so `actions` is not required. An error names the variable
+    /// skipped. Callers publish only when `actions` is set
+    /// (`GITHUB_ACTIONS=true`, which act and Gitea set too), so a variable
+    /// left over in a shell is not written to. An error names the variable
     /// and the file.
     ///
     /// A file that cannot be written does not stop the other: the first

@@ -137,6 +137,9 @@ pub fn describe_item(item: &Item) -> String {
         }
         (None, None) => {}
     }
+    if let Some(user) = &item.user_name {
+        let _ = write!(out, " (user {user})");
+    }
     out
 }
 
@@ -221,10 +224,11 @@ pub fn render(report: &RunReport, style: Style) -> String {
             paint.apply(&format!("{:<outcome_width$}", label(wait.outcome)), color),
             took,
         );
-        push_wrapped(&mut out, &wait.reason, prefix_width, style.width);
+        push_wrapped(&mut out, wait.headline(), prefix_width, style.width);
         if is_problem(wait.outcome) {
             details(&mut out, wait, &paint, style.width);
         }
+        outputs(&mut out, wait, &paint, style.width);
     }
     let overall = match &report.interrupted_by {
         Some(signal) => format!("interrupted by {signal}"),
@@ -259,15 +263,34 @@ pub(crate) fn wait_duration(wait: &WaitReport) -> String {
     }
 }
 
-/// Failing items and the last API error, indented under their wait.
+const INDENT: &str = "    ";
+
+/// The values the wait captured, so a person sees them without the JSON
+/// report.
+fn outputs(out: &mut String, wait: &WaitReport, paint: &Painter, width: usize) {
+    for (key, value) in &wait.outputs {
+        let lead = format!("output {key} = ");
+        let _ = write!(out, "{INDENT}{}", paint.apply(&lead, DIM));
+        push_wrapped(out, value, INDENT.len() + lead.chars().count(), width);
+    }
+}
+
+/// Why the wait ended, its items and the last API error, indented under
+/// it.
 fn details(out: &mut String, wait: &WaitReport, paint: &Painter, width: usize) {
-    const INDENT: &str = "    ";
-    for item in wait.blame.iter().take(MAX_ITEMS) {
+    if let Some(because) = wait.because() {
+        let lead = "ended because: ";
+        let _ = write!(out, "{INDENT}{}", paint.apply(lead, DIM));
+        push_wrapped(out, because, INDENT.len() + lead.len(), width);
+    }
+    let (items, total) = wait.shown_items();
+    for item in items.iter().take(MAX_ITEMS) {
         let _ = write!(out, "{INDENT}{} ", paint.apply("•", color_of(wait.outcome)));
         push_wrapped(out, &describe_item(item), INDENT.len() + 2, width);
     }
-    if wait.blame.len() > MAX_ITEMS {
-        let more = wait.blame.len() - MAX_ITEMS;
+    let listed = items.len().min(MAX_ITEMS) as u64;
+    if total > listed {
+        let more = total - listed;
         let _ = writeln!(
             out,
             "{INDENT}{}",

@@ -122,6 +122,7 @@ pub(crate) mod samples {
             elapsed_ms,
             last_observation: None,
             blame: Vec::new(),
+            evidence: None,
             outputs: BTreeMap::new(),
             last_error: None,
             history: vec![
@@ -168,6 +169,7 @@ pub(crate) mod samples {
             status: Status::Failed,
             resource_id: Some(format!("srv-id-{n:03}")),
             resource_name: Some(format!("app-server-{n:03}")),
+            user_name: None,
             error_code: Some("WKS.0163".into()),
             error_message: Some("The flavor is sold out in this availability zone.".into()),
             begin_time: Some(Timestamp::parse("2025-03-04T10:01:00Z")),
@@ -216,6 +218,16 @@ pub(crate) mod samples {
         base(Outcome::Met, vec![image, desktops])
     }
 
+    /// The evidence the engine would attach for a list of these items.
+    fn evidence_of(items: &[Item], outcome: Outcome) -> Option<super::super::evidence::Evidence> {
+        let obs = crate::api::model::Observation {
+            items: items.to_vec(),
+            source: crate::api::model::Source::List,
+            ..Default::default()
+        };
+        super::super::evidence::extract(&obs, outcome, &[])
+    }
+
     /// A list wait failed with more blamed items than any format lists.
     pub fn failed() -> RunReport {
         let mut servers = wait(
@@ -235,6 +247,7 @@ pub(crate) mod samples {
             request_id: Some("5e0f7d2c9b1a4e8f".into()),
         });
         servers.retries = 2;
+        servers.evidence = evidence_of(&servers.blame, Outcome::Failed);
         base(Outcome::Failed, vec![servers])
     }
 
@@ -254,6 +267,7 @@ pub(crate) mod samples {
             progress: Some(80),
             ..failed_item(1)
         }];
+        image.evidence = evidence_of(&image.blame, Outcome::TimedOut);
         base(Outcome::TimedOut, vec![image])
     }
 
@@ -311,6 +325,8 @@ pub(crate) mod samples {
         failed.blame.truncate(2);
         failed.blame[1].error_message =
             Some("quota \"instances\" exceeded: need 3, have 1 <limit>, 50% used".into());
+        failed.reason = "2 sub-jobs are FAILED (failure: any sub-job is FAILED)".into();
+        failed.evidence = evidence_of(&failed.blame, Outcome::Failed);
         let timed = self::timed_out().waits.remove(0);
         let timed = WaitReport {
             name: "image-sub-jobs".into(),

@@ -102,7 +102,7 @@ fn testcase(out: &mut String, wait: &WaitReport) {
         escape(&wait.kind),
         seconds(wait.elapsed_ms)
     );
-    let message = format!("{}: {}", label(wait.outcome), wait.reason);
+    let message = format!("{}: {}", label(wait.outcome), wait.headline());
     match verdict(wait.outcome) {
         Verdict::Passed => out.push_str(">\n"),
         Verdict::Skipped => {
@@ -134,15 +134,27 @@ fn testcase(out: &mut String, wait: &WaitReport) {
 /// The body of a failure: every blamed item and the last API error. Unlike
 /// the terminal summary nothing is capped: JUnit viewers fold long bodies.
 fn details(wait: &WaitReport) -> String {
-    let mut text = format!("{}\n", wait.reason);
+    let mut text = format!("{}\n", wait.headline());
+    if let Some(because) = wait.because() {
+        let _ = writeln!(text, "ended because: {because}");
+    }
     let _ = writeln!(text, "success: {}", wait.success);
     if let Some(failure) = &wait.failure {
         let _ = writeln!(text, "failure: {failure}");
     }
-    if !wait.blame.is_empty() {
+    let (items, total) = wait.shown_items();
+    if !items.is_empty() {
         let _ = writeln!(text, "items:");
-        for item in &wait.blame {
+        for item in items {
             let _ = writeln!(text, "  - {}", describe_item(item));
+        }
+        if total > items.len() as u64 {
+            let _ = writeln!(text, "  … and {} more", total - items.len() as u64);
+        }
+    }
+    if let Some(evidence) = &wait.evidence {
+        for (code, meaning) in &evidence.known_codes {
+            let _ = writeln!(text, "{code}: {meaning}");
         }
     }
     if let Some(error) = &wait.last_error {
@@ -284,7 +296,15 @@ mod tests {
             .unwrap();
         assert_eq!(
             attr(failure, "message"),
-            "failed: 14 sub-jobs are FAILED (failure: any sub-job is FAILED)"
+            "failed: sub-job sub-001 (CREATE_SERVER) FAILED on app-server-001 — WKS.0163 The flavor is sold out in this availability zone. (and 1 more failed item)"
+        );
+        // The verdict's reason follows the cause in the body.
+        assert!(
+            failure
+                .text()
+                .unwrap()
+                .contains("ended because: 2 sub-jobs are FAILED"),
+            "{failure:?}"
         );
         let body = failure.text().unwrap();
         assert!(

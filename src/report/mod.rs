@@ -1,5 +1,6 @@
 //! Reports: one model, one module per format.
 
+pub mod evidence;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use super::evidence::Evidence;
 use crate::api::model::{Item, JobState};
 
 /// Version of the JSON report's schema; bump on incompatible changes.
@@ -188,6 +189,10 @@ pub struct WaitReport {
     pub last_observation: Option<LastObservation>,
     /// The items that made the wait fail (or kept it from succeeding).
     pub blame: Vec<Item>,
+    /// Why a wait that was not met ended so, from its last observation:
+    /// the API's error fields, the failed or still pending items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// Values captured by `outputs:`.
     pub outputs: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -218,6 +223,35 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted_by: Option<String>,
     pub waits: Vec<WaitReport>,
+}
+
+impl WaitReport {
+    /// The first thing to say about this wait: the cause in the API's own
+    /// words when there is evidence, else the reason.
+    pub fn headline(&self) -> &str {
+        match &self.evidence {
+            Some(e) if !e.cause.is_empty() => &e.cause,
+            _ => &self.reason,
+        }
+    }
+
+    /// The items to list under the wait and how many there are in all: the
+    /// blamed ones, or for a timeout those still pending.
+    pub fn shown_items(&self) -> (&[Item], u64) {
+        if !self.blame.is_empty() {
+            return (&self.blame, self.blame.len() as u64);
+        }
+        match &self.evidence {
+            Some(e) if !e.pending.is_empty() => (&e.pending, e.pending_total),
+            _ => (&[], 0),
+        }
+    }
+
+    /// Why the wait ended so, after the headline: the reason, unless the
+    /// headline already is the reason.
+    pub fn because(&self) -> Option<&str> {
+        (self.headline() != self.reason).then_some(self.reason.as_str())
+    }
 }
 
 impl RunReport {
