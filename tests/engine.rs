@@ -1018,7 +1018,7 @@ fn by_default_an_undeclared_status_ends_unexpected_state_at_once() {
     assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 1);
     assert_eq!(
         wait["reason"],
-        "the job reached status COMPLETE, which the wait neither waits through (pending) nor expects (target or conditions)",
+        "the job reached status COMPLETE, which the wait neither waits through (pending) nor expects (target or conditions): add COMPLETE to `pending:` to wait through it, to `target:` or a condition to expect it, or set `unknown_status: wait` to keep polling",
         "{wait}"
     );
 }

@@ -66,7 +66,7 @@ fn success_exits_zero_and_writes_outputs() {
 }
 
 #[test]
-fn failed_job_is_an_unexpected_state_exit_one() {
+fn a_failed_job_is_a_failure_exit_one() {
     let sim = Sim::start(IMAGE_JOBS);
     let dir = Workdir::new();
     let spec = dir.write(
@@ -76,10 +76,7 @@ fn failed_job_is_an_unexpected_state_exit_one() {
     let report_path = dir.path("r.json");
     let out = run(&sim, &spec, &["--report", report_path.to_str().unwrap()]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(
-        report(&report_path)["waits"][0]["outcome"],
-        "unexpected_state"
-    );
+    assert_eq!(report(&report_path)["waits"][0]["outcome"], "failed");
     assert!(stderr(&out).contains("FAILED"), "{}", stderr(&out));
 }
 
@@ -394,7 +391,7 @@ fn later_waits_use_outputs_and_are_skipped_after_a_failure() {
     };
     assert_eq!(outcome("build"), "met");
     assert_eq!(outcome("again"), "met");
-    assert_eq!(outcome("broken"), "unexpected_state");
+    assert_eq!(outcome("broken"), "failed");
     assert_eq!(outcome("after-broken"), "skipped");
 }
 

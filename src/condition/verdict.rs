@@ -90,19 +90,13 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
         }
     }
     // 2. The job's own status always counts: whatever its sub-jobs show, a
-    // failed job fails the wait, and at once. Only a status the wait never
-    // names for the job keeps Terraform's name for it.
+    // job in a documented failure status fails the wait, and at once. It is
+    // `failed`, never `unexpected_state`: the API says it failed, so neither
+    // jobgate nor the spec is surprised.
     let job_declared = rules.job_declared();
     if let Some(job) = &obs.job
         && is_failure_status(&job.status)
     {
-        if rules.unknown_status == UnknownStatusPolicy::Fail && !job_declared.contains(&job.status)
-        {
-            return Verdict::Unexpected {
-                status: job.status.clone(),
-                blame: Vec::new(),
-            };
-        }
         return Verdict::Failed {
             reason: format!(
                 "the job itself is {}: a job in a failure status fails the wait whatever its sub-jobs show",
@@ -287,9 +281,10 @@ mod tests {
             judge(&rules, &job("RUNNING")),
             Verdict::Pending { .. }
         ));
+        // A documented failure status is a failure, not a surprise.
         assert!(matches!(
             judge(&rules, &job("FAILED")),
-            Verdict::Unexpected { .. }
+            Verdict::Failed { .. }
         ));
         assert!(matches!(
             judge(&rules, &job("COMPLETE")),
@@ -454,13 +449,7 @@ mod tests {
         // 17.2: FAILED named for sub-jobs does not make the job's FAILED expected.
         let rules = all_success();
         let obs = job_with("FAILED", Some(3), &["SUCCESS", "SUCCESS", "SUCCESS"]);
-        assert!(matches!(
-            judge(&rules, &obs),
-            Verdict::Unexpected {
-                status: Status::Failed,
-                ..
-            }
-        ));
+        assert!(matches!(judge(&rules, &obs), Verdict::Failed { .. }));
         // Under `unknown_status: wait` it is still not "keep polling".
         let mut waiting = all_success();
         waiting.unknown_status = UnknownStatusPolicy::Wait;

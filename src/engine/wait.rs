@@ -195,7 +195,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         finish(
                             Outcome::UnexpectedState,
                             format!(
-                                "{whose} reached status {status}, which the wait neither waits through (pending) nor expects (target or conditions)"
+                                "{whose} reached status {status}, which the wait neither waits through (pending) nor expects (target or conditions): add {status} to `pending:` to wait through it, to `target:` or a condition to expect it, or set `unknown_status: wait` to keep polling"
                             ),
                         );
                         return;
