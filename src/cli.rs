@@ -33,7 +33,7 @@ pub enum Command {
     /// Poll until every wait in SPEC has an outcome; exit with its code.
     Run(RunArgs),
     /// Check SPEC without any network access (exit 0 when valid, 2 when not).
-    Validate(SpecArgs),
+    Validate(ValidateArgs),
     /// Show what `run` would do for SPEC: requests, conditions, schedule,
     /// dependencies and deadlines. No network access.
     Plan(PlanArgs),
@@ -80,12 +80,25 @@ pub struct SpecArgs {
     pub vars: Vec<String>,
 }
 
+/// `jobgate validate`.
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Check the spec's structure only, as a pull-request check: unset
+    /// `${VAR}`s, including the project id, are accepted as placeholders,
+    /// so no credentials, project id or variable values are needed. Values
+    /// that are set are still checked.
+    #[arg(long)]
+    pub structure_only: bool,
+}
+
 /// Endpoint selection.
 #[derive(Debug, Args, Clone, Default)]
 pub struct EndpointArgs {
     /// Override a service's endpoint: `workspace=URL`, `appstream=URL`, or a
     /// bare URL for both (e.g. a simulator or a private endpoint); `iam=URL`
-    /// sets IAM's, for keyless authentication.
+    /// sets the keyless exchange's (IAM, or STS for `AssumeAgencyWithOIDC`).
     #[arg(long = "endpoint", value_name = "[SERVICE=]URL")]
     pub endpoints: Vec<String>,
     /// Allow plain http:// to hosts other than loopback.

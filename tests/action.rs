@@ -39,6 +39,8 @@ const TOKEN: &str = "ghs_testtoken0000000000000000000000001";
 const RELEASES: [&str; 5] = ["v10.0.0", "v2.0.0", "v1.4.0", "v1.2.3", "v1.2.0"];
 /// A release whose published checksum does not match its asset.
 const TAMPERED: &str = "v6.6.6";
+/// A release published without a checksum.
+const UNSUMMED: &str = "v7.0.0";
 const BAD_SUM: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 // ---------------------------------------------------------------------------
@@ -516,7 +518,7 @@ fn serve(mut stream: TcpStream, log: &Mutex<Vec<Request>>) {
 fn route(path: &str) -> (&'static str, Option<String>, Vec<u8>) {
     let not_found = ("404 Not Found", None, b"Not Found".to_vec());
     let asset_name = asset_name();
-    let has_asset = |tag: &str| RELEASES.contains(&tag) || tag == TAMPERED;
+    let has_asset = |tag: &str| RELEASES.contains(&tag) || tag == TAMPERED || tag == UNSUMMED;
     if path == format!("/repos/{REPO}/releases/latest") {
         // Compact JSON here, indented in the list: both must parse.
         let body = json!({"tag_name": RELEASES[0], "name": "jobgate", "draft": false});
@@ -550,6 +552,9 @@ fn route(path: &str) -> (&'static str, Option<String>, Vec<u8>) {
     {
         if file == asset_name {
             return ("200 OK", None, asset().bytes.clone());
+        }
+        if tag == UNSUMMED {
+            return not_found;
         }
         let sum = if tag == TAMPERED {
             BAD_SUM
@@ -809,9 +814,13 @@ cp '{}' "$root/bin/jobgate"
                 // actions/cache needs the runner's cache service; here a
                 // miss is simulated (nothing restored), and `cached_build`
                 // stands for a hit. Its inputs are still evaluated.
-                assert_eq!(
-                    uses, "actions/cache@v4",
-                    "only actions/cache can be skipped"
+                // Pinned by commit, as every third-party action.
+                let pinned = uses.strip_prefix("actions/cache@").is_some_and(|sha| {
+                    sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())
+                });
+                assert!(
+                    pinned,
+                    "only actions/cache, pinned by commit, can be skipped: {uses}"
                 );
                 record.with = step
                     .with
@@ -1604,4 +1613,164 @@ fn oidc_needs_the_identity_provider_and_the_audience() {
         assert_eq!(run.errors(), [format!("::error title=jobgate::{error}")]);
     }
     assert!(requests.lock().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Verification of a downloaded release: its attestation where `gh` can check
+// it, else its checksum; neither is a failure, never a notice.
+
+impl Runner {
+    /// A `gh` first on PATH that records its arguments and answers
+    /// `attestation verify` with success or failure.
+    fn fake_gh(&mut self, verifies: bool) -> &mut Self {
+        let bin = self.dir("fake-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let answer = if verifies {
+            "echo 'Verification succeeded!'; exit 0"
+        } else {
+            "echo 'Error: no attestations found' >&2; exit 1"
+        };
+        let script = format!(
+            "#!/usr/bin/env bash\necho \"$* token=${{GH_TOKEN:-}}\" >> \"$(dirname \"$0\")/gh.log\"\n{answer}\n"
+        );
+        let gh = bin.join("gh");
+        std::fs::write(&gh, script).unwrap();
+        make_executable(&gh);
+        self.fake_bin = Some(bin);
+        self
+    }
+
+    fn gh_calls(&self) -> Vec<String> {
+        let log = self.dir("fake-bin").join("gh.log");
+        std::fs::read_to_string(log)
+            .map(|t| t.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The release step failed and nothing after it ran.
+const RELEASE_REFUSED: [(&str, Status); 4] = [
+    ("release", Status::Failed(1)),
+    ("Restore the jobgate build cache", Status::Skipped),
+    ("build", Status::Skipped),
+    ("run", Status::Skipped),
+];
+
+#[test]
+fn the_attestation_is_verified_where_gh_can() {
+    let sim = Sim::start(SCENARIO);
+    let mut runner = gate(&sim, "", BUILD);
+    runner.with("version", "v1.2.3");
+    runner.fake_gh(true);
+    let run = runner.run();
+    let log = run.log();
+    assert_eq!(run.statuses(), MET, "{log}");
+    let calls = runner.gh_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert!(call.starts_with("attestation verify "), "{call}");
+    assert!(call.contains(&format!("/{}", asset_name())), "{call}");
+    assert!(call.contains(&format!("--repo {REPO}")), "{call}");
+    assert!(
+        call.contains(&format!(
+            "--signer-workflow {REPO}/.github/workflows/release.yml"
+        )),
+        "{call}"
+    );
+    assert!(call.ends_with(&format!("token={TOKEN}")), "{call}");
+    assert!(
+        run.step("release")
+            .stdout
+            .contains("the build-provenance attestation and the published checksum"),
+        "{log}"
+    );
+    assert_eq!(run.output("outcome"), "met", "{log}");
+}
+
+#[test]
+fn an_attestation_that_does_not_verify_stops_before_running_anything() {
+    let mut runner = Runner::new();
+    runner.with("spec", "gate.yaml").with("version", "v1.2.3");
+    runner.fake_gh(false).fake_cargo();
+    let run = runner.run();
+    let log = run.log();
+    assert_eq!(run.statuses(), RELEASE_REFUSED, "{log}");
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert!(
+        errors[0].contains("attestation") && errors[0].contains("does not verify"),
+        "{log}"
+    );
+    assert_eq!(runner.gh_calls().len(), 1);
+    // Neither a fallback build nor the downloaded binary.
+    assert_eq!(runner.cargo_calls(), Vec::<String>::new());
+    assert!(!runner.dir("temp").join("jobgate-release/jobgate").exists());
+}
+
+#[test]
+fn neither_attestation_nor_checksum_is_a_failure_not_a_notice() {
+    let mut runner = Runner::new();
+    runner.with("spec", "gate.yaml").with("version", UNSUMMED);
+    runner.fake_cargo();
+    let run = runner.run();
+    let log = run.log();
+    assert_eq!(run.statuses(), RELEASE_REFUSED, "{log}");
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert!(errors[0].contains("could not be verified"), "{log}");
+    assert!(!log.contains("not verified"), "{log}");
+    assert_eq!(runner.cargo_calls(), Vec::<String>::new());
+    assert!(!runner.dir("temp").join("jobgate-release/jobgate").exists());
+}
+
+#[test]
+fn an_attestation_alone_verifies_a_release_without_a_checksum() {
+    let sim = Sim::start(SCENARIO);
+    let mut runner = gate(&sim, "", BUILD);
+    runner.with("version", UNSUMMED);
+    runner.fake_gh(true);
+    let run = runner.run();
+    let log = run.log();
+    assert_eq!(run.statuses(), MET, "{log}");
+    assert!(
+        run.step("release").stdout.contains(&format!(
+            "Verified {} {UNSUMMED}: the build-provenance attestation\n",
+            asset_name()
+        )),
+        "{log}"
+    );
+}
+
+#[test]
+fn release_workflow_attests_pins_and_never_clobbers() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/release.yml"),
+    )
+    .unwrap();
+    assert!(!text.contains("--clobber"));
+    assert!(text.contains("actions/attest-build-provenance@"));
+    assert!(text.contains("attestations: write") && text.contains("id-token: write"));
+    for path in [
+        ".github/workflows/release.yml",
+        ".github/workflows/example.yml",
+        "action.yml",
+    ] {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+        for line in text.lines() {
+            let Some(uses) = line.trim().trim_start_matches("- ").strip_prefix("uses: ") else {
+                continue;
+            };
+            if uses.starts_with("./") {
+                continue;
+            }
+            let sha = uses
+                .split_once('@')
+                .map(|(_, r)| r.split(' ').next().unwrap());
+            assert!(
+                sha.is_some_and(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())),
+                "{path}: `{uses}` is not pinned by commit"
+            );
+        }
+    }
 }

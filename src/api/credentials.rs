@@ -8,7 +8,11 @@
 use std::fmt;
 
 use super::federation::{
-    DEFAULT_IAM_ENDPOINT, ENV_IAM_ENDPOINT, ENV_ID_TOKEN_FILE, ENV_IDP_ID, IdpConfig,
+    AgencyConfig, DEFAULT_IAM_ENDPOINT, DEFAULT_SESSION_NAME, DEFAULT_STS_ENDPOINT,
+    ENV_IAM_ENDPOINT, ENV_ID_TOKEN_FILE, ENV_IDP_ID, ENV_OIDC_AGENCY_URN,
+    ENV_OIDC_DURATION_SECONDS, ENV_OIDC_ID_TOKEN, ENV_OIDC_POLICY, ENV_OIDC_POLICY_IDS,
+    ENV_OIDC_PROVIDER_URN, ENV_OIDC_SESSION_NAME, ENV_OIDC_TOKEN_FILE, ENV_STS_ENDPOINT, IdpConfig,
+    STS_DURATION_SECONDS, STS_DURATIONS,
 };
 use super::signer::{self, SigningRequest};
 
@@ -153,7 +157,8 @@ pub enum CredentialsError {
     /// Half of the identity-provider pair.
     #[error(
         "{present} is set but {missing} is not: keyless authentication needs both \
-         (the IAM identity provider id and the file holding the OIDC ID token); set {missing}, \
+         (the identity provider, and the file holding the OIDC ID token or, for STS, the \
+         agency); set {missing}, \
          or unset {present} to use an access key"
     )]
     IncompleteIdp {
@@ -162,6 +167,26 @@ pub enum CredentialsError {
         /// The variable that is missing.
         missing: &'static str,
     },
+    /// Both keyless modes configured: which one is meant is not said.
+    #[error(
+        "both keyless modes are configured: {ENV_IDP_ID} (identity provider) and \
+         {ENV_OIDC_PROVIDER_URN} (STS AssumeAgencyWithOIDC); unset the variables of the one \
+         you do not use"
+    )]
+    TwoKeylessModes,
+    /// The ID token given as a variable's value, which jobgate does not read.
+    #[error(
+        "{ENV_OIDC_ID_TOKEN} holds an ID token itself, which jobgate does not read: a value in \
+         a variable cannot be renewed during a long wait and is easily logged; write the token \
+         into a file, set {ENV_OIDC_TOKEN_FILE} to its path and unset {ENV_OIDC_ID_TOKEN}"
+    )]
+    TokenInVariable,
+    /// `HUAWEICLOUD_OIDC_DURATION_SECONDS` is not a duration STS accepts.
+    #[error(
+        "{ENV_OIDC_DURATION_SECONDS} must be a whole number of seconds from 900 to 43200 \
+         (15 minutes to 12 hours, at most the agency's maximum session duration)"
+    )]
+    InvalidDuration,
     /// A value that cannot be sent in an HTTP header.
     #[error(
         "{var} contains characters that cannot be sent in an HTTP header (only visible ASCII \
@@ -407,7 +432,17 @@ impl Source {
     pub fn from_os_lookup(
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<Self, CredentialsError> {
-        for var in [ENV_IDP_ID, ENV_IAM_ENDPOINT] {
+        for var in [
+            ENV_IDP_ID,
+            ENV_IAM_ENDPOINT,
+            ENV_OIDC_PROVIDER_URN,
+            ENV_OIDC_AGENCY_URN,
+            ENV_OIDC_SESSION_NAME,
+            ENV_OIDC_DURATION_SECONDS,
+            ENV_OIDC_POLICY,
+            ENV_OIDC_POLICY_IDS,
+            ENV_STS_ENDPOINT,
+        ] {
             if lookup(var).is_some_and(|v| v.to_str().is_none()) {
                 return Err(CredentialsError::NotUnicode { var });
             }
@@ -421,6 +456,18 @@ impl Source {
         let idp_id = text(ENV_IDP_ID);
         // A path need not be UTF-8.
         let token_file = lookup(ENV_ID_TOKEN_FILE).filter(|v| !v.is_empty());
+        if let Some(provider_urn) = text(ENV_OIDC_PROVIDER_URN) {
+            if idp_id.is_some() || token_file.is_some() {
+                return Err(CredentialsError::TwoKeylessModes);
+            }
+            return agency_source(provider_urn, &lookup, &text).map(Self::Idp);
+        }
+        if text(ENV_OIDC_AGENCY_URN).is_some() {
+            return Err(CredentialsError::IncompleteIdp {
+                present: ENV_OIDC_AGENCY_URN,
+                missing: ENV_OIDC_PROVIDER_URN,
+            });
+        }
         match (idp_id, token_file) {
             (Some(idp_id), Some(token_file)) => {
                 if !idp_id.bytes().all(|b| b.is_ascii_graphic()) {
@@ -434,6 +481,7 @@ impl Source {
                     idp_id,
                     token_file: token_file.into(),
                     iam_endpoint,
+                    agency: None,
                 }))
             }
             (Some(_), None) => Err(CredentialsError::IncompleteIdp {
@@ -452,6 +500,13 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Self::Static(credentials) => credentials.describe().to_owned(),
+            Self::Idp(config) if config.agency.is_some() => format!(
+                "temporary AK/SK of agency `{}` from identity provider `{}` (STS AssumeAgencyWithOIDC, ID token file {}, STS {})",
+                config.agency.as_ref().map_or("", |a| a.agency_urn.as_str()),
+                config.idp_id,
+                config.token_file.display(),
+                config.iam_endpoint
+            ),
             Self::Idp(config) => format!(
                 "temporary AK/SK from identity provider `{}` (ID token file {}, IAM {})",
                 config.idp_id,
@@ -460,6 +515,72 @@ impl Source {
             ),
         }
     }
+}
+
+/// The STS `AssumeAgencyWithOIDC` mode, from the Python SDK's variables
+/// (`OidcStsCredentialProvider`), every one checked before anything is sent.
+fn agency_source(
+    provider_urn: String,
+    lookup: &impl Fn(&str) -> Option<std::ffi::OsString>,
+    text: &impl Fn(&str) -> Option<String>,
+) -> Result<IdpConfig, CredentialsError> {
+    let header_safe = |var: &'static str, value: &str| {
+        if value.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(())
+        } else {
+            Err(CredentialsError::InvalidValue { var })
+        }
+    };
+    header_safe(ENV_OIDC_PROVIDER_URN, &provider_urn)?;
+    let agency_urn = text(ENV_OIDC_AGENCY_URN).ok_or(CredentialsError::IncompleteIdp {
+        present: ENV_OIDC_PROVIDER_URN,
+        missing: ENV_OIDC_AGENCY_URN,
+    })?;
+    header_safe(ENV_OIDC_AGENCY_URN, &agency_urn)?;
+    if lookup(ENV_OIDC_ID_TOKEN).is_some_and(|v| !v.is_empty()) {
+        return Err(CredentialsError::TokenInVariable);
+    }
+    let token_file = lookup(ENV_OIDC_TOKEN_FILE)
+        .filter(|v| !v.is_empty())
+        .ok_or(CredentialsError::IncompleteIdp {
+            present: ENV_OIDC_PROVIDER_URN,
+            missing: ENV_OIDC_TOKEN_FILE,
+        })?;
+    let session_name = text(ENV_OIDC_SESSION_NAME).unwrap_or_else(|| DEFAULT_SESSION_NAME.into());
+    header_safe(ENV_OIDC_SESSION_NAME, &session_name)?;
+    let duration_seconds = match text(ENV_OIDC_DURATION_SECONDS) {
+        None => STS_DURATION_SECONDS,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|d| STS_DURATIONS.contains(d))
+            .ok_or(CredentialsError::InvalidDuration)?,
+    };
+    let policy_ids = text(ENV_OIDC_POLICY_IDS)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let sts_endpoint = text(ENV_STS_ENDPOINT)
+        .unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_owned())
+        .trim_end_matches('/')
+        .to_owned();
+    Ok(IdpConfig {
+        idp_id: provider_urn,
+        token_file: token_file.into(),
+        iam_endpoint: sts_endpoint,
+        agency: Some(AgencyConfig {
+            agency_urn,
+            session_name,
+            duration_seconds,
+            policy: text(ENV_OIDC_POLICY),
+            policy_ids,
+        }),
+    })
 }
 
 /// Warnings for sources that disagree: the same setting given twice, under
@@ -905,6 +1026,7 @@ mod tests {
                 idp_id: "github".into(),
                 token_file: "/run/token".into(),
                 iam_endpoint: DEFAULT_IAM_ENDPOINT.into(),
+                agency: None,
             })
         );
         let source = Source::from_os_lookup(os_lookup(&[
@@ -937,6 +1059,103 @@ mod tests {
                 secret_key: Secret::new("S"),
                 security_token: None
             })
+        );
+    }
+
+    #[test]
+    fn sts_assume_agency_reads_the_python_sdks_variables() {
+        let base = [
+            (ENV_OIDC_PROVIDER_URN, "iam::1:identity-provider:github"),
+            (ENV_OIDC_AGENCY_URN, "iam::1:agency:ci"),
+            (ENV_OIDC_TOKEN_FILE, "/run/token"),
+            (ENV_AK, "AK"),
+            (ENV_SK, "SK"),
+        ];
+        let source = Source::from_os_lookup(os_lookup(&base)).unwrap();
+        assert_eq!(
+            source,
+            Source::Idp(IdpConfig {
+                idp_id: "iam::1:identity-provider:github".into(),
+                token_file: "/run/token".into(),
+                iam_endpoint: DEFAULT_STS_ENDPOINT.into(),
+                agency: Some(AgencyConfig {
+                    agency_urn: "iam::1:agency:ci".into(),
+                    session_name: DEFAULT_SESSION_NAME.into(),
+                    duration_seconds: STS_DURATION_SECONDS,
+                    policy: None,
+                    policy_ids: Vec::new(),
+                }),
+            })
+        );
+        assert!(source.describe().contains("AssumeAgencyWithOIDC"));
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            Source::from_os_lookup(os_lookup(&all))
+        };
+        let Source::Idp(config) = with(&[
+            (ENV_OIDC_SESSION_NAME, "deploy-42"),
+            (ENV_OIDC_DURATION_SECONDS, "900"),
+            (ENV_OIDC_POLICY_IDS, " p1, ,p2 "),
+            (ENV_STS_ENDPOINT, "http://127.0.0.1:9/"),
+        ])
+        .unwrap() else {
+            panic!("not keyless")
+        };
+        let agency = config.agency.unwrap();
+        assert_eq!(agency.session_name, "deploy-42");
+        assert_eq!(agency.duration_seconds, 900);
+        assert_eq!(agency.policy_ids, ["p1", "p2"]);
+        assert_eq!(config.iam_endpoint, "http://127.0.0.1:9");
+        for bad in ["899", "43201", "1h", "-1"] {
+            assert_eq!(
+                with(&[(ENV_OIDC_DURATION_SECONDS, bad)]).unwrap_err(),
+                CredentialsError::InvalidDuration,
+                "{bad}"
+            );
+        }
+        // The token as a variable's value is refused, not read.
+        assert_eq!(
+            with(&[(ENV_OIDC_ID_TOKEN, "eyJ.x.y")]).unwrap_err(),
+            CredentialsError::TokenInVariable
+        );
+        // Both keyless modes: which is meant is not said.
+        assert_eq!(
+            with(&[(ENV_IDP_ID, "github")]).unwrap_err(),
+            CredentialsError::TwoKeylessModes
+        );
+        // Half a configuration never falls back to the access key.
+        assert_eq!(
+            Source::from_os_lookup(os_lookup(&[
+                (ENV_OIDC_PROVIDER_URN, "urn"),
+                (ENV_OIDC_TOKEN_FILE, "/run/token"),
+                (ENV_AK, "AK"),
+                (ENV_SK, "SK"),
+            ]))
+            .unwrap_err(),
+            CredentialsError::IncompleteIdp {
+                present: ENV_OIDC_PROVIDER_URN,
+                missing: ENV_OIDC_AGENCY_URN
+            }
+        );
+        assert_eq!(
+            Source::from_os_lookup(os_lookup(&[
+                (ENV_OIDC_AGENCY_URN, "iam::1:agency:ci"),
+                (ENV_AK, "AK"),
+                (ENV_SK, "SK"),
+            ]))
+            .unwrap_err(),
+            CredentialsError::IncompleteIdp {
+                present: ENV_OIDC_AGENCY_URN,
+                missing: ENV_OIDC_PROVIDER_URN
+            }
+        );
+        assert_eq!(
+            Source::from_os_lookup(os_lookup(&base[..2])).unwrap_err(),
+            CredentialsError::IncompleteIdp {
+                present: ENV_OIDC_PROVIDER_URN,
+                missing: ENV_OIDC_TOKEN_FILE
+            }
         );
     }
 }

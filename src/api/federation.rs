@@ -10,6 +10,12 @@
 //!    reply's `credential` holds `access`, `secret`, `securitytoken` and
 //!    `expires_at`.
 //!
+//! Or, the second keyless mode, IAM v5 STS `AssumeAgencyWithOIDC` (the
+//! Python SDK's `OidcStsAccessor`, with its `HUAWEICLOUD_OIDC_*` variables):
+//! one unsigned `POST {sts}/v5/agencies/assume-with-oidc` with the identity
+//! provider's URN, the trust agency's URN, a session name, the ID token and
+//! a duration returns the temporary credentials of the agency.
+//!
 //! The temporary credentials then sign every request like any AK/SK with a
 //! security token, and are renewed before `expires_at` (see
 //! [`renew_due`]); the token file is read again at each renewal, because CI
@@ -37,6 +43,36 @@ pub const ID_TOKEN_PATH: &str = "/v3.0/OS-AUTH/id-token/tokens";
 pub const SECURITY_TOKENS_PATH: &str = "/v3.0/OS-CREDENTIAL/securitytokens";
 /// The lifetime the official Python SDK asks for (6 h); IAM may grant less.
 pub const DURATION_SECONDS: u64 = 6 * 60 * 60;
+
+/// `AssumeAgencyWithOIDC`: the identity provider's URN, as read by the
+/// official Python SDK (`OidcStsCredentialProvider`).
+pub const ENV_OIDC_PROVIDER_URN: &str = "HUAWEICLOUD_OIDC_PROVIDER_URN";
+/// The trust agency's URN.
+pub const ENV_OIDC_AGENCY_URN: &str = "HUAWEICLOUD_OIDC_AGENCY_URN";
+/// The file holding the ID token.
+pub const ENV_OIDC_TOKEN_FILE: &str = "HUAWEICLOUD_OIDC_TOKEN_FILE";
+/// The ID token itself, which jobgate refuses (see `CredentialsError`).
+pub const ENV_OIDC_ID_TOKEN: &str = "HUAWEICLOUD_OIDC_ID_TOKEN";
+/// The session name (default [`DEFAULT_SESSION_NAME`]).
+pub const ENV_OIDC_SESSION_NAME: &str = "HUAWEICLOUD_OIDC_SESSION_NAME";
+/// The lifetime asked for, in seconds (default [`STS_DURATION_SECONDS`]).
+pub const ENV_OIDC_DURATION_SECONDS: &str = "HUAWEICLOUD_OIDC_DURATION_SECONDS";
+/// A session policy (JSON text) narrowing the agency's permissions.
+pub const ENV_OIDC_POLICY: &str = "HUAWEICLOUD_OIDC_POLICY";
+/// Identity policy ids narrowing them, comma-separated.
+pub const ENV_OIDC_POLICY_IDS: &str = "HUAWEICLOUD_OIDC_POLICY_IDS";
+/// Overrides the STS endpoint, as in the official SDKs.
+pub const ENV_STS_ENDPOINT: &str = "HUAWEICLOUD_SDK_STS_ENDPOINT";
+/// The official SDKs' default STS endpoint (any region's STS serves all).
+pub const DEFAULT_STS_ENDPOINT: &str = "https://sts.cn-north-4.myhuaweicloud.com";
+/// `AssumeAgencyWithOIDC`.
+pub const ASSUME_WITH_OIDC_PATH: &str = "/v5/agencies/assume-with-oidc";
+/// The Python SDK's default session name.
+pub const DEFAULT_SESSION_NAME: &str = "oidc-sts-session";
+/// The lifetime the Python SDK asks STS for by default (1 h).
+pub const STS_DURATION_SECONDS: u64 = 3600;
+/// The durations STS accepts: 15 min to 12 h (the agency may allow less).
+pub const STS_DURATIONS: std::ops::RangeInclusive<u64> = 900..=43200;
 /// Renewal starts at most this long before expiry (the Go SDK renews with
 /// 60 s left, the Python SDK with 40 min of 6 h; 10 min leaves room for a
 /// slow IAM and for clock skew without renewing needlessly often).
@@ -49,12 +85,42 @@ const MAX_ANSWER: usize = 1024 * 1024;
 /// Where and how to exchange an ID token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdpConfig {
-    /// The IAM identity provider id (`X-Idp-Id`).
+    /// The IAM identity provider id (`X-Idp-Id`); with `agency`, the
+    /// identity provider's URN.
     pub idp_id: String,
     /// The file holding the ID token; read at every exchange.
     pub token_file: PathBuf,
-    /// IAM's base URL, without a trailing `/`.
+    /// IAM's base URL, without a trailing `/`; with `agency`, STS's.
     pub iam_endpoint: String,
+    /// `Some`: exchange with STS `AssumeAgencyWithOIDC` for this agency
+    /// instead of IAM's two steps.
+    pub agency: Option<AgencyConfig>,
+}
+
+/// What `AssumeAgencyWithOIDC` asks for, besides the provider and token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyConfig {
+    /// The trust agency's URN.
+    pub agency_urn: String,
+    /// The session name (shown in the account's audit trail).
+    pub session_name: String,
+    /// The lifetime asked for, within [`STS_DURATIONS`].
+    pub duration_seconds: u64,
+    /// A session policy, JSON text sent as the JSON it holds.
+    pub policy: Option<String>,
+    /// Identity policy ids.
+    pub policy_ids: Vec<String>,
+}
+
+impl IdpConfig {
+    /// The variable that named the token file, for messages.
+    pub fn token_variable(&self) -> &'static str {
+        if self.agency.is_some() {
+            ENV_OIDC_TOKEN_FILE
+        } else {
+            ENV_ID_TOKEN_FILE
+        }
+    }
 }
 
 /// Temporary credentials from one exchange.
@@ -77,6 +143,7 @@ impl Temporary {
         let mut all = self.credentials.redacted_values();
         all.push(self.id_token.expose());
         all.push(self.iam_token.expose());
+        all.retain(|s| !s.is_empty());
         all
     }
 }
@@ -103,10 +170,11 @@ pub fn renew_due(
 pub enum ExchangeError {
     /// The token file cannot be read, or holds no token.
     #[error(
-        "cannot read the ID token file {path} (from {ENV_ID_TOKEN_FILE}) for identity provider `{idp_id}`: {reason}; write the CI platform's OIDC ID token into it (on GitHub, with `permissions: id-token: write`)"
+        "cannot read the ID token file {path} (from {variable}) for identity provider `{idp_id}`: {reason}; write the CI platform's OIDC ID token into it (on GitHub, with `permissions: id-token: write`)"
     )]
     TokenFile {
         path: String,
+        variable: &'static str,
         idp_id: String,
         reason: String,
     },
@@ -183,6 +251,7 @@ pub fn read_token_file(config: &IdpConfig) -> Result<Secret, ExchangeError> {
     use std::io::Read;
     let error = |reason: String| ExchangeError::TokenFile {
         path: config.token_file.display().to_string(),
+        variable: config.token_variable(),
         idp_id: config.idp_id.clone(),
         reason,
     };
@@ -234,6 +303,9 @@ pub async fn exchange(
     config: &IdpConfig,
 ) -> Result<Temporary, ExchangeError> {
     let id_token = read_token_file(config)?;
+    if let Some(agency) = &config.agency {
+        return assume_agency(http, config, agency, id_token).await;
+    }
     let step1 = "exchange of the ID token for an IAM token";
     let (status, headers, body) = post(
         http,
@@ -285,28 +357,114 @@ pub async fn exchange(
     })
 }
 
-/// Reads step 2's answer: `credential.{access, secret, securitytoken,
-/// expires_at}`, every one required.
+/// `AssumeAgencyWithOIDC`: one unsigned request, the body the Python SDK's
+/// `OidcStsAccessor` sends.
+async fn assume_agency(
+    http: &reqwest::Client,
+    config: &IdpConfig,
+    agency: &AgencyConfig,
+    id_token: Secret,
+) -> Result<Temporary, ExchangeError> {
+    let step = "AssumeAgencyWithOIDC request for temporary credentials";
+    let (status, _, answer) = post(
+        http,
+        config,
+        step,
+        ASSUME_WITH_OIDC_PATH,
+        None,
+        &assume_agency_body(&config.idp_id, agency, id_token.expose()),
+        &[id_token.expose()],
+    )
+    .await?;
+    let obtained_at = jiff::Timestamp::now();
+    let (credentials, expires_at) =
+        parse_credential(&answer).map_err(|why| malformed(config, step, status, why, &answer))?;
+    if expires_at <= obtained_at {
+        return Err(malformed(
+            config,
+            step,
+            status,
+            "the credentials it issued have already expired (or this machine's clock is wrong)",
+            &answer,
+        ));
+    }
+    Ok(Temporary {
+        credentials,
+        expires_at,
+        obtained_at,
+        id_token,
+        // No IAM token in this flow; the empty value is never sent or shown.
+        iam_token: Secret::new(""),
+    })
+}
+
+/// The body of `AssumeAgencyWithOIDC`, field for field the Python SDK's:
+/// `policy` and `policy_ids` only when given.
+pub fn assume_agency_body(provider_urn: &str, agency: &AgencyConfig, id_token: &str) -> Value {
+    let mut body = json!({
+        "provider_urn": provider_urn,
+        "agency_urn": agency.agency_urn,
+        "agency_session_name": agency.session_name,
+        "id_token": id_token,
+        "duration_seconds": agency.duration_seconds,
+    });
+    if let Some(policy) = &agency.policy {
+        body["policy"] = Value::String(policy.clone());
+    }
+    if !agency.policy_ids.is_empty() {
+        body["policy_ids"] = json!(agency.policy_ids);
+    }
+    body
+}
+
+/// Reads temporary credentials: `credential.{access, secret,
+/// securitytoken, expires_at}` (IAM) or `credentials.{access_key_id,
+/// secret_access_key, security_token, expiration}` (STS), every one
+/// required, under the names the official Python SDK accepts.
 pub fn parse_credential(body: &[u8]) -> Result<(Credentials, jiff::Timestamp), &'static str> {
     let json: Value = serde_json::from_slice(body).map_err(|_| "the answer is not JSON")?;
     let credential = json
         .get("credential")
+        .or_else(|| json.get("credentials"))
         .ok_or("the answer has no `credential`")?;
-    let field = |name: &str| {
-        credential
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))
+    // Each field under any of its names; two that disagree are refused.
+    let field = |names: &[&str]| -> Result<Option<&str>, ()> {
+        let mut found: Option<&str> = None;
+        for name in names {
+            let Some(value) = credential.get(*name) else {
+                continue;
+            };
+            let value = value
+                .as_str()
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))
+                .ok_or(())?;
+            if found.is_some_and(|f| f != value) {
+                return Err(());
+            }
+            found = Some(value);
+        }
+        Ok(found)
     };
-    let access = field("access").ok_or("`credential.access` is missing or not text")?;
-    let secret = field("secret").ok_or("`credential.secret` is missing or not text")?;
-    let token =
-        field("securitytoken").ok_or("`credential.securitytoken` is missing or not text")?;
-    let expires_at: jiff::Timestamp = field("expires_at")
-        .ok_or("`credential.expires_at` is missing")?
-        .parse()
-        .map_err(|_| "`credential.expires_at` is not an RFC 3339 time")?;
+    let required = |names: &[&str], why: &'static str| field(names).ok().flatten().ok_or(why);
+    let access = required(
+        &["access", "accessKeyId", "access_key_id"],
+        "`credential.access` is missing or not text",
+    )?;
+    let secret = required(
+        &["secret", "secretAccessKey", "secret_access_key"],
+        "`credential.secret` is missing or not text",
+    )?;
+    let token = required(
+        &["securitytoken", "securityToken", "security_token"],
+        "`credential.securitytoken` is missing or not text",
+    )?;
+    let expires_at: jiff::Timestamp = required(
+        &["expires_at", "expiration"],
+        "`credential.expires_at` is missing",
+    )?
+    .parse()
+    .map_err(|_| "`credential.expires_at` is not an RFC 3339 time")?;
     Ok((
         Credentials::AkSk {
             access_key: access.to_owned(),
@@ -496,6 +654,48 @@ mod tests {
     }
 
     #[test]
+    fn reads_sts_credentials_under_the_names_the_sdk_accepts() {
+        let body = br#"{"credentials":{"access_key_id":"TMPAK","secret_access_key":"TMPSK","security_token":"STS","expiration":"2026-12-04T18:00:00.000000Z"}}"#;
+        let (c, at) = parse_credential(body).unwrap();
+        assert_eq!(at, ts("2026-12-04T18:00:00Z"));
+        assert_eq!(c.secrets(), vec!["TMPSK", "STS"]);
+        // Two names for one field that disagree: which is meant is unknown.
+        let both = br#"{"credentials":{"access":"A","access_key_id":"B","secret":"S","securitytoken":"T","expires_at":"2026-12-04T18:00:00Z"}}"#;
+        assert!(parse_credential(both).unwrap_err().contains("access"));
+        let agree = br#"{"credentials":{"access":"A","access_key_id":"A","secret":"S","securitytoken":"T","expires_at":"2026-12-04T18:00:00Z"}}"#;
+        assert!(parse_credential(agree).is_ok());
+        let missing = br#"{"credentials":{"access_key_id":"A","secret_access_key":"S","expiration":"2026-12-04T18:00:00Z"}}"#;
+        assert!(
+            parse_credential(missing)
+                .unwrap_err()
+                .contains("securitytoken")
+        );
+    }
+
+    #[test]
+    fn the_assume_agency_body_is_the_python_sdks() {
+        let mut agency = AgencyConfig {
+            agency_urn: "iam::1234:agency:ci".into(),
+            session_name: DEFAULT_SESSION_NAME.into(),
+            duration_seconds: STS_DURATION_SECONDS,
+            policy: None,
+            policy_ids: Vec::new(),
+        };
+        let urn = "iam::1234:identity-provider:github";
+        assert_eq!(
+            assume_agency_body(urn, &agency, "tok"),
+            json!({"provider_urn": urn, "agency_urn": "iam::1234:agency:ci",
+                "agency_session_name": "oidc-sts-session", "id_token": "tok",
+                "duration_seconds": 3600})
+        );
+        agency.policy = Some(r#"{"Version":"5.0"}"#.into());
+        agency.policy_ids = vec!["p1".into(), "p2".into()];
+        let body = assume_agency_body(urn, &agency, "tok");
+        assert_eq!(body["policy"], r#"{"Version":"5.0"}"#);
+        assert_eq!(body["policy_ids"], json!(["p1", "p2"]));
+    }
+
+    #[test]
     fn iam_errors_in_both_shapes() {
         assert_eq!(
             iam_error(
@@ -538,6 +738,7 @@ mod tests {
             idp_id: "github-actions".into(),
             token_file: dir.path().join(file),
             iam_endpoint: "https://iam.example".into(),
+            agency: None,
         };
         let err = read_token_file(&config("absent")).unwrap_err().to_string();
         assert!(
@@ -583,6 +784,7 @@ mod tests {
             idp_id: "idp".into(),
             token_file: dir.path().join("token"),
             iam_endpoint: sim.base_url(),
+            agency: None,
         };
         let exp = jiff::Timestamp::now().as_second() + 600;
         let http = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use crate::api::Service;
 use crate::api::endpoints::{ENV_SSL_CERT_FILE, Endpoints, Overrides};
-use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, parse_vars};
+use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, ValidateArgs, parse_vars};
 use crate::error::Error;
 use crate::exit;
 use crate::output::{self, ColorChoice, Environment, Verbosity};
@@ -124,6 +124,14 @@ pub(crate) fn terminal_width() -> usize {
 /// Reads and validates a spec; variables come from `--var`, then the
 /// environment.
 pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
+    let (origin, source, env) = read_spec(args)?;
+    Ok(spec::parse(&origin, &source, &env)?)
+}
+
+/// The spec's origin and text, and its variables: `--var`, then the
+/// environment (the project id also under the names other tools use).
+#[allow(clippy::type_complexity)]
+fn read_spec(args: &SpecArgs) -> Result<(String, String, impl Fn(&str) -> Option<String>), Error> {
     let vars: HashMap<String, String> = parse_vars(&args.vars)?.into_iter().collect();
     let origin = args.spec.display().to_string();
     let source = read_input(&args.spec, LARGEST_SPEC).map_err(|source| Error::ReadSpec {
@@ -139,7 +147,7 @@ pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
             _ => std::env::var(name).ok(),
         })
     };
-    Ok(spec::parse(&origin, &source, &env)?)
+    Ok((origin, source, env))
 }
 
 /// The largest spec file read: far above any real spec (the largest
@@ -178,8 +186,11 @@ pub(crate) fn read_input(path: &Path, limit: u64) -> std::io::Result<String> {
     })
 }
 
-fn validate(args: &SpecArgs) -> Result<u8, Error> {
-    let spec = load_spec(args)?;
+fn validate(args: &ValidateArgs) -> Result<u8, Error> {
+    if args.structure_only {
+        return validate_structure(&args.spec);
+    }
+    let spec = load_spec(&args.spec)?;
     let n = spec.waits.len();
     eprintln!(
         "{}: valid, {n} wait{}",
@@ -187,6 +198,98 @@ fn validate(args: &SpecArgs) -> Result<u8, Error> {
         if n == 1 { "" } else { "s" }
     );
     Ok(exit::SUCCESS)
+}
+
+/// Stands in for the project id when none is set, so that a spec relying
+/// on `HUAWEICLOUD_SDK_PROJECT_ID` checks without one. Shaped like a real
+/// id, so that it passes the id's own check.
+const PLACEHOLDER_PROJECT_ID: &str = "00000000000000000000000000000000";
+
+/// `validate --structure-only`: every mistake except unset variables, which
+/// stand for values supplied when the spec runs.
+///
+/// Two passes, because the validator skips the checks across waits (such
+/// as `after:`) while anything else is wrong: the first finds the unset
+/// variables; the second gives them a placeholder value and reports what
+/// is left, except mistakes in the very values the placeholders stand for.
+fn validate_structure(args: &SpecArgs) -> Result<u8, Error> {
+    let (origin, source, env) = read_spec(args)?;
+    let env = |name: &str| {
+        env(name).or_else(|| {
+            (name == "HUAWEICLOUD_SDK_PROJECT_ID").then(|| PLACEHOLDER_PROJECT_ID.to_owned())
+        })
+    };
+    let unset = match spec::parse(&origin, &source, &env) {
+        Ok(_) => Vec::new(),
+        Err(errors) => unset_only(errors)?,
+    };
+    let mut names: Vec<&str> = unset.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    if !names.is_empty() {
+        let filled = |name: &str| {
+            env(name).or_else(|| names.contains(&name).then(|| PLACEHOLDER.to_owned()))
+        };
+        if let Err(mut errors) = spec::parse(&origin, &source, &filled) {
+            let spans: Vec<_> = unset.iter().map(|(_, span)| *span).collect();
+            errors
+                .diagnostics
+                .retain(|d| !spans.iter().any(|u| overlap(d.span, *u)));
+            if !errors.diagnostics.is_empty() {
+                return Err(errors.into());
+            }
+        }
+    }
+    if names.is_empty() {
+        eprintln!("{origin}: valid structure");
+    } else {
+        eprintln!(
+            "{origin}: valid structure; unset, taken as placeholders: {}",
+            names.join(", ")
+        );
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// What an unset variable stands for in the second pass: plain text that
+/// no check across waits looks at.
+const PLACEHOLDER: &str = "placeholder";
+
+fn overlap(a: crate::spec::yaml::Span, b: crate::spec::yaml::Span) -> bool {
+    a.offset < b.offset + b.len.max(1) && b.offset < a.offset + a.len.max(1)
+}
+
+/// The unset variables of a failed parse, with where each is used, when
+/// they are its only mistakes; else every other mistake, as the error.
+fn unset_only(
+    mut errors: spec::SpecErrors,
+) -> Result<Vec<(String, crate::spec::yaml::Span)>, Error> {
+    let mut unset = Vec::new();
+    errors.diagnostics.retain(|d| {
+        if d.code == spec::DiagnosticCode::UnsetVariable {
+            unset.push((unset_name(&errors.source, d), d.span));
+            false
+        } else {
+            true
+        }
+    });
+    if errors.diagnostics.is_empty() {
+        Ok(unset)
+    } else {
+        Err(errors.into())
+    }
+}
+
+/// The variable an unset-variable diagnostic is about: the `${NAME}` under
+/// its marker, else the name its message quotes.
+fn unset_name(source: &str, d: &spec::SpecDiagnostic) -> String {
+    let marked = source
+        .get(d.span.offset..d.span.offset.saturating_add(d.span.len))
+        .and_then(|t| t.strip_prefix("${"))
+        .and_then(|t| t.split(['}', ':']).next())
+        .filter(|n| !n.is_empty());
+    let quoted = || d.message.split('`').nth(1);
+    marked.or_else(quoted).unwrap_or("?").to_owned()
 }
 
 pub(crate) fn endpoints(spec: &Spec, args: &EndpointArgs) -> Result<Endpoints, Error> {
@@ -238,17 +341,19 @@ fn iam_override(value: &str) -> Option<&str> {
     value.strip_prefix("iam=")
 }
 
-/// The IAM endpoint of keyless authentication: `--endpoint iam=URL` (the
-/// last one), else `configured` (from `HUAWEICLOUD_SDK_IAM_ENDPOINT` or the
-/// SDKs' default), checked like the services' endpoints. Returns it and
+/// The IAM (or, for `AssumeAgencyWithOIDC`, STS) endpoint of keyless
+/// authentication: `--endpoint iam=URL` (the last one), else `configured`
+/// (from `configured_by` or the SDKs' default), checked like the services'
+/// endpoints. Returns it and
 /// whether it is on this machine.
-pub(crate) fn iam_endpoint(configured: &str, args: &EndpointArgs) -> Result<(String, bool), Error> {
+pub(crate) fn iam_endpoint(
+    configured: &str,
+    configured_by: &str,
+    args: &EndpointArgs,
+) -> Result<(String, bool), Error> {
     let (url, origin) = match args.endpoints.iter().rev().find_map(|v| iam_override(v)) {
         Some(url) => (url.trim_end_matches('/').to_owned(), "--endpoint iam="),
-        None => (
-            configured.to_owned(),
-            crate::api::federation::ENV_IAM_ENDPOINT,
-        ),
+        None => (configured.to_owned(), configured_by),
     };
     let loopback = crate::api::endpoints::check_other(&url, origin, args.allow_http)?;
     Ok((url, loopback))

@@ -60,7 +60,13 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             (client, secrets)
         }
         Source::Idp(mut config) => {
-            let (iam, iam_loopback) = super::iam_endpoint(&config.iam_endpoint, &args.endpoints)?;
+            let configured_by = if config.agency.is_some() {
+                crate::api::federation::ENV_STS_ENDPOINT
+            } else {
+                crate::api::federation::ENV_IAM_ENDPOINT
+            };
+            let (iam, iam_loopback) =
+                super::iam_endpoint(&config.iam_endpoint, configured_by, &args.endpoints)?;
             config.iam_endpoint = iam;
             // Masked in the report of a failed exchange too, whatever IAM echoed.
             let id_token = crate::api::federation::read_token_file(&config).ok();

@@ -1,6 +1,9 @@
 //! The simulator's IAM: the two endpoints of the official SDKs' keyless
 //! flow (ID token → unscoped IAM token → temporary AK/SK with a security
-//! token), and the gateway's check of the temporary credentials it issued.
+//! token), STS `AssumeAgencyWithOIDC` (ID token → the temporary AK/SK of a
+//! trust agency, for the identity provider whose URN ends in
+//! `:identity-provider:<idp_id>`), and the gateway's check of the
+//! temporary credentials it issued.
 //!
 //! It checks an ID token's `aud` and `exp` claims only: **no signature is
 //! verified**, so any JWT-shaped token with the right claims passes. That
@@ -19,7 +22,9 @@ use serde_json::{Value, json};
 use super::auth::{self, Rejection, SimAuth};
 use super::routes::json_response;
 use super::stats::Counters;
-use crate::api::federation::{ID_TOKEN_PATH, SECURITY_TOKENS_PATH};
+use crate::api::federation::{
+    ASSUME_WITH_OIDC_PATH, ID_TOKEN_PATH, SECURITY_TOKENS_PATH, STS_DURATIONS,
+};
 use crate::api::signer;
 
 /// The scenario's `iam:` block.
@@ -83,6 +88,10 @@ impl Iam {
                 counters.iam(|s| s.security_token_exchanges += 1);
                 self.security_token(&json)
             }
+            ASSUME_WITH_OIDC_PATH => {
+                counters.iam(|s| s.agency_exchanges += 1);
+                self.assume_agency(&json)
+            }
             _ => iam_error(404, "1000", "no such IAM API in the simulator"),
         }
     }
@@ -99,24 +108,10 @@ impl Iam {
         let Some(token) = json.pointer("/auth/id_token/id").and_then(Value::as_str) else {
             return iam_error(400, "1000", "auth.id_token.id is required");
         };
-        let Some(claims) = claims(token) else {
-            return iam_error(400, "1000", "the id_token is not a JWT");
-        };
+        if let Err((status, code, message)) = self.check_id_token(token) {
+            return iam_error(status, code, message);
+        }
         let now = jiff::Timestamp::now();
-        match claims.get("exp").and_then(Value::as_i64) {
-            Some(exp) if exp > now.as_second() => {}
-            _ => return iam_error(401, "1101", "the id_token has expired"),
-        }
-        if let Some(audience) = &self.config.audience {
-            let ok = match claims.get("aud") {
-                Some(Value::String(aud)) => aud == audience,
-                Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
-                _ => false,
-            };
-            if !ok {
-                return iam_error(401, "1101", "the id_token's audience is not accepted");
-            }
-        }
         let iam_token = format!("MIIsim{:032x}", fastrand::u128(..));
         let expires = self.expiry(now, self.claimed());
         self.state().tokens.insert(iam_token.clone(), expires);
@@ -131,6 +126,82 @@ impl Iam {
         response
     }
 
+    /// An ID token's `exp` and `aud` (no signature: see the module doc).
+    fn check_id_token(&self, token: &str) -> Result<(), (u16, &'static str, &'static str)> {
+        let Some(claims) = claims(token) else {
+            return Err((400, "1000", "the id_token is not a JWT"));
+        };
+        match claims.get("exp").and_then(Value::as_i64) {
+            Some(exp) if exp > jiff::Timestamp::now().as_second() => {}
+            _ => return Err((401, "1101", "the id_token has expired")),
+        }
+        if let Some(audience) = &self.config.audience {
+            let ok = match claims.get("aud") {
+                Some(Value::String(aud)) => aud == audience,
+                Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+                _ => false,
+            };
+            if !ok {
+                return Err((401, "1101", "the id_token's audience is not accepted"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `AssumeAgencyWithOIDC`: the body the official Python SDK sends, every
+    /// required field checked, answered in STS's `credentials` shape.
+    fn assume_agency(&self, json: &Value) -> Response<Body> {
+        let text = |name: &str| {
+            json.get(name)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let Some(provider) = text("provider_urn") else {
+            return iam_error(400, "STS.0001", "provider_urn is required");
+        };
+        let suffix = format!(":identity-provider:{}", self.config.idp_id);
+        if !provider.ends_with(&suffix) {
+            return iam_error(404, "STS.0004", "the identity provider does not exist");
+        }
+        if text("agency_urn").is_none_or(|a| !a.contains(":agency:")) {
+            return iam_error(400, "STS.0001", "agency_urn is required");
+        }
+        if text("agency_session_name").is_none() {
+            return iam_error(400, "STS.0001", "agency_session_name is required");
+        }
+        match json.get("duration_seconds").and_then(Value::as_u64) {
+            Some(d) if STS_DURATIONS.contains(&d) => {}
+            _ => return iam_error(400, "STS.0001", "duration_seconds must be 900 to 43200"),
+        }
+        let Some(token) = text("id_token") else {
+            return iam_error(400, "STS.0001", "id_token is required");
+        };
+        if let Err((status, code, message)) = self.check_id_token(token) {
+            return iam_error(status, code, message);
+        }
+        let (access, secret, security_token) = self.issue(jiff::Timestamp::now());
+        let claimed = self.expiry(jiff::Timestamp::now(), self.claimed());
+        json_response(
+            200,
+            &json!({"credentials": {"access_key_id": access, "secret_access_key": secret,
+                "security_token": security_token, "expiration": format_time(claimed)},
+                "source_identity": "ci"}),
+        )
+    }
+
+    /// New temporary credentials, remembered for the gateway's check.
+    fn issue(&self, now: jiff::Timestamp) -> (String, String, String) {
+        let access = format!("SIMTMP{:014X}", fastrand::u64(..) >> 8);
+        let secret = format!("simsecret{:032x}", fastrand::u128(..));
+        let security_token = format!("simsts{:064x}", fastrand::u128(..));
+        let expires = self.expiry(now, self.config.lifetime);
+        self.state().keys.insert(
+            access.clone(),
+            (secret.clone(), security_token.clone(), expires),
+        );
+        (access, secret, security_token)
+    }
+
     fn security_token(&self, json: &Value) -> Response<Body> {
         let token = json
             .pointer("/auth/identity/token/id")
@@ -142,14 +213,7 @@ impl Iam {
             Some(_) => return iam_error(401, "1101", "the token has expired"),
             None => return iam_error(401, "1101", "the token is not valid"),
         }
-        let access = format!("SIMTMP{:014X}", fastrand::u64(..) >> 8);
-        let secret = format!("simsecret{:032x}", fastrand::u128(..));
-        let security_token = format!("simsts{:064x}", fastrand::u128(..));
-        let expires = self.expiry(now, self.config.lifetime);
-        self.state().keys.insert(
-            access.clone(),
-            (secret.clone(), security_token.clone(), expires),
-        );
+        let (access, secret, security_token) = self.issue(now);
         let claimed = self.expiry(now, self.claimed());
         json_response(
             201,

@@ -187,7 +187,7 @@ async fn handle(
         let response = call(&router, request.map(Body::new)).await;
         return Ok(with_request_id(response, &request_id));
     }
-    if path.starts_with("/v3.0/")
+    if (path.starts_with("/v3.0/") || path.starts_with("/v5/"))
         && let Some(iam) = &shared.iam
     {
         let response = iam.handle(&shared.counters, request.map(Body::new)).await;

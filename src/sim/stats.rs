@@ -43,6 +43,9 @@ pub struct IamStats {
     pub security_token_exchanges: u64,
     /// Requests refused because their temporary credentials had expired.
     pub expired_rejected: u64,
+    /// STS `AssumeAgencyWithOIDC` requests (`POST /v5/agencies/assume-with-oidc`).
+    #[serde(default)]
+    pub agency_exchanges: u64,
 }
 
 /// Requests to one operation.
