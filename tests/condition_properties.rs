@@ -396,14 +396,11 @@ fn reference_verdict(case: &Case, raw: &Raw) -> Expected {
             Spec::Count(None, _, _, _) => {}
         }
     }
-    // 2. A failed job fails the wait; undeclared, under `fail`, it keeps
-    // Terraform's name.
+    // 2. A job in a documented failure status fails the wait, declared or
+    // not: the API itself says it failed.
     if let Some(job) = raw.job
         && JOB_FAILURE.contains(&job)
     {
-        if !case.wait_on_unknown && !job_declared.contains(&job) {
-            return Expected::Unexpected(Status::parse(STATUSES[job]), Vec::new());
-        }
         return Expected::Failed;
     }
     // 3. Unknown statuses end the wait, or keep it polling.
