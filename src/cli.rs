@@ -114,6 +114,10 @@ pub struct RunArgs {
     /// Print the JSON report on standard output.
     #[arg(long)]
     pub json: bool,
+    /// Write each wait's last answer, redacted, to DIR/WAIT.json: the file
+    /// `jobgate eval --response` reads, to debug a gate offline.
+    #[arg(long, value_name = "DIR")]
+    pub save_responses: Option<PathBuf>,
     /// One deadline over all waits, e.g. `30m` (overrides the spec).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<std::time::Duration>,

@@ -124,6 +124,15 @@ pub(crate) fn terminal_width() -> usize {
 /// Reads and validates a spec; variables come from `--var`, then the
 /// environment.
 pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
+    load_spec_with(args, &|_| None)
+}
+
+/// [`load_spec`], with `unset` giving a value for a variable that neither
+/// `--var` nor the environment sets.
+pub(crate) fn load_spec_with(
+    args: &SpecArgs,
+    unset: &dyn Fn(&str) -> Option<String>,
+) -> Result<Spec, Error> {
     let vars: HashMap<String, String> = parse_vars(&args.vars)?.into_iter().collect();
     let origin = args.spec.display().to_string();
     let source = read_input(&args.spec, LARGEST_SPEC).map_err(|source| Error::ReadSpec {
@@ -131,13 +140,17 @@ pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
         source,
     })?;
     let env = move |name: &str| {
-        vars.get(name).cloned().or_else(|| match name {
+        let set = vars.get(name).cloned().or_else(|| match name {
             // The names other Huawei Cloud tools use, after the SDK's.
             "HUAWEICLOUD_SDK_PROJECT_ID" => crate::api::credentials::PROJECT_ID_VARS
                 .iter()
                 .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty())),
             _ => std::env::var(name).ok(),
-        })
+        });
+        match set {
+            Some(value) if !value.is_empty() => Some(value),
+            other => unset(name).or(other),
+        }
     };
     Ok(spec::parse(&origin, &source, &env)?)
 }

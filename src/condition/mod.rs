@@ -34,6 +34,7 @@ pub use verdict::{JOB_FAILURE, Verdict, is_failure_status, judge};
 use std::collections::BTreeSet;
 
 use crate::api::Status;
+use crate::api::model::Observation;
 
 /// A set of statuses as written in a spec.
 pub type StatusSet = BTreeSet<Status>;
@@ -169,6 +170,15 @@ impl Rules {
             }
         }
         declared
+    }
+
+    /// The first `where` of the wait's checks that selects none of the items
+    /// seen, explained ([`ItemFilter::unmatched`]): a wait that times out
+    /// so says why nothing it waited for ever showed up.
+    pub fn unmatched_where(&self, obs: &Observation) -> Option<String> {
+        self.item_filters()
+            .into_iter()
+            .find_map(|f| f.unmatched(&obs.items))
     }
 
     /// The filters of the checks that read items: an item none of them
