@@ -110,7 +110,10 @@ fn a_tripped_failure_count_names_the_count_in_the_reason() {
     let (out, report) = run_reported(&sim.url(), &spec, &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let reason = report["waits"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains("6 FAILED > 5 (of 10 selected)"), "{reason}");
+    assert!(
+        reason.contains("6 FAILED > 5 (6 of 10 selected)"),
+        "{reason}"
+    );
 }
 
 /// Runs `spec` with `--save-responses`, then `eval` on what it saved for

@@ -608,8 +608,9 @@ fn count_answer<'a>(
     finding(holds, found, gap, Vec::new())
 }
 
-/// A failure count that tripped, in the words of its threshold: `6 FAILED
-/// > 5 (of 10 selected)`, so the reason names the count that ended the wait.
+/// A failure count that tripped, in the words of its threshold
+/// (`6 FAILED > 5 (6 of 10 selected)`), so the reason names the count that
+/// ended the wait.
 fn tripped(
     found: String,
     holds: bool,
@@ -631,7 +632,7 @@ fn tripped(
         let percent = matched as f64 * 100.0 / total.max(1) as f64;
         format!("{matched} of {total} {what} ({percent:.1}%) {comparison}")
     } else {
-        format!("{matched} {what} {comparison} (of {total} selected)")
+        format!("{matched} {what} {comparison} ({matched} of {total} selected)")
     }
 }
 
@@ -786,7 +787,7 @@ mod tests {
         };
         let f = count("> 5").evaluate(&obs, Role::Failure, false);
         assert!(f.holds);
-        assert_eq!(f.found, "6 FAILED > 5 (of 10 selected)");
+        assert_eq!(f.found, "6 FAILED > 5 (6 of 10 selected)");
         let f = count("> 50%").evaluate(&obs, Role::Failure, false);
         assert_eq!(f.found, "6 of 10 FAILED (60.0%) > 50%");
         // Not tripped, or on the success side: the plain count.
