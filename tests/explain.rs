@@ -290,3 +290,30 @@ fn eval_names_an_unset_variable_its_conditions_need() {
     );
     assert!(!stderr(&out).contains("IMAGE_JOB_ID"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_responses_directory_that_cannot_be_written_fails_the_run_after_the_report() {
+    let sim = image_sim(false);
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &format!("{HEADER}  golden:\n    image_job: \"{IMAGE_JOB}\"\n    target: [SUCCESS]\n"),
+    );
+    // A file where the directory should be.
+    let blocked = dir.write("responses", "");
+    let report_path = dir.path("report.json");
+    let out = output_within(
+        jobgate()
+            .args(["run", "--seed", "1", "--endpoint", &sim.url()])
+            .arg(&spec)
+            .arg("--report")
+            .arg(&report_path)
+            .arg("--save-responses")
+            .arg(&blocked),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains("responses"), "{}", stderr(&out));
+    // The gate's own outputs were written first, and say what the run saw.
+    assert_eq!(report(&report_path)["waits"][0]["outcome"], "met");
+}
