@@ -5,10 +5,13 @@
 
 #[path = "common/harness.rs"]
 mod harness;
+#[path = "common/hostile.rs"]
+mod hostile;
 
 use std::time::Duration;
 
 use harness::*;
+use hostile::{Hostile, Reply};
 
 const IMAGE_JOB: &str = "702364883651395584";
 
@@ -316,4 +319,68 @@ fn a_responses_directory_that_cannot_be_written_fails_the_run_after_the_report()
     assert!(stderr(&out).contains("responses"), "{}", stderr(&out));
     // The gate's own outputs were written first, and say what the run saw.
     assert_eq!(report(&report_path)["waits"][0]["outcome"], "met");
+}
+
+#[test]
+fn a_saved_response_that_echoes_a_credential_is_masked_and_still_judged() {
+    // A server that puts the secret key in the job's failure reason.
+    let server = Hostile::start(|_| {
+        Reply::json(format!(
+            r#"{{"id":"{IMAGE_JOB}","status":"FAILED","job_type":"CREATE_IMAGE","fail_reason":"bad signature with {SK} \u001b[2J","sub_jobs":[]}}"#
+        ))
+    });
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &format!("{HEADER}  golden:\n    image_job: \"{IMAGE_JOB}\"\n    target: [SUCCESS]\n"),
+    );
+    let saved = dir.path("responses");
+    let out = output_within(
+        jobgate()
+            .args(["run", "--seed", "1", "--endpoint", &server.url()])
+            .arg(&spec)
+            .arg("--save-responses")
+            .arg(&saved),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = std::fs::read_to_string(saved.join("golden.json")).unwrap();
+    assert!(!text.contains(SK), "{text}");
+    assert!(!text.contains(&SK[..12]), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains("u001b"),
+        "{text}"
+    );
+    assert!(text.contains("***"), "{text}");
+    // Still the answer `eval` reads, and judges as `run` did.
+    let evaluated = jobgate()
+        .args(["eval", "--wait", "golden", "--response"])
+        .arg(saved.join("golden.json"))
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(code(&evaluated), 1, "{}", stderr(&evaluated));
+}
+
+#[test]
+fn a_saved_response_that_would_overwrite_the_report_is_refused_before_polling() {
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &format!("{HEADER}  golden:\n    image_job: \"{IMAGE_JOB}\"\n    target: [SUCCESS]\n"),
+    );
+    let out = jobgate()
+        .current_dir(dir.dir.path())
+        .args(["run", "--endpoint", "http://127.0.0.1:9"])
+        .arg(&spec)
+        .args(["--report", "out/golden.json", "--save-responses", "out"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("name the same file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path("out").exists());
 }

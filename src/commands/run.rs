@@ -20,6 +20,8 @@ use crate::spec::Spec;
 
 pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     let spec = load_spec(&args.spec)?;
+    let waits: Vec<&str> = spec.waits.iter().map(|w| w.name.as_str()).collect();
+    crate::cli::distinct_saved_responses(&args, &waits)?;
     let endpoints = endpoints(&spec, &args.endpoints)?;
     let mode = output::decide(
         &Environment::detect(),
