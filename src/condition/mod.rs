@@ -172,13 +172,20 @@ impl Rules {
         declared
     }
 
-    /// The first `where` of the wait's checks that selects none of the items
-    /// seen, explained ([`ItemFilter::unmatched`]): a wait that times out
-    /// so says why nothing it waited for ever showed up.
+    /// The first `where` of the success checks that selects none of the
+    /// items seen, explained ([`ItemFilter::unmatched`]): a wait that times
+    /// out so says why what it waited for never showed up. A failure
+    /// check's `where` selecting nothing is no reason to keep waiting.
     pub fn unmatched_where(&self, obs: &Observation) -> Option<String> {
-        self.item_filters()
+        self.success
+            .checks()
             .into_iter()
-            .find_map(|f| f.unmatched(&obs.items))
+            .find_map(|check| match check {
+                Check::Items { filter, .. } | Check::Count { filter, .. } => {
+                    filter.unmatched(&obs.items)
+                }
+                _ => None,
+            })
     }
 
     /// The filters of the checks that read items: an item none of them
