@@ -127,6 +127,10 @@ pub struct RunArgs {
     /// Print the JSON report on standard output.
     #[arg(long)]
     pub json: bool,
+    /// Write each wait's last answer, redacted, to DIR/WAIT.json: the file
+    /// `jobgate eval --response` reads, to debug a gate offline.
+    #[arg(long, value_name = "DIR")]
+    pub save_responses: Option<PathBuf>,
     /// One deadline over all waits, e.g. `30m` (overrides the spec).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<std::time::Duration>,
@@ -322,6 +326,36 @@ fn settle_outputs(command: &mut Command) -> Result<(), Error> {
         },
         _ => Ok(()),
     }
+}
+
+/// Refuses a `--save-responses` file (`DIR/WAIT.json` for each of `waits`)
+/// that is another output, the spec or a file the runner gives the step:
+/// known only once the spec names its waits.
+pub(crate) fn distinct_saved_responses(args: &RunArgs, waits: &[&str]) -> Result<(), Error> {
+    let Some(dir) = &args.save_responses else {
+        return Ok(());
+    };
+    let named: Vec<(String, PathBuf)> = waits
+        .iter()
+        .map(|w| ("--save-responses".to_owned(), dir.join(format!("{w}.json"))))
+        .collect();
+    let mut others: Vec<(String, PathBuf)> = GITHUB_FILES
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var_os(name).filter(|v| !v.is_empty())?;
+            Some((format!("${name}"), PathBuf::from(value)))
+        })
+        .collect();
+    others.extend(
+        args.report
+            .iter()
+            .map(|p| ("--report".to_owned(), p.clone())),
+    );
+    others.extend(args.junit.iter().map(|p| ("--junit".to_owned(), p.clone())));
+    if args.spec.spec.as_os_str() != "-" {
+        others.push(("the spec".into(), args.spec.spec.clone()));
+    }
+    distinct_outputs(&named, &others)
 }
 
 /// The files a GitHub runner gives a step, which jobgate must not overwrite.

@@ -60,6 +60,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
         deadline: None,
         fail_fast: None,
         seed: 1,
+        responses: None,
     };
     let report = execute(
         &spec,

@@ -124,14 +124,32 @@ pub(crate) fn terminal_width() -> usize {
 /// Reads and validates a spec; variables come from `--var`, then the
 /// environment.
 pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
-    let (origin, source, env) = read_spec(args)?;
+    load_spec_with(args, &no_value)
+}
+
+/// [`load_spec`], with `unset` giving a value for a variable that neither
+/// `--var` nor the environment sets.
+pub(crate) fn load_spec_with(
+    args: &SpecArgs,
+    unset: &dyn Fn(&str) -> Option<String>,
+) -> Result<Spec, Error> {
+    let (origin, source, env) = read_spec(args, unset)?;
     Ok(spec::parse(&origin, &source, &env)?)
 }
 
+/// No value for any variable.
+fn no_value(_: &str) -> Option<String> {
+    None
+}
+
 /// The spec's origin and text, and its variables: `--var`, then the
-/// environment (the project id also under the names other tools use).
+/// environment (the project id also under the names other tools use), then
+/// `unset`.
 #[allow(clippy::type_complexity)]
-fn read_spec(args: &SpecArgs) -> Result<(String, String, impl Fn(&str) -> Option<String>), Error> {
+fn read_spec<'a>(
+    args: &SpecArgs,
+    unset: &'a dyn Fn(&str) -> Option<String>,
+) -> Result<(String, String, impl Fn(&str) -> Option<String> + 'a), Error> {
     let vars: HashMap<String, String> = parse_vars(&args.vars)?.into_iter().collect();
     let origin = args.spec.display().to_string();
     let source = read_input(&args.spec, LARGEST_SPEC).map_err(|source| Error::ReadSpec {
@@ -139,13 +157,17 @@ fn read_spec(args: &SpecArgs) -> Result<(String, String, impl Fn(&str) -> Option
         source,
     })?;
     let env = move |name: &str| {
-        vars.get(name).cloned().or_else(|| match name {
+        let set = vars.get(name).cloned().or_else(|| match name {
             // The names other Huawei Cloud tools use, after the SDK's.
             "HUAWEICLOUD_SDK_PROJECT_ID" => crate::api::credentials::PROJECT_ID_VARS
                 .iter()
                 .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty())),
             _ => std::env::var(name).ok(),
-        })
+        });
+        match set {
+            Some(value) if !value.is_empty() => Some(value),
+            other => unset(name).or(other),
+        }
     };
     Ok((origin, source, env))
 }
@@ -213,7 +235,7 @@ const PLACEHOLDER_PROJECT_ID: &str = "00000000000000000000000000000000";
 /// variables; the second gives them a placeholder value and reports what
 /// is left, except mistakes in the very values the placeholders stand for.
 fn validate_structure(args: &SpecArgs) -> Result<u8, Error> {
-    let (origin, source, env) = read_spec(args)?;
+    let (origin, source, env) = read_spec(args, &no_value)?;
     let env = |name: &str| {
         env(name).or_else(|| {
             (name == "HUAWEICLOUD_SDK_PROJECT_ID").then(|| PLACEHOLDER_PROJECT_ID.to_owned())

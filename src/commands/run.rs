@@ -20,6 +20,8 @@ use crate::spec::Spec;
 
 pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     let spec = load_spec(&args.spec)?;
+    let waits: Vec<&str> = spec.waits.iter().map(|w| w.name.as_str()).collect();
+    crate::cli::distinct_saved_responses(&args, &waits)?;
     let endpoints = endpoints(&spec, &args.endpoints)?;
     let mode = output::decide(
         &Environment::detect(),
@@ -110,7 +112,9 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         deadline: args.deadline,
         fail_fast,
         seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
+        responses: args.save_responses.as_ref().map(|_| Arc::default()),
     };
+    let responses = options.responses.clone();
     let limits = Limits {
         concurrency: args.max_concurrency,
         rps: args.max_rps,
@@ -129,8 +133,19 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             }
         }
     }));
-    let report = execute_with(&spec, client, redactor, options, limits, mode).await?;
-    publish(&report, &locations, &outputs, mode)?;
+    let report = execute_with(&spec, client, redactor.clone(), options, limits, mode).await?;
+    let published = publish(&report, &locations, &outputs, mode);
+    // After the report: a directory that cannot be written must not cost
+    // the outputs a gate reads. It still fails the run, as any output does.
+    if let (Some(dir), Some(responses)) = (&args.save_responses, &responses) {
+        responses
+            .write(dir, &redactor)
+            .map_err(|source| Error::WriteReport {
+                path: dir.display().to_string(),
+                source,
+            })?;
+    }
+    published?;
     Ok(report.exit_code)
 }
 

@@ -1,6 +1,7 @@
 //! Single checks and how each one reads an observation.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use serde_json_path::JsonPath;
@@ -106,6 +107,71 @@ impl ItemFilter {
         })
     }
 
+    /// Why this `where` selects none of `items` although there are some, in
+    /// words a user can act on: the field whose values no item has, the
+    /// values the items do have, and the closest of them (a typo such as
+    /// `CREATE_SERVR`). `None` when it selects an item or there is none.
+    pub fn unmatched(&self, items: &[Item]) -> Option<String> {
+        if self.fields.is_empty() || items.is_empty() || items.iter().any(|i| self.matches(i)) {
+            return None;
+        }
+        let n = items.len();
+        let of = |n: usize| {
+            if n == 1 {
+                "the sub-job".to_owned()
+            } else {
+                format!("the {n} sub-jobs")
+            }
+        };
+        for (field, wanted) in &self.fields {
+            let mut present: BTreeMap<Cow<'_, str>, u64> = BTreeMap::new();
+            for item in items {
+                if let Some(v) = field_value(item, field) {
+                    *present.entry(v).or_default() += 1;
+                }
+            }
+            if wanted.iter().any(|w| present.contains_key(w.as_str())) {
+                continue;
+            }
+            let asked = format!("`where` {field}: [{}]", wanted.join(", "));
+            if present.is_empty() {
+                return Some(format!(
+                    "the {asked} matched none of {} seen: none has a `{field}` field (check the field name)",
+                    of(n)
+                ));
+            }
+            const SHOWN: usize = 10;
+            let mut values: Vec<String> = present
+                .iter()
+                .take(SHOWN)
+                .map(|(v, c)| format!("{} ({c})", clip(v)))
+                .collect();
+            if present.len() > SHOWN {
+                values.push(format!("{} more", present.len() - SHOWN));
+            }
+            let hint = wanted
+                .iter()
+                .find_map(|w| {
+                    crate::spec::diagnostic::did_you_mean(w, present.keys().map(|k| k.as_ref()))
+                })
+                .map(|s| format!("; did you mean `{}`?", clip(s)))
+                .unwrap_or_default();
+            return Some(format!(
+                "the {asked} matched none of {} seen; their {field} values: {}{hint}",
+                of(n),
+                values.join(", ")
+            ));
+        }
+        Some(format!(
+            "the `where` ({}) matched none of {} seen: each of its fields matches some, but no sub-job matches them all",
+            self.describe()
+                .trim_start()
+                .trim_start_matches("where ")
+                .to_owned(),
+            of(n)
+        ))
+    }
+
     fn describe(&self) -> String {
         if self.fields.is_empty() {
             return String::new();
@@ -116,6 +182,15 @@ impl ItemFilter {
             .map(|(field, values)| format!("{field} in [{}]", values.join(", ")))
             .collect();
         format!(" where {}", parts.join(" and "))
+    }
+}
+
+/// A server value quoted in a message: at most 60 characters.
+fn clip(value: &str) -> Cow<'_, str> {
+    const MAX: usize = 60;
+    match value.char_indices().nth(MAX) {
+        Some((end, _)) => Cow::Owned(format!("{}…", &value[..end])),
+        None => Cow::Borrowed(value),
     }
 }
 
@@ -346,7 +421,9 @@ impl Check {
                         ));
                     }
                 }
-                finding(comparison.holds(matched, total), found, gap, matching)
+                let holds = comparison.holds(matched, total);
+                let found = tripped(found, holds, role, statuses, comparison, matched, total);
+                finding(holds, found, gap, matching)
             }
             Check::Path { path, test, source } => {
                 let document = obs.document();
@@ -452,6 +529,8 @@ fn evidence_gap(
         if selected.is_empty() {
             return Some(Gap::new(if filter.fields.is_empty() {
                 "no sub-jobs yet".to_owned()
+            } else if let Some(why) = filter.unmatched(&obs.items) {
+                why
             } else {
                 format!(
                     "the `where` ({}) selects nothing",
@@ -524,7 +603,37 @@ fn count_answer<'a>(
     } else {
         None
     };
-    finding(comparison.holds(matched, total), found, gap, Vec::new())
+    let holds = comparison.holds(matched, total);
+    let found = tripped(found, holds, role, statuses, comparison, matched, total);
+    finding(holds, found, gap, Vec::new())
+}
+
+/// A failure count that tripped, in the words of its threshold
+/// (`6 FAILED > 5 (6 of 10 selected)`), so the reason names the count that
+/// ended the wait.
+fn tripped(
+    found: String,
+    holds: bool,
+    role: Role,
+    statuses: &Option<StatusSet>,
+    comparison: &Comparison,
+    matched: u64,
+    total: u64,
+) -> String {
+    if !holds || role != Role::Failure {
+        return found;
+    }
+    let what = statuses
+        .as_ref()
+        .map(|s| names(s).replace(", ", "/"))
+        .unwrap_or_else(|| "sub-jobs".into());
+    if comparison.is_share() {
+        // Only shown: the comparison itself is exact integer arithmetic.
+        let percent = matched as f64 * 100.0 / total.max(1) as f64;
+        format!("{matched} of {total} {what} ({percent:.1}%) {comparison}")
+    } else {
+        format!("{matched} {what} {comparison} ({matched} of {total} selected)")
+    }
 }
 
 /// The path without its last segment (`$.jobs[?@.status == 'FAILED']` →
@@ -575,7 +684,151 @@ fn full_match(r: &regex::Regex, s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::container;
+    use super::*;
+    use crate::api::Status;
+    use crate::api::model::parse_item;
+    use serde_json::json;
+
+    fn subjobs(types: &[&str]) -> Vec<Item> {
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                parse_item(json!({"id": i.to_string(), "status": "SUCCESS", "job_type": t}))
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    fn filter(fields: &[(&str, &[&str])]) -> ItemFilter {
+        ItemFilter {
+            fields: fields
+                .iter()
+                .map(|(f, vs)| (f.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_where_matching_nothing_lists_the_values_present_and_the_closest() {
+        let items = subjobs(&["CREATE_SERVER", "CREATE_SERVER", "ATTACH_VOLUME"]);
+        let why = filter(&[("job_type", &["CREATE_SERVR"])])
+            .unmatched(&items)
+            .unwrap();
+        assert_eq!(
+            why,
+            "the `where` job_type: [CREATE_SERVR] matched none of the 3 sub-jobs seen; their job_type values: ATTACH_VOLUME (1), CREATE_SERVER (2); did you mean `CREATE_SERVER`?"
+        );
+        // Nothing close: the values, no guess.
+        let why = filter(&[("job_type", &["DELETE_DESKTOP"])])
+            .unmatched(&items)
+            .unwrap();
+        assert!(why.ends_with("CREATE_SERVER (2)"), "{why}");
+        // A field no item has.
+        let why = filter(&[("jobtype", &["CREATE_SERVER"])])
+            .unmatched(&items)
+            .unwrap();
+        assert!(why.contains("none has a `jobtype` field"), "{why}");
+        // Each field matches some item, no item matches both.
+        let why = filter(&[("job_type", &["ATTACH_VOLUME"]), ("id", &["0"])])
+            .unmatched(&items)
+            .unwrap();
+        assert!(why.contains("no sub-job matches them all"), "{why}");
+    }
+
+    #[test]
+    fn a_where_that_selects_an_item_or_sees_none_is_not_explained() {
+        let items = subjobs(&["CREATE_SERVER"]);
+        assert_eq!(
+            filter(&[("job_type", &["CREATE_SERVER"])]).unmatched(&items),
+            None
+        );
+        assert_eq!(filter(&[("job_type", &["X"])]).unmatched(&[]), None);
+        assert_eq!(filter(&[]).unmatched(&items), None);
+    }
+
+    #[test]
+    fn the_success_gap_of_an_unmatched_where_says_so() {
+        let obs = Observation {
+            items: subjobs(&["CREATE_SERVER"]),
+            source: crate::api::model::Source::List,
+            ..Default::default()
+        };
+        let check = Check::Items {
+            quantifier: Quantifier::All,
+            statuses: [Status::parse("SUCCESS")].into_iter().collect(),
+            filter: filter(&[("job_type", &["CREATE_SERVR"])]),
+        };
+        let f = check.evaluate(&obs, Role::Success, false);
+        assert!(!f.holds);
+        assert!(
+            f.found.contains("did you mean `CREATE_SERVER`?"),
+            "{}",
+            f.found
+        );
+    }
+
+    #[test]
+    fn only_a_success_where_explains_a_timeout() {
+        use crate::condition::{Condition, Rules, UnknownStatusPolicy};
+        let items = |f: &[(&str, &[&str])]| Check::Items {
+            quantifier: Quantifier::All,
+            statuses: [Status::parse("SUCCESS")].into_iter().collect(),
+            filter: filter(f),
+        };
+        let obs = Observation {
+            items: subjobs(&["CREATE_SERVER"]),
+            ..Default::default()
+        };
+        let mut rules = Rules {
+            pending: Default::default(),
+            success: Condition::Check(items(&[("job_type", &["CREATE_SERVER"])])),
+            failure: Some(Condition::Check(items(&[("job_type", &["CREATE_IMAGE"])]))),
+            unknown_status: UnknownStatusPolicy::Fail,
+            allow_empty: false,
+            uses_items: true,
+        };
+        assert_eq!(rules.unmatched_where(&obs), None);
+        rules.success = Condition::Check(items(&[("job_type", &["CREATE_SERVR"])]));
+        assert!(
+            rules
+                .unmatched_where(&obs)
+                .is_some_and(|w| w.contains("did you mean `CREATE_SERVER`?"))
+        );
+    }
+
+    #[test]
+    fn a_tripped_failure_count_names_the_count_and_the_threshold() {
+        let obs = Observation {
+            items: ["FAILED"; 6]
+                .iter()
+                .chain(["SUCCESS"; 4].iter())
+                .enumerate()
+                .map(|(i, s)| parse_item(json!({"id": i.to_string(), "status": s})).unwrap())
+                .collect(),
+            source: crate::api::model::Source::List,
+            ..Default::default()
+        };
+        let count = |is: &str| Check::Count {
+            statuses: Some([Status::parse("FAILED")].into_iter().collect()),
+            filter: ItemFilter::default(),
+            comparison: Comparison::parse(is).unwrap(),
+        };
+        let f = count("> 5").evaluate(&obs, Role::Failure, false);
+        assert!(f.holds);
+        assert_eq!(f.found, "6 FAILED > 5 (6 of 10 selected)");
+        let f = count("> 50%").evaluate(&obs, Role::Failure, false);
+        assert_eq!(f.found, "6 of 10 FAILED (60.0%) > 50%");
+        // Not tripped, or on the success side: the plain count.
+        assert_eq!(
+            count("> 6").evaluate(&obs, Role::Failure, false).found,
+            "count 6 of 10"
+        );
+        assert_eq!(
+            count("> 5").evaluate(&obs, Role::Success, false).found,
+            "count 6 of 10"
+        );
+    }
 
     #[test]
     fn the_container_of_a_path_drops_its_last_segment() {

@@ -34,6 +34,7 @@ pub use verdict::{JOB_FAILURE, Verdict, is_failure_status, judge};
 use std::collections::BTreeSet;
 
 use crate::api::Status;
+use crate::api::model::Observation;
 
 /// A set of statuses as written in a spec.
 pub type StatusSet = BTreeSet<Status>;
@@ -169,6 +170,22 @@ impl Rules {
             }
         }
         declared
+    }
+
+    /// The first `where` of the success checks that selects none of the
+    /// items seen, explained ([`ItemFilter::unmatched`]): a wait that times
+    /// out so says why what it waited for never showed up. A failure
+    /// check's `where` selecting nothing is no reason to keep waiting.
+    pub fn unmatched_where(&self, obs: &Observation) -> Option<String> {
+        self.success
+            .checks()
+            .into_iter()
+            .find_map(|check| match check {
+                Check::Items { filter, .. } | Check::Count { filter, .. } => {
+                    filter.unmatched(&obs.items)
+                }
+                _ => None,
+            })
     }
 
     /// The filters of the checks that read items: an item none of them

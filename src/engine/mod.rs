@@ -88,6 +88,8 @@ pub struct RunOptions {
     pub fail_fast: Option<bool>,
     /// Seed for poll jitter (reproducible runs in tests).
     pub seed: u64,
+    /// Where each wait's last answer is kept, for `--save-responses`.
+    pub responses: Option<Arc<crate::report::responses::Responses>>,
 }
 
 /// A running spec: its live report can be snapshotted at any moment.
@@ -321,6 +323,7 @@ pub fn start(
         let mut stop_rx = stop_rx.clone();
         let stop_tx = stop_tx.clone();
         let seed = options.seed.wrapping_add(index as u64);
+        let responses = options.responses.clone();
         let handle = tasks.spawn(async move {
             // Wait for dependencies, collecting their outputs.
             let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -367,6 +370,7 @@ pub fn start(
                             stop: stop_rx.clone(),
                             events: events.clone(),
                             seed,
+                            responses: responses.clone(),
                         };
                         wait::run(&w, plan, cx, report.clone()).await;
                     }

@@ -34,6 +34,8 @@ pub struct Context {
     pub stop: watch::Receiver<Option<Stop>>,
     pub events: tokio::sync::mpsc::UnboundedSender<Event>,
     pub seed: u64,
+    /// Keeps each answer for `--save-responses`, when asked.
+    pub responses: Option<Arc<crate::report::responses::Responses>>,
 }
 
 /// How long to pause everyone after a 429 without `Retry-After`: Huawei
@@ -130,6 +132,9 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             None => {}
             Some(Ok(obs)) => {
                 consecutive_errors = 0;
+                if let Some(responses) = &cx.responses {
+                    responses.keep(&wait.name, &obs);
+                }
                 let state = summarize(&obs);
                 let last = last_observation(&obs, String::new());
                 let state_changed = state != last_state;
@@ -380,13 +385,20 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             } else {
                 format!("last seen: {last_state}")
             };
+            // A `where` that selects none of the items seen is the likeliest
+            // reason nothing it waited for ever came (a typo in a value).
+            let unmatched = last_seen
+                .as_ref()
+                .and_then(|obs| wait.rules.unmatched_where(obs));
             if let Some(obs) = &last_seen {
                 let evidence = evidence::extract(obs, Outcome::TimedOut, &[]);
+                let evidence = evidence::led_by(evidence, unmatched.as_deref(), obs);
                 update(&report, |r| r.evidence = evidence);
             }
+            let why = unmatched.map(|u| format!(": {u}")).unwrap_or_default();
             finish(
                 Outcome::TimedOut,
-                format!("{which} ran out before the outcome was known ({state})"),
+                format!("{which} ran out before the outcome was known{why} ({state})"),
             );
             return;
         }

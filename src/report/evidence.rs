@@ -118,6 +118,25 @@ pub fn extract(obs: &Observation, outcome: Outcome, blame: &[Item]) -> Option<Ev
     }
 }
 
+/// `evidence` led by `note` when there is one: the note becomes the cause
+/// (what was pending follows it), so every output opens with it.
+pub fn led_by(
+    evidence: Option<Evidence>,
+    note: Option<&str>,
+    obs: &Observation,
+) -> Option<Evidence> {
+    let Some(note) = note else {
+        return evidence;
+    };
+    Some(match evidence {
+        Some(mut e) => {
+            e.cause = format!("{note}; {}", e.cause);
+            e
+        }
+        None => empty(note.to_owned(), obs.job.clone()),
+    })
+}
+
 fn empty(cause: String, job: Option<JobState>) -> Evidence {
     Evidence {
         cause,

@@ -6,5 +6,6 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod model;
+pub mod responses;
 
 pub use model::{Outcome, RunReport, WaitReport};
