@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::fetch::Plan;
 use super::gate::Gate;
 use super::history::{self, History};
+use super::rate::Throttle;
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
@@ -341,10 +342,33 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         );
                         return;
                     }
-                    ApiError::Throttled { retry_after, .. } => {
+                    ApiError::Throttled {
+                        retry_after,
+                        message,
+                        ..
+                    } => {
+                        let throttle = Throttle::parse(message);
+                        if throttle == Throttle::Daily {
+                            finish(
+                                Outcome::ApiError,
+                                format!(
+                                    "{} is exhausted ({error}): not retried, it resets only the next day; wait for the reset or raise the account's quota",
+                                    throttle.describe()
+                                ),
+                            );
+                            return;
+                        }
+                        if !cx.gate.retry() {
+                            finish(Outcome::ApiError, retries_spent(&error));
+                            return;
+                        }
                         update(&report, |r| r.retries += 1);
+                        // The gate has already slowed every wait down; only
+                        // a pause the server asks for holds them all.
+                        if let Some(after) = retry_after {
+                            cx.gate.pause((*after).min(wait.poll.max));
+                        }
                         let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
-                        cx.gate.throttle(pause);
                         delay = delay.max(pause);
                     }
                     ApiError::Transient { .. } => {
@@ -358,6 +382,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                                     wait.error_budget
                                 ),
                             );
+                            return;
+                        }
+                        if !cx.gate.retry() {
+                            finish(Outcome::ApiError, retries_spent(&error));
                             return;
                         }
                         let _ = cx.events.send(Event::Retrying {
@@ -410,6 +438,13 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             }
         }
     }
+}
+
+/// Why a wait stopped when the run's shared retry budget ran dry.
+fn retries_spent(error: &ApiError) -> String {
+    format!(
+        "the run's retry budget is spent ({error}): the API failed or throttled far more often than it answered, so no wait retries further; check the API's health and quota, or run fewer waits at once"
+    )
 }
 
 /// The length of the run of met polls after one more poll: one longer when
