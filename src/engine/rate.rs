@@ -130,9 +130,10 @@ impl RateController {
     /// The factor a throttle multiplies the rate by (the AWS SDKs' adaptive
     /// mode uses the same).
     pub const DECREASE: f64 = 0.7;
-    /// The share of the ceiling one success adds back: twenty successes
-    /// climb from nothing to the ceiling.
-    pub const RECOVERY: f64 = 0.05;
+    /// The share of the ceiling one success adds back: fifty successes
+    /// climb from nothing to the ceiling, so a throttled fleet probes the
+    /// limit again only after a few dozen answers each.
+    pub const RECOVERY: f64 = 0.02;
     /// The rate never drops below this (one request every 10 s): the waits'
     /// own deadlines, not the limiter, end a run against a closed API.
     pub const FLOOR: f64 = 0.1;
@@ -181,7 +182,10 @@ impl RateController {
 /// Retries shared by every wait of a run, like the AWS SDKs' standard
 /// mode: a retry costs tokens, a success refunds one, and an empty bucket
 /// means no more retries, so a failing API is not hammered by every wait
-/// spending its own error budget.
+/// spending its own error budget. A retry costs two successes (AWS: five),
+/// so the budget lasts while at least two answers in three succeed: an API
+/// that is merely flaky (a quarter of its answers failing) keeps being
+/// retried, one that mostly fails is not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryBudget {
     tokens: u32,
@@ -190,7 +194,7 @@ pub struct RetryBudget {
 impl RetryBudget {
     pub const CAPACITY: u32 = 500;
     /// What a retry after an error or a throttle costs.
-    pub const COST: u32 = 5;
+    pub const COST: u32 = 2;
     /// What a successful answer refunds.
     pub const REFUND: u32 = 1;
 
@@ -295,8 +299,8 @@ mod tests {
         c.throttled(&unnamed);
         assert!((c.rate() - 0.98).abs() < 1e-9, "{}", c.rate());
         assert_eq!(c.ceiling(), 2.0, "an unnamed policy leaves the ceiling");
-        // 0.1 per success: 11 successes climb back and stop at the ceiling.
-        for _ in 0..10 {
+        // 0.04 per success: 26 successes climb back and stop at the ceiling.
+        for _ in 0..25 {
             c.succeeded();
         }
         assert!((c.rate() - 1.98).abs() < 1e-9, "{}", c.rate());
@@ -338,12 +342,10 @@ mod tests {
             retries += 1;
         }
         assert_eq!(retries, RetryBudget::CAPACITY / RetryBudget::COST);
-        for _ in 0..4 {
-            b.refund();
-            assert!(!b.spend(), "four successes do not pay a retry");
-        }
         b.refund();
-        assert!(b.spend(), "five do");
+        assert!(!b.spend(), "one success does not pay a retry");
+        b.refund();
+        assert!(b.spend(), "two do");
         for _ in 0..10_000 {
             b.refund();
         }

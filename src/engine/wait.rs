@@ -120,6 +120,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         // The job a history estimate would time the next poll for: set only
         // by a pending poll that reads the history.
         let mut estimating: Option<model::JobState> = None;
+        // A throttle asked this wait to hold off past its deadline: it
+        // sits out the pause to the deadline instead of fitting one last
+        // poll into it.
+        let mut held_to_deadline = false;
         match result {
             // The gate could not send (the rest of) the poll's requests
             // before the deadline (this wait's, or that of the wait whose
@@ -370,6 +374,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         }
                         let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
                         delay = delay.max(pause);
+                        held_to_deadline = super::later(Instant::now(), pause) >= deadline;
                     }
                     ApiError::Transient { .. } => {
                         consecutive_errors += 1;
@@ -394,6 +399,12 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         });
                     }
                 }
+            }
+        }
+        if held_to_deadline {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = stopped(&mut cx.stop) => continue,
             }
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
