@@ -143,9 +143,13 @@ pub struct RunArgs {
     /// Requests in flight at once, across all waits (1 to 256).
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = parse_concurrency)]
     pub max_concurrency: usize,
-    /// Requests per second, across all waits (0.1 to 1000).
-    #[arg(long, default_value_t = 10.0, value_name = "N", value_parser = parse_rps)]
-    pub max_rps: f64,
+    /// Requests per second at most, across all waits (0.1 to 1000). The
+    /// default, 2 (120 a minute), stays under the API's per-user limit of
+    /// 200 a minute; pipelines sharing one account split it between them.
+    /// The rate drops on throttling and recovers on successes.
+    /// Given here it wins over the spec's `max_rps`.
+    #[arg(long, env = "JOBGATE_MAX_RPS", value_name = "N", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
     /// Seed for poll jitter (reproducible schedules).
     #[arg(long, hide = true)]
     pub seed: Option<u64>,
@@ -224,10 +228,17 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `--max-rps` by default: 120 requests a minute, under the gateway's
+/// per-user limit of 200 a minute per API with room for other clients.
+pub const DEFAULT_RPS: f64 = 2.0;
+// The gateway allows 200 requests a minute per API and user: one process
+// alone leaves room for others.
+const _: () = assert!(DEFAULT_RPS * 60.0 <= 200.0 * 0.6);
+
 /// The range `--max-rps` accepts. Below it, polls would be minutes apart
 /// whatever the spec says (0, a negative number or NaN used to become one
 /// request per 100 s); above it, the gateway's rate limit answers instead.
-const RPS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
+pub const RPS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
 
 fn parse_rps(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -454,6 +465,20 @@ mod tests {
             assert!(parse_concurrency(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_concurrency("1"), Ok(1));
+    }
+
+    #[test]
+    fn the_default_rate_stays_inside_the_per_user_quota() {
+        let args = |extra: &[&str]| {
+            let mut argv = vec!["jobgate", "run", "spec.yaml"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Run(run) => run.max_rps,
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(args(&[]), None, "unset: the spec's or the default");
+        assert_eq!(args(&["--max-rps", "0.5"]), Some(0.5));
     }
 
     #[test]

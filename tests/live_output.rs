@@ -95,6 +95,9 @@ fn plain_lines_follow_state_changes_and_a_heartbeat_lists_what_is_left() {
     let out = jobgate()
         .env("JOBGATE_HEARTBEAT", "100ms")
         .args(["run", spec.to_str().unwrap(), "--keep-going"])
+        // Faster than the default rate: the heartbeat is checked against
+        // polls that end within its first seconds.
+        .args(["--max-rps", "10"])
         .args(["--endpoint", &sim.url()])
         .args(["--report", report_path.to_str().unwrap()])
         .output()

@@ -272,7 +272,9 @@ fn a_sub_job_that_fails_between_count_requests_does_not_open_the_gate() {
     let spec = format!(
         "version: 1\nwaits:\n  image-clean:\n    image_sub_job_count: {{ job_id: \"{JOB}\", job_type: [CREATE_SERVER] }}\n    success:\n      - count: [FAILED, ABNORMAL]\n        is: \"== 0\"\n      - count: [WAITING, RUNNING]\n        is: \"== 0\"\n    timeout: 3s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
     );
-    let (out, report) = run_reported(&server.url(), &spec, &[]);
+    // Several count requests per poll: faster than the default rate, so
+    // that polls fit in the timeout.
+    let (out, report) = run_reported(&server.url(), &spec, &["--max-rps", "10"]);
     let wait = shut(&out, &report);
     assert!(failed.load(Ordering::SeqCst));
     // The torn poll did not count; later polls see the FAILED sub-job and

@@ -435,7 +435,8 @@ fn throttling_and_server_errors_are_retried() {
         "spec.yaml",
         &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 20\n"),
     );
-    let out = run(&sim, &spec, &[]);
+    // Polls fast enough for the seeded faults to hit some of them.
+    let out = run(&sim, &spec, &["--max-rps", "10"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let stats = sim.stats();
     assert!(

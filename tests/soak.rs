@@ -443,6 +443,8 @@ fn soak_faults() -> Faults {
             delay: Duration::from_millis(300),
         }),
         hang: 0.0,
+        quota: None,
+        daily_quota: None,
     }
 }
 

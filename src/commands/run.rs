@@ -117,7 +117,10 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     let responses = options.responses.clone();
     let limits = Limits {
         concurrency: args.max_concurrency,
-        rps: args.max_rps,
+        rps: args
+            .max_rps
+            .or(spec.max_rps)
+            .unwrap_or(crate::cli::DEFAULT_RPS),
     };
     let redactor = Redactor::new(secrets.iter().map(String::as_str));
     redactor.register();

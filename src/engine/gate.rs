@@ -1,6 +1,7 @@
 //! What all waits share so that many of them stay gentle on the API: a cap on
-//! requests in flight, a cap on requests per second, a common pause after
-//! throttling, coalescing of identical requests sent at the same moment, and
+//! requests in flight, a request rate that drops on throttling and recovers
+//! on successes (see [`super::rate`]), a retry budget, a common pause only
+//! when the server asks for one (`Retry-After`), coalescing of identical requests sent at the same moment, and
 //! one fate for the credentials: until an answer proves them, one request at
 //! a time tries them, and once one is rejected (401/403) no wait sends
 //! another (the gateway locks an access key after 5 failed signatures).
@@ -15,6 +16,8 @@ use tokio::time::Instant;
 use crate::api::client::{ApiError, Body, Client};
 use crate::api::request::ApiRequest;
 
+use super::rate::{RateController, RetryBudget, Throttle};
+
 /// `None`: the limits could not send the request in time (see [`Gate::get`]).
 type Shared = Arc<OnceCell<Option<Result<Body, ApiError>>>>;
 
@@ -22,13 +25,22 @@ type Shared = Arc<OnceCell<Option<Result<Body, ApiError>>>>;
 pub struct Gate {
     client: Client,
     in_flight: Semaphore,
-    interval: Duration,
+    limiter: Mutex<Limiter>,
     next_slot: Mutex<Instant>,
     paused_until: Mutex<Instant>,
     pending: Mutex<HashMap<String, Shared>>,
     trust: Mutex<Trust>,
     /// Held by the one request that tries credentials not yet proven.
     probe: tokio::sync::Mutex<()>,
+}
+
+/// The run's rate and retry budget, and how many throttles changed the rate
+/// (a request whose slot was given at an older rate takes a new one).
+#[derive(Debug)]
+struct Limiter {
+    rate: RateController,
+    budget: RetryBudget,
+    epoch: u64,
 }
 
 /// What the run has learnt about its credentials.
@@ -71,13 +83,18 @@ pub struct Answer {
 }
 
 impl Gate {
-    /// A gate allowing `concurrency` requests in flight and `rps` per second.
+    /// A gate allowing `concurrency` requests in flight and at most `rps`
+    /// per second.
     pub fn new(client: Client, concurrency: usize, rps: f64) -> Self {
         let now = Instant::now();
         Gate {
             client,
             in_flight: Semaphore::new(concurrency.max(1)),
-            interval: Duration::from_secs_f64(1.0 / rps.max(0.01)),
+            limiter: Mutex::new(Limiter {
+                rate: RateController::new(rps),
+                budget: RetryBudget::new(),
+                epoch: 0,
+            }),
             next_slot: Mutex::new(now),
             paused_until: Mutex::new(now),
             pending: Mutex::new(HashMap::new()),
@@ -171,23 +188,24 @@ impl Gate {
             .await
             .ok()?;
         loop {
-            let slot = {
+            let (slot, epoch) = {
                 let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+                let (interval, epoch) = self.interval();
                 let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
                 let now = Instant::now();
                 let slot = (*next).max(now).max(paused);
                 if slot > not_after.max(now) {
                     return None;
                 }
-                *next = super::later(slot, self.interval);
-                slot
+                *next = super::later(slot, interval);
+                (slot, epoch)
             };
             tokio::time::sleep_until(slot).await;
-            // A 429 answered while this request waited for its slot pauses
-            // it too: it takes a new slot after the pause, spaced like the
-            // others, instead of going out into the throttling.
+            // A throttle (or a server-asked pause) answered while this
+            // request waited for its slot holds it too: it takes a new slot
+            // at the new rate instead of going out into the throttling.
             let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            if paused <= Instant::now() {
+            if paused <= Instant::now() && self.interval().1 == epoch {
                 break;
             }
         }
@@ -198,6 +216,7 @@ impl Gate {
         }
         *sent = true;
         let result = self.client.get(request, project_id, timeout).await;
+        self.observe(&result);
         let what = format!("GET {}", request.path_and_query());
         if let Some(learnt) = learn(&result, &what) {
             let mut trust = self.trust.lock().unwrap_or_else(|e| e.into_inner());
@@ -230,8 +249,49 @@ impl Gate {
         })
     }
 
-    /// Pauses every wait's requests for `pause` after throttling.
-    pub fn throttle(&self, pause: Duration) {
+    /// The spacing of requests at the current rate, and the rate's epoch.
+    fn interval(&self) -> (Duration, u64) {
+        let limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            Duration::from_secs_f64(1.0 / limiter.rate.rate()),
+            limiter.epoch,
+        )
+    }
+
+    /// Adapts the rate to one answer: a throttle slows every wait down
+    /// (without stopping them), a success refunds the retry budget, any
+    /// other answer (it passed the throttling) lets the rate climb back.
+    fn observe(&self, result: &Result<Body, ApiError>) {
+        let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Err(ApiError::Throttled { message, .. }) => {
+                limiter.rate.throttled(&Throttle::parse(message));
+                limiter.epoch += 1;
+                let interval = Duration::from_secs_f64(1.0 / limiter.rate.rate());
+                drop(limiter);
+                // Slots handed out at the old rate are given again, from now
+                // on, at the new one.
+                let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+                *next = super::later(Instant::now(), interval);
+            }
+            Ok(_) => {
+                limiter.budget.refund();
+                limiter.rate.succeeded();
+            }
+            Err(_) => limiter.rate.succeeded(),
+        }
+    }
+
+    /// Takes one retry from the run's shared budget; `false` when it is
+    /// spent (the API has failed or throttled far more often than it
+    /// answered, and retrying would only add to its load).
+    pub fn retry(&self) -> bool {
+        let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        limiter.budget.spend()
+    }
+
+    /// Pauses every wait's requests for `pause`, as a `Retry-After` asks.
+    pub fn pause(&self, pause: Duration) {
         let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
         *paused = (*paused).max(super::later(Instant::now(), pause));
     }

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::fetch::Plan;
 use super::gate::Gate;
 use super::history::{self, History};
+use super::rate::Throttle;
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
@@ -121,6 +122,10 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         // The job a history estimate would time the next poll for: set only
         // by a pending poll that reads the history.
         let mut estimating: Option<model::JobState> = None;
+        // A throttle asked this wait to hold off past its deadline: it
+        // sits out the pause to the deadline instead of fitting one last
+        // poll into it.
+        let mut held_to_deadline = false;
         match result {
             // The gate could not send (the rest of) the poll's requests
             // before the deadline (this wait's, or that of the wait whose
@@ -346,11 +351,35 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         );
                         return;
                     }
-                    ApiError::Throttled { retry_after, .. } => {
+                    ApiError::Throttled {
+                        retry_after,
+                        message,
+                        ..
+                    } => {
+                        let throttle = Throttle::parse(message);
+                        if throttle == Throttle::Daily {
+                            finish(
+                                Outcome::ApiError,
+                                format!(
+                                    "{} is exhausted ({error}): not retried, it resets only the next day; wait for the reset or raise the account's quota",
+                                    throttle.describe()
+                                ),
+                            );
+                            return;
+                        }
+                        if !cx.gate.retry() {
+                            finish(Outcome::ApiError, retries_spent(&error));
+                            return;
+                        }
                         update(&report, |r| r.retries += 1);
+                        // The gate has already slowed every wait down; only
+                        // a pause the server asks for holds them all.
+                        if let Some(after) = retry_after {
+                            cx.gate.pause((*after).min(wait.poll.max));
+                        }
                         let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
-                        cx.gate.throttle(pause);
                         delay = delay.max(pause);
+                        held_to_deadline = super::later(Instant::now(), pause) >= deadline;
                     }
                     ApiError::Transient { .. } => {
                         consecutive_errors += 1;
@@ -365,12 +394,22 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                             );
                             return;
                         }
+                        if !cx.gate.retry() {
+                            finish(Outcome::ApiError, retries_spent(&error));
+                            return;
+                        }
                         let _ = cx.events.send(Event::Retrying {
                             wait: wait.name.clone(),
                             error: error.to_string(),
                         });
                     }
                 }
+            }
+        }
+        if held_to_deadline {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = stopped(&mut cx.stop) => continue,
             }
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -422,6 +461,13 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             }
         }
     }
+}
+
+/// Why a wait stopped when the run's shared retry budget ran dry.
+fn retries_spent(error: &ApiError) -> String {
+    format!(
+        "the run's retry budget is spent ({error}): the API failed or throttled far more often than it answered, so no wait retries further; check the API's health and quota, or run fewer waits at once"
+    )
 }
 
 /// The length of the run of met polls after one more poll: one longer when

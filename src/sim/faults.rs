@@ -25,6 +25,47 @@ pub struct Faults {
     pub slow: Option<Slow>,
     /// The request is accepted and never answered.
     pub hang: f64,
+    /// The gateway's per-user rate policy, per API: shared by every client
+    /// of the simulator, so several processes contend for it.
+    pub quota: Option<Quota>,
+    /// Requests answered before every further one is refused with
+    /// `Daily quota exhausted`.
+    pub daily_quota: Option<u64>,
+}
+
+/// A rate policy: at most `limit` requests to one API within any `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Quota {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+impl Quota {
+    /// The gateway's answer once the policy is exceeded, naming it as the
+    /// gateway does.
+    pub fn body(&self) -> serde_json::Value {
+        let secs = self.window.as_secs().max(1);
+        let window = if secs.is_multiple_of(60) {
+            format!("{} minute", secs / 60)
+        } else {
+            format!("{secs} second")
+        };
+        serde_json::json!({
+            "error_code": "APIG.0308",
+            "error_msg": format!(
+                "The throttling threshold has been reached: policy user over ratelimit,limit:{},time:{window}",
+                self.limit
+            ),
+        })
+    }
+}
+
+/// The gateway's answer once the daily quota is spent.
+pub fn daily_quota_body() -> serde_json::Value {
+    serde_json::json!({
+        "error_code": "APIG.0308",
+        "error_msg": "Daily quota exhausted",
+    })
 }
 
 /// Slow responses.
@@ -99,6 +140,8 @@ impl Faults {
             && self.reset == 0.0
             && self.hang == 0.0
             && self.slow.is_none_or(|slow| slow.rate == 0.0)
+            && self.quota.is_none()
+            && self.daily_quota.is_none()
     }
 
     /// The fate of the `request_number`-th request (0-based). Every fault is
@@ -153,7 +196,9 @@ pub(crate) fn mix(seed: u64, n: u64) -> u64 {
 pub fn throttle_body() -> serde_json::Value {
     serde_json::json!({
         "error_code": "APIG.0308",
-        "error_msg": "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute",
+        // A burst limit, unlike the per-user quota (see [`Quota`]): random
+        // throttling says nothing about a sustained rate.
+        "error_msg": "The throttling threshold has been reached: policy ip over ratelimit,limit:1000,time:1 second",
     })
 }
 
@@ -199,7 +244,29 @@ mod tests {
                 delay: Duration::from_millis(5),
             }),
             hang: 0.01,
+            quota: None,
+            daily_quota: None,
         }
+    }
+
+    #[test]
+    fn a_quota_answers_as_the_gateway_does() {
+        let q = Quota {
+            limit: 200,
+            window: Duration::from_secs(300),
+        };
+        let message = q.body()["error_msg"].as_str().unwrap().to_owned();
+        assert!(message.ends_with("policy user over ratelimit,limit:200,time:5 minute"));
+        let q = Quota {
+            limit: 5,
+            window: Duration::from_secs(1),
+        };
+        assert!(
+            q.body()["error_msg"]
+                .as_str()
+                .unwrap()
+                .ends_with("limit:5,time:1 second")
+        );
     }
 
     #[test]

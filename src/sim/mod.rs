@@ -31,7 +31,7 @@ pub use auth::{Rejection, SimAuth};
 pub use command::{SimulateArgs, simulate};
 pub use endpoint::Endpoint;
 pub use error::{ScenarioError, SimError};
-pub use faults::{Faults, Slow};
+pub use faults::{Faults, Quota, Slow};
 pub use scenario::{ErrorInfo, Job, JobKind, Resource, Scenario, SubJob};
 pub use server::{SimConfig, Simulator};
 pub use stats::{EndpointStats, FaultStats, IamStats, JobTruth, Stats};

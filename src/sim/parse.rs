@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::error::ScenarioError;
-use super::faults::{Faults, Slow};
+use super::faults::{Faults, Quota, Slow};
 use super::fleet::Fleet;
 use super::past::PastJobs;
 use super::scenario::{ErrorInfo, Job, JobKind, Resource, Scenario, SubJob};
@@ -150,6 +150,15 @@ struct RawFaults {
     reset: f64,
     slow: Option<RawSlow>,
     hang: Option<RawHang>,
+    quota: Option<RawQuota>,
+    daily_quota: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    limit: u32,
+    window: String,
 }
 
 #[derive(Deserialize)]
@@ -561,6 +570,20 @@ fn faults(
             Some(RawHang::Always(false)) | None => 0.0,
             Some(RawHang::Rate(rate)) => rate,
         },
+        quota: match &raw.quota {
+            Some(q) if q.limit == 0 => {
+                return Err(here.error(
+                    "quota.limit is 0",
+                    "a policy allows at least one request per window",
+                ));
+            }
+            Some(q) => Some(Quota {
+                limit: q.limit,
+                window: duration(&q.window, "quota.window", &here)?,
+            }),
+            None => None,
+        },
+        daily_quota: raw.daily_quota,
     };
     faults
         .validate()

@@ -2,9 +2,10 @@
 //! in front of the router the cross-cutting behaviour every API request
 //! gets (request id, counting, authentication, injected faults).
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -50,6 +51,31 @@ pub struct Shared {
     /// The simulated IAM, when the scenario has `iam:`.
     pub iam: Option<super::iam::Iam>,
     next_request: AtomicU64,
+    /// When each API last accepted requests, within the quota's window.
+    accepted: Mutex<HashMap<Endpoint, VecDeque<tokio::time::Instant>>>,
+}
+
+impl Shared {
+    /// The gateway's refusal when `endpoint` is over a quota (the daily one
+    /// counts every request answered so far, `number`), else `None` and the
+    /// request counts against the rate policy.
+    fn over_quota(&self, endpoint: Endpoint, number: u64) -> Option<serde_json::Value> {
+        if self.faults.daily_quota.is_some_and(|daily| number >= daily) {
+            return Some(faults::daily_quota_body());
+        }
+        let quota = self.faults.quota?;
+        let now = tokio::time::Instant::now();
+        let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+        let log = accepted.entry(endpoint).or_default();
+        while log.front().is_some_and(|t| now - *t >= quota.window) {
+            log.pop_front();
+        }
+        if log.len() >= quota.limit as usize {
+            return Some(quota.body());
+        }
+        log.push_back(now);
+        None
+    }
 }
 
 /// A running simulator. Dropping it stops serving too; [`Simulator::shutdown`]
@@ -85,6 +111,7 @@ impl Simulator {
             faults,
             auth: config.auth,
             next_request: AtomicU64::new(0),
+            accepted: Mutex::new(HashMap::new()),
         });
         let router = routes::router(shared.clone());
         let (stop, stopped) = watch::channel(false);
@@ -199,6 +226,14 @@ async fn handle(
     // gives up), so the peak counts every request the server is busy with.
     let _in_flight = counters.begin(endpoint, shared.world.now());
     let number = shared.next_request.fetch_add(1, Ordering::SeqCst);
+    if let Some(body) = shared.over_quota(endpoint, number) {
+        counters.injected(Injected::Throttled);
+        counters.answered(endpoint, 429);
+        return Ok(with_request_id(
+            routes::json_response(429, &body),
+            &request_id,
+        ));
+    }
     let decision = shared.faults.decide(number);
     if let Some(delay) = decision.delay {
         counters.injected(Injected::Slowed);

@@ -20,6 +20,9 @@ pub struct Spec {
     pub deadline: Option<Duration>,
     /// Whether the first failure cancels the other waits.
     pub fail_fast: bool,
+    /// Requests per second across all waits, when the spec sets it
+    /// (`--max-rps` wins over it).
+    pub max_rps: Option<f64>,
     /// The waits, in the order they appear in the file.
     pub waits: Vec<Wait>,
 }

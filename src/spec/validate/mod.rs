@@ -16,7 +16,14 @@ use super::duration;
 use super::model::*;
 use super::yaml::{Node, Span, Value};
 
-const TOP_KEYS: [&str; 5] = ["version", "defaults", "waits", "deadline", "fail_fast"];
+const TOP_KEYS: [&str; 6] = [
+    "version",
+    "defaults",
+    "waits",
+    "deadline",
+    "fail_fast",
+    "max_rps",
+];
 const DEFAULT_KEYS: [&str; 9] = [
     "region",
     "project_id",
@@ -128,6 +135,7 @@ impl<'a> Validator<'a> {
             .get("fail_fast")
             .and_then(|n| self.boolean(n))
             .unwrap_or(Defaults::FAIL_FAST);
+        let max_rps = root.get("max_rps").and_then(|n| self.rate(n));
         let waits_node = match root.get("waits") {
             Some(node) => node,
             None => {
@@ -168,6 +176,7 @@ impl<'a> Validator<'a> {
             endpoints,
             deadline,
             fail_fast,
+            max_rps,
             waits: waits.into_iter().map(|(w, _)| w).collect(),
         })
     }

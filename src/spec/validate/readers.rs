@@ -241,6 +241,28 @@ impl Validator<'_> {
         }
     }
 
+    /// Requests per second, in the range `--max-rps` takes.
+    pub(super) fn rate(&mut self, node: &Node) -> Option<f64> {
+        match node
+            .scalar_text()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+        {
+            Some(n) if crate::cli::RPS.contains(&n) => Some(n),
+            _ => {
+                self.error(
+                    SpecDiagnostic::new(
+                        DiagnosticCode::Number,
+                        node.span,
+                        "expected requests per second from 0.1 to 1000",
+                    )
+                    .label("not a rate from 0.1 to 1000")
+                    .help("write a number such as `2` (requests per second across all waits), without quotes or units"),
+                );
+                None
+            }
+        }
+    }
+
     pub(super) fn boolean(&mut self, node: &Node) -> Option<bool> {
         // YAML 1.2's spellings; YAML 1.1 words (`yes`, `on`, `y`) are text.
         match node.scalar_text().as_deref() {
