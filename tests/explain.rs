@@ -130,6 +130,9 @@ fn run_then_eval(sim: &Sim, spec: &str, wait: &str) -> (serde_json::Value, std::
     let out = output_within(
         jobgate()
             .args(["run", "--seed", "1", "--endpoint", &sim.url()])
+            // A count poll is several requests: above the default rate, so
+            // that the short timeouts here see a whole poll.
+            .args(["--max-rps", "20"])
             .args(["--var", &format!("IMAGE_JOB_ID={IMAGE_JOB}")])
             .arg(&spec_path)
             .arg("--report")
