@@ -402,9 +402,20 @@ impl Paging {
     /// The list read, if it is the whole list: as many different items as
     /// the total says, and no item seen with two statuses.
     pub fn finish(self) -> Result<Observation, Malformed> {
-        let total = self.total.unwrap_or(0);
         let distinct = self.ids.len() as u64;
-        if self.pages > 0 && distinct != total {
+        // Every page read carries a total (a page without one is malformed
+        // when it is read); a list with pages but no total is no evidence.
+        let total = match (self.pages, self.total) {
+            (0, _) => distinct,
+            (_, Some(total)) => total,
+            (_, None) => {
+                return Err(Malformed(
+                    "the list's pages gave no total, so whether the list is whole is unknown"
+                        .into(),
+                ));
+            }
+        };
+        if distinct != total {
             return Err(Malformed(format!(
                 "{distinct} different item(s) were read but the list's total is {total}, so part of the list is missing (or it changed while it was read)"
             )));
