@@ -302,7 +302,7 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         let hint = if *status == 403 {
                             "the credentials are valid but not permitted to read these jobs: check the IAM policy (Workspace read access) and the project id"
                         } else {
-                            "check HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK (or JOBGATE_AUTH_TOKEN); not retried, because the gateway locks an access key after 5 failed signatures"
+                            "check the credentials jobgate read (HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK, JOBGATE_AUTH_TOKEN, or the keyless identity provider or agency and its token file; `jobgate plan` names the source); not retried, because the gateway locks an access key after 5 failed signatures"
                         };
                         finish(Outcome::AuthError, format!("{error}: {hint}"));
                         return;
