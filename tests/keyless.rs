@@ -407,9 +407,9 @@ fn the_official_sdk_idp_flow_works_against_the_simulator() {
     let sim = start("1h", "1ms");
     let dir = Workdir::new();
     let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
-    let script = sdk_python::sdk_script("idp_flow.py");
     let mut cmd = std::process::Command::new(python);
-    cmd.arg(script)
+    cmd.arg(sdk_python::sdk_script("keyless_flow.py"))
+        .args(["--mode", "idp"])
         .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
         .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
         .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url())

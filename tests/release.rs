@@ -213,7 +213,8 @@ fn the_official_sdk_oidc_sts_flow_works_against_the_simulator() {
     let dir = Workdir::new();
     let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
     let mut cmd = std::process::Command::new(python);
-    cmd.arg(sdk_python::sdk_script("oidc_sts_flow.py"))
+    cmd.arg(sdk_python::sdk_script("keyless_flow.py"))
+        .args(["--mode", "sts"])
         .env("HUAWEICLOUD_OIDC_PROVIDER_URN", PROVIDER_URN)
         .env("HUAWEICLOUD_OIDC_AGENCY_URN", AGENCY_URN)
         .env("HUAWEICLOUD_OIDC_TOKEN_FILE", &token_file)

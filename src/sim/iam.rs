@@ -75,10 +75,14 @@ impl Iam {
         let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
             return iam_error(413, "1000", "the request body is too large");
         };
-        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if parts.method != Method::POST {
             return iam_error(405, "1000", "method not allowed");
         }
+        // Like the real IAM, a body that is not JSON is a bad request, not
+        // an empty one.
+        let Ok(json) = serde_json::from_slice::<Value>(&body) else {
+            return iam_error(400, "1000", "the request body is not valid JSON");
+        };
         match parts.uri.path() {
             ID_TOKEN_PATH => {
                 counters.iam(|s| s.id_token_exchanges += 1);
@@ -319,6 +323,31 @@ mod tests {
         let at: jiff::Timestamp = "2026-12-04T17:00:00.5Z".parse().unwrap();
         assert_eq!(format_time(at), "2026-12-04T17:00:00.500000Z");
         assert_eq!(format_time(at).parse::<jiff::Timestamp>().unwrap(), at);
+    }
+
+    /// A body that is not JSON is refused, never read as an empty request.
+    #[tokio::test]
+    async fn a_body_that_is_not_json_is_a_bad_request() {
+        let iam = Iam::new(IamConfig {
+            idp_id: "idp".into(),
+            audience: None,
+            lifetime: Duration::from_secs(60),
+            claimed_lifetime: None,
+        });
+        let scenario =
+            crate::sim::Scenario::from_yaml("project_id: p\njobs: []\n", "test").unwrap();
+        let counters = Counters::new(&scenario);
+        let request = Request::post(ID_TOKEN_PATH)
+            .header("X-Idp-Id", "idp")
+            .body(Body::from("{\"auth\":"))
+            .unwrap();
+        let answer = iam.handle(&counters, request).await;
+        assert_eq!(answer.status(), 400);
+        let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("not valid JSON"), "{text}");
     }
 
     #[test]
