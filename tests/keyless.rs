@@ -8,6 +8,8 @@
 mod harness;
 #[path = "common/hostile.rs"]
 mod hostile;
+#[path = "common/keyless.rs"]
+mod keyless;
 #[path = "common/sdk_python.rs"]
 mod sdk_python;
 
@@ -18,6 +20,7 @@ use harness::*;
 use hostile::{Hostile, Reply};
 use jobgate::sim::iam::test_jwt;
 use jobgate::sim::{Endpoint, SimAuth};
+use keyless::assert_no_secrets;
 
 const IDP: &str = "github-actions-idp";
 const AUDIENCE: &str = "jobgate-test";
@@ -99,20 +102,6 @@ fn run_keyless_env(
     let out = output_within(&mut cmd, Duration::from_secs(90));
     let report = std::fs::read_to_string(&report).unwrap_or_default();
     (out, report)
-}
-
-/// No secret of the exchange in any output: the ID token, and the
-/// simulator's temporary secrets (recognisable by their prefixes).
-fn assert_no_secrets(out: &Output, report: &str, token: &str) {
-    let all = format!(
-        "{}\n{}\n{report}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let payload = token.split('.').nth(1).unwrap();
-    for secret in [token, payload, "simsecret", "simsts", "MIIsim"] {
-        assert!(!all.contains(secret), "output shows {secret}:\n{all}");
-    }
 }
 
 #[test]

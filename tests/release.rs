@@ -9,6 +9,8 @@
 mod harness;
 #[path = "common/hostile.rs"]
 mod hostile;
+#[path = "common/keyless.rs"]
+mod keyless;
 #[path = "common/sdk_python.rs"]
 mod sdk_python;
 
@@ -19,6 +21,7 @@ use harness::*;
 use hostile::{Hostile, Reply};
 use jobgate::sim::iam::test_jwt;
 use jobgate::sim::{Endpoint, SimAuth};
+use keyless::assert_no_secrets;
 
 const IDP: &str = "github-actions";
 const PROVIDER_URN: &str = "iam::0a1b2c3d:identity-provider:github-actions";
@@ -77,20 +80,6 @@ fn run_sts(sts: &str, services: &str, token: &str, env: &[(&str, &str)]) -> (Out
     let out = output_within(&mut cmd, Duration::from_secs(90));
     let report = std::fs::read_to_string(&report).unwrap_or_default();
     (out, report)
-}
-
-/// No secret in any output: the ID token and the simulator's temporary
-/// secrets (recognisable by their prefixes).
-fn assert_no_secrets(out: &Output, report: &str, token: &str) {
-    let all = format!(
-        "{}\n{}\n{report}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let payload = token.split('.').nth(1).unwrap();
-    for secret in [token, payload, "simsecret", "simsts"] {
-        assert!(!all.contains(secret), "output shows {secret}:\n{all}");
-    }
 }
 
 #[test]
