@@ -9,16 +9,20 @@ use serde_json::Value;
 
 use super::credentials::Credentials;
 use super::federation::{self, ExchangeError, IdpConfig, Temporary};
-use super::request::{ApiRequest, WORKSPACE_PAGE};
-use super::{Service, endpoints::Endpoints};
+use super::request::ApiRequest;
+use super::{Operation, Service, endpoints::Endpoints};
 
 /// The largest response body jobgate reads, in bytes. The biggest page the
-/// API serves is [`WORKSPACE_PAGE`] (1,000) sub-jobs, and a real item is
-/// under 2 KiB of JSON; 1,000 items of 64 KiB each is about 64 MiB, some
+/// API serves is one of [`Operation::ListItaSubJobs`] (1,000 sub-jobs), and
+/// a real item is under 2 KiB of JSON; 1,000 items of 64 KiB each is about 64 MiB, some
 /// thirty times any real answer, while a server that sends without end can
 /// hold at most this much per request in flight.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
-const _: () = assert!(MAX_BODY >= WORKSPACE_PAGE as usize * 64 * 1000);
+// Checked when compiling: a larger page in the table fails the build.
+const _: () = match Operation::ListItaSubJobs.page() {
+    Some(page) => assert!(MAX_BODY >= page.max as usize * 64 * 1000),
+    None => panic!("ListItaSubJobs pages"),
+};
 
 /// A successful answer, as sent: whoever knows its shape reads it (a list
 /// page of 10,000 sub-jobs is read straight into items, never into a JSON

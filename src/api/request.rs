@@ -4,11 +4,6 @@ use std::fmt;
 
 use super::Service;
 
-/// Largest page each list endpoint accepts.
-pub const APPSTREAM_PAGE: u32 = 100;
-/// Largest page of `workspace-sub-jobs`.
-pub const WORKSPACE_PAGE: u32 = 1000;
-
 /// One `GET` against one service.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ApiRequest {
