@@ -17,7 +17,7 @@ use super::{Operation, Service, endpoints::Endpoints};
 /// a real item is under 2 KiB of JSON; 1,000 items of 64 KiB each is about 64 MiB, some
 /// thirty times any real answer, while a server that sends without end can
 /// hold at most this much per request in flight.
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
 // Checked when compiling: a larger page in the table fails the build.
 const _: () = match Operation::ListItaSubJobs.page() {
     Some(page) => assert!(MAX_BODY >= page.max as usize * 64 * 1000),
@@ -29,13 +29,13 @@ const _: () = match Operation::ListItaSubJobs.page() {
 /// tree). Cheap to clone, so waits that share a request share the bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Body {
-    pub bytes: Bytes,
-    pub request_id: Option<String>,
+    pub(crate) bytes: Bytes,
+    pub(crate) request_id: Option<String>,
 }
 
 impl Body {
     /// The body as any JSON, or the transient error of a malformed answer.
-    pub fn json(&self) -> Result<Value, ApiError> {
+    pub(crate) fn json(&self) -> Result<Value, ApiError> {
         // A key written twice is refused before serde_json keeps its last value.
         if let Err(e) = super::wire::check_tree(&self.bytes)
             && !e.is_syntax()
@@ -56,7 +56,7 @@ impl Body {
 
     /// The transient error of an answer that does not have the documented
     /// shape: retried within the error budget, like a 5xx.
-    pub fn malformed(&self, why: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn malformed(&self, why: impl std::fmt::Display) -> ApiError {
         ApiError::Transient {
             status: 200,
             code: None,
@@ -149,7 +149,7 @@ fn describe(
 
 impl ApiError {
     /// The parts every variant has, for reports.
-    pub fn parts(&self) -> (u16, Option<&str>, &str, Option<&str>) {
+    pub(crate) fn parts(&self) -> (u16, Option<&str>, &str, Option<&str>) {
         match self {
             ApiError::Auth {
                 status,
@@ -199,11 +199,11 @@ impl ApiError {
 
 /// Options of the HTTP client.
 #[derive(Debug, Clone)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// Upper bound on one request, so a server that never answers cannot
     /// hold a wait past its deadline.
-    pub request_timeout: Duration,
-    pub connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
 }
 
 impl Default for ClientOptions {
@@ -243,7 +243,7 @@ struct Federated {
 
 /// Receives the secret values of renewed credentials (so that outputs
 /// redact and mask them from the moment they exist).
-pub type SecretsHook = Box<dyn Fn(&[&str]) + Send + Sync>;
+pub(crate) type SecretsHook = Box<dyn Fn(&[&str]) + Send + Sync>;
 
 /// One exchange's credentials.
 struct Issued {
@@ -285,7 +285,7 @@ impl Client {
     /// the credentials to the proxy. Redirects are never followed: the API
     /// has none, and following one sends the credentials to whatever host
     /// the server names.
-    pub fn new(
+    pub(crate) fn new(
         endpoints: Endpoints,
         credentials: Credentials,
         options: &ClientOptions,
@@ -295,7 +295,7 @@ impl Client {
 
     /// Calls `hook` with the secret values of every renewal of keyless
     /// credentials (static credentials are never renewed).
-    pub fn on_renewal(&mut self, hook: SecretsHook) {
+    pub(crate) fn on_renewal(&mut self, hook: SecretsHook) {
         if let Auth::Idp(federated) = &mut self.auth {
             federated.on_renewal = Some(hook);
         }
@@ -305,7 +305,7 @@ impl Client {
     /// `config` at IAM; call [`Client::exchange`] before the first request.
     /// `iam_loopback` says whether IAM is on this machine (then, with every
     /// other endpoint on loopback too, no proxy is used).
-    pub fn with_idp(
+    pub(crate) fn with_idp(
         endpoints: Endpoints,
         config: IdpConfig,
         iam_loopback: bool,
@@ -355,7 +355,7 @@ impl Client {
     /// Exchanges the ID token for temporary credentials (now, before the
     /// first poll) and returns their secret values, for redaction. With
     /// fixed credentials, returns nothing.
-    pub async fn exchange(&self) -> Result<Vec<String>, ExchangeError> {
+    pub(crate) async fn exchange(&self) -> Result<Vec<String>, ExchangeError> {
         let Auth::Idp(federated) = &self.auth else {
             return Ok(Vec::new());
         };
@@ -450,7 +450,7 @@ impl Client {
     }
 
     /// The full URL of a request.
-    pub fn url(&self, request: &ApiRequest) -> String {
+    pub(crate) fn url(&self, request: &ApiRequest) -> String {
         format!(
             "{}{}",
             self.endpoints.base(request.service),
@@ -459,13 +459,13 @@ impl Client {
     }
 
     /// The endpoint base URL of a service.
-    pub fn base(&self, service: Service) -> &str {
+    pub(crate) fn base(&self, service: Service) -> &str {
         self.endpoints.base(service)
     }
 
     /// Sends one GET, bounded by `timeout`, and returns the body of a
     /// successful answer.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         request: &ApiRequest,
         project_id: &str,
@@ -793,7 +793,7 @@ fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
 
 /// Sorts a response into a body or a typed error. Public for unit tests and
 /// the offline evaluator.
-pub fn classify(
+pub(crate) fn classify(
     status: StatusCode,
     body: Bytes,
     request_id: Option<String>,

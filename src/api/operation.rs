@@ -4,8 +4,6 @@
 //! routes by it, so the two cannot disagree about a path; the official-SDK
 //! tests check the table against the SDKs' own.
 
-use serde::Serialize;
-
 use super::Service;
 use super::request::ApiRequest;
 
@@ -34,7 +32,7 @@ const WORKSPACE_LIST: PageLimits = PageLimits {
 };
 
 /// One job API operation jobgate reads, named as in the official SDKs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     /// One image job with its sub-jobs.
     ShowImageJob,
@@ -175,14 +173,14 @@ impl Operation {
     }
 
     /// Whether the path names one job (`{job_id}`).
-    pub fn takes_job_id(self) -> bool {
+    pub(crate) fn takes_job_id(self) -> bool {
         self.template().contains("{job_id}")
     }
 
     /// The path for `project_id` and, for an operation on one job, `job_id`
     /// (given exactly when [`Operation::takes_job_id`]). Both go in as given:
     /// the caller has made them bare, encoded segments.
-    pub fn path(self, project_id: &str, job_id: Option<&str>) -> String {
+    pub(crate) fn path(self, project_id: &str, job_id: Option<&str>) -> String {
         debug_assert_eq!(job_id.is_some(), self.takes_job_id(), "{self:?}");
         let path = self.template().replace("{project_id}", project_id);
         match job_id {
@@ -192,7 +190,7 @@ impl Operation {
     }
 
     /// The request without query parameters, as [`Operation::path`] spells it.
-    pub fn request(self, project_id: &str, job_id: Option<&str>) -> ApiRequest {
+    pub(crate) fn request(self, project_id: &str, job_id: Option<&str>) -> ApiRequest {
         ApiRequest::new(self.service(), self.path(project_id, job_id))
     }
 }
