@@ -791,9 +791,8 @@ fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
     }
 }
 
-/// Sorts a response into a body or a typed error. Public for unit tests and
-/// the offline evaluator.
-pub(crate) fn classify(
+/// Sorts a response into a body or a typed error.
+fn classify(
     status: StatusCode,
     body: Bytes,
     request_id: Option<String>,
