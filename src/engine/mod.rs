@@ -4,6 +4,7 @@
 pub mod fetch;
 pub mod gate;
 pub mod history;
+pub mod observe;
 pub mod rate;
 pub mod schedule;
 mod wait;
