@@ -189,7 +189,8 @@ pub enum ExchangeError {
         endpoint: String,
         step: &'static str,
         idp_id: String,
-        status: u16,
+        /// `None` when no answer came.
+        status: Option<u16>,
         message: String,
     },
     /// An answer without what the flow needs (no `X-Subject-Token`, no
@@ -228,12 +229,13 @@ impl ExchangeError {
         matches!(self, Self::Unavailable { .. })
     }
 
-    /// The HTTP status involved (0 when none).
-    pub(crate) fn status(&self) -> u16 {
+    /// The HTTP status IAM answered with, if it answered.
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
-            Self::TokenFile { .. } => 0,
-            Self::Refused(refusal) => refusal.status,
-            Self::Unavailable { status, .. } | Self::Malformed { status, .. } => *status,
+            Self::TokenFile { .. } => None,
+            Self::Refused(refusal) => Some(refusal.status),
+            Self::Unavailable { status, .. } => *status,
+            Self::Malformed { status, .. } => Some(*status),
         }
     }
 
@@ -507,7 +509,7 @@ async fn post(
     body: &Value,
     secrets: &[&str],
 ) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes), ExchangeError> {
-    let unavailable = |status: u16, message: String| ExchangeError::Unavailable {
+    let unavailable = |status: Option<u16>, message: String| ExchangeError::Unavailable {
         endpoint: config.iam_endpoint.clone(),
         step,
         idp_id: config.idp_id.clone(),
@@ -523,7 +525,7 @@ async fn post(
     }
     let mut response = request.send().await.map_err(|e| {
         unavailable(
-            0,
+            None,
             if e.is_timeout() {
                 "no answer in time".to_owned()
             } else {
@@ -546,7 +548,7 @@ async fn post(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| unavailable(status, format!("the answer was cut off ({e})")))?
+        .map_err(|e| unavailable(Some(status), format!("the answer was cut off ({e})")))?
     {
         if answer.len() + chunk.len() > MAX_ANSWER {
             return Err(malformed(config, step, status, "an answer over 1 MiB", b""));
@@ -556,7 +558,7 @@ async fn post(
     let answer = answer.freeze();
     match status {
         200 | 201 => Ok((status, headers, answer)),
-        500..=599 | 408 | 429 => Err(unavailable(status, iam_error(&answer, secrets).1)),
+        500..=599 | 408 | 429 => Err(unavailable(Some(status), iam_error(&answer, secrets).1)),
         _ if (400..500).contains(&status) => {
             let (code, message) = iam_error(&answer, secrets);
             Err(ExchangeError::Refused(Box::new(Refusal {

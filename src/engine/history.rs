@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::gate::Gate;
-use crate::api::client::ApiError;
+use crate::api::client::{ApiError, ErrorKind};
 use crate::api::model::{self, Item, JobState};
 use crate::api::request::ApiRequest;
 use crate::api::{Operation, Status};
@@ -171,7 +171,10 @@ impl History {
                 .ok_or(NoAnswer)?;
             sent = answer.sent;
             match answer.result {
-                Err(ApiError::Throttled { .. }) => Err(NoAnswer),
+                Err(ApiError {
+                    kind: ErrorKind::Throttled { .. },
+                    ..
+                }) => Err(NoAnswer),
                 Err(_) => Ok(None),
                 Ok(body) => Ok(model::parse_page(&body.bytes)
                     .ok()
