@@ -244,7 +244,8 @@ impl Gate {
         let Trust::Rejected { status, request } = self.trust() else {
             return None;
         };
-        let status = status.map_or_else(|| "refused".to_owned(), |s| format!("HTTP {s}"));
+        // No status: the credentials themselves could not be obtained.
+        let status = status.map_or_else(|| "no credentials".to_owned(), |s| format!("HTTP {s}"));
         Some(ApiError::new(
             ErrorKind::Auth,
             format!(
