@@ -18,8 +18,8 @@ use crate::{commands, crash, exit};
 /// Exit codes: 0 every wait met its condition; 1 a wait failed or reached an
 /// unexpected state; 2 invalid command line or spec (nothing polled); 3 a
 /// timeout ran out; 4 credentials missing or rejected; 5 the API stayed
-/// unreachable or kept failing; 70 internal error (a bug); 130/143
-/// interrupted by SIGINT/SIGTERM.
+/// unreachable or kept failing, or an output could not be written; 70
+/// internal error (a bug); 130/143 interrupted by SIGINT/SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "jobgate", version, max_term_width = 100)]
 pub struct Cli {

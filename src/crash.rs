@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::exit;
 use crate::redact::Redactor;
 use crate::report::RunReport;
-use crate::{commands, exit};
 
 /// Where a crashed `run` still writes its report.
 pub struct Outputs {
@@ -67,8 +67,7 @@ fn write_crash_files(report: &RunReport) -> Result<(), String> {
         first_error.get_or_insert(format!("cannot write the report `{}`: {e}", path.display()));
     }
     if let Some(path) = &outputs.junit
-        && let Err(e) =
-            crate::report::json::write_atomic(path, crate::report::junit::render(report).as_bytes())
+        && let Err(e) = crate::report::junit::write(report, path)
     {
         first_error.get_or_insert(format!("cannot write the report `{}`: {e}", path.display()));
     }
@@ -105,7 +104,12 @@ pub fn crashed(message: &str) -> ExitCode {
         }
         let style = crate::report::human::Style {
             color: false,
-            width: commands::terminal_width(),
+            width: crate::output::for_errors(
+                &crate::output::Environment::detect(),
+                crate::output::ColorChoice::Never,
+                false,
+            )
+            .width,
         };
         eprint!("{}", crate::report::human::render(&report, style));
     }

@@ -16,6 +16,10 @@ pub const TIMED_OUT: u8 = 3;
 /// ID token was refused by IAM or cannot be read.
 pub const AUTH: u8 = 4;
 /// The API stayed unreachable or answered errors beyond the retry budget.
+/// Also, whatever the waits' outcomes, an output (a report file, saved
+/// responses, a GitHub Actions file) that could not be written: the gate's
+/// result did not reach its reader, which a CI step must treat like an
+/// unreachable API. The outputs that were written then say 5 as well.
 pub const API_UNAVAILABLE: u8 = 5;
 /// jobgate itself failed (a bug: a panic, or a wait that ended without an
 /// outcome). Like `EX_SOFTWARE` of `sysexits.h`.

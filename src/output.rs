@@ -60,6 +60,8 @@ pub struct Environment {
     /// `JOBGATE_HEARTBEAT`: the plain view's heartbeat interval (`30s`),
     /// when set to a duration.
     pub heartbeat: Option<Duration>,
+    /// `COLUMNS`, when set to a number: the width summaries wrap to.
+    pub columns: Option<usize>,
 }
 
 impl Environment {
@@ -74,6 +76,7 @@ impl Environment {
             dumb_terminal: var("TERM").as_deref() == Some("dumb"),
             github_actions: var("GITHUB_ACTIONS").as_deref() == Some("true"),
             heartbeat: var("JOBGATE_HEARTBEAT").and_then(|v| duration::parse(&v).ok()),
+            columns: var("COLUMNS").and_then(|v| v.trim().parse().ok()),
         }
     }
 }
@@ -88,6 +91,44 @@ pub struct OutputMode {
     pub github: bool,
     /// How often the plain view says what it is still waiting for.
     pub heartbeat: Duration,
+    /// The width in columns that summaries and diagnostics wrap to.
+    pub width: usize,
+    /// Where workflow commands (masks, annotations, log groups) go.
+    pub workflow_commands: Stream,
+}
+
+/// A standard stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// A writer to this stream.
+    pub fn writer(self) -> Box<dyn Write> {
+        match self {
+            Stream::Stdout => Box::new(std::io::stdout()),
+            Stream::Stderr => Box::new(std::io::stderr()),
+        }
+    }
+}
+
+/// The width when `COLUMNS` does not say: wide enough for a wait's line,
+/// narrow enough for a CI log viewer.
+pub const DEFAULT_WIDTH: usize = 100;
+
+impl OutputMode {
+    /// The mode of a command whose standard output holds the JSON report
+    /// alone (`--json`, `--report -`), so that `jobgate run --json >
+    /// report.json` stays valid JSON: workflow commands then go to stderr,
+    /// which the runner reads as well.
+    pub fn json_stdout(self, json: bool) -> Self {
+        OutputMode {
+            workflow_commands: if json { Stream::Stderr } else { Stream::Stdout },
+            ..self
+        }
+    }
 }
 
 /// Decides the output mode.
@@ -109,13 +150,16 @@ pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> Ou
         verbosity,
         github: env.github_actions,
         heartbeat: env.heartbeat.unwrap_or(HEARTBEAT).max(MIN_HEARTBEAT),
+        width: env.columns.unwrap_or(DEFAULT_WIDTH),
+        workflow_commands: Stream::Stdout,
     }
 }
 
 /// The output mode for a command's error diagnostics: the same decision as
 /// the command's own output, so `--color` and `NO_COLOR` apply to errors too.
-pub fn for_errors(env: &Environment, color: ColorChoice) -> OutputMode {
-    decide(env, color, Verbosity::Normal)
+/// `json` as in [`OutputMode::json_stdout`].
+pub fn for_errors(env: &Environment, color: ColorChoice, json: bool) -> OutputMode {
+    decide(env, color, Verbosity::Normal).json_stdout(json)
 }
 
 /// How often the plain view says it is still waiting: often enough that a
@@ -542,9 +586,13 @@ mod tests {
             (&dumb, ColorChoice::Auto, false),
         ];
         for (e, choice, expected) in cases {
-            assert_eq!(for_errors(e, choice).color, expected, "{e:?} {choice:?}");
             assert_eq!(
-                for_errors(e, choice).color,
+                for_errors(e, choice, false).color,
+                expected,
+                "{e:?} {choice:?}"
+            );
+            assert_eq!(
+                for_errors(e, choice, false).color,
                 decide(e, choice, Verbosity::Quiet).color,
                 "errors and the run's own output agree"
             );
@@ -574,6 +622,31 @@ mod tests {
         s.retried = Some("HTTP 503\r\n<html>".into());
         let line = wait_line("w", 1, &s, now, false);
         assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+
+    #[test]
+    fn width_follows_columns() {
+        let mut e = env(false, true);
+        assert_eq!(
+            decide(&e, ColorChoice::Auto, Verbosity::Normal).width,
+            DEFAULT_WIDTH
+        );
+        e.columns = Some(60);
+        assert_eq!(decide(&e, ColorChoice::Auto, Verbosity::Normal).width, 60);
+    }
+
+    #[test]
+    fn workflow_commands_leave_a_json_stdout_alone() {
+        let mut e = env(false, true);
+        e.github_actions = true;
+        let m = decide(&e, ColorChoice::Auto, Verbosity::Normal);
+        assert_eq!(m.workflow_commands, Stream::Stdout);
+        assert_eq!(m.json_stdout(true).workflow_commands, Stream::Stderr);
+        assert_eq!(m.json_stdout(false).workflow_commands, Stream::Stdout);
+        assert_eq!(
+            for_errors(&e, ColorChoice::Auto, true).workflow_commands,
+            Stream::Stderr
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod eval;
 mod plan;
 mod run;
 
-pub use run::{Limits, Outputs, execute, publish};
+pub use run::{Limits, execute};
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -83,11 +83,11 @@ fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Erro
 /// reads too. Messages may quote values from the environment or a server,
 /// so they pass through the redactor's control and workflow-command rules.
 pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
-    let mode = output::for_errors(&Environment::detect(), color);
+    let mode = output::for_errors(&Environment::detect(), color, json);
     let mut err = std::io::stderr();
     match error {
         Error::Spec(errors) => {
-            let rendered = errors.render(mode.color, terminal_width());
+            let rendered = errors.render(mode.color, mode.width);
             // Colour is jobgate's own escapes, only ever on a terminal; a CI
             // log gets the full treatment.
             let rendered = if mode.color {
@@ -97,11 +97,7 @@ pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
             };
             let _ = write!(err, "{rendered}");
             if mode.github {
-                let mut commands: Box<dyn Write> = if json {
-                    Box::new(std::io::stderr())
-                } else {
-                    Box::new(std::io::stdout())
-                };
+                let mut commands = mode.workflow_commands.writer();
                 for line in report::github::spec_annotations(errors) {
                     let _ = writeln!(commands, "{}", redact::printable(&line));
                 }
@@ -112,13 +108,6 @@ pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
             let _ = writeln!(err, "error: {message}");
         }
     }
-}
-
-pub(crate) fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
 }
 
 /// Reads and validates a spec; variables come from `--var`, then the

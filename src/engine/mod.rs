@@ -529,6 +529,7 @@ fn initial_report(w: &crate::spec::Wait) -> WaitReport {
         last_error: None,
         history: Vec::new(),
         estimate: None,
+        declared_at: crate::report::model::Declared::at(&w.span),
     }
 }
 

@@ -39,6 +39,12 @@ fn verdict(outcome: Outcome) -> Verdict {
     }
 }
 
+/// Writes the JUnit report to `path` atomically (see
+/// [`super::file::write_atomic`]).
+pub(crate) fn write(report: &RunReport, path: &std::path::Path) -> std::io::Result<()> {
+    super::file::write_atomic(path, render(report).as_bytes())
+}
+
 /// Renders the report as a JUnit XML document (UTF-8, final newline).
 pub fn render(report: &RunReport) -> String {
     let count = |v: Verdict| {

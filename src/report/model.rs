@@ -201,6 +201,29 @@ pub struct WaitReport {
     /// What adaptive polling predicted the end from, if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate: Option<Estimate>,
+    /// Where the spec declares this wait, for annotations on that line.
+    /// Not in the JSON report, which names the spec file only.
+    #[serde(skip)]
+    pub declared_at: Option<Declared>,
+}
+
+/// Where a wait is declared in its spec file: the line and column of its
+/// name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declared {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Declared {
+    /// The declaration at `span`; `None` for line 0, a value that came from
+    /// elsewhere than the file.
+    pub fn at(span: &crate::spec::yaml::Span) -> Option<Declared> {
+        (span.line > 0).then_some(Declared {
+            line: span.line,
+            column: span.column,
+        })
+    }
 }
 
 /// The whole run.
