@@ -12,8 +12,8 @@ use tokio::time::Instant;
 
 use crate::engine::Event;
 use crate::redact::Redactor;
-use crate::report::Outcome;
 use crate::report::human::printable;
+use crate::report::words::{label, mark};
 use crate::spec::duration;
 
 /// `--color`.
@@ -300,15 +300,6 @@ pub async fn render(
     };
 }
 
-fn symbol(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "✓",
-        Outcome::Skipped | Outcome::Cancelled => "-",
-        Outcome::Running => "…",
-        _ => "✗",
-    }
-}
-
 async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
     let start = Instant::now();
     let mut waits: BTreeMap<String, WaitStatus> = BTreeMap::new();
@@ -349,7 +340,7 @@ async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
                 }
                 Some(Event::Finished { wait, outcome, reason }) => {
                     waits.remove(&wait);
-                    Some(format!("{wait}: {} {} — {reason}", symbol(outcome), outcome.as_str()))
+                    Some(format!("{wait}: {} {} — {reason}", mark(outcome), label(outcome)))
                 }
             },
             _ = heartbeat.tick() => heartbeat_line(&waits, Instant::now()),
@@ -438,8 +429,8 @@ async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event
                     .unwrap_or_else(|| multi.add(ProgressBar::new_spinner()));
                 // Message and prefix first, so no frame mixes the running
                 // line with the finished style.
-                bar.set_prefix(format!("{} {wait}", symbol(outcome)));
-                bar.set_message(one_line(&format!("{} — {reason}", outcome.as_str())));
+                bar.set_prefix(format!("{} {wait}", mark(outcome)));
+                bar.set_message(one_line(&format!("{} — {reason}", label(outcome))));
                 bar.set_style(
                     ProgressStyle::with_template("{prefix} {wide_msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),

@@ -17,8 +17,9 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::human::{describe_error, describe_item, is_problem, label, tally, wait_duration};
+use super::human::{describe_error, describe_item, tally, wait_duration};
 use super::model::{Outcome, RunReport, WaitReport};
+use super::words::{emoji, is_problem, label};
 use crate::spec::SpecErrors;
 
 /// GitHub shows at most this many error annotations per step; more are
@@ -296,20 +297,6 @@ fn limit_summary(text: String, limit: usize) -> String {
     format!("{}{NOTE}", &text[..cut])
 }
 
-fn emoji(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "✅",
-        Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => "❌",
-        Outcome::TimedOut => "⏱️",
-        Outcome::AuthError => "🔒",
-        Outcome::ApiError => "⚠️",
-        Outcome::Skipped => "⏭️",
-        Outcome::Cancelled => "🚫",
-        Outcome::Running => "⏳",
-        Outcome::InternalError => "💥",
-    }
-}
-
 /// Escapes text for a Markdown table cell: HTML is neutralised, `|` cannot
 /// end the cell, emphasis and link punctuation is literal, line breaks
 /// stay in the cell, and server text cannot become a link (GitHub links
@@ -559,7 +546,7 @@ pub(crate) fn wait_log_groups(report: &RunReport) -> Vec<String> {
         .waits
         .iter()
         .map(|wait| {
-            let title = format!("jobgate: {} — {}", wait.name, wait.outcome.as_str());
+            let title = format!("jobgate: {} — {}", wait.name, label(wait.outcome));
             let mut body = String::new();
             for entry in &wait.history {
                 let at = entry.at_ms as f64 / 1000.0;

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::model::{ApiErrorInfo, Outcome, RunReport, WaitReport};
+use super::words::{is_problem, label, mark};
 use crate::api::model::Item;
 use crate::spec::duration;
 
@@ -39,38 +40,6 @@ impl Default for Style {
     }
 }
 
-/// An outcome in words, for people (`timed out` rather than `timed_out`).
-pub fn label(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "met",
-        Outcome::Failed => "failed",
-        Outcome::UnexpectedState => "unexpected state",
-        Outcome::TimedOut => "timed out",
-        Outcome::NotFound => "not found",
-        Outcome::AuthError => "auth error",
-        Outcome::ApiError => "API error",
-        Outcome::Skipped => "skipped",
-        Outcome::Cancelled => "cancelled",
-        Outcome::Running => "running",
-        Outcome::InternalError => "internal error",
-    }
-}
-
-/// A one-character mark for an outcome. All are narrow (one column) so the
-/// columns line up in any terminal.
-pub fn symbol(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "✔",
-        Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => "✘",
-        Outcome::TimedOut => "⧗",
-        Outcome::AuthError | Outcome::ApiError => "⚠",
-        Outcome::Skipped => "↷",
-        Outcome::Cancelled => "⊘",
-        Outcome::Running => "…",
-        Outcome::InternalError => "‼",
-    }
-}
-
 /// Text made safe to print: control characters (escape sequences, bells,
 /// carriage returns) become U+FFFD and tabs spaces, so that text cannot
 /// move the cursor, recolour or clear a terminal or a CI log. Line breaks
@@ -94,15 +63,6 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 /// The elapsed time of a wait as people write it (`12m4s`, `1.5s`).
 pub fn elapsed(ms: u64) -> String {
     duration::format(Duration::from_millis(ms))
-}
-
-/// Whether the outcome means the gate did not pass because of this wait,
-/// as opposed to a wait that passed or never got to run.
-pub(crate) fn is_problem(outcome: Outcome) -> bool {
-    !matches!(
-        outcome,
-        Outcome::Met | Outcome::Skipped | Outcome::Cancelled | Outcome::Running
-    )
 }
 
 /// One item in words: id, job type, status, error and resource, in the
@@ -219,7 +179,7 @@ pub fn render(report: &RunReport, style: Style) -> String {
         let _ = write!(
             out,
             "{} {}  {}  {:>duration_width$}  ",
-            paint.apply(symbol(wait.outcome), color),
+            paint.apply(mark(wait.outcome), color),
             paint.apply(&format!("{:<name_width$}", wait.name), BOLD),
             paint.apply(&format!("{:<outcome_width$}", label(wait.outcome)), color),
             took,
@@ -235,9 +195,9 @@ pub fn render(report: &RunReport, style: Style) -> String {
         None => label(report.outcome).to_owned(),
     };
     let mark = if report.interrupted_by.is_some() {
-        symbol(Outcome::Cancelled)
+        mark(Outcome::Cancelled)
     } else {
-        symbol(report.outcome)
+        mark(report.outcome)
     };
     let color = if report.exit_code == crate::exit::SUCCESS {
         GREEN

@@ -16,8 +16,9 @@
 
 use std::fmt::Write as _;
 
-use super::human::{describe_error, describe_item, label};
+use super::human::{describe_error, describe_item};
 use super::model::{Outcome, RunReport, WaitReport};
+use super::words::label;
 
 /// How a wait shows up in JUnit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,5 +9,6 @@ pub mod junit;
 pub mod model;
 pub(crate) mod publish;
 pub mod responses;
+pub mod words;
 
 pub use model::{Outcome, RunReport, WaitReport};
