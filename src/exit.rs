@@ -1,8 +1,16 @@
 //! Process exit codes: the contract scripts and CI rely on.
 //!
-//! Every code is a documented constant; [`crate::error::Error::code`] and
-//! [`combine`] (through the engine's run verdict) are the only places that
-//! choose one.
+//! Every code is a documented constant, and these are the places that
+//! choose one:
+//!
+//! - a wait's own code: `Outcome::own_exit_code` (`report/model.rs`);
+//! - a run's code from its waits': [`combine`], called by the engine's run
+//!   verdict, which also maps a signal to [`INTERRUPTED`] or [`TERMINATED`];
+//! - a command that ends in an error (an invalid spec, no credentials, an
+//!   output that could not be written): `Error::code` (`error.rs`);
+//! - `eval`'s verdict on a saved answer (`commands/eval.rs`);
+//! - the entry point: clap's own errors ([`INVALID_INPUT`]) and a panic
+//!   ([`INTERNAL`], `crash.rs`).
 
 /// Every wait met its success condition.
 pub const SUCCESS: u8 = 0;

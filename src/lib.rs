@@ -19,3 +19,5 @@ pub mod redact;
 pub mod report;
 pub mod sim;
 pub mod spec;
+
+pub use commands::main;

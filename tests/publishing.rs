@@ -215,3 +215,24 @@ fn report_to_stdout_keeps_annotations_off_it_when_the_spec_is_invalid() {
         );
     }
 }
+
+/// `eval --response` with a file that does not exist names the response,
+/// not the spec, and exits 2.
+#[test]
+fn eval_names_a_missing_response_not_the_spec() {
+    let dir = Workdir::new();
+    let spec = dir.write("gate.yaml", &spec());
+    let out = output_within(
+        jobgate()
+            .arg("eval")
+            .arg(&spec)
+            .args(["--wait", "build", "--response"])
+            .arg(dir.path("missing.json")),
+        Duration::from_secs(60),
+    );
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("cannot read the response"), "{err}");
+    assert!(err.contains("missing.json"), "{err}");
+    assert!(!err.contains("cannot read the spec"), "{err}");
+}

@@ -11,19 +11,62 @@ pub use run::{Limits, execute};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::process::ExitCode;
 
 use crate::api::Service;
 use crate::api::endpoints::{ENV_SSL_CERT_FILE, Endpoints, Overrides};
-use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, ValidateArgs, parse_vars};
+use crate::cli::{
+    self, Cli, Command, DisplayArgs, EndpointArgs, SpecArgs, ValidateArgs, parse_vars,
+};
 use crate::error::Error;
-use crate::exit;
 use crate::output::{self, ColorChoice, Environment, Verbosity};
 use crate::redact::{self, Redactor};
 use crate::report;
 use crate::spec::{self, Spec};
+use crate::{crash, exit};
+
+/// Parses the command line, runs the command and maps the result to an exit
+/// code. Clap's own errors exit 2, as the table says.
+pub fn main() -> ExitCode {
+    use clap::Parser as _;
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::INVALID_INPUT
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    let color = cli.command.color();
+    if let Err(error) = cli::settle_outputs(&mut cli.command) {
+        print_error(&error, color, cli.command.json_stdout());
+        return ExitCode::from(error.code());
+    }
+    let json = cli.command.json_stdout();
+    if let Command::Run(args) = &cli.command {
+        crash::outputs_at(crash::Outputs {
+            report: args.report.clone(),
+            junit: args.junit.clone(),
+            json: args.json,
+        });
+    }
+    crash::install_hook();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli.command)));
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(error)) => {
+            print_error(&error, color, json);
+            ExitCode::from(error.code())
+        }
+        Err(payload) => crash::crashed(&crate::engine::panic_message(&*payload)),
+    }
+}
 
 /// Runs one command.
-pub fn dispatch(command: Command) -> Result<u8, Error> {
+fn dispatch(command: Command) -> Result<u8, Error> {
     match command {
         Command::Run(args) => block_on_one_thread(run::run(args)),
         Command::Validate(args) => validate(&args),
@@ -65,7 +108,8 @@ fn block_on_one_thread<F: Future<Output = Result<u8, Error>>>(future: F) -> Resu
 }
 
 /// The simulator (alone, or with a run in `demo`) serves many clients at
-/// once, so it gets a thread per core.
+/// once, so it gets threads of its own: two, whatever the machine's core
+/// count, enough for loopback traffic without taking a CI runner's cores.
 fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

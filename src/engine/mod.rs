@@ -77,8 +77,9 @@ pub enum Event {
     },
 }
 
-/// A finished wait's outcome and captured outputs, for the waits after it.
-type Finished = (Outcome, BTreeMap<String, String>);
+/// A settled wait's outcome and captured outputs, for the waits after it
+/// (named apart from [`Event::Finished`], the live view's news of it).
+type Settled = (Outcome, BTreeMap<String, String>);
 
 /// Run-wide settings that do not come from the spec.
 #[derive(Debug, Clone)]
@@ -306,7 +307,7 @@ pub fn start(
         .map(|w| Arc::new(Mutex::new(initial_report(w))))
         .collect();
     // Each wait publishes its outcome and outputs for the waits after it.
-    let mut done: BTreeMap<String, watch::Sender<Option<Finished>>> = BTreeMap::new();
+    let mut done: BTreeMap<String, watch::Sender<Option<Settled>>> = BTreeMap::new();
     for w in &spec.waits {
         done.insert(w.name.clone(), watch::channel(None).0);
     }
@@ -474,7 +475,7 @@ fn conclude(
 /// Publishes a wait's end to the waits after it, and stops the run when it
 /// failed and the run is fail-fast.
 fn finished(
-    done: &watch::Sender<Option<Finished>>,
+    done: &watch::Sender<Option<Settled>>,
     stop: &watch::Sender<Option<Stop>>,
     fail_fast: bool,
     name: &str,
