@@ -10,7 +10,7 @@ use crate::spec::SpecErrors;
 
 /// A command-level failure.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// The spec is invalid; rendered with its diagnostics.
     #[error("the spec is invalid")]
     Spec(Box<SpecErrors>),
@@ -61,7 +61,7 @@ pub enum Error {
 
 impl Error {
     /// The documented exit code of this error.
-    pub fn code(&self) -> u8 {
+    pub(crate) fn code(&self) -> u8 {
         match self {
             Error::Spec(_)
             | Error::ReadSpec { .. }

@@ -7,14 +7,14 @@
 //! loopback for the demo, the tests and the benchmarks.
 
 pub mod api;
-pub mod cli;
-pub mod commands;
+pub(crate) mod cli;
+pub(crate) mod commands;
 pub mod condition;
-pub mod crash;
+pub(crate) mod crash;
 pub mod engine;
-pub mod error;
-pub mod exit;
-pub mod output;
+pub(crate) mod error;
+pub(crate) mod exit;
+pub(crate) mod output;
 pub mod redact;
 pub mod report;
 pub mod sim;

@@ -18,7 +18,7 @@ use crate::spec::duration;
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour on a terminal unless NO_COLOR is set.
     #[default]
     Auto,
@@ -28,7 +28,7 @@ pub enum ColorChoice {
 
 /// How much to say while waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     Quiet,
     Normal,
     Verbose,
@@ -36,7 +36,7 @@ pub enum Verbosity {
 
 /// The live view while waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Live {
+pub(crate) enum Live {
     /// Redrawn lines with spinners (a terminal, not CI).
     Interactive,
     /// One plain line per state change and a periodic heartbeat (CI, pipes).
@@ -47,7 +47,7 @@ pub enum Live {
 
 /// What the environment says about where output goes.
 #[derive(Debug, Clone, Default)]
-pub struct Environment {
+pub(crate) struct Environment {
     pub stderr_is_terminal: bool,
     /// `CI` is set to anything but `false`/`0`.
     pub ci: bool,
@@ -66,7 +66,7 @@ pub struct Environment {
 
 impl Environment {
     /// Reads the process environment.
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         use std::io::IsTerminal;
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Environment {
@@ -83,7 +83,7 @@ impl Environment {
 
 /// Every output decision, made in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutputMode {
+pub(crate) struct OutputMode {
     pub live: Live,
     pub color: bool,
     pub verbosity: Verbosity,
@@ -99,14 +99,14 @@ pub struct OutputMode {
 
 /// A standard stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 impl Stream {
     /// A writer to this stream.
-    pub fn writer(self) -> Box<dyn Write> {
+    pub(crate) fn writer(self) -> Box<dyn Write> {
         match self {
             Stream::Stdout => Box::new(std::io::stdout()),
             Stream::Stderr => Box::new(std::io::stderr()),
@@ -116,14 +116,14 @@ impl Stream {
 
 /// The width when `COLUMNS` does not say: wide enough for a wait's line,
 /// narrow enough for a CI log viewer.
-pub const DEFAULT_WIDTH: usize = 100;
+pub(crate) const DEFAULT_WIDTH: usize = 100;
 
 impl OutputMode {
     /// The mode of a command whose standard output holds the JSON report
     /// alone (`--json`, `--report -`), so that `jobgate run --json >
     /// report.json` stays valid JSON: workflow commands then go to stderr,
     /// which the runner reads as well.
-    pub fn json_stdout(self, json: bool) -> Self {
+    pub(crate) fn json_stdout(self, json: bool) -> Self {
         OutputMode {
             workflow_commands: if json { Stream::Stderr } else { Stream::Stdout },
             ..self
@@ -132,7 +132,7 @@ impl OutputMode {
 }
 
 /// Decides the output mode.
-pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> OutputMode {
+pub(crate) fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> OutputMode {
     let interactive = env.stderr_is_terminal && !env.ci && !env.dumb_terminal;
     let live = match verbosity {
         Verbosity::Quiet => Live::Off,
@@ -158,23 +158,23 @@ pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> Ou
 /// The output mode for a command's error diagnostics: the same decision as
 /// the command's own output, so `--color` and `NO_COLOR` apply to errors too.
 /// `json` as in [`OutputMode::json_stdout`].
-pub fn for_errors(env: &Environment, color: ColorChoice, json: bool) -> OutputMode {
+pub(crate) fn for_errors(env: &Environment, color: ColorChoice, json: bool) -> OutputMode {
     decide(env, color, Verbosity::Normal).json_stdout(json)
 }
 
 /// How often the plain view says it is still waiting: often enough that a
 /// CI log never looks hung, rarely enough not to bury the state changes.
-pub const HEARTBEAT: Duration = Duration::from_secs(60);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(60);
 
 /// The shortest heartbeat `JOBGATE_HEARTBEAT` can ask for.
-pub const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
+pub(crate) const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
 
 /// How often the terminal view recomputes the time left.
 const REFRESH: Duration = Duration::from_secs(1);
 
 /// What the live view knows about one running wait.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WaitStatus {
+pub(crate) struct WaitStatus {
     /// The last observed state (`RUNNING; 2 sub-jobs: 1 RUNNING, 1 SUCCESS`),
     /// `None` before the first answer.
     pub state: Option<String>,
@@ -225,7 +225,7 @@ impl WaitStatus {
 
 /// Time left as people read it, rounded up to the second (`12m4s`, `0s`):
 /// a countdown that shows `0s` while time remains would look stuck.
-pub fn time_left(left: Duration) -> String {
+pub(crate) fn time_left(left: Duration) -> String {
     let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
     duration::format(Duration::from_secs(secs))
 }
@@ -234,7 +234,7 @@ pub fn time_left(left: Duration) -> String {
 /// `name_width`), the time left, then the state, progress and last retried
 /// error. The time left comes before the state, which can be long and is
 /// what the terminal cuts when the line is too wide.
-pub fn wait_line(
+pub(crate) fn wait_line(
     name: &str,
     name_width: usize,
     status: &WaitStatus,
@@ -258,13 +258,13 @@ pub fn wait_line(
 /// Text from the API made safe for a log or a terminal, on one line: line
 /// breaks become spaces and other control characters (escape sequences,
 /// bells, carriage returns) are replaced, as in the summary.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     printable(&text.replace(['\r', '\n'], " ")).into_owned()
 }
 
 /// The plain view's heartbeat: every running wait with its state and time
 /// left, or `None` when none is running.
-pub fn heartbeat_line(waits: &BTreeMap<String, WaitStatus>, now: Instant) -> Option<String> {
+pub(crate) fn heartbeat_line(waits: &BTreeMap<String, WaitStatus>, now: Instant) -> Option<String> {
     if waits.is_empty() {
         return None;
     }

@@ -6,8 +6,6 @@ mod eval;
 mod plan;
 mod run;
 
-pub use run::{Limits, execute};
-
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -126,7 +124,7 @@ fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Erro
 /// the JSON report alone, so annotations go to stderr, which the runner
 /// reads too. Messages may quote values from the environment or a server,
 /// so they pass through the redactor's control and workflow-command rules.
-pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
+pub(crate) fn print_error(error: &Error, color: ColorChoice, json: bool) {
     let mode = output::for_errors(&Environment::detect(), color, json);
     let mut err = std::io::stderr();
     match error {
@@ -156,7 +154,7 @@ pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
 
 /// Reads and validates a spec; variables come from `--var`, then the
 /// environment.
-pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
+pub(crate) fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
     load_spec_with(args, &no_value)
 }
 

@@ -24,26 +24,26 @@ use crate::spec::SpecErrors;
 
 /// GitHub shows at most this many error annotations per step; more are
 /// dropped silently, so the rest are folded into the last one.
-pub const MAX_ANNOTATIONS: usize = 10;
+pub(crate) const MAX_ANNOTATIONS: usize = 10;
 
 /// GitHub rejects a step summary over 1 MiB; the summary is cut below it.
-pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// Blamed items listed per wait in the step summary; the JSON report has all.
-pub const SUMMARY_ITEMS: usize = 50;
+pub(crate) const SUMMARY_ITEMS: usize = 50;
 
 /// The fixed output names, which win over captured outputs of the same name.
-pub const FIXED_OUTPUTS: [&str; 3] = ["outcome", "exit-code", "report"];
+pub(crate) const FIXED_OUTPUTS: [&str; 3] = ["outcome", "exit-code", "report"];
 
 /// Escapes the data part of a workflow command (after the last `::`).
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escapes a property value of a workflow command (`title=`, `file=`).
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -60,7 +60,7 @@ fn command(name: &str, properties: &[(&str, String)], data: &str) -> String {
 /// `::add-mask::` lines that hide `secret` in the log from now on. GitHub
 /// masks line by line, so each non-blank line of a multi-line secret is
 /// masked on its own; a blank secret gives an empty string.
-pub fn mask(secret: &str) -> String {
+pub(crate) fn mask(secret: &str) -> String {
     secret
         .lines()
         .filter(|line| !line.trim().is_empty())
@@ -70,12 +70,12 @@ pub fn mask(secret: &str) -> String {
 }
 
 /// Starts a foldable group in the log.
-pub fn group(title: &str) -> String {
+pub(crate) fn group(title: &str) -> String {
     command("group", &[], title)
 }
 
 /// Ends the group started by [`group`].
-pub fn endgroup() -> String {
+pub(crate) fn endgroup() -> String {
     "::endgroup::".into()
 }
 
@@ -93,7 +93,7 @@ fn stop_token() -> String {
 /// `::stop-commands::TOKEN` before it and `::TOKEN::` after, with a fresh
 /// random token the body does not contain. The body is expected to be
 /// redacted already (see [`crate::redact`]); this is the second fence.
-pub fn log_group(title: &str, body: &str) -> String {
+pub(crate) fn log_group(title: &str, body: &str) -> String {
     let token = loop {
         let token = stop_token();
         if !body.contains(&token) {
@@ -110,14 +110,14 @@ pub fn log_group(title: &str, body: &str) -> String {
 }
 
 /// The step output name of a captured value.
-pub fn output_name(wait: &str, key: &str) -> String {
+pub(crate) fn output_name(wait: &str, key: &str) -> String {
     format!("{wait}-{key}")
 }
 
 /// The step outputs: `outcome`, `exit-code`, `report` (when a report file
 /// was written, its path as given) and every captured value as
 /// `<wait>-<key>`, in that order.
-pub fn outputs(report: &RunReport, report_path: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn outputs(report: &RunReport, report_path: Option<&str>) -> Vec<(String, String)> {
     let mut out = vec![
         ("outcome".to_owned(), report.outcome.as_str().to_owned()),
         ("exit-code".to_owned(), report.exit_code.to_string()),
@@ -140,7 +140,7 @@ pub fn outputs(report: &RunReport, report_path: Option<&str>) -> Vec<(String, St
 /// and the heredoc form `name<<DELIMITER` for values with line breaks, with
 /// a random delimiter that the value does not contain (so a captured value
 /// cannot end the heredoc early and inject outputs of its own).
-pub fn format_outputs(outputs: &[(String, String)]) -> String {
+pub(crate) fn format_outputs(outputs: &[(String, String)]) -> String {
     let mut text = String::new();
     for (name, value) in outputs {
         if value.contains(['\n', '\r']) {
@@ -167,7 +167,7 @@ pub fn format_outputs(outputs: &[(String, String)]) -> String {
 /// on the line and column where the wait is declared, when known. At most
 /// [`MAX_ANNOTATIONS`]; past that the last one lists the rest and points at
 /// the first of them.
-pub fn annotations(report: &RunReport) -> Vec<String> {
+pub(crate) fn annotations(report: &RunReport) -> Vec<String> {
     let file = spec_file(&report.spec);
     let props = |wait: &WaitReport, title: String| {
         let mut p = Vec::new();
@@ -243,7 +243,7 @@ fn annotation_message(wait: &WaitReport) -> String {
 
 /// Error annotations for an invalid spec, each pointing at the line and
 /// column of the mistake, at most [`MAX_ANNOTATIONS`].
-pub fn spec_annotations(errors: &SpecErrors) -> Vec<String> {
+pub(crate) fn spec_annotations(errors: &SpecErrors) -> Vec<String> {
     let file = spec_file(&errors.origin);
     let total = errors.diagnostics.len();
     let mut out = Vec::new();
@@ -278,7 +278,7 @@ pub fn spec_annotations(errors: &SpecErrors) -> Vec<String> {
 }
 
 /// The Markdown step summary, kept under [`SUMMARY_LIMIT`].
-pub fn step_summary(report: &RunReport) -> String {
+pub(crate) fn step_summary(report: &RunReport) -> String {
     limit_summary(full_summary(report), SUMMARY_LIMIT)
 }
 
@@ -450,7 +450,7 @@ fn full_summary(report: &RunReport) -> String {
 
 /// Where GitHub Actions wants results, read from the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GithubEnv {
+pub(crate) struct GithubEnv {
     /// `GITHUB_ACTIONS=true`: workflow commands (annotations, groups, masks)
     /// are understood on stdout.
     pub actions: bool,
@@ -462,13 +462,13 @@ pub struct GithubEnv {
 
 impl GithubEnv {
     /// Reads the process environment.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads the variables through `lookup`, so tests need not touch the
     /// process environment. Empty paths count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let path = |name| lookup(name).filter(|p| !p.is_empty()).map(PathBuf::from);
         GithubEnv {
             actions: lookup("GITHUB_ACTIONS").as_deref() == Some("true"),
@@ -487,7 +487,7 @@ impl GithubEnv {
     ///
     /// A file that cannot be written does not stop the other: the first
     /// error is returned after both were tried.
-    pub fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
+    pub(crate) fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
         let outputs = self.publish_outputs(report, report_path);
         let summary = self.publish_summary(report);
         outputs.and(summary)

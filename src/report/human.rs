@@ -16,7 +16,7 @@ use crate::spec::duration;
 
 /// How many failing items are listed per wait before "… and N more"; the
 /// JSON report has all of them.
-pub const MAX_ITEMS: usize = 5;
+pub(crate) const MAX_ITEMS: usize = 5;
 
 /// Below this many columns for the reason, wrapping would make a narrow
 /// ribbon of text that is harder to read than one long line.
@@ -24,7 +24,7 @@ const MIN_WRAP: usize = 24;
 
 /// How to render the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
+pub(crate) struct Style {
     /// Whether to use ANSI colours.
     pub color: bool,
     /// The terminal's width in columns; long lines are wrapped to it.
@@ -45,7 +45,7 @@ impl Default for Style {
 /// move the cursor, recolour or clear a terminal or a CI log. Line breaks
 /// are kept. Reports are already redacted ([`crate::redact`]); this keeps
 /// the renderer safe on its own too.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\n') {
         return text.into();
     }
@@ -61,13 +61,13 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The elapsed time of a wait as people write it (`12m4s`, `1.5s`).
-pub fn elapsed(ms: u64) -> String {
+pub(crate) fn elapsed(ms: u64) -> String {
     duration::format(Duration::from_millis(ms))
 }
 
 /// One item in words: id, job type, status, error and resource, in the
 /// order a person scans them.
-pub fn describe_item(item: &Item) -> String {
+pub(crate) fn describe_item(item: &Item) -> String {
     let mut out = item.id.clone();
     if let Some(job_type) = &item.job_type {
         let _ = write!(out, " {job_type}");
@@ -104,7 +104,7 @@ pub fn describe_item(item: &Item) -> String {
 }
 
 /// The last API error in words, with everything Huawei support asks for.
-pub fn describe_error(error: &ApiErrorInfo) -> String {
+pub(crate) fn describe_error(error: &ApiErrorInfo) -> String {
     let mut out = String::new();
     if let Some(status) = error.http_status {
         let _ = write!(out, "HTTP {status} ");
@@ -120,7 +120,7 @@ pub fn describe_error(error: &ApiErrorInfo) -> String {
 }
 
 /// Counts of waits per outcome in words, e.g. `2 met, 1 failed`.
-pub fn tally(report: &RunReport) -> String {
+pub(crate) fn tally(report: &RunReport) -> String {
     const ORDER: [Outcome; 11] = [
         Outcome::Met,
         Outcome::InternalError,
@@ -150,7 +150,7 @@ pub fn tally(report: &RunReport) -> String {
 /// Renders the summary: one line per wait, the failing items and last API
 /// error under each wait that did not pass, and a final line with the
 /// overall outcome and exit code. Every line ends with a newline.
-pub fn render(report: &RunReport, style: Style) -> String {
+pub(crate) fn render(report: &RunReport, style: Style) -> String {
     let paint = Painter(style.color);
     let name_width = report
         .waits

@@ -17,14 +17,14 @@ use super::model::RunReport;
 /// Fails only if a value cannot be represented in JSON, which the report's
 /// types rule out; the `Result` is kept so that a future field cannot turn
 /// into a panic.
-pub fn to_json(report: &RunReport) -> serde_json::Result<String> {
+pub(crate) fn to_json(report: &RunReport) -> serde_json::Result<String> {
     let mut text = serde_json::to_string_pretty(report)?;
     text.push('\n');
     Ok(text)
 }
 
 /// Writes the JSON report to `path` atomically (see [`write_atomic`]).
-pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
+pub(crate) fn write(report: &RunReport, path: &Path) -> io::Result<()> {
     let text = to_json(report).map_err(io::Error::other)?;
     write_atomic(path, text.as_bytes())
 }
@@ -47,7 +47,7 @@ pub(crate) mod samples {
             spec: "gates/release.yaml".into(),
             started_at: "2025-03-04T10:00:00Z".into(),
             ended_at: "2025-03-04T10:12:04Z".into(),
-            exit_code: outcome.exit_code(),
+            exit_code: crate::exit::combine([outcome.own_exit_code()]),
             outcome,
             interrupted_by: None,
             waits,
@@ -128,7 +128,7 @@ pub(crate) mod samples {
     }
 
     /// Every wait met its condition; one captured outputs.
-    pub fn met() -> RunReport {
+    pub(crate) fn met() -> RunReport {
         let mut image = wait(
             "golden-image",
             "image_job",
@@ -177,7 +177,7 @@ pub(crate) mod samples {
     }
 
     /// A list wait failed with more blamed items than any format lists.
-    pub fn failed() -> RunReport {
+    pub(crate) fn failed() -> RunReport {
         let mut servers = wait(
             "app-servers",
             "app_server_sub_jobs",
@@ -200,7 +200,7 @@ pub(crate) mod samples {
     }
 
     /// The only wait ran out of time.
-    pub fn timed_out() -> RunReport {
+    pub(crate) fn timed_out() -> RunReport {
         let mut image = wait(
             "golden-image",
             "image_job",
@@ -220,7 +220,7 @@ pub(crate) mod samples {
     }
 
     /// Credentials were rejected: the gate could not check anything.
-    pub fn auth_error() -> RunReport {
+    pub(crate) fn auth_error() -> RunReport {
         let mut image = wait(
             "golden-image",
             "image_job",
@@ -238,7 +238,7 @@ pub(crate) mod samples {
     }
 
     /// The run was interrupted: one wait was cancelled, one never started.
-    pub fn cancelled() -> RunReport {
+    pub(crate) fn cancelled() -> RunReport {
         let image = wait(
             "golden-image",
             "image_job",
@@ -263,7 +263,7 @@ pub(crate) mod samples {
     }
 
     /// Waits that ended every way at once, with text that needs escaping.
-    pub fn mixed() -> RunReport {
+    pub(crate) fn mixed() -> RunReport {
         let mut met = self::met().waits.remove(0);
         met.outputs.insert(
             "note".into(),
@@ -305,7 +305,7 @@ pub(crate) mod samples {
     }
 
     /// Every sample, named, for tests that check all of them.
-    pub fn all() -> Vec<(&'static str, RunReport)> {
+    pub(crate) fn all() -> Vec<(&'static str, RunReport)> {
         vec![
             ("met", met()),
             ("failed", failed()),

@@ -47,7 +47,7 @@ pub(crate) fn write(report: &RunReport, path: &std::path::Path) -> std::io::Resu
 }
 
 /// Renders the report as a JUnit XML document (UTF-8, final newline).
-pub fn render(report: &RunReport) -> String {
+pub(crate) fn render(report: &RunReport) -> String {
     let count = |v: Verdict| {
         report
             .waits
@@ -200,7 +200,7 @@ fn seconds(ms: u64) -> String {
 /// carry at all (most control characters) become U+FFFD so that one odd API
 /// message cannot make the whole file unreadable; line breaks and tabs are
 /// written as character references so attributes keep them.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -221,7 +221,7 @@ pub fn escape(text: &str) -> String {
 
 /// Escapes text for element content, where line breaks and tabs can stay as
 /// they are (so failure bodies read as text in the file too).
-pub fn escape_text(text: &str) -> String {
+pub(crate) fn escape_text(text: &str) -> String {
     escape(text).replace("&#10;", "\n").replace("&#9;", "\t")
 }
 

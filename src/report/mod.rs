@@ -2,13 +2,13 @@
 
 pub mod evidence;
 pub(crate) mod file;
-pub mod github;
-pub mod human;
-pub mod json;
-pub mod junit;
+pub(crate) mod github;
+pub(crate) mod human;
+pub(crate) mod json;
+pub(crate) mod junit;
 pub mod model;
 pub(crate) mod publish;
 pub mod responses;
-pub mod words;
+pub(crate) mod words;
 
 pub use model::{Outcome, RunReport, WaitReport};

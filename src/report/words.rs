@@ -5,7 +5,7 @@ use super::model::Outcome;
 
 /// An outcome in words, for people (`timed out` rather than `timed_out`,
 /// the name in reports: [`Outcome::as_str`]).
-pub fn label(outcome: Outcome) -> &'static str {
+pub(crate) fn label(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Met => "met",
         Outcome::Failed => "failed",
@@ -23,7 +23,7 @@ pub fn label(outcome: Outcome) -> &'static str {
 
 /// A one-character mark for an outcome, in the live view and the summary.
 /// All are narrow (one column) so the columns line up in any terminal.
-pub fn mark(outcome: Outcome) -> &'static str {
+pub(crate) fn mark(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Met => "✔",
         Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => "✘",
@@ -38,7 +38,7 @@ pub fn mark(outcome: Outcome) -> &'static str {
 
 /// An outcome's emoji, for Markdown (the step summary), where width does
 /// not matter and colour helps.
-pub fn emoji(outcome: Outcome) -> &'static str {
+pub(crate) fn emoji(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Met => "✅",
         Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => "❌",
@@ -56,7 +56,7 @@ pub fn emoji(outcome: Outcome) -> &'static str {
 /// for a failing exit code of its own ([`Outcome::own_exit_code`]), as
 /// opposed to a wait that passed, or was skipped or cancelled because of
 /// another wait or a signal.
-pub fn is_problem(outcome: Outcome) -> bool {
+pub(crate) fn is_problem(outcome: Outcome) -> bool {
     outcome
         .own_exit_code()
         .is_some_and(|code| code != crate::exit::SUCCESS)
