@@ -236,3 +236,30 @@ fn eval_names_a_missing_response_not_the_spec() {
     assert!(err.contains("missing.json"), "{err}");
     assert!(!err.contains("cannot read the spec"), "{err}");
 }
+
+/// A run that cannot start (no credentials) keeps its exit 4 when its
+/// report cannot be written, and says the report was not written instead
+/// of dropping that silently; the outputs written carry 4.
+#[test]
+fn a_run_that_cannot_start_says_which_output_was_not_written() {
+    let server = succeeded();
+    let files = Files::new();
+    std::fs::create_dir(&files.report).unwrap();
+    std::fs::write(files.report.join("inside"), "x").unwrap();
+    let mut cmd = jobgate();
+    cmd.env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .arg("run")
+        .arg(&files.spec)
+        .args(["--endpoint", &server.url()])
+        .arg("--report")
+        .arg(&files.report)
+        .arg("--junit")
+        .arg(&files.junit);
+    let out = output_within(&mut cmd, Duration::from_secs(60));
+    let err = stderr(&out);
+    assert_eq!(code(&out), 4, "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    assert!(err.contains("report.json"), "{err}");
+    assert_eq!(junit_exit_code(&files.junit), "4");
+}

@@ -40,14 +40,13 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     let source = match Source::from_env() {
         Ok(source) => source,
         Err(e) => {
-            // Nothing was polled, but a CI step gating on the report, the
-            // step outputs or the summary must still learn why.
-            let error = Error::from(e);
-            let reason = format!("not started: {error}");
-            let report = engine::not_started(&spec, Outcome::AuthError, &reason);
-            let mut report = Redactor::none().report(report);
-            let _ = publish(&mut report, &outputs, mode, OnFailure::KeepCode);
-            return Err(error);
+            let started = NotStarted {
+                spec: &spec,
+                outputs: &outputs,
+                mode,
+                args: &args,
+            };
+            return Err(started.end(Outcome::AuthError, e.into(), &Redactor::none()));
         }
     };
     let (client, secrets) = match source {
@@ -84,13 +83,14 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
                     } else {
                         Outcome::AuthError
                     };
-                    let error = Error::from(e);
-                    let reason = format!("not started: {error}");
-                    let report = engine::not_started(&spec, outcome, &reason);
-                    let mut report =
-                        Redactor::new(id_token.as_ref().map(|t| t.expose())).report(report);
-                    let _ = publish(&mut report, &outputs, mode, OnFailure::KeepCode);
-                    return Err(error);
+                    let redactor = Redactor::new(id_token.as_ref().map(|t| t.expose()));
+                    let started = NotStarted {
+                        spec: &spec,
+                        outputs: &outputs,
+                        mode,
+                        args: &args,
+                    };
+                    return Err(started.end(outcome, e.into(), &redactor));
                 }
             }
         }
@@ -146,6 +146,31 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     };
     publish(&mut report, &outputs, mode, OnFailure::Fail)?;
     Ok(report.exit_code)
+}
+
+/// A run that ends before its first poll.
+struct NotStarted<'a> {
+    spec: &'a Spec,
+    outputs: &'a Outputs<'a>,
+    mode: OutputMode,
+    args: &'a RunArgs,
+}
+
+impl NotStarted<'_> {
+    /// Publishes the report of a run stopped by `error` before anything was
+    /// polled, every wait `outcome`: a CI step gating on the report, the
+    /// step outputs or the summary must still learn why. The command ends
+    /// with `error` (returned), whose code the report carries; an output
+    /// that cannot be written is said on stderr but leaves the code alone.
+    fn end(self, outcome: Outcome, error: Error, redactor: &Redactor) -> Error {
+        let reason = format!("not started: {error}");
+        let report = engine::not_started(self.spec, outcome, &reason);
+        let mut report = redactor.report(report);
+        if let Err(unwritten) = publish(&mut report, self.outputs, self.mode, OnFailure::KeepCode) {
+            super::print_error(&unwritten, self.args.display.color, self.args.json);
+        }
+        error
+    }
 }
 
 /// Run-wide request limits.
