@@ -3,8 +3,9 @@
 //! Data flows one way: a YAML [`spec`] is parsed and validated once into typed
 //! waits; the [`engine`] polls the [`api`] on a [`engine::schedule`] and judges
 //! each observation with its [`condition`]s; the outcome becomes a
-//! [`report`] and an [`exit`] code. The [`sim`]ulator serves the same API on
-//! loopback for the demo, the tests and the benchmarks.
+//! [`report`] and an exit code (`exit.rs`). The [`sim`]ulator serves the same
+//! API on loopback for the demo, the tests and the benchmarks. The binary's
+//! entry point is [`main`]; the commands behind it are crate-private.
 
 pub mod api;
 pub(crate) mod cli;
