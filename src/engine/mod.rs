@@ -525,10 +525,7 @@ fn conclude(
 /// Publishes a wait's end to the waits after it, and stops the run when it
 /// failed and the run is fail-fast.
 fn finished(shared: &Shared, name: &str, outcome: Outcome, outputs: BTreeMap<String, String>) {
-    let failed = outcome
-        .own_exit_code()
-        .is_some_and(|code| code != exit::SUCCESS);
-    if shared.fail_fast && failed {
+    if shared.fail_fast && crate::report::words::is_problem(outcome) {
         shared.stop_tx.send_if_modified(|s| {
             if s.is_none() {
                 *s = Some(Stop::FailFast {
