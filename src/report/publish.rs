@@ -114,8 +114,7 @@ pub(crate) fn publish(
         files.push(File::GithubOutputs(env, report_path.as_deref()));
         files.push(File::GithubSummary(env));
     }
-    let first_error = write_all(report, &files, on_failure);
-    let mut first_error = first_error;
+    let mut first_error = write_all(report, &files, on_failure);
     if outputs.json {
         match json::to_json(report) {
             Ok(text) => println!("{text}"),
