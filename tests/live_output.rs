@@ -113,7 +113,7 @@ fn plain_lines_follow_state_changes_and_a_heartbeat_lists_what_is_left() {
         // report's history records, in the same order.
         let prefix = format!("{wait}: ");
         let finished = position(&lines, &format!("{wait} finished"), |l| {
-            l.starts_with(&prefix) && (l.contains(" ✓ ") || l.contains(" ✗ "))
+            l.starts_with(&prefix) && (l.contains(" ✔ ") || l.contains(" ⧗ "))
         });
         let states: Vec<String> = lines[..finished]
             .iter()
@@ -139,7 +139,7 @@ fn plain_lines_follow_state_changes_and_a_heartbeat_lists_what_is_left() {
         "{err}"
     );
     let stuck_done = position(&lines, "stuck timed out", |l| {
-        l.starts_with("stuck: ✗ timed_out — ") && l.contains("RUNNING")
+        l.starts_with("stuck: ⧗ timed out — ") && l.contains("RUNNING")
     });
 
     // The heartbeat lists the waits still running, each with its last
@@ -191,7 +191,7 @@ fn verbose_plain_lines_say_when_a_wait_starts_and_how_long_it_has() {
     assert_eq!(lines[0], "build: started, 1m30s left", "{err}");
     assert!(lines[1].starts_with("build: "), "{err}");
     assert!(
-        lines.last().unwrap().starts_with("build: ✓ met — "),
+        lines.last().unwrap().starts_with("build: ✔ met — "),
         "{err}"
     );
 }
