@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::fetch::Plan;
 use super::gate::Gate;
 use super::history::{self, History};
-use super::rate::Throttle;
+use super::rate::{Throttle, hard_stop};
 use super::schedule::{self, ProgressSample, Schedule};
 use super::{Event, Stop};
 use crate::api::client::ApiError;
@@ -356,15 +356,12 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                         message,
                         ..
                     } => {
-                        let throttle = Throttle::parse(message);
-                        if throttle == Throttle::Daily {
-                            finish(
-                                Outcome::ApiError,
-                                format!(
-                                    "{} is exhausted ({error}): not retried, it resets only the next day; wait for the reset or raise the account's quota",
-                                    throttle.describe()
-                                ),
-                            );
+                        // A quota that cannot reset before the deadline
+                        // ends the wait now rather than at its timeout.
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if let Some(stop) = hard_stop(&Throttle::parse(message), *retry_after, left)
+                        {
+                            finish(Outcome::ApiError, stop.reason());
                             return;
                         }
                         if !cx.gate.retry() {
@@ -372,11 +369,9 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
                             return;
                         }
                         update(&report, |r| r.retries += 1);
-                        // The gate has already slowed every wait down; only
-                        // a pause the server asks for holds them all.
-                        if let Some(after) = retry_after {
-                            cx.gate.pause((*after).min(wait.poll.max));
-                        }
+                        // The gate has already slowed the throttled API (or
+                        // every API) down, and holds its requests for any
+                        // `Retry-After`.
                         let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
                         delay = delay.max(pause);
                         held_to_deadline = super::later(Instant::now(), pause) >= deadline;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// An API operation, named as in the official SDKs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Endpoint {
     ShowImageJob,
     ListImageJobs,
@@ -48,6 +48,11 @@ impl Endpoint {
             Self::ListItaSubJobs => "ListItaSubJobs",
             Self::Unknown => "unknown",
         }
+    }
+
+    /// The served operation named `name` (its SDK name, as [`Self::name`]).
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Self::SERVED.into_iter().find(|e| e.name() == name)
     }
 
     /// The route, in axum's syntax.
@@ -129,5 +134,9 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(Endpoint::classify(path), expected, "{path}");
         }
+        for endpoint in Endpoint::SERVED {
+            assert_eq!(Endpoint::from_name(endpoint.name()), Some(endpoint));
+        }
+        assert_eq!(Endpoint::from_name("unknown"), None);
     }
 }
