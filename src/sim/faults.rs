@@ -282,6 +282,8 @@ mod tests {
         };
         assert_eq!(both.quota_of(Endpoint::ListImageJobs), Some(q(5)));
         assert_eq!(both.quota_of(Endpoint::ShowJob), Some(q(200)));
+        let shown = serde_json::to_value(&both).unwrap();
+        assert_eq!(shown["api_quotas"]["ListImageJobs"]["limit"], 5, "{shown}");
     }
 
     #[test]
