@@ -239,7 +239,7 @@ fn a_day_long_quota_ends_the_waits_on_its_api_only() {
     for wait in &stopped {
         let reason = wait["reason"].as_str().unwrap();
         assert!(
-            reason.contains("the per-user rate limit (1 requests per 24h) is exhausted"),
+            reason.contains("the per-user rate limit (1 request per 24h) is exhausted"),
             "{reason}"
         );
         assert!(reason.contains("resets within 24h"), "{reason}");

@@ -130,8 +130,9 @@ impl Throttle {
                     None => "a rate limit".to_owned(),
                 };
                 if let (Some(limit), Some(window)) = (limit, window) {
+                    let requests = if *limit == 1 { "request" } else { "requests" };
                     out.push_str(&format!(
-                        " ({limit} requests per {})",
+                        " ({limit} {requests} per {})",
                         crate::spec::duration::format(*window)
                     ));
                 }
