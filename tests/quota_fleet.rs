@@ -318,3 +318,48 @@ fn hundreds_of_waits_under_random_throttling_reach_their_true_outcomes() {
         stats.requests, stats.faults.throttled
     );
 }
+
+/// A throttle naming a broader policy than the per-API one (`policy ip`,
+/// all of the address's requests) slows every API: the waits on `ShowJob`,
+/// never throttled themselves, are held to 70% of the policy's one request
+/// a second along with the throttled `ShowImageJob`, so they cannot make
+/// the 80 polls they need within their 10 s and time out, having sent a
+/// fraction of them (were only the throttled API slowed, they would have
+/// been met, as in `a_throttled_api_does_not_slow_the_others`).
+#[test]
+fn a_throttle_of_a_broader_policy_slows_every_api() {
+    let server = Hostile::start(|seen| {
+        if seen.path.contains("/image-server-jobs/") {
+            throttled(
+                "The throttling threshold has been reached: policy ip over ratelimit,limit:1,time:1 second",
+            )
+        } else {
+            let id = seen.path.rsplit('/').next().unwrap_or("");
+            Reply::json(format!(
+                r#"{{"id":"{id}","status":"SUCCESS","sub_jobs_total":0,"sub_jobs":[]}}"#
+            ))
+        }
+    });
+    let n = 4;
+    let mut spec = String::from(
+        "version: 1\nwaits:\n  image:\n    image_job: \"800000000000000001\"\n    target: [SUCCESS]\n    timeout: 10s\n",
+    );
+    for i in 0..n {
+        spec.push_str(&format!(
+            "  desk{i}:\n    desktop_job: d{i}\n    target: [SUCCESS]\n    stable_for: 20\n    timeout: 10s\n    poll: {{ initial: 50ms, max: 200ms }}\n"
+        ));
+    }
+    let (out, report) = run_reported(&server.url(), &spec, &["--max-rps", "40", "--keep-going"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    for wait in waits_of(&report) {
+        assert_eq!(wait["outcome"], "timed_out", "{wait}");
+    }
+    let desk = server
+        .seen()
+        .iter()
+        .filter(|s| s.path.contains("/workspace-jobs/"))
+        .count();
+    eprintln!("{desk} ShowJob requests");
+    assert!(desk >= 1, "no ShowJob was answered");
+    assert!(desk <= 30, "{desk} ShowJob requests: not slowed");
+}
