@@ -4,10 +4,10 @@
 //! budget, a pause of the throttled APIs only when the server asks for one
 //! (`Retry-After`), no request at all while a quota cannot reset before the
 //! wait's deadline, coalescing of identical requests sent at the same
-//! moment, and
-//! one fate for the credentials: until an answer proves them, one request at
-//! a time tries them, and once one is rejected (401/403) no wait sends
-//! another (the gateway locks an access key after 5 failed signatures).
+//! moment, and one fate for the credentials: until an answer proves them,
+//! one request at a time tries them, and once one is rejected (401/403) no
+//! wait sends another (the gateway locks an access key after 5 failed
+//! signatures).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -129,7 +129,9 @@ impl Limiter {
 
 /// The API a request is for, which the gateway's per-API policies count:
 /// the service and the path with the project and job ids left out, so every
-/// job of one operation shares a key (`appstream GET /v1/{project_id}/image-server-jobs/{job_id}`).
+/// job of one operation shares a key
+/// (`appstream GET /v1/{project_id}/image-server-jobs/{job_id}`). Kept to
+/// this one function so that an operation table can take its place.
 pub fn api_of(request: &ApiRequest) -> String {
     /// Collections whose next segment is a job id.
     const BY_ID: [&str; 3] = ["image-server-jobs", "workspace-jobs", "job"];
