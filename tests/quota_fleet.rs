@@ -363,3 +363,57 @@ fn a_throttle_of_a_broader_policy_slows_every_api() {
     assert!(desk >= 1, "no ShowJob was answered");
     assert!(desk <= 30, "{desk} ShowJob requests: not slowed");
 }
+
+/// A `Retry-After` that fits in the time left holds the throttled API for
+/// all of it, and only that API: the image wait's answers are a per-API
+/// throttle asking for 3 s until 2.5 s after the first, so it asks again
+/// once, after them (not every 200 ms, its `max`, as when the pause was
+/// clamped to it), and is met; meanwhile the waits on `ShowJob` go on
+/// polling, and are met on their 20 polls each.
+#[test]
+fn a_retry_after_holds_the_throttled_api_only() {
+    let first: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let server = Hostile::start(move |seen| {
+        let id = seen.path.rsplit('/').next().unwrap_or("");
+        let mut first = first.lock().unwrap();
+        if seen.path.contains("/image-server-jobs/")
+            && first.get_or_insert_with(std::time::Instant::now).elapsed()
+                < Duration::from_millis(2500)
+        {
+            return throttled(
+                "The throttling threshold has been reached: policy user over ratelimit,limit:100,time:1 minute",
+            )
+            .with_header("Retry-After", "3");
+        }
+        Reply::json(format!(
+            r#"{{"id":"{id}","status":"SUCCESS","job_type":"CREATE_IMAGE","sub_jobs_total":0,"sub_jobs":[]}}"#
+        ))
+    });
+    let n = 4;
+    let mut spec = String::from(
+        "version: 1\ndefaults:\n  poll: { initial: 50ms, max: 200ms }\n  timeout: 30s\nwaits:\n  image:\n    image_job: \"800000000000000001\"\n    target: [SUCCESS]\n",
+    );
+    for i in 0..n {
+        spec.push_str(&format!(
+            "  desk{i}:\n    desktop_job: d{i}\n    target: [SUCCESS]\n    stable_for: 20\n"
+        ));
+    }
+    let (out, report) = run_reported(&server.url(), &spec, &["--max-rps", "40"]);
+    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
+    let seen = server.seen();
+    let image: Vec<usize> = seen
+        .iter()
+        .filter(|s| s.path.contains("/image-server-jobs/"))
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(image.len(), 2, "the hold was not kept: {image:?}");
+    let desk_between = seen
+        .iter()
+        .filter(|s| s.path.contains("/workspace-jobs/") && s.seq > image[0] && s.seq < image[1])
+        .count();
+    assert!(
+        desk_between >= 5,
+        "only {desk_between} ShowJob requests during the hold: it held every API"
+    );
+    assert_eq!(seen.len(), 2 + 20 * n, "{}", seen.len());
+}
