@@ -147,7 +147,8 @@ pub struct RunArgs {
     /// Requests per second at most, across all waits (0.1 to 1000). The
     /// default, 2 (120 a minute), stays under the API's per-user limit of
     /// 200 a minute; pipelines sharing one account split it between them.
-    /// The rate drops on throttling and recovers on successes.
+    /// Each API has its own rate under this cap; a rate drops on
+    /// throttling and recovers on successes.
     /// Given here it wins over the spec's `max_rps`.
     #[arg(long, env = "JOBGATE_MAX_RPS", value_name = "N", value_parser = parse_rps)]
     pub max_rps: Option<f64>,

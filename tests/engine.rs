@@ -277,7 +277,9 @@ fn stable_for_starts_over_when_success_flaps() {
 
 /// Runs one wait against an API that always throttles, with a 2.5 s
 /// timeout, and returns its report and the requests the simulator received.
-fn throttled_run(retry_after: Option<Duration>) -> (serde_json::Value, u64) {
+/// It times out (exit 3), unless a `Retry-After` longer than the time left
+/// ends it at once (exit 5, `expect`).
+fn throttled_run(retry_after: Option<Duration>, expect: (i32, &str)) -> (serde_json::Value, u64) {
     let faults = Faults {
         throttle: 1.0,
         retry_after,
@@ -294,9 +296,9 @@ fn throttled_run(retry_after: Option<Duration>) -> (serde_json::Value, u64) {
         ),
         &[],
     );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(code(&out), expect.0, "{}", stderr(&out));
     let wait = waits_of(&report)[0].clone();
-    assert_eq!(wait["outcome"], "timed_out");
+    assert_eq!(wait["outcome"], expect.1);
     assert_eq!(wait["last_error"]["http_status"], 429);
     let stats = sim.stats();
     let sent = stats.requests_to(Endpoint::ShowImageJob);
@@ -308,8 +310,13 @@ fn throttled_run(retry_after: Option<Duration>) -> (serde_json::Value, u64) {
 fn retry_after_paces_retries_and_nothing_is_sent_past_the_deadline() {
     // Each 429 says "retry after 1 s": within a 2.5 s timeout that leaves
     // room for the first request and two retries (not the ~50 of a 50 ms
-    // poll interval); a fourth would come at 3 s, after the deadline.
-    let (wait, sent) = throttled_run(Some(Duration::from_secs(1)));
+    // poll interval); a fourth would come at 3 s, after the deadline, so
+    // the 429 that asks for it ends the wait at once, exit 5.
+    let (wait, sent) = throttled_run(Some(Duration::from_secs(1)), (5, "api_error"));
+    assert!(
+        wait["reason"].as_str().unwrap().contains("resets in 1s"),
+        "{wait}"
+    );
     assert!(sent <= 3, "{sent} requests: {wait}");
     // And the 1 s of the header was used, not the default pause of 3 s
     // (which would allow only the first request; see below).
@@ -320,7 +327,7 @@ fn retry_after_paces_retries_and_nothing_is_sent_past_the_deadline() {
 fn without_retry_after_a_429_pauses_three_seconds() {
     // The default pause outlasts the 2.5 s timeout: one request, and the
     // wait does not sit out the pause to send another after its deadline.
-    let (wait, sent) = throttled_run(None);
+    let (wait, sent) = throttled_run(None, (3, "timed_out"));
     assert_eq!(sent, 1, "{wait}");
 }
 
@@ -608,12 +615,12 @@ impl Drop for SeededSim {
 }
 
 #[test]
-fn a_retry_after_longer_than_poll_max_is_clamped_to_max() {
-    // The first three answers are 429 with `Retry-After: 3600`, the fourth
-    // is the job, SUCCESS. Honoured as sent, the first pause would outlast
-    // the 10 s timeout and the wait would time out after one request;
-    // clamped to the wait's `max` of 1 s, it polls again three times and is
-    // met. (The guard below kills a run that sleeps far longer than that.)
+fn a_retry_after_longer_than_the_time_left_ends_the_wait_at_once() {
+    // The first answer is 429 with `Retry-After: 3600`, longer than the
+    // 10 s timeout: no request can be answered in time, so the wait ends at
+    // once, `api_error`, after that one request. (Clamped to the wait's
+    // `max` of 1 s, as before, it polled again three times and was met on
+    // the fourth answer, against the server's word.)
     let faults = Faults {
         seed: 5,
         throttle: 0.5,
@@ -637,16 +644,19 @@ fn a_retry_after_longer_than_poll_max_is_clamped_to_max() {
         ),
         &[],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
     let wait = &waits_of(&report)[0];
-    assert_eq!(wait["outcome"], "met", "{wait}");
-    assert_eq!(wait["polls"], 4, "{wait}");
-    assert_eq!(wait["requests_sent"], 4, "{wait}");
-    assert_eq!(wait["retries"], 3, "{wait}");
+    assert_eq!(wait["outcome"], "api_error", "{wait}");
+    assert!(
+        wait["reason"].as_str().unwrap().contains("resets in 1h"),
+        "{wait}"
+    );
+    assert_eq!(wait["polls"], 1, "{wait}");
+    assert_eq!(wait["requests_sent"], 1, "{wait}");
+    assert_eq!(wait["retries"], 0, "{wait}");
     let stats = sim.sim().stats();
-    assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 4, "{stats:?}");
-    assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 3, "{stats:?}");
-    assert_eq!(stats.answers(Endpoint::ShowImageJob, 200), 1, "{stats:?}");
+    assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 1, "{stats:?}");
+    assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 1, "{stats:?}");
 }
 
 // --- The last poll is fitted to the deadline ------------------------------
@@ -1088,7 +1098,8 @@ fn a_429_pauses_the_other_waits_too() {
     // most the other wait's first request (already under way when the 429
     // came back) gets through. Were the pause the throttled wait's alone,
     // the other wait would poll again a second later, and again at 2 s and
-    // at its deadline.
+    // at its deadline. Since the pause outlasts both deadlines, both waits
+    // end at once, `api_error` (exit 5), instead of sitting to them.
     let sim = SeededSim::start(TWO_RUNNING, first_request_throttled(3));
     let (out, report) = run_reported(
         &sim.sim().base_url(),
@@ -1098,7 +1109,7 @@ fn a_429_pauses_the_other_waits_too() {
         ),
         &["--keep-going"],
     );
-    assert_eq!(code(&out), 3, "{report}");
+    assert_eq!(code(&out), 5, "{report}");
     let stats = sim.sim().stats();
     assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 1, "{stats:?}");
     assert!(
@@ -1113,7 +1124,7 @@ fn a_429_pauses_the_other_waits_too() {
     assert_eq!(throttled[0]["requests_sent"], 1, "{report}");
     assert!(other[0]["requests_sent"].as_u64().unwrap() <= 1, "{report}");
     for wait in waits {
-        assert_eq!(wait["outcome"], "timed_out", "{wait}");
+        assert_eq!(wait["outcome"], "api_error", "{wait}");
     }
 }
 
@@ -1135,7 +1146,8 @@ fn a_429_pauses_requests_already_queued_behind_the_rate_limit() {
     // throttled with `Retry-After: 5`, longer than the 4 s the waits have.
     // Every request not yet sent when the 429 came back should be held by
     // the pause, and so never sent; at most the one slotted 0.5 s after
-    // the first can have left before the 429 was handled.
+    // the first can have left before the 429 was handled. The pause
+    // outlasts the deadlines, so the waits end at once (exit 5).
     let sim = SeededSim::start(&running_jobs(6), first_request_throttled(5));
     let waits: String = (0..6)
         .map(|i| {
@@ -1152,7 +1164,7 @@ fn a_429_pauses_requests_already_queued_behind_the_rate_limit() {
             .args(["--max-rps", "2"]),
         Duration::from_secs(120),
     );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
     let stats = sim.sim().stats();
     assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 1, "{stats:?}");
     assert!(

@@ -444,6 +444,7 @@ fn soak_faults() -> Faults {
         }),
         hang: 0.0,
         quota: None,
+        api_quotas: Default::default(),
         daily_quota: None,
     }
 }
