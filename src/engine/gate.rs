@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore};
 use tokio::time::Instant;
 
-use crate::api::client::{ApiError, Body, Client};
+use crate::api::client::{ApiError, Body, Client, ErrorKind};
 use crate::api::request::ApiRequest;
 
 use super::rate::{RateController, RetryBudget, Throttle};
@@ -50,8 +50,12 @@ enum Trust {
     Unproven,
     /// The gateway answered past its authentication.
     Proven,
-    /// A request was refused with this status (401 or 403).
-    Rejected { status: u16, request: String },
+    /// A request was refused with this status (401 or 403; `None`: the
+    /// credentials could not be obtained, as from IAM).
+    Rejected {
+        status: Option<u16>,
+        request: String,
+    },
 }
 
 /// What one answer teaches about the credentials, if anything. Only an
@@ -60,18 +64,19 @@ enum Trust {
 /// throttling and other 4xx (the gateway's own "no such API" among them)
 /// may come before the authentication, so they prove nothing.
 fn learn(result: &Result<Body, ApiError>, request: &str) -> Option<Trust> {
-    match result {
-        Ok(_) | Err(ApiError::NotFound { .. }) => Some(Trust::Proven),
-        Err(ApiError::Auth { status, .. }) => Some(Trust::Rejected {
-            status: *status,
+    let Err(error) = result else {
+        return Some(Trust::Proven);
+    };
+    match error.kind {
+        ErrorKind::NotFound => Some(Trust::Proven),
+        ErrorKind::Auth => Some(Trust::Rejected {
+            status: error.status,
             request: request.to_owned(),
         }),
-        Err(
-            ApiError::Transient { .. }
-            | ApiError::Throttled { .. }
-            | ApiError::Rejected { .. }
-            | ApiError::Refused { .. },
-        ) => None,
+        ErrorKind::Transient
+        | ErrorKind::Throttled { .. }
+        | ErrorKind::Rejected
+        | ErrorKind::Refused => None,
     }
 }
 
@@ -239,14 +244,14 @@ impl Gate {
         let Trust::Rejected { status, request } = self.trust() else {
             return None;
         };
-        Some(ApiError::Auth {
-            status: 0,
-            code: None,
-            message: format!(
-                "not sent: credentials were rejected by an earlier request (HTTP {status} for {request})"
+        // No status: the credentials themselves could not be obtained.
+        let status = status.map_or_else(|| "no credentials".to_owned(), |s| format!("HTTP {s}"));
+        Some(ApiError::new(
+            ErrorKind::Auth,
+            format!(
+                "not sent: credentials were rejected by an earlier request ({status} for {request})"
             ),
-            request_id: None,
-        })
+        ))
     }
 
     /// The spacing of requests at the current rate, and the rate's epoch.
@@ -264,7 +269,11 @@ impl Gate {
     fn observe(&self, result: &Result<Body, ApiError>) {
         let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
         match result {
-            Err(ApiError::Throttled { message, .. }) => {
+            Err(ApiError {
+                kind: ErrorKind::Throttled { .. },
+                message,
+                ..
+            }) => {
                 limiter.rate.throttled(&Throttle::parse(message));
                 limiter.epoch += 1;
                 let interval = Duration::from_secs_f64(1.0 / limiter.rate.rate());
@@ -301,53 +310,28 @@ impl Gate {
 mod tests {
     use super::*;
 
-    fn error(make: fn(String) -> ApiError) -> Result<Body, ApiError> {
-        Err(make("m".into()))
-    }
-
     #[test]
     fn only_answers_past_authentication_prove_the_credentials() {
-        let auth = |message| ApiError::Auth {
-            status: 401,
-            code: None,
-            message,
-            request_id: None,
-        };
-        let transient = |message| ApiError::Transient {
-            status: 503,
-            code: None,
-            message,
-            request_id: None,
-        };
-        let throttled = |message| ApiError::Throttled {
-            status: 429,
-            code: None,
-            message,
-            request_id: None,
-            retry_after: None,
-        };
-        let not_found = |message| ApiError::NotFound {
-            status: 404,
-            code: None,
-            message,
-            request_id: None,
-        };
+        let answer = |kind, status| ApiError::new(kind, "m").answered(status, None, None);
+        let auth = Err(answer(ErrorKind::Auth, 401));
+        let transient = Err(answer(ErrorKind::Transient, 503));
+        let throttled = Err(answer(ErrorKind::Throttled { retry_after: None }, 429));
+        let not_found = Err(answer(ErrorKind::NotFound, 404));
         assert_eq!(
-            learn(&error(auth), "GET /x"),
+            learn(&auth, "GET /x"),
             Some(Trust::Rejected {
-                status: 401,
+                status: Some(401),
                 request: "GET /x".into()
             })
         );
-        assert_eq!(learn(&error(transient), "GET /x"), None);
-        assert_eq!(learn(&error(throttled), "GET /x"), None);
-        let rejected = |message| ApiError::Rejected {
-            status: 404,
-            code: Some("APIG.0101".into()),
-            message,
-            request_id: None,
-        };
-        assert_eq!(learn(&error(rejected), "GET /x"), None);
-        assert_eq!(learn(&error(not_found), "GET /x"), Some(Trust::Proven));
+        assert_eq!(learn(&transient, "GET /x"), None);
+        assert_eq!(learn(&throttled, "GET /x"), None);
+        let rejected = Err(ApiError::new(ErrorKind::Rejected, "m").answered(
+            404,
+            Some("APIG.0101".into()),
+            None,
+        ));
+        assert_eq!(learn(&rejected, "GET /x"), None);
+        assert_eq!(learn(&not_found, "GET /x"), Some(Trust::Proven));
     }
 }

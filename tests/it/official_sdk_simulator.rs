@@ -1,6 +1,8 @@
 //! Proof that the simulator speaks the real API: the official Huawei Cloud
 //! Python SDK clients call every served endpoint and deserialize the answers
-//! (`tests/sdk/call_every_endpoint.py`).
+//! (`tests/sdk/call_every_endpoint.py`), and every row of jobgate's table of
+//! operations (service, method, path template, page limits, name) is the
+//! SDK's own.
 //!
 //! Needs a Python with `huaweicloudsdkcore`, `huaweicloudsdkworkspace` and
 //! `huaweicloudsdkworkspaceapp` 3.1.219, named by `JOBGATE_SDK_PYTHON`:
@@ -16,6 +18,7 @@
 
 use std::time::Duration;
 
+use jobgate::api::Operation;
 use jobgate::sim::{Scenario, SimAuth, SimConfig, Simulator};
 
 const ACCESS_KEY: &str = "SIMULATORACCESSKEY01";
@@ -87,6 +90,18 @@ async fn official_sdk_reads_every_endpoint() {
     // Let the 1 ms step pass so every sub-job has ended.
     tokio::time::sleep(Duration::from_millis(20)).await;
 
+    let table: Vec<serde_json::Value> = Operation::ALL
+        .into_iter()
+        .map(|op| {
+            serde_json::json!({
+                "sdk_name": op.sdk_name(),
+                "service": op.service().name(),
+                "method": op.method(),
+                "path": op.template(),
+                "page": op.page().map(|p| [p.min, p.max, p.default]),
+            })
+        })
+        .collect();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/sdk/call_every_endpoint.py"
@@ -96,6 +111,7 @@ async fn official_sdk_reads_every_endpoint() {
         .args(["--endpoint", &sim.base_url()])
         .args(["--project-id", &project_id])
         .args(["--ak", ACCESS_KEY, "--sk", SECRET_KEY])
+        .args(["--operations", &serde_json::Value::from(table).to_string()])
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(120), run)
@@ -110,6 +126,10 @@ async fn official_sdk_reads_every_endpoint() {
         output.status
     );
     assert!(stdout.contains("all 9 endpoints"), "{stdout}");
+    assert!(
+        stdout.contains("the table's 9 operations are the SDK's"),
+        "{stdout}"
+    );
 
     // The SDK's requests really reached every endpoint and were all answered 200.
     let stats = sim.stats();

@@ -16,7 +16,7 @@ use super::observed::{
     capture_outputs, error_info, last_observation, summarize, uncaptured_outputs,
 };
 use super::reasons;
-use crate::api::client::ApiError;
+use crate::api::client::{ApiError, ErrorKind};
 use crate::api::model::{Item, Observation};
 use crate::condition::{Verdict, is_failure_status, judge};
 use crate::engine::history;
@@ -257,22 +257,20 @@ impl<'a> Machine<'a> {
         self.notes.push(Note::Error(error_info(&error)));
         let wait = self.wait;
         let finish = |outcome, reason| done(Finish::bare(outcome, reason));
-        match &error {
-            ApiError::Auth { status, .. } => {
-                return finish(Outcome::AuthError, reasons::auth(&error, *status));
+        match error.kind {
+            ErrorKind::Auth => {
+                return finish(Outcome::AuthError, reasons::auth(&error));
             }
-            ApiError::Rejected { .. } => {
+            ErrorKind::Rejected => {
                 return finish(Outcome::ApiError, reasons::rejected(&error));
             }
-            ApiError::Refused { .. } => {
+            ErrorKind::Refused => {
                 return finish(Outcome::ApiError, reasons::refused(&error));
             }
             // A job (or a `get` of one) answers 404 until it is visible.
             // (The gateway's 404 for a path it does not route arrives as
             // `Rejected`.)
-            ApiError::NotFound { .. }
-                if matches!(wait.target.shape(), Shape::Job | Shape::Json) =>
-            {
+            ErrorKind::NotFound if matches!(wait.target.shape(), Shape::Job | Shape::Json) => {
                 let since = *self.missing_since.get_or_insert(now);
                 if now.saturating_duration_since(since) >= wait.not_found_grace {
                     let job = wait.target.shape() == Shape::Job;
@@ -280,15 +278,11 @@ impl<'a> Machine<'a> {
                     return finish(Outcome::NotFound, reason);
                 }
             }
-            ApiError::NotFound { .. } => {
+            ErrorKind::NotFound => {
                 return finish(Outcome::ApiError, reasons::no_endpoint(&error));
             }
-            ApiError::Throttled {
-                retry_after,
-                message,
-                ..
-            } => {
-                let throttle = Throttle::parse(message);
+            ErrorKind::Throttled { retry_after } => {
+                let throttle = Throttle::parse(&error.message);
                 if throttle == Throttle::Daily {
                     return finish(Outcome::ApiError, reasons::daily_quota(&throttle, &error));
                 }
@@ -299,7 +293,7 @@ impl<'a> Machine<'a> {
                 // The gate has already slowed every wait down; only a pause
                 // the server asks for holds them all.
                 if let Some(after) = retry_after {
-                    self.notes.push(Note::PauseAll((*after).min(wait.poll.max)));
+                    self.notes.push(Note::PauseAll(after.min(wait.poll.max)));
                 }
                 let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
                 delay = delay.max(pause);
@@ -312,7 +306,7 @@ impl<'a> Machine<'a> {
                     };
                 }
             }
-            ApiError::Transient { .. } => {
+            ErrorKind::Transient => {
                 self.consecutive_errors += 1;
                 self.notes.push(Note::Retried);
                 if self.consecutive_errors > wait.error_budget {
@@ -572,31 +566,19 @@ mod tests {
     }
 
     fn transient() -> ApiError {
-        ApiError::Transient {
-            status: 503,
-            code: None,
-            message: "unavailable".into(),
-            request_id: Some("r-1".into()),
-        }
+        ApiError::new(ErrorKind::Transient, "unavailable").answered(503, None, Some("r-1".into()))
     }
 
     fn throttled(message: &str, retry_after: Option<Duration>) -> ApiError {
-        ApiError::Throttled {
-            status: 429,
-            code: Some("APIGW.0308".into()),
-            message: message.into(),
-            request_id: None,
-            retry_after,
-        }
+        ApiError::new(ErrorKind::Throttled { retry_after }, message).answered(
+            429,
+            Some("APIGW.0308".into()),
+            None,
+        )
     }
 
     fn not_found() -> ApiError {
-        ApiError::NotFound {
-            status: 404,
-            code: None,
-            message: "no such job".into(),
-            request_id: None,
-        }
+        ApiError::new(ErrorKind::NotFound, "no such job").answered(404, None, None)
     }
 
     #[test]
@@ -746,12 +728,7 @@ mod tests {
         let t0 = Instant::now();
         for (status, hint) in [(401, "not retried"), (403, "IAM policy")] {
             let mut asked = 0;
-            let error = ApiError::Auth {
-                status,
-                code: None,
-                message: "denied".into(),
-                request_id: None,
-            };
+            let error = ApiError::new(ErrorKind::Auth, "denied").answered(status, None, None);
             let mut m = machine(&w, t0);
             let end = finish(m.on_error(error, t0, &mut || {
                 asked += 1;

@@ -109,11 +109,10 @@ pub fn uncaptured_outputs<'a>(
 
 /// An API error as the report shows it.
 pub(super) fn error_info(error: &ApiError) -> ApiErrorInfo {
-    let (status, code, message, request_id) = error.parts();
     ApiErrorInfo {
-        http_status: (status != 0).then_some(status),
-        code: code.map(str::to_owned),
-        message: message.to_owned(),
-        request_id: request_id.map(str::to_owned),
+        http_status: error.status,
+        code: error.code.clone(),
+        message: error.message.clone(),
+        request_id: error.request_id.clone(),
     }
 }

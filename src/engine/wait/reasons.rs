@@ -64,9 +64,10 @@ pub fn not_found(job: bool, grace: Duration, error: &ApiError) -> String {
     )
 }
 
-/// The credentials were refused (`status` 401) or not permitted (403).
-pub fn auth(error: &ApiError, status: u16) -> String {
-    let hint = if status == 403 {
+/// The credentials were refused (401, or no credentials to send) or not
+/// permitted (403).
+pub fn auth(error: &ApiError) -> String {
+    let hint = if error.status == Some(403) {
         "the credentials are valid but not permitted to read these jobs: check the IAM policy (Workspace read access) and the project id"
     } else {
         "check the credentials jobgate read (HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK, JOBGATE_AUTH_TOKEN, or the keyless identity provider or agency and its token file; `jobgate plan` names the source); not retried, because the gateway locks an access key after 5 failed signatures"
