@@ -9,6 +9,7 @@
 //! more.
 
 use crate::common::harness;
+use crate::common::test::Test;
 
 use std::time::Duration;
 
@@ -328,52 +329,26 @@ fn without_retry_after_a_429_pauses_three_seconds() {
 #[cfg(unix)]
 #[test]
 fn sigterm_writes_a_complete_cancelled_report_and_exits_143() {
-    let sim = Sim::start(STUCK);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        &spec(
+    let ran = Test::new()
+        .scenario(STUCK)
+        .spec(&spec(
             FAST,
             "  a:\n    image_job: stuck-a\n    target: [SUCCESS]\n  b:\n    image_job: stuck-b\n    target: [SUCCESS]\n",
-        ),
-    );
-    let report_path = dir.path("r.json");
-    let mut child = jobgate()
-        .args([
-            "run",
-            spec.to_str().unwrap(),
-            "--endpoint",
-            &sim.url(),
-            "--report",
-            report_path.to_str().unwrap(),
-        ])
-        .stderr(std::process::Stdio::piped())
+        ))
         .spawn()
-        .unwrap();
-    // A wait sends its next request only once its previous poll is
-    // recorded, so after three requests from two waits at least one of them
-    // has an observation in its report.
-    while sim.stats().requests_to(Endpoint::ShowImageJob) < 3 {
-        assert!(child.try_wait().unwrap().is_none(), "jobgate ended early");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    exit_within(&mut child, Duration::from_secs(30));
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
-    let report = report(&report_path);
+        // A wait sends its next request only once its previous poll is
+        // recorded, so after three requests from two waits at least one of
+        // them has an observation in its report.
+        .signal_when("TERM", |run| {
+            run.sim().stats().requests_to(Endpoint::ShowImageJob) >= 3
+        })
+        .exit(143);
+    let report = &ran.report;
     assert_eq!(report["outcome"], "cancelled");
     assert_eq!(report["exit_code"], 143);
     assert_eq!(report["interrupted_by"], "SIGTERM");
     assert!(report["ended_at"].is_string());
-    let waits = waits_of(&report);
+    let waits = waits_of(report);
     assert_eq!(waits.len(), 2);
     for wait in waits {
         assert_eq!(wait["outcome"], "cancelled", "{wait}");
@@ -387,7 +362,7 @@ fn sigterm_writes_a_complete_cancelled_report_and_exits_143() {
             .any(|w| w["last_observation"]["job"]["status"] == "RUNNING"),
         "{report}"
     );
-    assert!(stderr(&output).contains("SIGTERM"), "{}", stderr(&output));
+    ran.stderr_has(&["SIGTERM"]);
 }
 
 const STUCK: &str = r#"

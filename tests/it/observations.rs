@@ -6,6 +6,7 @@
 
 use crate::common::harness;
 use crate::common::hostile;
+use crate::common::test::Test;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -343,33 +344,13 @@ fn a_poll_cut_short_by_sigterm_reports_the_requests_it_sent() {
             ))),
         )
     });
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &list_spec("60s"));
-    let report_path = dir.path("r.json");
-    let mut child = jobgate()
-        .arg("run")
-        .arg(&spec)
-        .args(["--endpoint", &server.url(), "--report"])
-        .arg(&report_path)
-        .stderr(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&list_spec("60s"))
         .spawn()
-        .unwrap();
-    while server.seen().len() < 3 {
-        assert!(child.try_wait().unwrap().is_none(), "jobgate ended early");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = exit_within(&mut child, Duration::from_secs(30));
-    assert_eq!(status.code(), Some(143));
-    let report = report(&report_path);
+        .signal_when("TERM", |_| server.seen().len() >= 3)
+        .exit(143);
+    let report = &ran.report;
     let wait = &report["waits"][0];
     assert_eq!(wait["outcome"], "cancelled", "{wait:#}");
     let seen = settled(&server);

@@ -465,41 +465,18 @@ fn persistent_server_errors_exit_five() {
 #[cfg(unix)]
 #[test]
 fn sigint_writes_a_cancelled_report_and_exits_130() {
-    let sim = Sim::start(IMAGE_JOBS);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        &spec("  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n"),
-    );
-    let report_path = dir.path("r.json");
-    let mut child = jobgate()
-        .args([
-            "run",
-            spec.to_str().unwrap(),
-            "--endpoint",
-            &sim.url(),
-            "--report",
-            report_path.to_str().unwrap(),
-        ])
-        .stderr(std::process::Stdio::piped())
+    let ran = Test::new()
+        .scenario(IMAGE_JOBS)
+        .spec(&spec(
+            "  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n",
+        ))
         .spawn()
-        .unwrap();
-    // Wait until it has polled at least once, then interrupt.
-    while sim.stats().requests_to(Endpoint::ShowImageJob) == 0 {
-        assert!(child.try_wait().unwrap().is_none(), "jobgate ended early");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = exit_within(&mut child, std::time::Duration::from_secs(30));
-    assert_eq!(status.code(), Some(130));
-    let report = report(&report_path);
+        // Once it has polled at least once, interrupt.
+        .signal_when("INT", |run| {
+            run.sim().stats().requests_to(Endpoint::ShowImageJob) > 0
+        })
+        .exit(130);
+    let report = &ran.report;
     assert_eq!(report["outcome"], "cancelled");
     assert_eq!(report["exit_code"], 130);
     assert_eq!(report["interrupted_by"], "SIGINT");

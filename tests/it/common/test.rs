@@ -16,12 +16,14 @@
 //! report checked against the schema and its exit code against the
 //! process's.
 
-use std::process::Output;
+use std::path::PathBuf;
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
 
 use jobgate::sim::{Faults, stats::Stats};
 use serde_json::Value;
 
-use super::harness::{Sim, code, run_reported_env, stderr};
+use super::harness::{Sim, Workdir, code, exit_within, jobgate, report, run_reported_env, stderr};
 
 /// A run to be made.
 #[must_use = "a Test does nothing until `.run()`"]
@@ -82,8 +84,8 @@ impl Test {
         self
     }
 
-    /// Runs it: starts the simulator when there is a scenario, then jobgate.
-    pub fn run(self) -> Ran {
+    /// Starts the simulator when there is a scenario; the endpoint to poll.
+    fn endpoint_and_sim(&self) -> (String, Option<Sim>) {
         let sim = self
             .scenario
             .as_deref()
@@ -93,6 +95,12 @@ impl Test {
             (None, Some(sim)) => sim.url(),
             (None, None) => panic!("a Test needs a .scenario() or an .endpoint()"),
         };
+        (endpoint, sim)
+    }
+
+    /// Runs it: starts the simulator when there is a scenario, then jobgate.
+    pub fn run(self) -> Ran {
+        let (endpoint, sim) = self.endpoint_and_sim();
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = self
             .env
@@ -101,6 +109,82 @@ impl Test {
             .collect();
         let (out, report) = run_reported_env(&endpoint, &self.spec, &args, &env);
         Ran { out, report, sim }
+    }
+
+    /// Starts jobgate without waiting for it to end, to signal it: see
+    /// [`Running::signal_when`].
+    pub fn spawn(self) -> Running {
+        let (endpoint, sim) = self.endpoint_and_sim();
+        let dir = Workdir::new();
+        let spec = dir.write("spec.yaml", &self.spec);
+        let report_path = dir.path("report.json");
+        let mut cmd = jobgate();
+        cmd.arg("run")
+            .arg(&spec)
+            .args(["--endpoint", &endpoint, "--seed", "1"])
+            .arg("--report")
+            .arg(&report_path)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        Running {
+            child: cmd.spawn().unwrap(),
+            sim,
+            report_path,
+            _dir: dir,
+        }
+    }
+}
+
+/// A jobgate process under way.
+pub struct Running {
+    child: Child,
+    sim: Option<Sim>,
+    report_path: PathBuf,
+    _dir: Workdir,
+}
+
+impl Running {
+    /// The simulator it polls.
+    pub fn sim(&self) -> &Sim {
+        self.sim
+            .as_ref()
+            .expect("this Test runs against an endpoint, not a simulator")
+    }
+
+    /// Once `ready` holds (failing the test if jobgate ends first), sends
+    /// it `signal` (`INT`, `TERM`) and waits for it to exit; the hang
+    /// guard is far above the time the exit takes, not a measurement.
+    #[cfg(unix)]
+    pub fn signal_when(mut self, signal: &str, ready: impl Fn(&Running) -> bool) -> Ran {
+        while !ready(&self) {
+            assert!(
+                self.child.try_wait().unwrap().is_none(),
+                "jobgate ended early"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = self.child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success(), "kill -{signal} {pid}");
+        exit_within(&mut self.child, Duration::from_secs(30));
+        let out = self.child.wait_with_output().unwrap();
+        let report = report(&self.report_path);
+        assert_eq!(
+            report["exit_code"].as_i64(),
+            Some(i64::from(code(&out))),
+            "the report's exit code is not the process's: {}",
+            stderr(&out)
+        );
+        Ran {
+            out,
+            report,
+            sim: self.sim,
+        }
     }
 }
 
