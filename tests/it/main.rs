@@ -3,7 +3,9 @@
 //! file linked the harness and the crate thirty times over.
 //!
 //! Run one concern with `cargo test --test it quota::`, one test by its
-//! name. A new test file is a module here.
+//! name. A new test file is a module here: put it in `tests/it/`, add its
+//! `mod` below, and reach the shared code as `use crate::common::harness;`
+//! (and `hostile`, `keyless`, `sdk_python`, `test::Test`), never `#[path]`.
 
 mod common;
 

@@ -276,7 +276,6 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
 /// Waits for a spawned jobgate to exit, failing the test (and killing the
 /// process) if it has not within `limit`: a guard against a hung suite, set
 /// far above the time the exit takes, not a measurement.
-#[allow(dead_code)]
 pub fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
@@ -292,7 +291,6 @@ pub fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::pro
 }
 
 /// Checks a report as written by the binary against the published schema.
-#[allow(dead_code)]
 pub fn assert_report_matches_schema(report: &serde_json::Value) {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../../docs/report.schema.json"))
