@@ -2,10 +2,8 @@
 //! throttling, end to end against the simulator and the scripted server.
 //! Counts, orders and outcomes only, never timings.
 
-#[path = "common/harness.rs"]
-mod harness;
-#[path = "common/hostile.rs"]
-mod hostile;
+use crate::common::harness;
+use crate::common::hostile;
 
 use std::time::Duration;
 

@@ -2,10 +2,8 @@
 //! run, and every output that was written says so with the process's exit
 //! code; standard output under `--json` holds the JSON report alone.
 
-#[path = "common/harness.rs"]
-mod harness;
-#[path = "common/hostile.rs"]
-mod hostile;
+use crate::common::harness;
+use crate::common::hostile;
 
 use std::path::Path;
 use std::process::{Command, Output};
