@@ -204,3 +204,37 @@ impl Rules {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition::check::fixtures::{filter, subjobs};
+
+    #[test]
+    fn only_a_success_where_explains_a_timeout() {
+        let items = |f: &[(&str, &[&str])]| Check::Items {
+            quantifier: Quantifier::All,
+            statuses: [Status::parse("SUCCESS")].into_iter().collect(),
+            filter: filter(f),
+        };
+        let obs = Observation {
+            items: subjobs(&["CREATE_SERVER"]),
+            ..Default::default()
+        };
+        let mut rules = Rules {
+            pending: Default::default(),
+            success: Condition::Check(items(&[("job_type", &["CREATE_SERVER"])])),
+            failure: Some(Condition::Check(items(&[("job_type", &["CREATE_IMAGE"])]))),
+            unknown_status: UnknownStatusPolicy::Fail,
+            allow_empty: false,
+            uses_items: true,
+        };
+        assert_eq!(rules.unmatched_where(&obs), None);
+        rules.success = Condition::Check(items(&[("job_type", &["CREATE_SERVR"])]));
+        assert!(
+            rules
+                .unmatched_where(&obs)
+                .is_some_and(|w| w.contains("did you mean `CREATE_SERVER`?"))
+        );
+    }
+}
