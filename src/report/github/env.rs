@@ -10,6 +10,12 @@ use super::summary::step_summary;
 use crate::report::model::RunReport;
 
 /// Where GitHub Actions wants results, read from the environment.
+///
+/// Both files are shared by every command of the step, so they are
+/// appended to, never replaced; files that are not configured are skipped.
+/// Publishing writes them only when `actions` is set (`GITHUB_ACTIONS=true`,
+/// which act and Gitea set too), so a variable left over in a shell is not
+/// written to. An error names the variable and the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct GithubEnv {
     /// `GITHUB_ACTIONS=true`: workflow commands (annotations, groups, masks)
@@ -36,22 +42,6 @@ impl GithubEnv {
             output: path("GITHUB_OUTPUT"),
             step_summary: path("GITHUB_STEP_SUMMARY"),
         }
-    }
-
-    /// Appends the step outputs and the step summary to the files GitHub
-    /// named. Both files are shared by every command of the step, so they
-    /// are appended to, never replaced. Files that are not configured are
-    /// skipped. Callers publish only when `actions` is set
-    /// (`GITHUB_ACTIONS=true`, which act and Gitea set too), so a variable
-    /// left over in a shell is not written to. An error names the variable
-    /// and the file.
-    ///
-    /// A file that cannot be written does not stop the other: the first
-    /// error is returned after both were tried.
-    pub(crate) fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
-        let outputs = self.publish_outputs(report, report_path);
-        let summary = self.publish_summary(report);
-        outputs.and(summary)
     }
 
     /// Appends the step outputs to `$GITHUB_OUTPUT`, if set.
@@ -123,28 +113,12 @@ mod tests {
             output: Some(dir.path().to_owned()),
             ..GithubEnv::default()
         };
-        let error = env.publish(&samples::met(), None).unwrap_err().to_string();
-        let expected = format!("GITHUB_OUTPUT={}: ", dir.path().display());
-        assert!(error.starts_with(&expected), "{error}");
-    }
-
-    #[test]
-    fn a_github_output_that_cannot_be_written_still_leaves_the_summary() {
-        let dir = tempfile::tempdir().unwrap();
-        let summary = dir.path().join("summary.md");
-        let env = GithubEnv {
-            actions: true,
-            // A directory cannot be appended to.
-            output: Some(dir.path().to_owned()),
-            step_summary: Some(summary.clone()),
-        };
         let error = env
-            .publish(&samples::mixed(), None)
+            .publish_outputs(&samples::met(), None)
             .unwrap_err()
             .to_string();
-        assert!(error.starts_with("GITHUB_OUTPUT="), "{error}");
-        let md = std::fs::read_to_string(&summary).unwrap();
-        assert!(md.starts_with("## ❌ jobgate: failed"), "{md}");
+        let expected = format!("GITHUB_OUTPUT={}: ", dir.path().display());
+        assert!(error.starts_with(&expected), "{error}");
     }
 
     #[test]
@@ -173,7 +147,9 @@ mod tests {
             output: Some(output.clone()),
             step_summary: Some(summary.clone()),
         };
-        env.publish(&samples::mixed(), Some("report.json")).unwrap();
+        env.publish_outputs(&samples::mixed(), Some("report.json"))
+            .unwrap();
+        env.publish_summary(&samples::mixed()).unwrap();
         let parsed = parse_output_file(&std::fs::read_to_string(&output).unwrap());
         assert_eq!(parsed[0], ("earlier".into(), "1".into()));
         assert_eq!(parsed[1], ("outcome".into(), "failed".into()));
