@@ -37,117 +37,137 @@ pub fn count_key(statuses: &Option<StatusSet>, filter: &ItemFilter) -> Option<St
     ))
 }
 
-/// A count check on one observation: on the count endpoint's answers when
-/// that is what was fetched, otherwise on the listed items.
-pub(super) fn evaluate<'a>(
-    obs: &'a Observation,
-    statuses: &Option<StatusSet>,
-    filter: &ItemFilter,
-    comparison: &Comparison,
-    role: Role,
-    allow_empty: bool,
-) -> Finding<'a> {
-    if obs.items.is_empty() && !obs.counts.is_empty() {
-        return count_answer(obs, statuses, filter, comparison, role, allow_empty);
-    }
-    let selected: Vec<&Item> = obs.items.iter().filter(|i| filter.matches(i)).collect();
-    let matching: Vec<&Item> = selected
-        .iter()
-        .copied()
-        .filter(|i| statuses.as_ref().is_none_or(|s| s.contains(&i.status)))
-        .collect();
-    let (matched, total) = (matching.len() as u64, selected.len() as u64);
-    let found = format!("count {matched} of {total}");
-    let mut gap = None;
-    if role == Role::Success {
-        gap = evidence_gap(obs, filter, &selected, allow_empty);
-        // A count that can only grow proves `>`/`>=` on part of
-        // the set; a share needs the whole set it is a share of.
-        if gap.as_ref().is_some_and(|g| g.partial_only) && comparison.is_lower_bound() {
-            gap = None;
-        }
-        if gap.is_none()
-            && comparison.is_share()
-            && obs.job.as_ref().is_none_or(|j| j.sub_jobs_total.is_none())
-        {
-            gap = Some(Gap::new(
-                "a share needs the job's sub_jobs_total: a list shows only the items that exist so far",
-            ));
-        }
-    }
-    let holds = comparison.holds(matched, total);
-    let found = tripped(found, holds, role, statuses, comparison, matched, total);
-    finding(holds, found, gap, matching)
+/// A count check, as [`super::Check::Count`] holds it.
+pub(super) struct CountCheck<'c> {
+    pub statuses: &'c Option<StatusSet>,
+    pub filter: &'c ItemFilter,
+    pub comparison: &'c Comparison,
 }
 
-/// A count judged from count-endpoint answers. A number that was not
-/// answered is not zero: without it the check does not hold.
-fn count_answer<'a>(
-    obs: &'a Observation,
-    statuses: &Option<StatusSet>,
-    filter: &ItemFilter,
-    comparison: &Comparison,
-    role: Role,
-    allow_empty: bool,
-) -> Finding<'a> {
-    let count = |s| obs.counts.get(&count_key(s, filter)).copied();
-    let (Some(matched), Some(total)) = (count(statuses), count(&None)) else {
-        return Finding {
-            holds: false,
-            found: "a count was not answered".into(),
-            blame: Vec::new(),
+impl CountCheck<'_> {
+    /// The check on one observation: on the count endpoint's answers when
+    /// that is what was fetched, otherwise on the listed items.
+    pub(super) fn evaluate<'a>(
+        &self,
+        obs: &'a Observation,
+        role: Role,
+        allow_empty: bool,
+    ) -> Finding<'a> {
+        if obs.items.is_empty() && !obs.counts.is_empty() {
+            self.answered(obs, role, allow_empty)
+        } else {
+            self.listed(obs, role, allow_empty)
+        }
+    }
+
+    /// A count of the listed items.
+    fn listed<'a>(&self, obs: &'a Observation, role: Role, allow_empty: bool) -> Finding<'a> {
+        let CountCheck {
+            statuses,
+            filter,
+            comparison,
+        } = *self;
+        let selected: Vec<&Item> = obs.items.iter().filter(|i| filter.matches(i)).collect();
+        let matching: Vec<&Item> = selected
+            .iter()
+            .copied()
+            .filter(|i| statuses.as_ref().is_none_or(|s| s.contains(&i.status)))
+            .collect();
+        let (matched, total) = (matching.len() as u64, selected.len() as u64);
+        let mut gap = None;
+        if role == Role::Success {
+            gap = evidence_gap(obs, filter, &selected, allow_empty);
+            // A count that can only grow proves `>`/`>=` on part of
+            // the set; a share needs the whole set it is a share of.
+            if gap.as_ref().is_some_and(|g| g.partial_only) && comparison.is_lower_bound() {
+                gap = None;
+            }
+            if gap.is_none()
+                && comparison.is_share()
+                && obs.job.as_ref().is_none_or(|j| j.sub_jobs_total.is_none())
+            {
+                gap = Some(Gap::new(
+                    "a share needs the job's sub_jobs_total: a list shows only the items that exist so far",
+                ));
+            }
+        }
+        self.judged(matched, total, role, gap, matching)
+    }
+
+    /// A count judged from count-endpoint answers. A number that was not
+    /// answered is not zero: without it the check does not hold.
+    fn answered<'a>(&self, obs: &'a Observation, role: Role, allow_empty: bool) -> Finding<'a> {
+        let count = |s| obs.counts.get(&count_key(s, self.filter)).copied();
+        let (Some(matched), Some(total)) = (count(self.statuses), count(&None)) else {
+            return Finding {
+                holds: false,
+                found: "a count was not answered".into(),
+                blame: Vec::new(),
+            };
         };
-    };
-    let found = format!("count {matched} of {total}");
-    let gap = if matched > total {
-        Some(Gap::new(format!(
-            "{matched} counted of a total of {total}: conflicting answers"
-        )))
-    } else if role == Role::Failure {
-        None
-    } else if total == 0 && !allow_empty {
-        Some(Gap::new("the count endpoint reports no such sub-jobs"))
-    } else if comparison.is_share() {
-        Some(Gap::new(
-            "a share needs the job's sub_jobs_total: a count answers only the sub-jobs that exist so far",
-        ))
-    } else if !allow_empty && filter.fields.iter().any(|(_, values)| values.len() > 1) {
-        Some(Gap::new(
-            "a count answer sums the `where` values, so it cannot show that each one is present: write one count per value",
-        ))
-    } else {
-        None
-    };
-    let holds = comparison.holds(matched, total);
-    let found = tripped(found, holds, role, statuses, comparison, matched, total);
-    finding(holds, found, gap, Vec::new())
-}
-
-/// A failure count that tripped, in the words of its threshold
-/// (`6 FAILED > 5 (6 of 10 selected)`), so the reason names the count that
-/// ended the wait.
-fn tripped(
-    found: String,
-    holds: bool,
-    role: Role,
-    statuses: &Option<StatusSet>,
-    comparison: &Comparison,
-    matched: u64,
-    total: u64,
-) -> String {
-    if !holds || role != Role::Failure {
-        return found;
+        let gap = if matched > total {
+            Some(Gap::new(format!(
+                "{matched} counted of a total of {total}: conflicting answers"
+            )))
+        } else if role == Role::Failure {
+            None
+        } else if total == 0 && !allow_empty {
+            Some(Gap::new("the count endpoint reports no such sub-jobs"))
+        } else if self.comparison.is_share() {
+            Some(Gap::new(
+                "a share needs the job's sub_jobs_total: a count answers only the sub-jobs that exist so far",
+            ))
+        } else if !allow_empty
+            && self
+                .filter
+                .fields
+                .iter()
+                .any(|(_, values)| values.len() > 1)
+        {
+            Some(Gap::new(
+                "a count answer sums the `where` values, so it cannot show that each one is present: write one count per value",
+            ))
+        } else {
+            None
+        };
+        self.judged(matched, total, role, gap, Vec::new())
     }
-    let what = statuses
-        .as_ref()
-        .map(|s| names(s).replace(", ", "/"))
-        .unwrap_or_else(|| "sub-jobs".into());
-    if comparison.is_share() {
-        // Only shown: the comparison itself is exact integer arithmetic.
-        let percent = matched as f64 * 100.0 / total.max(1) as f64;
-        format!("{matched} of {total} {what} ({percent:.1}%) {comparison}")
-    } else {
-        format!("{matched} {what} {comparison} ({matched} of {total} selected)")
+
+    /// The finding on `matched` of `total`, unless `gap` keeps it unproven.
+    fn judged<'a>(
+        &self,
+        matched: u64,
+        total: u64,
+        role: Role,
+        gap: Option<Gap>,
+        blame: Vec<&'a Item>,
+    ) -> Finding<'a> {
+        let holds = self.comparison.holds(matched, total);
+        let found = if holds && role == Role::Failure {
+            self.tripped(matched, total)
+        } else {
+            format!("count {matched} of {total}")
+        };
+        finding(holds, found, gap, blame)
+    }
+
+    /// A failure count that tripped, in the words of its threshold
+    /// (`6 FAILED > 5 (6 of 10 selected)`), so the reason names the count
+    /// that ended the wait.
+    fn tripped(&self, matched: u64, total: u64) -> String {
+        let comparison = self.comparison;
+        let what = self
+            .statuses
+            .as_ref()
+            .map(|s| names(s).replace(", ", "/"))
+            .unwrap_or_else(|| "sub-jobs".into());
+        if comparison.is_share() {
+            // Only shown: the comparison itself is exact integer arithmetic.
+            let percent = matched as f64 * 100.0 / total.max(1) as f64;
+            format!("{matched} of {total} {what} ({percent:.1}%) {comparison}")
+        } else {
+            format!("{matched} {what} {comparison} ({matched} of {total} selected)")
+        }
     }
 }
 

@@ -212,7 +212,12 @@ impl Check {
                 statuses,
                 filter,
                 comparison,
-            } => count::evaluate(obs, statuses, filter, comparison, role, allow_empty),
+            } => count::CountCheck {
+                statuses,
+                filter,
+                comparison,
+            }
+            .evaluate(obs, role, allow_empty),
             Check::Path { path, test, source } => path::evaluate(obs, source, path, test, role),
         }
     }
