@@ -9,15 +9,15 @@ use crate::condition::{Comparison, StatusSet};
 /// "Any status": how a count of every status is written where text is
 /// needed (`count: "*"` in a spec, the report's `counts`, a saved count
 /// answer), for the key `None` in [`Observation::counts`].
-pub const ANY_STATUS: &str = "*";
+pub(crate) const ANY_STATUS: &str = "*";
 
 /// A count key as text: [`ANY_STATUS`] for the unfiltered total.
-pub fn count_key_text(key: Option<&str>) -> &str {
+pub(crate) fn count_key_text(key: Option<&str>) -> &str {
     key.unwrap_or(ANY_STATUS)
 }
 
 /// A count key from text: the inverse of [`count_key_text`].
-pub fn count_key_from_text(text: &str) -> Option<&str> {
+pub(crate) fn count_key_from_text(text: &str) -> Option<&str> {
     (text != ANY_STATUS).then_some(text)
 }
 
@@ -25,7 +25,7 @@ pub fn count_key_from_text(text: &str) -> Option<&str> {
 /// [`Observation::counts`]: the statuses counted (`*` for any), and the
 /// filter when there is one; `None` for the unfiltered total. Count checks
 /// read and the engine writes through this one function.
-pub fn count_key(statuses: &Option<StatusSet>, filter: &ItemFilter) -> Option<String> {
+pub(crate) fn count_key(statuses: &Option<StatusSet>, filter: &ItemFilter) -> Option<String> {
     let statuses = statuses.as_ref().map(names);
     if filter.fields.is_empty() {
         return statuses;

@@ -18,7 +18,7 @@ pub struct ItemFilter {
 
 impl ItemFilter {
     /// Whether an item passes the filter.
-    pub fn matches(&self, item: &Item) -> bool {
+    pub(crate) fn matches(&self, item: &Item) -> bool {
         self.fields.iter().all(|(field, wanted)| {
             field_value(item, field).is_some_and(|v| wanted.iter().any(|w| *w == *v))
         })
@@ -27,7 +27,7 @@ impl ItemFilter {
     /// The first value the filter names that none of the selected items
     /// has: `where: { user: [alice, bob] }` speaks of both, so until bob's
     /// sub-job appears the selection is not the set the `where` means.
-    pub fn missing(&self, selected: &[&Item]) -> Option<(&str, &str)> {
+    pub(crate) fn missing(&self, selected: &[&Item]) -> Option<(&str, &str)> {
         self.fields.iter().find_map(|(field, wanted)| {
             let present: Vec<Cow<'_, str>> = selected
                 .iter()
@@ -44,7 +44,7 @@ impl ItemFilter {
     /// words a user can act on: the field whose values no item has, the
     /// values the items do have, and the closest of them (a typo such as
     /// `CREATE_SERVR`). `None` when it selects an item or there is none.
-    pub fn unmatched(&self, items: &[Item]) -> Option<String> {
+    pub(crate) fn unmatched(&self, items: &[Item]) -> Option<String> {
         if self.fields.is_empty() || items.is_empty() || items.iter().any(|i| self.matches(i)) {
             return None;
         }

@@ -12,7 +12,7 @@ use serde_json_path::JsonPath;
 
 use super::{Comparison, StatusSet};
 use crate::api::model::{Item, Observation};
-pub use count::{ANY_STATUS, count_key, count_key_from_text, count_key_text};
+pub(crate) use count::{count_key, count_key_from_text, count_key_text};
 use evidence::{evidence_gap, finding};
 pub use filter::ItemFilter;
 
@@ -84,7 +84,7 @@ pub struct Finding<'a> {
 
 impl Check {
     /// Statuses named by the check.
-    pub fn statuses(&self) -> StatusSet {
+    pub(crate) fn statuses(&self) -> StatusSet {
         match self {
             Check::JobStatus(s) | Check::Items { statuses: s, .. } => s.clone(),
             Check::Count { statuses, .. } => statuses.clone().unwrap_or_default(),
@@ -98,7 +98,7 @@ impl Check {
     }
 
     /// The check in plain words.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Check::JobStatus(s) => format!("job status is one of [{}]", names(s)),
             Check::Items {

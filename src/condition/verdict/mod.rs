@@ -152,10 +152,10 @@ pub fn judge(rules: &Rules, obs: &Observation) -> Verdict {
 
 /// Statuses that end a job as failed, whatever a wait says about its
 /// sub-jobs: the documented failures, and `FAIL`, seen in the wild.
-pub const JOB_FAILURE: [&str; 5] = ["FAILED", "ABNORMAL", "ROLLBACK", "ABORTING", "FAIL"];
+pub(crate) const JOB_FAILURE: [&str; 5] = ["FAILED", "ABNORMAL", "ROLLBACK", "ABORTING", "FAIL"];
 
 /// Whether a job in this status has failed.
-pub fn is_failure_status(status: &Status) -> bool {
+pub(crate) fn is_failure_status(status: &Status) -> bool {
     JOB_FAILURE.contains(&status.as_str())
 }
 
