@@ -220,7 +220,7 @@ fn render_path(
                         shown.push('…');
                     }
                     format!(
-                        "output `{key}` of wait `{wait}` cannot go into the request path: its value {shown:?} {why}; a value spliced into a path must be a bare id (no `/`, `\\`, `?`, `#`, `..`, spaces or control characters): check the output's JSONPath in wait `{wait}`"
+                        "output `{key}` of wait `{wait}` cannot go into the request path: its value {shown:?} {why}; a value spliced into a path must be a bare id (no `/`, `\\`, `?`, `#`, `..`, spaces or control characters, and not `.`): check the output's JSONPath in wait `{wait}`"
                     )
                 })?;
                 out.push_str(&encode(&value));
@@ -241,6 +241,11 @@ pub fn check_segment(value: &str) -> Result<(), String> {
     }
     if value.contains("..") {
         return Err("contains `..`".into());
+    }
+    // As a URL segment `.` is the directory itself: the request would go to
+    // the collection, not to the resource.
+    if value == "." {
+        return Err("is `.`".into());
     }
     if value.chars().any(char::is_control) {
         return Err("contains control characters".into());
@@ -554,6 +559,7 @@ mod tests {
             "a?b",
             "a#b",
             "..",
+            ".",
             "a b",
             "a\nb",
             "a\u{1b}[2J",

@@ -1,0 +1,66 @@
+//! Adversarial cases against the gate, the crash path and the request
+//! paths: each one a way a run could open the gate wrongly, or say
+//! something untrue, that the binary must refuse.
+
+#[path = "common/harness.rs"]
+mod harness;
+#[path = "common/hostile.rs"]
+mod hostile;
+
+use harness::*;
+use hostile::{Hostile, Reply};
+
+const JOB: &str = "800000000000000001";
+
+fn job(id: &str, status: &str, extra: &str) -> Reply {
+    Reply::json(format!(
+        r#"{{"id":"{id}","status":"{status}","job_type":"CREATE_IMAGE","sub_jobs":[]{extra}}}"#
+    ))
+}
+
+fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .unwrap_or_else(|| panic!("no wait `{name}` in {report:#}"))
+}
+
+/// A server's output of `.` spliced into a path is not a bare id: as a URL
+/// segment it means "this directory", so the request would go to the
+/// collection (`/image-server-jobs/`), not to a job, and an answer about
+/// something else would be judged. It is refused before any request, like
+/// `..` or `/`.
+#[test]
+fn a_dot_from_a_server_never_becomes_a_path_segment() {
+    let server = Hostile::start(|seen| {
+        if seen.path.ends_with(&format!("/image-server-jobs/{JOB}")) {
+            job(JOB, "SUCCESS", r#","next":".""#)
+        } else {
+            // Whatever sits at the collection's address, claiming to be
+            // the job asked for.
+            job(".", "SUCCESS", "")
+        }
+    });
+    let spec = format!(
+        "version: 1\nwaits:\n  first:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    outputs: {{ next: $.next }}\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  second:\n    image_job: ${{outputs.first.next}}\n    target: [SUCCESS]\n    after: [first]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    );
+    let (out, report) = run_reported(&server.url(), &spec, &[]);
+    let paths: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
+    assert_ne!(code(&out), 0, "{paths:?}\n{report:#}");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let second = wait_named(&report, "second");
+    assert_eq!(second["outcome"], "failed", "{report:#}");
+    let reason = second["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("cannot go into the request path"),
+        "{reason}"
+    );
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.ends_with(&format!("/image-server-jobs/{JOB}"))),
+        "a request went elsewhere: {paths:?}"
+    );
+}
