@@ -64,3 +64,52 @@ fn a_dot_from_a_server_never_becomes_a_path_segment() {
         "a request went elsewhere: {paths:?}"
     );
 }
+
+fn one_wait() -> String {
+    format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    )
+}
+
+/// A panic after every wait was met (while publishing, say) is still a
+/// crash: the report the crash path writes, and the step outputs, must say
+/// 70 like the process, never the waits' 0.
+#[test]
+fn a_crash_after_every_wait_was_met_is_not_reported_as_a_pass() {
+    let server = Hostile::start(|_| job(JOB, "SUCCESS", ""));
+    let dir = Workdir::new();
+    let github_output = dir.write("github_output", "");
+    let summary = dir.write("step_summary", "");
+    let (out, report) = run_reported_env(
+        &server.url(),
+        &one_wait(),
+        &[],
+        &[
+            ("JOBGATE_DEBUG_PANIC", "settled"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", github_output.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code(&out), 70, "{}", stderr(&out));
+    assert_eq!(report["exit_code"], 70, "{report:#}");
+    assert_eq!(report["outcome"], "internal_error", "{report:#}");
+    assert_eq!(
+        report["waits"][0]["outcome"], "met",
+        "the wait's own outcome stays"
+    );
+    let outputs = parse_command_file(&std::fs::read_to_string(&github_output).unwrap());
+    let last = |name: &str| {
+        outputs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(last("exit-code").as_deref(), Some("70"), "{outputs:?}");
+    assert_eq!(
+        last("outcome").as_deref(),
+        Some("internal_error"),
+        "{outputs:?}"
+    );
+}
