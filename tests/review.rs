@@ -113,3 +113,91 @@ fn a_crash_after_every_wait_was_met_is_not_reported_as_a_pass() {
         "{outputs:?}"
     );
 }
+
+fn throttled(message: &str) -> Reply {
+    Reply::status_json(
+        429,
+        format!(r#"{{"error_code":"APIG.0308","error_msg":{}}}"#, serde_json::json!(message)),
+    )
+}
+
+/// `Retry-After` at the edges of what it can say: the largest number of
+/// seconds, a date in year 9999, and 0. A pause past the deadline ends the
+/// wait at once with exit 5 (no overflow, no panic, no sitting out the
+/// timeout); 0 is no pause at all, and the next answer opens the gate.
+#[test]
+fn retry_after_extremes_end_closed_or_retry_at_once() {
+    for (value, want) in [
+        ("18446744073709551615", 5),
+        ("Thu, 30 Dec 9999 00:00:00 GMT", 5),
+        ("0", 0),
+    ] {
+        let server = Hostile::start(move |seen| {
+            if seen.seq == 0 {
+                throttled("Too Many Requests").with_header("Retry-After", value)
+            } else {
+                job(JOB, "SUCCESS", "")
+            }
+        });
+        let (out, report) = run_reported(&server.url(), &one_wait(), &[]);
+        assert_eq!(code(&out), want, "Retry-After {value}: {}", stderr(&out));
+        if want == 5 {
+            let reason = report["waits"][0]["reason"].as_str().unwrap();
+            assert!(reason.contains("not retried"), "{reason}");
+            assert_eq!(server.seen().len(), 1, "Retry-After {value}");
+        }
+    }
+}
+
+/// A throttling message is server text: what it claims about the quota is
+/// only parsed, and what it says is never a workflow command, nor leaks
+/// a secret, in any output.
+#[test]
+fn a_crafted_throttle_message_neither_commands_the_runner_nor_leaks() {
+    let message = "Daily quota exhausted\n::error::pwned\n::add-mask::x\n%0A::set-output name=exit-code::0\n\u{1b}[2J policy user over ratelimit,limit:0,time:99999 day SECRETSK";
+    let server = Hostile::start(move |_| throttled(message));
+    let dir = Workdir::new();
+    let github_output = dir.write("github_output", "");
+    let summary = dir.write("step_summary", "");
+    let (out, report) = run_reported_env(
+        &server.url(),
+        &one_wait(),
+        &[],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", github_output.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("HUAWEICLOUD_SDK_SK", "SECRETSK"),
+        ],
+    );
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let reason = report["waits"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("the daily quota is exhausted"), "{reason}");
+    let all = format!(
+        "{}\n{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out),
+        std::fs::read_to_string(&github_output).unwrap(),
+        std::fs::read_to_string(&summary).unwrap()
+    );
+    let unmasked = all.replace("::add-mask::SECRETSK", "");
+    assert!(!unmasked.contains("SECRETSK"), "{all}");
+    assert!(!all.contains('\u{1b}'), "{all}");
+    for line in all.lines() {
+        let line = line.trim_start();
+        if line.starts_with("::add-mask::") && !line.starts_with("::add-mask::x") {
+            continue; // jobgate's own masks name the secrets by design
+        }
+        assert!(
+            !line.starts_with("::error::pwned")
+                && !line.starts_with("::add-mask::x")
+                && !line.starts_with("::set-output"),
+            "a server line became a workflow command: {line:?}\n{all}"
+        );
+    }
+    let outputs = parse_command_file(&std::fs::read_to_string(&github_output).unwrap());
+    assert!(
+        outputs.iter().all(|(k, v)| k != "exit-code" || v == "5"),
+        "{outputs:?}"
+    );
+}
