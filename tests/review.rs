@@ -117,7 +117,10 @@ fn a_crash_after_every_wait_was_met_is_not_reported_as_a_pass() {
 fn throttled(message: &str) -> Reply {
     Reply::status_json(
         429,
-        format!(r#"{{"error_code":"APIG.0308","error_msg":{}}}"#, serde_json::json!(message)),
+        format!(
+            r#"{{"error_code":"APIG.0308","error_msg":{}}}"#,
+            serde_json::json!(message)
+        ),
     )
 }
 
@@ -200,4 +203,39 @@ fn a_crafted_throttle_message_neither_commands_the_runner_nor_leaks() {
         outputs.iter().all(|(k, v)| k != "exit-code" || v == "5"),
         "{outputs:?}"
     );
+}
+
+/// A request the gate held back for a `Retry-After` goes out near the
+/// deadline; it may then take only what is left of the wait (at least a
+/// second), not the timeout it was given when the poll began, or a server
+/// that never answers keeps the wait, and the run, open long past its
+/// timeout. (The guard is generous: held to the old timeout the run ends
+/// about 19 s after its deadline; with the time left, at it.)
+#[test]
+fn a_request_held_for_retry_after_cannot_outlive_the_deadline() {
+    let server = Hostile::start(|seen| {
+        if seen.seq == 0 {
+            throttled("Too Many Requests").with_header("Retry-After", "19")
+        } else {
+            Reply::Hang
+        }
+    });
+    let dir = Workdir::new();
+    let spec = dir.write(
+        "spec.yaml",
+        &format!(
+            "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 20s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+        ),
+    );
+    let report_path = dir.path("report.json");
+    let mut cmd = jobgate();
+    cmd.arg("run")
+        .arg(&spec)
+        .args(["--endpoint", &server.url(), "--seed", "1", "--report"])
+        .arg(&report_path);
+    let out = output_within(&mut cmd, std::time::Duration::from_secs(32));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let report = report(&report_path);
+    assert_eq!(report["waits"][0]["outcome"], "timed_out", "{report:#}");
+    assert_eq!(server.seen().len(), 2, "one throttled request, one held");
 }

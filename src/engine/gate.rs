@@ -154,6 +154,24 @@ pub fn api_of(request: &ApiRequest) -> String {
     out
 }
 
+/// How long a request going out at `now` may take: the `asked` timeout
+/// was taken when the poll began, and the limits (a `Retry-After` hold, a
+/// slowed rate) may have kept the request back nearly to `not_after` since;
+/// it then gets what is left of the wait, at least [`MIN_SEND_TIMEOUT`],
+/// so a server that never answers cannot keep the wait open long past its
+/// deadline.
+fn send_timeout(asked: Duration, not_after: Instant, now: Instant) -> Duration {
+    asked.min(
+        not_after
+            .saturating_duration_since(now)
+            .max(MIN_SEND_TIMEOUT),
+    )
+}
+
+/// The least time a request gets, even at its wait's deadline (the last
+/// poll fitted to it).
+const MIN_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// What the run has learnt about its credentials.
 #[derive(Debug, Clone, PartialEq)]
 enum Trust {
@@ -313,6 +331,7 @@ impl Gate {
             return Some(Err(refusal));
         }
         *sent = true;
+        let timeout = send_timeout(timeout, not_after, Instant::now());
         let result = self.client.get(request, project_id, timeout).await;
         self.observe(&api, &result);
         let what = format!("GET {}", request.path_and_query());
@@ -477,6 +496,23 @@ mod tests {
         ));
         assert_eq!(learn(&rejected, "GET /x"), None);
         assert_eq!(learn(&not_found, "GET /x"), Some(Trust::Proven));
+    }
+
+    #[test]
+    fn a_request_sent_late_gets_only_the_time_left() {
+        let s = Duration::from_secs;
+        let now = Instant::now();
+        let deadline = super::super::later(now, s(2));
+        // Held until 2 s before the deadline: 2 s, not the 30 s asked.
+        assert_eq!(send_timeout(s(30), deadline, now), s(2));
+        // At or past the deadline: the least a request gets.
+        let late = super::super::later(now, s(5));
+        assert_eq!(send_timeout(s(30), deadline, late), MIN_SEND_TIMEOUT);
+        // Never more than asked.
+        assert_eq!(
+            send_timeout(s(1), super::super::later(now, s(60)), now),
+            s(1)
+        );
     }
 
     #[test]
