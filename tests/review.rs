@@ -239,3 +239,29 @@ fn a_request_held_for_retry_after_cannot_outlive_the_deadline() {
     assert_eq!(report["waits"][0]["outcome"], "timed_out", "{report:#}");
     assert_eq!(server.seen().len(), 2, "one throttled request, one held");
 }
+
+/// A 403 says the credentials are good but not permitted; the waits the
+/// gate then keeps from sending must not be told the opposite (to check
+/// the keys, lest the gateway lock them): every wait's hint is the one for
+/// the answer that stopped them.
+#[test]
+fn waits_stopped_by_an_earlier_403_are_told_it_is_a_permission() {
+    let server = Hostile::start(|_| {
+        Reply::status_json(
+            403,
+            r#"{"error_code":"APIGW.0302","error_msg":"not authorized"}"#,
+        )
+    });
+    let spec = format!(
+        "version: 1\nwaits:\n  a:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n  b:\n    image_job: \"800000000000000002\"\n    target: [SUCCESS]\n    timeout: 10s\n  c:\n    image_job: \"800000000000000003\"\n    target: [SUCCESS]\n    timeout: 10s\n"
+    );
+    let (out, report) = run_reported(&server.url(), &spec, &["--keep-going"]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert_eq!(server.seen().len(), 1, "one request tried the credentials");
+    for w in report["waits"].as_array().unwrap() {
+        assert_eq!(w["outcome"], "auth_error", "{report:#}");
+        let reason = w["reason"].as_str().unwrap();
+        assert!(reason.contains("not permitted"), "{reason}");
+        assert!(!reason.contains("locks an access key"), "{reason}");
+    }
+}

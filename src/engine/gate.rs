@@ -357,13 +357,18 @@ impl Gate {
             return None;
         };
         // No status: the credentials themselves could not be obtained.
-        let status = status.map_or_else(|| "no credentials".to_owned(), |s| format!("HTTP {s}"));
-        Some(ApiError::new(
+        let answered = status.map_or_else(|| "no credentials".to_owned(), |s| format!("HTTP {s}"));
+        let mut refusal = ApiError::new(
             ErrorKind::Auth,
             format!(
-                "not sent: credentials were rejected by an earlier request ({status} for {request})"
+                "not sent: credentials were rejected by an earlier request ({answered} for {request})"
             ),
-        ))
+        );
+        // The status of the answer that rejected them, which the message
+        // names: a wait's hint depends on it (a 403 is a permission the
+        // credentials lack, not a key to check before the gateway locks it).
+        refusal.status = status;
+        Some(refusal)
     }
 
     /// Waits until a request to `api` may go: its API's turn, then the
