@@ -265,3 +265,41 @@ fn waits_stopped_by_an_earlier_403_are_told_it_is_a_permission() {
         assert!(!reason.contains("locks an access key"), "{reason}");
     }
 }
+
+/// An output spliced into a list or count filter that came back empty
+/// would send `job_id=` — no filter at all on endpoints that ignore an
+/// empty parameter — and judge every job's sub-jobs as this job's: three
+/// successes anywhere in the account would meet "at least 3 of this job's
+/// sub-jobs succeeded". An empty value is refused like an empty path
+/// segment, before any request.
+#[test]
+fn an_empty_output_never_widens_a_filter_to_every_job() {
+    let server = Hostile::start(|seen| {
+        if seen.path.ends_with(&format!("/image-server-jobs/{JOB}")) {
+            job(JOB, "SUCCESS", r#","next":"""#)
+        } else if seen.param("job_id").is_some_and(|id| !id.is_empty()) {
+            Reply::json(r#"{"count":0}"#)
+        } else {
+            // The whole account.
+            Reply::json(r#"{"count":50}"#)
+        }
+    });
+    let spec = format!(
+        "version: 1\nwaits:\n  first:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    outputs: {{ next: $.next }}\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  count:\n    image_sub_job_count: {{ job_type: CREATE_SERVER, job_id: \"${{outputs.first.next}}\" }}\n    success: {{ count: [SUCCESS], is: \">= 3\" }}\n    after: [first]\n    timeout: 3s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    );
+    let (out, report) = run_reported(&server.url(), &spec, &[]);
+    let queries: Vec<String> = server.seen().iter().map(|s| s.query.clone()).collect();
+    assert_ne!(code(&out), 0, "{queries:?}\n{report:#}");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let count = wait_named(&report, "count");
+    assert_eq!(count["outcome"], "failed", "{report:#}");
+    let reason = count["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("`job_id` would be sent empty") && reason.contains("output `next`"),
+        "{reason}"
+    );
+    assert!(
+        server.seen().iter().all(|s| s.param("job_id") != Some("")),
+        "{queries:?}"
+    );
+}
