@@ -303,3 +303,37 @@ fn an_empty_output_never_widens_a_filter_to_every_job() {
         "{queries:?}"
     );
 }
+
+/// A run whose every wait was met but that exits non-zero for another
+/// reason (here an output it could not write) must not leave a JUnit
+/// report that a test-report gate reads as all green: `errors` counts
+/// something, not only the `exit_code` property.
+#[test]
+#[ignore = "report/junit.rs: a run-level failure no wait explains shows only in the exit_code property; see the review report for the fix"]
+fn a_junit_report_of_a_failed_run_is_never_all_green() {
+    let server = Hostile::start(|_| job(JOB, "SUCCESS", ""));
+    let dir = Workdir::new();
+    let junit = dir.path("junit.xml");
+    let summary_dir = dir.path("summary-is-a-directory");
+    std::fs::create_dir(&summary_dir).unwrap();
+    let (out, report) = run_reported_env(
+        &server.url(),
+        &one_wait(),
+        &["--junit", junit.to_str().unwrap()],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary_dir.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert_eq!(report["waits"][0]["outcome"], "met");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<property name="exit_code" value="5"/>"#),
+        "{xml}"
+    );
+    assert!(
+        !xml.contains(r#"failures="0" errors="0""#),
+        "a JUnit reader sees a pass:\n{xml}"
+    );
+}
