@@ -298,6 +298,13 @@ impl Gate {
         if let Some(refusal) = self.refusal() {
             return Some(Err(refusal));
         }
+        // A quota that cannot reset before the deadline refuses the request
+        // before it queues for the credentials' probe, which a request held
+        // by that same quota may keep until the hold ends.
+        let api = api_of(request);
+        if let Some(refusal) = self.held(&api, not_after) {
+            return Some(Err(refusal));
+        }
         // Credentials not yet proven are tried by one request at a time: a
         // bad key then costs one failed signature, not one per wait.
         let _probe = if self.trust() == Trust::Proven {
@@ -318,7 +325,6 @@ impl Gate {
         // goes, so the last poll fitted to the deadline is made. It waits
         // for its turn before taking a place in flight, so that requests
         // queued behind a slowed API do not hold the places other APIs need.
-        let api = api_of(request);
         if let Some(refusal) = self.pace(&api, not_after).await? {
             return Some(Err(refusal));
         }
@@ -344,6 +350,13 @@ impl Gate {
             }
         }
         Some(result)
+    }
+
+    /// The refusal of a request to `api` that a hold makes pointless
+    /// before `not_after`, if one does now.
+    fn held(&self, api: &str, not_after: Instant) -> Option<ApiError> {
+        let limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        limiter.refusal(api, Instant::now(), not_after)
     }
 
     fn trust(&self) -> Trust {
@@ -501,6 +514,55 @@ mod tests {
         ));
         assert_eq!(learn(&rejected, "GET /x"), None);
         assert_eq!(learn(&not_found, "GET /x"), Some(Trust::Proven));
+    }
+
+    /// While a request holding the credentials' probe sleeps out a hold,
+    /// another wait whose deadline the hold outlasts is refused at once (a
+    /// hard stop, exit 5), not left queued for the probe to its deadline.
+    #[tokio::test]
+    async fn a_hold_refuses_a_request_before_it_queues_for_the_probe() {
+        use crate::api::Service;
+        use crate::api::client::ClientOptions;
+        use crate::api::credentials::{Credentials, Secret};
+        use crate::api::endpoints::{Endpoints, Overrides};
+        let overrides = Overrides {
+            cli: vec![(None, "http://127.0.0.1:9".into())],
+            ..Overrides::default()
+        };
+        let endpoints = Endpoints::resolve("", &overrides, true).unwrap();
+        let client = Client::new(
+            endpoints,
+            Credentials::Token(Secret::new("t")),
+            &ClientOptions::default(),
+        )
+        .unwrap();
+        let gate = Gate::new(client, 4, 10.0);
+        let now = Instant::now();
+        let later = |s| super::super::later(now, Duration::from_secs(s));
+        gate.limiter.lock().unwrap().hold(
+            None,
+            Hold {
+                throttle: Throttle::parse("Too Many Requests"),
+                until: Some(later(100)),
+                status: Some(429),
+                code: None,
+            },
+        );
+        // Another wait's request tries the credentials, held by the quota.
+        let _probe = gate.probe.lock().await;
+        let request = ApiRequest::new(Service::AppStream, "/v1/p/image-server-jobs/1".into());
+        let answer = gate
+            .get(&request, "p", Duration::from_secs(1), later(2))
+            .await
+            .expect("refused at once, not given up at the deadline");
+        assert!(!answer.sent);
+        let Err(error) = answer.result else {
+            panic!("not refused")
+        };
+        assert!(
+            matches!(error.kind, ErrorKind::Throttled { .. }),
+            "{error:?}"
+        );
     }
 
     #[test]
