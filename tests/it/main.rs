@@ -10,6 +10,7 @@
 mod common;
 
 mod action;
+mod adversarial;
 mod condition_properties;
 mod counts;
 mod crash;
