@@ -1,6 +1,7 @@
 //! The polling engine: runs every wait of a spec concurrently, in the order
 //! `after:` asks, sharing one [`gate::Gate`], and assembles the run report.
 
+pub mod estimate;
 pub mod fetch;
 pub mod gate;
 pub mod history;
