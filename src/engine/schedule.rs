@@ -314,6 +314,7 @@ mod tests {
             jitter,
             adaptive: true,
             effort: Effort::Balanced,
+            time_scale: 1.0,
         }
     }
 

@@ -25,9 +25,6 @@ pub struct Spec {
     pub max_rps: Option<f64>,
     /// The waits, in the order they appear in the file.
     pub waits: Vec<Wait>,
-    /// How many times faster than real time jobgate's built-in time
-    /// constants run (`JOBGATE_TIME_SCALE`, for benchmarks; 1 otherwise).
-    pub time_scale: f64,
     /// Where the local history of job durations lives, when the spec moves
     /// it (`--history-file` and `JOBGATE_HISTORY_FILE` win over it).
     pub history_file: Option<std::path::PathBuf>,
@@ -222,6 +219,10 @@ pub struct PollSchedule {
     pub adaptive: bool,
     /// Requests against detection latency, for adaptive polling.
     pub effort: Effort,
+    /// How many times faster than real time jobgate's built-in time
+    /// constants run (`JOBGATE_TIME_SCALE`, for benchmarks; 1 otherwise):
+    /// the default priors are divided by it. Not a spec key.
+    pub time_scale: f64,
 }
 
 /// How hard adaptive polling chases a job's end: `eager` never polls later
@@ -302,6 +303,7 @@ impl Defaults {
             jitter: Jitter::Full,
             adaptive: true,
             effort: Effort::Balanced,
+            time_scale: 1.0,
         },
         not_found_grace: Duration::from_secs(30),
         error_budget: 6,
@@ -327,6 +329,7 @@ impl Defaults {
         if scale.is_finite() && scale > 1.0 {
             d.poll.initial = d.poll.initial.div_f64(scale);
             d.poll.max = d.poll.max.div_f64(scale);
+            d.poll.time_scale = scale;
         }
         d
     }

@@ -18,6 +18,7 @@
 //! N members), never averaged.
 
 pub mod lognormal;
+pub mod planner;
 pub mod prior;
 pub mod progress;
 pub mod scale;

@@ -26,7 +26,6 @@ impl Validator<'_> {
             project_id: None,
             project_id_invalid: false,
             settings: Defaults::built_in(time_scale),
-            time_scale,
         };
         let mut endpoints = Some(Endpoints {
             region: String::new(),

@@ -64,8 +64,6 @@ struct Inherited {
     /// `defaults.project_id` is written but wrong (already reported).
     project_id_invalid: bool,
     settings: Defaults,
-    /// `JOBGATE_TIME_SCALE`, already applied to `settings`.
-    time_scale: f64,
 }
 
 /// Walks the tree, collecting diagnostics.
@@ -185,7 +183,6 @@ impl<'a> Validator<'a> {
             fail_fast,
             max_rps,
             waits: waits.into_iter().map(|(w, _)| w).collect(),
-            time_scale: inherited.time_scale,
             history_file,
         })
     }
