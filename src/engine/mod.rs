@@ -92,6 +92,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Where each wait's last answer is kept, for `--save-responses`.
     pub responses: Option<Arc<crate::report::responses::Responses>>,
+    /// The local history of job durations, unless turned off.
+    pub history: Option<Arc<estimate::store::Store>>,
 }
 
 /// A running spec: its live report can be snapshotted at any moment.

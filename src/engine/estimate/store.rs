@@ -136,6 +136,14 @@ pub struct Store {
     warn: Box<dyn Fn(&str) + Send + Sync>,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
     /// The history in `path`, read on first use; `warn` prints a warning.
     pub fn new(path: PathBuf, warn: Box<dyn Fn(&str) + Send + Sync>) -> Store {
