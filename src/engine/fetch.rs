@@ -391,7 +391,7 @@ pub fn observe_saved(wait: &Wait, text: &[u8]) -> Result<Observation, model::Mal
                 }
                 _ => None,
             };
-            let mut paging = super::wait::observe::Paging::new(u32::MAX, job_id);
+            let mut paging = super::observe::Paging::new(u32::MAX, job_id);
             paging.add(model::parse_page(text)?)?;
             paging.finish()
         }
