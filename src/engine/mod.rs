@@ -307,6 +307,7 @@ pub fn start(
     let shared = Shared {
         gate,
         history: Arc::new(history::History::default()),
+        local: options.history,
         events,
         stop_rx,
         stop_tx,
@@ -353,6 +354,8 @@ struct Shared {
     gate: Arc<Gate>,
     /// Past durations per job type.
     history: Arc<history::History>,
+    /// The local history of job durations, unless turned off.
+    local: Option<Arc<estimate::store::Store>>,
     events: mpsc::UnboundedSender<Event>,
     stop_rx: watch::Receiver<Option<Stop>>,
     stop_tx: watch::Sender<Option<Stop>>,
@@ -384,6 +387,7 @@ async fn run_wait(w: Wait, seed: u64, report: Arc<Mutex<WaitReport>>, mut shared
                     let cx = wait::Context {
                         gate: shared.gate.clone(),
                         history: shared.history.clone(),
+                        local: shared.local.clone(),
                         run_start: shared.run_start,
                         global_deadline: shared.deadline,
                         stop: shared.stop_rx.clone(),

@@ -141,13 +141,21 @@ pub struct LastObservation {
 /// expected of the job in all, and which signals it rested on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
-    /// The strongest signal used.
+    /// The strongest signal used (the first of `signals`).
     pub basis: EstimateBasis,
-    /// The job type whose past durations were read.
-    pub job_type: String,
+    /// Every signal used, strongest first.
+    pub signals: Vec<EstimateBasis>,
+    /// The job type whose past durations were looked up, when the answer
+    /// names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_type: Option<String>,
     /// How many past durations the estimate rests on (API lists and local
     /// history).
     pub samples: u64,
+    /// How many members the job ends with (it ends with the slowest), for
+    /// fleets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<u64>,
     /// The model's median of the job's total duration.
     pub median_ms: u64,
     /// The model's 90th percentile of the job's total duration.

@@ -103,7 +103,8 @@ const VAGUE_SIGMA: f64 = 2.5;
 /// parameter, nothing to do), whatever their kind usually takes.
 pub const QUICK_MEDIAN_SECS: f64 = 10.0;
 const QUICK_SIGMA: f64 = 1.0;
-/// The quick part's share of what the guesses (not the evidence) weigh.
+/// The quick part's share of what the guesses weigh, when there is no
+/// evidence about the job type or the job itself.
 const QUICK_SHARE: f64 = 0.67;
 
 /// The spread past durations of one job type are assumed to have before
@@ -164,7 +165,7 @@ impl Model {
             let n = past.len() as f64;
             // Three past jobs already outweigh the guesses; the vague part
             // keeps a few percent however many there are.
-            let share = 0.95 * n / (n + 1.0);
+            let share = 0.98 * n / (n + 0.5);
             parts.push(Part {
                 weight: rest * share,
                 dist: fit,
@@ -187,15 +188,22 @@ impl Model {
             rest *= 0.3;
             used.push(EstimateBasis::Prior);
         }
+        // Evidence about this job type or this very job says how soon it
+        // can end: the quick part only stands in for it.
+        let quick_share = if past.is_empty() && own.is_none() {
+            QUICK_SHARE
+        } else {
+            0.0
+        };
         let quick = LogNormal::new(QUICK_MEDIAN_SECS / scale, QUICK_SIGMA)
             .expect("a positive constant median");
         parts.push(Part {
-            weight: rest * QUICK_SHARE,
+            weight: rest * quick_share,
             dist: quick,
             members: 1,
         });
         parts.push(Part {
-            weight: rest * (1.0 - QUICK_SHARE),
+            weight: rest * (1.0 - quick_share),
             dist: vague,
             members: 1,
         });
@@ -262,8 +270,10 @@ impl Model {
         let ms = |q: f64| (self.quantile(q) * 1000.0).round().min(u64::MAX as f64) as u64;
         Estimate {
             basis: self.signals[0],
-            job_type: self.job_type.clone().unwrap_or_default(),
+            signals: self.signals.clone(),
+            job_type: self.job_type.clone(),
             samples: self.samples as u64,
+            members: (self.members > 1).then_some(u64::from(self.members)),
             median_ms: ms(0.5),
             p90_ms: ms(0.9),
         }
