@@ -433,10 +433,11 @@ fn throttling_and_server_errors_are_retried() {
     let dir = Workdir::new();
     let spec = dir.write(
         "spec.yaml",
-        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 20\n"),
+        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 20\n    poll: { initial: 20ms, max: 200ms, factor: 1, jitter: full, adaptive: false }\n"),
     );
-    // Polls fast enough for the seeded faults to hit some of them.
-    let out = run(&sim, &spec, &["--max-rps", "10"]);
+    // Polls fast enough for the seeded faults to hit some of them (on the
+    // plain progression: this is about retries, not about the schedule).
+    let out = run(&sim, &spec, &["--max-rps", "50"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let stats = sim.stats();
     assert!(

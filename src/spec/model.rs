@@ -408,7 +408,11 @@ mod tests {
             Jitter::Full => "full jitter",
             Jitter::None => "no jitter",
         };
-        let adaptive = if d.poll.adaptive { "adaptive" } else { "fixed" };
+        let adaptive = if d.poll.adaptive {
+            format!("adaptive, effort {}", d.poll.effort.name())
+        } else {
+            "fixed".to_owned()
+        };
         let unknown = match d.unknown_status {
             UnknownStatusPolicy::Fail => "unknown statuses fail",
             UnknownStatusPolicy::Wait => "unknown statuses wait",
