@@ -16,13 +16,13 @@ use super::observed::{
     capture_outputs, error_info, last_observation, summarize, uncaptured_outputs,
 };
 use super::reasons;
-use crate::api::client::ApiError;
+use crate::api::client::{ApiError, ErrorKind};
 use crate::api::model::{Item, Observation};
 use crate::condition::{Verdict, is_failure_status, judge};
 use crate::engine::estimate::planner::{Past, Planner};
 use crate::engine::history;
 use crate::engine::later;
-use crate::engine::rate::Throttle;
+use crate::engine::rate::{Throttle, hard_stop};
 use crate::engine::schedule;
 use crate::report::evidence::{self, Evidence};
 use crate::report::model::{ApiErrorInfo, LastObservation, Outcome};
@@ -89,8 +89,6 @@ pub enum Note {
     Retried,
     /// A retried transient error, for the live view.
     Retrying(String),
-    /// The server asked every wait of the run to pause this long.
-    PauseAll(Duration),
     /// The duration model the last poll was planned from changed.
     Estimate(Box<crate::report::model::Estimate>),
     /// The job was seen pending, then ended: how long it took, for the
@@ -273,22 +271,20 @@ impl<'a> Machine<'a> {
         self.notes.push(Note::Error(error_info(&error)));
         let wait = self.wait;
         let finish = |outcome, reason| done(Finish::bare(outcome, reason));
-        match &error {
-            ApiError::Auth { status, .. } => {
-                return finish(Outcome::AuthError, reasons::auth(&error, *status));
+        match error.kind {
+            ErrorKind::Auth => {
+                return finish(Outcome::AuthError, reasons::auth(&error));
             }
-            ApiError::Rejected { .. } => {
+            ErrorKind::Rejected => {
                 return finish(Outcome::ApiError, reasons::rejected(&error));
             }
-            ApiError::Refused { .. } => {
+            ErrorKind::Refused => {
                 return finish(Outcome::ApiError, reasons::refused(&error));
             }
             // A job (or a `get` of one) answers 404 until it is visible.
             // (The gateway's 404 for a path it does not route arrives as
             // `Rejected`.)
-            ApiError::NotFound { .. }
-                if matches!(wait.target.shape(), Shape::Job | Shape::Json) =>
-            {
+            ErrorKind::NotFound if matches!(wait.target.shape(), Shape::Job | Shape::Json) => {
                 let since = *self.missing_since.get_or_insert(now);
                 if now.saturating_duration_since(since) >= wait.not_found_grace {
                     let job = wait.target.shape() == Shape::Job;
@@ -296,27 +292,22 @@ impl<'a> Machine<'a> {
                     return finish(Outcome::NotFound, reason);
                 }
             }
-            ApiError::NotFound { .. } => {
+            ErrorKind::NotFound => {
                 return finish(Outcome::ApiError, reasons::no_endpoint(&error));
             }
-            ApiError::Throttled {
-                retry_after,
-                message,
-                ..
-            } => {
-                let throttle = Throttle::parse(message);
-                if throttle == Throttle::Daily {
-                    return finish(Outcome::ApiError, reasons::daily_quota(&throttle, &error));
+            ErrorKind::Throttled { retry_after } => {
+                // A quota that cannot reset before the deadline ends the
+                // wait now rather than at its timeout.
+                let left = self.deadline.saturating_duration_since(now);
+                if let Some(stop) = hard_stop(&Throttle::parse(&error.message), retry_after, left) {
+                    return finish(Outcome::ApiError, stop.reason());
                 }
                 if !retry() {
                     return finish(Outcome::ApiError, reasons::retries_spent(&error));
                 }
                 self.notes.push(Note::Retried);
-                // The gate has already slowed every wait down; only a pause
-                // the server asks for holds them all.
-                if let Some(after) = retry_after {
-                    self.notes.push(Note::PauseAll((*after).min(wait.poll.max)));
-                }
+                // The gate has already slowed the throttled API (or every
+                // API) down, and holds its requests for any `Retry-After`.
                 let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
                 delay = delay.max(pause);
                 if later(now, pause) >= self.deadline {
@@ -328,7 +319,7 @@ impl<'a> Machine<'a> {
                     };
                 }
             }
-            ApiError::Transient { .. } => {
+            ErrorKind::Transient => {
                 self.consecutive_errors += 1;
                 self.notes.push(Note::Retried);
                 if self.consecutive_errors > wait.error_budget {
@@ -594,31 +585,19 @@ mod tests {
     }
 
     fn transient() -> ApiError {
-        ApiError::Transient {
-            status: 503,
-            code: None,
-            message: "unavailable".into(),
-            request_id: Some("r-1".into()),
-        }
+        ApiError::new(ErrorKind::Transient, "unavailable").answered(503, None, Some("r-1".into()))
     }
 
     fn throttled(message: &str, retry_after: Option<Duration>) -> ApiError {
-        ApiError::Throttled {
-            status: 429,
-            code: Some("APIGW.0308".into()),
-            message: message.into(),
-            request_id: None,
-            retry_after,
-        }
+        ApiError::new(ErrorKind::Throttled { retry_after }, message).answered(
+            429,
+            Some("APIGW.0308".into()),
+            None,
+        )
     }
 
     fn not_found() -> ApiError {
-        ApiError::NotFound {
-            status: 404,
-            code: None,
-            message: "no such job".into(),
-            request_id: None,
-        }
+        ApiError::new(ErrorKind::NotFound, "no such job").answered(404, None, None)
     }
 
     #[test]
@@ -768,12 +747,7 @@ mod tests {
         let t0 = Instant::now();
         for (status, hint) in [(401, "not retried"), (403, "IAM policy")] {
             let mut asked = 0;
-            let error = ApiError::Auth {
-                status,
-                code: None,
-                message: "denied".into(),
-                request_id: None,
-            };
+            let error = ApiError::new(ErrorKind::Auth, "denied").answered(status, None, None);
             let mut m = machine(&w, t0);
             let end = finish(m.on_error(error, t0, &mut || {
                 asked += 1;
@@ -830,38 +804,47 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_pauses_every_wait_within_the_poll_cap() {
+    fn retry_after_delays_the_retry_within_the_poll_cap() {
+        // (The gate holds the throttled APIs' requests for the whole
+        // `Retry-After`; this wait's own retry is timed within its cap.)
         let w = job_wait("");
         let t0 = Instant::now();
         let mut m = machine(&w, t0);
         let yes = &mut || true;
         let delay = after(m.on_error(throttled("slow down", Some(20 * S)), t0, yes));
         assert_eq!(delay, 20 * S);
-        assert_eq!(m.take_notes()[1..], [Note::Retried, Note::PauseAll(20 * S)]);
+        assert_eq!(m.take_notes()[1..], [Note::Retried]);
         // A pause past the poll cap is held to the cap.
         let delay = after(m.on_error(throttled("slow down", Some(600 * S)), t0, yes));
         assert_eq!(delay, 60 * S);
-        assert_eq!(m.take_notes()[2], Note::PauseAll(60 * S));
-        // Without Retry-After: a short pause for this wait alone.
+        // Without Retry-After: a short pause.
         let delay = after(m.on_error(throttled("slow down", None), t0, yes));
         assert!(delay >= THROTTLE_PAUSE, "{delay:?}");
+    }
+
+    #[test]
+    fn a_retry_after_past_the_deadline_ends_the_wait_at_once() {
+        let w = job_wait("    timeout: 10s\n");
+        let t0 = Instant::now();
+        let error = throttled("slow down", Some(30 * S));
+        let end =
+            finish(machine(&w, t0).on_error(error, t0 + 5 * S, &mut || panic!("not retried")));
+        assert_eq!(end.outcome, Outcome::ApiError);
         assert!(
-            !m.take_notes()
-                .iter()
-                .any(|n| matches!(n, Note::PauseAll(_)))
+            end.reason.contains("resets in 30s") && end.reason.contains("5s left"),
+            "{}",
+            end.reason
         );
     }
 
     #[test]
     fn a_throttle_past_the_deadline_is_held_to_it_then_times_out() {
+        // No `Retry-After`: the default pause of 3 s reaches the deadline,
+        // but the quota may reset at any moment, so it is no stop.
         let w = job_wait("    timeout: 10s\n");
         let t0 = Instant::now();
         let mut m = machine(&w, t0);
-        let step = m.on_error(
-            throttled("slow down", Some(30 * S)),
-            t0 + 5 * S,
-            &mut || true,
-        );
+        let step = m.on_error(throttled("slow down", None), t0 + 8 * S, &mut || true);
         assert!(
             matches!(step, Step::Hold { until } if until == t0 + 10 * S),
             "{step:?}"

@@ -181,7 +181,6 @@ fn record(note: Note, wait: &Wait, cx: &Context, report: &Mutex<WaitReport>) {
                 error,
             });
         }
-        Note::PauseAll(pause) => cx.gate.pause(pause),
         Note::Estimate(estimate) => update(report, |r| r.estimate = Some(*estimate)),
         Note::Took { job_type, secs } => {
             if let (Some(store), Some(key)) = (

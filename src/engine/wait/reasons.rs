@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::api::Status;
 use crate::api::client::ApiError;
-use crate::engine::rate::Throttle;
 use crate::spec::duration;
 
 /// The success condition held on enough polls in a row.
@@ -64,9 +63,10 @@ pub fn not_found(job: bool, grace: Duration, error: &ApiError) -> String {
     )
 }
 
-/// The credentials were refused (`status` 401) or not permitted (403).
-pub fn auth(error: &ApiError, status: u16) -> String {
-    let hint = if status == 403 {
+/// The credentials were refused (401, or no credentials to send) or not
+/// permitted (403).
+pub fn auth(error: &ApiError) -> String {
+    let hint = if error.status == Some(403) {
         "the credentials are valid but not permitted to read these jobs: check the IAM policy (Workspace read access) and the project id"
     } else {
         "check the credentials jobgate read (HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK, JOBGATE_AUTH_TOKEN, or the keyless identity provider or agency and its token file; `jobgate plan` names the source); not retried, because the gateway locks an access key after 5 failed signatures"
@@ -88,14 +88,6 @@ pub fn refused(error: &ApiError) -> String {
 /// A 404 for an endpoint that answers lists or counts: the path is wrong.
 pub fn no_endpoint(error: &ApiError) -> String {
     format!("the endpoint does not exist: {error}")
-}
-
-/// A quota that resets only the next day is exhausted.
-pub fn daily_quota(throttle: &Throttle, error: &ApiError) -> String {
-    format!(
-        "{} is exhausted ({error}): not retried, it resets only the next day; wait for the reset or raise the account's quota",
-        throttle.describe()
-    )
 }
 
 /// The run's shared retry budget ran dry.
