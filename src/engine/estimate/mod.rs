@@ -6,6 +6,9 @@
 //! - a *vague* part (median 2 minutes, spread 2.5: from seconds to days),
 //!   always present, so no signal can rule out a job ending now or running
 //!   much longer than anything seen;
+//! - a *quick* part (median 10 seconds) while nothing is known about the
+//!   job type or the job itself: jobs that fail, fail fast, so a job
+//!   seconds old is watched at the floor whatever its kind usually takes;
 //! - a default [prior](prior) per job kind, for when nothing else is known;
 //! - past durations of the same job type, from the API's lists and from
 //!   jobgate's own [local history](store), fitted together;
