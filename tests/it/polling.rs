@@ -257,3 +257,34 @@ fn a_failure_count_near_its_threshold_is_watched_closely() {
         "near the threshold {near} polls, far {far}"
     );
 }
+
+/// What `jobgate plan` says of the schedule of a one-wait spec with `poll`,
+/// under `JOBGATE_TIME_SCALE=60`.
+fn scaled_schedule(poll: &str) -> String {
+    let dir = Workdir::new();
+    let spec = dir.write("spec.yaml", &image_spec(1, poll));
+    let out = jobgate()
+        .arg("plan")
+        .arg(&spec)
+        .args(["--endpoint", "http://127.0.0.1:9"])
+        .env("JOBGATE_TIME_SCALE", "60")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("schedule:"))
+        .unwrap_or_else(|| panic!("no schedule line: {stdout}"))
+        .to_owned()
+}
+
+#[test]
+fn the_time_scale_divides_built_in_bounds_never_the_specs() {
+    // The built-in 5s → 1m, sixty times faster.
+    let built_in = scaled_schedule("{ jitter: none }");
+    assert!(built_in.contains("83ms to 1s apart"), "{built_in}");
+    // What the spec sets is taken as written.
+    let explicit = scaled_schedule("{ initial: 5s, max: 1m, jitter: none }");
+    assert!(explicit.contains("5s to 1m apart"), "{explicit}");
+}
