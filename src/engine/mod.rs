@@ -1,6 +1,7 @@
 //! The polling engine: runs every wait of a spec concurrently, in the order
 //! `after:` asks, sharing one [`gate::Gate`], and assembles the run report.
 
+pub mod estimate;
 pub mod fetch;
 pub mod gate;
 pub mod history;
@@ -93,6 +94,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Where each wait's last answer is kept, for `--save-responses`.
     pub responses: Option<Arc<crate::report::responses::Responses>>,
+    /// The local history of job durations, unless turned off.
+    pub history: Option<Arc<estimate::store::Store>>,
 }
 
 /// A running spec: its live report can be snapshotted at any moment.
@@ -310,6 +313,7 @@ pub fn start(
     let shared = Shared {
         gate,
         history: Arc::new(history::History::default()),
+        local: options.history,
         events,
         stop_rx,
         stop_tx,
@@ -356,6 +360,8 @@ struct Shared {
     gate: Arc<Gate>,
     /// Past durations per job type.
     history: Arc<history::History>,
+    /// The local history of job durations, unless turned off.
+    local: Option<Arc<estimate::store::Store>>,
     events: mpsc::UnboundedSender<Event>,
     stop_rx: watch::Receiver<Option<Stop>>,
     stop_tx: watch::Sender<Option<Stop>>,
@@ -387,6 +393,7 @@ async fn run_wait(w: Wait, seed: u64, report: Arc<Mutex<WaitReport>>, mut shared
                     let cx = wait::Context {
                         gate: shared.gate.clone(),
                         history: shared.history.clone(),
+                        local: shared.local.clone(),
                         run_start: shared.run_start,
                         global_deadline: shared.deadline,
                         stop: shared.stop_rx.clone(),

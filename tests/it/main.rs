@@ -33,6 +33,7 @@ mod misconfig;
 mod observations;
 mod official_sdk_signer;
 mod official_sdk_simulator;
+mod polling;
 mod publishing;
 mod quota;
 mod quota_fleet;
