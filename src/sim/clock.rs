@@ -29,6 +29,13 @@ impl Clock {
         }
     }
 
+    /// The start on the wall clock, in microseconds since the Unix epoch:
+    /// lets a benchmark convert offsets (ground truth) into wall-clock
+    /// times without guessing when the process started.
+    pub fn started_unix_us(&self) -> i64 {
+        self.wall_start.as_microsecond()
+    }
+
     /// Time elapsed since the start: the offset timelines are evaluated at.
     pub fn offset(&self) -> Duration {
         self.started.elapsed()
@@ -106,5 +113,7 @@ mod tests {
             "2024-05-20T10:39:00.61Z"
         );
         assert!(clock.appstream_time(Duration::MAX).is_none());
+        assert_eq!(clock.started_unix_us(), start.as_microsecond());
+        assert_eq!(clock.started_unix_us() % 1_000_000, 610_000);
     }
 }

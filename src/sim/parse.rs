@@ -11,7 +11,7 @@ use super::endpoint::Endpoint;
 use super::error::ScenarioError;
 use super::faults::{Faults, Quota, Slow};
 use super::fleet::Fleet;
-use super::past::PastJobs;
+use super::past::{PastJobs, Took};
 use super::scenario::{ErrorInfo, Job, JobKind, Resource, Scenario, SubJob};
 use super::timeline::{Point, Progress, Step, Timeline};
 use crate::api::Status;
@@ -50,8 +50,10 @@ struct RawIam {
 #[serde(deny_unknown_fields)]
 struct RawPastJobs {
     job_type: Option<String>,
-    count: u64,
-    took: RawRange,
+    count: Option<u64>,
+    took: Option<RawRange>,
+    /// Instead of `count` and `took`: one past job per listed duration.
+    durations: Option<Vec<String>>,
     status: Option<String>,
     seed: Option<u64>,
 }
@@ -321,8 +323,28 @@ fn past_jobs(
     here: Place<'_>,
     scenario_seed: u64,
 ) -> Result<PastJobs, ScenarioError> {
-    check_count(raw.count, "past jobs", &here)?;
-    let (min, max) = range(&raw.took, "took", &here)?;
+    let took = match (raw.count, &raw.took, &raw.durations) {
+        (Some(count), Some(took), None) => {
+            check_count(count, "past jobs", &here)?;
+            let (min, max) = range(took, "took", &here)?;
+            Took::Uniform { count, min, max }
+        }
+        (None, None, Some(listed)) => {
+            check_count(listed.len() as u64, "past jobs", &here)?;
+            let mut durations = Vec::with_capacity(listed.len());
+            for (i, text) in listed.iter().enumerate() {
+                durations.push(duration(text, &format!("durations[{i}]"), &here)?);
+            }
+            Took::Listed(durations)
+        }
+        _ => {
+            return Err(here.error(
+                "past jobs need either `count` and `took`, or `durations` alone",
+                "write `count: 20, took: {min: 10m, max: 1h}` for uniform draws, \
+                 or `durations: [12m, 25m, 41m]` for one job per duration",
+            ));
+        }
+    };
     let status = match raw.status.as_deref().map(str::trim) {
         None | Some("SUCCESS") => Status::Success,
         Some("FAILED") => Status::Failed,
@@ -335,9 +357,7 @@ fn past_jobs(
     };
     Ok(PastJobs {
         job_type: job_type(raw.job_type.as_deref(), kind.default_job_type(), &here)?,
-        count: raw.count,
-        min,
-        max,
+        took,
         status,
         // Apart from the fleets' seeds, which mix in their own index.
         seed: raw
@@ -896,6 +916,30 @@ faults: {seed: 7, throttle: 0.2, retry_after: 1s, server_error: 0.1, malformed: 
         let long =
             Scenario::from_yaml(&past("{count: 3, took: {min: 365d, max: 365d}}"), "p").unwrap();
         assert_eq!(long.past_image_jobs.len(), 3);
+        // Listed durations, one job each, in order; mixing the forms, or
+        // giving neither, is refused with the fix.
+        let listed = Scenario::from_yaml(&past("{durations: [90s, 500ms, 1m 30s]}"), "p").unwrap();
+        let took: Vec<Duration> = listed.past_image_jobs.iter().map(|j| j.took).collect();
+        assert_eq!(
+            took,
+            [
+                Duration::from_secs(90),
+                Duration::from_millis(500),
+                Duration::from_secs(90)
+            ]
+        );
+        for bad in [
+            "{count: 2, took: {min: 1s, max: 1s}, durations: [1s]}",
+            "{count: 2}",
+            "{took: {min: 1s, max: 1s}}",
+            "{status: SUCCESS}",
+        ] {
+            let error = error_of(&past(bad));
+            assert!(error.contains("or `durations` alone"), "{bad}: {error}");
+        }
+        assert!(error_of(&past("{durations: []}")).contains("past jobs"));
+        let error = error_of(&past("{durations: [1s, soon]}"));
+        assert!(error.contains("durations[1]"), "{error}");
         let servers = Scenario::from_yaml(
             &format!(
                 "{HEAD}past_app_server_sub_jobs: [{{count: 3, took: {{min: 1s, max: 1s}}}}]\n"

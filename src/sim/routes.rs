@@ -403,7 +403,14 @@ async fn list_desktop_sub_jobs(
 }
 
 async fn stats(State(shared): SharedState) -> Response {
-    let body = serde_json::to_value(shared.counters.snapshot()).unwrap_or(Value::Null);
+    let mut body = serde_json::to_value(shared.counters.snapshot()).unwrap_or(Value::Null);
+    // The clock the ground truth's offsets count from, on the wall clock.
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert(
+            "started_at_unix_us".into(),
+            json!(shared.world.clock.started_unix_us()),
+        );
+    }
     json_response(200, &body)
 }
 
@@ -430,4 +437,44 @@ async fn method_not_allowed() -> Response {
             "error_msg": "The request method is not allowed.",
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::{Scenario, SimConfig, Simulator};
+
+    /// The stats name the wall-clock start their offsets count from, so a
+    /// benchmark measures latency against the simulator's own clock.
+    #[tokio::test]
+    async fn stats_name_the_start_on_the_wall_clock() {
+        let now_us = || {
+            let since = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            i64::try_from(since.as_micros()).unwrap()
+        };
+        let before = now_us();
+        let sim = Simulator::start(
+            Scenario::demo(),
+            SimConfig::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let after = now_us();
+        let body: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let started = body["started_at_unix_us"].as_i64().expect("a number");
+        assert!(
+            (before..=after).contains(&started),
+            "{before} {started} {after}"
+        );
+        // The counters are still there, the new field beside them.
+        assert_eq!(body["requests"], 0);
+        sim.shutdown().await;
+    }
 }
