@@ -8,7 +8,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
@@ -25,7 +25,12 @@ type SharedState = State<Arc<Shared>>;
 /// The router for every API endpoint and `/_sim/{stats,health}`.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route(Endpoint::ShowImageJob.route(), get(show_image_job))
+        .route(
+            Endpoint::ShowImageJob.route(),
+            show(Endpoint::ShowImageJob, JobKind::ImageJob, |render, job| {
+                render.image_job(job)
+            }),
+        )
         .route(Endpoint::ListImageJobs.route(), get(list_image_jobs))
         .route(Endpoint::ListImageSubJobs.route(), get(list_image_sub_jobs))
         .route(
@@ -34,8 +39,20 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route(Endpoint::ListSubJobs.route(), get(list_app_sub_jobs))
         .route(Endpoint::CountSubJobs.route(), get(count_app_sub_jobs))
-        .route(Endpoint::ShowJobDetail.route(), get(show_app_job))
-        .route(Endpoint::ShowJob.route(), get(show_desktop_job))
+        .route(
+            Endpoint::ShowJobDetail.route(),
+            show(
+                Endpoint::ShowJobDetail,
+                JobKind::AppServerJob,
+                |render, job| render.app_job(job),
+            ),
+        )
+        .route(
+            Endpoint::ShowJob.route(),
+            show(Endpoint::ShowJob, JobKind::DesktopJob, |render, job| {
+                render.desktop_job(job)
+            }),
+        )
         .route(Endpoint::ListItaSubJobs.route(), get(list_desktop_sub_jobs))
         .route("/_sim/stats", get(stats))
         .route("/_sim/health", get(health))
@@ -132,17 +149,26 @@ impl<'a> Ctx<'a> {
         types: &'s TypeFilter,
     ) -> Result<impl Iterator<Item = &'a PastJob> + 's, ApiError> {
         let job_id = self.query.single("job_id")?;
-        Ok(self
-            .shared
-            .world
-            .scenario
-            .past_app_server_sub_jobs
-            .iter()
-            .filter(move |sub| {
-                job_id.is_none_or(|id| sub.id == id)
-                    && types.admits(&sub.job_type)
-                    && status_matches(statuses, &sub.status)
-            }))
+        let past = &self.shared.world.scenario.past_app_server_sub_jobs;
+        Ok(self.past(past, job_id, statuses, types))
+    }
+
+    /// The jobs of `past` passing the filters (`job_id` when given).
+    fn past<'s>(
+        &self,
+        past: &'a [PastJob],
+        job_id: Option<&'s str>,
+        statuses: &'s [&str],
+        types: &'s TypeFilter,
+    ) -> impl Iterator<Item = &'a PastJob> + 's
+    where
+        'a: 's,
+    {
+        past.iter().filter(move |job| {
+            job_id.is_none_or(|id| job.id == id)
+                && types.admits(&job.job_type)
+                && status_matches(statuses, &job.status)
+        })
     }
 
     fn statuses(&self) -> Result<Vec<&str>, ApiError> {
@@ -173,15 +199,47 @@ fn status_matches(wanted: &[&str], status: &Status) -> bool {
     wanted.is_empty() || wanted.contains(&status.as_str())
 }
 
-async fn show_image_job(
-    State(shared): SharedState,
-    path: Result<Path<(String, String)>, PathRejection>,
+/// The handler of an operation on one job of `kind`, rendered by `render`.
+fn show(
+    endpoint: Endpoint,
+    kind: JobKind,
+    render: fn(&Render<'_>, &Job) -> Value,
+) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(shared): SharedState, path: Result<Path<(String, String)>, PathRejection>| async move {
+            let result = path_ids(path).and_then(|(project_id, job_id)| {
+                let ctx = Ctx::new(&shared, &project_id, None)?;
+                Ok(render(&ctx.render, ctx.job(kind, &job_id)?))
+            });
+            respond(endpoint, result)
+        },
+    )
+}
+
+/// Answers an operation on a project's jobs: `body` builds the answer.
+fn list(
+    endpoint: Endpoint,
+    shared: &Shared,
+    path: Result<Path<String>, PathRejection>,
+    raw_query: Option<&str>,
+    body: impl FnOnce(&Ctx<'_>) -> Result<Value, ApiError>,
 ) -> Response {
-    let result = path_ids(path).and_then(|(project_id, job_id)| {
-        Ctx::new(&shared, &project_id, None)
-            .and_then(|ctx| Ok(ctx.render.image_job(ctx.job(JobKind::ImageJob, &job_id)?)))
-    });
-    respond(Endpoint::ShowImageJob, result)
+    let result = path_ids(path)
+        .and_then(|project_id| Ctx::new(shared, &project_id, raw_query))
+        .and_then(|ctx| body(&ctx));
+    respond(endpoint, result)
+}
+
+/// The total and the page asked for, each item rendered by `render`.
+fn paged<T>(page: Page, all: &[T], render: impl Fn(&T) -> Value) -> (usize, Vec<Value>) {
+    (all.len(), page.slice(all).iter().map(render).collect())
+}
+
+/// An item of a list that also answers with jobs that ended before the
+/// start: current ones come first.
+enum Listed<'a, C> {
+    Current(C),
+    Past(&'a PastJob),
 }
 
 async fn list_image_jobs(
@@ -189,56 +247,28 @@ async fn list_image_jobs(
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+    let endpoint = Endpoint::ListImageJobs;
+    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
         let statuses = ctx.statuses()?;
         let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let page = ctx.page(Endpoint::ListImageJobs)?;
+        let page = ctx.page(endpoint)?;
         let t = ctx.t();
-        // Current jobs first, then the ones that ended before the start.
-        let jobs: Vec<Listed> = shared
+        let past = &shared.world.scenario.past_image_jobs;
+        let jobs: Vec<Listed<&Job>> = shared
             .world
             .visible_image_jobs(t)
             .filter(|job| {
                 types.admits(&job.job_type) && status_matches(&statuses, &job.status_at(t))
             })
             .map(Listed::Current)
-            .chain(
-                shared
-                    .world
-                    .scenario
-                    .past_image_jobs
-                    .iter()
-                    .filter(|job| {
-                        types.admits(&job.job_type) && status_matches(&statuses, &job.status)
-                    })
-                    .map(Listed::Past),
-            )
+            .chain(ctx.past(past, None, &statuses, &types).map(Listed::Past))
             .collect();
-        let items: Vec<Value> = page
-            .slice(&jobs)
-            .iter()
-            .map(|job| match job {
-                Listed::Current(job) => ctx.render.image_job_summary(job),
-                Listed::Past(job) => ctx.render.past_image_job_summary(job),
-            })
-            .collect();
-        Ok(json!({"count": jobs.len(), "items": items}))
-    })();
-    respond(Endpoint::ListImageJobs, result)
-}
-
-/// An item of `ListImageJobs`.
-enum Listed<'a> {
-    Current(&'a Job),
-    Past(&'a PastJob),
-}
-
-/// An item of `ListSubJobs`.
-enum ListedSub<'a> {
-    Current(&'a Job, &'a SubJob),
-    Past(&'a PastJob),
+        let (count, items) = paged(page, &jobs, |job| match job {
+            Listed::Current(job) => ctx.render.image_job_summary(job),
+            Listed::Past(job) => ctx.render.past_image_job_summary(job),
+        });
+        Ok(json!({"count": count, "items": items}))
+    })
 }
 
 async fn list_image_sub_jobs(
@@ -246,29 +276,23 @@ async fn list_image_sub_jobs(
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+    let endpoint = Endpoint::ListImageSubJobs;
+    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
         // The page marks job_type as mandatory on this list (not on the count).
         let job_type = ctx
             .query
             .single("job_type")?
             .ok_or_else(|| ApiError::bad_request("The parameter job_type is mandatory."))?;
         let statuses = ctx.statuses()?;
-        let page = ctx.page(Endpoint::ListImageSubJobs)?;
+        let page = ctx.page(endpoint)?;
         let subs = ctx.sub_jobs(
             JobKind::ImageJob,
             &statuses,
             &TypeFilter::single(Some(job_type)),
         )?;
-        let items: Vec<Value> = page
-            .slice(&subs)
-            .iter()
-            .map(|(job, sub)| ctx.render.image_sub_job(job, sub))
-            .collect();
-        Ok(json!({"count": subs.len(), "items": items}))
-    })();
-    respond(Endpoint::ListImageSubJobs, result)
+        let (count, items) = paged(page, &subs, |(job, sub)| ctx.render.image_sub_job(job, sub));
+        Ok(json!({"count": count, "items": items}))
+    })
 }
 
 async fn count_image_sub_jobs(
@@ -276,19 +300,22 @@ async fn count_image_sub_jobs(
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        let types = match ctx.query.single("job_type")? {
-            Some(list) => TypeFilter::list(Some(list)),
-            // Documented default: the three image-server sub-job types.
-            None => TypeFilter::OneOf(DEFAULT_IMAGE_COUNT_TYPES.map(String::from).to_vec()),
-        };
-        let statuses = ctx.statuses()?;
-        let count = ctx.sub_jobs(JobKind::ImageJob, &statuses, &types)?.len();
-        Ok(json!({"count": count}))
-    })();
-    respond(Endpoint::CountImageSubJobs, result)
+    list(
+        Endpoint::CountImageSubJobs,
+        &shared,
+        path,
+        raw.as_deref(),
+        |ctx| {
+            let types = match ctx.query.single("job_type")? {
+                Some(list) => TypeFilter::list(Some(list)),
+                // Documented default: the three image-server sub-job types.
+                None => TypeFilter::OneOf(DEFAULT_IMAGE_COUNT_TYPES.map(String::from).to_vec()),
+            };
+            let statuses = ctx.statuses()?;
+            let count = ctx.sub_jobs(JobKind::ImageJob, &statuses, &types)?.len();
+            Ok(json!({"count": count}))
+        },
+    )
 }
 
 async fn list_app_sub_jobs(
@@ -296,33 +323,23 @@ async fn list_app_sub_jobs(
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+    let endpoint = Endpoint::ListSubJobs;
+    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let statuses = ctx.statuses()?;
-        let page = ctx.page(Endpoint::ListSubJobs)?;
-        // Current sub-jobs first, then the ones that ended before the start.
-        let subs: Vec<ListedSub> = ctx
+        let page = ctx.page(endpoint)?;
+        let subs: Vec<Listed<(&Job, &SubJob)>> = ctx
             .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
             .into_iter()
-            .map(|(job, sub)| ListedSub::Current(job, sub))
-            .chain(
-                ctx.past_app_sub_jobs(&statuses, &types)?
-                    .map(ListedSub::Past),
-            )
+            .map(Listed::Current)
+            .chain(ctx.past_app_sub_jobs(&statuses, &types)?.map(Listed::Past))
             .collect();
-        let items: Vec<Value> = page
-            .slice(&subs)
-            .iter()
-            .map(|sub| match sub {
-                ListedSub::Current(job, sub) => ctx.render.app_sub_job(job, sub),
-                ListedSub::Past(sub) => ctx.render.past_app_sub_job(sub),
-            })
-            .collect();
-        Ok(json!({"count": subs.len(), "items": items}))
-    })();
-    respond(Endpoint::ListSubJobs, result)
+        let (count, items) = paged(page, &subs, |sub| match sub {
+            Listed::Current((job, sub)) => ctx.render.app_sub_job(job, sub),
+            Listed::Past(sub) => ctx.render.past_app_sub_job(sub),
+        });
+        Ok(json!({"count": count, "items": items}))
+    })
 }
 
 async fn count_app_sub_jobs(
@@ -330,43 +347,21 @@ async fn count_app_sub_jobs(
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        let types = TypeFilter::list(ctx.query.single("job_type")?);
-        let statuses = ctx.statuses()?;
-        let current = ctx
-            .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
-            .len();
-        let past = ctx.past_app_sub_jobs(&statuses, &types)?.count();
-        Ok(json!({"count": current + past}))
-    })();
-    respond(Endpoint::CountSubJobs, result)
-}
-
-async fn show_app_job(
-    State(shared): SharedState,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    let result = path_ids(path).and_then(|(project_id, job_id)| {
-        Ctx::new(&shared, &project_id, None)
-            .and_then(|ctx| Ok(ctx.render.app_job(ctx.job(JobKind::AppServerJob, &job_id)?)))
-    });
-    respond(Endpoint::ShowJobDetail, result)
-}
-
-async fn show_desktop_job(
-    State(shared): SharedState,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    let result = path_ids(path).and_then(|(project_id, job_id)| {
-        Ctx::new(&shared, &project_id, None).and_then(|ctx| {
-            Ok(ctx
-                .render
-                .desktop_job(ctx.job(JobKind::DesktopJob, &job_id)?))
-        })
-    });
-    respond(Endpoint::ShowJob, result)
+    list(
+        Endpoint::CountSubJobs,
+        &shared,
+        path,
+        raw.as_deref(),
+        |ctx| {
+            let types = TypeFilter::list(ctx.query.single("job_type")?);
+            let statuses = ctx.statuses()?;
+            let current = ctx
+                .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
+                .len();
+            let past = ctx.past_app_sub_jobs(&statuses, &types)?.count();
+            Ok(json!({"count": current + past}))
+        },
+    )
 }
 
 async fn list_desktop_sub_jobs(
@@ -374,9 +369,8 @@ async fn list_desktop_sub_jobs(
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
+    let endpoint = Endpoint::ListItaSubJobs;
+    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
         // The page's own example repeats `status`; accept that as "any of".
         let statuses: Vec<&str> = ctx
             .query
@@ -386,20 +380,17 @@ async fn list_desktop_sub_jobs(
             .collect();
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let pool = ctx.query.single("desktop_pool_id")?;
-        let page = ctx.page(Endpoint::ListItaSubJobs)?;
+        let page = ctx.page(endpoint)?;
         let subs: Vec<_> = ctx
             .sub_jobs(JobKind::DesktopJob, &statuses, &types)?
             .into_iter()
             .filter(|(job, _)| pool.is_none_or(|pool| job.desktop_pool_id.as_deref() == Some(pool)))
             .collect();
-        let jobs: Vec<Value> = page
-            .slice(&subs)
-            .iter()
-            .map(|(job, sub)| ctx.render.desktop_sub_job(job, sub))
-            .collect();
-        Ok(json!({"total_count": subs.len(), "jobs": jobs}))
-    })();
-    respond(Endpoint::ListItaSubJobs, result)
+        let (total_count, jobs) = paged(page, &subs, |(job, sub)| {
+            ctx.render.desktop_sub_job(job, sub)
+        });
+        Ok(json!({"total_count": total_count, "jobs": jobs}))
+    })
 }
 
 async fn stats(State(shared): SharedState) -> Response {

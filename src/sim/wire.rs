@@ -9,6 +9,7 @@ use super::clock::Clock;
 use super::past::PastJob;
 use super::scenario::{ErrorInfo, Job, SubJob};
 use super::timeline;
+use crate::api::Status;
 
 /// Renders (sub-)jobs as they look at one offset.
 #[derive(Debug, Clone, Copy)]
@@ -54,50 +55,68 @@ impl Render<'_> {
         self.times(format, job.visible_after, job.terminal().map(|(_, at)| at))
     }
 
+    /// What an Application Streaming sub-job item says of a current sub-job.
+    fn current_sub<'s>(&self, job: &'s Job, sub: &'s SubJob) -> AppStreamSub<'s> {
+        let (begin, end) = self.sub_times(Format::AppStream, job, sub);
+        AppStreamSub {
+            id: &sub.id,
+            job_type: &sub.job_type,
+            resource_id: sub.resource.id.clone(),
+            resource_name: sub.resource.name.clone(),
+            begin,
+            end,
+            status: sub.status_at(self.t),
+            error: sub.error_at(self.t),
+            job_id: &job.id,
+        }
+    }
+
+    /// An Application Streaming sub-job item; `error_fields` lays out its
+    /// error, which the two services' item types place differently.
+    fn appstream_sub_job(
+        &self,
+        sub: AppStreamSub<'_>,
+        error_fields: impl FnOnce(Option<&ErrorInfo>) -> Vec<(&'static str, Value)>,
+    ) -> Value {
+        let mut body = Map::new();
+        body.insert("id".into(), json!(sub.id));
+        body.insert("job_type".into(), json!(sub.job_type));
+        body.insert(
+            "job_resource_info".into(),
+            json!({
+                "resource_id": sub.resource_id,
+                "resource_name": sub.resource_name,
+            }),
+        );
+        body.insert("begin_time".into(), sub.begin);
+        body.insert("end_time".into(), sub.end);
+        body.insert("status".into(), json!(sub.status.as_str()));
+        for (key, value) in error_fields(sub.error.as_ref()) {
+            body.insert(key.into(), value);
+        }
+        body.insert("project_id".into(), json!(self.project_id));
+        body.insert("job_id".into(), json!(sub.job_id));
+        Value::Object(body)
+    }
+
     /// An image-server sub-job (`ImageJobDetailInfo`): errors nested in
     /// `job_execute_info`, empty strings when there is none (as on the page).
     pub fn image_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
-        let (begin, end) = self.sub_times(Format::AppStream, job, sub);
-        let error = sub.error_at(self.t);
-        json!({
-            "id": sub.id,
-            "job_type": sub.job_type,
-            "job_resource_info": {
-                "resource_id": sub.resource.id,
-                "resource_name": sub.resource.name,
-            },
-            "begin_time": begin,
-            "end_time": end,
-            "status": sub.status_at(self.t).as_str(),
-            "job_execute_info": {
-                "error_code": error.as_ref().map_or("", |e| e.code.as_str()),
-                "error_message": error.as_ref().map_or("", |e| e.message.as_str()),
-            },
-            "project_id": self.project_id,
-            "job_id": job.id,
+        self.appstream_sub_job(self.current_sub(job, sub), |error| {
+            vec![(
+                "job_execute_info",
+                json!({
+                    "error_code": error.map_or("", |e| e.code.as_str()),
+                    "error_message": error.map_or("", |e| e.message.as_str()),
+                }),
+            )]
         })
     }
 
     /// An app-server sub-job (`SubJobDetailInfo`/`JobDetailInfo`): flat
     /// `error_code`/`error_message`, null when there is no error.
     pub fn app_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
-        let (begin, end) = self.sub_times(Format::AppStream, job, sub);
-        let error = sub.error_at(self.t);
-        json!({
-            "id": sub.id,
-            "job_type": sub.job_type,
-            "job_resource_info": {
-                "resource_id": sub.resource.id,
-                "resource_name": sub.resource.name,
-            },
-            "begin_time": begin,
-            "end_time": end,
-            "status": sub.status_at(self.t).as_str(),
-            "error_code": error.as_ref().map(|e| e.code.as_str()),
-            "error_message": error.as_ref().map(|e| e.message.as_str()),
-            "project_id": self.project_id,
-            "job_id": job.id,
-        })
+        self.appstream_sub_job(self.current_sub(job, sub), flat_error)
     }
 
     /// A workspace sub-job (`JobDetailInfo` of the v2 API): the desktop in
@@ -174,41 +193,40 @@ impl Render<'_> {
     /// start; its job, long gone, shares its id.
     pub fn past_app_sub_job(&self, sub: &PastJob) -> Value {
         let failed = timeline::is_failure(&sub.status);
-        let error = failed.then(ErrorInfo::generic);
-        json!({
-            "id": sub.id,
-            "job_type": sub.job_type,
-            "job_resource_info": {
-                "resource_id": format!("server-{}", sub.id),
-                "resource_name": format!("server-{}", sub.id),
-            },
-            "begin_time": self.time_before(sub.began_ago()),
-            "end_time": self.time_before(sub.ended_ago),
-            "status": sub.status.as_str(),
-            "error_code": error.as_ref().map(|e| e.code.as_str()),
-            "error_message": error.as_ref().map(|e| e.message.as_str()),
-            "project_id": self.project_id,
-            "job_id": sub.id,
-        })
+        let server = format!("server-{}", sub.id);
+        let item = AppStreamSub {
+            id: &sub.id,
+            job_type: &sub.job_type,
+            resource_id: server.clone(),
+            resource_name: server,
+            begin: self.time_before(sub.began_ago()),
+            end: self.time_before(sub.ended_ago),
+            status: sub.status.clone(),
+            error: failed.then(ErrorInfo::generic),
+            job_id: &sub.id,
+        };
+        self.appstream_sub_job(item, flat_error)
     }
 
     /// `ShowImageJob`: the summary plus image sub-jobs.
     pub fn image_job(&self, job: &Job) -> Value {
-        let mut body = self.image_job_summary(job);
-        let subs: Vec<Value> = job
-            .visible_sub_jobs(self.t)
-            .map(|sub| self.image_sub_job(job, sub))
-            .collect();
-        body["sub_jobs"] = Value::Array(subs);
-        body
+        self.summary_with_sub_jobs(job, Self::image_sub_job)
     }
 
     /// `ShowJobDetail` (app servers, v2): same shape with app sub-jobs.
     pub fn app_job(&self, job: &Job) -> Value {
+        self.summary_with_sub_jobs(job, Self::app_sub_job)
+    }
+
+    fn summary_with_sub_jobs(
+        &self,
+        job: &Job,
+        sub_job: fn(&Self, &Job, &SubJob) -> Value,
+    ) -> Value {
         let mut body = self.image_job_summary(job);
         let subs: Vec<Value> = job
             .visible_sub_jobs(self.t)
-            .map(|sub| self.app_sub_job(job, sub))
+            .map(|sub| sub_job(self, job, sub))
             .collect();
         body["sub_jobs"] = Value::Array(subs);
         body
@@ -246,4 +264,26 @@ impl Render<'_> {
             .or_else(|| job.sub_jobs.iter().find_map(|sub| sub.error_at(self.t)))
             .or_else(|| Some(ErrorInfo::generic()))
     }
+}
+
+/// An Application Streaming sub-job item's fields, current or past.
+struct AppStreamSub<'s> {
+    id: &'s str,
+    job_type: &'s str,
+    resource_id: String,
+    resource_name: String,
+    begin: Value,
+    end: Value,
+    status: Status,
+    error: Option<ErrorInfo>,
+    job_id: &'s str,
+}
+
+/// `error_code` and `error_message` beside the other fields, null without
+/// an error.
+fn flat_error(error: Option<&ErrorInfo>) -> Vec<(&'static str, Value)> {
+    vec![
+        ("error_code", json!(error.map(|e| e.code.as_str()))),
+        ("error_message", json!(error.map(|e| e.message.as_str()))),
+    ]
 }
