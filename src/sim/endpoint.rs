@@ -48,7 +48,7 @@ impl Endpoint {
     };
 
     /// The operation of the API's table it serves (`None`: [`Endpoint::Unknown`]).
-    pub const fn operation(self) -> Option<Operation> {
+    pub(crate) const fn operation(self) -> Option<Operation> {
         match self {
             Self::Api(operation) => Some(operation),
             Self::Unknown => None,
@@ -69,24 +69,24 @@ impl Endpoint {
     }
 
     /// The served operation named `name` (its SDK name, as [`Self::name`]).
-    pub fn from_name(name: &str) -> Option<Endpoint> {
+    pub(crate) fn from_name(name: &str) -> Option<Endpoint> {
         Self::SERVED.into_iter().find(|e| e.name() == name)
     }
 
     /// The route, in axum's syntax: the operation's path template.
-    pub fn route(self) -> &'static str {
+    pub(crate) fn route(self) -> &'static str {
         self.operation().map_or("/{*rest}", Operation::template)
     }
 
     /// Whether errors from this operation use the workspace v2 body (which
     /// adds `error_detail`).
-    pub fn is_workspace(self) -> bool {
+    pub(crate) fn is_workspace(self) -> bool {
         self.operation()
             .is_some_and(|operation| operation.service() == Service::Workspace)
     }
 
     /// Recognises the operation a request path is for.
-    pub fn classify(path: &str) -> Endpoint {
+    pub(crate) fn classify(path: &str) -> Endpoint {
         Self::SERVED
             .into_iter()
             .find(|endpoint| matches_route(endpoint.route(), path))

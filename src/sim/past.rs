@@ -10,17 +10,17 @@ use crate::api::Status;
 /// A validated `past_image_jobs` or `past_app_server_sub_jobs` entry:
 /// (sub-)jobs of one type and how long each took.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PastJobs {
-    pub job_type: String,
-    pub took: Took,
+pub(crate) struct PastJobs {
+    pub(crate) job_type: String,
+    pub(crate) took: Took,
     /// SUCCESS or FAILED.
-    pub status: Status,
-    pub seed: u64,
+    pub(crate) status: Status,
+    pub(crate) seed: u64,
 }
 
 /// How long the past jobs took.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Took {
+pub(crate) enum Took {
     /// `count` jobs, each a seeded uniform draw in `min..=max`.
     Uniform {
         count: u64,
@@ -35,19 +35,19 @@ pub enum Took {
 /// One image job or app-server sub-job that ended before the simulator's
 /// start.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PastJob {
-    pub id: String,
-    pub job_type: String,
-    pub status: Status,
+pub(crate) struct PastJob {
+    pub(crate) id: String,
+    pub(crate) job_type: String,
+    pub(crate) status: Status,
     /// How long before the start it ended.
-    pub ended_ago: Duration,
+    pub(crate) ended_ago: Duration,
     /// How long it ran.
-    pub took: Duration,
+    pub(crate) took: Duration,
 }
 
 impl PastJob {
     /// How long before the start it began.
-    pub fn began_ago(&self) -> Duration {
+    pub(crate) fn began_ago(&self) -> Duration {
         self.ended_ago.saturating_add(self.took)
     }
 }
@@ -55,7 +55,7 @@ impl PastJob {
 impl PastJobs {
     /// The generated jobs, one after the other going back in time, a minute
     /// apart; the same seed always gives the same ones.
-    pub fn jobs(&self) -> Vec<PastJob> {
+    pub(crate) fn jobs(&self) -> Vec<PastJob> {
         let mut rng = fastrand::Rng::with_seed(self.seed);
         let durations: Vec<Duration> = match &self.took {
             Took::Uniform { count, min, max } => {

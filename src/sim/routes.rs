@@ -23,7 +23,7 @@ use crate::api::Status;
 type SharedState = State<Arc<Shared>>;
 
 /// The router for every API endpoint and `/_sim/{stats,health}`.
-pub fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(
             Endpoint::ShowImageJob.route(),
@@ -62,7 +62,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// A JSON response with `status`.
-pub fn json_response(status: u16, body: &Value) -> Response {
+pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,

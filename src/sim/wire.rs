@@ -13,11 +13,11 @@ use crate::api::Status;
 
 /// Renders (sub-)jobs as they look at one offset.
 #[derive(Debug, Clone, Copy)]
-pub struct Render<'a> {
-    pub clock: &'a Clock,
-    pub project_id: &'a str,
+pub(crate) struct Render<'a> {
+    pub(crate) clock: &'a Clock,
+    pub(crate) project_id: &'a str,
     /// The offset the responses describe.
-    pub t: Duration,
+    pub(crate) t: Duration,
 }
 
 /// Which time stamp format a service uses.
@@ -101,7 +101,7 @@ impl Render<'_> {
 
     /// An image-server sub-job (`ImageJobDetailInfo`): errors nested in
     /// `job_execute_info`, empty strings when there is none (as on the page).
-    pub fn image_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
+    pub(crate) fn image_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
         self.appstream_sub_job(self.current_sub(job, sub), |error| {
             vec![(
                 "job_execute_info",
@@ -115,13 +115,13 @@ impl Render<'_> {
 
     /// An app-server sub-job (`SubJobDetailInfo`/`JobDetailInfo`): flat
     /// `error_code`/`error_message`, null when there is no error.
-    pub fn app_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
+    pub(crate) fn app_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
         self.appstream_sub_job(self.current_sub(job, sub), flat_error)
     }
 
     /// A workspace sub-job (`JobDetailInfo` of the v2 API): the desktop in
     /// `entities`, progress in `process`, errors in `error_code`/`fail_reason`.
-    pub fn desktop_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
+    pub(crate) fn desktop_sub_job(&self, job: &Job, sub: &SubJob) -> Value {
         let (begin, end) = self.sub_times(Format::Workspace, job, sub);
         let error = sub.error_at(self.t);
         let resource = &sub.resource;
@@ -159,7 +159,7 @@ impl Render<'_> {
     }
 
     /// An image job as listed (`ImageJobInfo`).
-    pub fn image_job_summary(&self, job: &Job) -> Value {
+    pub(crate) fn image_job_summary(&self, job: &Job) -> Value {
         let (begin, end) = self.job_times(Format::AppStream, job);
         json!({
             "id": job.id,
@@ -178,7 +178,7 @@ impl Render<'_> {
     }
 
     /// A `ListImageJobs` item for a job that ended before the start.
-    pub fn past_image_job_summary(&self, job: &PastJob) -> Value {
+    pub(crate) fn past_image_job_summary(&self, job: &PastJob) -> Value {
         json!({
             "id": job.id,
             "job_type": job.job_type,
@@ -191,7 +191,7 @@ impl Render<'_> {
 
     /// A `ListSubJobs` item for an app-server sub-job that ended before the
     /// start; its job, long gone, shares its id.
-    pub fn past_app_sub_job(&self, sub: &PastJob) -> Value {
+    pub(crate) fn past_app_sub_job(&self, sub: &PastJob) -> Value {
         let failed = timeline::is_failure(&sub.status);
         let server = format!("server-{}", sub.id);
         let item = AppStreamSub {
@@ -209,12 +209,12 @@ impl Render<'_> {
     }
 
     /// `ShowImageJob`: the summary plus image sub-jobs.
-    pub fn image_job(&self, job: &Job) -> Value {
+    pub(crate) fn image_job(&self, job: &Job) -> Value {
         self.summary_with_sub_jobs(job, Self::image_sub_job)
     }
 
     /// `ShowJobDetail` (app servers, v2): same shape with app sub-jobs.
-    pub fn app_job(&self, job: &Job) -> Value {
+    pub(crate) fn app_job(&self, job: &Job) -> Value {
         self.summary_with_sub_jobs(job, Self::app_sub_job)
     }
 
@@ -234,7 +234,7 @@ impl Render<'_> {
 
     /// Workspace `ShowJob`: adds `job_error_code` and `fail_reason`, set once
     /// the job has failed.
-    pub fn desktop_job(&self, job: &Job) -> Value {
+    pub(crate) fn desktop_job(&self, job: &Job) -> Value {
         let (begin, end) = self.job_times(Format::Workspace, job);
         let error = self.job_error(job);
         let subs: Vec<Value> = job
