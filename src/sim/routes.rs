@@ -18,47 +18,46 @@ use super::query::{DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter};
 use super::scenario::{Job, JobKind, SubJob};
 use super::server::Shared;
 use super::wire::Render;
-use crate::api::Status;
+use crate::api::{Operation, Status};
 
 type SharedState = State<Arc<Shared>>;
 
 /// The router for every API endpoint and `/_sim/{stats,health}`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route(
-            Endpoint::ShowImageJob.route(),
-            show(Endpoint::ShowImageJob, JobKind::ImageJob, |render, job| {
-                render.image_job(job)
-            }),
-        )
-        .route(Endpoint::ListImageJobs.route(), get(list_image_jobs))
-        .route(Endpoint::ListImageSubJobs.route(), get(list_image_sub_jobs))
-        .route(
-            Endpoint::CountImageSubJobs.route(),
-            get(count_image_sub_jobs),
-        )
-        .route(Endpoint::ListSubJobs.route(), get(list_app_sub_jobs))
-        .route(Endpoint::CountSubJobs.route(), get(count_app_sub_jobs))
-        .route(
-            Endpoint::ShowJobDetail.route(),
-            show(
-                Endpoint::ShowJobDetail,
-                JobKind::AppServerJob,
-                |render, job| render.app_job(job),
-            ),
-        )
-        .route(
-            Endpoint::ShowJob.route(),
-            show(Endpoint::ShowJob, JobKind::DesktopJob, |render, job| {
-                render.desktop_job(job)
-            }),
-        )
-        .route(Endpoint::ListItaSubJobs.route(), get(list_desktop_sub_jobs))
+    Endpoint::SERVED
+        .into_iter()
+        .fold(Router::new(), |router, endpoint| {
+            router.route(endpoint.route(), handler(endpoint))
+        })
         .route("/_sim/stats", get(stats))
         .route("/_sim/health", get(health))
         .fallback(no_such_api)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
+}
+
+/// What answers each operation of the API's table.
+fn handler(endpoint: Endpoint) -> MethodRouter<Arc<Shared>> {
+    let Some(operation) = endpoint.operation() else {
+        return get(no_such_api);
+    };
+    match operation {
+        Operation::ShowImageJob => show(endpoint, JobKind::ImageJob, |render, job| {
+            render.image_job(job)
+        }),
+        Operation::ListImageJobs => list(endpoint, list_image_jobs),
+        Operation::ListImageSubJobs => list(endpoint, list_image_sub_jobs),
+        Operation::CountImageSubJobs => list(endpoint, count_image_sub_jobs),
+        Operation::ListSubJobs => list(endpoint, list_app_sub_jobs),
+        Operation::CountSubJobs => list(endpoint, count_app_sub_jobs),
+        Operation::ShowJobDetail => show(endpoint, JobKind::AppServerJob, |render, job| {
+            render.app_job(job)
+        }),
+        Operation::ShowJob => show(endpoint, JobKind::DesktopJob, |render, job| {
+            render.desktop_job(job)
+        }),
+        Operation::ListItaSubJobs => list(endpoint, list_desktop_sub_jobs),
+    }
 }
 
 /// A JSON response with `status`.
@@ -82,6 +81,8 @@ fn respond(endpoint: Endpoint, result: Result<Value, ApiError>) -> Response {
 /// Everything a handler needs for one request: the world at one instant.
 struct Ctx<'a> {
     shared: &'a Shared,
+    /// The operation asked for.
+    endpoint: Endpoint,
     render: Render<'a>,
     query: Query,
 }
@@ -89,6 +90,7 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(
         shared: &'a Shared,
+        endpoint: Endpoint,
         project_id: &str,
         raw_query: Option<&str>,
     ) -> Result<Self, ApiError> {
@@ -100,6 +102,7 @@ impl<'a> Ctx<'a> {
         }
         Ok(Self {
             shared,
+            endpoint,
             render: Render {
                 clock: &world.clock,
                 project_id: &world.scenario.project_id,
@@ -176,7 +179,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The page asked of `endpoint`, within its documented limits.
-    fn page(&self, endpoint: Endpoint) -> Result<Page, ApiError> {
+    fn page(&self) -> Result<Page, ApiError> {
+        let endpoint = self.endpoint;
         let limits = endpoint
             .operation()
             .and_then(|op| op.page())
@@ -208,7 +212,7 @@ fn show(
     get(
         move |State(shared): SharedState, path: Result<Path<(String, String)>, PathRejection>| async move {
             let result = path_ids(path).and_then(|(project_id, job_id)| {
-                let ctx = Ctx::new(&shared, &project_id, None)?;
+                let ctx = Ctx::new(&shared, endpoint, &project_id, None)?;
                 Ok(render(&ctx.render, ctx.job(kind, &job_id)?))
             });
             respond(endpoint, result)
@@ -216,18 +220,21 @@ fn show(
     )
 }
 
-/// Answers an operation on a project's jobs: `body` builds the answer.
+/// The handler of an operation on a project's jobs: `body` builds the answer.
 fn list(
     endpoint: Endpoint,
-    shared: &Shared,
-    path: Result<Path<String>, PathRejection>,
-    raw_query: Option<&str>,
-    body: impl FnOnce(&Ctx<'_>) -> Result<Value, ApiError>,
-) -> Response {
-    let result = path_ids(path)
-        .and_then(|project_id| Ctx::new(shared, &project_id, raw_query))
-        .and_then(|ctx| body(&ctx));
-    respond(endpoint, result)
+    body: fn(&Ctx<'_>) -> Result<Value, ApiError>,
+) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(shared): SharedState,
+              path: Result<Path<String>, PathRejection>,
+              RawQuery(raw): RawQuery| async move {
+            let result = path_ids(path)
+                .and_then(|project_id| Ctx::new(&shared, endpoint, &project_id, raw.as_deref()))
+                .and_then(|ctx| body(&ctx));
+            respond(endpoint, result)
+        },
+    )
 }
 
 /// The total and the page asked for, each item rendered by `render`.
@@ -242,155 +249,102 @@ enum Listed<'a, C> {
     Past(&'a PastJob),
 }
 
-async fn list_image_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let endpoint = Endpoint::ListImageJobs;
-    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
-        let statuses = ctx.statuses()?;
-        let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let page = ctx.page(endpoint)?;
-        let t = ctx.t();
-        let past = &shared.world.scenario.past_image_jobs;
-        let jobs: Vec<Listed<&Job>> = shared
-            .world
-            .visible_image_jobs(t)
-            .filter(|job| {
-                types.admits(&job.job_type) && status_matches(&statuses, &job.status_at(t))
-            })
-            .map(Listed::Current)
-            .chain(ctx.past(past, None, &statuses, &types).map(Listed::Past))
-            .collect();
-        let (count, items) = paged(page, &jobs, |job| match job {
-            Listed::Current(job) => ctx.render.image_job_summary(job),
-            Listed::Past(job) => ctx.render.past_image_job_summary(job),
-        });
-        Ok(json!({"count": count, "items": items}))
-    })
+fn list_image_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let statuses = ctx.statuses()?;
+    let types = TypeFilter::single(ctx.query.single("job_type")?);
+    let page = ctx.page()?;
+    let t = ctx.t();
+    let past = &ctx.shared.world.scenario.past_image_jobs;
+    let jobs: Vec<Listed<&Job>> = ctx
+        .shared
+        .world
+        .visible_image_jobs(t)
+        .filter(|job| types.admits(&job.job_type) && status_matches(&statuses, &job.status_at(t)))
+        .map(Listed::Current)
+        .chain(ctx.past(past, None, &statuses, &types).map(Listed::Past))
+        .collect();
+    let (count, items) = paged(page, &jobs, |job| match job {
+        Listed::Current(job) => ctx.render.image_job_summary(job),
+        Listed::Past(job) => ctx.render.past_image_job_summary(job),
+    });
+    Ok(json!({"count": count, "items": items}))
 }
 
-async fn list_image_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let endpoint = Endpoint::ListImageSubJobs;
-    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
-        // The page marks job_type as mandatory on this list (not on the count).
-        let job_type = ctx
-            .query
-            .single("job_type")?
-            .ok_or_else(|| ApiError::bad_request("The parameter job_type is mandatory."))?;
-        let statuses = ctx.statuses()?;
-        let page = ctx.page(endpoint)?;
-        let subs = ctx.sub_jobs(
-            JobKind::ImageJob,
-            &statuses,
-            &TypeFilter::single(Some(job_type)),
-        )?;
-        let (count, items) = paged(page, &subs, |(job, sub)| ctx.render.image_sub_job(job, sub));
-        Ok(json!({"count": count, "items": items}))
-    })
+fn list_image_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    // The page marks job_type as mandatory on this list (not on the count).
+    let job_type = ctx
+        .query
+        .single("job_type")?
+        .ok_or_else(|| ApiError::bad_request("The parameter job_type is mandatory."))?;
+    let statuses = ctx.statuses()?;
+    let page = ctx.page()?;
+    let subs = ctx.sub_jobs(
+        JobKind::ImageJob,
+        &statuses,
+        &TypeFilter::single(Some(job_type)),
+    )?;
+    let (count, items) = paged(page, &subs, |(job, sub)| ctx.render.image_sub_job(job, sub));
+    Ok(json!({"count": count, "items": items}))
 }
 
-async fn count_image_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    list(
-        Endpoint::CountImageSubJobs,
-        &shared,
-        path,
-        raw.as_deref(),
-        |ctx| {
-            let types = match ctx.query.single("job_type")? {
-                Some(list) => TypeFilter::list(Some(list)),
-                // Documented default: the three image-server sub-job types.
-                None => TypeFilter::OneOf(DEFAULT_IMAGE_COUNT_TYPES.map(String::from).to_vec()),
-            };
-            let statuses = ctx.statuses()?;
-            let count = ctx.sub_jobs(JobKind::ImageJob, &statuses, &types)?.len();
-            Ok(json!({"count": count}))
-        },
-    )
+fn count_image_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let types = match ctx.query.single("job_type")? {
+        Some(list) => TypeFilter::list(Some(list)),
+        // Documented default: the three image-server sub-job types.
+        None => TypeFilter::OneOf(DEFAULT_IMAGE_COUNT_TYPES.map(String::from).to_vec()),
+    };
+    let statuses = ctx.statuses()?;
+    let count = ctx.sub_jobs(JobKind::ImageJob, &statuses, &types)?.len();
+    Ok(json!({"count": count}))
 }
 
-async fn list_app_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let endpoint = Endpoint::ListSubJobs;
-    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
-        let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let statuses = ctx.statuses()?;
-        let page = ctx.page(endpoint)?;
-        let subs: Vec<Listed<(&Job, &SubJob)>> = ctx
-            .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
-            .into_iter()
-            .map(Listed::Current)
-            .chain(ctx.past_app_sub_jobs(&statuses, &types)?.map(Listed::Past))
-            .collect();
-        let (count, items) = paged(page, &subs, |sub| match sub {
-            Listed::Current((job, sub)) => ctx.render.app_sub_job(job, sub),
-            Listed::Past(sub) => ctx.render.past_app_sub_job(sub),
-        });
-        Ok(json!({"count": count, "items": items}))
-    })
+fn list_app_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let types = TypeFilter::single(ctx.query.single("job_type")?);
+    let statuses = ctx.statuses()?;
+    let page = ctx.page()?;
+    let subs: Vec<Listed<(&Job, &SubJob)>> = ctx
+        .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
+        .into_iter()
+        .map(Listed::Current)
+        .chain(ctx.past_app_sub_jobs(&statuses, &types)?.map(Listed::Past))
+        .collect();
+    let (count, items) = paged(page, &subs, |sub| match sub {
+        Listed::Current((job, sub)) => ctx.render.app_sub_job(job, sub),
+        Listed::Past(sub) => ctx.render.past_app_sub_job(sub),
+    });
+    Ok(json!({"count": count, "items": items}))
 }
 
-async fn count_app_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    list(
-        Endpoint::CountSubJobs,
-        &shared,
-        path,
-        raw.as_deref(),
-        |ctx| {
-            let types = TypeFilter::list(ctx.query.single("job_type")?);
-            let statuses = ctx.statuses()?;
-            let current = ctx
-                .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
-                .len();
-            let past = ctx.past_app_sub_jobs(&statuses, &types)?.count();
-            Ok(json!({"count": current + past}))
-        },
-    )
+fn count_app_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let types = TypeFilter::list(ctx.query.single("job_type")?);
+    let statuses = ctx.statuses()?;
+    let current = ctx
+        .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
+        .len();
+    let past = ctx.past_app_sub_jobs(&statuses, &types)?.count();
+    Ok(json!({"count": current + past}))
 }
 
-async fn list_desktop_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let endpoint = Endpoint::ListItaSubJobs;
-    list(endpoint, &shared, path, raw.as_deref(), |ctx| {
-        // The page's own example repeats `status`; accept that as "any of".
-        let statuses: Vec<&str> = ctx
-            .query
-            .all("status")
-            .into_iter()
-            .filter(|status| !status.is_empty())
-            .collect();
-        let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let pool = ctx.query.single("desktop_pool_id")?;
-        let page = ctx.page(endpoint)?;
-        let subs: Vec<_> = ctx
-            .sub_jobs(JobKind::DesktopJob, &statuses, &types)?
-            .into_iter()
-            .filter(|(job, _)| pool.is_none_or(|pool| job.desktop_pool_id.as_deref() == Some(pool)))
-            .collect();
-        let (total_count, jobs) = paged(page, &subs, |(job, sub)| {
-            ctx.render.desktop_sub_job(job, sub)
-        });
-        Ok(json!({"total_count": total_count, "jobs": jobs}))
-    })
+fn list_desktop_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    // The page's own example repeats `status`; accept that as "any of".
+    let statuses: Vec<&str> = ctx
+        .query
+        .all("status")
+        .into_iter()
+        .filter(|status| !status.is_empty())
+        .collect();
+    let types = TypeFilter::single(ctx.query.single("job_type")?);
+    let pool = ctx.query.single("desktop_pool_id")?;
+    let page = ctx.page()?;
+    let subs: Vec<_> = ctx
+        .sub_jobs(JobKind::DesktopJob, &statuses, &types)?
+        .into_iter()
+        .filter(|(job, _)| pool.is_none_or(|pool| job.desktop_pool_id.as_deref() == Some(pool)))
+        .collect();
+    let (total_count, jobs) = paged(page, &subs, |(job, sub)| {
+        ctx.render.desktop_sub_job(job, sub)
+    });
+    Ok(json!({"total_count": total_count, "jobs": jobs}))
 }
 
 async fn stats(State(shared): SharedState) -> Response {

@@ -158,17 +158,24 @@ impl Render<'_> {
         })
     }
 
+    /// The fields every job body starts with.
+    fn job_fields(&self, format: Format, job: &Job) -> Map<String, Value> {
+        let (begin, end) = self.job_times(format, job);
+        let mut fields = Map::new();
+        fields.insert("id".into(), json!(job.id));
+        fields.insert("job_type".into(), json!(job.job_type));
+        fields.insert("begin_time".into(), begin);
+        fields.insert("end_time".into(), end);
+        fields.insert("status".into(), json!(job.status_at(self.t).as_str()));
+        fields
+    }
+
     /// An image job as listed (`ImageJobInfo`).
     pub(crate) fn image_job_summary(&self, job: &Job) -> Value {
-        let (begin, end) = self.job_times(Format::AppStream, job);
-        json!({
-            "id": job.id,
-            "job_type": job.job_type,
-            "begin_time": begin,
-            "end_time": end,
-            "status": job.status_at(self.t).as_str(),
-            "sub_jobs_total": job.visible_sub_jobs(self.t).count(),
-        })
+        let mut body = self.job_fields(Format::AppStream, job);
+        let total = job.visible_sub_jobs(self.t).count();
+        body.insert("sub_jobs_total".into(), json!(total));
+        Value::Object(body)
     }
 
     fn time_before(&self, ago: Duration) -> Value {
@@ -235,23 +242,19 @@ impl Render<'_> {
     /// Workspace `ShowJob`: adds `job_error_code` and `fail_reason`, set once
     /// the job has failed.
     pub(crate) fn desktop_job(&self, job: &Job) -> Value {
-        let (begin, end) = self.job_times(Format::Workspace, job);
+        let mut body = self.job_fields(Format::Workspace, job);
         let error = self.job_error(job);
         let subs: Vec<Value> = job
             .visible_sub_jobs(self.t)
             .map(|sub| self.desktop_sub_job(job, sub))
             .collect();
-        json!({
-            "id": job.id,
-            "job_type": job.job_type,
-            "begin_time": begin,
-            "end_time": end,
-            "status": job.status_at(self.t).as_str(),
-            "job_error_code": error.as_ref().map(|e| e.code.as_str()),
-            "fail_reason": error.as_ref().map(|e| e.message.as_str()),
-            "sub_jobs_total": subs.len(),
-            "sub_jobs": subs,
-        })
+        let code = error.as_ref().map(|e| e.code.as_str());
+        let reason = error.as_ref().map(|e| e.message.as_str());
+        body.insert("job_error_code".into(), json!(code));
+        body.insert("fail_reason".into(), json!(reason));
+        body.insert("sub_jobs_total".into(), json!(subs.len()));
+        body.insert("sub_jobs".into(), Value::Array(subs));
+        Value::Object(body)
     }
 
     /// A failed job's error: its own, else its first failed sub-job's.
