@@ -290,3 +290,52 @@ fn flat_error(error: Option<&ErrorInfo>) -> Vec<(&'static str, Value)> {
         ("error_message", json!(error.map(|e| e.message.as_str()))),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Scenario;
+
+    /// Current and past app-server sub-jobs are listed side by side, so a
+    /// client must find the same fields in both, failed or not.
+    #[test]
+    fn past_and_current_app_sub_jobs_have_one_shape() {
+        let scenario = Scenario::from_yaml(
+            r#"
+project_id: p1
+jobs:
+  - {id: app-1, kind: app_server_job,
+     sub_jobs: [{id: s1, timeline: [{at: 0s, status: FAILED}],
+                 error: {code: E1, message: broke}}]}
+past_app_server_sub_jobs:
+  - {durations: [1m], status: FAILED}
+"#,
+            "shape",
+        )
+        .unwrap();
+        let clock = Clock::start();
+        let render = Render {
+            clock: &clock,
+            project_id: "p1",
+            t: Duration::from_secs(1),
+        };
+        let job = &scenario.jobs[0];
+        let current = render.app_sub_job(job, &job.sub_jobs[0]);
+        let past = render.past_app_sub_job(&scenario.past_app_server_sub_jobs[0]);
+        let keys = |body: &Value| {
+            body.as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&current), keys(&past));
+        assert_eq!(
+            keys(&current["job_resource_info"]),
+            keys(&past["job_resource_info"])
+        );
+        assert_eq!(current["error_code"], "E1");
+        assert_eq!(past["error_code"], ErrorInfo::generic().code);
+        assert_eq!(past["job_id"], past["id"]);
+    }
+}
