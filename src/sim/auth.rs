@@ -34,11 +34,11 @@ pub enum SimAuth {
 
 /// A request the gateway refuses: the HTTP status and the JSON body to send.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
+pub(crate) struct Rejection {
     /// HTTP status code (401 for every authentication failure).
-    pub status: u16,
+    pub(crate) status: u16,
     /// `{"error_code", "error_msg", "request_id"}`, as the gateway sends it.
-    pub body: serde_json::Value,
+    pub(crate) body: serde_json::Value,
 }
 
 impl Rejection {
@@ -54,25 +54,27 @@ impl Rejection {
     }
 
     /// The `error_code`, e.g. `APIG.0301`.
-    pub fn error_code(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn error_code(&self) -> &str {
         self.body["error_code"].as_str().unwrap_or_default()
     }
 
     /// The `request_id`, worth echoing in an `X-Request-Id` header.
-    pub fn request_id(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn request_id(&self) -> &str {
         self.body["request_id"].as_str().unwrap_or_default()
     }
 }
 
 /// The gateway's 401 with `error_code` and `error_msg`.
-pub fn unauthorized(error_code: &str, error_msg: String) -> Rejection {
+pub(crate) fn unauthorized(error_code: &str, error_msg: String) -> Rejection {
     Rejection::unauthorized(error_code, error_msg)
 }
 
 /// The gateway's code for bad IAM authentication information.
-pub const BAD_IAM_AUTH: &str = "APIG.0301";
+pub(crate) const BAD_IAM_AUTH: &str = "APIG.0301";
 /// The gateway's code for a token it does not accept.
-pub const TOKEN_MUST_BE_UPDATED: &str = "APIG.0307";
+pub(crate) const TOKEN_MUST_BE_UPDATED: &str = "APIG.0307";
 
 const IAM_PREFIX: &str = "Incorrect IAM authentication information";
 
@@ -92,7 +94,7 @@ fn unknown_access_key(access_key: &str) -> Rejection {
 
 /// Checks a request's authentication without any clock check (the official
 /// SDK may sign with a fixed `X-Sdk-Date` in tests).
-pub fn check(
+pub(crate) fn check(
     auth: &SimAuth,
     method: &Method,
     uri: &Uri,
@@ -105,7 +107,7 @@ pub fn check(
 /// Like [`check`], and with `clock = Some((now, max_skew))` also rejects an
 /// `X-Sdk-Date` further than `max_skew` from `now` (the real gateway allows
 /// 15 minutes).
-pub fn check_with_clock(
+pub(crate) fn check_with_clock(
     auth: &SimAuth,
     method: &Method,
     uri: &Uri,

@@ -7,14 +7,14 @@ use jiff::Timestamp;
 
 /// When the simulator started, on the monotonic and the wall clock.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     started: Instant,
     wall_start: Timestamp,
 }
 
 impl Clock {
     /// A clock starting now.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self {
             started: Instant::now(),
             wall_start: Timestamp::now(),
@@ -22,15 +22,23 @@ impl Clock {
     }
 
     /// A clock whose offset 0 is shown as `wall_start` (for tests).
-    pub fn starting_at(wall_start: Timestamp) -> Self {
+    #[cfg(test)]
+    pub(crate) fn starting_at(wall_start: Timestamp) -> Self {
         Self {
             started: Instant::now(),
             wall_start,
         }
     }
 
+    /// The start on the wall clock, in microseconds since the Unix epoch:
+    /// lets a benchmark convert offsets (ground truth) into wall-clock
+    /// times without guessing when the process started.
+    pub(crate) fn started_unix_us(&self) -> i64 {
+        self.wall_start.as_microsecond()
+    }
+
     /// Time elapsed since the start: the offset timelines are evaluated at.
-    pub fn offset(&self) -> Duration {
+    pub(crate) fn offset(&self) -> Duration {
         self.started.elapsed()
     }
 
@@ -46,18 +54,18 @@ impl Clock {
     }
 
     /// [`Clock::appstream_time`] of a moment `ago` before the start.
-    pub fn appstream_time_before(&self, ago: Duration) -> Option<String> {
+    pub(crate) fn appstream_time_before(&self, ago: Duration) -> Option<String> {
         Some(appstream_format(self.wall_before(ago)?))
     }
 
     /// Application Streaming's format, e.g. `2024-05-20T10:39:49.61Z`:
     /// milliseconds without trailing zeros, UTC.
-    pub fn appstream_time(&self, offset: Duration) -> Option<String> {
+    pub(crate) fn appstream_time(&self, offset: Duration) -> Option<String> {
         Some(appstream_format(self.wall(offset)?))
     }
 
     /// Workspace's format, e.g. `2020-04-10 06:45:14` (UTC).
-    pub fn workspace_time(&self, offset: Duration) -> Option<String> {
+    pub(crate) fn workspace_time(&self, offset: Duration) -> Option<String> {
         let wall = self.wall(offset)?;
         Some(wall.strftime("%Y-%m-%d %H:%M:%S").to_string())
     }
@@ -106,5 +114,7 @@ mod tests {
             "2024-05-20T10:39:00.61Z"
         );
         assert!(clock.appstream_time(Duration::MAX).is_none());
+        assert_eq!(clock.started_unix_us(), start.as_microsecond());
+        assert_eq!(clock.started_unix_us() % 1_000_000, 610_000);
     }
 }

@@ -14,40 +14,40 @@ use super::server::{SimConfig, Simulator};
 
 /// `jobgate simulate` command-line arguments.
 #[derive(Debug, Clone, clap::Args)]
-pub struct SimulateArgs {
+pub(crate) struct SimulateArgs {
     /// Scenario file (YAML); the built-in demo when omitted.
     #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
+    pub(crate) scenario: Option<PathBuf>,
     /// Port to listen on; 0 picks a free one (the URL is printed).
     #[arg(long, value_name = "N", default_value_t = 0)]
-    pub port: u16,
+    pub(crate) port: u16,
     /// Address to bind.
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
-    pub bind: IpAddr,
+    pub(crate) bind: IpAddr,
     /// Seed for list order and fault decisions (overrides the scenario's).
     #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Probability (0..1) of answering 429 APIG.0308.
     #[arg(long, value_name = "RATE", value_parser = rate)]
-    pub throttle: Option<f64>,
+    pub(crate) throttle: Option<f64>,
     /// Send `Retry-After` with throttled answers, e.g. `2s`.
     #[arg(long, value_name = "DURATION", value_parser = duration)]
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
     /// Probability (0..1) of a 500 or 503 error.
     #[arg(long, value_name = "RATE", value_parser = rate)]
-    pub server_error: Option<f64>,
+    pub(crate) server_error: Option<f64>,
     /// Probability (0..1) of a truncated or non-JSON body.
     #[arg(long, value_name = "RATE", value_parser = rate)]
-    pub malformed: Option<f64>,
+    pub(crate) malformed: Option<f64>,
     /// Probability (0..1) of resetting the connection without an answer.
     #[arg(long, value_name = "RATE", value_parser = rate)]
-    pub reset: Option<f64>,
+    pub(crate) reset: Option<f64>,
     /// Delay some answers: RATE:DURATION, e.g. `0.1:2s`.
     #[arg(long, value_name = "RATE:DURATION", value_parser = SlowArg::from_str)]
-    pub slow: Option<SlowArg>,
+    pub(crate) slow: Option<SlowArg>,
     /// Probability (0..1) of never answering; `--hang` alone means always.
     #[arg(long, value_name = "RATE", value_parser = rate, num_args = 0..=1, default_missing_value = "1")]
-    pub hang: Option<f64>,
+    pub(crate) hang: Option<f64>,
     /// Verify AK/SK signatures with this access key (needs --secret-key).
     #[arg(
         long,
@@ -55,7 +55,7 @@ pub struct SimulateArgs {
         hide_env_values = true,
         value_name = "AK"
     )]
-    pub access_key: Option<String>,
+    pub(crate) access_key: Option<String>,
     /// The secret key matching --access-key.
     #[arg(
         long,
@@ -63,10 +63,10 @@ pub struct SimulateArgs {
         hide_env_values = true,
         value_name = "SK"
     )]
-    pub secret_key: Option<String>,
+    pub(crate) secret_key: Option<String>,
     /// Require this token in `X-Auth-Token` instead of signatures.
     #[arg(long, value_name = "TOKEN", conflicts_with = "access_key")]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 impl Default for SimulateArgs {
@@ -93,7 +93,7 @@ impl Default for SimulateArgs {
 
 /// `--slow RATE:DURATION`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SlowArg(pub Slow);
+pub(crate) struct SlowArg(pub Slow);
 
 impl FromStr for SlowArg {
     type Err = String;
@@ -125,7 +125,7 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 impl SimulateArgs {
     /// The scenario's faults with the flags given on the command line applied.
-    pub fn faults(&self, scenario: &Scenario) -> Faults {
+    pub(crate) fn faults(&self, scenario: &Scenario) -> Faults {
         let mut faults = scenario.faults.clone();
         let overrides = [
             (self.throttle, &mut faults.throttle),
@@ -149,7 +149,7 @@ impl SimulateArgs {
     }
 
     /// The authentication mode the flags ask for.
-    pub fn auth(&self) -> Result<SimAuth, SimError> {
+    pub(crate) fn auth(&self) -> Result<SimAuth, SimError> {
         match (&self.access_key, &self.secret_key, &self.token) {
             (_, _, Some(token)) if !token.is_empty() => Ok(SimAuth::Token(token.clone())),
             (Some(access_key), Some(secret_key), _) => Ok(SimAuth::AkSk {
@@ -168,7 +168,7 @@ impl SimulateArgs {
 }
 
 /// What the auth mode means, for the line printed after the URL.
-pub fn describe_auth(auth: &SimAuth) -> String {
+pub(crate) fn describe_auth(auth: &SimAuth) -> String {
     match auth {
         SimAuth::Off => "auth: off (every request is accepted)".into(),
         SimAuth::AkSk { access_key, .. } => {
@@ -180,7 +180,7 @@ pub fn describe_auth(auth: &SimAuth) -> String {
 
 /// Runs `jobgate simulate`: prints `jobgate simulator listening on URL` as
 /// the first line of stdout, then the auth mode, and serves until Ctrl-C.
-pub async fn simulate(args: SimulateArgs) -> Result<(), SimError> {
+pub(crate) async fn simulate(args: SimulateArgs) -> Result<(), SimError> {
     let scenario = match &args.scenario {
         Some(path) => Scenario::load(path)?,
         None => Scenario::demo(),

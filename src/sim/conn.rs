@@ -12,11 +12,11 @@ use tokio::net::TcpStream;
 
 /// Set by the request handler to have the connection reset when dropped.
 #[derive(Debug, Clone, Default)]
-pub struct ResetSwitch(Arc<AtomicBool>);
+pub(crate) struct ResetSwitch(Arc<AtomicBool>);
 
 impl ResetSwitch {
     /// Marks the connection for reset.
-    pub fn trip(&self) {
+    pub(crate) fn trip(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 
@@ -28,13 +28,13 @@ impl ResetSwitch {
 /// A [`TcpStream`] that, once its switch is tripped, refuses further I/O and
 /// is closed with `SO_LINGER` 0, which makes the kernel send RST.
 #[derive(Debug)]
-pub struct ResettableStream {
+pub(crate) struct ResettableStream {
     inner: TcpStream,
     switch: ResetSwitch,
 }
 
 impl ResettableStream {
-    pub fn new(inner: TcpStream, switch: ResetSwitch) -> Self {
+    pub(crate) fn new(inner: TcpStream, switch: ResetSwitch) -> Self {
         Self { inner, switch }
     }
 

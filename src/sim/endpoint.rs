@@ -2,56 +2,65 @@
 //! (needed before routing, to count and fault requests the router never sees).
 //! Routes, names and services come from the API's table of operations.
 
-use serde::Serialize;
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 
 use crate::api::{Operation, Service};
 
-/// An API operation, named as in the official SDKs, or a path the API does
-/// not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// An operation of the API's table, or a path the API does not have.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
-    ShowImageJob,
-    ListImageJobs,
-    ListImageSubJobs,
-    CountImageSubJobs,
-    ListSubJobs,
-    CountSubJobs,
-    ShowJobDetail,
-    /// Workspace `ShowJob` (`/v2/{project_id}/workspace-jobs/{job_id}`).
-    ShowJob,
-    ListItaSubJobs,
+    /// A served operation.
+    Api(Operation),
     /// A path the API does not have.
     Unknown,
 }
 
+/// The served operations under their SDK names, so that a test or a
+/// scenario says `Endpoint::ShowJob` as the SDKs do. Only names: what each
+/// is comes from the API's table.
+#[allow(non_upper_case_globals)]
 impl Endpoint {
-    /// Every served operation.
-    pub const SERVED: [Endpoint; 9] = [
-        Self::ShowImageJob,
-        Self::ListImageJobs,
-        Self::ListImageSubJobs,
-        Self::CountImageSubJobs,
-        Self::ListSubJobs,
-        Self::CountSubJobs,
-        Self::ShowJobDetail,
-        Self::ShowJob,
-        Self::ListItaSubJobs,
-    ];
+    pub const ShowImageJob: Self = Self::Api(Operation::ShowImageJob);
+    pub const ListImageJobs: Self = Self::Api(Operation::ListImageJobs);
+    pub const ListImageSubJobs: Self = Self::Api(Operation::ListImageSubJobs);
+    pub const CountImageSubJobs: Self = Self::Api(Operation::CountImageSubJobs);
+    pub const ListSubJobs: Self = Self::Api(Operation::ListSubJobs);
+    pub const CountSubJobs: Self = Self::Api(Operation::CountSubJobs);
+    pub const ShowJobDetail: Self = Self::Api(Operation::ShowJobDetail);
+    /// Workspace `ShowJob` (`/v2/{project_id}/workspace-jobs/{job_id}`).
+    pub const ShowJob: Self = Self::Api(Operation::ShowJob);
+    pub const ListItaSubJobs: Self = Self::Api(Operation::ListItaSubJobs);
+}
+
+impl Endpoint {
+    /// Every served operation, in the table's order.
+    pub const SERVED: [Endpoint; Operation::ALL.len()] = {
+        let mut served = [Self::Unknown; Operation::ALL.len()];
+        let mut i = 0;
+        while i < served.len() {
+            served[i] = Self::Api(Operation::ALL[i]);
+            i += 1;
+        }
+        served
+    };
 
     /// The operation of the API's table it serves (`None`: [`Endpoint::Unknown`]).
-    pub const fn operation(self) -> Option<Operation> {
+    pub(crate) const fn operation(self) -> Option<Operation> {
         match self {
-            Self::ShowImageJob => Some(Operation::ShowImageJob),
-            Self::ListImageJobs => Some(Operation::ListImageJobs),
-            Self::ListImageSubJobs => Some(Operation::ListImageSubJobs),
-            Self::CountImageSubJobs => Some(Operation::CountImageSubJobs),
-            Self::ListSubJobs => Some(Operation::ListSubJobs),
-            Self::CountSubJobs => Some(Operation::CountSubJobs),
-            Self::ShowJobDetail => Some(Operation::ShowJobDetail),
-            Self::ShowJob => Some(Operation::ShowJob),
-            Self::ListItaSubJobs => Some(Operation::ListItaSubJobs),
+            Self::Api(operation) => Some(operation),
             Self::Unknown => None,
         }
+    }
+
+    /// Where it stands in the table; unknown paths last.
+    fn rank(self) -> usize {
+        Self::SERVED
+            .iter()
+            .position(|served| *served == self)
+            .unwrap_or(Self::SERVED.len())
     }
 
     /// The SDK operation name, used as the counter key.
@@ -60,28 +69,54 @@ impl Endpoint {
     }
 
     /// The served operation named `name` (its SDK name, as [`Self::name`]).
-    pub fn from_name(name: &str) -> Option<Endpoint> {
+    pub(crate) fn from_name(name: &str) -> Option<Endpoint> {
         Self::SERVED.into_iter().find(|e| e.name() == name)
     }
 
     /// The route, in axum's syntax: the operation's path template.
-    pub fn route(self) -> &'static str {
+    pub(crate) fn route(self) -> &'static str {
         self.operation().map_or("/{*rest}", Operation::template)
     }
 
     /// Whether errors from this operation use the workspace v2 body (which
     /// adds `error_detail`).
-    pub fn is_workspace(self) -> bool {
+    pub(crate) fn is_workspace(self) -> bool {
         self.operation()
             .is_some_and(|operation| operation.service() == Service::Workspace)
     }
 
     /// Recognises the operation a request path is for.
-    pub fn classify(path: &str) -> Endpoint {
+    pub(crate) fn classify(path: &str) -> Endpoint {
         Self::SERVED
             .into_iter()
             .find(|endpoint| matches_route(endpoint.route(), path))
             .unwrap_or(Self::Unknown)
+    }
+}
+
+/// In the table's order, as counters and quotas are listed.
+impl Ord for Endpoint {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+impl PartialOrd for Endpoint {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The SDK name (`Unknown` for a path the API does not have), as in scenarios.
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.operation().map_or("Unknown", Operation::sdk_name))
+    }
+}
+
+impl Serialize for Endpoint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{self:?}"))
     }
 }
 
@@ -148,6 +183,21 @@ mod tests {
         for endpoint in Endpoint::SERVED {
             assert_eq!(endpoint.name(), format!("{endpoint:?}"));
         }
+    }
+
+    /// Counters and quotas list operations in the table's order, and by
+    /// their SDK names.
+    #[test]
+    fn order_and_names_follow_the_table() {
+        let mut shuffled = Endpoint::SERVED.to_vec();
+        shuffled.reverse();
+        shuffled.insert(3, Endpoint::Unknown);
+        shuffled.sort();
+        let mut expected = Endpoint::SERVED.to_vec();
+        expected.push(Endpoint::Unknown);
+        assert_eq!(shuffled, expected);
+        let names = serde_json::to_value([Endpoint::ShowJob, Endpoint::Unknown]).unwrap();
+        assert_eq!(names, serde_json::json!(["ShowJob", "Unknown"]));
     }
 
     /// One job of each kind, so that every operation on one job finds it.

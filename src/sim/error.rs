@@ -62,15 +62,15 @@ pub enum SimError {
 
 /// A request the simulator answers with an API error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
+pub(crate) struct ApiError {
+    pub(crate) status: u16,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
 }
 
 impl ApiError {
     /// 400 with the API's parameter error code.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: 400,
             code: "WKS.00000400",
@@ -79,7 +79,7 @@ impl ApiError {
     }
 
     /// 404 for an unknown project, job or path.
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self {
             status: 404,
             code: "WKS.00000404",
@@ -89,7 +89,7 @@ impl ApiError {
 
     /// The JSON error body: `{error_code, error_msg}`, plus `error_detail`
     /// for the workspace v2 API, which documents it.
-    pub fn body(&self, workspace_v2: bool) -> serde_json::Value {
+    pub(crate) fn body(&self, workspace_v2: bool) -> serde_json::Value {
         let mut body = serde_json::json!({
             "error_code": self.code,
             "error_msg": self.message,

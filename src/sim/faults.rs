@@ -49,7 +49,7 @@ pub struct Quota {
 impl Quota {
     /// The gateway's answer once the policy is exceeded, naming it as the
     /// gateway does.
-    pub fn body(&self) -> serde_json::Value {
+    pub(crate) fn body(&self) -> serde_json::Value {
         let secs = self.window.as_secs().max(1);
         let window = if secs.is_multiple_of(60) {
             format!("{} minute", secs / 60)
@@ -67,7 +67,7 @@ impl Quota {
 }
 
 /// The gateway's answer once the daily quota is spent.
-pub fn daily_quota_body() -> serde_json::Value {
+pub(crate) fn daily_quota_body() -> serde_json::Value {
     serde_json::json!({
         "error_code": "APIG.0308",
         "error_msg": "Daily quota exhausted",
@@ -85,7 +85,7 @@ pub struct Slow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
     /// Wait this long before acting.
-    pub delay: Option<Duration>,
+    pub(crate) delay: Option<Duration>,
     pub action: Action,
 }
 
@@ -118,12 +118,12 @@ pub enum Malformation {
 impl Faults {
     /// The rate policy `endpoint` is under, if any: its own, else the one
     /// of every API.
-    pub fn quota_of(&self, endpoint: Endpoint) -> Option<Quota> {
+    pub(crate) fn quota_of(&self, endpoint: Endpoint) -> Option<Quota> {
         self.api_quotas.get(&endpoint).copied().or(self.quota)
     }
 
     /// Checks that every rate is a probability.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         let mut rates = vec![
             ("throttle", self.throttle),
             ("server_error", self.server_error),
@@ -145,7 +145,8 @@ impl Faults {
     }
 
     /// Whether no fault can ever happen.
-    pub fn is_quiet(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_quiet(&self) -> bool {
         self.throttle == 0.0
             && self.server_error == 0.0
             && self.malformed == 0.0
@@ -206,7 +207,7 @@ pub(crate) fn mix(seed: u64, n: u64) -> u64 {
 }
 
 /// The 429 body the API gateway sends when throttling.
-pub fn throttle_body() -> serde_json::Value {
+pub(crate) fn throttle_body() -> serde_json::Value {
     serde_json::json!({
         "error_code": "APIG.0308",
         // A burst limit, unlike the per-user quota (see [`Quota`]): random
@@ -216,7 +217,7 @@ pub fn throttle_body() -> serde_json::Value {
 }
 
 /// The body of an injected 500 or 503.
-pub fn server_error_body(status: u16) -> serde_json::Value {
+pub(crate) fn server_error_body(status: u16) -> serde_json::Value {
     if status == 503 {
         serde_json::json!({
             "error_code": "WKS.00129901",
@@ -231,7 +232,7 @@ pub fn server_error_body(status: u16) -> serde_json::Value {
 }
 
 /// Spoils a JSON body the way broken proxies and crashing servers do.
-pub fn spoil(body: &[u8], how: Malformation) -> Vec<u8> {
+pub(crate) fn spoil(body: &[u8], how: Malformation) -> Vec<u8> {
     match how {
         // Keep at most half (and at least the opening brace) so the body
         // always stays invalid JSON.

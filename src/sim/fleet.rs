@@ -9,29 +9,29 @@ use crate::api::Status;
 
 /// A validated fleet description.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fleet {
+pub(crate) struct Fleet {
     /// The job the sub-jobs belong to; created when no job has this id.
-    pub job_id: String,
-    pub kind: JobKind,
+    pub(crate) job_id: String,
+    pub(crate) kind: JobKind,
     /// The job's type when the fleet creates the job.
-    pub job_type: String,
-    pub sub_job_type: String,
-    pub count: u64,
+    pub(crate) job_type: String,
+    pub(crate) sub_job_type: String,
+    pub(crate) count: u64,
     /// Each sub-job runs for a uniformly drawn duration in `min..=max`.
-    pub min: Duration,
-    pub max: Duration,
+    pub(crate) min: Duration,
+    pub(crate) max: Duration,
     /// Probability that a sub-job ends FAILED instead of SUCCESS.
-    pub failure_rate: f64,
+    pub(crate) failure_rate: f64,
     /// When the sub-jobs start RUNNING (WAITING before).
-    pub start: Duration,
+    pub(crate) start: Duration,
     /// When the job (if created by the fleet) becomes visible.
-    pub visible_after: Duration,
-    pub seed: u64,
+    pub(crate) visible_after: Duration,
+    pub(crate) seed: u64,
 }
 
 impl Fleet {
     /// A new job holding the fleet's sub-jobs, its status derived from them.
-    pub fn job(&self) -> Job {
+    pub(crate) fn job(&self) -> Job {
         Job {
             id: self.job_id.clone(),
             kind: self.kind,
@@ -45,7 +45,7 @@ impl Fleet {
     }
 
     /// The generated sub-jobs; the same seed always gives the same ones.
-    pub fn sub_jobs(&self) -> Vec<SubJob> {
+    pub(crate) fn sub_jobs(&self) -> Vec<SubJob> {
         let mut rng = fastrand::Rng::with_seed(self.seed);
         // A per-fleet prefix keeps ids apart across fleets; the index keeps
         // them apart within one.

@@ -29,22 +29,22 @@ use crate::api::signer;
 
 /// The scenario's `iam:` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IamConfig {
+pub(crate) struct IamConfig {
     /// The identity provider id clients must send as `X-Idp-Id`.
-    pub idp_id: String,
+    pub(crate) idp_id: String,
     /// The `aud` an ID token must have (`None`: any).
-    pub audience: Option<String>,
+    pub(crate) audience: Option<String>,
     /// How long issued credentials last.
-    pub lifetime: Duration,
+    pub(crate) lifetime: Duration,
     /// The lifetime IAM announces in `expires_at` (and that its IAM tokens
     /// have); `None`: the real one. A longer one makes credentials expire
     /// before the client expects, as a clock skew or a revocation would.
-    pub claimed_lifetime: Option<Duration>,
+    pub(crate) claimed_lifetime: Option<Duration>,
 }
 
 /// IAM's state: the tokens and credentials it issued.
 #[derive(Debug)]
-pub struct Iam {
+pub(crate) struct Iam {
     config: IamConfig,
     state: Mutex<State>,
 }
@@ -58,7 +58,7 @@ struct State {
 }
 
 impl Iam {
-    pub fn new(config: IamConfig) -> Self {
+    pub(crate) fn new(config: IamConfig) -> Self {
         Self {
             config,
             state: Mutex::new(State::default()),
@@ -70,7 +70,11 @@ impl Iam {
     }
 
     /// Answers a request to an IAM path.
-    pub async fn handle(&self, counters: &Counters, request: Request<Body>) -> Response<Body> {
+    pub(crate) async fn handle(
+        &self,
+        counters: &Counters,
+        request: Request<Body>,
+    ) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
             return iam_error(413, "1000", "the request body is too large");
@@ -239,7 +243,7 @@ impl Iam {
     /// The gateway's check of a request signed with temporary credentials
     /// this IAM issued; `None` when it is not signed with one (the
     /// simulator's other authentication then applies).
-    pub fn check(
+    pub(crate) fn check(
         &self,
         counters: &Counters,
         method: &Method,

@@ -6,33 +6,38 @@
 //! answers) are injected deterministically from a seed, and counters plus the
 //! ground truth of when each job ended are exposed at `GET /_sim/stats`.
 //! `jobgate demo`, `jobgate simulate`, the tests and the benchmarks use it.
+//!
+//! Public is only what the integration tests drive it with: starting it on a
+//! scenario, faults and authentication, and reading its stats (plus the
+//! fault decisions and test tokens of `faults` and `iam`). Everything else
+//! is crate-private, so the compiler reports what nothing uses.
 
 pub mod auth;
-pub mod clock;
-pub mod command;
-pub mod conn;
-pub mod endpoint;
-pub mod error;
+pub(crate) mod clock;
+pub(crate) mod command;
+pub(crate) mod conn;
+pub(crate) mod endpoint;
+pub(crate) mod error;
 pub mod faults;
-pub mod fleet;
+pub(crate) mod fleet;
 pub mod iam;
 mod parse;
-pub mod past;
-pub mod query;
-pub mod routes;
-pub mod scenario;
-pub mod server;
+pub(crate) mod past;
+pub(crate) mod query;
+pub(crate) mod routes;
+pub(crate) mod scenario;
+pub(crate) mod server;
 pub mod stats;
-pub mod timeline;
-pub mod wire;
-pub mod world;
+pub(crate) mod timeline;
+pub(crate) mod wire;
+pub(crate) mod world;
 
-pub use auth::{Rejection, SimAuth};
-pub use command::{SimulateArgs, simulate};
+pub use auth::SimAuth;
 pub use endpoint::Endpoint;
 pub use error::{ScenarioError, SimError};
 pub use faults::{Faults, Quota, Slow};
-pub use scenario::{ErrorInfo, Job, JobKind, Resource, Scenario, SubJob};
+pub use scenario::{JobKind, Scenario};
 pub use server::{SimConfig, Simulator};
 pub use stats::{EndpointStats, FaultStats, IamStats, JobTruth, Stats};
-pub use timeline::{Point, Progress, Step, Timeline};
+
+pub(crate) use command::{SimulateArgs, simulate};

@@ -6,14 +6,14 @@ use crate::api::operation::PageLimits;
 
 /// Decoded query parameters, in order, repeats kept.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Query {
+pub(crate) struct Query {
     pairs: Vec<(String, String)>,
 }
 
 impl Query {
     /// Decodes a raw query string (`a=1&b=x%20y`); never fails, as servers
     /// are lenient about odd encodings.
-    pub fn parse(raw: Option<&str>) -> Self {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
         let pairs = raw
             .unwrap_or_default()
             .split('&')
@@ -27,7 +27,7 @@ impl Query {
     }
 
     /// Every value given for `name`.
-    pub fn all(&self, name: &str) -> Vec<&str> {
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
         self.pairs
             .iter()
             .filter(|(key, _)| key == name)
@@ -37,7 +37,7 @@ impl Query {
 
     /// The single value of `name`; an empty value counts as absent, and a
     /// repeated parameter is refused because the API takes one value.
-    pub fn single(&self, name: &str) -> Result<Option<&str>, ApiError> {
+    pub(crate) fn single(&self, name: &str) -> Result<Option<&str>, ApiError> {
         Ok(self.single_raw(name)?.filter(|value| !value.is_empty()))
     }
 
@@ -53,7 +53,13 @@ impl Query {
     }
 
     /// An integer parameter within `min..=max`, or `default` when absent.
-    pub fn integer(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, ApiError> {
+    pub(crate) fn integer(
+        &self,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ApiError> {
         // An empty number (`limit=`) is malformed, not absent.
         let Some(raw) = self.single_raw(name)? else {
             return Ok(default);
@@ -74,7 +80,7 @@ impl Query {
     }
 
     /// `offset` and `limit` within an operation's documented limits.
-    pub fn page(&self, limits: PageLimits) -> Result<Page, ApiError> {
+    pub(crate) fn page(&self, limits: PageLimits) -> Result<Page, ApiError> {
         // Offsets beyond any realistic list are refused rather than overflowing.
         let offset = self.integer("offset", 0, 0, i32::MAX as u64)?;
         let limit = self.integer(
@@ -99,14 +105,14 @@ fn decode(text: &str) -> String {
 
 /// One page of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub offset: usize,
-    pub limit: usize,
+pub(crate) struct Page {
+    pub(crate) offset: usize,
+    pub(crate) limit: usize,
 }
 
 impl Page {
     /// The items of this page.
-    pub fn slice<T>(self, items: &[T]) -> &[T] {
+    pub(crate) fn slice<T>(self, items: &[T]) -> &[T] {
         let start = self.offset.min(items.len());
         let end = start.saturating_add(self.limit).min(items.len());
         &items[start..end]
@@ -114,20 +120,20 @@ impl Page {
 }
 
 /// The image sub-job types counted when `job_type` is not given.
-pub const DEFAULT_IMAGE_COUNT_TYPES: [&str; 3] =
+pub(crate) const DEFAULT_IMAGE_COUNT_TYPES: [&str; 3] =
     ["CREATE_SERVER", "CREATE_SERVER_IMAGE", "DELETE_SERVER"];
 
 /// A `job_type` filter: one value for lists, a comma-separated list for
 /// counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TypeFilter {
+pub(crate) enum TypeFilter {
     Any,
     OneOf(Vec<String>),
 }
 
 impl TypeFilter {
     /// Parses a comma-separated list (blank entries ignored).
-    pub fn list(raw: Option<&str>) -> Self {
+    pub(crate) fn list(raw: Option<&str>) -> Self {
         match raw {
             None => Self::Any,
             Some(raw) => Self::OneOf(
@@ -141,12 +147,12 @@ impl TypeFilter {
     }
 
     /// A single value, matched exactly.
-    pub fn single(raw: Option<&str>) -> Self {
+    pub(crate) fn single(raw: Option<&str>) -> Self {
         raw.map_or(Self::Any, |value| Self::OneOf(vec![value.to_owned()]))
     }
 
     /// Whether `job_type` passes.
-    pub fn admits(&self, job_type: &str) -> bool {
+    pub(crate) fn admits(&self, job_type: &str) -> bool {
         match self {
             Self::Any => true,
             Self::OneOf(types) => types.iter().any(|wanted| wanted == job_type),

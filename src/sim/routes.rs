@@ -8,7 +8,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
@@ -18,25 +18,17 @@ use super::query::{DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter};
 use super::scenario::{Job, JobKind, SubJob};
 use super::server::Shared;
 use super::wire::Render;
-use crate::api::Status;
+use crate::api::{Operation, Status};
 
 type SharedState = State<Arc<Shared>>;
 
 /// The router for every API endpoint and `/_sim/{stats,health}`.
-pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route(Endpoint::ShowImageJob.route(), get(show_image_job))
-        .route(Endpoint::ListImageJobs.route(), get(list_image_jobs))
-        .route(Endpoint::ListImageSubJobs.route(), get(list_image_sub_jobs))
-        .route(
-            Endpoint::CountImageSubJobs.route(),
-            get(count_image_sub_jobs),
-        )
-        .route(Endpoint::ListSubJobs.route(), get(list_app_sub_jobs))
-        .route(Endpoint::CountSubJobs.route(), get(count_app_sub_jobs))
-        .route(Endpoint::ShowJobDetail.route(), get(show_app_job))
-        .route(Endpoint::ShowJob.route(), get(show_desktop_job))
-        .route(Endpoint::ListItaSubJobs.route(), get(list_desktop_sub_jobs))
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Endpoint::SERVED
+        .into_iter()
+        .fold(Router::new(), |router, endpoint| {
+            router.route(endpoint.route(), handler(endpoint))
+        })
         .route("/_sim/stats", get(stats))
         .route("/_sim/health", get(health))
         .fallback(no_such_api)
@@ -44,8 +36,32 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// What answers each operation of the API's table.
+fn handler(endpoint: Endpoint) -> MethodRouter<Arc<Shared>> {
+    let Some(operation) = endpoint.operation() else {
+        return get(no_such_api);
+    };
+    match operation {
+        Operation::ShowImageJob => show(endpoint, JobKind::ImageJob, |render, job| {
+            render.image_job(job)
+        }),
+        Operation::ListImageJobs => list(endpoint, list_image_jobs),
+        Operation::ListImageSubJobs => list(endpoint, list_image_sub_jobs),
+        Operation::CountImageSubJobs => list(endpoint, count_image_sub_jobs),
+        Operation::ListSubJobs => list(endpoint, list_app_sub_jobs),
+        Operation::CountSubJobs => list(endpoint, count_app_sub_jobs),
+        Operation::ShowJobDetail => show(endpoint, JobKind::AppServerJob, |render, job| {
+            render.app_job(job)
+        }),
+        Operation::ShowJob => show(endpoint, JobKind::DesktopJob, |render, job| {
+            render.desktop_job(job)
+        }),
+        Operation::ListItaSubJobs => list(endpoint, list_desktop_sub_jobs),
+    }
+}
+
 /// A JSON response with `status`.
-pub fn json_response(status: u16, body: &Value) -> Response {
+pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
@@ -65,6 +81,8 @@ fn respond(endpoint: Endpoint, result: Result<Value, ApiError>) -> Response {
 /// Everything a handler needs for one request: the world at one instant.
 struct Ctx<'a> {
     shared: &'a Shared,
+    /// The operation asked for.
+    endpoint: Endpoint,
     render: Render<'a>,
     query: Query,
 }
@@ -72,6 +90,7 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(
         shared: &'a Shared,
+        endpoint: Endpoint,
         project_id: &str,
         raw_query: Option<&str>,
     ) -> Result<Self, ApiError> {
@@ -83,6 +102,7 @@ impl<'a> Ctx<'a> {
         }
         Ok(Self {
             shared,
+            endpoint,
             render: Render {
                 clock: &world.clock,
                 project_id: &world.scenario.project_id,
@@ -132,17 +152,26 @@ impl<'a> Ctx<'a> {
         types: &'s TypeFilter,
     ) -> Result<impl Iterator<Item = &'a PastJob> + 's, ApiError> {
         let job_id = self.query.single("job_id")?;
-        Ok(self
-            .shared
-            .world
-            .scenario
-            .past_app_server_sub_jobs
-            .iter()
-            .filter(move |sub| {
-                job_id.is_none_or(|id| sub.id == id)
-                    && types.admits(&sub.job_type)
-                    && status_matches(statuses, &sub.status)
-            }))
+        let past = &self.shared.world.scenario.past_app_server_sub_jobs;
+        Ok(self.past(past, job_id, statuses, types))
+    }
+
+    /// The jobs of `past` passing the filters (`job_id` when given).
+    fn past<'s>(
+        &self,
+        past: &'a [PastJob],
+        job_id: Option<&'s str>,
+        statuses: &'s [&str],
+        types: &'s TypeFilter,
+    ) -> impl Iterator<Item = &'a PastJob> + 's
+    where
+        'a: 's,
+    {
+        past.iter().filter(move |job| {
+            job_id.is_none_or(|id| job.id == id)
+                && types.admits(&job.job_type)
+                && status_matches(statuses, &job.status)
+        })
     }
 
     fn statuses(&self) -> Result<Vec<&str>, ApiError> {
@@ -150,7 +179,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The page asked of `endpoint`, within its documented limits.
-    fn page(&self, endpoint: Endpoint) -> Result<Page, ApiError> {
+    fn page(&self) -> Result<Page, ApiError> {
+        let endpoint = self.endpoint;
         let limits = endpoint
             .operation()
             .and_then(|op| op.page())
@@ -173,237 +203,159 @@ fn status_matches(wanted: &[&str], status: &Status) -> bool {
     wanted.is_empty() || wanted.contains(&status.as_str())
 }
 
-async fn show_image_job(
-    State(shared): SharedState,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    let result = path_ids(path).and_then(|(project_id, job_id)| {
-        Ctx::new(&shared, &project_id, None)
-            .and_then(|ctx| Ok(ctx.render.image_job(ctx.job(JobKind::ImageJob, &job_id)?)))
-    });
-    respond(Endpoint::ShowImageJob, result)
+/// The handler of an operation on one job of `kind`, rendered by `render`.
+fn show(
+    endpoint: Endpoint,
+    kind: JobKind,
+    render: fn(&Render<'_>, &Job) -> Value,
+) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(shared): SharedState, path: Result<Path<(String, String)>, PathRejection>| async move {
+            let result = path_ids(path).and_then(|(project_id, job_id)| {
+                let ctx = Ctx::new(&shared, endpoint, &project_id, None)?;
+                Ok(render(&ctx.render, ctx.job(kind, &job_id)?))
+            });
+            respond(endpoint, result)
+        },
+    )
 }
 
-async fn list_image_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        let statuses = ctx.statuses()?;
-        let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let page = ctx.page(Endpoint::ListImageJobs)?;
-        let t = ctx.t();
-        // Current jobs first, then the ones that ended before the start.
-        let jobs: Vec<Listed> = shared
-            .world
-            .visible_image_jobs(t)
-            .filter(|job| {
-                types.admits(&job.job_type) && status_matches(&statuses, &job.status_at(t))
-            })
-            .map(Listed::Current)
-            .chain(
-                shared
-                    .world
-                    .scenario
-                    .past_image_jobs
-                    .iter()
-                    .filter(|job| {
-                        types.admits(&job.job_type) && status_matches(&statuses, &job.status)
-                    })
-                    .map(Listed::Past),
-            )
-            .collect();
-        let items: Vec<Value> = page
-            .slice(&jobs)
-            .iter()
-            .map(|job| match job {
-                Listed::Current(job) => ctx.render.image_job_summary(job),
-                Listed::Past(job) => ctx.render.past_image_job_summary(job),
-            })
-            .collect();
-        Ok(json!({"count": jobs.len(), "items": items}))
-    })();
-    respond(Endpoint::ListImageJobs, result)
+/// The handler of an operation on a project's jobs: `body` builds the answer.
+fn list(
+    endpoint: Endpoint,
+    body: fn(&Ctx<'_>) -> Result<Value, ApiError>,
+) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(shared): SharedState,
+              path: Result<Path<String>, PathRejection>,
+              RawQuery(raw): RawQuery| async move {
+            let result = path_ids(path)
+                .and_then(|project_id| Ctx::new(&shared, endpoint, &project_id, raw.as_deref()))
+                .and_then(|ctx| body(&ctx));
+            respond(endpoint, result)
+        },
+    )
 }
 
-/// An item of `ListImageJobs`.
-enum Listed<'a> {
-    Current(&'a Job),
+/// The total and the page asked for, each item rendered by `render`.
+fn paged<T>(page: Page, all: &[T], render: impl Fn(&T) -> Value) -> (usize, Vec<Value>) {
+    (all.len(), page.slice(all).iter().map(render).collect())
+}
+
+/// An item of a list that also answers with jobs that ended before the
+/// start: current ones come first.
+enum Listed<'a, C> {
+    Current(C),
     Past(&'a PastJob),
 }
 
-/// An item of `ListSubJobs`.
-enum ListedSub<'a> {
-    Current(&'a Job, &'a SubJob),
-    Past(&'a PastJob),
-}
-
-async fn list_image_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        // The page marks job_type as mandatory on this list (not on the count).
-        let job_type = ctx
-            .query
-            .single("job_type")?
-            .ok_or_else(|| ApiError::bad_request("The parameter job_type is mandatory."))?;
-        let statuses = ctx.statuses()?;
-        let page = ctx.page(Endpoint::ListImageSubJobs)?;
-        let subs = ctx.sub_jobs(
-            JobKind::ImageJob,
-            &statuses,
-            &TypeFilter::single(Some(job_type)),
-        )?;
-        let items: Vec<Value> = page
-            .slice(&subs)
-            .iter()
-            .map(|(job, sub)| ctx.render.image_sub_job(job, sub))
-            .collect();
-        Ok(json!({"count": subs.len(), "items": items}))
-    })();
-    respond(Endpoint::ListImageSubJobs, result)
-}
-
-async fn count_image_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        let types = match ctx.query.single("job_type")? {
-            Some(list) => TypeFilter::list(Some(list)),
-            // Documented default: the three image-server sub-job types.
-            None => TypeFilter::OneOf(DEFAULT_IMAGE_COUNT_TYPES.map(String::from).to_vec()),
-        };
-        let statuses = ctx.statuses()?;
-        let count = ctx.sub_jobs(JobKind::ImageJob, &statuses, &types)?.len();
-        Ok(json!({"count": count}))
-    })();
-    respond(Endpoint::CountImageSubJobs, result)
-}
-
-async fn list_app_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let statuses = ctx.statuses()?;
-        let page = ctx.page(Endpoint::ListSubJobs)?;
-        // Current sub-jobs first, then the ones that ended before the start.
-        let subs: Vec<ListedSub> = ctx
-            .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
-            .into_iter()
-            .map(|(job, sub)| ListedSub::Current(job, sub))
-            .chain(
-                ctx.past_app_sub_jobs(&statuses, &types)?
-                    .map(ListedSub::Past),
-            )
-            .collect();
-        let items: Vec<Value> = page
-            .slice(&subs)
-            .iter()
-            .map(|sub| match sub {
-                ListedSub::Current(job, sub) => ctx.render.app_sub_job(job, sub),
-                ListedSub::Past(sub) => ctx.render.past_app_sub_job(sub),
-            })
-            .collect();
-        Ok(json!({"count": subs.len(), "items": items}))
-    })();
-    respond(Endpoint::ListSubJobs, result)
-}
-
-async fn count_app_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        let types = TypeFilter::list(ctx.query.single("job_type")?);
-        let statuses = ctx.statuses()?;
-        let current = ctx
-            .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
-            .len();
-        let past = ctx.past_app_sub_jobs(&statuses, &types)?.count();
-        Ok(json!({"count": current + past}))
-    })();
-    respond(Endpoint::CountSubJobs, result)
-}
-
-async fn show_app_job(
-    State(shared): SharedState,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    let result = path_ids(path).and_then(|(project_id, job_id)| {
-        Ctx::new(&shared, &project_id, None)
-            .and_then(|ctx| Ok(ctx.render.app_job(ctx.job(JobKind::AppServerJob, &job_id)?)))
+fn list_image_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let statuses = ctx.statuses()?;
+    let types = TypeFilter::single(ctx.query.single("job_type")?);
+    let page = ctx.page()?;
+    let t = ctx.t();
+    let past = &ctx.shared.world.scenario.past_image_jobs;
+    let jobs: Vec<Listed<&Job>> = ctx
+        .shared
+        .world
+        .visible_image_jobs(t)
+        .filter(|job| types.admits(&job.job_type) && status_matches(&statuses, &job.status_at(t)))
+        .map(Listed::Current)
+        .chain(ctx.past(past, None, &statuses, &types).map(Listed::Past))
+        .collect();
+    let (count, items) = paged(page, &jobs, |job| match job {
+        Listed::Current(job) => ctx.render.image_job_summary(job),
+        Listed::Past(job) => ctx.render.past_image_job_summary(job),
     });
-    respond(Endpoint::ShowJobDetail, result)
+    Ok(json!({"count": count, "items": items}))
 }
 
-async fn show_desktop_job(
-    State(shared): SharedState,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    let result = path_ids(path).and_then(|(project_id, job_id)| {
-        Ctx::new(&shared, &project_id, None).and_then(|ctx| {
-            Ok(ctx
-                .render
-                .desktop_job(ctx.job(JobKind::DesktopJob, &job_id)?))
-        })
+fn list_image_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    // The page marks job_type as mandatory on this list (not on the count).
+    let job_type = ctx
+        .query
+        .single("job_type")?
+        .ok_or_else(|| ApiError::bad_request("The parameter job_type is mandatory."))?;
+    let statuses = ctx.statuses()?;
+    let page = ctx.page()?;
+    let subs = ctx.sub_jobs(
+        JobKind::ImageJob,
+        &statuses,
+        &TypeFilter::single(Some(job_type)),
+    )?;
+    let (count, items) = paged(page, &subs, |(job, sub)| ctx.render.image_sub_job(job, sub));
+    Ok(json!({"count": count, "items": items}))
+}
+
+fn count_image_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let types = match ctx.query.single("job_type")? {
+        Some(list) => TypeFilter::list(Some(list)),
+        // Documented default: the three image-server sub-job types.
+        None => TypeFilter::OneOf(DEFAULT_IMAGE_COUNT_TYPES.map(String::from).to_vec()),
+    };
+    let statuses = ctx.statuses()?;
+    let count = ctx.sub_jobs(JobKind::ImageJob, &statuses, &types)?.len();
+    Ok(json!({"count": count}))
+}
+
+fn list_app_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let types = TypeFilter::single(ctx.query.single("job_type")?);
+    let statuses = ctx.statuses()?;
+    let page = ctx.page()?;
+    let subs: Vec<Listed<(&Job, &SubJob)>> = ctx
+        .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
+        .into_iter()
+        .map(Listed::Current)
+        .chain(ctx.past_app_sub_jobs(&statuses, &types)?.map(Listed::Past))
+        .collect();
+    let (count, items) = paged(page, &subs, |sub| match sub {
+        Listed::Current((job, sub)) => ctx.render.app_sub_job(job, sub),
+        Listed::Past(sub) => ctx.render.past_app_sub_job(sub),
     });
-    respond(Endpoint::ShowJob, result)
+    Ok(json!({"count": count, "items": items}))
 }
 
-async fn list_desktop_sub_jobs(
-    State(shared): SharedState,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let result = (|| {
-        let project_id = path_ids(path)?;
-        let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
-        // The page's own example repeats `status`; accept that as "any of".
-        let statuses: Vec<&str> = ctx
-            .query
-            .all("status")
-            .into_iter()
-            .filter(|status| !status.is_empty())
-            .collect();
-        let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let pool = ctx.query.single("desktop_pool_id")?;
-        let page = ctx.page(Endpoint::ListItaSubJobs)?;
-        let subs: Vec<_> = ctx
-            .sub_jobs(JobKind::DesktopJob, &statuses, &types)?
-            .into_iter()
-            .filter(|(job, _)| pool.is_none_or(|pool| job.desktop_pool_id.as_deref() == Some(pool)))
-            .collect();
-        let jobs: Vec<Value> = page
-            .slice(&subs)
-            .iter()
-            .map(|(job, sub)| ctx.render.desktop_sub_job(job, sub))
-            .collect();
-        Ok(json!({"total_count": subs.len(), "jobs": jobs}))
-    })();
-    respond(Endpoint::ListItaSubJobs, result)
+fn count_app_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    let types = TypeFilter::list(ctx.query.single("job_type")?);
+    let statuses = ctx.statuses()?;
+    let current = ctx
+        .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
+        .len();
+    let past = ctx.past_app_sub_jobs(&statuses, &types)?.count();
+    Ok(json!({"count": current + past}))
+}
+
+fn list_desktop_sub_jobs(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    // The page's own example repeats `status`; accept that as "any of".
+    let statuses: Vec<&str> = ctx
+        .query
+        .all("status")
+        .into_iter()
+        .filter(|status| !status.is_empty())
+        .collect();
+    let types = TypeFilter::single(ctx.query.single("job_type")?);
+    let pool = ctx.query.single("desktop_pool_id")?;
+    let page = ctx.page()?;
+    let subs: Vec<_> = ctx
+        .sub_jobs(JobKind::DesktopJob, &statuses, &types)?
+        .into_iter()
+        .filter(|(job, _)| pool.is_none_or(|pool| job.desktop_pool_id.as_deref() == Some(pool)))
+        .collect();
+    let (total_count, jobs) = paged(page, &subs, |(job, sub)| {
+        ctx.render.desktop_sub_job(job, sub)
+    });
+    Ok(json!({"total_count": total_count, "jobs": jobs}))
 }
 
 async fn stats(State(shared): SharedState) -> Response {
-    let body = serde_json::to_value(shared.counters.snapshot()).unwrap_or(Value::Null);
+    let mut body = serde_json::to_value(shared.counters.snapshot()).unwrap_or(Value::Null);
+    // The clock the ground truth's offsets count from, on the wall clock.
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert(
+            "started_at_unix_us".into(),
+            json!(shared.world.clock.started_unix_us()),
+        );
+    }
     json_response(200, &body)
 }
 
@@ -430,4 +382,44 @@ async fn method_not_allowed() -> Response {
             "error_msg": "The request method is not allowed.",
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::{Scenario, SimConfig, Simulator};
+
+    /// The stats name the wall-clock start their offsets count from, so a
+    /// benchmark measures latency against the simulator's own clock.
+    #[tokio::test]
+    async fn stats_name_the_start_on_the_wall_clock() {
+        let now_us = || {
+            let since = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            i64::try_from(since.as_micros()).unwrap()
+        };
+        let before = now_us();
+        let sim = Simulator::start(
+            Scenario::demo(),
+            SimConfig::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let after = now_us();
+        let body: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let started = body["started_at_unix_us"].as_i64().expect("a number");
+        assert!(
+            (before..=after).contains(&started),
+            "{before} {started} {after}"
+        );
+        // The counters are still there, the new field beside them.
+        assert_eq!(body["requests"], 0);
+        sim.shutdown().await;
+    }
 }

@@ -25,18 +25,18 @@ pub struct Scenario {
     pub project_id: String,
     /// Seeds the generated fleets (already expanded into [`Scenario::jobs`])
     /// and, unless overridden, the order in which lists return items.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Every job, fleets included.
-    pub jobs: Vec<Job>,
+    pub(crate) jobs: Vec<Job>,
     /// Faults to inject unless the simulator's configuration overrides them.
-    pub faults: Faults,
+    pub(crate) faults: Faults,
     /// Image jobs that ended before the start: `ListImageJobs` history.
-    pub past_image_jobs: Vec<PastJob>,
+    pub(crate) past_image_jobs: Vec<PastJob>,
     /// App-server sub-jobs that ended before the start: `ListSubJobs`
     /// history.
-    pub past_app_server_sub_jobs: Vec<PastJob>,
+    pub(crate) past_app_server_sub_jobs: Vec<PastJob>,
     /// The simulated IAM for keyless authentication, when `iam:` is given.
-    pub iam: Option<super::iam::IamConfig>,
+    pub(crate) iam: Option<super::iam::IamConfig>,
 }
 
 /// Which API serves a job.
@@ -53,7 +53,7 @@ pub enum JobKind {
 
 impl JobKind {
     /// The spelling used in scenario files.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::ImageJob => "image_job",
             Self::AppServerJob => "app_server_job",
@@ -62,7 +62,7 @@ impl JobKind {
     }
 
     /// The job type used when a scenario does not name one.
-    pub fn default_job_type(self) -> &'static str {
+    pub(crate) fn default_job_type(self) -> &'static str {
         match self {
             Self::ImageJob => "CREATE_SERVER_IMAGE",
             Self::AppServerJob => "CREATE_SERVER",
@@ -71,7 +71,7 @@ impl JobKind {
     }
 
     /// The sub-job type used when a scenario does not name one.
-    pub fn default_sub_job_type(self) -> &'static str {
+    pub(crate) fn default_sub_job_type(self) -> &'static str {
         match self {
             Self::ImageJob | Self::AppServerJob => "CREATE_SERVER",
             Self::DesktopJob => "createDesktops",
@@ -81,59 +81,59 @@ impl JobKind {
 
 /// A job and its sub-jobs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Job {
-    pub id: String,
-    pub kind: JobKind,
-    pub job_type: String,
+pub(crate) struct Job {
+    pub(crate) id: String,
+    pub(crate) kind: JobKind,
+    pub(crate) job_type: String,
     /// Before this offset the job does not exist yet (404), as right after
     /// the request that creates it.
-    pub visible_after: Duration,
+    pub(crate) visible_after: Duration,
     /// The job's own statuses; `None` derives them from the sub-jobs.
-    pub timeline: Option<Timeline>,
-    pub sub_jobs: Vec<SubJob>,
+    pub(crate) timeline: Option<Timeline>,
+    pub(crate) sub_jobs: Vec<SubJob>,
     /// Reported (workspace `job_error_code`/`fail_reason`) once the job fails.
-    pub error: Option<ErrorInfo>,
+    pub(crate) error: Option<ErrorInfo>,
     /// Desktop jobs only: the pool the `desktop_pool_id` filter matches.
-    pub desktop_pool_id: Option<String>,
+    pub(crate) desktop_pool_id: Option<String>,
 }
 
 /// One sub-job (a server, an image, a desktop).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SubJob {
-    pub id: String,
-    pub job_type: String,
+pub(crate) struct SubJob {
+    pub(crate) id: String,
+    pub(crate) job_type: String,
     /// Hidden from every response before this offset (and before its job).
-    pub visible_after: Duration,
-    pub resource: Resource,
-    pub timeline: Timeline,
+    pub(crate) visible_after: Duration,
+    pub(crate) resource: Resource,
+    pub(crate) timeline: Timeline,
     /// Desktop sub-jobs' `process`; without it, 100 once successful, else 0.
-    pub progress: Option<Progress>,
+    pub(crate) progress: Option<Progress>,
     /// Reported once the sub-job fails; a generic error otherwise.
-    pub error: Option<ErrorInfo>,
+    pub(crate) error: Option<ErrorInfo>,
 }
 
 /// What a sub-job works on. Image and app-server sub-jobs report `id` and
 /// `name` as `job_resource_info`; desktop sub-jobs report all of it as
 /// `entities` (`desktop_id`, `desktop_name`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Resource {
-    pub id: String,
-    pub name: String,
-    pub user_name: Option<String>,
-    pub product_id: Option<String>,
-    pub ip_address: Option<String>,
+pub(crate) struct Resource {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) user_name: Option<String>,
+    pub(crate) product_id: Option<String>,
+    pub(crate) ip_address: Option<String>,
 }
 
 /// An error code and message as the API reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorInfo {
-    pub code: String,
-    pub message: String,
+pub(crate) struct ErrorInfo {
+    pub(crate) code: String,
+    pub(crate) message: String,
 }
 
 impl ErrorInfo {
     /// What a failed (sub-)job reports when the scenario gives no error.
-    pub fn generic() -> Self {
+    pub(crate) fn generic() -> Self {
         Self {
             code: "WKS.00129901".into(),
             message: "The service is now unavailable to process the request.".into(),
@@ -148,7 +148,7 @@ impl Scenario {
     }
 
     /// Reads and parses a scenario file.
-    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    pub(crate) fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
             origin: origin.clone(),
@@ -164,25 +164,18 @@ impl Scenario {
         Self::from_yaml(DEMO_YAML, "examples/demo.scenario.yaml")
             .expect("the embedded demo scenario is valid")
     }
-
-    /// Finds a job of `kind` by id.
-    pub fn job(&self, kind: JobKind, id: &str) -> Option<&Job> {
-        self.jobs
-            .iter()
-            .find(|job| job.kind == kind && job.id == id)
-    }
 }
 
 impl Job {
     /// Whether the job exists at offset `t`.
-    pub fn is_visible(&self, t: Duration) -> bool {
+    pub(crate) fn is_visible(&self, t: Duration) -> bool {
         t >= self.visible_after
     }
 
     /// The job's status at offset `t`: its own timeline, or else derived from
     /// its sub-jobs (WAITING while all wait, RUNNING until all are final,
     /// then FAILED if any failed, else SUCCESS).
-    pub fn status_at(&self, t: Duration) -> Status {
+    pub(crate) fn status_at(&self, t: Duration) -> Status {
         if let Some(timeline) = &self.timeline {
             return timeline.status_at(t);
         }
@@ -200,7 +193,7 @@ impl Job {
 
     /// When and how the job ends, if it ever does: the ground truth against
     /// which detection latency is measured.
-    pub fn terminal(&self) -> Option<(Status, Duration)> {
+    pub(crate) fn terminal(&self) -> Option<(Status, Duration)> {
         if let Some(timeline) = &self.timeline {
             return timeline
                 .terminal()
@@ -216,7 +209,7 @@ impl Job {
     }
 
     /// The sub-jobs that exist at offset `t`.
-    pub fn visible_sub_jobs(&self, t: Duration) -> impl Iterator<Item = &SubJob> {
+    pub(crate) fn visible_sub_jobs(&self, t: Duration) -> impl Iterator<Item = &SubJob> {
         let job_visible = self.is_visible(t);
         self.sub_jobs
             .iter()
@@ -226,18 +219,18 @@ impl Job {
 
 impl SubJob {
     /// The sub-job's status at offset `t`.
-    pub fn status_at(&self, t: Duration) -> Status {
+    pub(crate) fn status_at(&self, t: Duration) -> Status {
         self.timeline.status_at(t)
     }
 
     /// The error to report at offset `t`: `None` unless the sub-job has failed.
-    pub fn error_at(&self, t: Duration) -> Option<ErrorInfo> {
+    pub(crate) fn error_at(&self, t: Duration) -> Option<ErrorInfo> {
         timeline::is_failure(&self.status_at(t))
             .then(|| self.error.clone().unwrap_or_else(ErrorInfo::generic))
     }
 
     /// The progress (`process`) at offset `t`, 0..=100.
-    pub fn progress_at(&self, t: Duration) -> u8 {
+    pub(crate) fn progress_at(&self, t: Duration) -> u8 {
         match &self.progress {
             Some(progress) => progress.value_at(t),
             None if self.status_at(t) == Status::Success => 100,

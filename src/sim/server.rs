@@ -43,13 +43,13 @@ pub struct SimConfig {
 
 /// State shared by every connection.
 #[derive(Debug)]
-pub struct Shared {
-    pub world: World,
-    pub counters: Counters,
-    pub faults: Faults,
-    pub auth: SimAuth,
+pub(crate) struct Shared {
+    pub(crate) world: World,
+    pub(crate) counters: Counters,
+    pub(crate) faults: Faults,
+    pub(crate) auth: SimAuth,
     /// The simulated IAM, when the scenario has `iam:`.
-    pub iam: Option<super::iam::Iam>,
+    pub(crate) iam: Option<super::iam::Iam>,
     next_request: AtomicU64,
     /// When each API last accepted requests, within its quota's window:
     /// one count per operation, shared by every client.
@@ -123,11 +123,6 @@ impl Simulator {
             stop,
             task,
         })
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// `http://IP:PORT`, the endpoint to give clients for both services.

@@ -87,7 +87,7 @@ const MAX_SECONDS: usize = 86_400;
 
 /// A fault that was injected, for counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Injected {
+pub(crate) enum Injected {
     Throttled,
     ServerError,
     Malformed,
@@ -99,7 +99,7 @@ pub enum Injected {
 
 /// The live counters, shared by every connection.
 #[derive(Debug)]
-pub struct Counters {
+pub(crate) struct Counters {
     inner: Mutex<Live>,
 }
 
@@ -113,7 +113,7 @@ struct Live {
 /// A request being handled: counted in flight until dropped, which also
 /// happens when a hanging request's connection goes away.
 #[must_use = "the request counts as in flight only while this is held"]
-pub struct InFlight<'a> {
+pub(crate) struct InFlight<'a> {
     counters: &'a Counters,
 }
 
@@ -126,7 +126,7 @@ impl Drop for InFlight<'_> {
 
 impl Counters {
     /// Counters for `scenario`, its ground truth filled in.
-    pub fn new(scenario: &Scenario) -> Self {
+    pub(crate) fn new(scenario: &Scenario) -> Self {
         let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let jobs = scenario
             .jobs
@@ -167,14 +167,9 @@ impl Counters {
         self.with_live(|live| update(&mut live.stats))
     }
 
-    /// Counts an incoming request.
-    pub fn request(&self, endpoint: Endpoint) {
-        self.with(|stats| count_request(stats, endpoint));
-    }
-
     /// Counts a request arriving at offset `at` of the simulator's clock and
     /// keeps it in flight until the returned guard is dropped.
-    pub fn begin(&self, endpoint: Endpoint, at: std::time::Duration) -> InFlight<'_> {
+    pub(crate) fn begin(&self, endpoint: Endpoint, at: std::time::Duration) -> InFlight<'_> {
         let second = usize::try_from(at.as_secs()).unwrap_or(usize::MAX);
         self.with_live(|live| {
             count_request(&mut live.stats, endpoint);
@@ -193,7 +188,7 @@ impl Counters {
     }
 
     /// Counts an answer.
-    pub fn answered(&self, endpoint: Endpoint, status: u16) {
+    pub(crate) fn answered(&self, endpoint: Endpoint, status: u16) {
         self.with(|stats| {
             let entry = stats
                 .endpoints
@@ -204,7 +199,7 @@ impl Counters {
     }
 
     /// Counts an injected fault.
-    pub fn injected(&self, fault: Injected) {
+    pub(crate) fn injected(&self, fault: Injected) {
         self.with(|stats| {
             let faults = &mut stats.faults;
             let counter = match fault {
@@ -221,12 +216,12 @@ impl Counters {
     }
 
     /// Updates the IAM counters.
-    pub fn iam(&self, update: impl FnOnce(&mut IamStats)) {
+    pub(crate) fn iam(&self, update: impl FnOnce(&mut IamStats)) {
         self.with(|stats| update(&mut stats.iam));
     }
 
     /// A copy of the current counters.
-    pub fn snapshot(&self) -> Stats {
+    pub(crate) fn snapshot(&self) -> Stats {
         self.with(|stats| stats.clone())
     }
 }

@@ -7,21 +7,21 @@ use crate::api::Status;
 
 /// One change of status, at an offset from the simulator's start.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub at: Duration,
-    pub status: Status,
+pub(crate) struct Step {
+    pub(crate) at: Duration,
+    pub(crate) status: Status,
 }
 
 /// A status history whose steps are in strictly increasing time order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     steps: Vec<Step>,
 }
 
 impl Timeline {
     /// Builds a timeline; the steps must be non-empty and strictly increasing
     /// in time, otherwise the message says which step is out of place.
-    pub fn new(steps: Vec<Step>) -> Result<Self, String> {
+    pub(crate) fn new(steps: Vec<Step>) -> Result<Self, String> {
         if steps.is_empty() {
             return Err("a timeline needs at least one step".into());
         }
@@ -39,14 +39,9 @@ impl Timeline {
         Ok(Self { steps })
     }
 
-    /// The steps, oldest first.
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
-    }
-
     /// The status at offset `t`: that of the last step at or before `t`, and
     /// `WAITING` before the first step (a job exists before it starts).
-    pub fn status_at(&self, t: Duration) -> Status {
+    pub(crate) fn status_at(&self, t: Duration) -> Status {
         self.steps
             .iter()
             .rev()
@@ -55,7 +50,7 @@ impl Timeline {
     }
 
     /// The final step, if its status is terminal: when and how it ends.
-    pub fn terminal(&self) -> Option<&Step> {
+    pub(crate) fn terminal(&self) -> Option<&Step> {
         self.steps.last().filter(|step| is_terminal(&step.status))
     }
 }
@@ -63,7 +58,7 @@ impl Timeline {
 /// Whether a status is final. The documented transitional states are
 /// WAITING, RUNNING, ROLLBACK and ABORTING; anything else (including values
 /// such as `COMPLETE`) ends a timeline.
-pub fn is_terminal(status: &Status) -> bool {
+pub(crate) fn is_terminal(status: &Status) -> bool {
     !matches!(
         status,
         Status::Waiting | Status::Running | Status::Rollback | Status::Aborting
@@ -72,7 +67,7 @@ pub fn is_terminal(status: &Status) -> bool {
 
 /// Whether a status reports failure, so that error details are shown and a
 /// parent job derived from its sub-jobs fails.
-pub fn is_failure(status: &Status) -> bool {
+pub(crate) fn is_failure(status: &Status) -> bool {
     match status {
         Status::Failed | Status::Abnormal => true,
         Status::Other(raw) => raw == "FAIL",
@@ -82,22 +77,22 @@ pub fn is_failure(status: &Status) -> bool {
 
 /// One progress reading (percent) at an offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Point {
-    pub at: Duration,
-    pub value: u8,
+pub(crate) struct Point {
+    pub(crate) at: Duration,
+    pub(crate) value: u8,
 }
 
 /// Progress readings (the workspace sub-jobs' `process`), linearly
 /// interpolated between points so polls see it move smoothly.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
+pub(crate) struct Progress {
     points: Vec<Point>,
 }
 
 impl Progress {
     /// Builds a progress curve: non-empty, strictly increasing in time,
     /// values 0..=100.
-    pub fn new(points: Vec<Point>) -> Result<Self, String> {
+    pub(crate) fn new(points: Vec<Point>) -> Result<Self, String> {
         if points.is_empty() {
             return Err("progress needs at least one point".into());
         }
@@ -119,14 +114,9 @@ impl Progress {
         Ok(Self { points })
     }
 
-    /// The points, oldest first.
-    pub fn points(&self) -> &[Point] {
-        &self.points
-    }
-
     /// The progress at offset `t`: 0 before the first point, the last value
     /// after the last one, linear in between.
-    pub fn value_at(&self, t: Duration) -> u8 {
+    pub(crate) fn value_at(&self, t: Duration) -> u8 {
         let Some(next_index) = self.points.iter().position(|point| point.at > t) else {
             return self.points.last().map_or(0, |point| point.value);
         };

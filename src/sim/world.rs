@@ -9,9 +9,9 @@ use super::scenario::{Job, JobKind, Scenario, SubJob};
 
 /// The scenario as the request handlers see it.
 #[derive(Debug)]
-pub struct World {
-    pub scenario: Scenario,
-    pub clock: Clock,
+pub(crate) struct World {
+    pub(crate) scenario: Scenario,
+    pub(crate) clock: Clock,
     by_id: HashMap<(JobKind, String), usize>,
     /// Indexes of image jobs in list order.
     image_jobs: Vec<usize>,
@@ -23,7 +23,7 @@ impl World {
     /// Indexes `scenario`. The API documents no ordering, so lists use a
     /// shuffle seeded by `order_seed`: stable across pages and runs, but not
     /// sorted, so clients cannot come to depend on an order.
-    pub fn new(scenario: Scenario, clock: Clock, order_seed: u64) -> Self {
+    pub(crate) fn new(scenario: Scenario, clock: Clock, order_seed: u64) -> Self {
         let mut rng = fastrand::Rng::with_seed(order_seed);
         let by_id = scenario
             .jobs
@@ -57,17 +57,17 @@ impl World {
     }
 
     /// The current offset from the start.
-    pub fn now(&self) -> Duration {
+    pub(crate) fn now(&self) -> Duration {
         self.clock.offset()
     }
 
     /// Whether `project_id` is the scenario's project.
-    pub fn knows_project(&self, project_id: &str) -> bool {
+    pub(crate) fn knows_project(&self, project_id: &str) -> bool {
         self.scenario.project_id == project_id
     }
 
     /// A job of `kind` that exists at offset `t`.
-    pub fn visible_job(&self, kind: JobKind, id: &str, t: Duration) -> Option<&Job> {
+    pub(crate) fn visible_job(&self, kind: JobKind, id: &str, t: Duration) -> Option<&Job> {
         let index = *self.by_id.get(&(kind, id.to_owned()))?;
         self.scenario
             .jobs
@@ -76,7 +76,7 @@ impl World {
     }
 
     /// Image jobs that exist at `t`, in list order.
-    pub fn visible_image_jobs(&self, t: Duration) -> impl Iterator<Item = &Job> {
+    pub(crate) fn visible_image_jobs(&self, t: Duration) -> impl Iterator<Item = &Job> {
         self.image_jobs
             .iter()
             .filter_map(|index| self.scenario.jobs.get(*index))
@@ -84,7 +84,7 @@ impl World {
     }
 
     /// Sub-jobs of `kind` that exist at `t`, with their jobs, in list order.
-    pub fn visible_sub_jobs(
+    pub(crate) fn visible_sub_jobs(
         &self,
         kind: JobKind,
         t: Duration,
