@@ -40,7 +40,7 @@ pub(crate) enum ErrorKind {
     Rejected,
     /// An answer jobgate will not use and that retrying cannot change: a
     /// redirect (the API has none), a failed TLS handshake (an untrusted
-    /// certificate), a body over [`MAX_BODY`]. The wait ends at once.
+    /// certificate), a body over [`super::MAX_BODY`]. The wait ends at once.
     Refused,
 }
 

@@ -12,7 +12,7 @@ use crate::api::federation::{
 
 /// Where the credentials come from: fixed values, or an identity provider
 /// whose ID token is exchanged for temporary credentials (see
-/// [`super::federation`]).
+/// [`crate::api::federation`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Source {
     Static(Credentials),
