@@ -3,17 +3,18 @@
 //! [`parse`] is the only way to get a [`Spec`]; it either returns a spec the
 //! engine can run as is, or every mistake found, located in the file.
 
-pub mod code;
-pub mod diagnostic;
-pub mod duration;
-pub mod interpolate;
+pub(crate) mod code;
+pub(crate) mod diagnostic;
+pub(crate) mod duration;
+pub(crate) mod interpolate;
 pub mod model;
 mod validate;
-pub mod yaml;
+pub(crate) mod yaml;
 
 pub use code::DiagnosticCode;
 pub use diagnostic::{SpecDiagnostic, SpecErrors};
 pub use model::*;
+pub use yaml::Span;
 
 /// Parses and validates a spec. `env` answers `${VAR}` look-ups (the process
 /// environment plus `--var` overrides).

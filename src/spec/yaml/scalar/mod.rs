@@ -165,7 +165,7 @@ impl Node {
     /// [`value_range_to_source`]). The whole scalar when the mapping is
     /// unsure, including when re-reading the source does not yield exactly
     /// the parsed value.
-    pub fn narrow(&self, source: &str, start: usize, len: usize) -> Span {
+    pub(crate) fn narrow(&self, source: &str, start: usize, len: usize) -> Span {
         self.scalar_text()
             .and_then(|value| value_range_to_source(source, self.span, &value, start, len))
             .map_or(self.span, |(from, to)| self.span.within(source, from, to))
