@@ -57,6 +57,12 @@ mod tests {
         }
     }
 
+    /// Asserts that `source` is a valid spec, showing the diagnostics if not.
+    fn assert_valid(source: &str) {
+        let ok = parse("s", source, &env);
+        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
+    }
+
     fn errors(source: &str) -> Vec<(&'static str, usize, usize)> {
         parse("spec.yaml", source, &env)
             .unwrap_err()
@@ -132,12 +138,9 @@ mod tests {
             assert_eq!(found, [("spec::bare_variable", line, column)], "{kind}");
         }
         // `$` not before a name, and `$${`, are text.
-        let ok = parse(
-            "s",
+        assert_valid(
             "version: 1\nwaits:\n  a:\n    image_job: a$1-$$${x}\n    target: [SUCCESS]\n",
-            &env,
         );
-        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     }
 
     #[test]
@@ -171,12 +174,9 @@ mod tests {
             "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n",
         );
         assert_eq!(found[0].0, "spec::output_order");
-        let ok = parse(
-            "s",
+        assert_valid(
             "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n    after: [a]\n",
-            &env,
         );
-        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     }
 
     #[test]
