@@ -108,21 +108,7 @@ pub(super) fn iam_error(body: &[u8], secrets: &[&str]) -> (Option<String>, Strin
         }
         text
     };
-    let json: Option<Value> = serde_json::from_slice(body).ok();
-    let text = |v: Option<&Value>| {
-        v.and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .map(|s| {
-            s.chars()
-                .filter(|c| !c.is_control())
-                .take(300)
-                .collect::<String>()
-        })
-    };
-    let Some(json) = json else {
+    let Some(json) = serde_json::from_slice::<Value>(body).ok() else {
         return (None, "no error details".to_owned());
     };
     let error = json.get("error");
@@ -133,7 +119,13 @@ pub(super) fn iam_error(body: &[u8], secrets: &[&str]) -> (Option<String>, Strin
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         })
-        .map(|s| text(Some(&Value::String(mask(s)))).unwrap_or_default())
+        .map(|s| {
+            mask(s)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(300)
+                .collect::<String>()
+        })
     };
     let code = text(json.get("error_code")).or_else(|| text(error.and_then(|e| e.get("code"))));
     let message = text(json.get("error_msg"))
