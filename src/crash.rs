@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::exit;
 use crate::redact::Redactor;
 use crate::report::RunReport;
-use crate::{commands, exit};
 
 /// Where a crashed `run` still writes its report.
-pub struct Outputs {
+pub(crate) struct Outputs {
     pub report: Option<PathBuf>,
     pub junit: Option<PathBuf>,
     pub json: bool,
@@ -20,7 +20,7 @@ pub struct Outputs {
 static CRASH_OUTPUTS: std::sync::OnceLock<Outputs> = std::sync::OnceLock::new();
 
 /// Records where the run writes its reports, for the crash path.
-pub fn outputs_at(outputs: Outputs) {
+pub(crate) fn outputs_at(outputs: Outputs) {
     let _ = CRASH_OUTPUTS.set(outputs);
 }
 
@@ -30,7 +30,7 @@ pub fn outputs_at(outputs: Outputs) {
 /// crash. A panic inside a wait is also caught by the engine, which then
 /// ends that wait `internal_error` and writes the final report over this
 /// one.
-pub fn install_hook() {
+pub(crate) fn install_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default(info);
@@ -67,8 +67,7 @@ fn write_crash_files(report: &RunReport) -> Result<(), String> {
         first_error.get_or_insert(format!("cannot write the report `{}`: {e}", path.display()));
     }
     if let Some(path) = &outputs.junit
-        && let Err(e) =
-            crate::report::json::write_atomic(path, crate::report::junit::render(report).as_bytes())
+        && let Err(e) = crate::report::junit::write(report, path)
     {
         first_error.get_or_insert(format!("cannot write the report `{}`: {e}", path.display()));
     }
@@ -78,7 +77,7 @@ fn write_crash_files(report: &RunReport) -> Result<(), String> {
 /// The end of a command that panicked on the main thread: the report (if a
 /// run had started) with every unfinished wait `internal_error`, its
 /// summary, and exit 70, never a pass.
-pub fn crashed(message: &str) -> ExitCode {
+pub(crate) fn crashed(message: &str) -> ExitCode {
     let message = &Redactor::registered().text(message);
     eprintln!(
         "jobgate: internal error: {message}. This is a bug; please report it (with the report, if one was written)."
@@ -105,7 +104,12 @@ pub fn crashed(message: &str) -> ExitCode {
         }
         let style = crate::report::human::Style {
             color: false,
-            width: commands::terminal_width(),
+            width: crate::output::for_errors(
+                &crate::output::Environment::detect(),
+                crate::output::ColorChoice::Never,
+                false,
+            )
+            .width,
         };
         eprint!("{}", crate::report::human::render(&report, style));
     }

@@ -12,13 +12,13 @@ use tokio::time::Instant;
 
 use crate::engine::Event;
 use crate::redact::Redactor;
-use crate::report::Outcome;
 use crate::report::human::printable;
+use crate::report::words::{label, mark};
 use crate::spec::duration;
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour on a terminal unless NO_COLOR is set.
     #[default]
     Auto,
@@ -28,7 +28,7 @@ pub enum ColorChoice {
 
 /// How much to say while waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     Quiet,
     Normal,
     Verbose,
@@ -36,7 +36,7 @@ pub enum Verbosity {
 
 /// The live view while waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Live {
+pub(crate) enum Live {
     /// Redrawn lines with spinners (a terminal, not CI).
     Interactive,
     /// One plain line per state change and a periodic heartbeat (CI, pipes).
@@ -47,7 +47,7 @@ pub enum Live {
 
 /// What the environment says about where output goes.
 #[derive(Debug, Clone, Default)]
-pub struct Environment {
+pub(crate) struct Environment {
     pub stderr_is_terminal: bool,
     /// `CI` is set to anything but `false`/`0`.
     pub ci: bool,
@@ -60,11 +60,13 @@ pub struct Environment {
     /// `JOBGATE_HEARTBEAT`: the plain view's heartbeat interval (`30s`),
     /// when set to a duration.
     pub heartbeat: Option<Duration>,
+    /// `COLUMNS`, when set to a number: the width summaries wrap to.
+    pub columns: Option<usize>,
 }
 
 impl Environment {
     /// Reads the process environment.
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         use std::io::IsTerminal;
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Environment {
@@ -74,13 +76,14 @@ impl Environment {
             dumb_terminal: var("TERM").as_deref() == Some("dumb"),
             github_actions: var("GITHUB_ACTIONS").as_deref() == Some("true"),
             heartbeat: var("JOBGATE_HEARTBEAT").and_then(|v| duration::parse(&v).ok()),
+            columns: var("COLUMNS").and_then(|v| v.trim().parse().ok()),
         }
     }
 }
 
 /// Every output decision, made in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutputMode {
+pub(crate) struct OutputMode {
     pub live: Live,
     pub color: bool,
     pub verbosity: Verbosity,
@@ -88,10 +91,48 @@ pub struct OutputMode {
     pub github: bool,
     /// How often the plain view says what it is still waiting for.
     pub heartbeat: Duration,
+    /// The width in columns that summaries and diagnostics wrap to.
+    pub width: usize,
+    /// Where workflow commands (masks, annotations, log groups) go.
+    pub workflow_commands: Stream,
+}
+
+/// A standard stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// A writer to this stream.
+    pub(crate) fn writer(self) -> Box<dyn Write> {
+        match self {
+            Stream::Stdout => Box::new(std::io::stdout()),
+            Stream::Stderr => Box::new(std::io::stderr()),
+        }
+    }
+}
+
+/// The width when `COLUMNS` does not say: wide enough for a wait's line,
+/// narrow enough for a CI log viewer.
+pub(crate) const DEFAULT_WIDTH: usize = 100;
+
+impl OutputMode {
+    /// The mode of a command whose standard output holds the JSON report
+    /// alone (`--json`, `--report -`), so that `jobgate run --json >
+    /// report.json` stays valid JSON: workflow commands then go to stderr,
+    /// which the runner reads as well.
+    pub(crate) fn json_stdout(self, json: bool) -> Self {
+        OutputMode {
+            workflow_commands: if json { Stream::Stderr } else { Stream::Stdout },
+            ..self
+        }
+    }
 }
 
 /// Decides the output mode.
-pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> OutputMode {
+pub(crate) fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> OutputMode {
     let interactive = env.stderr_is_terminal && !env.ci && !env.dumb_terminal;
     let live = match verbosity {
         Verbosity::Quiet => Live::Off,
@@ -109,28 +150,31 @@ pub fn decide(env: &Environment, color: ColorChoice, verbosity: Verbosity) -> Ou
         verbosity,
         github: env.github_actions,
         heartbeat: env.heartbeat.unwrap_or(HEARTBEAT).max(MIN_HEARTBEAT),
+        width: env.columns.unwrap_or(DEFAULT_WIDTH),
+        workflow_commands: Stream::Stdout,
     }
 }
 
 /// The output mode for a command's error diagnostics: the same decision as
 /// the command's own output, so `--color` and `NO_COLOR` apply to errors too.
-pub fn for_errors(env: &Environment, color: ColorChoice) -> OutputMode {
-    decide(env, color, Verbosity::Normal)
+/// `json` as in [`OutputMode::json_stdout`].
+pub(crate) fn for_errors(env: &Environment, color: ColorChoice, json: bool) -> OutputMode {
+    decide(env, color, Verbosity::Normal).json_stdout(json)
 }
 
 /// How often the plain view says it is still waiting: often enough that a
 /// CI log never looks hung, rarely enough not to bury the state changes.
-pub const HEARTBEAT: Duration = Duration::from_secs(60);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(60);
 
 /// The shortest heartbeat `JOBGATE_HEARTBEAT` can ask for.
-pub const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
+pub(crate) const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
 
 /// How often the terminal view recomputes the time left.
 const REFRESH: Duration = Duration::from_secs(1);
 
 /// What the live view knows about one running wait.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WaitStatus {
+pub(crate) struct WaitStatus {
     /// The last observed state (`RUNNING; 2 sub-jobs: 1 RUNNING, 1 SUCCESS`),
     /// `None` before the first answer.
     pub state: Option<String>,
@@ -181,7 +225,7 @@ impl WaitStatus {
 
 /// Time left as people read it, rounded up to the second (`12m4s`, `0s`):
 /// a countdown that shows `0s` while time remains would look stuck.
-pub fn time_left(left: Duration) -> String {
+pub(crate) fn time_left(left: Duration) -> String {
     let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
     duration::format(Duration::from_secs(secs))
 }
@@ -190,7 +234,7 @@ pub fn time_left(left: Duration) -> String {
 /// `name_width`), the time left, then the state, progress and last retried
 /// error. The time left comes before the state, which can be long and is
 /// what the terminal cuts when the line is too wide.
-pub fn wait_line(
+pub(crate) fn wait_line(
     name: &str,
     name_width: usize,
     status: &WaitStatus,
@@ -214,13 +258,13 @@ pub fn wait_line(
 /// Text from the API made safe for a log or a terminal, on one line: line
 /// breaks become spaces and other control characters (escape sequences,
 /// bells, carriage returns) are replaced, as in the summary.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     printable(&text.replace(['\r', '\n'], " ")).into_owned()
 }
 
 /// The plain view's heartbeat: every running wait with its state and time
 /// left, or `None` when none is running.
-pub fn heartbeat_line(waits: &BTreeMap<String, WaitStatus>, now: Instant) -> Option<String> {
+pub(crate) fn heartbeat_line(waits: &BTreeMap<String, WaitStatus>, now: Instant) -> Option<String> {
     if waits.is_empty() {
         return None;
     }
@@ -254,15 +298,6 @@ pub async fn render(
         Live::Plain => tokio::join!(forward, plain(mode, redacted)),
         _ => tokio::join!(forward, interactive(mode, redacted)),
     };
-}
-
-fn symbol(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "✓",
-        Outcome::Skipped | Outcome::Cancelled => "-",
-        Outcome::Running => "…",
-        _ => "✗",
-    }
 }
 
 async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
@@ -305,7 +340,7 @@ async fn plain(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event>) {
                 }
                 Some(Event::Finished { wait, outcome, reason }) => {
                     waits.remove(&wait);
-                    Some(format!("{wait}: {} {} — {reason}", symbol(outcome), outcome.as_str()))
+                    Some(format!("{wait}: {} {} — {reason}", mark(outcome), label(outcome)))
                 }
             },
             _ = heartbeat.tick() => heartbeat_line(&waits, Instant::now()),
@@ -394,8 +429,8 @@ async fn interactive(mode: OutputMode, mut events: mpsc::UnboundedReceiver<Event
                     .unwrap_or_else(|| multi.add(ProgressBar::new_spinner()));
                 // Message and prefix first, so no frame mixes the running
                 // line with the finished style.
-                bar.set_prefix(format!("{} {wait}", symbol(outcome)));
-                bar.set_message(one_line(&format!("{} — {reason}", outcome.as_str())));
+                bar.set_prefix(format!("{} {wait}", mark(outcome)));
+                bar.set_message(one_line(&format!("{} — {reason}", label(outcome))));
                 bar.set_style(
                     ProgressStyle::with_template("{prefix} {wide_msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -542,9 +577,13 @@ mod tests {
             (&dumb, ColorChoice::Auto, false),
         ];
         for (e, choice, expected) in cases {
-            assert_eq!(for_errors(e, choice).color, expected, "{e:?} {choice:?}");
             assert_eq!(
-                for_errors(e, choice).color,
+                for_errors(e, choice, false).color,
+                expected,
+                "{e:?} {choice:?}"
+            );
+            assert_eq!(
+                for_errors(e, choice, false).color,
                 decide(e, choice, Verbosity::Quiet).color,
                 "errors and the run's own output agree"
             );
@@ -574,6 +613,31 @@ mod tests {
         s.retried = Some("HTTP 503\r\n<html>".into());
         let line = wait_line("w", 1, &s, now, false);
         assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+
+    #[test]
+    fn width_follows_columns() {
+        let mut e = env(false, true);
+        assert_eq!(
+            decide(&e, ColorChoice::Auto, Verbosity::Normal).width,
+            DEFAULT_WIDTH
+        );
+        e.columns = Some(60);
+        assert_eq!(decide(&e, ColorChoice::Auto, Verbosity::Normal).width, 60);
+    }
+
+    #[test]
+    fn workflow_commands_leave_a_json_stdout_alone() {
+        let mut e = env(false, true);
+        e.github_actions = true;
+        let m = decide(&e, ColorChoice::Auto, Verbosity::Normal);
+        assert_eq!(m.workflow_commands, Stream::Stdout);
+        assert_eq!(m.json_stdout(true).workflow_commands, Stream::Stderr);
+        assert_eq!(m.json_stdout(false).workflow_commands, Stream::Stdout);
+        assert_eq!(
+            for_errors(&e, ColorChoice::Auto, true).workflow_commands,
+            Stream::Stderr
+        );
     }
 
     #[test]

@@ -238,6 +238,21 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// "Any status": how a count of every status is written where text is
+/// needed (`count: "*"` in a spec, the report's `counts`, a saved count
+/// answer), for the key `None` in [`Observation::counts`].
+pub const ANY_STATUS: &str = "*";
+
+/// A count key as text: [`ANY_STATUS`] for the unfiltered total.
+pub fn count_key_text(key: Option<&str>) -> &str {
+    key.unwrap_or(ANY_STATUS)
+}
+
+/// A count key from text: the inverse of [`count_key_text`].
+pub fn count_key_from_text(text: &str) -> Option<&str> {
+    (text != ANY_STATUS).then_some(text)
+}
+
 /// The key a count endpoint's answer is stored under in
 /// [`Observation::counts`]: the statuses counted (`*` for any), and the
 /// filter when there is one; `None` for the unfiltered total. Count checks
@@ -249,7 +264,7 @@ pub fn count_key(statuses: &Option<StatusSet>, filter: &ItemFilter) -> Option<St
     }
     Some(format!(
         "{}{}",
-        statuses.as_deref().unwrap_or("*"),
+        count_key_text(statuses.as_deref()),
         filter.describe()
     ))
 }

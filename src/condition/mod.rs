@@ -27,7 +27,10 @@ mod compare;
 mod verdict;
 
 pub use check::Finding;
-pub use check::{Check, ItemFilter, PathTest, Quantifier, Role, count_key};
+pub use check::{
+    ANY_STATUS, Check, ItemFilter, PathTest, Quantifier, Role, count_key, count_key_from_text,
+    count_key_text,
+};
 pub use compare::{Comparison, Operator, Threshold};
 pub use verdict::{JOB_FAILURE, Verdict, is_failure_status, judge};
 

@@ -399,7 +399,7 @@ fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, mo
         .collect();
     let names: Vec<String> = keys
         .iter()
-        .map(|k| k.clone().unwrap_or_else(|| "*".into()))
+        .map(|k| crate::condition::count_key_text(k.as_deref()).to_owned())
         .collect();
     let wanted = || {
         let example: Vec<String> = names.iter().map(|n| format!("\"{n}\": N")).collect();
@@ -437,7 +437,7 @@ fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, mo
 /// Builds the observation of count answers.
 pub fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation {
     let document = serde_json::json!({
-        "counts": counts.iter().map(|(k, v)| (k.clone().unwrap_or_else(|| "*".into()), *v)).collect::<BTreeMap<_, _>>()
+        "counts": counts.iter().map(|(k, v)| (crate::condition::count_key_text(k.as_deref()), *v)).collect::<BTreeMap<_, _>>()
     });
     Observation {
         counts,

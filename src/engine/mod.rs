@@ -78,8 +78,9 @@ pub enum Event {
     },
 }
 
-/// A finished wait's outcome and captured outputs, for the waits after it.
-type Finished = (Outcome, BTreeMap<String, String>);
+/// A settled wait's outcome and captured outputs, for the waits after it
+/// (named apart from [`Event::Finished`], the live view's news of it).
+type Settled = (Outcome, BTreeMap<String, String>);
 
 /// Run-wide settings that do not come from the spec.
 #[derive(Debug, Clone)]
@@ -354,7 +355,7 @@ struct Shared {
     stop_rx: watch::Receiver<Option<Stop>>,
     stop_tx: watch::Sender<Option<Stop>>,
     /// Where each wait publishes its end, by name.
-    done: Arc<BTreeMap<String, watch::Sender<Option<Finished>>>>,
+    done: Arc<BTreeMap<String, watch::Sender<Option<Settled>>>>,
     run_start: Instant,
     /// The run's global deadline, if any.
     deadline: Option<Instant>,
@@ -422,7 +423,7 @@ enum After {
 async fn after(
     w: &Wait,
     stop: &mut watch::Receiver<Option<Stop>>,
-    done: &BTreeMap<String, watch::Sender<Option<Finished>>>,
+    done: &BTreeMap<String, watch::Sender<Option<Settled>>>,
 ) -> After {
     let mut outputs = BTreeMap::new();
     let mut blocked = None;
@@ -524,10 +525,7 @@ fn conclude(
 /// Publishes a wait's end to the waits after it, and stops the run when it
 /// failed and the run is fail-fast.
 fn finished(shared: &Shared, name: &str, outcome: Outcome, outputs: BTreeMap<String, String>) {
-    let failed = outcome
-        .own_exit_code()
-        .is_some_and(|code| code != exit::SUCCESS);
-    if shared.fail_fast && failed {
+    if shared.fail_fast && crate::report::words::is_problem(outcome) {
         shared.stop_tx.send_if_modified(|s| {
             if s.is_none() {
                 *s = Some(Stop::FailFast {
@@ -572,6 +570,7 @@ fn initial_report(w: &Wait) -> WaitReport {
         last_error: None,
         history: Vec::new(),
         estimate: None,
+        declared_at: crate::report::model::Declared::at(&w.span),
     }
 }
 

@@ -40,7 +40,7 @@ mod secrets;
 #[cfg(test)]
 mod tests;
 
-pub use report::Redacted;
+pub(crate) use report::Redacted;
 use secrets::Targets;
 
 /// The run's redactor, for reports written by the panic hook.

@@ -64,6 +64,7 @@ impl Redactor {
             last_error,
             history,
             estimate,
+            declared_at,
         } = wait;
         WaitReport {
             name: self.text(&name),
@@ -87,6 +88,7 @@ impl Redactor {
             last_error: last_error.map(|e| self.api_error(e)),
             history: history.into_iter().map(|h| self.history(h)).collect(),
             estimate: estimate.map(|e| self.estimate(e)),
+            declared_at,
         }
     }
 
@@ -298,11 +300,20 @@ impl Redactor {
 /// A report that went through [`Redactor::report`]: the only kind the
 /// output code publishes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Redacted(RunReport);
+pub(crate) struct Redacted(RunReport);
 
 impl Deref for Redacted {
     type Target = RunReport;
     fn deref(&self) -> &RunReport {
         &self.0
+    }
+}
+
+impl Redacted {
+    /// Sets the run's exit code: a number, nothing to redact. Publishing
+    /// uses it when an output cannot be written, so that the outputs that
+    /// were written give the process's code.
+    pub(crate) fn set_exit_code(&mut self, code: u8) {
+        self.0.exit_code = code;
     }
 }

@@ -149,7 +149,7 @@ fn reports_are_redacted_everywhere() {
             width: 40,
         },
     );
-    for line in crate::report::github::annotations(&redacted, &Default::default()) {
+    for line in crate::report::github::annotations(&redacted) {
         assert!(!line.contains(SK) && !line.contains('\x1b'), "{line}");
         // One command per annotation: nothing in it starts another.
         assert!(!line.contains('\n') && !line.contains("%0A::"), "{line}");

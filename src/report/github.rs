@@ -12,38 +12,38 @@
 //! Escaping follows the workflow-commands rules of `@actions/core`: message
 //! data escapes `%`, `\r` and `\n`; property values also escape `:` and `,`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::human::{describe_error, describe_item, is_problem, label, tally, wait_duration};
+use super::human::{describe_error, describe_item, tally, wait_duration};
 use super::model::{Outcome, RunReport, WaitReport};
-use crate::spec::{Spec, SpecErrors};
+use super::words::{emoji, is_problem, label};
+use crate::spec::SpecErrors;
 
 /// GitHub shows at most this many error annotations per step; more are
 /// dropped silently, so the rest are folded into the last one.
-pub const MAX_ANNOTATIONS: usize = 10;
+pub(crate) const MAX_ANNOTATIONS: usize = 10;
 
 /// GitHub rejects a step summary over 1 MiB; the summary is cut below it.
-pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// Blamed items listed per wait in the step summary; the JSON report has all.
-pub const SUMMARY_ITEMS: usize = 50;
+pub(crate) const SUMMARY_ITEMS: usize = 50;
 
 /// The fixed output names, which win over captured outputs of the same name.
-pub const FIXED_OUTPUTS: [&str; 3] = ["outcome", "exit-code", "report"];
+pub(crate) const FIXED_OUTPUTS: [&str; 3] = ["outcome", "exit-code", "report"];
 
 /// Escapes the data part of a workflow command (after the last `::`).
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escapes a property value of a workflow command (`title=`, `file=`).
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -60,7 +60,7 @@ fn command(name: &str, properties: &[(&str, String)], data: &str) -> String {
 /// `::add-mask::` lines that hide `secret` in the log from now on. GitHub
 /// masks line by line, so each non-blank line of a multi-line secret is
 /// masked on its own; a blank secret gives an empty string.
-pub fn mask(secret: &str) -> String {
+pub(crate) fn mask(secret: &str) -> String {
     secret
         .lines()
         .filter(|line| !line.trim().is_empty())
@@ -70,12 +70,12 @@ pub fn mask(secret: &str) -> String {
 }
 
 /// Starts a foldable group in the log.
-pub fn group(title: &str) -> String {
+pub(crate) fn group(title: &str) -> String {
     command("group", &[], title)
 }
 
 /// Ends the group started by [`group`].
-pub fn endgroup() -> String {
+pub(crate) fn endgroup() -> String {
     "::endgroup::".into()
 }
 
@@ -93,7 +93,7 @@ fn stop_token() -> String {
 /// `::stop-commands::TOKEN` before it and `::TOKEN::` after, with a fresh
 /// random token the body does not contain. The body is expected to be
 /// redacted already (see [`crate::redact`]); this is the second fence.
-pub fn log_group(title: &str, body: &str) -> String {
+pub(crate) fn log_group(title: &str, body: &str) -> String {
     let token = loop {
         let token = stop_token();
         if !body.contains(&token) {
@@ -110,14 +110,14 @@ pub fn log_group(title: &str, body: &str) -> String {
 }
 
 /// The step output name of a captured value.
-pub fn output_name(wait: &str, key: &str) -> String {
+pub(crate) fn output_name(wait: &str, key: &str) -> String {
     format!("{wait}-{key}")
 }
 
 /// The step outputs: `outcome`, `exit-code`, `report` (when a report file
 /// was written, its path as given) and every captured value as
 /// `<wait>-<key>`, in that order.
-pub fn outputs(report: &RunReport, report_path: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn outputs(report: &RunReport, report_path: Option<&str>) -> Vec<(String, String)> {
     let mut out = vec![
         ("outcome".to_owned(), report.outcome.as_str().to_owned()),
         ("exit-code".to_owned(), report.exit_code.to_string()),
@@ -140,7 +140,7 @@ pub fn outputs(report: &RunReport, report_path: Option<&str>) -> Vec<(String, St
 /// and the heredoc form `name<<DELIMITER` for values with line breaks, with
 /// a random delimiter that the value does not contain (so a captured value
 /// cannot end the heredoc early and inject outputs of its own).
-pub fn format_outputs(outputs: &[(String, String)]) -> String {
+pub(crate) fn format_outputs(outputs: &[(String, String)]) -> String {
     let mut text = String::new();
     for (name, value) in outputs {
         if value.contains(['\n', '\r']) {
@@ -162,35 +162,21 @@ pub fn format_outputs(outputs: &[(String, String)]) -> String {
     text
 }
 
-/// Where each wait is declared in the spec file: the line and column of its
-/// name, so an annotation opens on the wait that did not pass.
-pub type Locations = BTreeMap<String, (usize, usize)>;
-
-/// The declarations of a spec's waits.
-pub fn locations(spec: &Spec) -> Locations {
-    spec.waits
-        .iter()
-        // Line 0 would be a value that came from elsewhere than the file.
-        .filter(|w| w.span.line > 0)
-        .map(|w| (w.name.clone(), (w.span.line, w.span.column)))
-        .collect()
-}
-
 /// Error annotations for the waits that did not pass (skipped and
 /// cancelled waits are not annotated: the wait that caused them is), each
-/// on the line and column where the wait is declared when `locations` has
-/// it. At most [`MAX_ANNOTATIONS`]; past that the last one lists the rest
-/// and points at the first of them.
-pub fn annotations(report: &RunReport, locations: &Locations) -> Vec<String> {
+/// on the line and column where the wait is declared, when known. At most
+/// [`MAX_ANNOTATIONS`]; past that the last one lists the rest and points at
+/// the first of them.
+pub(crate) fn annotations(report: &RunReport) -> Vec<String> {
     let file = spec_file(&report.spec);
-    let props = |wait: &str, title: String| {
+    let props = |wait: &WaitReport, title: String| {
         let mut p = Vec::new();
         if let Some(f) = &file {
             p.push(("file", f.clone()));
             // A line means nothing without the file it is in.
-            if let Some((line, col)) = locations.get(wait) {
-                p.push(("line", line.to_string()));
-                p.push(("col", col.to_string()));
+            if let Some(at) = wait.declared_at {
+                p.push(("line", at.line.to_string()));
+                p.push(("col", at.column.to_string()));
             }
         }
         p.push(("title", title));
@@ -214,13 +200,13 @@ pub fn annotations(report: &RunReport, locations: &Locations) -> Vec<String> {
                 "{}; see the step summary or the JSON report",
                 names.join(", ")
             );
-            out.push(command("error", &props(&wait.name, title), &message));
+            out.push(command("error", &props(wait, title), &message));
             break;
         }
         let title = format!("jobgate: wait {} {}", wait.name, label(wait.outcome));
         out.push(command(
             "error",
-            &props(&wait.name, title),
+            &props(wait, title),
             &annotation_message(wait),
         ));
     }
@@ -257,7 +243,7 @@ fn annotation_message(wait: &WaitReport) -> String {
 
 /// Error annotations for an invalid spec, each pointing at the line and
 /// column of the mistake, at most [`MAX_ANNOTATIONS`].
-pub fn spec_annotations(errors: &SpecErrors) -> Vec<String> {
+pub(crate) fn spec_annotations(errors: &SpecErrors) -> Vec<String> {
     let file = spec_file(&errors.origin);
     let total = errors.diagnostics.len();
     let mut out = Vec::new();
@@ -292,7 +278,7 @@ pub fn spec_annotations(errors: &SpecErrors) -> Vec<String> {
 }
 
 /// The Markdown step summary, kept under [`SUMMARY_LIMIT`].
-pub fn step_summary(report: &RunReport) -> String {
+pub(crate) fn step_summary(report: &RunReport) -> String {
     limit_summary(full_summary(report), SUMMARY_LIMIT)
 }
 
@@ -309,20 +295,6 @@ fn limit_summary(text: String, limit: usize) -> String {
     }
     let cut = text[..cut].rfind('\n').map_or(0, |i| i + 1);
     format!("{}{NOTE}", &text[..cut])
-}
-
-fn emoji(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "✅",
-        Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => "❌",
-        Outcome::TimedOut => "⏱️",
-        Outcome::AuthError => "🔒",
-        Outcome::ApiError => "⚠️",
-        Outcome::Skipped => "⏭️",
-        Outcome::Cancelled => "🚫",
-        Outcome::Running => "⏳",
-        Outcome::InternalError => "💥",
-    }
 }
 
 /// Escapes text for a Markdown table cell: HTML is neutralised, `|` cannot
@@ -478,7 +450,7 @@ fn full_summary(report: &RunReport) -> String {
 
 /// Where GitHub Actions wants results, read from the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GithubEnv {
+pub(crate) struct GithubEnv {
     /// `GITHUB_ACTIONS=true`: workflow commands (annotations, groups, masks)
     /// are understood on stdout.
     pub actions: bool,
@@ -490,13 +462,13 @@ pub struct GithubEnv {
 
 impl GithubEnv {
     /// Reads the process environment.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads the variables through `lookup`, so tests need not touch the
     /// process environment. Empty paths count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let path = |name| lookup(name).filter(|p| !p.is_empty()).map(PathBuf::from);
         GithubEnv {
             actions: lookup("GITHUB_ACTIONS").as_deref() == Some("true"),
@@ -515,21 +487,75 @@ impl GithubEnv {
     ///
     /// A file that cannot be written does not stop the other: the first
     /// error is returned after both were tried.
-    pub fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
-        let mut result = Ok(());
-        if let Some(path) = &self.output {
-            result = append(
+    pub(crate) fn publish(&self, report: &RunReport, report_path: Option<&str>) -> io::Result<()> {
+        let outputs = self.publish_outputs(report, report_path);
+        let summary = self.publish_summary(report);
+        outputs.and(summary)
+    }
+
+    /// Appends the step outputs to `$GITHUB_OUTPUT`, if set.
+    pub(crate) fn publish_outputs(
+        &self,
+        report: &RunReport,
+        report_path: Option<&str>,
+    ) -> io::Result<()> {
+        match &self.output {
+            Some(path) => append(
                 "GITHUB_OUTPUT",
                 path,
                 format_outputs(&outputs(report, report_path)).as_bytes(),
-            );
+            ),
+            None => Ok(()),
         }
-        if let Some(path) = &self.step_summary {
-            let summary = append("GITHUB_STEP_SUMMARY", path, step_summary(report).as_bytes());
-            result = result.and(summary);
-        }
-        result
     }
+
+    /// Appends `exit-code` once more, after outputs already appended with
+    /// another code: the runner keeps the last value of a name.
+    pub(crate) fn correct_exit_code(&self, code: u8) -> io::Result<()> {
+        match &self.output {
+            Some(path) => append(
+                "GITHUB_OUTPUT",
+                path,
+                format_outputs(&[("exit-code".to_owned(), code.to_string())]).as_bytes(),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY`, if set.
+    pub(crate) fn publish_summary(&self, report: &RunReport) -> io::Result<()> {
+        match &self.step_summary {
+            Some(path) => append("GITHUB_STEP_SUMMARY", path, step_summary(report).as_bytes()),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends `note` (Markdown) after a summary already appended.
+    pub(crate) fn append_summary_note(&self, note: &str) -> io::Result<()> {
+        match &self.step_summary {
+            Some(path) => append("GITHUB_STEP_SUMMARY", path, note.as_bytes()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Each wait's detail (its state changes and reason) as a foldable log
+/// group: the annotations say what failed, these say how it got there.
+pub(crate) fn wait_log_groups(report: &RunReport) -> Vec<String> {
+    report
+        .waits
+        .iter()
+        .map(|wait| {
+            let title = format!("jobgate: {} — {}", wait.name, label(wait.outcome));
+            let mut body = String::new();
+            for entry in &wait.history {
+                let at = entry.at_ms as f64 / 1000.0;
+                let _ = writeln!(body, "[{at:>7.1}s] {}", entry.state);
+            }
+            body.push_str(&wait.reason);
+            log_group(&title, &body)
+        })
+        .collect()
 }
 
 fn append(variable: &str, path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -543,6 +569,8 @@ fn append(variable: &str, path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::report::json::samples;
 
@@ -618,10 +646,29 @@ waits:
     target: [SUCCESS]
 ";
 
+    /// Where each wait is declared: wait name → (line, column).
+    type Locations = BTreeMap<String, (usize, usize)>;
+
+    /// The declarations the engine's reports carry for the release spec.
     fn release_locations() -> Locations {
         let spec = crate::spec::parse("gates/release.yaml", RELEASE, &|_| None)
             .unwrap_or_else(|e| panic!("{}", e.render(false, 100)));
-        locations(&spec)
+        crate::engine::not_started(&spec, Outcome::Failed, "not started")
+            .waits
+            .into_iter()
+            .filter_map(|w| Some((w.name, w.declared_at.map(|at| (at.line, at.column))?)))
+            .collect()
+    }
+
+    /// The annotations of `report` with its waits declared at `locations`.
+    fn annotations_at(report: &RunReport, locations: &Locations) -> Vec<String> {
+        let mut report = report.clone();
+        for wait in &mut report.waits {
+            wait.declared_at = locations
+                .get(&wait.name)
+                .map(|&(line, column)| super::super::model::Declared { line, column });
+        }
+        annotations(&report)
     }
 
     #[test]
@@ -641,12 +688,12 @@ waits:
 
     #[test]
     fn annotations_snapshot() {
-        insta::assert_snapshot!(annotations(&samples::mixed(), &release_locations()).join("\n"));
+        insta::assert_snapshot!(annotations_at(&samples::mixed(), &release_locations()).join("\n"));
     }
 
     #[test]
     fn annotations_point_at_the_wait_they_are_about() {
-        let lines = annotations(&samples::mixed(), &release_locations());
+        let lines = annotations_at(&samples::mixed(), &release_locations());
         let heads: Vec<&str> = lines
             .iter()
             .map(|l| l.split("::").nth(1).unwrap_or_default())
@@ -661,7 +708,7 @@ waits:
         );
         // A wait the spec does not declare (a report from elsewhere) still
         // gets its file.
-        let lines = annotations(&samples::mixed(), &Locations::new());
+        let lines = annotations_at(&samples::mixed(), &Locations::new());
         assert!(
             lines[0].starts_with("::error file=gates/release.yaml,title="),
             "{}",
@@ -672,8 +719,8 @@ waits:
     #[test]
     fn passing_runs_have_no_annotations() {
         let locations = release_locations();
-        assert!(annotations(&samples::met(), &locations).is_empty());
-        assert!(annotations(&samples::cancelled(), &locations).is_empty());
+        assert!(annotations_at(&samples::met(), &locations).is_empty());
+        assert!(annotations_at(&samples::cancelled(), &locations).is_empty());
     }
 
     #[test]
@@ -687,7 +734,7 @@ waits:
             })
             .collect();
         let locations: Locations = (0..15).map(|n| (format!("w{n}"), (3 + 3 * n, 3))).collect();
-        let lines = annotations(&report, &locations);
+        let lines = annotations_at(&report, &locations);
         assert_eq!(lines.len(), MAX_ANNOTATIONS);
         assert!(
             lines[8].starts_with(
@@ -715,7 +762,7 @@ waits:
         let mut report = samples::failed();
         report.spec = "-".into();
         let locations: Locations = [("app-servers".to_owned(), (8, 3))].into();
-        assert!(annotations(&report, &locations)[0].starts_with("::error title="));
+        assert!(annotations_at(&report, &locations)[0].starts_with("::error title="));
     }
 
     fn spec_errors(source: &str) -> SpecErrors {

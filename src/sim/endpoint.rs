@@ -8,7 +8,7 @@ use crate::api::{Operation, Service};
 
 /// An API operation, named as in the official SDKs, or a path the API does
 /// not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Endpoint {
     ShowImageJob,
     ListImageJobs,
@@ -57,6 +57,11 @@ impl Endpoint {
     /// The SDK operation name, used as the counter key.
     pub fn name(self) -> &'static str {
         self.operation().map_or("unknown", Operation::sdk_name)
+    }
+
+    /// The served operation named `name` (its SDK name, as [`Self::name`]).
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Self::SERVED.into_iter().find(|e| e.name() == name)
     }
 
     /// The route, in axum's syntax: the operation's path template.
@@ -128,6 +133,10 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(Endpoint::classify(path), expected, "{path}");
         }
+        for endpoint in Endpoint::SERVED {
+            assert_eq!(Endpoint::from_name(endpoint.name()), Some(endpoint));
+        }
+        assert_eq!(Endpoint::from_name("unknown"), None);
     }
 
     #[test]

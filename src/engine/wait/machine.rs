@@ -21,7 +21,7 @@ use crate::api::model::{Item, Observation};
 use crate::condition::{Verdict, is_failure_status, judge};
 use crate::engine::history;
 use crate::engine::later;
-use crate::engine::rate::Throttle;
+use crate::engine::rate::{Throttle, hard_stop};
 use crate::engine::schedule::{self, ProgressSample, Schedule};
 use crate::report::evidence::{self, Evidence};
 use crate::report::model::{ApiErrorInfo, LastObservation, Outcome};
@@ -88,8 +88,6 @@ pub enum Note {
     Retried,
     /// A retried transient error, for the live view.
     Retrying(String),
-    /// The server asked every wait of the run to pause this long.
-    PauseAll(Duration),
 }
 
 /// Where a pending job's history estimate comes from. The reads run beside
@@ -282,19 +280,18 @@ impl<'a> Machine<'a> {
                 return finish(Outcome::ApiError, reasons::no_endpoint(&error));
             }
             ErrorKind::Throttled { retry_after } => {
-                let throttle = Throttle::parse(&error.message);
-                if throttle == Throttle::Daily {
-                    return finish(Outcome::ApiError, reasons::daily_quota(&throttle, &error));
+                // A quota that cannot reset before the deadline ends the
+                // wait now rather than at its timeout.
+                let left = self.deadline.saturating_duration_since(now);
+                if let Some(stop) = hard_stop(&Throttle::parse(&error.message), retry_after, left) {
+                    return finish(Outcome::ApiError, stop.reason());
                 }
                 if !retry() {
                     return finish(Outcome::ApiError, reasons::retries_spent(&error));
                 }
                 self.notes.push(Note::Retried);
-                // The gate has already slowed every wait down; only a pause
-                // the server asks for holds them all.
-                if let Some(after) = retry_after {
-                    self.notes.push(Note::PauseAll(after.min(wait.poll.max)));
-                }
+                // The gate has already slowed the throttled API (or every
+                // API) down, and holds its requests for any `Retry-After`.
                 let pause = retry_after.unwrap_or(THROTTLE_PAUSE).min(wait.poll.max);
                 delay = delay.max(pause);
                 if later(now, pause) >= self.deadline {
@@ -785,38 +782,47 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_pauses_every_wait_within_the_poll_cap() {
+    fn retry_after_delays_the_retry_within_the_poll_cap() {
+        // (The gate holds the throttled APIs' requests for the whole
+        // `Retry-After`; this wait's own retry is timed within its cap.)
         let w = job_wait("");
         let t0 = Instant::now();
         let mut m = machine(&w, t0);
         let yes = &mut || true;
         let delay = after(m.on_error(throttled("slow down", Some(20 * S)), t0, yes));
         assert_eq!(delay, 20 * S);
-        assert_eq!(m.take_notes()[1..], [Note::Retried, Note::PauseAll(20 * S)]);
+        assert_eq!(m.take_notes()[1..], [Note::Retried]);
         // A pause past the poll cap is held to the cap.
         let delay = after(m.on_error(throttled("slow down", Some(600 * S)), t0, yes));
         assert_eq!(delay, 60 * S);
-        assert_eq!(m.take_notes()[2], Note::PauseAll(60 * S));
-        // Without Retry-After: a short pause for this wait alone.
+        // Without Retry-After: a short pause.
         let delay = after(m.on_error(throttled("slow down", None), t0, yes));
         assert!(delay >= THROTTLE_PAUSE, "{delay:?}");
+    }
+
+    #[test]
+    fn a_retry_after_past_the_deadline_ends_the_wait_at_once() {
+        let w = job_wait("    timeout: 10s\n");
+        let t0 = Instant::now();
+        let error = throttled("slow down", Some(30 * S));
+        let end =
+            finish(machine(&w, t0).on_error(error, t0 + 5 * S, &mut || panic!("not retried")));
+        assert_eq!(end.outcome, Outcome::ApiError);
         assert!(
-            !m.take_notes()
-                .iter()
-                .any(|n| matches!(n, Note::PauseAll(_)))
+            end.reason.contains("resets in 30s") && end.reason.contains("5s left"),
+            "{}",
+            end.reason
         );
     }
 
     #[test]
     fn a_throttle_past_the_deadline_is_held_to_it_then_times_out() {
+        // No `Retry-After`: the default pause of 3 s reaches the deadline,
+        // but the quota may reset at any moment, so it is no stop.
         let w = job_wait("    timeout: 10s\n");
         let t0 = Instant::now();
         let mut m = machine(&w, t0);
-        let step = m.on_error(
-            throttled("slow down", Some(30 * S)),
-            t0 + 5 * S,
-            &mut || true,
-        );
+        let step = m.on_error(throttled("slow down", None), t0 + 8 * S, &mut || true);
         assert!(
             matches!(step, Step::Hold { until } if until == t0 + 10 * S),
             "{step:?}"

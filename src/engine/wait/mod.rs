@@ -195,7 +195,6 @@ fn record(note: Note, wait: &Wait, cx: &Context, report: &Mutex<WaitReport>) {
                 error,
             });
         }
-        Note::PauseAll(pause) => cx.gate.pause(pause),
     }
 }
 

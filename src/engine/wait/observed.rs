@@ -21,7 +21,10 @@ pub fn summarize(obs: &Observation) -> String {
         parts.push(format!("{total} sub-jobs: {}", list.join(", ")));
     }
     for (k, v) in &obs.counts {
-        parts.push(format!("count[{}]={v}", k.as_deref().unwrap_or("*")));
+        parts.push(format!(
+            "count[{}]={v}",
+            crate::condition::count_key_text(k.as_deref())
+        ));
     }
     if parts.is_empty() {
         parts.push(if obs.is_list() {
@@ -61,7 +64,12 @@ pub(super) fn last_observation(obs: &Observation, found: String) -> LastObservat
         counts: obs
             .counts
             .iter()
-            .map(|(k, v)| (k.clone().unwrap_or_else(|| "*".into()), *v))
+            .map(|(k, v)| {
+                (
+                    crate::condition::count_key_text(k.as_deref()).to_owned(),
+                    *v,
+                )
+            })
             .collect(),
         progress,
         found,

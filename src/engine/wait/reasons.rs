@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::api::Status;
 use crate::api::client::ApiError;
-use crate::engine::rate::Throttle;
 use crate::spec::duration;
 
 /// The success condition held on enough polls in a row.
@@ -89,14 +88,6 @@ pub fn refused(error: &ApiError) -> String {
 /// A 404 for an endpoint that answers lists or counts: the path is wrong.
 pub fn no_endpoint(error: &ApiError) -> String {
     format!("the endpoint does not exist: {error}")
-}
-
-/// A quota that resets only the next day is exhausted.
-pub fn daily_quota(throttle: &Throttle, error: &ApiError) -> String {
-    format!(
-        "{} is exhausted ({error}): not retried, it resets only the next day; wait for the reset or raise the account's quota",
-        throttle.describe()
-    )
 }
 
 /// The run's shared retry budget ran dry.
