@@ -19,10 +19,10 @@ mod tests;
 mod transport;
 
 use answer::{MAX_REQUEST_ID, classify, clip, redirect_error, retry_after};
-pub use body::Body;
+pub(crate) use body::Body;
 use body::{BodyError, read_capped, too_large};
 pub(crate) use body::{MAX_BODY, preview};
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 pub(crate) use error::ErrorKind;
 use renewal::Auth;
 use transport::{checked_url, host_of, transport_error};

@@ -9,7 +9,7 @@ use crate::api::federation::{
 
 /// Why credentials could not be read from the environment.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CredentialsError {
+pub(crate) enum CredentialsError {
     /// Half an AK/SK pair: one of the two variables is set, the other is not.
     #[error(
         "{present} is set but {missing} is not: set {missing} too (AK/SK signing needs both), \

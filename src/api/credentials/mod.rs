@@ -19,7 +19,7 @@ mod source;
 mod tests;
 
 pub(crate) use env::{PROJECT_ID_VARS, disagreements};
-pub use error::CredentialsError;
+pub(crate) use error::CredentialsError;
 pub(crate) use headers::host_header;
 pub(crate) use source::Source;
 
@@ -27,7 +27,7 @@ pub(crate) use source::Source;
 /// output, logs, reports or error messages by accident; [`Secret::expose`]
 /// is the one way to read it and belongs only where it goes on the wire.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wraps a secret value.
@@ -55,7 +55,7 @@ impl fmt::Display for Secret {
 
 /// How jobgate authenticates to the API gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// AK/SK request signing (SDK-HMAC-SHA256).
     AkSk {
         /// Access key ID; an identifier, not a secret (the gateway echoes it).

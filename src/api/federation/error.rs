@@ -6,7 +6,7 @@ use super::ENV_IAM_ENDPOINT;
 /// Why an exchange failed. Every message names the IdP and, where it
 /// matters, the token file, never a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ExchangeError {
+pub(crate) enum ExchangeError {
     /// The token file cannot be read, or holds no token.
     #[error(
         "cannot read the ID token file {path} (from {variable}) for identity provider `{idp_id}`: {reason}; write the CI platform's OIDC ID token into it (on GitHub, with `permissions: id-token: write`)"
@@ -52,7 +52,7 @@ pub enum ExchangeError {
     "IAM at {endpoint} refused the {step} for identity provider `{idp_id}` (token file {path}): HTTP {status}{}: {message}; check that the ID token in the file is current and that its issuer and audience match the identity provider's configuration (and its mapping rules grant a user)",
     code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
 )]
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub(crate) endpoint: String,
     pub(crate) step: &'static str,
     pub(crate) idp_id: String,

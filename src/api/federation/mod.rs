@@ -39,7 +39,7 @@ mod token;
 
 use answer::issued;
 pub(crate) use config::*;
-pub use error::{ExchangeError, Refusal};
+pub(crate) use error::{ExchangeError, Refusal};
 use http::{malformed, post};
 use sts::assume_agency;
 pub(crate) use token::read_token_file;
