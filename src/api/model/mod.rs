@@ -6,8 +6,8 @@
 //! wrong guess could pass a gate: a job without a status, a list without a
 //! whole-number total, an id listed twice with different statuses, a text
 //! that cannot be read as a JSON tree are all malformed. Bodies are read
-//! straight from their bytes ([`crate::api::wire`]) and checked to read as a tree
-//! ([`crate::api::wire::check_tree`]) without building one; the tree is built only for
+//! straight from their bytes (`api::wire`) and checked to read as a tree
+//! (`wire::check_tree`) without building one; the tree is built only for
 //! waits that query it, and then cannot fail.//!
 //! The shapes are here; `item`, `job` and `page` read each kind of answer.
 
@@ -44,7 +44,7 @@ pub struct Observation {
     /// Answers of count endpoints, keyed by the status filter (`None`: all).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<Option<String>, u64>,
-    /// Where the response's JSON comes from, for [`Observation::document`].
+    /// Where the response's JSON comes from, for `Observation::document`.
     #[serde(skip)]
     pub source: Source,
 }
@@ -56,7 +56,7 @@ pub struct Observation {
 pub enum Source {
     /// Already a tree: `get` answers and count answers.
     Json(Value),
-    /// A job detail as sent, checked by [`crate::api::wire::check_tree`] when it was
+    /// A job detail as sent, checked by `wire::check_tree` when it was
     /// read, parsed again only if a wait queries it.
     Job(Bytes),
     /// List pages, whose items are the observation's items.
@@ -148,7 +148,7 @@ impl Item {
     /// The item as a JSON tree (parsed from its text on each call).
     ///
     /// Every item is built by [`item::parse_raw_item`], which refuses a text that
-    /// cannot be read as a tree ([`crate::api::wire::check_tree`], the same reader), so
+    /// cannot be read as a tree (`wire::check_tree`, the same reader), so
     /// this cannot fail; it must not quietly become `null` if it ever did.
     pub(crate) fn json(&self) -> Value {
         serde_json::from_str(self.raw.get())
