@@ -1,3 +1,6 @@
+//! Secrets in every encoding, control characters and workflow commands,
+//! across whole reports.
+
 use super::*;
 use crate::api::status::Status;
 use base64::Engine as _;

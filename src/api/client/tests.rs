@@ -1,3 +1,6 @@
+//! Sorting answers and failures into typed errors, bounding server text, and
+//! masking renewed secrets.
+
 use super::answer::*;
 use super::transport::*;
 use super::*;

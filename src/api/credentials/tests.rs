@@ -1,3 +1,6 @@
+//! Reading credentials and keyless sources from variables, and the headers
+//! that authenticate a request (signed against the published vectors).
+
 use super::env::*;
 use super::*;
 use crate::api::federation::*;

@@ -1,3 +1,6 @@
+//! Renewal timing, reading issued credentials and IAM errors, the STS body,
+//! and the token file.
+
 use super::answer::*;
 use super::sts::*;
 use super::token::*;

@@ -1,3 +1,6 @@
+//! Reading job details, items and pages: tolerant of a loose API, strict
+//! where a guess could pass a gate.
+
 use super::*;
 use bytes::Bytes;
 use serde_json::json;

@@ -1,3 +1,6 @@
+//! Narrowing a value range to where it was written, in every scalar style,
+//! and falling back when unsure.
+
 use super::*;
 use crate::spec::yaml::parse;
 
