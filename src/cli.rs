@@ -220,12 +220,31 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=256;
 
 fn parse_concurrency(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if CONCURRENCY.contains(&n) => Ok(n),
+    parse_in(
+        text,
+        &CONCURRENCY,
+        "a whole number",
+        "requests in flight at once, e.g. `8`",
+    )
+}
+
+/// A number in `range`, or an error that says what was given, the range,
+/// and what the number means (`what`: `a whole number`, `a number`).
+fn parse_in<T>(
+    text: &str,
+    range: &std::ops::RangeInclusive<T>,
+    what: &str,
+    meaning: &str,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match text.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
         _ => Err(format!(
-            "`{text}` is not a whole number from {} to {}: requests in flight at once, e.g. `8`",
-            CONCURRENCY.start(),
-            CONCURRENCY.end()
+            "`{text}` is not {what} from {} to {}: {meaning}",
+            range.start(),
+            range.end()
         )),
     }
 }
@@ -243,14 +262,12 @@ const _: () = assert!(DEFAULT_RPS * 60.0 <= 200.0 * 0.6);
 pub const RPS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
 
 fn parse_rps(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(n) if RPS.contains(&n) => Ok(n),
-        _ => Err(format!(
-            "`{text}` is not a number from {} to {}: requests per second across all waits, e.g. `10`",
-            RPS.start(),
-            RPS.end()
-        )),
-    }
+    parse_in(
+        text,
+        &RPS,
+        "a number",
+        "requests per second across all waits, e.g. `10`",
+    )
 }
 
 /// Settles the report flags before anything runs: `--report -` means

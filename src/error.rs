@@ -54,7 +54,10 @@ pub(crate) enum Error {
     /// The simulator failed.
     #[error("simulator: {0}")]
     Simulator(String),
-    /// Anything else that stops the tool (e.g. the HTTP client cannot start).
+    /// jobgate itself cannot go on: the async runtime or the HTTP client
+    /// cannot start, a report cannot be serialised. Nothing a user wrote
+    /// causes it (certificates and endpoints are checked before), so it is
+    /// an internal error (exit 70), not an unreachable API.
     #[error("{0}")]
     Internal(String),
 }
@@ -75,7 +78,8 @@ impl Error {
             // No code of its own: documented with exit 5 in the README's
             // table and docs/REPORTS.md.
             Error::WriteReport { .. } | Error::WriteGithub(_) => exit::API_UNAVAILABLE,
-            Error::Simulator(_) | Error::Internal(_) => exit::API_UNAVAILABLE,
+            Error::Simulator(_) => exit::API_UNAVAILABLE,
+            Error::Internal(_) => exit::INTERNAL,
         }
     }
 }
@@ -101,5 +105,13 @@ mod tests {
             Error::Endpoint(EndpointError::NotUrl("x".into())).code(),
             exit::INVALID_INPUT
         );
+    }
+
+    /// A tool that cannot start its own machinery has failed, not the API:
+    /// exit 70 as README's table has it, never 5.
+    #[test]
+    fn an_internal_fault_is_exit_70() {
+        let error = Error::Internal("cannot start the async runtime: no threads".into());
+        assert_eq!(error.code(), exit::INTERNAL);
     }
 }

@@ -30,7 +30,8 @@ pub(crate) const AUTH: u8 = 4;
 /// unreachable API. The outputs that were written then say 5 as well.
 pub(crate) const API_UNAVAILABLE: u8 = 5;
 /// jobgate itself failed (a bug: a panic, or a wait that ended without an
-/// outcome). Like `EX_SOFTWARE` of `sysexits.h`.
+/// outcome; or its own machinery, the async runtime or the HTTP client,
+/// could not start). Like `EX_SOFTWARE` of `sysexits.h`.
 pub(crate) const INTERNAL: u8 = 70;
 /// Interrupted by SIGINT (128 + 2).
 pub(crate) const INTERRUPTED: u8 = 130;

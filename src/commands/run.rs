@@ -37,16 +37,16 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     for warning in credentials::disagreements(|name| std::env::var(name).ok()) {
         eprintln!("{warning}");
     }
+    let not_started = || NotStarted {
+        spec: &spec,
+        outputs: &outputs,
+        mode,
+        args: &args,
+    };
     let source = match Source::from_env() {
         Ok(source) => source,
         Err(e) => {
-            let started = NotStarted {
-                spec: &spec,
-                outputs: &outputs,
-                mode,
-                args: &args,
-            };
-            return Err(started.end(Outcome::AuthError, e.into(), &Redactor::none()));
+            return Err(not_started().end(Outcome::AuthError, e.into(), &Redactor::none()));
         }
     };
     let (client, secrets) = match source {
@@ -56,8 +56,14 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
                 .into_iter()
                 .map(str::to_owned)
                 .collect();
-            let client = Client::new(endpoints, credentials, &ClientOptions::default())
-                .map_err(Error::Internal)?;
+            let client = match Client::new(endpoints, credentials, &ClientOptions::default()) {
+                Ok(client) => client,
+                Err(e) => {
+                    let redactor = Redactor::new(secrets.iter().map(String::as_str));
+                    let error = Error::Internal(e);
+                    return Err(not_started().end(Outcome::InternalError, error, &redactor));
+                }
+            };
             (client, secrets)
         }
         Source::Idp(mut config) => {
@@ -71,9 +77,19 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             config.iam_endpoint = iam;
             // Masked in the report of a failed exchange too, whatever IAM echoed.
             let id_token = crate::api::federation::read_token_file(&config).ok();
-            let client =
-                Client::with_idp(endpoints, config, iam_loopback, &ClientOptions::default())
-                    .map_err(Error::Internal)?;
+            let redactor = Redactor::new(id_token.as_ref().map(|t| t.expose()));
+            let client = match Client::with_idp(
+                endpoints,
+                config,
+                iam_loopback,
+                &ClientOptions::default(),
+            ) {
+                Ok(client) => client,
+                Err(e) => {
+                    let error = Error::Internal(e);
+                    return Err(not_started().end(Outcome::InternalError, error, &redactor));
+                }
+            };
             // Before the first poll: a refused exchange ends the run here.
             match client.exchange().await {
                 Ok(secrets) => (client, secrets),
@@ -83,14 +99,7 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
                     } else {
                         Outcome::AuthError
                     };
-                    let redactor = Redactor::new(id_token.as_ref().map(|t| t.expose()));
-                    let started = NotStarted {
-                        spec: &spec,
-                        outputs: &outputs,
-                        mode,
-                        args: &args,
-                    };
-                    return Err(started.end(outcome, e.into(), &redactor));
+                    return Err(not_started().end(outcome, e.into(), &redactor));
                 }
             }
         }

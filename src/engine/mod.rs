@@ -593,19 +593,7 @@ mod tests {
         );
     }
 
-    const ALL: [Outcome; 11] = [
-        Outcome::Met,
-        Outcome::Failed,
-        Outcome::UnexpectedState,
-        Outcome::TimedOut,
-        Outcome::NotFound,
-        Outcome::AuthError,
-        Outcome::ApiError,
-        Outcome::Skipped,
-        Outcome::Cancelled,
-        Outcome::Running,
-        Outcome::InternalError,
-    ];
+    const ALL: [Outcome; 11] = Outcome::ALL;
 
     fn stop() -> impl Strategy<Value = Option<Stop>> {
         prop_oneof![

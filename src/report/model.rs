@@ -44,6 +44,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order they are declared.
+    #[cfg(test)]
+    pub(crate) const ALL: [Outcome; 11] = [
+        Outcome::Met,
+        Outcome::Failed,
+        Outcome::UnexpectedState,
+        Outcome::TimedOut,
+        Outcome::NotFound,
+        Outcome::AuthError,
+        Outcome::ApiError,
+        Outcome::Skipped,
+        Outcome::Cancelled,
+        Outcome::Running,
+        Outcome::InternalError,
+    ];
+
     /// The exit code this outcome asks for, per the documented table;
     /// `None` for `skipped` and `cancelled`, which follow from another
     /// wait's outcome or a signal. Only `met` asks for 0, and a wait still

@@ -103,18 +103,7 @@ pub(crate) fn publish(
     on_failure: OnFailure,
 ) -> Result<(), Error> {
     let github = mode.github.then(GithubEnv::from_env);
-    let report_path = outputs.report.map(|p| p.display().to_string());
-    let mut files = Vec::new();
-    if let Some((dir, responses, redactor)) = outputs.responses {
-        files.push(File::Responses(dir, responses, redactor));
-    }
-    files.extend(outputs.report.map(File::Report));
-    files.extend(outputs.junit.map(File::Junit));
-    if let Some(env) = &github {
-        files.push(File::GithubOutputs(env, report_path.as_deref()));
-        files.push(File::GithubSummary(env));
-    }
-    let mut first_error = write_all(report, &files, on_failure);
+    let mut first_error = write_files(report, outputs, github.as_ref(), on_failure);
     if outputs.json {
         match json::to_json(report) {
             Ok(text) => println!("{text}"),
@@ -141,6 +130,34 @@ pub(crate) fn publish(
     first_error.map_or(Ok(()), Err)
 }
 
+/// Writes the file outputs of `outputs` (its `json` is not a file and is
+/// left alone), and the GitHub Actions files when `github` is given.
+/// Returns the first error; with [`OnFailure::Fail`] the report's exit code
+/// is then that error's.
+///
+/// Nothing here goes to the terminal, awaits, or takes a lock but the file
+/// system's, so the crash path can call it from a panic hook on whatever
+/// thread panicked.
+pub(crate) fn write_files(
+    report: &mut Redacted,
+    outputs: &Outputs,
+    github: Option<&GithubEnv>,
+    on_failure: OnFailure,
+) -> Option<Error> {
+    let report_path = outputs.report.map(|p| p.display().to_string());
+    let mut files = Vec::new();
+    if let Some((dir, responses, redactor)) = outputs.responses {
+        files.push(File::Responses(dir, responses, redactor));
+    }
+    files.extend(outputs.report.map(File::Report));
+    files.extend(outputs.junit.map(File::Junit));
+    if let Some(env) = github {
+        files.push(File::GithubOutputs(env, report_path.as_deref()));
+        files.push(File::GithubSummary(env));
+    }
+    write_all(report, &files, on_failure)
+}
+
 /// Writes `files` in order. After the first failure (with
 /// [`OnFailure::Fail`]) the report takes that error's exit code, the files
 /// already written are corrected and the rest are written with it.
@@ -164,4 +181,36 @@ fn write_all(report: &mut Redacted, files: &[File], on_failure: OnFailure) -> Op
         first_error.get_or_insert(error);
     }
     first_error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::json::samples;
+
+    #[test]
+    fn a_github_output_that_cannot_be_written_still_leaves_the_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = dir.path().join("summary.md");
+        let env = GithubEnv {
+            actions: true,
+            // A directory cannot be appended to.
+            output: Some(dir.path().to_owned()),
+            step_summary: Some(summary.clone()),
+        };
+        let mut report = Redactor::none().report(samples::mixed());
+        let error = write_files(
+            &mut report,
+            &Outputs::default(),
+            Some(&env),
+            OnFailure::KeepCode,
+        );
+        let Some(Error::WriteGithub(error)) = error else {
+            panic!("{error:?}")
+        };
+        let error = error.to_string();
+        assert!(error.starts_with("GITHUB_OUTPUT="), "{error}");
+        let md = std::fs::read_to_string(&summary).unwrap();
+        assert!(md.starts_with("## ❌ jobgate: failed"), "{md}");
+    }
 }

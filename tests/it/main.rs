@@ -12,6 +12,7 @@ mod common;
 mod action;
 mod condition_properties;
 mod counts;
+mod crash;
 mod engine;
 mod evidence;
 mod examples;
