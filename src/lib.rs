@@ -16,7 +16,7 @@ pub mod engine;
 pub(crate) mod error;
 pub(crate) mod exit;
 pub(crate) mod output;
-pub mod redact;
+pub(crate) mod redact;
 pub mod report;
 pub mod sim;
 pub mod spec;

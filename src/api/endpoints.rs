@@ -23,7 +23,7 @@ pub(crate) const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 /// The resolved base URL of each service, and the private CAs trusted on
 /// top of the built-in roots.
 #[derive(Debug, Clone)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     workspace: String,
     appstream: String,
     trusted: Vec<Certificate>,
@@ -44,7 +44,7 @@ pub(crate) struct Overrides {
 /// (`--endpoint`, an environment variable or the spec) so the user knows
 /// which one to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EndpointError {
+pub(crate) enum EndpointError {
     #[error(
         "no region and no endpoint for the {0} service: set `defaults.region` in the spec (e.g. cn-north-4) or pass --endpoint {0}=URL"
     )]

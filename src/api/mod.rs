@@ -2,9 +2,9 @@
 //! and hosts, requests, authentication, the HTTP client and the response
 //! model.
 //!
-//! Items are crate-private unless the rest of the crate's public surface,
-//! the integration tests or the fuzz targets need them: those are the
-//! re-exports below and the `model` and `signer` modules.
+//! Items are crate-private unless the integration tests or the fuzz targets
+//! need them: those are `Operation` and `Status` below and the `model` and
+//! `signer` modules.
 
 pub(crate) mod client;
 pub(crate) mod credentials;
@@ -18,11 +18,6 @@ pub mod signer;
 pub(crate) mod status;
 pub(crate) mod wire;
 
-pub use client::{ApiError, Body, Client};
-pub use credentials::{Credentials, CredentialsError};
-pub use endpoints::{EndpointError, Endpoints};
-pub use federation::ExchangeError;
 pub use operation::{Operation, PageLimits};
-pub use request::ApiRequest;
-pub use service::Service;
+pub(crate) use service::Service;
 pub use status::Status;

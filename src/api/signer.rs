@@ -279,6 +279,21 @@ mod tests {
             .collect()
     }
 
+    /// A bodiless GET, as every jobgate request is.
+    fn get<'a>(
+        path: &'a str,
+        query: &'a [(String, String)],
+        headers: &'a [(String, String)],
+    ) -> SigningRequest<'a> {
+        SigningRequest {
+            method: "GET",
+            path,
+            query,
+            headers,
+            body: b"",
+        }
+    }
+
     const V1_AK: &str = "QTWAOYTTINDUT2QVKYUC";
     const V1_SK: &str = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc";
 
@@ -299,13 +314,11 @@ mod tests {
     #[test]
     fn v1_published_guide_canonical_request_string_to_sign_and_authorization() {
         let (query, headers) = v1_parts();
-        let req = SigningRequest {
-            method: "GET",
-            path: "/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs",
-            query: &query,
-            headers: &headers,
-            body: b"",
-        };
+        let req = get(
+            "/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs",
+            &query,
+            &headers,
+        );
         let canonical = canonical_request(&req);
         assert_eq!(
             canonical,
@@ -392,13 +405,7 @@ mod tests {
         ]);
         let headers = ws_headers("workspace.cn-north-4.myhuaweicloud.com", &[]);
         let path = format!("/v2/{P}/workspace-sub-jobs");
-        let req = SigningRequest {
-            method: "GET",
-            path: &path,
-            query: &query,
-            headers: &headers,
-            body: b"",
-        };
+        let req = get(&path, &query, &headers);
         assert_eq!(
             canonical_query(&query),
             "job_type=createDesktops&status=FAILED&status=RUNNING"
@@ -422,13 +429,7 @@ mod tests {
             &[("X-Security-Token", "tok/en+with=chars")],
         );
         let path = format!("/v1/{P}/app-server-sub-jobs/actions/count");
-        let req = SigningRequest {
-            method: "GET",
-            path: &path,
-            query: &query,
-            headers: &headers,
-            body: b"",
-        };
+        let req = get(&path, &query, &headers);
         let canonical = canonical_request(&req);
         assert!(canonical.contains(&format!("\n/v1/{P}/app-server-sub-jobs/actions/count/\n")));
         assert!(canonical.contains("\njob_type=CREATE_SERVER%2CDELETE_SERVER&status=RUNNING\n"));
@@ -445,13 +446,7 @@ mod tests {
     fn v8_no_query_leaves_an_empty_line() {
         let headers = ws_headers("appstream.cn-north-4.myhuaweicloud.com", &[]);
         let path = format!("/v1/{P}/image-server-jobs/2c9eb2a5-7f1a-4d2b-9a0c-0123456789ab");
-        let req = SigningRequest {
-            method: "GET",
-            path: &path,
-            query: &[],
-            headers: &headers,
-            body: b"",
-        };
+        let req = get(&path, &[], &headers);
         assert!(canonical_request(&req).contains("0123456789ab/\n\ncontent-type:"));
         assert_eq!(
             authorization(&req, WS_AK, WS_SK),
@@ -471,13 +466,7 @@ mod tests {
         ]);
         let headers = ws_headers("appstream.cn-north-4.myhuaweicloud.com", &[]);
         let path = format!("/v1/{P}/image-server-sub-jobs");
-        let req = SigningRequest {
-            method: "GET",
-            path: &path,
-            query: &query,
-            headers: &headers,
-            body: b"",
-        };
+        let req = get(&path, &query, &headers);
         assert_eq!(
             canonical_query(&query),
             "job_id=2c9eb2a5-7f1a-4d2b-9a0c-0123456789ab&job_type=CREATE_SERVER_IMAGE&limit=100&offset=0"
@@ -546,13 +535,11 @@ mod tests {
     #[test]
     fn parse_authorization_round_trips_and_rejects_garbage() {
         let (query, headers) = v1_parts();
-        let req = SigningRequest {
-            method: "GET",
-            path: "/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs",
-            query: &query,
-            headers: &headers,
-            body: b"",
-        };
+        let req = get(
+            "/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs",
+            &query,
+            &headers,
+        );
         let parsed = parse_authorization(&authorization(&req, V1_AK, V1_SK)).unwrap();
         assert_eq!(
             parsed,

@@ -28,7 +28,7 @@ pub struct SpecDiagnostic {
 
 impl SpecDiagnostic {
     /// A diagnostic whose label is the message itself.
-    pub fn new(code: DiagnosticCode, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: DiagnosticCode, span: Span, message: impl Into<String>) -> Self {
         let message = message.into();
         SpecDiagnostic {
             code,
@@ -40,13 +40,13 @@ impl SpecDiagnostic {
     }
 
     /// Sets the text under the marker.
-    pub fn label(mut self, label: impl Into<String>) -> Self {
+    pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }
 
     /// Sets the hint.
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -96,7 +96,7 @@ impl SpecErrors {
 
     /// The diagnostics as shown to the user: YAML syntax errors are located
     /// and explained (see [`explain_yaml`]), the others are as found.
-    pub fn shown(&self) -> impl Iterator<Item = Cow<'_, SpecDiagnostic>> {
+    pub(crate) fn shown(&self) -> impl Iterator<Item = Cow<'_, SpecDiagnostic>> {
         self.diagnostics
             .iter()
             .map(|d| match explain_yaml(d, &self.source) {
@@ -106,7 +106,7 @@ impl SpecErrors {
     }
 
     /// Each diagnostic paired with the source, ready for a miette handler.
-    pub fn located(&self) -> impl Iterator<Item = Located<'_>> {
+    pub(crate) fn located(&self) -> impl Iterator<Item = Located<'_>> {
         self.shown().map(move |diagnostic| Located {
             diagnostic,
             source: Excerpt {
@@ -154,7 +154,7 @@ const LONGEST_LABEL: usize = 4096;
 
 /// A diagnostic with its source attached, as miette wants it.
 #[derive(Debug)]
-pub struct Located<'a> {
+pub(crate) struct Located<'a> {
     diagnostic: Cow<'a, SpecDiagnostic>,
     source: Excerpt<'a>,
 }
@@ -346,7 +346,7 @@ fn explain_yaml(d: &SpecDiagnostic, source: &str) -> Option<SpecDiagnostic> {
 
 /// The hint for a misspelt word: "did you mean `X`?" when a candidate is
 /// close (see [`did_you_mean`]), `otherwise` (say, the valid words) when none is.
-pub fn suggestion<'a>(
+pub(crate) fn suggestion<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
     otherwise: impl FnOnce() -> String,
@@ -358,7 +358,7 @@ pub fn suggestion<'a>(
 }
 
 /// The closest of `candidates` to `word`, for "did you mean" hints.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

@@ -11,14 +11,14 @@ use std::time::Duration;
 
 /// The longest duration anywhere: timeouts, deadlines and grace periods. A
 /// gate that waits longer than a week is a mistake, not a plan.
-pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The longest delay between two polls (`poll.initial`, `poll.max`).
-pub const LONGEST_POLL_DELAY: Duration = Duration::from_secs(3600);
+pub(crate) const LONGEST_POLL_DELAY: Duration = Duration::from_secs(3600);
 
 /// The longest offset in a simulator scenario: scenarios write `1000h` for
 /// "never", so its ceiling is a year rather than a week.
-pub const LONGEST_SIMULATED: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) const LONGEST_SIMULATED: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The units, each as the milliseconds it stands for.
 const UNITS: [(&[&str], u64); 5] = [
@@ -48,7 +48,7 @@ fn refused_unit(unit: &str) -> Option<&'static str> {
 
 /// Why a duration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DurationError {
+pub(crate) enum DurationError {
     /// Not a duration, or in a unit that could be misread; the message says
     /// what to write instead.
     #[error("{0}")]
@@ -62,12 +62,12 @@ const EXAMPLES: &str = "e.g. `90s`, `5m`, `1h30m`, `250ms`, `2d`";
 
 /// Parses a duration of at most [`LONGEST`]. A bare number is refused because
 /// its unit would be a guess; every message says what to write instead.
-pub fn parse(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
     parse_at_most(text, LONGEST)
 }
 
 /// Parses a duration of at most `max`.
-pub fn parse_at_most(text: &str, max: Duration) -> Result<Duration, DurationError> {
+pub(crate) fn parse_at_most(text: &str, max: Duration) -> Result<Duration, DurationError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(DurationError::Invalid(format!(
@@ -146,7 +146,7 @@ fn format_limit(limit: Duration) -> String {
 }
 
 /// Formats a duration compactly for messages and reports (`1h30m`, `2.5s`).
-pub fn format(duration: Duration) -> String {
+pub(crate) fn format(duration: Duration) -> String {
     let ms = duration.as_millis();
     if ms == 0 {
         return "0s".into();

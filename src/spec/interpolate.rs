@@ -20,7 +20,7 @@ pub enum Piece {
 /// Why a `${...}` could not be expanded, with the byte range inside the
 /// scalar so the diagnostic can point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InterpolationError {
+pub(crate) enum InterpolationError {
     /// The variable is not set (and no default was given).
     Unset {
         name: String,
@@ -40,7 +40,7 @@ pub enum InterpolationError {
 /// A default may itself hold references: `${A:-${B}}` is `A`, else `B`;
 /// `${A:-${B:-x}}` falls back to `x`. Braces are matched, so the default
 /// never ends at an inner `}`.
-pub fn expand(
+pub(crate) fn expand(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Piece>, Vec<InterpolationError>> {
@@ -204,18 +204,18 @@ fn closing_brace(text: &str) -> Option<usize> {
 /// A `$NAME` written without braces, which is kept as literal text: in an
 /// id it is almost surely a `${NAME}` with its braces forgotten.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BareReference {
+pub(crate) struct BareReference {
     /// The name after the `$`.
-    pub name: String,
+    pub(crate) name: String,
     /// Byte offset of the `$` in the scalar.
-    pub start: usize,
+    pub(crate) start: usize,
     /// Length of `$NAME` in bytes.
-    pub len: usize,
+    pub(crate) len: usize,
 }
 
 /// Every `$NAME` (a `$` followed by a variable name, outside `${...}` or in
 /// a `${VAR:-default}`'s default) in `text` as written.
-pub fn bare_references(text: &str) -> Vec<BareReference> {
+pub(crate) fn bare_references(text: &str) -> Vec<BareReference> {
     let mut found = Vec::new();
     bare_references_at(text, 0, &mut found);
     found

@@ -3,17 +3,18 @@
 //! [`parse`] is the only way to get a [`Spec`]; it either returns a spec the
 //! engine can run as is, or every mistake found, located in the file.
 
-pub mod code;
-pub mod diagnostic;
-pub mod duration;
-pub mod interpolate;
+pub(crate) mod code;
+pub(crate) mod diagnostic;
+pub(crate) mod duration;
+pub(crate) mod interpolate;
 pub mod model;
 mod validate;
-pub mod yaml;
+pub(crate) mod yaml;
 
 pub use code::DiagnosticCode;
 pub use diagnostic::{SpecDiagnostic, SpecErrors};
 pub use model::*;
+pub use yaml::Span;
 
 /// Parses and validates a spec. `env` answers `${VAR}` look-ups (the process
 /// environment plus `--var` overrides).
@@ -54,6 +55,12 @@ mod tests {
             "HUAWEICLOUD_SDK_PROJECT_ID" => Some("p123".into()),
             _ => None,
         }
+    }
+
+    /// Asserts that `source` is a valid spec, showing the diagnostics if not.
+    fn assert_valid(source: &str) {
+        let ok = parse("s", source, &env);
+        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     }
 
     fn errors(source: &str) -> Vec<(&'static str, usize, usize)> {
@@ -131,12 +138,9 @@ mod tests {
             assert_eq!(found, [("spec::bare_variable", line, column)], "{kind}");
         }
         // `$` not before a name, and `$${`, are text.
-        let ok = parse(
-            "s",
+        assert_valid(
             "version: 1\nwaits:\n  a:\n    image_job: a$1-$$${x}\n    target: [SUCCESS]\n",
-            &env,
         );
-        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     }
 
     #[test]
@@ -170,12 +174,9 @@ mod tests {
             "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n",
         );
         assert_eq!(found[0].0, "spec::output_order");
-        let ok = parse(
-            "s",
+        assert_valid(
             "version: 1\nwaits:\n  a:\n    image_job: x\n    target: [SUCCESS]\n    outputs: { img: $.id }\n  b:\n    image_job: ${outputs.a.img}\n    target: [SUCCESS]\n    after: [a]\n",
-            &env,
         );
-        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl Span {
     }
 
     /// The span of the character at a 1-based line and column, if it exists.
-    pub fn at(source: &str, line: usize, column: usize) -> Option<Span> {
+    pub(crate) fn at(source: &str, line: usize, column: usize) -> Option<Span> {
         if line == 0 || column == 0 {
             return None;
         }
@@ -108,19 +108,19 @@ fn scalar_len_at(source: &str, offset: usize) -> usize {
 
 /// A YAML value with its location.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    pub value: Value,
-    pub span: Span,
+pub(crate) struct Node {
+    pub(crate) value: Value,
+    pub(crate) span: Span,
     /// For a scalar that YAML typed as a number or boolean, the text as
     /// written (`0x1F`, `007`, `no`, a 36-digit id): ids, `where` values and
     /// keys are text, and must not become what YAML made of them. `None`
     /// when the written text cannot be recovered (an alias).
-    pub written: Option<String>,
+    pub(crate) written: Option<String>,
 }
 
 /// The shapes a YAML value can take.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Int(i64),
@@ -133,7 +133,7 @@ pub enum Value {
 
 impl Value {
     /// The word used in "expected a ..., found a ..." messages.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "boolean",
@@ -147,7 +147,7 @@ impl Value {
 
 impl Node {
     /// The string value, if this node is a string scalar.
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
             _ => None,
@@ -158,7 +158,7 @@ impl Node {
     /// `"5"` mean the same (numbers written through `${VAR}` arrive as strings).
     /// A number or boolean is its text as written: `0x1F` stays `0x1F`,
     /// `007` stays `007`, `on` stays `on`.
-    pub fn scalar_text(&self) -> Option<String> {
+    pub(crate) fn scalar_text(&self) -> Option<String> {
         if let (Some(written), Value::Int(_) | Value::Float(_) | Value::Bool(_)) =
             (&self.written, &self.value)
         {
@@ -174,7 +174,7 @@ impl Node {
     }
 
     /// Looks up a key in a mapping node.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
             Value::Map(entries) => entries
                 .iter()
@@ -187,7 +187,7 @@ impl Node {
 
 /// Parses YAML text into a located tree. Errors carry serde-saphyr's message
 /// and location.
-pub fn parse(source: &str) -> Result<Node, ParseError> {
+pub(crate) fn parse(source: &str) -> Result<Node, ParseError> {
     let spanned: Spanned<RawValue> =
         serde_saphyr::from_str(source).map_err(|error| ParseError::from_saphyr(&error, source))?;
     Ok(convert(spanned, source))
@@ -195,12 +195,12 @@ pub fn parse(source: &str) -> Result<Node, ParseError> {
 
 /// A YAML syntax error, located.
 #[derive(Debug, Clone)]
-pub struct ParseError {
-    pub message: String,
-    pub span: Span,
+pub(crate) struct ParseError {
+    pub(crate) message: String,
+    pub(crate) span: Span,
     /// The file holds a second document (a `---` after the first); `span`
     /// is that `---`.
-    pub second_document: bool,
+    pub(crate) second_document: bool,
 }
 
 impl ParseError {
