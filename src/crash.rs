@@ -83,7 +83,9 @@ pub(crate) fn install_hook() {
 /// run had started) with every unfinished wait `internal_error`, published
 /// as a run that ends normally publishes it (files, `--json`, and under
 /// GitHub Actions the step outputs, summary and annotations), and exit 70,
-/// never a pass.
+/// never a pass. `--json` prints nothing more when the run already printed
+/// its document: a reader of stdout parses one document, and the exit code
+/// and the rewritten files carry the crash.
 pub(crate) fn crashed(message: &str) -> ExitCode {
     let message = &Redactor::registered().text(message);
     eprintln!(
@@ -91,10 +93,13 @@ pub(crate) fn crashed(message: &str) -> ExitCode {
     );
     if let Some(report) = crate::engine::crash_report(message) {
         let mut report = Redactor::registered().report(report);
-        let outputs = CRASH_OUTPUTS
+        let mut outputs = CRASH_OUTPUTS
             .get()
             .map(Outputs::borrowed)
             .unwrap_or_default();
+        // Stdout holds one JSON document: after the run's own, the files,
+        // the exit code and stderr say that it crashed.
+        outputs.json &= !publish::json_printed();
         let mode = output::for_errors(&Environment::detect(), ColorChoice::Never, outputs.json);
         // The exit code is 70 whatever could be written.
         if let Err(e) = publish(&mut report, &outputs, mode, OnFailure::KeepCode) {

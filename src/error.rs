@@ -51,7 +51,9 @@ pub(crate) enum Error {
          variables to files it can write; outside a runner, unset them)"
     )]
     WriteGithub(std::io::Error),
-    /// The simulator failed.
+    /// The simulator of `simulate` or `demo` cannot start: its scenario,
+    /// its options, or an address it cannot bind. A problem of the command
+    /// line and the machine, not of the cloud API: exit 2.
     #[error("simulator: {0}")]
     Simulator(String),
     /// jobgate itself cannot go on: the async runtime or the HTTP client
@@ -67,6 +69,7 @@ impl Error {
     pub(crate) fn code(&self) -> u8 {
         match self {
             Error::Spec(_)
+            | Error::Simulator(_)
             | Error::ReadSpec { .. }
             | Error::ReadResponse { .. }
             | Error::Usage(_)
@@ -78,7 +81,6 @@ impl Error {
             // No code of its own: documented with exit 5 in the README's
             // table and docs/REPORTS.md.
             Error::WriteReport { .. } | Error::WriteGithub(_) => exit::API_UNAVAILABLE,
-            Error::Simulator(_) => exit::API_UNAVAILABLE,
             Error::Internal(_) => exit::INTERNAL,
         }
     }
@@ -105,6 +107,14 @@ mod tests {
             Error::Endpoint(EndpointError::NotUrl("x".into())).code(),
             exit::INVALID_INPUT
         );
+    }
+
+    /// A simulator that cannot start is the user's to fix (another port, a
+    /// valid scenario), never an answer of the cloud API (5).
+    #[test]
+    fn a_simulator_that_cannot_start_is_exit_2() {
+        let error = Error::Simulator("cannot start: Address already in use".into());
+        assert_eq!(error.code(), exit::INVALID_INPUT);
     }
 
     /// A tool that cannot start its own machinery has failed, not the API:

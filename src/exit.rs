@@ -16,7 +16,9 @@
 pub(crate) const SUCCESS: u8 = 0;
 /// A wait reached a failure condition or an unexpected state.
 pub(crate) const WAIT_FAILED: u8 = 1;
-/// The command line or the spec is invalid; nothing was polled.
+/// The command line or the spec is invalid; nothing was polled. For
+/// `simulate` and `demo`: a scenario, option or address the simulator
+/// cannot use.
 pub(crate) const INVALID_INPUT: u8 = 2;
 /// A timeout ran out before the outcome was known.
 pub(crate) const TIMED_OUT: u8 = 3;
@@ -24,10 +26,12 @@ pub(crate) const TIMED_OUT: u8 = 3;
 /// ID token was refused by IAM or cannot be read.
 pub(crate) const AUTH: u8 = 4;
 /// The API stayed unreachable or answered errors beyond the retry budget.
-/// Also, whatever the waits' outcomes, an output (a report file, saved
-/// responses, a GitHub Actions file) that could not be written: the gate's
-/// result did not reach its reader, which a CI step must treat like an
-/// unreachable API. The outputs that were written then say 5 as well.
+/// Also an output (a report file, saved responses, a GitHub Actions file)
+/// that could not be written: the gate's result did not reach its reader,
+/// which a CI step must treat like an unreachable API. A code that comes
+/// first (a signal, 70, 1, 4) stays ([`after_error`]). The outputs that were
+/// written then say the run's code as well.
+/// A simulator that cannot start is not this, but [`INVALID_INPUT`].
 pub(crate) const API_UNAVAILABLE: u8 = 5;
 /// jobgate itself failed (a bug: a panic, or a wait that ended without an
 /// outcome; or its own machinery, the async runtime or the HTTP client,
@@ -43,6 +47,23 @@ pub(crate) const TERMINATED: u8 = 143;
 /// internal error comes first: the other verdicts of a run that crashed are
 /// not to be trusted.
 pub(crate) const PRECEDENCE: [u8; 5] = [INTERNAL, WAIT_FAILED, AUTH, API_UNAVAILABLE, TIMED_OUT];
+
+/// A documented code in a few words, for outputs that must say why a run
+/// failed when no wait explains it (a run-level JUnit error, a note).
+pub(crate) fn meaning(code: u8) -> &'static str {
+    match code {
+        SUCCESS => "every wait met its success condition",
+        WAIT_FAILED => "a wait failed",
+        INVALID_INPUT => "the command line or the spec is invalid",
+        TIMED_OUT => "a timeout ran out before the outcome was known",
+        AUTH => "credentials are missing, rejected or not permitted",
+        API_UNAVAILABLE => "the API stayed unreachable, or an output could not be written",
+        INTERNAL => "jobgate itself failed (an internal error)",
+        INTERRUPTED => "interrupted by SIGINT",
+        TERMINATED => "terminated by SIGTERM",
+        _ => "an undocumented exit code",
+    }
+}
 
 /// Combines per-wait codes into the run's code. Each wait gives `Some(code)`
 /// (`Some(SUCCESS)` only when it was met) or `None` when its outcome has no
@@ -70,9 +91,27 @@ pub(crate) fn combine(codes: impl IntoIterator<Item = Option<u8>>) -> u8 {
         .unwrap_or(INTERNAL)
 }
 
+/// The code of a run that ended with `run` and then hit an error of its own
+/// with code `error` (an output that could not be written): the one that
+/// comes first by the same rules as [`combine`], so a signal or a crash is
+/// never hidden behind the later error, and a pass never survives it.
+pub(crate) fn after_error(run: u8, error: u8) -> u8 {
+    combine([Some(run), Some(error)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_later_error_keeps_a_code_that_comes_first() {
+        for kept in [INTERRUPTED, TERMINATED, INTERNAL, WAIT_FAILED, AUTH] {
+            assert_eq!(after_error(kept, API_UNAVAILABLE), kept, "{kept}");
+        }
+        for replaced in [SUCCESS, TIMED_OUT, API_UNAVAILABLE] {
+            assert_eq!(after_error(replaced, API_UNAVAILABLE), API_UNAVAILABLE);
+        }
+    }
 
     #[test]
     fn only_all_success_is_success() {

@@ -76,7 +76,8 @@ pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
         mode,
     )
     .await?;
-    publish(
+    // As `run`: the code that comes first, not the failed write's own.
+    let published = publish(
         &mut report,
         &Outputs {
             report: args.report.as_deref(),
@@ -87,9 +88,15 @@ pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
             ..mode
         },
         OnFailure::Fail,
-    )?;
+    );
     let stats = sim.stats();
     eprintln!("\nsimulator served {} requests", stats.requests);
     sim.shutdown().await;
-    Ok(report.exit_code)
+    match published {
+        Ok(()) => Ok(report.exit_code),
+        Err(unwritten) => {
+            super::print_error(&unwritten, args.display.color, false);
+            Ok(crate::exit::after_error(report.exit_code, unwritten.code()))
+        }
+    }
 }

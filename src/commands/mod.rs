@@ -71,9 +71,13 @@ fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Plan(args) => plan::plan(&args),
         Command::Eval(args) => eval::eval(&args),
         Command::Simulate(args) => block_on(async {
-            crate::sim::simulate(args)
-                .await
-                .map_err(|e| Error::Simulator(e.to_string()))?;
+            crate::sim::simulate(args).await.map_err(|e| match e {
+                crate::sim::SimError::Io(e) => Error::Simulator(format!(
+                    "{e} (choose another --port, or 0 for any free one, and a --bind \
+                         address this machine has)"
+                )),
+                other => Error::Simulator(other.to_string()),
+            })?;
             Ok(exit::SUCCESS)
         }),
         Command::Demo(args) => block_on(demo::demo(args)),

@@ -159,7 +159,19 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             .map(|(dir, responses)| (dir, responses, &redactor)),
         ..outputs
     };
-    publish(&mut report, &outputs, mode, OnFailure::Fail)?;
+    // A failed write is said, and the process ends with the code that
+    // comes first (publishing already gave it to the report): the error's
+    // own code alone would hide a 70, 130 or 143.
+    if let Err(unwritten) = publish(&mut report, &outputs, mode, OnFailure::Fail) {
+        super::print_error(&unwritten, args.display.color, args.json);
+        return Ok(crate::exit::after_error(report.exit_code, unwritten.code()));
+    }
+    // A panic once every output is out: the crash path must not print a
+    // second JSON document (debug builds only, for tests).
+    #[cfg(debug_assertions)]
+    if std::env::var("JOBGATE_DEBUG_PANIC").is_ok_and(|v| v == "published") {
+        panic!("deliberate panic at `published` (JOBGATE_DEBUG_PANIC)");
+    }
     Ok(report.exit_code)
 }
 

@@ -314,10 +314,14 @@ impl Deref for Redacted {
 }
 
 impl Redacted {
-    /// Sets the run's exit code: a number, nothing to redact. Publishing
-    /// uses it when an output cannot be written, so that the outputs that
-    /// were written give the process's code.
+    /// Sets the run's exit code, and the run's outcome to the one that
+    /// goes with it: nothing to redact. Publishing uses it when an output
+    /// cannot be written, so that the outputs that were written give the
+    /// process's code and an outcome that agrees with it.
     pub(crate) fn set_exit_code(&mut self, code: u8) {
-        self.0.exit_code = code;
+        if code != self.0.exit_code {
+            self.0.exit_code = code;
+            self.0.outcome = crate::report::model::Outcome::of_run_exit_code(code);
+        }
     }
 }

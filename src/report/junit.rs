@@ -7,9 +7,16 @@
 //!
 //! - failed, unexpected state, not found, timed out: `<failure>`: the gate
 //!   checked and the job did not pass;
-//! - auth error, API error: `<error>`: the gate could not check at all, which
-//!   JUnit readers show apart from failures;
-//! - skipped, cancelled, running: `<skipped>`.
+//! - auth error, API error, internal error, and running (a wait that never
+//!   finished): `<error>`: the gate could not check at all, which JUnit
+//!   readers show apart from failures;
+//! - skipped, cancelled: `<skipped>`.
+//!
+//! A run that exits non-zero although no wait is a failure or an error (an
+//! output that could not be written, a crash after the waits, a signal)
+//! gets one more test case, `jobgate run`, with an `<error>` naming the
+//! exit code: a reader that only counts failures and errors must never see
+//! a failed run as green.
 //!
 //! The XML is written by hand: the format is a handful of elements, and one
 //! escape function is smaller than an XML crate.
@@ -35,8 +42,12 @@ fn verdict(outcome: Outcome) -> Verdict {
         Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound | Outcome::TimedOut => {
             Verdict::Failure
         }
-        Outcome::AuthError | Outcome::ApiError | Outcome::InternalError => Verdict::Error,
-        Outcome::Skipped | Outcome::Cancelled | Outcome::Running => Verdict::Skipped,
+        // A wait still running when the run ended never finished: like
+        // `words::is_problem`, a fault, not a wait that was left out.
+        Outcome::AuthError | Outcome::ApiError | Outcome::InternalError | Outcome::Running => {
+            Verdict::Error
+        }
+        Outcome::Skipped | Outcome::Cancelled => Verdict::Skipped,
     }
 }
 
@@ -55,12 +66,14 @@ pub(crate) fn render(report: &RunReport) -> String {
             .filter(|w| verdict(w.outcome) == v)
             .count()
     };
-    let tests = report.waits.len();
-    let (failures, errors, skipped) = (
+    let (failures, mut errors, skipped) = (
         count(Verdict::Failure),
         count(Verdict::Error),
         count(Verdict::Skipped),
     );
+    let run_error = unexplained_failure(report, failures + errors);
+    errors += usize::from(run_error);
+    let tests = report.waits.len() + usize::from(run_error);
     let total_ms: u64 = report.waits.iter().map(|w| w.elapsed_ms).sum();
     let counts = format!(
         r#"tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="{}""#,
@@ -97,8 +110,42 @@ pub(crate) fn render(report: &RunReport) -> String {
     for wait in &report.waits {
         testcase(&mut out, wait);
     }
+    if run_error {
+        run_testcase(&mut out, report);
+    }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+/// Whether the run failed (a non-zero exit code) although none of its
+/// `failed_waits` (failures and errors) says so.
+fn unexplained_failure(report: &RunReport, failed_waits: usize) -> bool {
+    report.exit_code != crate::exit::SUCCESS && failed_waits == 0
+}
+
+/// The run-level test case of a run whose failure no wait explains.
+fn run_testcase(out: &mut String, report: &RunReport) {
+    let message = format!(
+        "jobgate exits {}: {}",
+        report.exit_code,
+        crate::exit::meaning(report.exit_code)
+    );
+    let mut body = format!(
+        "run outcome: {}, exit code {}\n",
+        report.outcome.as_str(),
+        report.exit_code
+    );
+    if let Some(signal) = &report.interrupted_by {
+        let _ = writeln!(body, "interrupted by {signal}");
+    }
+    body.push_str("no wait failed; see the step's log for what ended the run\n");
+    let _ = writeln!(
+        out,
+        "    <testcase name=\"jobgate run\" classname=\"run\" time=\"0.000\">\n      \
+         <error message=\"{}\" type=\"exit_code\">{}</error>\n    </testcase>",
+        escape(&message),
+        escape_text(&body)
+    );
 }
 
 fn testcase(out: &mut String, wait: &WaitReport) {
@@ -342,6 +389,60 @@ mod tests {
         let expected = "a<b>&\"c\"'d'\n\te\u{FFFD}\u{FFFD}🦀";
         assert_eq!(doc.root_element().attribute("a"), Some(expected));
         assert_eq!(doc.root_element().text(), Some(expected));
+    }
+
+    /// Counts of `(tests, failures, errors, skipped)` on the suite.
+    fn counts(xml: &str) -> (String, String, String, String) {
+        let doc = parse(xml);
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        let get = |name| attr(suite, name).to_owned();
+        (get("tests"), get("failures"), get("errors"), get("skipped"))
+    }
+
+    #[test]
+    fn a_failed_run_with_every_wait_met_has_a_run_level_error() {
+        let mut report = samples::met();
+        report.exit_code = crate::exit::API_UNAVAILABLE;
+        let xml = render(&report);
+        let waits = report.waits.len();
+        assert_eq!(
+            counts(&xml),
+            ((waits + 1).to_string(), "0".into(), "1".into(), "0".into()),
+            "{xml}"
+        );
+        let doc = parse(&xml);
+        let case = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testcase") && attr(*n, "name") == "jobgate run")
+            .unwrap_or_else(|| panic!("{xml}"));
+        assert_eq!(attr(case, "classname"), "run");
+        let error = case.children().find(|n| n.has_tag_name("error")).unwrap();
+        assert_eq!(attr(error, "type"), "exit_code");
+        assert!(
+            attr(error, "message").starts_with("jobgate exits 5: "),
+            "{xml}"
+        );
+        // A passing run has none.
+        let xml = render(&samples::met());
+        assert!(!xml.contains("jobgate run"), "{xml}");
+    }
+
+    #[test]
+    fn a_wait_left_running_is_an_error_not_skipped() {
+        let mut report = samples::met();
+        report.waits[0].outcome = Outcome::Running;
+        report.exit_code = crate::exit::INTERNAL;
+        let xml = render(&report);
+        let (tests, failures, errors, skipped) = counts(&xml);
+        assert_eq!(
+            (failures, errors, skipped),
+            ("0".into(), "1".into(), "0".into())
+        );
+        // The wait explains the failure: no run-level case.
+        assert_eq!(tests, report.waits.len().to_string());
     }
 
     #[test]

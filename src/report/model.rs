@@ -77,6 +77,23 @@ impl Outcome {
         })
     }
 
+    /// The run's outcome for a run exit code that no wait decided (an
+    /// output that could not be written turned it): the outcome the
+    /// documented table pairs with that code, so that a reader of
+    /// `outcome` never finds `met` beside a failing code.
+    pub fn of_run_exit_code(code: u8) -> Outcome {
+        use crate::exit;
+        match code {
+            exit::SUCCESS => Outcome::Met,
+            exit::WAIT_FAILED => Outcome::Failed,
+            exit::TIMED_OUT => Outcome::TimedOut,
+            exit::AUTH => Outcome::AuthError,
+            exit::API_UNAVAILABLE => Outcome::ApiError,
+            exit::INTERRUPTED | exit::TERMINATED => Outcome::Cancelled,
+            _ => Outcome::InternalError,
+        }
+    }
+
     /// The snake_case name used in reports and outputs.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -4,9 +4,11 @@
 //!
 //! Every output is attempted even when one fails, so a CI step still finds
 //! what could be written. A failed write fails the run
-//! ([`crate::exit::API_UNAVAILABLE`], see [`Error::code`]), and every output
-//! then says so: those already written are written again with that code, so
-//! the report's `exit_code` is always the process's.
+//! ([`crate::exit::API_UNAVAILABLE`], see [`Error::code`], unless the run
+//! already ends with a code that comes first: a signal, a crash, a failed
+//! wait), and every output then says so: those already written are written
+//! again with that code and its outcome, so the report's `exit_code` and
+//! `outcome` are always the process's.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -78,17 +80,27 @@ impl File<'_> {
             File::Responses(..) => Ok(()),
             File::Report(_) | File::Junit(_) => self.write(report),
             File::GithubOutputs(env, _) => env
-                .correct_exit_code(report.exit_code)
+                .correct_exit_code(report)
                 .map_err(Error::WriteGithub),
             // Appended, so not rewritten: a note follows the summary.
             File::GithubSummary(env) => env
                 .append_summary_note(&format!(
-                    "> **jobgate exits {}:** an output could not be written; see the step's log.\n",
-                    report.exit_code
+                    "> **jobgate exits {} (outcome `{}`):** an output could not be written; see the step's log.\n",
+                    report.exit_code,
+                    report.outcome.as_str()
                 ))
                 .map_err(Error::WriteGithub),
         }
     }
+}
+
+/// Set once `--json` printed its document: stdout holds one JSON document,
+/// so a crash after that must not print a second one.
+static JSON_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the JSON report was already printed on stdout.
+pub(crate) fn json_printed() -> bool {
+    JSON_PRINTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Writes every requested output: files first (so they exist even if the
@@ -106,7 +118,10 @@ pub(crate) fn publish(
     let mut first_error = write_files(report, outputs, github.as_ref(), on_failure);
     if outputs.json {
         match json::to_json(report) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => {
+                println!("{text}");
+                JSON_PRINTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             Err(e) => {
                 first_error.get_or_insert(Error::Internal(e.to_string()));
             }
@@ -159,8 +174,10 @@ pub(crate) fn write_files(
 }
 
 /// Writes `files` in order. After the first failure (with
-/// [`OnFailure::Fail`]) the report takes that error's exit code, the files
-/// already written are corrected and the rest are written with it.
+/// [`OnFailure::Fail`]) the report takes the code of a run that also hit
+/// that error ([`crate::exit::after_error`]) and the outcome that goes with
+/// it; if that changed anything, the files already written are corrected
+/// and the rest are written with it.
 fn write_all(report: &mut Redacted, files: &[File], on_failure: OnFailure) -> Option<Error> {
     let mut first_error: Option<Error> = None;
     for (n, file) in files.iter().enumerate() {
@@ -168,7 +185,8 @@ fn write_all(report: &mut Redacted, files: &[File], on_failure: OnFailure) -> Op
             continue;
         };
         if first_error.is_none() && on_failure == OnFailure::Fail {
-            let code = error.code();
+            // A signal, a crash or a failed wait comes before the write's 5.
+            let code = crate::exit::after_error(report.exit_code, error.code());
             if code != report.exit_code {
                 report.set_exit_code(code);
                 // Written with the old code; a failure here is a second
@@ -187,6 +205,64 @@ fn write_all(report: &mut Redacted, files: &[File], on_failure: OnFailure) -> Op
 mod tests {
     use super::*;
     use crate::report::json::samples;
+    use crate::report::model::RunReport;
+
+    /// A report whose outputs go to `junit` (written) and then to a
+    /// `$GITHUB_OUTPUT` that is a directory (cannot be written).
+    fn publish_with_unwritable_output(report: RunReport) -> (Redacted, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let junit = dir.path().join("junit.xml");
+        let output = dir.path().join("output-is-a-directory");
+        std::fs::create_dir(&output).unwrap();
+        let env = GithubEnv {
+            actions: true,
+            output: Some(output),
+            step_summary: Some(dir.path().join("summary.md")),
+        };
+        let mut report = Redactor::none().report(report);
+        let outputs = Outputs {
+            junit: Some(&junit),
+            ..Outputs::default()
+        };
+        let error = write_files(&mut report, &outputs, Some(&env), OnFailure::Fail);
+        assert!(matches!(error, Some(Error::WriteGithub(_))), "{error:?}");
+        (report, dir)
+    }
+
+    #[test]
+    fn a_failed_write_turns_a_pass_into_5_and_the_outcome_with_it() {
+        let (report, dir) = publish_with_unwritable_output(samples::met());
+        assert_eq!(report.exit_code, crate::exit::API_UNAVAILABLE);
+        assert_eq!(report.outcome, super::super::model::Outcome::ApiError);
+        let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+        assert!(
+            junit.contains(r#"<property name="outcome" value="api_error"/>"#),
+            "{junit}"
+        );
+        let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(
+            md.starts_with("## ⚠️ jobgate: API error (exit code 5)"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_keeps_a_code_that_comes_first() {
+        use crate::exit;
+        for code in [
+            exit::INTERRUPTED,
+            exit::TERMINATED,
+            exit::INTERNAL,
+            exit::WAIT_FAILED,
+        ] {
+            let mut sample = samples::met();
+            sample.exit_code = code;
+            sample.outcome = super::super::model::Outcome::of_run_exit_code(code);
+            let outcome = sample.outcome;
+            let (report, _dir) = publish_with_unwritable_output(sample);
+            assert_eq!((report.exit_code, report.outcome), (code, outcome));
+        }
+    }
 
     #[test]
     fn a_github_output_that_cannot_be_written_still_leaves_the_summary() {

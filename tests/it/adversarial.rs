@@ -307,7 +307,6 @@ fn an_empty_output_never_widens_a_filter_to_every_job() {
 /// report that a test-report gate reads as all green: `errors` counts
 /// something, not only the `exit_code` property.
 #[test]
-#[ignore = "report/junit.rs: a run-level failure no wait explains shows only in the exit_code property; see the review report for the fix"]
 fn a_junit_report_of_a_failed_run_is_never_all_green() {
     let server = Hostile::start(|_| job(JOB, "SUCCESS", ""));
     let dir = Workdir::new();

@@ -366,8 +366,14 @@ fn an_unwritable_github_output_still_writes_everything_else() {
     assert_eq!(code(&out), 5, "{err}");
     assert!(err.contains("GITHUB_OUTPUT="), "{err}");
     let summary = std::fs::read_to_string(&summary).unwrap();
-    assert!(summary.starts_with("## ✅ jobgate: met"), "{summary}");
-    assert_eq!(report(&report_path)["outcome"], "met");
+    // The run's outcome follows its exit code; the wait's own stays met.
+    assert!(
+        summary.starts_with("## ⚠️ jobgate: API error (exit code 5)"),
+        "{summary}"
+    );
+    let report = report(&report_path);
+    assert_eq!(report["outcome"], "api_error", "{report}");
+    assert_eq!(report["waits"][0]["outcome"], "met", "{report}");
     assert!(
         std::fs::read_to_string(&junit_path)
             .unwrap()

@@ -107,7 +107,9 @@ fn a_late_failed_write_rewrites_the_reports_with_the_process_code() {
     assert_eq!(code(&out), 5, "{err}");
     assert!(err.contains("GITHUB_OUTPUT="), "{err}");
     let report = report(&files.report);
-    assert_eq!(report["outcome"], "met", "the verdict itself stays");
+    // The run's outcome follows its exit code; the wait's own stays.
+    assert_eq!(report["outcome"], "api_error", "{report}");
+    assert_eq!(report["waits"][0]["outcome"], "met", "{report}");
     assert_eq!(report["exit_code"], 5, "{report}");
     assert_eq!(junit_exit_code(&files.junit), "5");
     let summary = std::fs::read_to_string(&files.summary).unwrap();

@@ -60,14 +60,19 @@ impl GithubEnv {
         }
     }
 
-    /// Appends `exit-code` once more, after outputs already appended with
-    /// another code: the runner keeps the last value of a name.
-    pub(crate) fn correct_exit_code(&self, code: u8) -> io::Result<()> {
+    /// Appends `outcome` and `exit-code` once more, after outputs already
+    /// appended with another code: the runner keeps the last value of a
+    /// name.
+    pub(crate) fn correct_exit_code(&self, report: &RunReport) -> io::Result<()> {
         match &self.output {
             Some(path) => append(
                 "GITHUB_OUTPUT",
                 path,
-                format_outputs(&[("exit-code".to_owned(), code.to_string())]).as_bytes(),
+                format_outputs(&[
+                    ("outcome".to_owned(), report.outcome.as_str().to_owned()),
+                    ("exit-code".to_owned(), report.exit_code.to_string()),
+                ])
+                .as_bytes(),
             ),
             None => Ok(()),
         }

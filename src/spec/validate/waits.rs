@@ -245,6 +245,33 @@ impl Validator<'_> {
             );
             return None;
         }
+        // Known now (written, or from a variable): held to the rule the
+        // request path holds every segment to, so that `.` or `..` (the
+        // collection or its parent, not a job) is refused here, not by
+        // the client after the run started.
+        let known: Option<String> = template
+            .0
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => Some(t.as_str()),
+                Piece::Output { .. } => None,
+            })
+            .collect();
+        if let Some(Err(why)) = known.map(|id| crate::engine::fetch::check_segment(&id)) {
+            self.error(
+                SpecDiagnostic::new(
+                    DiagnosticCode::JobId,
+                    node.span,
+                    format!("the job id {why} (after expanding variables)"),
+                )
+                .label("not a job id")
+                .help(
+                    "write the job id the API returned when the job started, e.g. `${IMAGE_JOB_ID}`; \
+                     `.` and `..` would address the job list or its parent, not a job",
+                ),
+            );
+            return None;
+        }
         Some(template)
     }
 
