@@ -29,7 +29,7 @@ pub(crate) mod scenario;
 pub(crate) mod server;
 pub mod stats;
 pub(crate) mod timeline;
-pub(crate) mod wire;
+pub(crate) mod bodies;
 pub(crate) mod world;
 
 pub use auth::SimAuth;

@@ -17,7 +17,7 @@ use super::past::PastJob;
 use super::query::{DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter};
 use super::scenario::{Job, JobKind, SubJob};
 use super::server::Shared;
-use super::wire::Render;
+use super::bodies::Render;
 use crate::api::{Operation, Status};
 
 type SharedState = State<Arc<Shared>>;
