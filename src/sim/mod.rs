@@ -13,6 +13,7 @@
 //! is crate-private, so the compiler reports what nothing uses.
 
 pub mod auth;
+pub(crate) mod bodies;
 pub(crate) mod clock;
 pub(crate) mod command;
 pub(crate) mod conn;
@@ -29,7 +30,6 @@ pub(crate) mod scenario;
 pub(crate) mod server;
 pub mod stats;
 pub(crate) mod timeline;
-pub(crate) mod bodies;
 pub(crate) mod world;
 
 pub use auth::SimAuth;

@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
+use super::bodies::Render;
 use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::past::PastJob;
 use super::query::{DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter};
 use super::scenario::{Job, JobKind, SubJob};
 use super::server::Shared;
-use super::bodies::Render;
 use crate::api::{Operation, Status};
 
 type SharedState = State<Arc<Shared>>;

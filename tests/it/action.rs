@@ -983,6 +983,9 @@ jobs:
   - id: img-stuck
     kind: image_job
     timeline: [{at: 0s, status: RUNNING}]
+  - id: img-slow
+    kind: image_job
+    timeline: [{at: 0s, status: RUNNING}, {at: 600ms, status: SUCCESS}]
 "#;
 
 const BUILD: &str = "  build:
@@ -1311,6 +1314,33 @@ fn cached(sim: &Sim, top: &str, waits: &str) -> Runner {
     let mut runner = gate(sim, top, waits);
     runner.cached_build();
     runner
+}
+
+#[test]
+fn history_file_input_keeps_the_durations_where_the_cache_step_saves_them() {
+    let sim = Sim::start(SCENARIO);
+    let slow = "  slow:\n    image_job: img-slow\n    target: [SUCCESS]\n";
+    let mut runner = cached(&sim, "", slow);
+    runner.with("history-file", ".jobgate/history.json");
+    let run = runner.run();
+    assert_eq!(run.output("outcome"), "met", "{}", run.log());
+    // The job was seen running, then done: its duration is in the file the
+    // input names, inside the workspace, where `actions/cache` can keep it.
+    let path = runner.workspace().join(".jobgate/history.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), run.log()));
+    let history: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = history["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{text}");
+    assert_eq!(
+        entries[0]["secs"].as_array().map(Vec::len),
+        Some(1),
+        "{text}"
+    );
+    assert!(
+        !text.contains("img-slow"),
+        "no job ids in the history: {text}"
+    );
 }
 
 #[test]
