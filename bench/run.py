@@ -84,8 +84,10 @@ class Binary:
     """The jobgate binary and what it supports, probed so the harness runs
     against binaries older than `poll.effort` and `JOBGATE_TIME_SCALE`."""
 
-    def __init__(self, path, tmp):
+    def __init__(self, path, tmp, sim=None):
         self.path = path
+        # The simulator's binary: the same one unless --sim-binary says.
+        self.sim = sim or path
         with open(path, "rb") as f:
             self.time_scale = b"JOBGATE_TIME_SCALE" in f.read()
         probe = os.path.join(tmp, "probe-effort.yaml")
@@ -424,7 +426,7 @@ class Runner:
             if ready.strip() != "READY":
                 proc.kill()
                 raise RuntimeError(f"{tag}: loop waiter did not start: {ready!r} {proc.stderr.read()[:800]}")
-            sim = Simulator(self.binary.path, scenario_file, seed, auth)
+            sim = Simulator(self.binary.sim, scenario_file, seed, auth)
             proc.stdin.write(sim.url + "\n")
             proc.stdin.flush()
             try:
@@ -442,7 +444,7 @@ class Runner:
             cmd, env, report, doc = self.jobgate_cmd(tag, built["waits"], timeout, scaled,
                                                      effort=waiter.get("effort"), history=history,
                                                      **(jobgate_opts or {}))
-            sim = Simulator(self.binary.path, scenario_file, seed, "aksk")
+            sim = Simulator(self.binary.sim, scenario_file, seed, "aksk")
             cmd += ["--endpoint", sim.url]
             try:
                 out = subprocess.run(self.timed(cmd, usage), env=env, capture_output=True, text=True,
@@ -481,7 +483,7 @@ class Runner:
         tag = self.tag(f"{case_name}-{seed}-prepare")
         history = os.path.join(self.tmp, tag + ".history.json")
         scenario_file = write_json(os.path.join(self.tmp, tag + ".scenario.yaml"), prepare["scenario"])
-        sim = Simulator(self.binary.path, scenario_file, seed, "aksk")
+        sim = Simulator(self.binary.sim, scenario_file, seed, "aksk")
         timeout = 2 * HOUR / (self.scale if scaled else 1)
         cmd, env, report, _ = self.jobgate_cmd(tag, prepare["waits"], timeout, scaled, history=history,
                                                fail_fast=False)
@@ -650,12 +652,12 @@ def run_fleet(runner, name, scenario, groups, quota, waiter, scale, log, max_rps
         for p, *_ in procs:
             if p.stdout.readline().strip() != "READY":
                 raise RuntimeError(f"{name}: a loop waiter did not start")
-        sim = Simulator(runner.binary.path, scenario_file, 1, "aksk")
+        sim = Simulator(runner.binary.sim, scenario_file, 1, "aksk")
         for p, *_ in procs:
             p.stdin.write(sim.url + "\n")
             p.stdin.flush()
     else:
-        sim = Simulator(runner.binary.path, scenario_file, 1, "aksk")
+        sim = Simulator(runner.binary.sim, scenario_file, 1, "aksk")
         for i, jobs in enumerate(groups):
             waits = {f"image-{n}": image_wait(j) for n, j in enumerate(jobs)}
             cmd, env, report, doc = runner.jobgate_cmd(f"{tag}-{i:02}", waits, timeout, True,
@@ -754,7 +756,7 @@ def run_load(runner, scale, base_seed, log, waits=2000, max_rps=None):
     waits_doc = {f"image-{i:04}": image_wait(j) for i, j in enumerate(ids)}
     rps = max_rps or DEFAULT_RPS * scale
     cmd, env, report, _ = runner.jobgate_cmd(tag, waits_doc, timeout, True, fail_fast=False, max_rps=rps)
-    sim = Simulator(runner.binary.path, scenario_file, base_seed, "aksk")
+    sim = Simulator(runner.binary.sim, scenario_file, base_seed, "aksk")
     usage = os.path.join(runner.tmp, tag + ".time")
     started = time.time()
     out = subprocess.run(runner.timed(cmd + ["--endpoint", sim.url], usage), env=env,
@@ -1269,6 +1271,7 @@ def main():
     parser.add_argument("--scale", type=float, default=60.0, help="time compression factor")
     parser.add_argument("--only", help="comma-separated groups (polling, quota, load, footprint) or scenarios")
     parser.add_argument("--binary", help="use this jobgate binary instead of building the release one")
+    parser.add_argument("--sim-binary", help="run the simulator from this binary (default: --binary's)")
     parser.add_argument("--load-max-rps", type=float, help="--max-rps of the 2,000-wait run (default: scaled default)")
     args = parser.parse_args()
 
@@ -1308,7 +1311,7 @@ def main():
     results = []
     with tempfile.TemporaryDirectory(prefix="jobgate-bench-") as tmp:
         tmp_dir = tmp
-        binary = Binary(path, tmp)
+        binary = Binary(path, tmp, os.path.abspath(args.sim_binary) if args.sim_binary else None)
         doc["binary"] = binary.describe()
         log(f"binary {path}: {binary.describe()}")
         if not binary.time_scale:
