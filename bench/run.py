@@ -1194,6 +1194,19 @@ def markdown(doc, cases, summary, checks):
     return "\n".join(lines)
 
 
+def dump_rows_compact(doc):
+    """JSON with one line per result row, so a run's diff stays readable."""
+    rows = {k: doc[k] for k in ("results", "summary", "footprint", "quota") if isinstance(doc.get(k), list)}
+    head = json.dumps({k: v for k, v in doc.items() if k not in rows}, indent=1)
+    parts = [head[:-2]] if rows else [head]
+    for k, v in rows.items():
+        body = ",\n  ".join(json.dumps(r, separators=(",", ":")) for r in v)
+        parts.append(f',\n "{k}": [\n  {body}\n ]')
+    if rows:
+        parts.append("\n}\n")
+    return "".join(parts)
+
+
 def policy(quota, scale):
     window_ms = int(quota["window"].rstrip("ms"))
     per_minute = quota["limit"] * 60000 / (window_ms * scale)
@@ -1364,7 +1377,7 @@ def main():
         return text.replace(tmp_dir, "$TMP").replace(ROOT + "/", "").replace(ROOT, ".")
 
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        f.write(local(json.dumps(doc, indent=1)))
+        f.write(local(dump_rows_compact(doc)))
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(local(markdown(doc, cases, summary, checks)))
     plots = [c.name for c in cases if svg_case(c, summary, os.path.join(args.out, f"{c.name}.svg"), args.scale)]
