@@ -967,44 +967,59 @@ def check_targets(cases, summary):
         points = fixed_curve(summary, case.name)
         if not jg or jg["latency"] is None or not points:
             continue
-        at_equal = curve_latency(points, jg["requests"])
+        measured = curve_latency(points, jg["requests"])
         needs = curve_requests(points, jg["latency"])
+        duration = jg.get("job_duration")
+        # The ideal fixed interval spending jobgate's requests on the median
+        # job: D/T + 1.5 polls, T/2 late. The reference is the better of it
+        # and the measured loops, so neither the loops' overheads under time
+        # compression nor their noise can flatter jobgate.
+        ideal = duration / (2 * (jg["requests"] - 1.5)) if duration and jg["requests"] > 2 else None
+        at_equal = min(v for v in (measured, ideal) if v is not None) if (measured or ideal) else None
         ratio = jg["latency"] / at_equal if at_equal else None
-        sdk = summary.get((case.name, "SDK loop 5 s")) or summary.get((case.name, "fixed 5 s"))
-        loop_name = "SDK loop 5 s" if (case.name, "SDK loop 5 s") in summary else "fixed 5 s"
-        ideal = (jg["job_duration"] / (2 * (jg["requests"] - 1.5))
-                 if jg.get("job_duration") and jg["requests"] > 2 else None)
         if "curve" in case.targets:
             checks.append({
                 "target": "below the fixed-interval curve (default setting)", "scenario": case.name,
-                "figure": f"{fmt(jg['requests'])} requests, {fmt(jg['latency'])} s; fixed loops: "
-                          f"{fmt(at_equal)} s at {fmt(jg['requests'])} requests (ideal fixed interval: "
-                          f"{fmt(ideal)} s), {fmt(needs)} requests for {fmt(jg['latency'])} s",
+                "figure": f"jobgate {fmt(jg['requests'])} requests, {fmt(jg['latency'])} s; at its requests the "
+                          f"fixed loops are {fmt(measured)} s late, the ideal fixed interval {fmt(ideal)} s; the "
+                          f"loops need {fmt(needs)} requests for its latency",
                 "met": ratio is not None and ratio < 1.0})
         if "history" in case.targets:
             checks.append({
                 "target": "with history/progress: latency <= 0.6x the fixed loop's at equal requests",
                 "scenario": case.name,
                 "figure": f"{fmt(ratio, 2)}x ({fmt(jg['latency'])} s against {fmt(at_equal)} s at "
-                          f"{fmt(jg['requests'])} requests)",
+                          f"{fmt(jg['requests'])} requests: loops {fmt(measured)} s, ideal {fmt(ideal)} s)",
                 "met": ratio is not None and ratio <= 0.6})
-        if "long" in case.targets and sdk:
-            share = jg["requests"] / sdk["requests"] if sdk["requests"] else None
-            lat = jg["latency"] / sdk["latency"] if sdk["latency"] else None
+        # The 5 s loops, minimal and official SDK: a target against "the 5 s
+        # loop" is met only when it is met against each of them.
+        loops = [(n, summary[(case.name, n)]) for n in ("fixed 5 s", "SDK loop 5 s")
+                 if (case.name, n) in summary and summary[(case.name, n)]["latency"] is not None]
+        if duration:
+            loops.append(("ideal 5 s", {"requests": duration / 5 + 1.5, "latency": 2.5}))
+        if "long" in case.targets and loops:
+            parts, met = [], True
+            for n, loop in loops:
+                share = jg["requests"] / loop["requests"] if loop["requests"] else None
+                lat = jg["latency"] / loop["latency"] if loop["latency"] > 0 else None
+                met = met and share is not None and lat is not None and share <= 0.25 and lat <= 1.5
+                parts.append(f"{n}: {fmt(loop['requests'])} requests ({fmt(share, 2)}x), "
+                             f"{fmt(loop['latency'])} s ({fmt(lat, 2)}x)")
             checks.append({
                 "target": "jobs over 10 min: <= 1/4 of the 5 s loop's requests, latency <= 1.5x",
                 "scenario": case.name,
-                "figure": f"{fmt(jg['requests'])} against {fmt(sdk['requests'])} requests "
-                          f"({fmt(share, 2)}x); {fmt(jg['latency'])} s against {fmt(sdk['latency'])} s "
-                          f"({fmt(lat, 2)}x) [{loop_name}]",
-                "met": share is not None and lat is not None and share <= 0.25 and lat <= 1.5})
-        if "short" in case.targets and sdk:
+                "figure": f"jobgate {fmt(jg['requests'])} requests, {fmt(jg['latency'])} s; " + "; ".join(parts),
+                "met": met})
+        if "short" in case.targets and loops:
+            parts, met = [], True
+            for n, loop in loops:
+                met = met and jg["requests"] <= loop["requests"] and jg["latency"] <= loop["latency"]
+                parts.append(f"{n}: {fmt(loop['requests'])} requests, {fmt(loop['latency'])} s")
             checks.append({
                 "target": "short jobs without history: latency and requests <= the 5 s loop's",
                 "scenario": case.name,
-                "figure": f"{fmt(jg['requests'])} against {fmt(sdk['requests'])} requests; "
-                          f"{fmt(jg['latency'])} s against {fmt(sdk['latency'])} s [{loop_name}]",
-                "met": jg["requests"] <= sdk["requests"] and jg["latency"] <= sdk["latency"]})
+                "figure": f"jobgate {fmt(jg['requests'])} requests, {fmt(jg['latency'])} s; " + "; ".join(parts),
+                "met": met})
     return checks
 
 
