@@ -386,11 +386,12 @@ class Runner:
 
     @staticmethod
     def usage(path):
+        """(CPU seconds, peak RSS MB, wall seconds) of a timed process."""
         try:
             wall, user, system, rss_kb = open(path).read().split()[-4:]
-            return float(user) + float(system), int(rss_kb) / 1024
+            return float(user) + float(system), int(rss_kb) / 1024, float(wall)
         except (OSError, ValueError):
-            return None, None
+            return None, None, None
 
     def jobgate_detections(self, report, doc, jobs_of_wait):
         """Per job: when the run saw it final (wall clock), from the report."""
@@ -462,7 +463,7 @@ class Runner:
         ends = {j: sim.started + truth[j]["terminal_after_ms"] / 1000 for j in jobs}
         expected = 0 if all(truth[j]["terminal_status"] == "SUCCESS" for j in jobs) else 1
         latencies = [(detected[j] - ends[j]) * factor for j in jobs if j in detected]
-        cpu, rss = self.usage(usage)
+        cpu, rss, wall = self.usage(usage)
         return {
             "scenario": case_name, "seed": seed, "waiter": waiter["name"],
             "requests": stats["requests"], "jobs": len(jobs),
@@ -473,7 +474,8 @@ class Runner:
             "job_durations_s": [truth[j]["terminal_after_ms"] / 1000 * factor for j in jobs],
             "jobs_detected": len(latencies),
             "exit_code": exit_code, "expected_exit_code": expected, "correct": exit_code == expected,
-            "cpu_s": cpu, "peak_rss_mb": rss,
+            "cpu_s": cpu, "peak_rss_mb": rss, "wall_s": wall,
+            "cpu_share": cpu / wall if cpu is not None and wall else None,
             "jobgate": meta,
             "stderr_tail": stderr.strip().splitlines()[-3:] if exit_code != expected else [],
         }
@@ -779,7 +781,7 @@ def run_load(runner, scale, base_seed, log, waits=2000, max_rps=None):
             other[key] = other.get(key, 0) + 1
     latencies = [(detected[j] - sim.started - truth[j]["terminal_after_ms"] / 1000) * scale
                  for j in ids if j in detected]
-    cpu, rss = runner.usage(usage)
+    cpu, rss, _ = runner.usage(usage)
     last_end = max(truth[j]["terminal_after_ms"] for j in ids) / 1000
     row = {
         "scenario": "load-2000", "waits": waits, "max_rps": rps, "faults": faults,
@@ -850,6 +852,8 @@ def run_footprint(runner, base_seed, log):
         threads.append(t)
     for t in threads:
         t.join()
+    order = [(name, waiter["name"]) for name, waiter, *_ in runs]
+    rows.sort(key=lambda r: order.index((r["scenario"], r["waiter"])))
     return rows
 
 
@@ -1160,7 +1164,8 @@ def markdown(doc, cases, summary, checks):
             rows = [(w, s) for (n, w), s in summary.items() if n == case.name]
             if not rows:
                 continue
-            lines += [f"### {case.name}: {case.title}", ""]
+            lines += [f"### {case.name}: {case.title}", "",
+                      f"`python3 bench/run.py --only {case.name}{seeds_flag(doc)}` (part of `--only polling`)", ""]
             if case.notes:
                 lines += [case.notes, ""]
             lines += ["| waiter | latency median (s) | p25-p75 | min-max | requests/job median | p25-p75 | wrong | runs |",
@@ -1171,12 +1176,16 @@ def markdown(doc, cases, summary, checks):
                     f"{fmt(s['latency_min'])}-{fmt(s['latency_max'])} | {fmt(s['requests'])} | "
                     f"{fmt(s['requests_p25'])}-{fmt(s['requests_p75'])} | {s['wrong']} | {s['runs']} |")
             lines += ["", f"![{case.name}]({case.name}.svg)", ""]
-        lines += ["### Targets (issue 14)", "", "| target | scenario | figure | |", "|---|---|---|---|"]
+        lines += ["### Targets (issue 14)", "", f"`python3 bench/run.py --only polling{seeds_flag(doc)}`", "",
+                  "| target | scenario | figure | |", "|---|---|---|---|"]
         for c in checks:
             lines.append(f"| {c['target']} | {c['scenario']} | {c['figure']} | {'met' if c['met'] else '**missed**'} |")
         lines.append("")
     if doc.get("quota"):
-        lines += ["## Quota fleet (issue 15)", "",
+        lines += ["## Quota fleet (issue 15)", "", "`python3 bench/run.py --only quota`", "",
+                  "30 processes, each waiting on its own 2 image builds (10-60 min log-normal, about 10% failing, "
+                  "the API's history of 20 past builds), against one simulator; time-scaled. The policy below "
+                  "demand is a third of the mean rate jobgate's fleet sent under the 200/min policy.", "",
                   "| fleet | waiter | policy | requests | throttled | peak req/s (sim clock) | latency median (s) | p90 | max | correct | wrong verdicts | errors |",
                   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in doc["quota"]:
@@ -1189,6 +1198,9 @@ def markdown(doc, cases, summary, checks):
     if doc.get("load"):
         r = doc["load"]
         lines += ["## 2,000 waits in one process, 5% 429s, 5% 5xx, 2% malformed", "",
+                  "`python3 bench/run.py --only load`", "",
+                  f"2,000 image builds (10-60 min log-normal, 5% failing), `fail_fast: false`, time-scaled, "
+                  f"`--max-rps {r['max_rps']:g}` (scaled: {r['max_rps'] / doc['scale']:g} a second in real time).", "",
                   "| waits | true outcomes | other outcomes | exit (expected) | requests | throttled | 5xx | malformed | latency median (s) | p90 | max | timeout (s) | CPU (s) | peak RSS (MB) |",
                   "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
                   f"| {r['waits']:,} | {r['true_outcomes']:,} | {r['other_outcomes'] or 'none'} | {r['exit_code']} ({r['expected_exit_code']}) | "
@@ -1196,17 +1208,27 @@ def markdown(doc, cases, summary, checks):
                   f"{fmt(r['latency_median_s'])} | {fmt(r['latency_p90_s'])} | {fmt(r['latency_max_s'])} | "
                   f"{fmt(r['timeout_s'], 0)} | {fmt(r['cpu_s'], 2)} | {fmt(r['peak_rss_mb'])} |", ""]
     if doc.get("footprint"):
-        lines += ["## Footprint (not time-scaled)", "",
-                  "| scenario | waiter | requests | CPU (s) | CPU per poll (ms) | peak RSS (MB) | exit |",
-                  "|---|---|---:|---:|---:|---:|---:|"]
+        lines += ["## Footprint (not time-scaled)", "", "`python3 bench/run.py --only footprint`", "",
+                  "fleet-10000: 10,000 desktops under one job (10-40 s each), through the paged listing "
+                  "(10 pages of 1,000 per poll) and the job detail; concurrent-1000: 1,000 image waits in one "
+                  "process ending in 10-20 s, `poll.max: 10s`, `--max-rps 200`. CPU per poll: the process's "
+                  "CPU over its polls, start-up included.", "",
+                  "| scenario | waiter | requests | CPU (s) | wall (s) | CPU % of a core | CPU per poll (ms) | peak RSS (MB) | exit |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in doc["footprint"]:
+            share = r.get("cpu_share")
             lines.append(f"| {r['scenario']} | {r['waiter']} | {r['requests']:,} | {fmt(r['cpu_s'], 2)} | "
+                         f"{fmt(r.get('wall_s'))} | {fmt(100 * share if share is not None else None, 2)} | "
                          f"{fmt(r.get('cpu_ms_per_poll'))} | {fmt(r['peak_rss_mb'])} | {r['exit_code']} |")
         lines.append("")
         for k, v in doc.get("micro", {}).items():
             lines.append(f"- {k}: {v}")
         lines.append("")
     return "\n".join(lines)
+
+
+def seeds_flag(doc):
+    return "" if doc.get("seeds") == 7 else f" --seeds {doc.get('seeds')}"
 
 
 def dump_rows_compact(doc):
