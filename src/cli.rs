@@ -1,13 +1,14 @@
-//! The command line: arguments, and one function per command.
+//! The command line: what it can say, parsed into a [`Command`] and checked
+//! on its own (flags that conflict, outputs that would overwrite each
+//! other). What each command does is in [`crate::commands`], which depends
+//! on this module, never the reverse.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
 use crate::output::ColorChoice;
-use crate::{commands, crash, exit};
 
 /// Wait for Huawei Cloud Workspace asynchronous jobs, declaratively.
 ///
@@ -18,8 +19,8 @@ use crate::{commands, crash, exit};
 /// Exit codes: 0 every wait met its condition; 1 a wait failed or reached an
 /// unexpected state; 2 invalid command line or spec (nothing polled); 3 a
 /// timeout ran out; 4 credentials missing or rejected; 5 the API stayed
-/// unreachable or kept failing; 70 internal error (a bug); 130/143
-/// interrupted by SIGINT/SIGTERM.
+/// unreachable or kept failing, or an output could not be written; 70
+/// internal error (a bug); 130/143 interrupted by SIGINT/SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "jobgate", version, max_term_width = 100)]
 pub struct Cli {
@@ -146,7 +147,8 @@ pub struct RunArgs {
     /// Requests per second at most, across all waits (0.1 to 1000). The
     /// default, 2 (120 a minute), stays under the API's per-user limit of
     /// 200 a minute; pipelines sharing one account split it between them.
-    /// The rate drops on throttling and recovers on successes.
+    /// Each API has its own rate under this cap; a rate drops on
+    /// throttling and recovers on successes.
     /// Given here it wins over the spec's `max_rps`.
     #[arg(long, env = "JOBGATE_MAX_RPS", value_name = "N", value_parser = parse_rps)]
     pub max_rps: Option<f64>,
@@ -218,12 +220,31 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=256;
 
 fn parse_concurrency(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if CONCURRENCY.contains(&n) => Ok(n),
+    parse_in(
+        text,
+        &CONCURRENCY,
+        "a whole number",
+        "requests in flight at once, e.g. `8`",
+    )
+}
+
+/// A number in `range`, or an error that says what was given, the range,
+/// and what the number means (`what`: `a whole number`, `a number`).
+fn parse_in<T>(
+    text: &str,
+    range: &std::ops::RangeInclusive<T>,
+    what: &str,
+    meaning: &str,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match text.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
         _ => Err(format!(
-            "`{text}` is not a whole number from {} to {}: requests in flight at once, e.g. `8`",
-            CONCURRENCY.start(),
-            CONCURRENCY.end()
+            "`{text}` is not {what} from {} to {}: {meaning}",
+            range.start(),
+            range.end()
         )),
     }
 }
@@ -241,62 +262,19 @@ const _: () = assert!(DEFAULT_RPS * 60.0 <= 200.0 * 0.6);
 pub const RPS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
 
 fn parse_rps(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(n) if RPS.contains(&n) => Ok(n),
-        _ => Err(format!(
-            "`{text}` is not a number from {} to {}: requests per second across all waits, e.g. `10`",
-            RPS.start(),
-            RPS.end()
-        )),
-    }
-}
-
-/// Parses the command line, runs the command and maps the result to an exit
-/// code. Clap's own errors exit 2, as the table says.
-pub fn main() -> ExitCode {
-    let mut cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::INVALID_INPUT
-            } else {
-                exit::SUCCESS
-            });
-        }
-    };
-    let color = cli.command.color();
-    if let Err(error) = settle_outputs(&mut cli.command) {
-        commands::print_error(&error, color, cli.command.json_stdout());
-        return ExitCode::from(error.code());
-    }
-    let json = cli.command.json_stdout();
-    if let Command::Run(args) = &cli.command {
-        crash::outputs_at(crash::Outputs {
-            report: args.report.clone(),
-            junit: args.junit.clone(),
-            json: args.json,
-        });
-    }
-    crash::install_hook();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        commands::dispatch(cli.command)
-    }));
-    match result {
-        Ok(Ok(code)) => ExitCode::from(code),
-        Ok(Err(error)) => {
-            commands::print_error(&error, color, json);
-            ExitCode::from(error.code())
-        }
-        Err(payload) => crash::crashed(&crate::engine::panic_message(&*payload)),
-    }
+    parse_in(
+        text,
+        &RPS,
+        "a number",
+        "requests per second across all waits, e.g. `10`",
+    )
 }
 
 /// Settles the report flags before anything runs: `--report -` means
 /// `--json` (the report alone on standard output), and no two outputs may
 /// name the same file, nor the spec, nor a file the GitHub runner hands to
 /// the step, where one would overwrite the other.
-fn settle_outputs(command: &mut Command) -> Result<(), Error> {
+pub(crate) fn settle_outputs(command: &mut Command) -> Result<(), Error> {
     let github: Vec<(String, PathBuf)> = GITHUB_FILES
         .iter()
         .filter_map(|name| {
@@ -429,6 +407,7 @@ pub fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit;
     use clap::CommandFactory;
 
     #[test]

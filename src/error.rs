@@ -10,7 +10,7 @@ use crate::spec::SpecErrors;
 
 /// A command-level failure.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// The spec is invalid; rendered with its diagnostics.
     #[error("the spec is invalid")]
     Spec(Box<SpecErrors>),
@@ -38,23 +38,33 @@ pub enum Error {
     /// The endpoints cannot be resolved.
     #[error("{0}")]
     Endpoint(#[from] EndpointError),
-    /// A report could not be written.
+    /// A report file (or a saved response) could not be written.
     #[error("cannot write {path}: {source}")]
     WriteReport {
         path: String,
         source: std::io::Error,
     },
+    /// A file the GitHub runner named could not be written; the source
+    /// names the variable and the file.
+    #[error(
+        "cannot write the GitHub Actions outputs: {0} (the runner sets these \
+         variables to files it can write; outside a runner, unset them)"
+    )]
+    WriteGithub(std::io::Error),
     /// The simulator failed.
     #[error("simulator: {0}")]
     Simulator(String),
-    /// Anything else that stops the tool (e.g. the HTTP client cannot start).
+    /// jobgate itself cannot go on: the async runtime or the HTTP client
+    /// cannot start, a report cannot be serialised. Nothing a user wrote
+    /// causes it (certificates and endpoints are checked before), so it is
+    /// an internal error (exit 70), not an unreachable API.
     #[error("{0}")]
     Internal(String),
 }
 
 impl Error {
     /// The documented exit code of this error.
-    pub fn code(&self) -> u8 {
+    pub(crate) fn code(&self) -> u8 {
         match self {
             Error::Spec(_)
             | Error::ReadSpec { .. }
@@ -65,9 +75,11 @@ impl Error {
             // IAM down or unreachable is no verdict on the credentials.
             Error::Exchange(e) if e.is_transient() => exit::API_UNAVAILABLE,
             Error::Exchange(_) => exit::AUTH,
-            Error::WriteReport { .. } | Error::Simulator(_) | Error::Internal(_) => {
-                exit::API_UNAVAILABLE
-            }
+            // No code of its own: documented with exit 5 in the README's
+            // table and docs/REPORTS.md.
+            Error::WriteReport { .. } | Error::WriteGithub(_) => exit::API_UNAVAILABLE,
+            Error::Simulator(_) => exit::API_UNAVAILABLE,
+            Error::Internal(_) => exit::INTERNAL,
         }
     }
 }
@@ -93,5 +105,13 @@ mod tests {
             Error::Endpoint(EndpointError::NotUrl("x".into())).code(),
             exit::INVALID_INPUT
         );
+    }
+
+    /// A tool that cannot start its own machinery has failed, not the API:
+    /// exit 70 as README's table has it, never 5.
+    #[test]
+    fn an_internal_fault_is_exit_70() {
+        let error = Error::Internal("cannot start the async runtime: no threads".into());
+        assert_eq!(error.code(), exit::INTERNAL);
     }
 }

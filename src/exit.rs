@@ -1,35 +1,48 @@
 //! Process exit codes: the contract scripts and CI rely on.
 //!
-//! Every code is a documented constant; [`crate::error::Error::code`] and
-//! [`combine`] (through the engine's run verdict) are the only places that
-//! choose one.
+//! Every code is a documented constant, and these are the places that
+//! choose one:
+//!
+//! - a wait's own code: `Outcome::own_exit_code` (`report/model.rs`);
+//! - a run's code from its waits': [`combine`], called by the engine's run
+//!   verdict, which also maps a signal to [`INTERRUPTED`] or [`TERMINATED`];
+//! - a command that ends in an error (an invalid spec, no credentials, an
+//!   output that could not be written): `Error::code` (`error.rs`);
+//! - `eval`'s verdict on a saved answer (`commands/eval.rs`);
+//! - the entry point: clap's own errors ([`INVALID_INPUT`]) and a panic
+//!   ([`INTERNAL`], `crash.rs`).
 
 /// Every wait met its success condition.
-pub const SUCCESS: u8 = 0;
+pub(crate) const SUCCESS: u8 = 0;
 /// A wait reached a failure condition or an unexpected state.
-pub const WAIT_FAILED: u8 = 1;
+pub(crate) const WAIT_FAILED: u8 = 1;
 /// The command line or the spec is invalid; nothing was polled.
-pub const INVALID_INPUT: u8 = 2;
+pub(crate) const INVALID_INPUT: u8 = 2;
 /// A timeout ran out before the outcome was known.
-pub const TIMED_OUT: u8 = 3;
+pub(crate) const TIMED_OUT: u8 = 3;
 /// Credentials are missing, rejected (401) or not permitted (403), or an
 /// ID token was refused by IAM or cannot be read.
-pub const AUTH: u8 = 4;
+pub(crate) const AUTH: u8 = 4;
 /// The API stayed unreachable or answered errors beyond the retry budget.
-pub const API_UNAVAILABLE: u8 = 5;
+/// Also, whatever the waits' outcomes, an output (a report file, saved
+/// responses, a GitHub Actions file) that could not be written: the gate's
+/// result did not reach its reader, which a CI step must treat like an
+/// unreachable API. The outputs that were written then say 5 as well.
+pub(crate) const API_UNAVAILABLE: u8 = 5;
 /// jobgate itself failed (a bug: a panic, or a wait that ended without an
-/// outcome). Like `EX_SOFTWARE` of `sysexits.h`.
-pub const INTERNAL: u8 = 70;
+/// outcome; or its own machinery, the async runtime or the HTTP client,
+/// could not start). Like `EX_SOFTWARE` of `sysexits.h`.
+pub(crate) const INTERNAL: u8 = 70;
 /// Interrupted by SIGINT (128 + 2).
-pub const INTERRUPTED: u8 = 130;
+pub(crate) const INTERRUPTED: u8 = 130;
 /// Terminated by SIGTERM (128 + 15).
-pub const TERMINATED: u8 = 143;
+pub(crate) const TERMINATED: u8 = 143;
 
 /// Exit codes in the order that decides a mixed run: when waits end
 /// differently, the first of these that occurred is the process's code. An
 /// internal error comes first: the other verdicts of a run that crashed are
 /// not to be trusted.
-pub const PRECEDENCE: [u8; 5] = [INTERNAL, WAIT_FAILED, AUTH, API_UNAVAILABLE, TIMED_OUT];
+pub(crate) const PRECEDENCE: [u8; 5] = [INTERNAL, WAIT_FAILED, AUTH, API_UNAVAILABLE, TIMED_OUT];
 
 /// Combines per-wait codes into the run's code. Each wait gives `Some(code)`
 /// (`Some(SUCCESS)` only when it was met) or `None` when its outcome has no
@@ -41,7 +54,7 @@ pub const PRECEDENCE: [u8; 5] = [INTERNAL, WAIT_FAILED, AUTH, API_UNAVAILABLE, T
 /// to stop), then [`PRECEDENCE`]; a run that is not a success but names no
 /// failure (no waits at all, or only skipped and cancelled ones) is an
 /// internal error, never a pass.
-pub fn combine(codes: impl IntoIterator<Item = Option<u8>>) -> u8 {
+pub(crate) fn combine(codes: impl IntoIterator<Item = Option<u8>>) -> u8 {
     let codes: Vec<Option<u8>> = codes.into_iter().collect();
     if !codes.is_empty() && codes.iter().all(|c| *c == Some(SUCCESS)) {
         return SUCCESS;

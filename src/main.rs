@@ -2,5 +2,5 @@
 //! benchmark harness drive exactly what users run.
 
 fn main() -> std::process::ExitCode {
-    jobgate::cli::main()
+    jobgate::main()
 }

@@ -271,6 +271,7 @@ impl Redactor {
             last_error,
             history,
             estimate,
+            declared_at,
         } = wait;
         WaitReport {
             name: self.text(&name),
@@ -294,6 +295,7 @@ impl Redactor {
             last_error: last_error.map(|e| self.api_error(e)),
             history: history.into_iter().map(|h| self.history(h)).collect(),
             estimate: estimate.map(|e| self.estimate(e)),
+            declared_at,
         }
     }
 
@@ -515,6 +517,13 @@ impl Deref for Redacted {
 }
 
 impl Redacted {
+    /// Sets the run's exit code: a number, nothing to redact. Publishing
+    /// uses it when an output cannot be written, so that the outputs that
+    /// were written give the process's code.
+    pub(crate) fn set_exit_code(&mut self, code: u8) {
+        self.0.exit_code = code;
+    }
+
     /// The report itself.
     pub fn into_inner(self) -> RunReport {
         self.0
@@ -879,7 +888,7 @@ mod tests {
                 width: 40,
             },
         );
-        for line in crate::report::github::annotations(&redacted, &Default::default()) {
+        for line in crate::report::github::annotations(&redacted) {
             assert!(!line.contains(SK) && !line.contains('\x1b'), "{line}");
             // One command per annotation: nothing in it starts another.
             assert!(!line.contains('\n') && !line.contains("%0A::"), "{line}");

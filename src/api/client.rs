@@ -9,29 +9,33 @@ use serde_json::Value;
 
 use super::credentials::Credentials;
 use super::federation::{self, ExchangeError, IdpConfig, Temporary};
-use super::request::{ApiRequest, WORKSPACE_PAGE};
-use super::{Service, endpoints::Endpoints};
+use super::request::ApiRequest;
+use super::{Operation, Service, endpoints::Endpoints};
 
 /// The largest response body jobgate reads, in bytes. The biggest page the
-/// API serves is [`WORKSPACE_PAGE`] (1,000) sub-jobs, and a real item is
-/// under 2 KiB of JSON; 1,000 items of 64 KiB each is about 64 MiB, some
+/// API serves is one of [`Operation::ListItaSubJobs`] (1,000 sub-jobs), and
+/// a real item is under 2 KiB of JSON; 1,000 items of 64 KiB each is about 64 MiB, some
 /// thirty times any real answer, while a server that sends without end can
 /// hold at most this much per request in flight.
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
-const _: () = assert!(MAX_BODY >= WORKSPACE_PAGE as usize * 64 * 1000);
+pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
+// Checked when compiling: a larger page in the table fails the build.
+const _: () = match Operation::ListItaSubJobs.page() {
+    Some(page) => assert!(MAX_BODY >= page.max as usize * 64 * 1000),
+    None => panic!("ListItaSubJobs pages"),
+};
 
 /// A successful answer, as sent: whoever knows its shape reads it (a list
 /// page of 10,000 sub-jobs is read straight into items, never into a JSON
 /// tree). Cheap to clone, so waits that share a request share the bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Body {
-    pub bytes: Bytes,
-    pub request_id: Option<String>,
+    pub(crate) bytes: Bytes,
+    pub(crate) request_id: Option<String>,
 }
 
 impl Body {
     /// The body as any JSON, or the transient error of a malformed answer.
-    pub fn json(&self) -> Result<Value, ApiError> {
+    pub(crate) fn json(&self) -> Result<Value, ApiError> {
         // A key written twice is refused before serde_json keeps its last value.
         if let Err(e) = super::wire::check_tree(&self.bytes)
             && !e.is_syntax()
@@ -52,154 +56,109 @@ impl Body {
 
     /// The transient error of an answer that does not have the documented
     /// shape: retried within the error budget, like a 5xx.
-    pub fn malformed(&self, why: impl std::fmt::Display) -> ApiError {
-        ApiError::Transient {
-            status: 200,
-            code: None,
-            message: why.to_string(),
-            request_id: self.request_id.clone(),
-        }
+    pub(crate) fn malformed(&self, why: impl std::fmt::Display) -> ApiError {
+        ApiError::new(ErrorKind::Transient, why.to_string()).answered(
+            200,
+            None,
+            self.request_id.clone(),
+        )
     }
 }
 
-/// Why a request did not produce a usable JSON body.
+/// Why a request did not produce a usable JSON body: what the engine is to
+/// do about it, and what the server said, if anything.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ApiError {
+#[error("{}", self.describe())]
+pub struct ApiError {
+    pub(crate) kind: ErrorKind,
+    /// The HTTP status; `None` when no answer came (a timeout, a failed
+    /// connection, a request never sent).
+    pub(crate) status: Option<u16>,
+    /// The API's `error_code`.
+    pub(crate) code: Option<String>,
+    /// The API's `error_msg`, or what went wrong on the way.
+    pub(crate) message: String,
+    /// The `X-Request-Id` header, for Huawei support.
+    pub(crate) request_id: Option<String>,
+}
+
+/// The kinds of failure, each with what the engine does about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
     /// 401/403: never retried (the gateway locks an access key after five
     /// signature failures in a row).
-    #[error("{}", describe(.status, .code, .message, .request_id))]
-    Auth {
-        status: u16,
-        code: Option<String>,
-        message: String,
-        request_id: Option<String>,
-    },
+    Auth,
     /// 404: the job is not (yet) visible.
-    #[error("{}", describe(.status, .code, .message, .request_id))]
-    NotFound {
-        status: u16,
-        code: Option<String>,
-        message: String,
-        request_id: Option<String>,
-    },
-    /// 429 or the gateway's throttling codes: slow down and retry.
-    #[error("{}", describe(.status, .code, .message, .request_id))]
-    Throttled {
-        status: u16,
-        code: Option<String>,
-        message: String,
-        request_id: Option<String>,
-        retry_after: Option<Duration>,
-    },
+    NotFound,
+    /// 429 or the gateway's throttling codes: slow down and retry, after
+    /// `Retry-After` when the server sent one.
+    Throttled { retry_after: Option<Duration> },
     /// Timeouts, connection failures, 5xx, malformed JSON: retried within the
     /// wait's error budget.
-    #[error("{}", describe(.status, .code, .message, .request_id))]
-    Transient {
-        status: u16,
-        code: Option<String>,
-        message: String,
-        request_id: Option<String>,
-    },
+    Transient,
     /// Any other 4xx: the request itself is wrong; retrying cannot help.
-    #[error("{}", describe(.status, .code, .message, .request_id))]
-    Rejected {
-        status: u16,
-        code: Option<String>,
-        message: String,
-        request_id: Option<String>,
-    },
+    Rejected,
     /// An answer jobgate will not use and that retrying cannot change: a
     /// redirect (the API has none), a failed TLS handshake (an untrusted
     /// certificate), a body over [`MAX_BODY`]. The wait ends at once.
-    #[error("{}", describe(.status, .code, .message, .request_id))]
-    Refused {
-        status: u16,
-        code: Option<String>,
-        message: String,
-        request_id: Option<String>,
-    },
-}
-
-fn describe(
-    status: &u16,
-    code: &Option<String>,
-    message: &str,
-    request_id: &Option<String>,
-) -> String {
-    let mut out = String::new();
-    if *status != 0 {
-        out.push_str(&format!("HTTP {status}"));
-    }
-    if let Some(code) = code {
-        out.push_str(&format!(" {code}"));
-    }
-    if !out.is_empty() {
-        out.push_str(": ");
-    }
-    out.push_str(message);
-    if let Some(id) = request_id {
-        out.push_str(&format!(" (request id {id})"));
-    }
-    out
+    Refused,
 }
 
 impl ApiError {
-    /// The parts every variant has, for reports.
-    pub fn parts(&self) -> (u16, Option<&str>, &str, Option<&str>) {
-        match self {
-            ApiError::Auth {
-                status,
-                code,
-                message,
-                request_id,
-            }
-            | ApiError::NotFound {
-                status,
-                code,
-                message,
-                request_id,
-            }
-            | ApiError::Throttled {
-                status,
-                code,
-                message,
-                request_id,
-                ..
-            }
-            | ApiError::Transient {
-                status,
-                code,
-                message,
-                request_id,
-            }
-            | ApiError::Rejected {
-                status,
-                code,
-                message,
-                request_id,
-            }
-            | ApiError::Refused {
-                status,
-                code,
-                message,
-                request_id,
-            } => (
-                *status,
-                code.as_deref(),
-                message.as_str(),
-                request_id.as_deref(),
-            ),
+    /// An error of `kind` with only a message; add what the server said
+    /// with [`ApiError::answered`].
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            status: None,
+            code: None,
+            message: message.into(),
+            request_id: None,
         }
+    }
+
+    /// The same error, with the status, code and request id of the answer.
+    pub(crate) fn answered(
+        self,
+        status: u16,
+        code: Option<String>,
+        request_id: Option<String>,
+    ) -> Self {
+        ApiError {
+            status: Some(status),
+            code,
+            request_id,
+            ..self
+        }
+    }
+
+    /// `HTTP 404 CODE: message (request id ID)`, each part when known.
+    fn describe(&self) -> String {
+        let mut out = String::new();
+        if let Some(status) = self.status {
+            out.push_str(&format!("HTTP {status}"));
+        }
+        if let Some(code) = &self.code {
+            out.push_str(&format!(" {code}"));
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&self.message);
+        if let Some(id) = &self.request_id {
+            out.push_str(&format!(" (request id {id})"));
+        }
+        out
     }
 }
 
 /// Options of the HTTP client.
 #[derive(Debug, Clone)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// Upper bound on one request, so a server that never answers cannot
     /// hold a wait past its deadline.
-    pub request_timeout: Duration,
-    pub connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
 }
 
 impl Default for ClientOptions {
@@ -239,7 +198,7 @@ struct Federated {
 
 /// Receives the secret values of renewed credentials (so that outputs
 /// redact and mask them from the moment they exist).
-pub type SecretsHook = Box<dyn Fn(&[&str]) + Send + Sync>;
+pub(crate) type SecretsHook = Box<dyn Fn(&[&str]) + Send + Sync>;
 
 /// One exchange's credentials.
 struct Issued {
@@ -249,25 +208,18 @@ struct Issued {
 
 impl From<ExchangeError> for ApiError {
     fn from(error: ExchangeError) -> Self {
-        let status = error.status();
-        let code = error.code().map(str::to_owned);
-        let message = error.to_string();
-        if error.is_transient() {
-            ApiError::Transient {
-                status,
-                code,
-                message,
-                request_id: None,
-            }
+        // The wait cannot go on without credentials: unless IAM may answer
+        // later, an authentication failure, reported with IAM's code and
+        // message, never retried.
+        let kind = if error.is_transient() {
+            ErrorKind::Transient
         } else {
-            // The wait cannot go on without credentials: an authentication
-            // failure, reported with IAM's code and message, never retried.
-            ApiError::Auth {
-                status,
-                code,
-                message,
-                request_id: None,
-            }
+            ErrorKind::Auth
+        };
+        ApiError {
+            status: error.status(),
+            code: error.code().map(str::to_owned),
+            ..ApiError::new(kind, error.to_string())
         }
     }
 }
@@ -281,7 +233,7 @@ impl Client {
     /// the credentials to the proxy. Redirects are never followed: the API
     /// has none, and following one sends the credentials to whatever host
     /// the server names.
-    pub fn new(
+    pub(crate) fn new(
         endpoints: Endpoints,
         credentials: Credentials,
         options: &ClientOptions,
@@ -291,7 +243,7 @@ impl Client {
 
     /// Calls `hook` with the secret values of every renewal of keyless
     /// credentials (static credentials are never renewed).
-    pub fn on_renewal(&mut self, hook: SecretsHook) {
+    pub(crate) fn on_renewal(&mut self, hook: SecretsHook) {
         if let Auth::Idp(federated) = &mut self.auth {
             federated.on_renewal = Some(hook);
         }
@@ -301,7 +253,7 @@ impl Client {
     /// `config` at IAM; call [`Client::exchange`] before the first request.
     /// `iam_loopback` says whether IAM is on this machine (then, with every
     /// other endpoint on loopback too, no proxy is used).
-    pub fn with_idp(
+    pub(crate) fn with_idp(
         endpoints: Endpoints,
         config: IdpConfig,
         iam_loopback: bool,
@@ -351,7 +303,7 @@ impl Client {
     /// Exchanges the ID token for temporary credentials (now, before the
     /// first poll) and returns their secret values, for redaction. With
     /// fixed credentials, returns nothing.
-    pub async fn exchange(&self) -> Result<Vec<String>, ExchangeError> {
+    pub(crate) async fn exchange(&self) -> Result<Vec<String>, ExchangeError> {
         let Auth::Idp(federated) = &self.auth else {
             return Ok(Vec::new());
         };
@@ -446,7 +398,7 @@ impl Client {
     }
 
     /// The full URL of a request.
-    pub fn url(&self, request: &ApiRequest) -> String {
+    pub(crate) fn url(&self, request: &ApiRequest) -> String {
         format!(
             "{}{}",
             self.endpoints.base(request.service),
@@ -455,13 +407,13 @@ impl Client {
     }
 
     /// The endpoint base URL of a service.
-    pub fn base(&self, service: Service) -> &str {
+    pub(crate) fn base(&self, service: Service) -> &str {
         self.endpoints.base(service)
     }
 
     /// Sends one GET, bounded by `timeout`, and returns the body of a
     /// successful answer.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         request: &ApiRequest,
         project_id: &str,
@@ -478,7 +430,15 @@ impl Client {
             // already did) and send once more. A 401 to that retry, or to
             // fixed credentials, stands: one request costs at most one
             // renewal, and the wait ends on the final 401, never a loop.
-            (Auth::Idp(federated), Some(generation), Err(ApiError::Auth { status: 401, .. })) => {
+            (
+                Auth::Idp(federated),
+                Some(generation),
+                Err(ApiError {
+                    kind: ErrorKind::Auth,
+                    status: Some(401),
+                    ..
+                }),
+            ) => {
                 let issued = self.renew(federated, Some(generation)).await?;
                 let credentials = issued.temporary.credentials.clone();
                 self.send(request, project_id, timeout, &credentials)
@@ -497,12 +457,8 @@ impl Client {
         credentials: &Credentials,
     ) -> Result<Body, ApiError> {
         let base = self.endpoints.base(request.service);
-        let url = checked_url(base, request).map_err(|why| ApiError::Refused {
-            status: 0,
-            code: None,
-            message: why,
-            request_id: None,
-        })?;
+        let url =
+            checked_url(base, request).map_err(|why| ApiError::new(ErrorKind::Refused, why))?;
         // Sign the Host exactly as reqwest will send it (with a non-default port).
         let host = super::credentials::host_header(&url).unwrap_or_else(|| host_of(base));
         let headers = credentials.apply(
@@ -541,16 +497,18 @@ impl Client {
         }
         let body = read_capped(response, MAX_BODY).await.map_err(|e| match e {
             BodyError::TooLarge => too_large(status, base, request_id.clone()),
-            BodyError::Cut(e) => ApiError::Transient {
-                status: status.as_u16(),
-                code: None,
-                message: if e.is_timeout() {
+            BodyError::Cut(e) => {
+                let message = if e.is_timeout() {
                     format!("the answer from {base} did not finish in time")
                 } else {
                     format!("the response body was cut off: {e}")
-                },
-                request_id: request_id.clone(),
-            },
+                };
+                ApiError::new(ErrorKind::Transient, message).answered(
+                    status.as_u16(),
+                    None,
+                    request_id.clone(),
+                )
+            }
         })?;
         classify(status, body, request_id, retry_after)
     }
@@ -561,12 +519,7 @@ impl Client {
 /// temporary credentials are masked here, where they are known, before an
 /// error echoing them (a hostile server, a proxy) leaves the client.
 fn scrub(mut error: ApiError, credentials: &Credentials) -> ApiError {
-    let (ApiError::Auth { message, code, .. }
-    | ApiError::NotFound { message, code, .. }
-    | ApiError::Throttled { message, code, .. }
-    | ApiError::Transient { message, code, .. }
-    | ApiError::Rejected { message, code, .. }
-    | ApiError::Refused { message, code, .. }) = &mut error;
+    let ApiError { message, code, .. } = &mut error;
     for secret in credentials.redacted_values() {
         if !secret.is_empty() {
             *message = message.replace(secret, crate::redact::MASK);
@@ -636,15 +589,11 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<By
 }
 
 fn too_large(status: StatusCode, base: &str, request_id: Option<String>) -> ApiError {
-    ApiError::Refused {
-        status: status.as_u16(),
-        code: None,
-        message: format!(
-            "the answer from {base} is larger than {} MiB, far beyond any page the API serves; not read further and not retried: check that the endpoint is the Workspace API and not a proxy or another service",
-            MAX_BODY / (1024 * 1024)
-        ),
-        request_id,
-    }
+    let message = format!(
+        "the answer from {base} is larger than {} MiB, far beyond any page the API serves; not read further and not retried: check that the endpoint is the Workspace API and not a proxy or another service",
+        MAX_BODY / (1024 * 1024)
+    );
+    ApiError::new(ErrorKind::Refused, message).answered(status.as_u16(), None, request_id)
 }
 
 /// The error of a 3xx: never followed, never retried. The `Location` is
@@ -666,14 +615,10 @@ fn redirect_error(
             format!("redirecting to {shown}")
         }
     };
-    ApiError::Refused {
-        status: code,
-        code: None,
-        message: format!(
-            "the API answered {code} {target}; jobgate never follows redirects (the API has none, and the credentials must not reach another host): point --endpoint at the API itself"
-        ),
-        request_id,
-    }
+    let message = format!(
+        "the API answered {code} {target}; jobgate never follows redirects (the API has none, and the credentials must not reach another host): point --endpoint at the API itself"
+    );
+    ApiError::new(ErrorKind::Refused, message).answered(code, None, request_id)
 }
 
 /// Reads `Retry-After` in either form RFC 9110 allows: whole seconds, or
@@ -754,12 +699,7 @@ fn tls_message(error: &rustls::Error, base: &str) -> String {
 
 fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
     if let Some(tls) = tls_error(error) {
-        return ApiError::Refused {
-            status: 0,
-            code: None,
-            message: tls_message(tls, base),
-            request_id: None,
-        };
+        return ApiError::new(ErrorKind::Refused, tls_message(tls, base));
     }
     let what = if error.is_timeout() {
         format!("no answer from {base} in time")
@@ -775,21 +715,16 @@ fn transport_error(error: &reqwest::Error, base: &str) -> ApiError {
         cause = s.to_string();
         source = s.source();
     }
-    ApiError::Transient {
-        status: 0,
-        code: None,
-        message: if cause.is_empty() {
-            what
-        } else {
-            format!("{what} ({cause})")
-        },
-        request_id: None,
-    }
+    let message = if cause.is_empty() {
+        what
+    } else {
+        format!("{what} ({cause})")
+    };
+    ApiError::new(ErrorKind::Transient, message)
 }
 
-/// Sorts a response into a body or a typed error. Public for unit tests and
-/// the offline evaluator.
-pub fn classify(
+/// Sorts a response into a body or a typed error.
+fn classify(
     status: StatusCode,
     body: Bytes,
     request_id: Option<String>,
@@ -805,14 +740,14 @@ pub fn classify(
         });
     }
     if status.is_success() || status.is_informational() {
-        return Err(ApiError::Transient {
-            status: status.as_u16(),
-            code: None,
-            message: format!(
-                "the API answered {status} where it always answers 200 with a body; nothing to judge"
-            ),
+        let message = format!(
+            "the API answered {status} where it always answers 200 with a body; nothing to judge"
+        );
+        return Err(ApiError::new(ErrorKind::Transient, message).answered(
+            status.as_u16(),
+            None,
             request_id,
-        });
+        ));
     }
     if status.is_redirection() {
         return Err(redirect_error(status, None, request_id));
@@ -834,40 +769,15 @@ pub fn classify(
     // not-found grace can make right.
     let throttling_code = matches!(code.as_deref(), Some("APIG.0308" | "APIGW.0308"));
     let no_such_api = matches!(code.as_deref(), Some("APIG.0101" | "APIGW.0101"));
-    let status_u16 = status.as_u16();
-    Err(match status_u16 {
-        _ if status_u16 == 429 || throttling_code => ApiError::Throttled {
-            status: status_u16,
-            code,
-            message,
-            request_id,
-            retry_after,
-        },
-        401 | 403 => ApiError::Auth {
-            status: status_u16,
-            code,
-            message,
-            request_id,
-        },
-        404 if !no_such_api => ApiError::NotFound {
-            status: status_u16,
-            code,
-            message,
-            request_id,
-        },
-        408 | 500..=599 => ApiError::Transient {
-            status: status_u16,
-            code,
-            message,
-            request_id,
-        },
-        _ => ApiError::Rejected {
-            status: status_u16,
-            code,
-            message,
-            request_id,
-        },
-    })
+    let status = status.as_u16();
+    let kind = match status {
+        _ if status == 429 || throttling_code => ErrorKind::Throttled { retry_after },
+        401 | 403 => ErrorKind::Auth,
+        404 if !no_such_api => ErrorKind::NotFound,
+        408 | 500..=599 => ErrorKind::Transient,
+        _ => ErrorKind::Rejected,
+    };
+    Err(ApiError::new(kind, message).answered(status, code, request_id))
 }
 
 /// Longest request id kept (the gateway's are 32 hex digits).
@@ -901,6 +811,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_error_without_an_answer_has_no_status() {
+        let lost = ApiError::new(ErrorKind::Transient, "no answer from http://h in time");
+        assert_eq!(lost.status, None);
+        assert_eq!(lost.to_string(), "no answer from http://h in time");
+        let answered = lost.answered(503, Some("WKS.0001".into()), Some("r1".into()));
+        assert_eq!(answered.status, Some(503));
+        assert_eq!(
+            answered.to_string(),
+            "HTTP 503 WKS.0001: no answer from http://h in time (request id r1)"
+        );
+        // IAM out of reach: retried, and without a status.
+        let unreachable = ExchangeError::Unavailable {
+            endpoint: "http://iam".into(),
+            step: "token exchange",
+            idp_id: "idp".into(),
+            status: None,
+            message: "cannot connect".into(),
+        };
+        let error = ApiError::from(unreachable);
+        assert_eq!((error.kind, error.status), (ErrorKind::Transient, None));
+        assert!(!error.to_string().starts_with("HTTP"), "{error}");
+        // A token file that cannot be read ends the wait as an auth error.
+        let unreadable = ExchangeError::TokenFile {
+            path: "/t".into(),
+            variable: "HUAWEICLOUD_SDK_ID_TOKEN_FILE",
+            idp_id: "idp".into(),
+            reason: "no such file".into(),
+        };
+        let error = ApiError::from(unreadable);
+        assert_eq!((error.kind, error.status), (ErrorKind::Auth, None));
+    }
+
+    #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
         let now: jiff::Timestamp = "2026-12-02T08:00:00Z".parse().unwrap();
         assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
@@ -927,8 +870,10 @@ mod tests {
                 None,
                 Some(Duration::from_secs(2))
             ),
-            Err(ApiError::Throttled {
-                retry_after: Some(_),
+            Err(ApiError {
+                kind: ErrorKind::Throttled {
+                    retry_after: Some(_)
+                },
                 ..
             })
         ));
@@ -941,7 +886,10 @@ mod tests {
                 None,
                 None
             ),
-            Err(ApiError::Rejected { .. })
+            Err(ApiError {
+                kind: ErrorKind::Rejected,
+                ..
+            })
         ));
         let no_job = br#"{"error_code":"WKS.00000404","error_msg":"The job does not exist."}"#;
         assert!(matches!(
@@ -951,7 +899,10 @@ mod tests {
                 None,
                 None
             ),
-            Err(ApiError::NotFound { .. })
+            Err(ApiError {
+                kind: ErrorKind::NotFound,
+                ..
+            })
         ));
         // Another service's `.0308` is not the gateway throttling.
         let other = br#"{"error_code":"WKS.0308","error_msg":"Invalid parameter"}"#;
@@ -962,7 +913,10 @@ mod tests {
                 None,
                 None
             ),
-            Err(ApiError::Rejected { .. })
+            Err(ApiError {
+                kind: ErrorKind::Rejected,
+                ..
+            })
         ));
         let auth =
             br#"{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}"#;
@@ -973,18 +927,30 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(matches!(err, ApiError::Auth { .. }));
+        assert!(matches!(
+            err,
+            ApiError {
+                kind: ErrorKind::Auth,
+                ..
+            }
+        ));
         assert_eq!(
             err.to_string(),
             "HTTP 401 APIG.0301: Incorrect IAM authentication information (request id abc)"
         );
         assert!(matches!(
             classify(StatusCode::FORBIDDEN, Bytes::from_static(b""), None, None),
-            Err(ApiError::Auth { .. })
+            Err(ApiError {
+                kind: ErrorKind::Auth,
+                ..
+            })
         ));
         assert!(matches!(
             classify(StatusCode::NOT_FOUND, Bytes::from_static(b"{}"), None, None),
-            Err(ApiError::NotFound { .. })
+            Err(ApiError {
+                kind: ErrorKind::NotFound,
+                ..
+            })
         ));
         assert!(matches!(
             classify(
@@ -993,7 +959,10 @@ mod tests {
                 None,
                 None
             ),
-            Err(ApiError::Transient { .. })
+            Err(ApiError {
+                kind: ErrorKind::Transient,
+                ..
+            })
         ));
         assert!(matches!(
             classify(
@@ -1002,7 +971,10 @@ mod tests {
                 None,
                 None
             ),
-            Err(ApiError::Rejected { .. })
+            Err(ApiError {
+                kind: ErrorKind::Rejected,
+                ..
+            })
         ));
     }
 
@@ -1016,7 +988,13 @@ mod tests {
         )
         .unwrap();
         let err = body.json().unwrap_err();
-        assert!(matches!(err, ApiError::Transient { .. }));
+        assert!(matches!(
+            err,
+            ApiError {
+                kind: ErrorKind::Transient,
+                ..
+            }
+        ));
         assert!(err.to_string().contains("not valid JSON"), "{err}");
         assert!(err.to_string().contains("request id r1"), "{err}");
         let ok = classify(
@@ -1038,7 +1016,16 @@ mod tests {
                 None,
             )
             .unwrap_err();
-            assert!(matches!(err, ApiError::Transient { .. }), "{status}");
+            assert!(
+                matches!(
+                    err,
+                    ApiError {
+                        kind: ErrorKind::Transient,
+                        ..
+                    }
+                ),
+                "{status}"
+            );
         }
         for status in [301, 302, 304, 307, 308] {
             let err = classify(
@@ -1048,7 +1035,16 @@ mod tests {
                 None,
             )
             .unwrap_err();
-            assert!(matches!(err, ApiError::Refused { .. }), "{status}");
+            assert!(
+                matches!(
+                    err,
+                    ApiError {
+                        kind: ErrorKind::Refused,
+                        ..
+                    }
+                ),
+                "{status}"
+            );
         }
     }
 
@@ -1058,7 +1054,14 @@ mod tests {
             reqwest::header::HeaderValue::from_bytes(b"https://evil.example/\tx\xff").unwrap();
         let err = redirect_error(StatusCode::FOUND, Some(&location), Some("r9".into()));
         let text = err.to_string();
-        assert!(matches!(err, ApiError::Refused { status: 302, .. }));
+        assert!(matches!(
+            err,
+            ApiError {
+                kind: ErrorKind::Refused,
+                status: Some(302),
+                ..
+            }
+        ));
         assert!(
             text.contains("the API answered 302 redirecting to https://evil.example/"),
             "{text}"
@@ -1146,9 +1149,8 @@ mod tests {
             "m".repeat(1_000_000)
         );
         let err = classify(StatusCode::BAD_REQUEST, Bytes::from(body), None, None).unwrap_err();
-        let (_, code, message, _) = err.parts();
-        assert!(code.unwrap().chars().count() <= MAX_ERROR_CODE + 1);
-        assert!(message.chars().count() <= MAX_ERROR_TEXT + 1);
+        assert!(err.code.unwrap().chars().count() <= MAX_ERROR_CODE + 1);
+        assert!(err.message.chars().count() <= MAX_ERROR_TEXT + 1);
     }
 
     #[test]
@@ -1168,12 +1170,11 @@ mod tests {
             secret_key: Secret::new("tmp-secret"),
             security_token: Some(Secret::new("sts-token-value")),
         };
-        let error = ApiError::Auth {
-            status: 401,
-            code: Some("X sts-token-value".into()),
-            message: "bad token sts-token-value for TMPAK".into(),
-            request_id: None,
-        };
+        let error = ApiError::new(ErrorKind::Auth, "bad token sts-token-value for TMPAK").answered(
+            401,
+            Some("X sts-token-value".into()),
+            None,
+        );
         let text = scrub(error, &credentials).to_string();
         assert!(
             !text.contains("sts-token-value") && !text.contains("TMPAK"),

@@ -17,27 +17,27 @@ use super::federation::{
 use super::signer::{self, SigningRequest};
 
 /// Access key ID (AK), as read by the official SDKs.
-pub const ENV_AK: &str = "HUAWEICLOUD_SDK_AK";
+pub(crate) const ENV_AK: &str = "HUAWEICLOUD_SDK_AK";
 /// Secret access key (SK), as read by the official SDKs.
-pub const ENV_SK: &str = "HUAWEICLOUD_SDK_SK";
+pub(crate) const ENV_SK: &str = "HUAWEICLOUD_SDK_SK";
 /// Security token of temporary AK/SK credentials, as read by the official SDKs.
-pub const ENV_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+pub(crate) const ENV_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
 /// An IAM token, used when no AK/SK pair is configured.
-pub const ENV_AUTH_TOKEN: &str = "JOBGATE_AUTH_TOKEN";
+pub(crate) const ENV_AUTH_TOKEN: &str = "JOBGATE_AUTH_TOKEN";
 
 /// One tool's names for an AK/SK pair (and its security token). Read in
 /// this order; the first family with either half set is the one used, as a
 /// whole, so a pair is never half from one tool and half from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Family {
-    pub ak: &'static str,
-    pub sk: &'static str,
-    pub security_token: Option<&'static str>,
+pub(crate) struct Family {
+    pub(crate) ak: &'static str,
+    pub(crate) sk: &'static str,
+    pub(crate) security_token: Option<&'static str>,
 }
 
 /// The official SDKs' names, then `huaweicloud/auth-action`'s, then the
 /// Terraform provider's.
-pub const FAMILIES: [Family; 3] = [
+pub(crate) const FAMILIES: [Family; 3] = [
     Family {
         ak: ENV_AK,
         sk: ENV_SK,
@@ -56,14 +56,14 @@ pub const FAMILIES: [Family; 3] = [
 ];
 
 /// Project id variables, highest precedence first (the same three tools).
-pub const PROJECT_ID_VARS: [&str; 3] = [
+pub(crate) const PROJECT_ID_VARS: [&str; 3] = [
     "HUAWEICLOUD_SDK_PROJECT_ID",
     "HUAWEI_CLOUD_PROJECT_ID",
     "HW_PROJECT_ID",
 ];
 
 /// Region variables of the same tools (the spec may reference any of them).
-pub const REGION_VARS: [&str; 3] = [
+pub(crate) const REGION_VARS: [&str; 3] = [
     "HUAWEICLOUD_SDK_REGION",
     "HUAWEI_CLOUD_REGION",
     "HW_REGION_NAME",
@@ -77,12 +77,12 @@ pub struct Secret(String);
 
 impl Secret {
     /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
     /// The secret itself: only for signing or for a request header.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -199,15 +199,11 @@ pub enum CredentialsError {
 }
 
 impl Credentials {
-    /// Reads credentials from the process environment. A variable that is
-    /// set but not UTF-8 is an error naming it, not "no credentials": it
-    /// is set, so the user meant it, and the fix is its value.
-    pub fn from_env() -> Result<Self, CredentialsError> {
-        Self::from_os_lookup(|name| std::env::var_os(name))
-    }
-
-    /// Like [`Credentials::from_lookup`], over raw environment values.
-    pub fn from_os_lookup(
+    /// Like [`Credentials::from_lookup`], over raw environment values. A
+    /// variable that is set but not UTF-8 is an error naming it, not "no
+    /// credentials": it is set, so the user meant it, and the fix is its
+    /// value.
+    pub(crate) fn from_os_lookup(
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<Self, CredentialsError> {
         let names = FAMILIES
@@ -229,7 +225,9 @@ impl Credentials {
     /// trimmed, because a trailing newline from `$(cat file)` would otherwise
     /// produce failing signatures, and the gateway locks an access key after
     /// five of those; empty values count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, CredentialsError> {
         let read = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
@@ -310,7 +308,7 @@ impl Credentials {
 
     /// Every secret value, so output code can mask them wherever they might
     /// appear (e.g. echoed in a server's error body).
-    pub fn secrets(&self) -> Vec<&str> {
+    pub(crate) fn secrets(&self) -> Vec<&str> {
         match self {
             Self::AkSk {
                 secret_key,
@@ -326,7 +324,7 @@ impl Credentials {
     /// Every value output must never show: the secrets, and the access key
     /// too (it names the account and is half of the pair; a report has no
     /// use for it).
-    pub fn redacted_values(&self) -> Vec<&str> {
+    pub(crate) fn redacted_values(&self) -> Vec<&str> {
         let mut values = self.secrets();
         if let Self::AkSk { access_key, .. } = self {
             values.push(access_key);
@@ -335,7 +333,7 @@ impl Credentials {
     }
 
     /// A short, secret-free description for reports and `--verbose` output.
-    pub fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match self {
             Self::AkSk {
                 security_token: None,
@@ -362,7 +360,7 @@ impl Credentials {
     /// `X-Sdk-Date` and `X-Security-Token`, the headers the official SDK
     /// signs for a GET except `User-Agent`, which proxies may rewrite and
     /// which the gateway does not require to be signed.
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         method: &str,
         host: &str,
@@ -415,7 +413,7 @@ impl Credentials {
 /// whose ID token is exchanged for temporary credentials (see
 /// [`super::federation`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Static(Credentials),
     Idp(IdpConfig),
 }
@@ -424,12 +422,12 @@ impl Source {
     /// Reads the environment. As in the official SDKs, a complete
     /// identity-provider pair (`HUAWEICLOUD_SDK_IDP_ID` and
     /// `HUAWEICLOUD_SDK_ID_TOKEN_FILE`) wins over an access key.
-    pub fn from_env() -> Result<Self, CredentialsError> {
+    pub(crate) fn from_env() -> Result<Self, CredentialsError> {
         Self::from_os_lookup(|name| std::env::var_os(name))
     }
 
     /// Like [`Source::from_env`], over any lookup (a map in tests).
-    pub fn from_os_lookup(
+    pub(crate) fn from_os_lookup(
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<Self, CredentialsError> {
         for var in [
@@ -497,7 +495,7 @@ impl Source {
     }
 
     /// A short, secret-free description for `plan` and reports.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Self::Static(credentials) => credentials.describe().to_owned(),
             Self::Idp(config) if config.agency.is_some() => format!(
@@ -586,7 +584,7 @@ fn agency_source(
 /// Warnings for sources that disagree: the same setting given twice, under
 /// different names, with different values (never shown), and which one
 /// wins. Empty when every duplicate agrees.
-pub fn disagreements(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+pub(crate) fn disagreements(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
     let read = |name: &str| {
         lookup(name)
             .map(|v| v.trim().to_owned())
@@ -628,7 +626,7 @@ pub fn disagreements(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
 /// The `Host` header reqwest sends for `url`: the host, plus `:port` when
 /// the URL names a port other than the scheme's default (`Url` already drops
 /// default ports), e.g. `127.0.0.1:8080` or `[::1]:9000`.
-pub fn host_header(url: &reqwest::Url) -> Option<String> {
+pub(crate) fn host_header(url: &reqwest::Url) -> Option<String> {
     let host = url.host_str()?;
     Some(match url.port() {
         Some(port) => format!("{host}:{port}"),

@@ -18,7 +18,7 @@ use super::Service;
 
 /// Where the extra trusted certificates come from when `--ca-cert` is not
 /// given: the variable OpenSSL, curl and most HTTP clients honour.
-pub const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+pub(crate) const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 
 /// The resolved base URL of each service, and the private CAs trusted on
 /// top of the built-in roots.
@@ -31,13 +31,13 @@ pub struct Endpoints {
 
 /// Where the overrides come from, highest precedence first.
 #[derive(Debug, Default, Clone)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     /// From `--endpoint`; a value without `SERVICE=` applies to both.
-    pub cli: Vec<(Option<Service>, String)>,
+    pub(crate) cli: Vec<(Option<Service>, String)>,
     /// From the environment.
-    pub env: Vec<(Service, String)>,
+    pub(crate) env: Vec<(Service, String)>,
     /// From the spec.
-    pub spec: Vec<(Service, String)>,
+    pub(crate) spec: Vec<(Service, String)>,
 }
 
 /// A problem resolving endpoints. `origin` says where the URL came from
@@ -80,7 +80,7 @@ pub enum EndpointError {
 impl Endpoints {
     /// Resolves both services. Plain `http://` is accepted only for loopback
     /// hosts unless `allow_http` is set.
-    pub fn resolve(
+    pub(crate) fn resolve(
         region: &str,
         overrides: &Overrides,
         allow_http: bool,
@@ -134,7 +134,7 @@ impl Endpoints {
     /// trusts, for private CAs and TLS-inspecting proxies. The built-in
     /// roots stay trusted. A file that cannot be read or holds no
     /// certificate is an error now, before any request.
-    pub fn trust(
+    pub(crate) fn trust(
         self,
         ca_cert: Option<&Path>,
         ssl_cert_file: Option<PathBuf>,
@@ -149,7 +149,7 @@ impl Endpoints {
     }
 
     /// The base URL of a service.
-    pub fn base(&self, service: Service) -> &str {
+    pub(crate) fn base(&self, service: Service) -> &str {
         match service {
             Service::Workspace => &self.workspace,
             Service::AppStream => &self.appstream,
@@ -157,13 +157,13 @@ impl Endpoints {
     }
 
     /// The extra certificates TLS trusts besides the built-in roots.
-    pub fn trusted(&self) -> &[Certificate] {
+    pub(crate) fn trusted(&self) -> &[Certificate] {
         &self.trusted
     }
 
     /// Whether every endpoint is on this machine, where no proxy can (or
     /// should, since the token would cross it) stand in between.
-    pub fn all_loopback(&self) -> bool {
+    pub(crate) fn all_loopback(&self) -> bool {
         [&self.workspace, &self.appstream]
             .into_iter()
             .all(|u| Url::parse(u).is_ok_and(|u| is_loopback(&u)))
@@ -173,7 +173,11 @@ impl Endpoints {
 /// Checks a base URL that is not one of the two services' (IAM's, for
 /// keyless authentication) by the same rules, and says whether it is on
 /// this machine.
-pub fn check_other(url: &str, origin: &str, allow_http: bool) -> Result<bool, EndpointError> {
+pub(crate) fn check_other(
+    url: &str,
+    origin: &str,
+    allow_http: bool,
+) -> Result<bool, EndpointError> {
     check_url(url, origin, allow_http)?;
     Ok(Url::parse(url).is_ok_and(|u| is_loopback(&u)))
 }

@@ -29,54 +29,54 @@ use serde_json::{Value, json};
 use super::credentials::{Credentials, Secret};
 
 /// The IAM identity provider id, as read by the official SDKs.
-pub const ENV_IDP_ID: &str = "HUAWEICLOUD_SDK_IDP_ID";
+pub(crate) const ENV_IDP_ID: &str = "HUAWEICLOUD_SDK_IDP_ID";
 /// The file holding the OIDC ID token, as read by the official SDKs.
-pub const ENV_ID_TOKEN_FILE: &str = "HUAWEICLOUD_SDK_ID_TOKEN_FILE";
+pub(crate) const ENV_ID_TOKEN_FILE: &str = "HUAWEICLOUD_SDK_ID_TOKEN_FILE";
 /// Overrides the IAM endpoint, as in the official SDKs.
-pub const ENV_IAM_ENDPOINT: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
+pub(crate) const ENV_IAM_ENDPOINT: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
 /// The official SDKs' default IAM endpoint (global IAM serves every region).
-pub const DEFAULT_IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com";
+pub(crate) const DEFAULT_IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com";
 
 /// Step 1 of the exchange.
-pub const ID_TOKEN_PATH: &str = "/v3.0/OS-AUTH/id-token/tokens";
+pub(crate) const ID_TOKEN_PATH: &str = "/v3.0/OS-AUTH/id-token/tokens";
 /// Step 2 of the exchange.
-pub const SECURITY_TOKENS_PATH: &str = "/v3.0/OS-CREDENTIAL/securitytokens";
+pub(crate) const SECURITY_TOKENS_PATH: &str = "/v3.0/OS-CREDENTIAL/securitytokens";
 /// The lifetime the official Python SDK asks for (6 h); IAM may grant less.
-pub const DURATION_SECONDS: u64 = 6 * 60 * 60;
+pub(crate) const DURATION_SECONDS: u64 = 6 * 60 * 60;
 
 /// `AssumeAgencyWithOIDC`: the identity provider's URN, as read by the
 /// official Python SDK (`OidcStsCredentialProvider`).
-pub const ENV_OIDC_PROVIDER_URN: &str = "HUAWEICLOUD_OIDC_PROVIDER_URN";
+pub(crate) const ENV_OIDC_PROVIDER_URN: &str = "HUAWEICLOUD_OIDC_PROVIDER_URN";
 /// The trust agency's URN.
-pub const ENV_OIDC_AGENCY_URN: &str = "HUAWEICLOUD_OIDC_AGENCY_URN";
+pub(crate) const ENV_OIDC_AGENCY_URN: &str = "HUAWEICLOUD_OIDC_AGENCY_URN";
 /// The file holding the ID token.
-pub const ENV_OIDC_TOKEN_FILE: &str = "HUAWEICLOUD_OIDC_TOKEN_FILE";
+pub(crate) const ENV_OIDC_TOKEN_FILE: &str = "HUAWEICLOUD_OIDC_TOKEN_FILE";
 /// The ID token itself, which jobgate refuses (see `CredentialsError`).
-pub const ENV_OIDC_ID_TOKEN: &str = "HUAWEICLOUD_OIDC_ID_TOKEN";
+pub(crate) const ENV_OIDC_ID_TOKEN: &str = "HUAWEICLOUD_OIDC_ID_TOKEN";
 /// The session name (default [`DEFAULT_SESSION_NAME`]).
-pub const ENV_OIDC_SESSION_NAME: &str = "HUAWEICLOUD_OIDC_SESSION_NAME";
+pub(crate) const ENV_OIDC_SESSION_NAME: &str = "HUAWEICLOUD_OIDC_SESSION_NAME";
 /// The lifetime asked for, in seconds (default [`STS_DURATION_SECONDS`]).
-pub const ENV_OIDC_DURATION_SECONDS: &str = "HUAWEICLOUD_OIDC_DURATION_SECONDS";
+pub(crate) const ENV_OIDC_DURATION_SECONDS: &str = "HUAWEICLOUD_OIDC_DURATION_SECONDS";
 /// A session policy (JSON text) narrowing the agency's permissions.
-pub const ENV_OIDC_POLICY: &str = "HUAWEICLOUD_OIDC_POLICY";
+pub(crate) const ENV_OIDC_POLICY: &str = "HUAWEICLOUD_OIDC_POLICY";
 /// Identity policy ids narrowing them, comma-separated.
-pub const ENV_OIDC_POLICY_IDS: &str = "HUAWEICLOUD_OIDC_POLICY_IDS";
+pub(crate) const ENV_OIDC_POLICY_IDS: &str = "HUAWEICLOUD_OIDC_POLICY_IDS";
 /// Overrides the STS endpoint, as in the official SDKs.
-pub const ENV_STS_ENDPOINT: &str = "HUAWEICLOUD_SDK_STS_ENDPOINT";
+pub(crate) const ENV_STS_ENDPOINT: &str = "HUAWEICLOUD_SDK_STS_ENDPOINT";
 /// The official SDKs' default STS endpoint (any region's STS serves all).
-pub const DEFAULT_STS_ENDPOINT: &str = "https://sts.cn-north-4.myhuaweicloud.com";
+pub(crate) const DEFAULT_STS_ENDPOINT: &str = "https://sts.cn-north-4.myhuaweicloud.com";
 /// `AssumeAgencyWithOIDC`.
-pub const ASSUME_WITH_OIDC_PATH: &str = "/v5/agencies/assume-with-oidc";
+pub(crate) const ASSUME_WITH_OIDC_PATH: &str = "/v5/agencies/assume-with-oidc";
 /// The Python SDK's default session name.
-pub const DEFAULT_SESSION_NAME: &str = "oidc-sts-session";
+pub(crate) const DEFAULT_SESSION_NAME: &str = "oidc-sts-session";
 /// The lifetime the Python SDK asks STS for by default (1 h).
-pub const STS_DURATION_SECONDS: u64 = 3600;
+pub(crate) const STS_DURATION_SECONDS: u64 = 3600;
 /// The durations STS accepts: 15 min to 12 h (the agency may allow less).
-pub const STS_DURATIONS: std::ops::RangeInclusive<u64> = 900..=43200;
+pub(crate) const STS_DURATIONS: std::ops::RangeInclusive<u64> = 900..=43200;
 /// Renewal starts at most this long before expiry (the Go SDK renews with
 /// 60 s left, the Python SDK with 40 min of 6 h; 10 min leaves room for a
 /// slow IAM and for clock skew without renewing needlessly often).
-pub const MAX_MARGIN: Duration = Duration::from_secs(10 * 60);
+pub(crate) const MAX_MARGIN: Duration = Duration::from_secs(10 * 60);
 /// The largest ID token file read: a JWT is a few KiB.
 const MAX_TOKEN_FILE: u64 = 64 * 1024;
 /// The largest IAM answer read.
@@ -84,37 +84,37 @@ const MAX_ANSWER: usize = 1024 * 1024;
 
 /// Where and how to exchange an ID token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdpConfig {
+pub(crate) struct IdpConfig {
     /// The IAM identity provider id (`X-Idp-Id`); with `agency`, the
     /// identity provider's URN.
-    pub idp_id: String,
+    pub(crate) idp_id: String,
     /// The file holding the ID token; read at every exchange.
-    pub token_file: PathBuf,
+    pub(crate) token_file: PathBuf,
     /// IAM's base URL, without a trailing `/`; with `agency`, STS's.
-    pub iam_endpoint: String,
+    pub(crate) iam_endpoint: String,
     /// `Some`: exchange with STS `AssumeAgencyWithOIDC` for this agency
     /// instead of IAM's two steps.
-    pub agency: Option<AgencyConfig>,
+    pub(crate) agency: Option<AgencyConfig>,
 }
 
 /// What `AssumeAgencyWithOIDC` asks for, besides the provider and token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgencyConfig {
+pub(crate) struct AgencyConfig {
     /// The trust agency's URN.
-    pub agency_urn: String,
+    pub(crate) agency_urn: String,
     /// The session name (shown in the account's audit trail).
-    pub session_name: String,
+    pub(crate) session_name: String,
     /// The lifetime asked for, within [`STS_DURATIONS`].
-    pub duration_seconds: u64,
+    pub(crate) duration_seconds: u64,
     /// A session policy, JSON text sent as the JSON it holds.
-    pub policy: Option<String>,
+    pub(crate) policy: Option<String>,
     /// Identity policy ids.
-    pub policy_ids: Vec<String>,
+    pub(crate) policy_ids: Vec<String>,
 }
 
 impl IdpConfig {
     /// The variable that named the token file, for messages.
-    pub fn token_variable(&self) -> &'static str {
+    pub(crate) fn token_variable(&self) -> &'static str {
         if self.agency.is_some() {
             ENV_OIDC_TOKEN_FILE
         } else {
@@ -125,21 +125,21 @@ impl IdpConfig {
 
 /// Temporary credentials from one exchange.
 #[derive(Debug, Clone)]
-pub struct Temporary {
+pub(crate) struct Temporary {
     /// AK/SK with the security token.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
     /// When IAM says they expire.
-    pub expires_at: jiff::Timestamp,
+    pub(crate) expires_at: jiff::Timestamp,
     /// When they were obtained (the local clock), for the renewal margin.
-    pub obtained_at: jiff::Timestamp,
+    pub(crate) obtained_at: jiff::Timestamp,
     /// The ID token and the unscoped IAM token used: secrets too.
-    pub id_token: Secret,
-    pub iam_token: Secret,
+    pub(crate) id_token: Secret,
+    pub(crate) iam_token: Secret,
 }
 
 impl Temporary {
     /// Every secret value of this exchange, for redaction.
-    pub fn secrets(&self) -> Vec<&str> {
+    pub(crate) fn secrets(&self) -> Vec<&str> {
         let mut all = self.credentials.redacted_values();
         all.push(self.id_token.expose());
         all.push(self.iam_token.expose());
@@ -152,7 +152,7 @@ impl Temporary {
 /// `expires_at` should be renewed at `now`: when less than a fifth of their
 /// lifetime (at most [`MAX_MARGIN`]) is left, so a 6 h credential is
 /// renewed 10 min early and a 2 s one (the simulator's) 0.4 s early.
-pub fn renew_due(
+pub(crate) fn renew_due(
     obtained_at: jiff::Timestamp,
     expires_at: jiff::Timestamp,
     now: jiff::Timestamp,
@@ -189,7 +189,8 @@ pub enum ExchangeError {
         endpoint: String,
         step: &'static str,
         idp_id: String,
-        status: u16,
+        /// `None` when no answer came.
+        status: Option<u16>,
         message: String,
     },
     /// An answer without what the flow needs (no `X-Subject-Token`, no
@@ -213,32 +214,33 @@ pub enum ExchangeError {
     code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
 )]
 pub struct Refusal {
-    pub endpoint: String,
-    pub step: &'static str,
-    pub idp_id: String,
-    pub path: String,
-    pub status: u16,
-    pub code: Option<String>,
-    pub message: String,
+    pub(crate) endpoint: String,
+    pub(crate) step: &'static str,
+    pub(crate) idp_id: String,
+    pub(crate) path: String,
+    pub(crate) status: u16,
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
 }
 
 impl ExchangeError {
     /// Whether a later attempt may succeed (only a server-side failure).
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
     }
 
-    /// The HTTP status involved (0 when none).
-    pub fn status(&self) -> u16 {
+    /// The HTTP status IAM answered with, if it answered.
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
-            Self::TokenFile { .. } => 0,
-            Self::Refused(refusal) => refusal.status,
-            Self::Unavailable { status, .. } | Self::Malformed { status, .. } => *status,
+            Self::TokenFile { .. } => None,
+            Self::Refused(refusal) => Some(refusal.status),
+            Self::Unavailable { status, .. } => *status,
+            Self::Malformed { status, .. } => Some(*status),
         }
     }
 
     /// IAM's error code, if it gave one.
-    pub fn code(&self) -> Option<&str> {
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             Self::Refused(refusal) => refusal.code.as_deref(),
             _ => None,
@@ -247,7 +249,7 @@ impl ExchangeError {
 }
 
 /// Reads the ID token: trimmed, non-empty, header-safe, small.
-pub fn read_token_file(config: &IdpConfig) -> Result<Secret, ExchangeError> {
+pub(crate) fn read_token_file(config: &IdpConfig) -> Result<Secret, ExchangeError> {
     use std::io::Read;
     let error = |reason: String| ExchangeError::TokenFile {
         path: config.token_file.display().to_string(),
@@ -285,7 +287,7 @@ pub fn read_token_file(config: &IdpConfig) -> Result<Secret, ExchangeError> {
 
 /// The `exp` of a JWT if it is already past at `now`. A token that is not
 /// a readable JWT is left to IAM to judge.
-pub fn jwt_expired_at(token: &str, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+pub(crate) fn jwt_expired_at(token: &str, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
     use base64::Engine as _;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -298,7 +300,7 @@ pub fn jwt_expired_at(token: &str, now: jiff::Timestamp) -> Option<jiff::Timesta
 
 /// Runs both steps of the exchange with `http` (the client every other
 /// request uses: same proxy, TLS and no-redirect rules).
-pub async fn exchange(
+pub(crate) async fn exchange(
     http: &reqwest::Client,
     config: &IdpConfig,
 ) -> Result<Temporary, ExchangeError> {
@@ -400,7 +402,11 @@ async fn assume_agency(
 
 /// The body of `AssumeAgencyWithOIDC`, field for field the Python SDK's:
 /// `policy` and `policy_ids` only when given.
-pub fn assume_agency_body(provider_urn: &str, agency: &AgencyConfig, id_token: &str) -> Value {
+pub(crate) fn assume_agency_body(
+    provider_urn: &str,
+    agency: &AgencyConfig,
+    id_token: &str,
+) -> Value {
     let mut body = json!({
         "provider_urn": provider_urn,
         "agency_urn": agency.agency_urn,
@@ -421,7 +427,9 @@ pub fn assume_agency_body(provider_urn: &str, agency: &AgencyConfig, id_token: &
 /// securitytoken, expires_at}` (IAM) or `credentials.{access_key_id,
 /// secret_access_key, security_token, expiration}` (STS), every one
 /// required, under the names the official Python SDK accepts.
-pub fn parse_credential(body: &[u8]) -> Result<(Credentials, jiff::Timestamp), &'static str> {
+pub(crate) fn parse_credential(
+    body: &[u8],
+) -> Result<(Credentials, jiff::Timestamp), &'static str> {
     let json: Value = serde_json::from_slice(body).map_err(|_| "the answer is not JSON")?;
     let credential = json
         .get("credential")
@@ -501,7 +509,7 @@ async fn post(
     body: &Value,
     secrets: &[&str],
 ) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes), ExchangeError> {
-    let unavailable = |status: u16, message: String| ExchangeError::Unavailable {
+    let unavailable = |status: Option<u16>, message: String| ExchangeError::Unavailable {
         endpoint: config.iam_endpoint.clone(),
         step,
         idp_id: config.idp_id.clone(),
@@ -517,7 +525,7 @@ async fn post(
     }
     let mut response = request.send().await.map_err(|e| {
         unavailable(
-            0,
+            None,
             if e.is_timeout() {
                 "no answer in time".to_owned()
             } else {
@@ -540,7 +548,7 @@ async fn post(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| unavailable(status, format!("the answer was cut off ({e})")))?
+        .map_err(|e| unavailable(Some(status), format!("the answer was cut off ({e})")))?
     {
         if answer.len() + chunk.len() > MAX_ANSWER {
             return Err(malformed(config, step, status, "an answer over 1 MiB", b""));
@@ -550,7 +558,7 @@ async fn post(
     let answer = answer.freeze();
     match status {
         200 | 201 => Ok((status, headers, answer)),
-        500..=599 | 408 | 429 => Err(unavailable(status, iam_error(&answer, secrets).1)),
+        500..=599 | 408 | 429 => Err(unavailable(Some(status), iam_error(&answer, secrets).1)),
         _ if (400..500).contains(&status) => {
             let (code, message) = iam_error(&answer, secrets);
             Err(ExchangeError::Refused(Box::new(Refusal {

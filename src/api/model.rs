@@ -61,7 +61,7 @@ impl Observation {
     /// The response as JSON for JSONPath conditions and outputs: a job with
     /// its `sub_jobs`, list pages merged into `{count, items}`, anything else
     /// as answered. Only waits that query JSON pay for building it.
-    pub fn document(&self) -> Cow<'_, Value> {
+    pub(crate) fn document(&self) -> Cow<'_, Value> {
         match &self.source {
             Source::Json(document) => Cow::Borrowed(document),
             // The same reader accepted it in `parse_job`: this cannot fail,
@@ -78,7 +78,7 @@ impl Observation {
     }
 
     /// Whether this is a (possibly empty) list of items.
-    pub fn is_list(&self) -> bool {
+    pub(crate) fn is_list(&self) -> bool {
         matches!(self.source, Source::List)
     }
 }
@@ -107,29 +107,29 @@ pub struct JobState {
 pub struct Item {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_type: Option<String>,
-    pub status: Status,
+    pub(crate) job_type: Option<String>,
+    pub(crate) status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_id: Option<String>,
+    pub(crate) resource_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_name: Option<String>,
+    pub(crate) resource_name: Option<String>,
     /// The desktop's user (`entities.user_name` on desktop sub-jobs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub(crate) error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
+    pub(crate) error_message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub begin_time: Option<Timestamp>,
+    pub(crate) begin_time: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<Timestamp>,
+    pub(crate) end_time: Option<Timestamp>,
     /// Progress in percent (`process` on desktop sub-jobs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub progress: Option<u32>,
+    pub(crate) progress: Option<u32>,
     /// The item as the API sent it, for `where` filters on any field.
     #[serde(skip)]
-    pub raw: RawJson,
+    pub(crate) raw: RawJson,
 }
 
 impl Item {
@@ -138,7 +138,7 @@ impl Item {
     /// Every item is built by [`parse_raw_item`], which refuses a text that
     /// cannot be read as a tree ([`wire::check_tree`], the same reader), so
     /// this cannot fail; it must not quietly become `null` if it ever did.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(self.raw.get())
             .expect("an item's text was checked to read as a JSON tree when it was parsed")
     }
@@ -147,15 +147,15 @@ impl Item {
 /// A time stamp as sent (the raw text is what reports show) and as parsed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timestamp {
-    pub raw: String,
+    pub(crate) raw: String,
     #[serde(skip)]
-    pub parsed: Option<jiff::Timestamp>,
+    pub(crate) parsed: Option<jiff::Timestamp>,
 }
 
 impl Timestamp {
     /// Parses `2024-05-20T10:39:49.61Z` and `2020-04-10 06:45:14` (UTC), the
     /// two formats the services use; anything else is kept unparsed.
-    pub fn parse(raw: &str) -> Timestamp {
+    pub(crate) fn parse(raw: &str) -> Timestamp {
         let parsed = raw.parse::<jiff::Timestamp>().ok().or_else(|| {
             raw.parse::<jiff::civil::DateTime>()
                 .ok()
@@ -238,7 +238,7 @@ const ITEM: &[(&str, Kind)] = &[
 /// came from (image sub-jobs nest errors in `job_execute_info`, app-server
 /// sub-jobs are flat, desktop sub-jobs use `fail_reason`, `entities` and
 /// `process`).
-pub fn parse_raw_item(raw: RawJson) -> Result<Item, Malformed> {
+pub(crate) fn parse_raw_item(raw: RawJson) -> Result<Item, Malformed> {
     parse_sub_job(raw, false).map(|(item, _)| item)
 }
 
@@ -376,7 +376,7 @@ pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
 /// Checks that a job answer is about the job asked for: with an id that a
 /// server (or a rounding on the way) changed, another job would be judged.
 /// A job answer without an id is not evidence about any job.
-pub fn check_job_id(obs: &Observation, asked: &str) -> Result<(), Malformed> {
+pub(crate) fn check_job_id(obs: &Observation, asked: &str) -> Result<(), Malformed> {
     let Some(job) = &obs.job else {
         return Ok(());
     };
@@ -399,10 +399,10 @@ pub fn check_job_id(obs: &Observation, asked: &str) -> Result<(), Malformed> {
 pub struct Page {
     /// `count` (`total_count` on the workspace list): how many items the
     /// whole list holds, which paging checks against what it read.
-    pub total: u64,
-    pub items: Vec<Item>,
+    pub(crate) total: u64,
+    pub(crate) items: Vec<Item>,
     /// The job id each item names (`job_id`), where it names one.
-    pub job_ids: Vec<Option<String>>,
+    pub(crate) job_ids: Vec<Option<String>>,
 }
 
 /// The fields of a list page: Application Streaming lists answer
@@ -454,7 +454,7 @@ pub fn parse_page(body: &[u8]) -> Result<Page, Malformed> {
 }
 
 /// Builds the observation of a fully paged list.
-pub fn list_observation(items: Vec<Item>) -> Result<Observation, Malformed> {
+pub(crate) fn list_observation(items: Vec<Item>) -> Result<Observation, Malformed> {
     Ok(Observation {
         job: None,
         items: dedup(items)?,
@@ -464,7 +464,7 @@ pub fn list_observation(items: Vec<Item>) -> Result<Observation, Malformed> {
 }
 
 /// Reads a count endpoint's `{count}`.
-pub fn parse_count(document: &Value) -> Result<u64, Malformed> {
+pub(crate) fn parse_count(document: &Value) -> Result<u64, Malformed> {
     document
         .get("count")
         .and_then(Value::as_u64)
@@ -475,7 +475,7 @@ pub fn parse_count(document: &Value) -> Result<u64, Malformed> {
 /// one sighting of each id. The id is the key as text (`1` and `"1"` are
 /// one item). Two sightings with different statuses are not one state of
 /// the item: which is current is unknown, so the answer is inconsistent.
-pub fn dedup(items: Vec<Item>) -> Result<Vec<Item>, Malformed> {
+pub(crate) fn dedup(items: Vec<Item>) -> Result<Vec<Item>, Malformed> {
     let mut seen: std::collections::HashMap<String, usize> =
         std::collections::HashMap::with_capacity(items.len());
     let mut out: Vec<Item> = Vec::with_capacity(items.len());

@@ -1,27 +1,24 @@
-//! The HTTP requests a wait sends, derived from its target.
+//! One HTTP request to the API: its service, path and query, encoded as the
+//! signer expects. The engine derives them from a wait's target and the
+//! table of [`Operation`](super::Operation)s.
 
 use std::fmt;
 
 use super::Service;
 
-/// Largest page each list endpoint accepts.
-pub const APPSTREAM_PAGE: u32 = 100;
-/// Largest page of `workspace-sub-jobs`.
-pub const WORKSPACE_PAGE: u32 = 1000;
-
 /// One `GET` against one service.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ApiRequest {
-    pub service: Service,
+    pub(crate) service: Service,
     /// Path starting with `/`, without the query.
-    pub path: String,
+    pub(crate) path: String,
     /// Query pairs in the order they are sent.
-    pub query: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
 }
 
 impl ApiRequest {
     /// A request without query parameters.
-    pub fn new(service: Service, path: String) -> Self {
+    pub(crate) fn new(service: Service, path: String) -> Self {
         ApiRequest {
             service,
             path,
@@ -30,19 +27,19 @@ impl ApiRequest {
     }
 
     /// Adds a query parameter.
-    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn with(mut self, key: &str, value: impl Into<String>) -> Self {
         self.query.push((key.to_owned(), value.into()));
         self
     }
 
     /// Sets a query parameter, replacing any value it had.
-    pub fn set(mut self, key: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn set(mut self, key: &str, value: impl Into<String>) -> Self {
         self.query.retain(|(k, _)| k != key);
         self.with(key, value)
     }
 
     /// The path and query as sent, percent-encoded.
-    pub fn path_and_query(&self) -> String {
+    pub(crate) fn path_and_query(&self) -> String {
         if self.query.is_empty() {
             return self.path.clone();
         }
@@ -57,7 +54,7 @@ impl ApiRequest {
 
 /// RFC 3986 unreserved characters stay; everything else is escaped, as the
 /// SDK signer expects.
-pub fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
     const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
         .remove(b'-')

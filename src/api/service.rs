@@ -23,7 +23,7 @@ const APPSTREAM_HOST_REGIONS: [&str; 5] = [
 
 impl Service {
     /// Both services, for iteration in help text and overrides.
-    pub const ALL: [Service; 2] = [Service::Workspace, Service::AppStream];
+    pub(crate) const ALL: [Service; 2] = [Service::Workspace, Service::AppStream];
 
     /// The spelling used in specs, flags and environment variables.
     pub fn name(self) -> &'static str {
@@ -34,7 +34,7 @@ impl Service {
     }
 
     /// The public HTTPS endpoint for `region`, as the official SDKs resolve it.
-    pub fn default_endpoint(self, region: &str) -> String {
+    pub(crate) fn default_endpoint(self, region: &str) -> String {
         let host_prefix = match self {
             Self::AppStream if APPSTREAM_HOST_REGIONS.contains(&region) => "appstream",
             _ => "workspace",
@@ -44,7 +44,7 @@ impl Service {
 
     /// The environment variable that overrides this service's endpoint in
     /// every region (private endpoints, proxies, the simulator).
-    pub fn endpoint_env_var(self) -> &'static str {
+    pub(crate) fn endpoint_env_var(self) -> &'static str {
         match self {
             Self::Workspace => "JOBGATE_WORKSPACE_ENDPOINT",
             Self::AppStream => "JOBGATE_APPSTREAM_ENDPOINT",

@@ -11,15 +11,15 @@ use sha2::{Digest, Sha256};
 
 /// The algorithm name that starts the string to sign and the
 /// `Authorization` value.
-pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "SDK-HMAC-SHA256";
 
 /// The header that carries the signing time, `YYYYMMDDTHHMMSSZ` in UTC.
-pub const HEADER_SDK_DATE: &str = "X-Sdk-Date";
+pub(crate) const HEADER_SDK_DATE: &str = "X-Sdk-Date";
 
 /// A header that, when present on a request with a body, replaces the body
 /// hash in the canonical request (the SDK sets it to `UNSIGNED-PAYLOAD` for
 /// non-JSON uploads).
-pub const HEADER_CONTENT_SHA256: &str = "X-Sdk-Content-Sha256";
+pub(crate) const HEADER_CONTENT_SHA256: &str = "X-Sdk-Content-Sha256";
 
 /// SHA-256 of the empty string: the payload hash of every bodiless request.
 const EMPTY_HASH: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -54,14 +54,14 @@ pub struct SigningRequest<'a> {
 
 /// Percent-encodes one path segment, query name or query value as the SDK's
 /// `_url_encode` does.
-pub fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// The canonical URI: every `/`-separated segment encoded on its own, and a
 /// trailing `/` added when missing (the SDK always signs `.../vpcs/` for
 /// `.../vpcs`).
-pub fn canonical_uri(path: &str) -> String {
+pub(crate) fn canonical_uri(path: &str) -> String {
     let mut uri = path
         .split('/')
         .map(url_encode)
@@ -102,7 +102,7 @@ fn signed_header_names(headers: &[(String, String)]) -> Vec<String> {
 }
 
 /// The `SignedHeaders` list, e.g. `content-type;host;x-sdk-date`.
-pub fn signed_headers(req: &SigningRequest) -> String {
+pub(crate) fn signed_headers(req: &SigningRequest) -> String {
     signed_header_names(req.headers).join(";")
 }
 
@@ -167,7 +167,7 @@ pub fn canonical_request(req: &SigningRequest) -> String {
 
 /// The string to sign: algorithm, `X-Sdk-Date` value and the hex SHA-256 of
 /// the canonical request, joined by `\n`.
-pub fn string_to_sign(canonical_request: &str, sdk_date: &str) -> String {
+pub(crate) fn string_to_sign(canonical_request: &str, sdk_date: &str) -> String {
     format!(
         "{ALGORITHM}\n{sdk_date}\n{}",
         sha256_hex(canonical_request.as_bytes())
@@ -184,7 +184,7 @@ pub(crate) fn mac(secret_key: &str, string_to_sign: &str) -> Hmac<Sha256> {
 }
 
 /// The hex signature of a string to sign.
-pub fn signature(secret_key: &str, string_to_sign: &str) -> String {
+pub(crate) fn signature(secret_key: &str, string_to_sign: &str) -> String {
     hex::encode(mac(secret_key, string_to_sign).finalize().into_bytes())
 }
 
@@ -207,12 +207,12 @@ pub fn authorization(req: &SigningRequest, access_key: &str, secret_key: &str) -
 }
 
 /// The `X-Sdk-Date` value for an instant: `YYYYMMDDTHHMMSSZ` in UTC.
-pub fn sdk_date(now: jiff::Timestamp) -> String {
+pub(crate) fn sdk_date(now: jiff::Timestamp) -> String {
     now.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 /// Parses an `X-Sdk-Date` value back into an instant (for clock checks).
-pub fn parse_sdk_date(value: &str) -> Option<jiff::Timestamp> {
+pub(crate) fn parse_sdk_date(value: &str) -> Option<jiff::Timestamp> {
     // `%Y` would also accept signs and more digits; the gateway wants exactly
     // 16 characters, so check the shape before parsing.
     if value.len() != 16 || !value.ends_with('Z') {
@@ -224,20 +224,20 @@ pub fn parse_sdk_date(value: &str) -> Option<jiff::Timestamp> {
 
 /// The parts of an `SDK-HMAC-SHA256` `Authorization` header value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedAuthorization {
+pub(crate) struct ParsedAuthorization {
     /// The access key (AK) that claims to have signed.
-    pub access_key: String,
+    pub(crate) access_key: String,
     /// The lower-cased header names that were signed, in the order given.
-    pub signed_headers: Vec<String>,
+    pub(crate) signed_headers: Vec<String>,
     /// The hex signature.
-    pub signature: String,
+    pub(crate) signature: String,
 }
 
 /// Parses `SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...`.
 ///
 /// Returns `None` for another algorithm, a missing or empty part, or
 /// anything else that the gateway could not verify.
-pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
+pub(crate) fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
     let rest = value.trim().strip_prefix(ALGORITHM)?;
     // The algorithm must be followed by whitespace, not e.g. "SDK-HMAC-SHA2561".
     if !rest.starts_with(' ') {

@@ -20,16 +20,17 @@ use serde_json::value::RawValue;
 
 /// A JSON value kept as its text: cheap to hold, parsed only when needed.
 #[derive(Debug, Clone)]
-pub struct RawJson(pub Box<RawValue>);
+pub(crate) struct RawJson(pub Box<RawValue>);
 
 impl RawJson {
-    /// `null`, for items built by hand.
-    pub fn null() -> RawJson {
+    /// `null`, for items built by hand in tests.
+    #[cfg(test)]
+    pub(crate) fn null() -> RawJson {
         RawJson(RawValue::from_string("null".into()).expect("null is JSON"))
     }
 
     /// The JSON text.
-    pub fn get(&self) -> &str {
+    pub(crate) fn get(&self) -> &str {
         self.0.get()
     }
 }
@@ -42,7 +43,7 @@ impl PartialEq for RawJson {
 
 /// A scalar field as the API sent it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub enum Leaf {
+pub(crate) enum Leaf {
     /// Absent or `null`.
     #[default]
     Missing,
@@ -56,7 +57,7 @@ pub enum Leaf {
 
 impl Leaf {
     /// The value as text: a non-empty string or a number.
-    pub fn text(self) -> Option<String> {
+    pub(crate) fn text(self) -> Option<String> {
         match self {
             Leaf::Text(s) if !s.is_empty() => Some(s),
             Leaf::Number(n) => Some(n),
@@ -65,7 +66,7 @@ impl Leaf {
     }
 
     /// The value as a non-negative integer, from a number or a numeric string.
-    pub fn integer(&self) -> Option<u64> {
+    pub(crate) fn integer(&self) -> Option<u64> {
         match self {
             Leaf::Text(s) | Leaf::Number(s) => s.parse().ok(),
             _ => None,
@@ -73,7 +74,7 @@ impl Leaf {
     }
 
     /// How the value looks, for error messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Leaf::Missing => "null".into(),
             Leaf::Text(s) => format!("{s:?}"),
@@ -86,7 +87,7 @@ impl Leaf {
 
 /// What a known key of an object holds.
 #[derive(Debug, Clone, Copy)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A scalar.
     Leaf,
     /// A list whose elements are kept as their JSON text.
@@ -97,7 +98,7 @@ pub enum Kind {
 
 /// A list field, each element kept as its JSON text.
 #[derive(Debug)]
-pub enum RawList {
+pub(crate) enum RawList {
     Null,
     List(Vec<RawJson>),
     /// Anything else: an object, a string, a number.
@@ -115,7 +116,7 @@ enum Field {
 /// The known keys of one JSON object, as read. Later duplicates win, as in a
 /// JSON tree; unknown keys are skipped without being stored.
 #[derive(Debug)]
-pub struct Fields {
+pub(crate) struct Fields {
     keys: &'static [(&'static str, Kind)],
     values: Vec<Option<Field>>,
 }
@@ -128,7 +129,7 @@ impl Fields {
     }
 
     /// A scalar key (missing when absent or of another kind).
-    pub fn leaf(&mut self, key: &str) -> Leaf {
+    pub(crate) fn leaf(&mut self, key: &str) -> Leaf {
         match self.take(key) {
             Some(Field::Leaf(leaf)) => leaf,
             _ => Leaf::Missing,
@@ -136,12 +137,12 @@ impl Fields {
     }
 
     /// A scalar key as text (see [`Leaf::text`]).
-    pub fn text(&mut self, key: &str) -> Option<String> {
+    pub(crate) fn text(&mut self, key: &str) -> Option<String> {
         self.leaf(key).text()
     }
 
     /// A list key; `None` when the key is absent.
-    pub fn list(&mut self, key: &str) -> Option<RawList> {
+    pub(crate) fn list(&mut self, key: &str) -> Option<RawList> {
         match self.take(key) {
             Some(Field::List(list)) => Some(list),
             _ => None,
@@ -149,7 +150,7 @@ impl Fields {
     }
 
     /// A scalar key of a nested object (missing when either is absent).
-    pub fn nested(&mut self, key: &str, inner: &str) -> Leaf {
+    pub(crate) fn nested(&mut self, key: &str, inner: &str) -> Leaf {
         let index = self.keys.iter().position(|(k, _)| *k == key);
         match index.and_then(|i| self.values.get_mut(i)?.as_mut()) {
             Some(Field::Object(Some(object))) => object.leaf(inner),
@@ -160,7 +161,7 @@ impl Fields {
 
 /// Reads a whole JSON text as an object with these known keys: `Ok(None)`
 /// when it is valid JSON but not an object, `Err` when it is not JSON.
-pub fn read_object(
+pub(crate) fn read_object(
     text: &[u8],
     keys: &'static [(&'static str, Kind)],
 ) -> Result<Option<Fields>, serde_json::Error> {
@@ -198,7 +199,7 @@ macro_rules! other_types {
 /// readers above skip what they do not read and would accept such a text,
 /// and a tree built from it later (for JSONPath, `where` filters, outputs)
 /// would fail: this refuses it when it is read, as a malformed answer.
-pub fn check_tree(text: &[u8]) -> Result<(), serde_json::Error> {
+pub(crate) fn check_tree(text: &[u8]) -> Result<(), serde_json::Error> {
     let mut d = serde_json::Deserializer::from_slice(text);
     de::Deserialize::deserialize(&mut d).map(|Tree| ())?;
     d.end()

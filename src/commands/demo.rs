@@ -1,6 +1,6 @@
 //! `jobgate demo`: the embedded demo spec against the built-in simulator.
 
-use super::run::{Limits, Outputs, execute, publish};
+use super::run::{Limits, execute};
 use super::verbosity;
 use crate::api::credentials::Credentials;
 use crate::api::endpoints::{Endpoints, Overrides};
@@ -8,7 +8,8 @@ use crate::cli::DemoArgs;
 use crate::engine::RunOptions;
 use crate::error::Error;
 use crate::output::{self, Environment, OutputMode};
-use crate::{report, spec};
+use crate::report::publish::{OnFailure, Outputs, publish};
+use crate::spec;
 
 pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
     use crate::sim::{Scenario, SimConfig, Simulator, auth::SimAuth};
@@ -62,7 +63,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
         seed: 1,
         responses: None,
     };
-    let report = execute(
+    let mut report = execute(
         &spec,
         endpoints,
         credentials,
@@ -75,17 +76,16 @@ pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
     )
     .await?;
     publish(
-        &report,
-        &report::github::locations(&spec),
+        &mut report,
         &Outputs {
             report: args.report.as_deref(),
-            junit: None,
-            json: false,
+            ..Outputs::default()
         },
         OutputMode {
             github: false,
             ..mode
         },
+        OnFailure::Fail,
     )?;
     let stats = sim.stats();
     eprintln!("\nsimulator served {} requests", stats.requests);

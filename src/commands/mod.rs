@@ -6,24 +6,65 @@ mod eval;
 mod plan;
 mod run;
 
-pub use run::{Limits, Outputs, execute, publish};
-
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::process::ExitCode;
 
 use crate::api::Service;
 use crate::api::endpoints::{ENV_SSL_CERT_FILE, Endpoints, Overrides};
-use crate::cli::{Command, DisplayArgs, EndpointArgs, SpecArgs, ValidateArgs, parse_vars};
+use crate::cli::{
+    self, Cli, Command, DisplayArgs, EndpointArgs, SpecArgs, ValidateArgs, parse_vars,
+};
 use crate::error::Error;
-use crate::exit;
 use crate::output::{self, ColorChoice, Environment, Verbosity};
 use crate::redact::{self, Redactor};
 use crate::report;
 use crate::spec::{self, Spec};
+use crate::{crash, exit};
+
+/// Parses the command line, runs the command and maps the result to an exit
+/// code. Clap's own errors exit 2, as the table says.
+pub fn main() -> ExitCode {
+    use clap::Parser as _;
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::INVALID_INPUT
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    let color = cli.command.color();
+    if let Err(error) = cli::settle_outputs(&mut cli.command) {
+        print_error(&error, color, cli.command.json_stdout());
+        return ExitCode::from(error.code());
+    }
+    let json = cli.command.json_stdout();
+    if let Command::Run(args) = &cli.command {
+        crash::outputs_at(crash::Outputs {
+            report: args.report.clone(),
+            junit: args.junit.clone(),
+            json: args.json,
+        });
+    }
+    crash::install_hook();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli.command)));
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(error)) => {
+            print_error(&error, color, json);
+            ExitCode::from(error.code())
+        }
+        Err(payload) => crash::crashed(&crate::engine::panic_message(&*payload)),
+    }
+}
 
 /// Runs one command.
-pub fn dispatch(command: Command) -> Result<u8, Error> {
+fn dispatch(command: Command) -> Result<u8, Error> {
     match command {
         Command::Run(args) => block_on_one_thread(run::run(args)),
         Command::Validate(args) => validate(&args),
@@ -65,7 +106,8 @@ fn block_on_one_thread<F: Future<Output = Result<u8, Error>>>(future: F) -> Resu
 }
 
 /// The simulator (alone, or with a run in `demo`) serves many clients at
-/// once, so it gets a thread per core.
+/// once, so it gets threads of its own: two, whatever the machine's core
+/// count, enough for loopback traffic without taking a CI runner's cores.
 fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -82,12 +124,12 @@ fn block_on<F: Future<Output = Result<u8, Error>>>(future: F) -> Result<u8, Erro
 /// the JSON report alone, so annotations go to stderr, which the runner
 /// reads too. Messages may quote values from the environment or a server,
 /// so they pass through the redactor's control and workflow-command rules.
-pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
-    let mode = output::for_errors(&Environment::detect(), color);
+pub(crate) fn print_error(error: &Error, color: ColorChoice, json: bool) {
+    let mode = output::for_errors(&Environment::detect(), color, json);
     let mut err = std::io::stderr();
     match error {
         Error::Spec(errors) => {
-            let rendered = errors.render(mode.color, terminal_width());
+            let rendered = errors.render(mode.color, mode.width);
             // Colour is jobgate's own escapes, only ever on a terminal; a CI
             // log gets the full treatment.
             let rendered = if mode.color {
@@ -97,11 +139,7 @@ pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
             };
             let _ = write!(err, "{rendered}");
             if mode.github {
-                let mut commands: Box<dyn Write> = if json {
-                    Box::new(std::io::stderr())
-                } else {
-                    Box::new(std::io::stdout())
-                };
+                let mut commands = mode.workflow_commands.writer();
                 for line in report::github::spec_annotations(errors) {
                     let _ = writeln!(commands, "{}", redact::printable(&line));
                 }
@@ -114,16 +152,9 @@ pub fn print_error(error: &Error, color: ColorChoice, json: bool) {
     }
 }
 
-pub(crate) fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
-}
-
 /// Reads and validates a spec; variables come from `--var`, then the
 /// environment.
-pub fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
+pub(crate) fn load_spec(args: &SpecArgs) -> Result<Spec, Error> {
     load_spec_with(args, &no_value)
 }
 

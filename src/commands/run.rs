@@ -1,10 +1,9 @@
 //! `jobgate run`: poll a spec to its outcome and publish every output.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
-use super::{endpoints, load_spec, terminal_width, verbosity};
+use super::{endpoints, load_spec, verbosity};
 use crate::api::client::{Client, ClientOptions};
 use crate::api::credentials::{self, Credentials, Source};
 use crate::api::endpoints::Endpoints;
@@ -14,8 +13,8 @@ use crate::error::Error;
 use crate::output::{self, Environment, OutputMode};
 use crate::redact::{Redacted, Redactor};
 use crate::report;
-use crate::report::github::Locations;
 use crate::report::model::Outcome;
+use crate::report::publish::{OnFailure, Outputs, publish};
 use crate::spec::Spec;
 
 pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
@@ -27,27 +26,27 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         &Environment::detect(),
         args.display.color,
         verbosity(&args.display),
-    );
+    )
+    .json_stdout(args.json);
     let outputs = Outputs {
         report: args.report.as_deref(),
         junit: args.junit.as_deref(),
         json: args.json,
+        responses: None,
     };
-    let locations = report::github::locations(&spec);
     for warning in credentials::disagreements(|name| std::env::var(name).ok()) {
         eprintln!("{warning}");
     }
+    let not_started = || NotStarted {
+        spec: &spec,
+        outputs: &outputs,
+        mode,
+        args: &args,
+    };
     let source = match Source::from_env() {
         Ok(source) => source,
         Err(e) => {
-            // Nothing was polled, but a CI step gating on the report, the
-            // step outputs or the summary must still learn why.
-            let error = Error::from(e);
-            let reason = format!("not started: {error}");
-            let report = engine::not_started(&spec, Outcome::AuthError, &reason);
-            let report = Redactor::none().report(report);
-            let _ = publish(&report, &locations, &outputs, mode);
-            return Err(error);
+            return Err(not_started().end(Outcome::AuthError, e.into(), &Redactor::none()));
         }
     };
     let (client, secrets) = match source {
@@ -57,8 +56,14 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
                 .into_iter()
                 .map(str::to_owned)
                 .collect();
-            let client = Client::new(endpoints, credentials, &ClientOptions::default())
-                .map_err(Error::Internal)?;
+            let client = match Client::new(endpoints, credentials, &ClientOptions::default()) {
+                Ok(client) => client,
+                Err(e) => {
+                    let redactor = Redactor::new(secrets.iter().map(String::as_str));
+                    let error = Error::Internal(e);
+                    return Err(not_started().end(Outcome::InternalError, error, &redactor));
+                }
+            };
             (client, secrets)
         }
         Source::Idp(mut config) => {
@@ -72,9 +77,19 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
             config.iam_endpoint = iam;
             // Masked in the report of a failed exchange too, whatever IAM echoed.
             let id_token = crate::api::federation::read_token_file(&config).ok();
-            let client =
-                Client::with_idp(endpoints, config, iam_loopback, &ClientOptions::default())
-                    .map_err(Error::Internal)?;
+            let redactor = Redactor::new(id_token.as_ref().map(|t| t.expose()));
+            let client = match Client::with_idp(
+                endpoints,
+                config,
+                iam_loopback,
+                &ClientOptions::default(),
+            ) {
+                Ok(client) => client,
+                Err(e) => {
+                    let error = Error::Internal(e);
+                    return Err(not_started().end(Outcome::InternalError, error, &redactor));
+                }
+            };
             // Before the first poll: a refused exchange ends the run here.
             match client.exchange().await {
                 Ok(secrets) => (client, secrets),
@@ -84,19 +99,13 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
                     } else {
                         Outcome::AuthError
                     };
-                    let error = Error::from(e);
-                    let reason = format!("not started: {error}");
-                    let report = engine::not_started(&spec, outcome, &reason);
-                    let report =
-                        Redactor::new(id_token.as_ref().map(|t| t.expose())).report(report);
-                    let _ = publish(&report, &locations, &outputs, mode);
-                    return Err(error);
+                    return Err(not_started().end(outcome, e.into(), &redactor));
                 }
             }
         }
     };
     if mode.github {
-        let mut commands = workflow_commands(args.json);
+        let mut commands = mode.workflow_commands.writer();
         for secret in &secrets {
             let _ = writeln!(commands, "{}", report::github::mask(secret));
         }
@@ -126,30 +135,51 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
     redactor.register();
     let mut client = client;
     let renewed = redactor.clone();
-    let (github, json) = (mode.github, args.json);
     client.on_renewal(Box::new(move |secrets| {
         renewed.learn(secrets.iter().copied());
-        if github {
-            let mut commands = workflow_commands(json);
+        if mode.github {
+            let mut commands = mode.workflow_commands.writer();
             for secret in secrets {
                 let _ = writeln!(commands, "{}", report::github::mask(secret));
             }
         }
     }));
-    let report = execute_with(&spec, client, redactor.clone(), options, limits, mode).await?;
-    let published = publish(&report, &locations, &outputs, mode);
-    // After the report: a directory that cannot be written must not cost
-    // the outputs a gate reads. It still fails the run, as any output does.
-    if let (Some(dir), Some(responses)) = (&args.save_responses, &responses) {
-        responses
-            .write(dir, &redactor)
-            .map_err(|source| Error::WriteReport {
-                path: dir.display().to_string(),
-                source,
-            })?;
-    }
-    published?;
+    let mut report = execute_with(&spec, client, redactor.clone(), options, limits, mode).await?;
+    let outputs = Outputs {
+        responses: args
+            .save_responses
+            .as_deref()
+            .zip(responses.as_deref())
+            .map(|(dir, responses)| (dir, responses, &redactor)),
+        ..outputs
+    };
+    publish(&mut report, &outputs, mode, OnFailure::Fail)?;
     Ok(report.exit_code)
+}
+
+/// A run that ends before its first poll.
+struct NotStarted<'a> {
+    spec: &'a Spec,
+    outputs: &'a Outputs<'a>,
+    mode: OutputMode,
+    args: &'a RunArgs,
+}
+
+impl NotStarted<'_> {
+    /// Publishes the report of a run stopped by `error` before anything was
+    /// polled, every wait `outcome`: a CI step gating on the report, the
+    /// step outputs or the summary must still learn why. The command ends
+    /// with `error` (returned), whose code the report carries; an output
+    /// that cannot be written is said on stderr but leaves the code alone.
+    fn end(self, outcome: Outcome, error: Error, redactor: &Redactor) -> Error {
+        let reason = format!("not started: {error}");
+        let report = engine::not_started(self.spec, outcome, &reason);
+        let mut report = redactor.report(report);
+        if let Err(unwritten) = publish(&mut report, self.outputs, self.mode, OnFailure::KeepCode) {
+            super::print_error(&unwritten, self.args.display.color, self.args.json);
+        }
+        error
+    }
 }
 
 /// Run-wide request limits.
@@ -224,95 +254,4 @@ async fn wait_for_signal() -> Stop {
 async fn wait_for_signal() -> Stop {
     let _ = tokio::signal::ctrl_c().await;
     Stop::Interrupted
-}
-
-/// Where workflow commands (masks, annotations, groups) go. The runner reads
-/// them from stdout and stderr alike; with `--json` stdout carries the report
-/// alone, so that `jobgate run --json > report.json` stays valid JSON.
-fn workflow_commands(json: bool) -> Box<dyn Write> {
-    if json {
-        Box::new(std::io::stderr())
-    } else {
-        Box::new(std::io::stdout())
-    }
-}
-
-/// Where the run's report goes.
-pub struct Outputs<'a> {
-    pub report: Option<&'a Path>,
-    pub junit: Option<&'a Path>,
-    pub json: bool,
-}
-
-/// Writes every requested output: files first (so they exist even if the
-/// terminal is gone), then the summary and the GitHub integration, each
-/// failed wait's annotation on the line that declares the wait
-/// (`locations`, from [`report::github::locations`]).
-pub fn publish(
-    report: &Redacted,
-    locations: &Locations,
-    outputs: &Outputs,
-    mode: OutputMode,
-) -> Result<(), Error> {
-    let mut first_error = None;
-    if let Some(path) = outputs.report
-        && let Err(source) = report::json::write(report, path)
-    {
-        first_error.get_or_insert(Error::WriteReport {
-            path: path.display().to_string(),
-            source,
-        });
-    }
-    if let Some(path) = outputs.junit
-        && let Err(source) =
-            report::json::write_atomic(path, report::junit::render(report).as_bytes())
-    {
-        first_error.get_or_insert(Error::WriteReport {
-            path: path.display().to_string(),
-            source,
-        });
-    }
-    if outputs.json {
-        match report::json::to_json(report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                first_error.get_or_insert(Error::Internal(e.to_string()));
-            }
-        }
-    }
-    if mode.github {
-        let report_path = outputs.report.map(|p| p.display().to_string());
-        if let Err(e) =
-            report::github::GithubEnv::from_env().publish(report, report_path.as_deref())
-        {
-            first_error.get_or_insert(Error::Internal(format!(
-                "cannot write the GitHub Actions outputs: {e} (the runner sets these \
-                 variables to files it can write; outside a runner, unset them)"
-            )));
-        }
-        // Per-wait detail is folded in log groups.
-        let mut commands = workflow_commands(outputs.json);
-        for line in report::github::annotations(report, locations) {
-            let _ = writeln!(commands, "{line}");
-        }
-        for wait in &report.waits {
-            let title = format!("jobgate: {} — {}", wait.name, wait.outcome.as_str());
-            let mut body = String::new();
-            for entry in &wait.history {
-                let at = entry.at_ms as f64 / 1000.0;
-                body.push_str(&format!("[{at:>7.1}s] {}\n", entry.state));
-            }
-            body.push_str(&wait.reason);
-            let _ = writeln!(commands, "{}", report::github::log_group(&title, &body));
-        }
-    }
-    let style = report::human::Style {
-        color: mode.color,
-        width: terminal_width(),
-    };
-    eprint!("{}", report::human::render(report, style));
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
 }

@@ -92,20 +92,20 @@ impl Comparison {
     }
 
     /// Whether the threshold is a share of a total.
-    pub fn is_share(&self) -> bool {
+    pub(crate) fn is_share(&self) -> bool {
         matches!(self.threshold, Threshold::Percent(_))
     }
 
     /// Whether the comparison is `> N` or `>= N`: a count that can only
     /// grow as more items appear proves it on part of the set.
-    pub fn is_lower_bound(&self) -> bool {
+    pub(crate) fn is_lower_bound(&self) -> bool {
         matches!(self.threshold, Threshold::Count(_))
             && matches!(self.op, Operator::Gt | Operator::Ge)
     }
 
     /// Compares `matched` items out of `total`. A share of an empty set is
     /// undefined and never holds.
-    pub fn holds(&self, matched: u64, total: u64) -> bool {
+    pub(crate) fn holds(&self, matched: u64, total: u64) -> bool {
         match self.threshold {
             Threshold::Count(n) => self.op.apply(matched as f64, n as f64),
             Threshold::Percent(_) if total == 0 => false,

@@ -6,8 +6,8 @@
 //! server. The rules, in the order they are applied to each observation:
 //!
 //! 1. a **failure** condition that holds on what is seen ends the wait;
-//! 2. a job in a failure status ([`JOB_FAILURE`]) fails the wait, whatever
-//!    its sub-jobs show;
+//! 2. a job in a failure status (`JOB_FAILURE` in `verdict`) fails the
+//!    wait, whatever its sub-jobs show;
 //! 3. an observed status that the wait never declares follows the wait's
 //!    [`UnknownStatusPolicy`] (fail, as Terraform does, or keep polling;
 //!    never judge success on it);
@@ -27,9 +27,11 @@ mod compare;
 mod verdict;
 
 pub use check::Finding;
-pub use check::{Check, ItemFilter, PathTest, Quantifier, Role, count_key};
+pub use check::{Check, ItemFilter, PathTest, Quantifier, Role};
+pub(crate) use check::{count_key, count_key_from_text, count_key_text};
 pub use compare::{Comparison, Operator, Threshold};
-pub use verdict::{JOB_FAILURE, Verdict, is_failure_status, judge};
+pub(crate) use verdict::is_failure_status;
+pub use verdict::{Verdict, judge};
 
 use std::collections::BTreeSet;
 
@@ -82,21 +84,21 @@ pub struct Rules {
 impl Condition {
     /// Every status the condition names: together with `pending` these are
     /// the statuses a wait declares.
-    pub fn statuses(&self) -> StatusSet {
+    pub(crate) fn statuses(&self) -> StatusSet {
         let mut out = StatusSet::new();
         self.visit(&mut |check| out.extend(check.statuses().iter().cloned()));
         out
     }
 
     /// Whether any check looks at items (sub-jobs or list items).
-    pub fn uses_items(&self) -> bool {
+    pub(crate) fn uses_items(&self) -> bool {
         let mut uses = false;
         self.visit(&mut |check| uses |= check.uses_items());
         uses
     }
 
     /// Every check in the tree, depth first.
-    pub fn checks(&self) -> Vec<&Check> {
+    pub(crate) fn checks(&self) -> Vec<&Check> {
         let mut out = Vec::new();
         self.collect(&mut out);
         out
@@ -118,7 +120,7 @@ impl Condition {
     }
 
     /// The condition in plain words, for `plan` and reports.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Condition::Check(check) => check.describe(),
             Condition::AllOf(list) if list.len() == 1 => list[0].describe(),
@@ -143,7 +145,7 @@ impl Rules {
     /// Every status the wait declares for sub-jobs: pending, SUCCESS (the
     /// status every sub-job is for, never a stranger), and those its
     /// conditions name.
-    pub fn declared(&self) -> StatusSet {
+    pub(crate) fn declared(&self) -> StatusSet {
         let mut declared = self.pending.clone();
         declared.insert(Status::Success);
         declared.extend(self.success.statuses());
@@ -158,7 +160,7 @@ impl Rules {
     /// sub-jobs or by JSONPath alone can end `met`), and those a `status:`
     /// check names. A status named only for sub-jobs says nothing about
     /// the job: `any: [FAILED]` does not make a FAILED job expected.
-    pub fn job_declared(&self) -> StatusSet {
+    pub(crate) fn job_declared(&self) -> StatusSet {
         let mut declared = self.pending.clone();
         declared.insert(Status::Success);
         for check in std::iter::once(&self.success)
@@ -176,7 +178,7 @@ impl Rules {
     /// items seen, explained ([`ItemFilter::unmatched`]): a wait that times
     /// out so says why what it waited for never showed up. A failure
     /// check's `where` selecting nothing is no reason to keep waiting.
-    pub fn unmatched_where(&self, obs: &Observation) -> Option<String> {
+    pub(crate) fn unmatched_where(&self, obs: &Observation) -> Option<String> {
         self.success
             .checks()
             .into_iter()
@@ -190,7 +192,7 @@ impl Rules {
 
     /// The filters of the checks that read items: an item none of them
     /// selects is outside the wait, so its status cannot end it.
-    pub fn item_filters(&self) -> Vec<&ItemFilter> {
+    pub(crate) fn item_filters(&self) -> Vec<&ItemFilter> {
         std::iter::once(&self.success)
             .chain(self.failure.iter())
             .flat_map(Condition::checks)
@@ -199,5 +201,39 @@ impl Rules {
                 _ => None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition::check::fixtures::{filter, subjobs};
+
+    #[test]
+    fn only_a_success_where_explains_a_timeout() {
+        let items = |f: &[(&str, &[&str])]| Check::Items {
+            quantifier: Quantifier::All,
+            statuses: [Status::parse("SUCCESS")].into_iter().collect(),
+            filter: filter(f),
+        };
+        let obs = Observation {
+            items: subjobs(&["CREATE_SERVER"]),
+            ..Default::default()
+        };
+        let mut rules = Rules {
+            pending: Default::default(),
+            success: Condition::Check(items(&[("job_type", &["CREATE_SERVER"])])),
+            failure: Some(Condition::Check(items(&[("job_type", &["CREATE_IMAGE"])]))),
+            unknown_status: UnknownStatusPolicy::Fail,
+            allow_empty: false,
+            uses_items: true,
+        };
+        assert_eq!(rules.unmatched_where(&obs), None);
+        rules.success = Condition::Check(items(&[("job_type", &["CREATE_SERVR"])]));
+        assert!(
+            rules
+                .unmatched_where(&obs)
+                .is_some_and(|w| w.contains("did you mean `CREATE_SERVER`?"))
+        );
     }
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::api::Service;
 use crate::api::model::{self, Observation, Source};
-use crate::api::request::{APPSTREAM_PAGE, ApiRequest, WORKSPACE_PAGE, encode};
+use crate::api::request::{ApiRequest, encode};
+use crate::api::{Operation, Service};
 use crate::condition::{Check, Condition, ItemFilter, StatusSet, count_key};
 use crate::spec::interpolate::Piece;
 use crate::spec::{ListFilter, Target, Template, Wait};
@@ -112,62 +112,50 @@ fn asked_job(
 fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Result<Plan, String> {
     let p = &wait.project_id;
     let render = |t: &Template| render_path(t, outputs);
-    let single = |service, path: String| Plan::Single {
-        request: ApiRequest::new(service, path),
-        json: false,
-        job_id: None,
+    let single = |operation: Operation, job_id: &Template| -> Result<Plan, String> {
+        Ok(Plan::Single {
+            request: operation.request(p, Some(&render(job_id)?)),
+            json: false,
+            job_id: None,
+        })
+    };
+    let paged = |operation: Operation, f: &ListFilter| -> Result<Plan, String> {
+        let limits = operation
+            .page()
+            .ok_or_else(|| format!("{} has no pages to read", operation.sdk_name()))?;
+        Ok(Plan::Paged {
+            request: filtered(operation, p, f, outputs)?,
+            page: limits.max,
+        })
     };
     Ok(match &wait.target {
-        Target::ImageJob { job_id } => single(
-            Service::AppStream,
-            format!("/v1/{p}/image-server-jobs/{}", render(job_id)?),
-        ),
-        Target::AppServerJob { job_id } => single(
-            Service::AppStream,
-            format!("/v2/{p}/job/{}", render(job_id)?),
-        ),
-        Target::DesktopJob { job_id } => single(
-            Service::Workspace,
-            format!("/v2/{p}/workspace-jobs/{}", render(job_id)?),
-        ),
+        Target::ImageJob { job_id } => single(Operation::ShowImageJob, job_id)?,
+        Target::AppServerJob { job_id } => single(Operation::ShowJobDetail, job_id)?,
+        Target::DesktopJob { job_id } => single(Operation::ShowJob, job_id)?,
         Target::ImageSubJobs(f) | Target::AppServerSubJobs(f) => {
             let (list, count) = match &wait.target {
-                Target::ImageSubJobs(_) => (
-                    "image-server-sub-jobs",
-                    "image-server-sub-jobs/actions/count",
-                ),
-                _ => ("app-server-sub-jobs", "app-server-sub-jobs/actions/count"),
+                Target::ImageSubJobs(_) => {
+                    (Operation::ListImageSubJobs, Operation::CountImageSubJobs)
+                }
+                _ => (Operation::ListSubJobs, Operation::CountSubJobs),
             };
             match countable(wait) {
                 // Conditions that only count can be answered by the count
                 // endpoint: one request per status instead of every page.
                 Some(checks) => Plan::Counts {
-                    request: filtered(Service::AppStream, format!("/v1/{p}/{count}"), f, outputs)?,
+                    request: filtered(count, p, f, outputs)?,
                     counts: counts(&checks, f),
                 },
-                None => Plan::Paged {
-                    request: filtered(Service::AppStream, format!("/v1/{p}/{list}"), f, outputs)?,
-                    page: APPSTREAM_PAGE,
-                },
+                None => paged(list, f)?,
             }
         }
-        Target::DesktopSubJobs(f) => Plan::Paged {
-            request: filtered(
-                Service::Workspace,
-                format!("/v2/{p}/workspace-sub-jobs"),
-                f,
-                outputs,
-            )?,
-            page: WORKSPACE_PAGE,
-        },
+        Target::DesktopSubJobs(f) => paged(Operation::ListItaSubJobs, f)?,
         Target::ImageSubJobCount(f) | Target::AppServerSubJobCount(f) => {
-            let path = match &wait.target {
-                Target::ImageSubJobCount(_) => {
-                    format!("/v1/{p}/image-server-sub-jobs/actions/count")
-                }
-                _ => format!("/v1/{p}/app-server-sub-jobs/actions/count"),
+            let operation = match &wait.target {
+                Target::ImageSubJobCount(_) => Operation::CountImageSubJobs,
+                _ => Operation::CountSubJobs,
             };
-            let mut request = filtered(Service::AppStream, path, f, outputs)?;
+            let mut request = filtered(operation, p, f, outputs)?;
             if matches!(wait.target, Target::ImageSubJobCount(_)) && f.job_type.is_empty() {
                 // Without `job_type` the endpoint counts only three types,
                 // so a failed sub-job of any other type would be invisible.
@@ -263,13 +251,14 @@ pub fn check_segment(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The request of a list or count `operation` with the target's filters.
 fn filtered(
-    service: Service,
-    path: String,
+    operation: Operation,
+    project_id: &str,
     f: &ListFilter,
     outputs: &dyn Fn(&str, &str) -> Option<String>,
 ) -> Result<ApiRequest, String> {
-    let mut r = ApiRequest::new(service, path);
+    let mut r = operation.request(project_id, None);
     if let Some(id) = &f.job_id {
         r = r.with("job_id", id.render(outputs)?);
     }
@@ -391,7 +380,7 @@ pub fn observe_saved(wait: &Wait, text: &[u8]) -> Result<Observation, model::Mal
                 }
                 _ => None,
             };
-            let mut paging = super::wait::observe::Paging::new(u32::MAX, job_id);
+            let mut paging = super::observe::Paging::new(u32::MAX, job_id);
             paging.add(model::parse_page(text)?)?;
             paging.finish()
         }
@@ -410,7 +399,7 @@ fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, mo
         .collect();
     let names: Vec<String> = keys
         .iter()
-        .map(|k| k.clone().unwrap_or_else(|| "*".into()))
+        .map(|k| crate::condition::count_key_text(k.as_deref()).to_owned())
         .collect();
     let wanted = || {
         let example: Vec<String> = names.iter().map(|n| format!("\"{n}\": N")).collect();
@@ -448,7 +437,7 @@ fn saved_counts(wait: &Wait, json: &serde_json::Value) -> Result<Observation, mo
 /// Builds the observation of count answers.
 pub fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation {
     let document = serde_json::json!({
-        "counts": counts.iter().map(|(k, v)| (k.clone().unwrap_or_else(|| "*".into()), *v)).collect::<BTreeMap<_, _>>()
+        "counts": counts.iter().map(|(k, v)| (crate::condition::count_key_text(k.as_deref()), *v)).collect::<BTreeMap<_, _>>()
     });
     Observation {
         counts,

@@ -1,10 +1,13 @@
 //! What all waits share so that many of them stay gentle on the API: a cap on
-//! requests in flight, a request rate that drops on throttling and recovers
-//! on successes (see [`super::rate`]), a retry budget, a common pause only
-//! when the server asks for one (`Retry-After`), coalescing of identical requests sent at the same moment, and
-//! one fate for the credentials: until an answer proves them, one request at
-//! a time tries them, and once one is rejected (401/403) no wait sends
-//! another (the gateway locks an access key after 5 failed signatures).
+//! requests in flight, request rates per API and for the process that drop on
+//! throttling and recover on successes (see [`super::rate`]), a retry
+//! budget, a pause of the throttled APIs only when the server asks for one
+//! (`Retry-After`), no request at all while a quota cannot reset before the
+//! wait's deadline, coalescing of identical requests sent at the same
+//! moment, and one fate for the credentials: until an answer proves them,
+//! one request at a time tries them, and once one is rejected (401/403) no
+//! wait sends another (the gateway locks an access key after 5 failed
+//! signatures).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,10 +16,10 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore};
 use tokio::time::Instant;
 
-use crate::api::client::{ApiError, Body, Client};
+use crate::api::client::{ApiError, Body, Client, ErrorKind};
 use crate::api::request::ApiRequest;
 
-use super::rate::{RateController, RetryBudget, Throttle};
+use super::rate::{Rates, RetryBudget, Scope, Throttle, hard_stop};
 
 /// `None`: the limits could not send the request in time (see [`Gate::get`]).
 type Shared = Arc<OnceCell<Option<Result<Body, ApiError>>>>;
@@ -26,21 +29,129 @@ pub struct Gate {
     client: Client,
     in_flight: Semaphore,
     limiter: Mutex<Limiter>,
-    next_slot: Mutex<Instant>,
-    paused_until: Mutex<Instant>,
     pending: Mutex<HashMap<String, Shared>>,
     trust: Mutex<Trust>,
     /// Held by the one request that tries credentials not yet proven.
     probe: tokio::sync::Mutex<()>,
 }
 
-/// The run's rate and retry budget, and how many throttles changed the rate
-/// (a request whose slot was given at an older rate takes a new one).
+/// The run's rates and retry budget, when the next request of each API and
+/// of the process may go, and the holds throttled answers asked for.
 #[derive(Debug)]
 struct Limiter {
-    rate: RateController,
+    rates: Rates,
     budget: RetryBudget,
-    epoch: u64,
+    /// Per API, keyed by [`api_of`]; `None` is the process.
+    next: HashMap<Option<String>, Instant>,
+    /// How many throttles changed each rate (a request whose slot was given
+    /// at an older rate takes a new one), keyed as `next`.
+    epochs: HashMap<Option<String>, u64>,
+    /// What throttled answers asked of later requests, keyed as `next`
+    /// (`None`: every API).
+    holds: HashMap<Option<String>, Hold>,
+}
+
+/// What a throttled answer asks of later requests to the APIs it concerns.
+#[derive(Debug, Clone)]
+struct Hold {
+    throttle: Throttle,
+    /// Not before this (`Retry-After`).
+    until: Option<Instant>,
+    status: Option<u16>,
+    code: Option<String>,
+}
+
+impl Limiter {
+    fn interval(&self, key: &Option<String>) -> Duration {
+        let rate = match key {
+            Some(api) => self.rates.api(api),
+            None => self.rates.process(),
+        };
+        Duration::from_secs_f64(1.0 / rate)
+    }
+
+    fn epoch(&self, key: &Option<String>) -> u64 {
+        self.epochs.get(key).copied().unwrap_or(0)
+    }
+
+    /// The holds on `api`: its own and the process's.
+    fn holds<'a>(&'a self, api: &'a str) -> impl Iterator<Item = &'a Hold> + 'a {
+        [self.holds.get(&None), self.holds.get(&Some(api.to_owned()))]
+            .into_iter()
+            .flatten()
+    }
+
+    /// The refusal of a request to `api` that a hold makes pointless before
+    /// `not_after` (see [`hard_stop`]), phrased from the parsed throttle.
+    fn refusal(&self, api: &str, now: Instant, not_after: Instant) -> Option<ApiError> {
+        let left = not_after.saturating_duration_since(now);
+        self.holds(api).find_map(|hold| {
+            let retry_after = hold.until.map(|u| u.saturating_duration_since(now));
+            hard_stop(&hold.throttle, retry_after, left)?;
+            let answered = hold
+                .status
+                .map_or_else(|| "refused".to_owned(), |s| format!("answered HTTP {s}"));
+            // The parsed throttle last, so that the wait reads it back.
+            let mut refusal = ApiError::new(
+                ErrorKind::Throttled { retry_after },
+                format!(
+                    "not sent: an earlier request was {answered}: {}",
+                    hold.throttle.canonical()
+                ),
+            );
+            refusal.code = hold.code.clone();
+            Some(refusal)
+        })
+    }
+
+    /// The earliest a request to `api` may go by the holds on it.
+    fn held_until(&self, api: &str) -> Option<Instant> {
+        self.holds(api).filter_map(|h| h.until).max()
+    }
+
+    /// Keeps what a throttled answer asks of later requests, when it asks
+    /// anything: a pause (`Retry-After`), or none at all before a quota
+    /// resets. A hold already without an end is kept.
+    fn hold(&mut self, key: Option<String>, hold: Hold) {
+        let asks =
+            hold.until.is_some() || hard_stop(&hold.throttle, None, Duration::ZERO).is_some();
+        if !asks {
+            return;
+        }
+        match self.holds.get(&key) {
+            Some(old) if hard_stop(&old.throttle, None, Duration::ZERO).is_some() => {}
+            Some(old) if old.until > hold.until && hold.until.is_some() => {}
+            _ => {
+                self.holds.insert(key, hold);
+            }
+        }
+    }
+}
+
+/// The API a request is for, which the gateway's per-API policies count:
+/// the service and the path with the project and job ids left out, so every
+/// job of one operation shares a key
+/// (`appstream GET /v1/{project_id}/image-server-jobs/{job_id}`). Kept to
+/// this one function so that an operation table can take its place.
+pub fn api_of(request: &ApiRequest) -> String {
+    /// Collections whose next segment is a job id.
+    const BY_ID: [&str; 3] = ["image-server-jobs", "workspace-jobs", "job"];
+    let mut out = format!("{} GET ", request.service);
+    let mut previous = "";
+    for (i, segment) in request.path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if i == 2 {
+            out.push_str("{project_id}");
+        } else if i > 2 && BY_ID.contains(&previous) {
+            out.push_str("{job_id}");
+        } else {
+            out.push_str(segment);
+        }
+        previous = segment;
+    }
+    out
 }
 
 /// What the run has learnt about its credentials.
@@ -50,8 +161,12 @@ enum Trust {
     Unproven,
     /// The gateway answered past its authentication.
     Proven,
-    /// A request was refused with this status (401 or 403).
-    Rejected { status: u16, request: String },
+    /// A request was refused with this status (401 or 403; `None`: the
+    /// credentials could not be obtained, as from IAM).
+    Rejected {
+        status: Option<u16>,
+        request: String,
+    },
 }
 
 /// What one answer teaches about the credentials, if anything. Only an
@@ -60,18 +175,19 @@ enum Trust {
 /// throttling and other 4xx (the gateway's own "no such API" among them)
 /// may come before the authentication, so they prove nothing.
 fn learn(result: &Result<Body, ApiError>, request: &str) -> Option<Trust> {
-    match result {
-        Ok(_) | Err(ApiError::NotFound { .. }) => Some(Trust::Proven),
-        Err(ApiError::Auth { status, .. }) => Some(Trust::Rejected {
-            status: *status,
+    let Err(error) = result else {
+        return Some(Trust::Proven);
+    };
+    match error.kind {
+        ErrorKind::NotFound => Some(Trust::Proven),
+        ErrorKind::Auth => Some(Trust::Rejected {
+            status: error.status,
             request: request.to_owned(),
         }),
-        Err(
-            ApiError::Transient { .. }
-            | ApiError::Throttled { .. }
-            | ApiError::Rejected { .. }
-            | ApiError::Refused { .. },
-        ) => None,
+        ErrorKind::Transient
+        | ErrorKind::Throttled { .. }
+        | ErrorKind::Rejected
+        | ErrorKind::Refused => None,
     }
 }
 
@@ -86,17 +202,16 @@ impl Gate {
     /// A gate allowing `concurrency` requests in flight and at most `rps`
     /// per second.
     pub fn new(client: Client, concurrency: usize, rps: f64) -> Self {
-        let now = Instant::now();
         Gate {
             client,
             in_flight: Semaphore::new(concurrency.max(1)),
             limiter: Mutex::new(Limiter {
-                rate: RateController::new(rps),
+                rates: Rates::new(rps),
                 budget: RetryBudget::new(),
-                epoch: 0,
+                next: HashMap::new(),
+                epochs: HashMap::new(),
+                holds: HashMap::new(),
             }),
-            next_slot: Mutex::new(now),
-            paused_until: Mutex::new(now),
             pending: Mutex::new(HashMap::new()),
             trust: Mutex::new(Trust::Unproven),
             probe: tokio::sync::Mutex::new(()),
@@ -180,35 +295,18 @@ impl Gate {
         };
         // The limits may delay a request but never hold it past the wait's
         // deadline: it would be sent after the wait had timed out, and the
-        // run would end that much late (a 429 pause lasts up to the poll's
-        // `max`, a queue behind --max-rps as long as it is). A request that
-        // can go at once still goes, so the last poll fitted to the deadline
-        // is made.
+        // run would end that much late (a `Retry-After` hold, a queue behind
+        // the rate as long as it is). A request that can go at once still
+        // goes, so the last poll fitted to the deadline is made. It waits
+        // for its turn before taking a place in flight, so that requests
+        // queued behind a slowed API do not hold the places other APIs need.
+        let api = api_of(request);
+        if let Some(refusal) = self.pace(&api, not_after).await? {
+            return Some(Err(refusal));
+        }
         let _permit = tokio::time::timeout_at(not_after, self.in_flight.acquire())
             .await
             .ok()?;
-        loop {
-            let (slot, epoch) = {
-                let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
-                let (interval, epoch) = self.interval();
-                let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-                let now = Instant::now();
-                let slot = (*next).max(now).max(paused);
-                if slot > not_after.max(now) {
-                    return None;
-                }
-                *next = super::later(slot, interval);
-                (slot, epoch)
-            };
-            tokio::time::sleep_until(slot).await;
-            // A throttle (or a server-asked pause) answered while this
-            // request waited for its slot holds it too: it takes a new slot
-            // at the new rate instead of going out into the throttling.
-            let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            if paused <= Instant::now() && self.interval().1 == epoch {
-                break;
-            }
-        }
         // Another wait's request may have been refused while this one
         // waited for its slot.
         if let Some(refusal) = self.refusal() {
@@ -216,7 +314,7 @@ impl Gate {
         }
         *sent = true;
         let result = self.client.get(request, project_id, timeout).await;
-        self.observe(&result);
+        self.observe(&api, &result);
         let what = format!("GET {}", request.path_and_query());
         if let Some(learnt) = learn(&result, &what) {
             let mut trust = self.trust.lock().unwrap_or_else(|e| e.into_inner());
@@ -239,46 +337,107 @@ impl Gate {
         let Trust::Rejected { status, request } = self.trust() else {
             return None;
         };
-        Some(ApiError::Auth {
-            status: 0,
-            code: None,
-            message: format!(
-                "not sent: credentials were rejected by an earlier request (HTTP {status} for {request})"
+        // No status: the credentials themselves could not be obtained.
+        let status = status.map_or_else(|| "no credentials".to_owned(), |s| format!("HTTP {s}"));
+        Some(ApiError::new(
+            ErrorKind::Auth,
+            format!(
+                "not sent: credentials were rejected by an earlier request ({status} for {request})"
             ),
-            request_id: None,
-        })
+        ))
     }
 
-    /// The spacing of requests at the current rate, and the rate's epoch.
-    fn interval(&self) -> (Duration, u64) {
-        let limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        (
-            Duration::from_secs_f64(1.0 / limiter.rate.rate()),
-            limiter.epoch,
-        )
+    /// Waits until a request to `api` may go: its API's turn, then the
+    /// process's, neither before a hold on them ends. `None` when that would
+    /// be after `not_after`; `Some(Some(refusal))` when a hold makes any
+    /// request before `not_after` pointless. Taking the API's turn first
+    /// means a slowed API queues only its own requests, never the others'.
+    async fn pace(&self, api: &str, not_after: Instant) -> Option<Option<ApiError>> {
+        let own = Some(api.to_owned());
+        'retake: loop {
+            let mut taken = Vec::with_capacity(2);
+            for key in [&own, &None] {
+                let slot = {
+                    let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+                    let now = Instant::now();
+                    if let Some(refusal) = limiter.refusal(api, now, not_after) {
+                        return Some(Some(refusal));
+                    }
+                    // A throttle answered while this request waited for a
+                    // turn holds it too: it takes a new turn at the new rate
+                    // instead of going out into the throttling.
+                    if taken.iter().any(|(k, e)| limiter.epoch(k) != *e) {
+                        continue 'retake;
+                    }
+                    let next = limiter.next.get(key).copied().unwrap_or(now);
+                    let slot = next.max(now).max(limiter.held_until(api).unwrap_or(now));
+                    if slot > not_after.max(now) {
+                        return None;
+                    }
+                    let interval = limiter.interval(key);
+                    limiter
+                        .next
+                        .insert(key.clone(), super::later(slot, interval));
+                    taken.push((key.clone(), limiter.epoch(key)));
+                    slot
+                };
+                tokio::time::sleep_until(slot).await;
+            }
+            let limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if let Some(refusal) = limiter.refusal(api, now, not_after) {
+                return Some(Some(refusal));
+            }
+            let held = limiter.held_until(api).is_some_and(|h| h > now);
+            if !held && taken.iter().all(|(k, e)| limiter.epoch(k) == *e) {
+                return Some(None);
+            }
+        }
     }
 
-    /// Adapts the rate to one answer: a throttle slows every wait down
-    /// (without stopping them), a success refunds the retry budget, any
-    /// other answer (it passed the throttling) lets the rate climb back.
-    fn observe(&self, result: &Result<Body, ApiError>) {
+    /// Adapts the rates to one answer from `api`: a throttle slows what it
+    /// concerns (without stopping it) and keeps what it asks of later
+    /// requests, a success refunds the retry budget, any other answer (it
+    /// passed the throttling) lets the rates climb back.
+    fn observe(&self, api: &str, result: &Result<Body, ApiError>) {
         let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
         match result {
-            Err(ApiError::Throttled { message, .. }) => {
-                limiter.rate.throttled(&Throttle::parse(message));
-                limiter.epoch += 1;
-                let interval = Duration::from_secs_f64(1.0 / limiter.rate.rate());
-                drop(limiter);
-                // Slots handed out at the old rate are given again, from now
-                // on, at the new one.
-                let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
-                *next = super::later(Instant::now(), interval);
+            Err(ApiError {
+                kind: ErrorKind::Throttled { retry_after },
+                status,
+                code,
+                message,
+                ..
+            }) => {
+                let throttle = Throttle::parse(message);
+                let key = match limiter.rates.throttled(api, &throttle) {
+                    Scope::Api => Some(api.to_owned()),
+                    Scope::All => None,
+                };
+                *limiter.epochs.entry(key.clone()).or_default() += 1;
+                // Turns handed out at the old rate are given again, from
+                // now on, at the new one.
+                let now = Instant::now();
+                let interval = limiter.interval(&key);
+                limiter
+                    .next
+                    .insert(key.clone(), super::later(now, interval));
+                let until = retry_after.map(|after| super::later(now, after));
+                limiter.hold(
+                    key,
+                    Hold {
+                        throttle,
+                        until,
+                        status: *status,
+                        code: code.clone(),
+                    },
+                );
             }
             Ok(_) => {
                 limiter.budget.refund();
-                limiter.rate.succeeded();
+                limiter.rates.succeeded(api);
             }
-            Err(_) => limiter.rate.succeeded(),
+            Err(_) => limiter.rates.succeeded(api),
         }
     }
 
@@ -289,65 +448,160 @@ impl Gate {
         let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
         limiter.budget.spend()
     }
-
-    /// Pauses every wait's requests for `pause`, as a `Retry-After` asks.
-    pub fn pause(&self, pause: Duration) {
-        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        *paused = (*paused).max(super::later(Instant::now(), pause));
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn error(make: fn(String) -> ApiError) -> Result<Body, ApiError> {
-        Err(make("m".into()))
-    }
-
     #[test]
     fn only_answers_past_authentication_prove_the_credentials() {
-        let auth = |message| ApiError::Auth {
-            status: 401,
-            code: None,
-            message,
-            request_id: None,
-        };
-        let transient = |message| ApiError::Transient {
-            status: 503,
-            code: None,
-            message,
-            request_id: None,
-        };
-        let throttled = |message| ApiError::Throttled {
-            status: 429,
-            code: None,
-            message,
-            request_id: None,
-            retry_after: None,
-        };
-        let not_found = |message| ApiError::NotFound {
-            status: 404,
-            code: None,
-            message,
-            request_id: None,
-        };
+        let answer = |kind, status| ApiError::new(kind, "m").answered(status, None, None);
+        let auth = Err(answer(ErrorKind::Auth, 401));
+        let transient = Err(answer(ErrorKind::Transient, 503));
+        let throttled = Err(answer(ErrorKind::Throttled { retry_after: None }, 429));
+        let not_found = Err(answer(ErrorKind::NotFound, 404));
         assert_eq!(
-            learn(&error(auth), "GET /x"),
+            learn(&auth, "GET /x"),
             Some(Trust::Rejected {
-                status: 401,
+                status: Some(401),
                 request: "GET /x".into()
             })
         );
-        assert_eq!(learn(&error(transient), "GET /x"), None);
-        assert_eq!(learn(&error(throttled), "GET /x"), None);
-        let rejected = |message| ApiError::Rejected {
-            status: 404,
-            code: Some("APIG.0101".into()),
-            message,
-            request_id: None,
+        assert_eq!(learn(&transient, "GET /x"), None);
+        assert_eq!(learn(&throttled, "GET /x"), None);
+        let rejected = Err(ApiError::new(ErrorKind::Rejected, "m").answered(
+            404,
+            Some("APIG.0101".into()),
+            None,
+        ));
+        assert_eq!(learn(&rejected, "GET /x"), None);
+        assert_eq!(learn(&not_found, "GET /x"), Some(Trust::Proven));
+    }
+
+    #[test]
+    fn every_job_of_one_operation_shares_its_api_key() {
+        use crate::api::Service;
+        let key = |service, path: &str| api_of(&ApiRequest::new(service, path.into()));
+        let p = "0123456789abcdef0123456789abcdef";
+        for (service, path, want) in [
+            (
+                Service::AppStream,
+                format!("/v1/{p}/image-server-jobs/800000000000000001"),
+                "/v1/{project_id}/image-server-jobs/{job_id}",
+            ),
+            (
+                Service::Workspace,
+                format!("/v2/{p}/workspace-jobs/3f1c"),
+                "/v2/{project_id}/workspace-jobs/{job_id}",
+            ),
+            (
+                Service::Workspace,
+                format!("/v2/{p}/job/actions"),
+                "/v2/{project_id}/job/{job_id}",
+            ),
+            (
+                Service::AppStream,
+                format!("/v1/{p}/image-server-jobs"),
+                "/v1/{project_id}/image-server-jobs",
+            ),
+            (
+                Service::AppStream,
+                format!("/v1/{p}/image-server-sub-jobs/actions/count"),
+                "/v1/{project_id}/image-server-sub-jobs/actions/count",
+            ),
+            (
+                Service::Workspace,
+                format!("/v2/{p}/workspace-sub-jobs"),
+                "/v2/{project_id}/workspace-sub-jobs",
+            ),
+        ] {
+            let got = key(service, &path);
+            assert!(got.ends_with(&format!("GET {want}")), "{path}: {got}");
+        }
+        // The query (job id filters, pages) is not part of the API.
+        let a = ApiRequest::new(Service::AppStream, format!("/v1/{p}/app-server-sub-jobs"))
+            .with("job_id", "a");
+        let b = ApiRequest::new(Service::AppStream, format!("/v1/{p}/app-server-sub-jobs"))
+            .with("job_id", "b");
+        assert_eq!(api_of(&a), api_of(&b));
+        // The same path on the two services is two APIs.
+        assert_ne!(
+            key(Service::AppStream, "/v2/p/job/1"),
+            key(Service::Workspace, "/v2/p/job/1")
+        );
+    }
+
+    /// A hold refuses a request that could not be answered before its
+    /// deadline, in words that the wait reads back as the same stop, and
+    /// only for the APIs the throttle concerns.
+    #[test]
+    fn a_hold_refuses_what_cannot_succeed_in_time_and_the_wait_reads_it_back() {
+        let mut limiter = Limiter {
+            rates: Rates::new(2.0),
+            budget: RetryBudget::new(),
+            next: HashMap::new(),
+            epochs: HashMap::new(),
+            holds: HashMap::new(),
         };
-        assert_eq!(learn(&error(rejected), "GET /x"), None);
-        assert_eq!(learn(&error(not_found), "GET /x"), Some(Trust::Proven));
+        let now = Instant::now();
+        let minute = super::super::later(now, Duration::from_secs(60));
+        let hold = |message: &str, after: Option<u64>| Hold {
+            throttle: Throttle::parse(message),
+            until: after.map(|s| super::super::later(now, Duration::from_secs(s))),
+            status: Some(429),
+            code: Some("APIG.0308".into()),
+        };
+        // A short policy without Retry-After asks nothing of later requests.
+        limiter.hold(
+            Some("a".into()),
+            hold("policy user over ratelimit,limit:5,time:1 second", None),
+        );
+        assert!(limiter.holds.is_empty());
+        // A day's policy on API `a`: `a` is refused, `b` is not.
+        limiter.hold(
+            Some("a".into()),
+            hold("policy user over ratelimit,limit:5,time:1 day", None),
+        );
+        let refusal = limiter.refusal("a", now, minute).expect("refused");
+        assert!(limiter.refusal("b", now, minute).is_none());
+        let ApiError {
+            kind: ErrorKind::Throttled { retry_after },
+            status,
+            message,
+            ..
+        } = &refusal
+        else {
+            panic!("{refusal:?}")
+        };
+        assert_eq!(*status, None, "nothing was sent");
+        let stop = hard_stop(
+            &Throttle::parse(message),
+            *retry_after,
+            Duration::from_secs(60),
+        );
+        assert!(stop.is_some(), "{message}");
+        // A broad Retry-After of 30 s holds `b` until then, refusing only
+        // requests whose deadline comes first.
+        limiter.hold(None, hold("Too Many Requests", Some(30)));
+        assert!(limiter.refusal("b", now, minute).is_none());
+        assert!(limiter.held_until("b").is_some_and(|t| t > now));
+        let soon = super::super::later(now, Duration::from_secs(10));
+        let refusal = limiter.refusal("b", now, soon).expect("refused");
+        let ApiError {
+            kind: ErrorKind::Throttled { retry_after },
+            message,
+            ..
+        } = &refusal
+        else {
+            panic!("{refusal:?}")
+        };
+        assert_eq!(*retry_after, Some(Duration::from_secs(30)));
+        let stop = hard_stop(
+            &Throttle::parse(message),
+            *retry_after,
+            Duration::from_secs(10),
+        );
+        assert!(stop.is_some(), "{message}");
     }
 }

@@ -17,17 +17,20 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::gate::Gate;
-use crate::api::client::ApiError;
+use crate::api::client::{ApiError, ErrorKind};
 use crate::api::model::{self, Item, JobState};
-use crate::api::request::{APPSTREAM_PAGE, ApiRequest};
-use crate::api::{Service, Status};
+use crate::api::request::ApiRequest;
+use crate::api::{Operation, Status};
 use crate::spec::Target;
 
 /// Fewer past jobs than this say too little about the next one.
 pub const MIN_SAMPLES: usize = 3;
 
 /// The most past jobs one estimate reads: one page of the list.
-pub const MAX_SAMPLES: u32 = APPSTREAM_PAGE;
+pub const MAX_SAMPLES: u32 = match Operation::ListImageJobs.page() {
+    Some(limits) => limits.max,
+    None => panic!("ListImageJobs pages"),
+};
 
 /// The points of the past distribution worth a poll: a job is likely to end
 /// near one of them, and after the last the estimate has nothing to say.
@@ -116,10 +119,10 @@ pub fn source(target: &Target) -> Option<Source> {
 /// The request that reads a job type's history.
 pub fn request(project_id: &str, source: Source, job_type: &str) -> ApiRequest {
     let list = match source {
-        Source::ImageJobs => "image-server-jobs",
-        Source::AppServerSubJobs => "app-server-sub-jobs",
+        Source::ImageJobs => Operation::ListImageJobs,
+        Source::AppServerSubJobs => Operation::ListSubJobs,
     };
-    ApiRequest::new(Service::AppStream, format!("/v1/{project_id}/{list}"))
+    list.request(project_id, None)
         .with("status", "SUCCESS")
         .with("job_type", job_type)
         .with("limit", MAX_SAMPLES.to_string())
@@ -168,7 +171,10 @@ impl History {
                 .ok_or(NoAnswer)?;
             sent = answer.sent;
             match answer.result {
-                Err(ApiError::Throttled { .. }) => Err(NoAnswer),
+                Err(ApiError {
+                    kind: ErrorKind::Throttled { .. },
+                    ..
+                }) => Err(NoAnswer),
                 Err(_) => Ok(None),
                 Ok(body) => Ok(model::parse_page(&body.bytes)
                     .ok()

@@ -4,6 +4,7 @@
 pub mod fetch;
 pub mod gate;
 pub mod history;
+pub mod observe;
 pub mod rate;
 pub mod schedule;
 mod wait;
@@ -17,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::exit;
 use crate::report::model::{Outcome, RunReport, SCHEMA_VERSION, WaitReport};
-use crate::spec::Spec;
+use crate::spec::{Spec, Wait};
 
 pub use gate::Gate;
 pub use wait::{capture_outputs, summarize};
@@ -77,8 +78,9 @@ pub enum Event {
     },
 }
 
-/// A finished wait's outcome and captured outputs, for the waits after it.
-type Finished = (Outcome, BTreeMap<String, String>);
+/// A settled wait's outcome and captured outputs, for the waits after it
+/// (named apart from [`Event::Finished`], the live view's news of it).
+type Settled = (Outcome, BTreeMap<String, String>);
 
 /// Run-wide settings that do not come from the spec.
 #[derive(Debug, Clone)]
@@ -294,104 +296,39 @@ pub fn start(
     events: mpsc::UnboundedSender<Event>,
 ) -> (Run, impl Future<Output = ()>) {
     let run_start = Instant::now();
-    let deadline = options
-        .deadline
-        .or(spec.deadline)
-        .map(|d| later(run_start, d));
-    let fail_fast = options.fail_fast.unwrap_or(spec.fail_fast);
     let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
     let reports: Vec<Arc<Mutex<WaitReport>>> = spec
         .waits
         .iter()
         .map(|w| Arc::new(Mutex::new(initial_report(w))))
         .collect();
-    // Each wait publishes its outcome and outputs for the waits after it.
-    let mut done: BTreeMap<String, watch::Sender<Option<Finished>>> = BTreeMap::new();
-    for w in &spec.waits {
-        done.insert(w.name.clone(), watch::channel(None).0);
-    }
-    let done = Arc::new(done);
-    let history = Arc::new(history::History::default());
+    let shared = Shared {
+        gate,
+        history: Arc::new(history::History::default()),
+        events,
+        stop_rx,
+        stop_tx,
+        // Each wait publishes its outcome and outputs for the waits after it.
+        done: Arc::new(
+            spec.waits
+                .iter()
+                .map(|w| (w.name.clone(), watch::channel(None).0))
+                .collect(),
+        ),
+        run_start,
+        deadline: options
+            .deadline
+            .or(spec.deadline)
+            .map(|d| later(run_start, d)),
+        fail_fast: options.fail_fast.unwrap_or(spec.fail_fast),
+        responses: options.responses,
+    };
     let mut tasks = tokio::task::JoinSet::new();
     let mut task_wait = std::collections::HashMap::new();
     for (index, w) in spec.waits.iter().enumerate() {
-        let w = w.clone();
-        let report = reports[index].clone();
-        let done = done.clone();
-        let gate = gate.clone();
-        let history = history.clone();
-        let events = events.clone();
-        let mut stop_rx = stop_rx.clone();
-        let stop_tx = stop_tx.clone();
         let seed = options.seed.wrapping_add(index as u64);
-        let responses = options.responses.clone();
-        let handle = tasks.spawn(async move {
-            // Wait for dependencies, collecting their outputs.
-            let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-            let mut blocked = None;
-            for dep in &w.after {
-                let mut rx = done[dep].subscribe();
-                let result = tokio::select! {
-                    r = rx.wait_for(Option::is_some) => r.ok().and_then(|v| v.clone()),
-                    _ = stop_rx.wait_for(Option::is_some) => None,
-                };
-                match result {
-                    Some((Outcome::Met, outs)) => {
-                        outputs.insert(dep.clone(), outs);
-                    }
-                    Some((outcome, _)) => {
-                        blocked = Some(format!("wait `{dep}` ended {}", outcome.as_str()));
-                        break;
-                    }
-                    None => break,
-                }
-            }
-            let stopped = stop_rx.borrow().clone();
-            if let Some(stop) = stopped {
-                conclude(&report, &events, Outcome::Cancelled, stop.reason());
-            } else if let Some(why) = blocked {
-                conclude(
-                    &report,
-                    &events,
-                    Outcome::Skipped,
-                    format!("skipped: {why}"),
-                );
-            } else {
-                let lookup =
-                    |wait: &str, key: &str| outputs.get(wait).and_then(|o| o.get(key)).cloned();
-                match fetch::plan(&w, &lookup) {
-                    Ok(plan) => {
-                        #[cfg(debug_assertions)]
-                        debug_panic(&format!("wait:{}", w.name));
-                        let cx = wait::Context {
-                            gate,
-                            history,
-                            run_start,
-                            global_deadline: deadline,
-                            stop: stop_rx.clone(),
-                            events: events.clone(),
-                            seed,
-                            responses: responses.clone(),
-                        };
-                        wait::run(&w, plan, cx, report.clone()).await;
-                    }
-                    Err(why) => conclude(&report, &events, Outcome::Failed, why),
-                }
-            }
-            let (outcome, outs) = {
-                let r = report.lock().unwrap_or_else(|e| e.into_inner());
-                (r.outcome, r.outputs.clone())
-            };
-            let outcome = if outcome == Outcome::Running {
-                let reason = internal_error("the wait stopped without an outcome");
-                conclude(&report, &events, Outcome::InternalError, reason);
-                Outcome::InternalError
-            } else {
-                outcome
-            };
-            finished(&done[&w.name], &stop_tx, fail_fast, &w.name, outcome, outs);
-        });
-        task_wait.insert(handle.id(), index);
+        let task = run_wait(w.clone(), seed, reports[index].clone(), shared.clone());
+        task_wait.insert(tasks.spawn(task).id(), index);
     }
     let live = Arc::new(Live {
         reports,
@@ -401,53 +338,167 @@ pub fn start(
     *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
     let run = Run {
         live: live.clone(),
-        stop: stop_tx.clone(),
+        stop: shared.stop_tx.clone(),
     };
     let names: Vec<String> = spec.waits.iter().map(|w| w.name.clone()).collect();
-    let all_done = async move {
-        #[cfg(debug_assertions)]
-        debug_panic("engine");
-        while let Some(joined) = tasks.join_next_with_id().await {
-            let Err(error) = joined else { continue };
-            // The task panicked (or was aborted): its wait never reached an
-            // outcome of its own. Say so, and release the waits after it.
-            let Some(&index) = task_wait.get(&error.id()) else {
-                continue;
-            };
-            let message = if error.is_panic() {
-                format!("panic: {}", panic_message(&*error.into_panic()))
-            } else {
-                "its task was cancelled".to_owned()
-            };
-            let report = &live.reports[index];
-            conclude(
-                report,
-                &events,
-                Outcome::InternalError,
-                internal_error(&message),
-            );
-            let name = &names[index];
-            finished(
-                &done[name],
-                &stop_tx,
-                fail_fast,
-                name,
-                Outcome::InternalError,
-                BTreeMap::new(),
-            );
+    let all_done = settle(tasks, task_wait, live, names, shared);
+    (run, all_done)
+}
+
+/// What every wait of a run shares.
+#[derive(Clone)]
+struct Shared {
+    gate: Arc<Gate>,
+    /// Past durations per job type.
+    history: Arc<history::History>,
+    events: mpsc::UnboundedSender<Event>,
+    stop_rx: watch::Receiver<Option<Stop>>,
+    stop_tx: watch::Sender<Option<Stop>>,
+    /// Where each wait publishes its end, by name.
+    done: Arc<BTreeMap<String, watch::Sender<Option<Settled>>>>,
+    run_start: Instant,
+    /// The run's global deadline, if any.
+    deadline: Option<Instant>,
+    fail_fast: bool,
+    responses: Option<Arc<crate::report::responses::Responses>>,
+}
+
+/// One wait's task: waits for the waits it comes after, runs (or skips or
+/// cancels) it, and publishes its end.
+async fn run_wait(w: Wait, seed: u64, report: Arc<Mutex<WaitReport>>, mut shared: Shared) {
+    let events = &shared.events;
+    match after(&w, &mut shared.stop_rx, &shared.done).await {
+        After::Stopped(stop) => conclude(&report, events, Outcome::Cancelled, stop.reason()),
+        After::Blocked(why) => {
+            conclude(&report, events, Outcome::Skipped, format!("skipped: {why}"));
         }
-        // Every task has ended: a wait still without an outcome is a bug,
-        // never a pass.
-        for report in &live.reports {
-            let running =
-                report.lock().unwrap_or_else(|e| e.into_inner()).outcome == Outcome::Running;
-            if running {
-                let reason = internal_error("the wait ended without an outcome");
-                conclude(report, &events, Outcome::InternalError, reason);
+        After::Ready(outputs) => {
+            let lookup =
+                |wait: &str, key: &str| outputs.get(wait).and_then(|o| o.get(key)).cloned();
+            match fetch::plan(&w, &lookup) {
+                Ok(plan) => {
+                    #[cfg(debug_assertions)]
+                    debug_panic(&format!("wait:{}", w.name));
+                    let cx = wait::Context {
+                        gate: shared.gate.clone(),
+                        history: shared.history.clone(),
+                        run_start: shared.run_start,
+                        global_deadline: shared.deadline,
+                        stop: shared.stop_rx.clone(),
+                        events: events.clone(),
+                        seed,
+                        responses: shared.responses.clone(),
+                    };
+                    wait::run(&w, plan, cx, report.clone()).await;
+                }
+                Err(why) => conclude(&report, events, Outcome::Failed, why),
             }
         }
+    }
+    let (outcome, outs) = {
+        let r = report.lock().unwrap_or_else(|e| e.into_inner());
+        (r.outcome, r.outputs.clone())
     };
-    (run, all_done)
+    let outcome = if outcome == Outcome::Running {
+        let reason = internal_error("the wait stopped without an outcome");
+        conclude(&report, events, Outcome::InternalError, reason);
+        Outcome::InternalError
+    } else {
+        outcome
+    };
+    finished(&shared, &w.name, outcome, outs);
+}
+
+/// Where the waits a wait comes after leave it.
+enum After {
+    /// Every one was met: their outputs, by wait.
+    Ready(BTreeMap<String, BTreeMap<String, String>>),
+    /// One was not, as said.
+    Blocked(String),
+    /// The run is stopping.
+    Stopped(Stop),
+}
+
+/// Waits for the waits `w` comes after, collecting their outputs.
+async fn after(
+    w: &Wait,
+    stop: &mut watch::Receiver<Option<Stop>>,
+    done: &BTreeMap<String, watch::Sender<Option<Settled>>>,
+) -> After {
+    let mut outputs = BTreeMap::new();
+    let mut blocked = None;
+    for dep in &w.after {
+        let mut rx = done[dep].subscribe();
+        let result = tokio::select! {
+            r = rx.wait_for(Option::is_some) => r.ok().and_then(|v| v.clone()),
+            _ = stop.wait_for(Option::is_some) => None,
+        };
+        match result {
+            Some((Outcome::Met, outs)) => {
+                outputs.insert(dep.clone(), outs);
+            }
+            Some((outcome, _)) => {
+                blocked = Some(format!("wait `{dep}` ended {}", outcome.as_str()));
+                break;
+            }
+            None => break,
+        }
+    }
+    // A stop wins over a blocked dependency: the run is ending anyway.
+    let stopped = stop.borrow().clone();
+    match (stopped, blocked) {
+        (Some(stop), _) => After::Stopped(stop),
+        (None, Some(why)) => After::Blocked(why),
+        (None, None) => After::Ready(outputs),
+    }
+}
+
+/// Joins every wait's task: a task that panicked (or was cancelled) ends
+/// its wait `internal_error` and releases the waits after it.
+async fn settle(
+    mut tasks: tokio::task::JoinSet<()>,
+    task_wait: std::collections::HashMap<tokio::task::Id, usize>,
+    live: Arc<Live>,
+    names: Vec<String>,
+    shared: Shared,
+) {
+    #[cfg(debug_assertions)]
+    debug_panic("engine");
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let Err(error) = joined else { continue };
+        // The task panicked (or was aborted): its wait never reached an
+        // outcome of its own. Say so, and release the waits after it.
+        let Some(&index) = task_wait.get(&error.id()) else {
+            continue;
+        };
+        let message = if error.is_panic() {
+            format!("panic: {}", panic_message(&*error.into_panic()))
+        } else {
+            "its task was cancelled".to_owned()
+        };
+        let report = &live.reports[index];
+        conclude(
+            report,
+            &shared.events,
+            Outcome::InternalError,
+            internal_error(&message),
+        );
+        finished(
+            &shared,
+            &names[index],
+            Outcome::InternalError,
+            BTreeMap::new(),
+        );
+    }
+    // Every task has ended: a wait still without an outcome is a bug,
+    // never a pass.
+    for report in &live.reports {
+        let running = report.lock().unwrap_or_else(|e| e.into_inner()).outcome == Outcome::Running;
+        if running {
+            let reason = internal_error("the wait ended without an outcome");
+            conclude(report, &shared.events, Outcome::InternalError, reason);
+        }
+    }
 }
 
 /// Ends a wait outside its polling loop: records the outcome and tells the
@@ -473,19 +524,9 @@ fn conclude(
 
 /// Publishes a wait's end to the waits after it, and stops the run when it
 /// failed and the run is fail-fast.
-fn finished(
-    done: &watch::Sender<Option<Finished>>,
-    stop: &watch::Sender<Option<Stop>>,
-    fail_fast: bool,
-    name: &str,
-    outcome: Outcome,
-    outputs: BTreeMap<String, String>,
-) {
-    let failed = outcome
-        .own_exit_code()
-        .is_some_and(|code| code != exit::SUCCESS);
-    if fail_fast && failed {
-        stop.send_if_modified(|s| {
+fn finished(shared: &Shared, name: &str, outcome: Outcome, outputs: BTreeMap<String, String>) {
+    if shared.fail_fast && crate::report::words::is_problem(outcome) {
+        shared.stop_tx.send_if_modified(|s| {
             if s.is_none() {
                 *s = Some(Stop::FailFast {
                     wait: name.to_owned(),
@@ -496,7 +537,7 @@ fn finished(
             }
         });
     }
-    done.send_replace(Some((outcome, outputs)));
+    shared.done[name].send_replace(Some((outcome, outputs)));
 }
 
 /// A deliberate panic, in debug builds only, to test that a crash can never
@@ -509,7 +550,7 @@ fn debug_panic(point: &str) {
     }
 }
 
-fn initial_report(w: &crate::spec::Wait) -> WaitReport {
+fn initial_report(w: &Wait) -> WaitReport {
     WaitReport {
         name: w.name.clone(),
         kind: w.target.kind().to_owned(),
@@ -529,6 +570,7 @@ fn initial_report(w: &crate::spec::Wait) -> WaitReport {
         last_error: None,
         history: Vec::new(),
         estimate: None,
+        declared_at: crate::report::model::Declared::at(&w.span),
     }
 }
 
@@ -551,19 +593,7 @@ mod tests {
         );
     }
 
-    const ALL: [Outcome; 11] = [
-        Outcome::Met,
-        Outcome::Failed,
-        Outcome::UnexpectedState,
-        Outcome::TimedOut,
-        Outcome::NotFound,
-        Outcome::AuthError,
-        Outcome::ApiError,
-        Outcome::Skipped,
-        Outcome::Cancelled,
-        Outcome::Running,
-        Outcome::InternalError,
-    ];
+    const ALL: [Outcome; 11] = Outcome::ALL;
 
     fn stop() -> impl Strategy<Value = Option<Stop>> {
         prop_oneof![

@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::api::Status;
-use crate::api::client::{ApiError, Body};
+use crate::api::client::{ApiError, Body, ErrorKind};
 use crate::api::model::{self, Item, Malformed, Observation, Page, Source};
 use crate::api::request::ApiRequest;
 use crate::condition::{Verdict, judge};
@@ -434,12 +434,7 @@ fn inconsistent(m: Malformed) -> String {
 
 /// The error of a poll whose answers each were fine but do not fit together.
 fn unanswerable(message: String) -> ApiError {
-    ApiError::Transient {
-        status: 0,
-        code: None,
-        message,
-        request_id: None,
-    }
+    ApiError::new(ErrorKind::Transient, message)
 }
 
 #[cfg(test)]

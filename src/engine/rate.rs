@@ -1,13 +1,19 @@
 //! How a run stays inside the API's quota, as pure decisions the gate
-//! applies: what a throttling answer says ([`Throttle::parse`]), the request
-//! rate after throttles and successes ([`RateController`]), and whether one
-//! more retry may be spent ([`RetryBudget`]).
+//! applies: what a throttling answer says ([`Throttle::parse`]) and which
+//! requests it concerns ([`Scope`]), the request rate after throttles and
+//! successes ([`RateController`]) per API and for the whole process
+//! ([`Rates`]), whether one more retry may be spent ([`RetryBudget`]), and
+//! whether a throttle makes waiting pointless ([`hard_stop`]).
 //!
 //! Every pipeline using one account shares the gateway's per-user limit, so
 //! a throttle is evidence that the whole fleet is too fast: the rate drops
 //! multiplicatively and climbs back slowly (AIMD, as TCP and the AWS SDKs'
 //! adaptive mode), instead of pausing every wait and returning to full speed.
+//! The gateway counts its per-user policy per API, so a throttle naming it
+//! slows only the API that was throttled; a throttle naming a broader policy
+//! (per IP) or none slows every API.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What one throttling answer says about the quota behind it.
@@ -71,6 +77,45 @@ impl Throttle {
         }
     }
 
+    /// Which requests the throttle concerns. The gateway's `user` (and
+    /// `app`, `api`) policies are bound to each API ("200 requests per
+    /// minute per API"); anything else, unnamed included, may count every
+    /// request of the account or address, so it slows them all.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Throttle::Policy {
+                dimension: Some(d), ..
+            } if matches!(d.as_str(), "user" | "app" | "api") => Scope::Api,
+            _ => Scope::All,
+        }
+    }
+
+    /// The throttle as the gateway would word it, rebuilt from what was
+    /// parsed (so `parse(canonical())` gives it back), never the server's
+    /// own text.
+    pub fn canonical(&self) -> String {
+        match self {
+            Throttle::Daily => "daily quota exhausted".to_owned(),
+            Throttle::Policy {
+                dimension,
+                limit,
+                window,
+            } => {
+                let mut out = match dimension {
+                    Some(d) => format!("policy {d} over ratelimit"),
+                    None => "over ratelimit".to_owned(),
+                };
+                if let Some(limit) = limit {
+                    out.push_str(&format!(",limit:{limit}"));
+                }
+                if let Some(window) = window {
+                    out.push_str(&format!(",time:{} second", window.as_secs()));
+                }
+                out
+            }
+        }
+    }
+
     /// How the report names the quota.
     pub fn describe(&self) -> String {
         match self {
@@ -85,13 +130,105 @@ impl Throttle {
                     None => "a rate limit".to_owned(),
                 };
                 if let (Some(limit), Some(window)) = (limit, window) {
+                    let requests = if *limit == 1 { "request" } else { "requests" };
                     out.push_str(&format!(
-                        " ({limit} requests per {})",
+                        " ({limit} {requests} per {})",
                         crate::spec::duration::format(*window)
                     ));
                 }
                 out
             }
+        }
+    }
+}
+
+/// Which requests a throttle slows (see [`Throttle::scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only the API that was throttled.
+    Api,
+    /// Every API.
+    All,
+}
+
+/// A throttle that makes waiting until the deadline pointless: the quota
+/// cannot reset before it, so the wait ends at once instead of sitting to
+/// its timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HardStop {
+    /// The quota, as parsed ([`Throttle::describe`]).
+    pub quota: String,
+    pub why: StopWhy,
+}
+
+/// Why a [`HardStop`] is certain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StopWhy {
+    /// The daily quota is spent: it resets the next day.
+    Daily,
+    /// The server asked for no request for `after`, more than the `left`
+    /// before the deadline.
+    RetryAfter { after: Duration, left: Duration },
+    /// A policy over a `window` of a day or more, longer than the `left`
+    /// before the deadline: its allowance is spent for that window.
+    Window { window: Duration, left: Duration },
+}
+
+/// Windows this long or longer are quotas rather than rates: once one is
+/// throttled, its allowance is gone for the window (the gateway does not say
+/// where in the window it is, so a shorter window may reset at any moment).
+pub const QUOTA_WINDOW: Duration = Duration::from_secs(86_400);
+
+/// Whether `throttle` (with the server's `retry_after`, if any) ends a wait
+/// that has `left` before its deadline: only when its quota certainly does
+/// not reset before the deadline.
+pub fn hard_stop(
+    throttle: &Throttle,
+    retry_after: Option<Duration>,
+    left: Duration,
+) -> Option<HardStop> {
+    let why = match (throttle, retry_after) {
+        (Throttle::Daily, _) => StopWhy::Daily,
+        (_, Some(after)) if after > left => StopWhy::RetryAfter { after, left },
+        (
+            Throttle::Policy {
+                window: Some(window),
+                ..
+            },
+            _,
+        ) if *window >= QUOTA_WINDOW && *window > left => StopWhy::Window {
+            window: *window,
+            left,
+        },
+        _ => return None,
+    };
+    Some(HardStop {
+        quota: throttle.describe(),
+        why,
+    })
+}
+
+impl HardStop {
+    /// Why the wait ends, for its report: the quota and when it resets.
+    pub fn reason(&self) -> String {
+        let format = crate::spec::duration::format;
+        let quota = &self.quota;
+        match self.why {
+            StopWhy::Daily => format!(
+                "{quota} is exhausted: not retried, it resets only the next day; wait for the reset or raise the account's quota"
+            ),
+            StopWhy::RetryAfter { after, left } => format!(
+                "{quota} was reached and the server asks for no request for {}, longer than the {} left before the deadline: not retried, it resets in {}; run again after that, lower the rate (`--max-rps`) or raise the quota",
+                format(after),
+                format(left),
+                format(after)
+            ),
+            StopWhy::Window { window, left } => format!(
+                "{quota} is exhausted for its window of {}, longer than the {} left before the deadline: not retried, it resets within {}; wait for the reset or raise the quota",
+                format(window),
+                format(left),
+                format(window)
+            ),
         }
     }
 }
@@ -176,6 +313,65 @@ impl RateController {
     /// An answer that was not throttled: climb back towards the ceiling.
     pub fn succeeded(&mut self) {
         self.rate = (self.rate + self.ceiling * Self::RECOVERY).min(self.ceiling);
+    }
+}
+
+/// The rates of one run: one controller per API (the gateway's per-user
+/// policy counts each API on its own) under one for the whole process
+/// (`--max-rps`, which also bounds each API). A request waits for both. A
+/// throttle of one API's policy slows that API; a broader one (or one naming
+/// no policy) slows the process, so every API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rates {
+    cap: f64,
+    process: RateController,
+    apis: HashMap<String, RateController>,
+}
+
+impl Rates {
+    /// Every API and the process together at most `cap` per second.
+    pub fn new(cap: f64) -> Self {
+        Rates {
+            cap,
+            process: RateController::new(cap),
+            apis: HashMap::new(),
+        }
+    }
+
+    /// The rate `api` may be sent at now (before the process cap).
+    pub fn api(&self, api: &str) -> f64 {
+        self.apis.get(api).map_or_else(
+            || RateController::new(self.cap).rate(),
+            RateController::rate,
+        )
+    }
+
+    /// The rate of all requests together.
+    pub fn process(&self) -> f64 {
+        self.process.rate()
+    }
+
+    /// A throttled answer from `api`: slows what the throttle concerns, and
+    /// says what that is.
+    pub fn throttled(&mut self, api: &str, throttle: &Throttle) -> Scope {
+        let scope = throttle.scope();
+        match scope {
+            Scope::Api => self
+                .apis
+                .entry(api.to_owned())
+                .or_insert_with(|| RateController::new(self.cap))
+                .throttled(throttle),
+            Scope::All => self.process.throttled(throttle),
+        }
+        scope
+    }
+
+    /// An answer from `api` that was not throttled.
+    pub fn succeeded(&mut self, api: &str) {
+        if let Some(c) = self.apis.get_mut(api) {
+            c.succeeded();
+        }
+        self.process.succeeded();
     }
 }
 
@@ -332,6 +528,125 @@ mod tests {
         assert!((c.ceiling() - 3.5).abs() < 1e-9);
         // Nor do absurd rates.
         assert_eq!(RateController::new(f64::NAN).rate(), RateController::FLOOR);
+    }
+
+    #[test]
+    fn a_policy_per_api_slows_that_api_and_a_broader_one_slows_all() {
+        let mut r = Rates::new(2.0);
+        let per_user = Throttle::parse(
+            "The throttling threshold has been reached: policy user over ratelimit,limit:60,time:1 minute",
+        );
+        let per_ip = Throttle::parse("policy ip over ratelimit,limit:1000,time:1 second");
+        let unnamed = Throttle::parse("Too Many Requests");
+        // (api throttled, throttle) in, (ListImageJobs, ShowJob, process) out.
+        let steps: [(&str, &Throttle, [f64; 3]); 4] = [
+            // 60/min: ListImageJobs capped at 0.7 of 1/s, ShowJob untouched.
+            ("ListImageJobs", &per_user, [0.7, 2.0, 2.0]),
+            ("ListImageJobs", &per_user, [0.49, 2.0, 2.0]),
+            // A per-IP policy slows the process, so both APIs (its
+            // ceiling, 700/s, is above the cap and changes nothing).
+            ("ShowJob", &per_ip, [0.49, 2.0, 1.4]),
+            // So does a throttle naming no policy, whichever API it hit.
+            ("ListImageJobs", &unnamed, [0.49, 2.0, 0.98]),
+        ];
+        for (api, throttle, [list, show, process]) in steps {
+            r.throttled(api, throttle);
+            let got = [r.api("ListImageJobs"), r.api("ShowJob"), r.process()];
+            for (g, want) in got.iter().zip([list, show, process]) {
+                assert!(
+                    (g - want).abs() < 1e-9,
+                    "after {throttle:?} on {api}: {got:?}"
+                );
+            }
+        }
+        // Answers from ShowJob let the process recover, not ListImageJobs.
+        for _ in 0..100 {
+            r.succeeded("ShowJob");
+        }
+        assert_eq!((r.api("ShowJob"), r.process()), (2.0, 2.0));
+        assert!((r.api("ListImageJobs") - 0.49).abs() < 1e-9);
+        // ListImageJobs climbs back, but never above its policy's 0.7.
+        for _ in 0..100 {
+            r.succeeded("ListImageJobs");
+        }
+        assert!((r.api("ListImageJobs") - 0.7).abs() < 1e-9);
+        assert_eq!(per_user.scope(), Scope::Api);
+        assert_eq!(Throttle::Daily.scope(), Scope::All);
+        assert_eq!(
+            Throttle::parse("policy domain over ratelimit").scope(),
+            Scope::All
+        );
+    }
+
+    #[test]
+    fn the_canonical_wording_reads_back_the_same() {
+        for t in [
+            Throttle::Daily,
+            policy("user", 200, 300),
+            policy("ip", 5, 1),
+            policy("user", 10, 86_400),
+            Throttle::parse("Too Many Requests"),
+            Throttle::parse("policy api over ratelimit"),
+            Throttle::parse("over ratelimit,time:1 hour"),
+        ] {
+            assert_eq!(Throttle::parse(&t.canonical()), t, "{}", t.canonical());
+        }
+    }
+
+    #[test]
+    fn only_a_quota_that_cannot_reset_before_the_deadline_stops() {
+        let s = Duration::from_secs;
+        let unnamed = Throttle::parse("Too Many Requests");
+        // Retry-After: past the deadline stops, within it does not.
+        let stop = hard_stop(&unnamed, Some(s(3600)), s(30)).unwrap();
+        assert_eq!(
+            stop.why,
+            StopWhy::RetryAfter {
+                after: s(3600),
+                left: s(30)
+            }
+        );
+        let reason = stop.reason();
+        assert!(reason.contains("a rate limit"), "{reason}");
+        assert!(reason.contains("resets in 1h"), "{reason}");
+        assert_eq!(hard_stop(&unnamed, Some(s(30)), s(30)), None);
+        assert_eq!(hard_stop(&unnamed, Some(s(3)), s(30)), None);
+        assert_eq!(hard_stop(&unnamed, None, Duration::ZERO), None);
+        // The daily quota always stops.
+        let daily = hard_stop(&Throttle::Daily, None, s(7 * 86_400)).unwrap();
+        assert_eq!(daily.why, StopWhy::Daily);
+        assert!(daily.reason().contains("the daily quota is exhausted"));
+        assert!(daily.reason().contains("resets only the next day"));
+        // A day's window stops a wait with less than a day left.
+        let day = policy("user", 10_000, 86_400);
+        let stop = hard_stop(&day, None, s(600)).unwrap();
+        assert!(
+            stop.reason()
+                .contains("per-user rate limit (10000 requests per"),
+            "{}",
+            stop.reason()
+        );
+        assert!(
+            stop.reason().contains("resets within 24h"),
+            "{}",
+            stop.reason()
+        );
+        assert_eq!(hard_stop(&day, None, s(2 * 86_400)), None);
+        // Shorter windows may reset at any moment: not a stop.
+        for short in [
+            policy("user", 200, 300),
+            policy("ip", 5, 1),
+            policy("user", 1, 3600),
+        ] {
+            assert_eq!(hard_stop(&short, None, Duration::ZERO), None, "{short:?}");
+        }
+        // What the server wrote is never repeated, only what was parsed.
+        let hostile = Throttle::parse("Daily quota exhausted <script>secret-token</script>");
+        let reason = hard_stop(&hostile, None, s(1)).unwrap().reason();
+        assert!(
+            !reason.contains("secret") && !reason.contains('<'),
+            "{reason}"
+        );
     }
 
     #[test]

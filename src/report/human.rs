@@ -10,12 +10,13 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::model::{ApiErrorInfo, Outcome, RunReport, WaitReport};
+use super::words::{is_problem, label, mark};
 use crate::api::model::Item;
 use crate::spec::duration;
 
 /// How many failing items are listed per wait before "… and N more"; the
 /// JSON report has all of them.
-pub const MAX_ITEMS: usize = 5;
+pub(crate) const MAX_ITEMS: usize = 5;
 
 /// Below this many columns for the reason, wrapping would make a narrow
 /// ribbon of text that is harder to read than one long line.
@@ -23,7 +24,7 @@ const MIN_WRAP: usize = 24;
 
 /// How to render the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
+pub(crate) struct Style {
     /// Whether to use ANSI colours.
     pub color: bool,
     /// The terminal's width in columns; long lines are wrapped to it.
@@ -39,44 +40,12 @@ impl Default for Style {
     }
 }
 
-/// An outcome in words, for people (`timed out` rather than `timed_out`).
-pub fn label(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "met",
-        Outcome::Failed => "failed",
-        Outcome::UnexpectedState => "unexpected state",
-        Outcome::TimedOut => "timed out",
-        Outcome::NotFound => "not found",
-        Outcome::AuthError => "auth error",
-        Outcome::ApiError => "API error",
-        Outcome::Skipped => "skipped",
-        Outcome::Cancelled => "cancelled",
-        Outcome::Running => "running",
-        Outcome::InternalError => "internal error",
-    }
-}
-
-/// A one-character mark for an outcome. All are narrow (one column) so the
-/// columns line up in any terminal.
-pub fn symbol(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Met => "✔",
-        Outcome::Failed | Outcome::UnexpectedState | Outcome::NotFound => "✘",
-        Outcome::TimedOut => "⧗",
-        Outcome::AuthError | Outcome::ApiError => "⚠",
-        Outcome::Skipped => "↷",
-        Outcome::Cancelled => "⊘",
-        Outcome::Running => "…",
-        Outcome::InternalError => "‼",
-    }
-}
-
 /// Text made safe to print: control characters (escape sequences, bells,
 /// carriage returns) become U+FFFD and tabs spaces, so that text cannot
 /// move the cursor, recolour or clear a terminal or a CI log. Line breaks
 /// are kept. Reports are already redacted ([`crate::redact`]); this keeps
 /// the renderer safe on its own too.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\n') {
         return text.into();
     }
@@ -92,22 +61,13 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The elapsed time of a wait as people write it (`12m4s`, `1.5s`).
-pub fn elapsed(ms: u64) -> String {
+pub(crate) fn elapsed(ms: u64) -> String {
     duration::format(Duration::from_millis(ms))
-}
-
-/// Whether the outcome means the gate did not pass because of this wait,
-/// as opposed to a wait that passed or never got to run.
-pub(crate) fn is_problem(outcome: Outcome) -> bool {
-    !matches!(
-        outcome,
-        Outcome::Met | Outcome::Skipped | Outcome::Cancelled | Outcome::Running
-    )
 }
 
 /// One item in words: id, job type, status, error and resource, in the
 /// order a person scans them.
-pub fn describe_item(item: &Item) -> String {
+pub(crate) fn describe_item(item: &Item) -> String {
     let mut out = item.id.clone();
     if let Some(job_type) = &item.job_type {
         let _ = write!(out, " {job_type}");
@@ -144,7 +104,7 @@ pub fn describe_item(item: &Item) -> String {
 }
 
 /// The last API error in words, with everything Huawei support asks for.
-pub fn describe_error(error: &ApiErrorInfo) -> String {
+pub(crate) fn describe_error(error: &ApiErrorInfo) -> String {
     let mut out = String::new();
     if let Some(status) = error.http_status {
         let _ = write!(out, "HTTP {status} ");
@@ -160,7 +120,7 @@ pub fn describe_error(error: &ApiErrorInfo) -> String {
 }
 
 /// Counts of waits per outcome in words, e.g. `2 met, 1 failed`.
-pub fn tally(report: &RunReport) -> String {
+pub(crate) fn tally(report: &RunReport) -> String {
     const ORDER: [Outcome; 11] = [
         Outcome::Met,
         Outcome::InternalError,
@@ -190,7 +150,7 @@ pub fn tally(report: &RunReport) -> String {
 /// Renders the summary: one line per wait, the failing items and last API
 /// error under each wait that did not pass, and a final line with the
 /// overall outcome and exit code. Every line ends with a newline.
-pub fn render(report: &RunReport, style: Style) -> String {
+pub(crate) fn render(report: &RunReport, style: Style) -> String {
     let paint = Painter(style.color);
     let name_width = report
         .waits
@@ -219,7 +179,7 @@ pub fn render(report: &RunReport, style: Style) -> String {
         let _ = write!(
             out,
             "{} {}  {}  {:>duration_width$}  ",
-            paint.apply(symbol(wait.outcome), color),
+            paint.apply(mark(wait.outcome), color),
             paint.apply(&format!("{:<name_width$}", wait.name), BOLD),
             paint.apply(&format!("{:<outcome_width$}", label(wait.outcome)), color),
             took,
@@ -235,9 +195,9 @@ pub fn render(report: &RunReport, style: Style) -> String {
         None => label(report.outcome).to_owned(),
     };
     let mark = if report.interrupted_by.is_some() {
-        symbol(Outcome::Cancelled)
+        mark(Outcome::Cancelled)
     } else {
-        symbol(report.outcome)
+        mark(report.outcome)
     };
     let color = if report.exit_code == crate::exit::SUCCESS {
         GREEN

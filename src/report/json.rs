@@ -1,4 +1,4 @@
-//! The JSON report, and the one way every file output reaches the disk.
+//! The JSON report.
 //!
 //! The JSON report is the machine-readable contract: its shape is described by
 //! `docs/report.schema.json` and versioned by [`SCHEMA_VERSION`]; the tests
@@ -6,10 +6,10 @@
 //!
 //! [`SCHEMA_VERSION`]: super::model::SCHEMA_VERSION
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
+use super::file::write_atomic;
 use super::model::RunReport;
 
 /// Serialises the report as pretty-printed JSON with a final newline.
@@ -17,69 +17,16 @@ use super::model::RunReport;
 /// Fails only if a value cannot be represented in JSON, which the report's
 /// types rule out; the `Result` is kept so that a future field cannot turn
 /// into a panic.
-pub fn to_json(report: &RunReport) -> serde_json::Result<String> {
+pub(crate) fn to_json(report: &RunReport) -> serde_json::Result<String> {
     let mut text = serde_json::to_string_pretty(report)?;
     text.push('\n');
     Ok(text)
 }
 
 /// Writes the JSON report to `path` atomically (see [`write_atomic`]).
-pub fn write(report: &RunReport, path: &Path) -> io::Result<()> {
+pub(crate) fn write(report: &RunReport, path: &Path) -> io::Result<()> {
     let text = to_json(report).map_err(io::Error::other)?;
     write_atomic(path, text.as_bytes())
-}
-
-/// Replaces `path` with `bytes` so that readers see either the old file or the
-/// complete new one, never a half-written report (a CI step may read the
-/// report while a re-run writes it, or the run may be killed mid-write).
-///
-/// Missing parent directories are created. The bytes go to a uniquely named
-/// temporary file in the same directory (a rename is only atomic within one
-/// file system), are flushed to disk, and the file is then renamed over
-/// `path`. On any error the temporary file is removed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let file_name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("`{}` does not name a file", path.display()),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir)?;
-    let (temp, mut file) = create_temp(&dir, &file_name.to_string_lossy())?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&temp, path)
-        });
-    if written.is_err() {
-        // Best effort: the original error is the one worth reporting.
-        let _ = fs::remove_file(&temp);
-    }
-    written
-}
-
-/// Creates a new temporary file next to the target. `create_new` guarantees
-/// that two concurrent writers never share a temporary file.
-fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, fs::File)> {
-    let mut attempts = 0;
-    loop {
-        let temp = dir.join(format!(
-            ".{name}.{}.{:08x}.tmp",
-            std::process::id(),
-            fastrand::u32(..)
-        ));
-        match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => return Ok((temp, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Sample reports shared by the tests of every format, so that each format is
@@ -100,7 +47,7 @@ pub(crate) mod samples {
             spec: "gates/release.yaml".into(),
             started_at: "2025-03-04T10:00:00Z".into(),
             ended_at: "2025-03-04T10:12:04Z".into(),
-            exit_code: outcome.exit_code(),
+            exit_code: crate::exit::combine([outcome.own_exit_code()]),
             outcome,
             interrupted_by: None,
             waits,
@@ -138,6 +85,7 @@ pub(crate) mod samples {
                 },
             ],
             estimate: None,
+            declared_at: None,
         }
     }
 
@@ -180,7 +128,7 @@ pub(crate) mod samples {
     }
 
     /// Every wait met its condition; one captured outputs.
-    pub fn met() -> RunReport {
+    pub(crate) fn met() -> RunReport {
         let mut image = wait(
             "golden-image",
             "image_job",
@@ -229,7 +177,7 @@ pub(crate) mod samples {
     }
 
     /// A list wait failed with more blamed items than any format lists.
-    pub fn failed() -> RunReport {
+    pub(crate) fn failed() -> RunReport {
         let mut servers = wait(
             "app-servers",
             "app_server_sub_jobs",
@@ -252,7 +200,7 @@ pub(crate) mod samples {
     }
 
     /// The only wait ran out of time.
-    pub fn timed_out() -> RunReport {
+    pub(crate) fn timed_out() -> RunReport {
         let mut image = wait(
             "golden-image",
             "image_job",
@@ -272,7 +220,7 @@ pub(crate) mod samples {
     }
 
     /// Credentials were rejected: the gate could not check anything.
-    pub fn auth_error() -> RunReport {
+    pub(crate) fn auth_error() -> RunReport {
         let mut image = wait(
             "golden-image",
             "image_job",
@@ -290,7 +238,7 @@ pub(crate) mod samples {
     }
 
     /// The run was interrupted: one wait was cancelled, one never started.
-    pub fn cancelled() -> RunReport {
+    pub(crate) fn cancelled() -> RunReport {
         let image = wait(
             "golden-image",
             "image_job",
@@ -315,7 +263,7 @@ pub(crate) mod samples {
     }
 
     /// Waits that ended every way at once, with text that needs escaping.
-    pub fn mixed() -> RunReport {
+    pub(crate) fn mixed() -> RunReport {
         let mut met = self::met().waits.remove(0);
         met.outputs.insert(
             "note".into(),
@@ -357,7 +305,7 @@ pub(crate) mod samples {
     }
 
     /// Every sample, named, for tests that check all of them.
-    pub fn all() -> Vec<(&'static str, RunReport)> {
+    pub(crate) fn all() -> Vec<(&'static str, RunReport)> {
         vec![
             ("met", met()),
             ("failed", failed()),
@@ -430,46 +378,11 @@ mod tests {
     }
 
     #[test]
-    fn write_atomic_creates_parents_and_replaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a/b/report.json");
-        write_atomic(&path, b"first").unwrap();
-        write_atomic(&path, b"second").unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "second");
-        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(leftovers, vec!["report.json"], "no temporary file is left");
-    }
-
-    #[test]
-    fn write_atomic_refuses_a_path_without_a_file_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = write_atomic(&dir.path().join(".."), b"x").unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-    }
-
-    #[test]
-    fn write_atomic_fails_cleanly_when_the_target_is_a_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("taken");
-        fs::create_dir(&target).unwrap();
-        fs::write(target.join("inside"), "x").unwrap();
-        assert!(write_atomic(&target, b"x").is_err());
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec!["taken"], "the temporary file was removed");
-    }
-
-    #[test]
     fn write_serialises_the_report() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
         write(&samples::mixed(), &path).unwrap();
-        let back: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let back: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(back["outcome"], "failed");
         assert_eq!(back["waits"].as_array().unwrap().len(), 5);
     }

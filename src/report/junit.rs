@@ -16,8 +16,9 @@
 
 use std::fmt::Write as _;
 
-use super::human::{describe_error, describe_item, label};
+use super::human::{describe_error, describe_item};
 use super::model::{Outcome, RunReport, WaitReport};
+use super::words::label;
 
 /// How a wait shows up in JUnit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +40,14 @@ fn verdict(outcome: Outcome) -> Verdict {
     }
 }
 
+/// Writes the JUnit report to `path` atomically (see
+/// [`super::file::write_atomic`]).
+pub(crate) fn write(report: &RunReport, path: &std::path::Path) -> std::io::Result<()> {
+    super::file::write_atomic(path, render(report).as_bytes())
+}
+
 /// Renders the report as a JUnit XML document (UTF-8, final newline).
-pub fn render(report: &RunReport) -> String {
+pub(crate) fn render(report: &RunReport) -> String {
     let count = |v: Verdict| {
         report
             .waits
@@ -193,7 +200,7 @@ fn seconds(ms: u64) -> String {
 /// carry at all (most control characters) become U+FFFD so that one odd API
 /// message cannot make the whole file unreadable; line breaks and tabs are
 /// written as character references so attributes keep them.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -214,7 +221,7 @@ pub fn escape(text: &str) -> String {
 
 /// Escapes text for element content, where line breaks and tabs can stay as
 /// they are (so failure bodies read as text in the file too).
-pub fn escape_text(text: &str) -> String {
+pub(crate) fn escape_text(text: &str) -> String {
     escape(text).replace("&#10;", "\n").replace("&#9;", "\t")
 }
 

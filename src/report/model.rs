@@ -44,6 +44,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order they are declared.
+    #[cfg(test)]
+    pub(crate) const ALL: [Outcome; 11] = [
+        Outcome::Met,
+        Outcome::Failed,
+        Outcome::UnexpectedState,
+        Outcome::TimedOut,
+        Outcome::NotFound,
+        Outcome::AuthError,
+        Outcome::ApiError,
+        Outcome::Skipped,
+        Outcome::Cancelled,
+        Outcome::Running,
+        Outcome::InternalError,
+    ];
+
     /// The exit code this outcome asks for, per the documented table;
     /// `None` for `skipped` and `cancelled`, which follow from another
     /// wait's outcome or a signal. Only `met` asks for 0, and a wait still
@@ -61,12 +77,6 @@ impl Outcome {
         })
     }
 
-    /// The exit code of a run whose waits all ended so (see
-    /// [`crate::exit::combine`]).
-    pub fn exit_code(self) -> u8 {
-        crate::exit::combine([self.own_exit_code()])
-    }
-
     /// The snake_case name used in reports and outputs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,11 +92,6 @@ impl Outcome {
             Outcome::Running => "running",
             Outcome::InternalError => "internal_error",
         }
-    }
-
-    /// Whether the wait passed the gate.
-    pub fn is_success(self) -> bool {
-        self == Outcome::Met
     }
 }
 
@@ -201,6 +206,29 @@ pub struct WaitReport {
     /// What adaptive polling predicted the end from, if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate: Option<Estimate>,
+    /// Where the spec declares this wait, for annotations on that line.
+    /// Not in the JSON report, which names the spec file only.
+    #[serde(skip)]
+    pub declared_at: Option<Declared>,
+}
+
+/// Where a wait is declared in its spec file: the line and column of its
+/// name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declared {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Declared {
+    /// The declaration at `span`; `None` for line 0, a value that came from
+    /// elsewhere than the file.
+    pub fn at(span: &crate::spec::yaml::Span) -> Option<Declared> {
+        (span.line > 0).then_some(Declared {
+            line: span.line,
+            column: span.column,
+        })
+    }
 }
 
 /// The whole run.
@@ -251,19 +279,5 @@ impl WaitReport {
     /// headline already is the reason.
     pub fn because(&self) -> Option<&str> {
         (self.headline() != self.reason).then_some(self.reason.as_str())
-    }
-}
-
-impl RunReport {
-    /// Every captured output as `wait.key` → value, for GitHub outputs.
-    pub fn flat_outputs(&self) -> BTreeMap<String, String> {
-        self.waits
-            .iter()
-            .flat_map(|w| {
-                w.outputs
-                    .iter()
-                    .map(move |(k, v)| (format!("{}.{k}", w.name), v.clone()))
-            })
-            .collect()
     }
 }

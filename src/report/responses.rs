@@ -43,7 +43,7 @@ impl Responses {
             let document = redacted(obs.document().into_owned(), redactor);
             let text = serde_json::to_string_pretty(&document).map_err(std::io::Error::other)?;
             let path = dir.join(format!("{wait}.json"));
-            super::json::write_atomic(&path, format!("{text}\n").as_bytes())?;
+            super::file::write_atomic(&path, format!("{text}\n").as_bytes())?;
             written.push(path);
         }
         Ok(written)

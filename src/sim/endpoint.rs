@@ -1,10 +1,14 @@
 //! The served operations, their routes, and recognising them from a path
 //! (needed before routing, to count and fault requests the router never sees).
+//! Routes, names and services come from the API's table of operations.
 
 use serde::Serialize;
 
-/// An API operation, named as in the official SDKs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+use crate::api::{Operation, Service};
+
+/// An API operation, named as in the official SDKs, or a path the API does
+/// not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Endpoint {
     ShowImageJob,
     ListImageJobs,
@@ -34,42 +38,42 @@ impl Endpoint {
         Self::ListItaSubJobs,
     ];
 
-    /// The SDK operation name, used as the counter key.
-    pub fn name(self) -> &'static str {
+    /// The operation of the API's table it serves (`None`: [`Endpoint::Unknown`]).
+    pub const fn operation(self) -> Option<Operation> {
         match self {
-            Self::ShowImageJob => "ShowImageJob",
-            Self::ListImageJobs => "ListImageJobs",
-            Self::ListImageSubJobs => "ListImageSubJobs",
-            Self::CountImageSubJobs => "CountImageSubJobs",
-            Self::ListSubJobs => "ListSubJobs",
-            Self::CountSubJobs => "CountSubJobs",
-            Self::ShowJobDetail => "ShowJobDetail",
-            Self::ShowJob => "ShowJob",
-            Self::ListItaSubJobs => "ListItaSubJobs",
-            Self::Unknown => "unknown",
+            Self::ShowImageJob => Some(Operation::ShowImageJob),
+            Self::ListImageJobs => Some(Operation::ListImageJobs),
+            Self::ListImageSubJobs => Some(Operation::ListImageSubJobs),
+            Self::CountImageSubJobs => Some(Operation::CountImageSubJobs),
+            Self::ListSubJobs => Some(Operation::ListSubJobs),
+            Self::CountSubJobs => Some(Operation::CountSubJobs),
+            Self::ShowJobDetail => Some(Operation::ShowJobDetail),
+            Self::ShowJob => Some(Operation::ShowJob),
+            Self::ListItaSubJobs => Some(Operation::ListItaSubJobs),
+            Self::Unknown => None,
         }
     }
 
-    /// The route, in axum's syntax.
+    /// The SDK operation name, used as the counter key.
+    pub fn name(self) -> &'static str {
+        self.operation().map_or("unknown", Operation::sdk_name)
+    }
+
+    /// The served operation named `name` (its SDK name, as [`Self::name`]).
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Self::SERVED.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The route, in axum's syntax: the operation's path template.
     pub fn route(self) -> &'static str {
-        match self {
-            Self::ShowImageJob => "/v1/{project_id}/image-server-jobs/{job_id}",
-            Self::ListImageJobs => "/v1/{project_id}/image-server-jobs",
-            Self::ListImageSubJobs => "/v1/{project_id}/image-server-sub-jobs",
-            Self::CountImageSubJobs => "/v1/{project_id}/image-server-sub-jobs/actions/count",
-            Self::ListSubJobs => "/v1/{project_id}/app-server-sub-jobs",
-            Self::CountSubJobs => "/v1/{project_id}/app-server-sub-jobs/actions/count",
-            Self::ShowJobDetail => "/v2/{project_id}/job/{job_id}",
-            Self::ShowJob => "/v2/{project_id}/workspace-jobs/{job_id}",
-            Self::ListItaSubJobs => "/v2/{project_id}/workspace-sub-jobs",
-            Self::Unknown => "/{*rest}",
-        }
+        self.operation().map_or("/{*rest}", Operation::template)
     }
 
     /// Whether errors from this operation use the workspace v2 body (which
     /// adds `error_detail`).
     pub fn is_workspace(self) -> bool {
-        matches!(self, Self::ShowJob | Self::ListItaSubJobs)
+        self.operation()
+            .is_some_and(|operation| operation.service() == Service::Workspace)
     }
 
     /// Recognises the operation a request path is for.
@@ -129,5 +133,92 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(Endpoint::classify(path), expected, "{path}");
         }
+        for endpoint in Endpoint::SERVED {
+            assert_eq!(Endpoint::from_name(endpoint.name()), Some(endpoint));
+        }
+        assert_eq!(Endpoint::from_name("unknown"), None);
+    }
+
+    #[test]
+    fn serves_every_operation_of_the_api_once() {
+        let served: Vec<_> = Endpoint::SERVED.iter().map(|e| e.operation()).collect();
+        let table: Vec<_> = Operation::ALL.into_iter().map(Some).collect();
+        assert_eq!(served, table);
+        assert_eq!(Endpoint::Unknown.operation(), None);
+        for endpoint in Endpoint::SERVED {
+            assert_eq!(endpoint.name(), format!("{endpoint:?}"));
+        }
+    }
+
+    /// One job of each kind, so that every operation on one job finds it.
+    const SCENARIO: &str = r#"
+project_id: p1
+jobs:
+  - {id: image-1, kind: image_job, job_type: CREATE_SERVER_IMAGE,
+     sub_jobs: [{id: s1, job_type: CREATE_SERVER, timeline: [{at: 0s, status: RUNNING}]}]}
+  - {id: app-1, kind: app_server_job, job_type: CREATE_SERVER,
+     sub_jobs: [{id: s2, timeline: [{at: 0s, status: RUNNING}]}]}
+  - {id: desktop-1, kind: desktop_job,
+     sub_jobs: [{id: s3, timeline: [{at: 0s, status: RUNNING}]}]}
+"#;
+
+    /// The request the engine would send for `operation`, with the largest
+    /// page when it pages (`limit` one more than that when `too_large`).
+    fn request(operation: Operation, too_large: bool) -> String {
+        let job = match operation.service() {
+            _ if !operation.takes_job_id() => None,
+            Service::Workspace => Some("desktop-1"),
+            Service::AppStream if operation == Operation::ShowImageJob => Some("image-1"),
+            Service::AppStream => Some("app-1"),
+        };
+        let mut request = operation.request("p1", job);
+        if operation == Operation::ListImageSubJobs {
+            request = request.with("job_type", "CREATE_SERVER");
+        }
+        if let Some(limits) = operation.page() {
+            let limit = limits.max + u32::from(too_large);
+            request = request.with("offset", "0").with("limit", limit.to_string());
+        }
+        request.path_and_query()
+    }
+
+    #[tokio::test]
+    async fn every_operation_round_trips_through_the_router() {
+        let scenario = crate::sim::Scenario::from_yaml(SCENARIO, "round trip").unwrap();
+        let sim = crate::sim::Simulator::start(
+            scenario,
+            crate::sim::SimConfig::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let get = |path: String| {
+            let url = format!("{}{path}", sim.base_url());
+            let client = client.clone();
+            async move { client.get(url).send().await.unwrap().status().as_u16() }
+        };
+        for operation in Operation::ALL {
+            let path = request(operation, false);
+            let endpoint = Endpoint::classify(path.split('?').next().unwrap());
+            assert_eq!(endpoint.operation(), Some(operation), "{path}");
+            assert_eq!(get(path.clone()).await, 200, "{path}");
+            if operation.page().is_some() {
+                // The largest page is the documented one, not a smaller one.
+                let beyond = request(operation, true);
+                assert_eq!(get(beyond.clone()).await, 400, "{beyond}");
+            }
+        }
+        let stats = sim.stats();
+        for endpoint in Endpoint::SERVED {
+            assert_eq!(
+                stats.answers(endpoint, 200),
+                1,
+                "{}: {stats:?}",
+                endpoint.name()
+            );
+        }
+        assert_eq!(stats.requests_to(Endpoint::Unknown), 0, "{stats:?}");
+        sim.shutdown().await;
     }
 }

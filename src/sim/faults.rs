@@ -2,9 +2,12 @@
 //! hanging responses. Each request's fate is a pure function of the seed and
 //! the request's sequence number, so a run is reproducible.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
+
+use super::endpoint::Endpoint;
 
 /// Fault rates (each 0.0..=1.0, the probability per request) and settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -28,6 +31,9 @@ pub struct Faults {
     /// The gateway's per-user rate policy, per API: shared by every client
     /// of the simulator, so several processes contend for it.
     pub quota: Option<Quota>,
+    /// Per-user rate policies of single APIs, in place of `quota` for them
+    /// (a quota on one API only: leave `quota` unset).
+    pub api_quotas: BTreeMap<Endpoint, Quota>,
     /// Requests answered before every further one is refused with
     /// `Daily quota exhausted`.
     pub daily_quota: Option<u64>,
@@ -110,6 +116,12 @@ pub enum Malformation {
 }
 
 impl Faults {
+    /// The rate policy `endpoint` is under, if any: its own, else the one
+    /// of every API.
+    pub fn quota_of(&self, endpoint: Endpoint) -> Option<Quota> {
+        self.api_quotas.get(&endpoint).copied().or(self.quota)
+    }
+
     /// Checks that every rate is a probability.
     pub fn validate(&self) -> Result<(), String> {
         let mut rates = vec![
@@ -141,6 +153,7 @@ impl Faults {
             && self.hang == 0.0
             && self.slow.is_none_or(|slow| slow.rate == 0.0)
             && self.quota.is_none()
+            && self.api_quotas.is_empty()
             && self.daily_quota.is_none()
     }
 
@@ -245,8 +258,32 @@ mod tests {
             }),
             hang: 0.01,
             quota: None,
+            api_quotas: BTreeMap::new(),
             daily_quota: None,
         }
+    }
+
+    #[test]
+    fn a_quota_of_one_api_replaces_the_common_one_for_it_alone() {
+        let q = |limit| Quota {
+            limit,
+            window: Duration::from_secs(1),
+        };
+        let one_only = Faults {
+            api_quotas: [(Endpoint::ListImageJobs, q(5))].into(),
+            ..Faults::default()
+        };
+        assert!(!one_only.is_quiet());
+        assert_eq!(one_only.quota_of(Endpoint::ListImageJobs), Some(q(5)));
+        assert_eq!(one_only.quota_of(Endpoint::ShowJob), None);
+        let both = Faults {
+            quota: Some(q(200)),
+            ..one_only
+        };
+        assert_eq!(both.quota_of(Endpoint::ListImageJobs), Some(q(5)));
+        assert_eq!(both.quota_of(Endpoint::ShowJob), Some(q(200)));
+        let shown = serde_json::to_value(&both).unwrap();
+        assert_eq!(shown["api_quotas"]["ListImageJobs"]["limit"], 5, "{shown}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Reading a scenario: YAML into raw serde values, then validated, with every
 //! error naming the place (file, line, path) and the fix.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::endpoint::Endpoint;
 use super::error::ScenarioError;
 use super::faults::{Faults, Quota, Slow};
 use super::fleet::Fleet;
@@ -153,6 +154,7 @@ struct RawFaults {
     slow: Option<RawSlow>,
     hang: Option<RawHang>,
     quota: Option<RawQuota>,
+    api_quotas: Option<BTreeMap<String, RawQuota>>,
     daily_quota: Option<u64>,
 }
 
@@ -591,17 +593,24 @@ fn faults(
             Some(RawHang::Rate(rate)) => rate,
         },
         quota: match &raw.quota {
-            Some(q) if q.limit == 0 => {
-                return Err(here.error(
-                    "quota.limit is 0",
-                    "a policy allows at least one request per window",
-                ));
-            }
-            Some(q) => Some(Quota {
-                limit: q.limit,
-                window: duration(&q.window, "quota.window", &here)?,
-            }),
+            Some(q) => Some(quota(q, "quota", &here)?),
             None => None,
+        },
+        api_quotas: match &raw.api_quotas {
+            Some(map) => map
+                .iter()
+                .map(|(name, q)| {
+                    let endpoint = Endpoint::from_name(name).ok_or_else(|| {
+                        let names: Vec<&str> = Endpoint::SERVED.iter().map(|e| e.name()).collect();
+                        here.error(
+                            format!("api_quotas names `{name}`, which is not an API the simulator serves"),
+                            format!("use one of {}", names.join(", ")),
+                        )
+                    })?;
+                    Ok((endpoint, quota(q, &format!("api_quotas.{name}"), &here)?))
+                })
+                .collect::<Result<_, ScenarioError>>()?,
+            None => BTreeMap::new(),
         },
         daily_quota: raw.daily_quota,
     };
@@ -609,6 +618,20 @@ fn faults(
         .validate()
         .map_err(|message| here.error(message, ""))?;
     Ok(faults)
+}
+
+/// A rate policy; `what` names it in errors.
+fn quota(raw: &RawQuota, what: &str, here: &Place<'_>) -> Result<Quota, ScenarioError> {
+    if raw.limit == 0 {
+        return Err(here.error(
+            format!("{what}.limit is 0"),
+            "a policy allows at least one request per window",
+        ));
+    }
+    Ok(Quota {
+        limit: raw.limit,
+        window: duration(&raw.window, &format!("{what}.window"), here)?,
+    })
 }
 
 fn error_info(raw: &RawError) -> ErrorInfo {
@@ -930,6 +953,39 @@ faults: {seed: 7, throttle: 0.2, retry_after: 1s, server_error: 0.1, malformed: 
                 .past_app_server_sub_jobs
                 .iter()
                 .all(|j| j.job_type == "CREATE_SERVER")
+        );
+    }
+
+    #[test]
+    fn a_quota_can_cover_one_api_only() {
+        let yaml = format!(
+            "{HEAD}jobs: []\nfaults:\n  quota: {{limit: 200, window: 1m}}\n  api_quotas:\n    ListImageJobs: {{limit: 5, window: 1s}}\n"
+        );
+        let faults = Scenario::from_yaml(&yaml, "q.yaml").unwrap().faults;
+        assert_eq!(
+            faults.quota_of(Endpoint::ListImageJobs),
+            Some(Quota {
+                limit: 5,
+                window: Duration::from_secs(1)
+            })
+        );
+        assert_eq!(
+            faults.quota_of(Endpoint::ShowJob).map(|q| q.limit),
+            Some(200)
+        );
+        let message = error_of(&format!(
+            "{HEAD}jobs: []\nfaults:\n  api_quotas:\n    ListJobs: {{limit: 5, window: 1s}}\n"
+        ));
+        assert!(
+            message.contains("ListJobs") && message.contains("ListImageJobs"),
+            "{message}"
+        );
+        let message = error_of(&format!(
+            "{HEAD}jobs: []\nfaults:\n  api_quotas:\n    ShowJob: {{limit: 0, window: 1s}}\n"
+        ));
+        assert!(
+            message.contains("api_quotas.ShowJob.limit is 0"),
+            "{message}"
         );
     }
 

@@ -2,6 +2,7 @@
 //! documented limits. Every rule violation becomes the API's 400 body.
 
 use super::error::ApiError;
+use crate::api::operation::PageLimits;
 
 /// Decoded query parameters, in order, repeats kept.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -72,16 +73,16 @@ impl Query {
             })
     }
 
-    /// `offset` and `limit` with the given limit range and default.
-    pub fn page(
-        &self,
-        limit_min: u64,
-        limit_max: u64,
-        limit_default: u64,
-    ) -> Result<Page, ApiError> {
+    /// `offset` and `limit` within an operation's documented limits.
+    pub fn page(&self, limits: PageLimits) -> Result<Page, ApiError> {
         // Offsets beyond any realistic list are refused rather than overflowing.
         let offset = self.integer("offset", 0, 0, i32::MAX as u64)?;
-        let limit = self.integer("limit", limit_default, limit_min, limit_max)?;
+        let limit = self.integer(
+            "limit",
+            limits.default.into(),
+            limits.min.into(),
+            limits.max.into(),
+        )?;
         Ok(Page {
             offset: usize::try_from(offset).unwrap_or(usize::MAX),
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
@@ -111,11 +112,6 @@ impl Page {
         &items[start..end]
     }
 }
-
-/// Application Streaming lists: limit 1..=100, default 10.
-pub const APPSTREAM_LIMITS: (u64, u64, u64) = (1, 100, 10);
-/// Workspace lists: limit 0..=1000, default 1000.
-pub const WORKSPACE_LIMITS: (u64, u64, u64) = (0, 1000, 1000);
 
 /// The image sub-job types counted when `job_type` is not given.
 pub const DEFAULT_IMAGE_COUNT_TYPES: [&str; 3] =
@@ -161,6 +157,7 @@ impl TypeFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Operation;
 
     #[test]
     fn decodes_and_keeps_repeats() {
@@ -175,8 +172,8 @@ mod tests {
 
     #[test]
     fn limits_are_enforced() {
-        let (min, max, default) = APPSTREAM_LIMITS;
-        let page = |raw: &str| Query::parse(Some(raw)).page(min, max, default);
+        let limits = |op: Operation| op.page().unwrap();
+        let page = |raw: &str| Query::parse(Some(raw)).page(limits(Operation::ListSubJobs));
         assert_eq!(
             page("").unwrap(),
             Page {
@@ -203,8 +200,7 @@ mod tests {
             let error = page(bad).unwrap_err();
             assert_eq!(error.status, 400, "{bad}");
         }
-        let (min, max, default) = WORKSPACE_LIMITS;
-        let page = |raw: &str| Query::parse(Some(raw)).page(min, max, default);
+        let page = |raw: &str| Query::parse(Some(raw)).page(limits(Operation::ListItaSubJobs));
         assert_eq!(page("").unwrap().limit, 1000);
         assert_eq!(page("limit=0").unwrap().limit, 0);
         assert!(page("limit=1001").is_err());

@@ -14,9 +14,7 @@ use serde_json::{Value, json};
 use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::past::PastJob;
-use super::query::{
-    APPSTREAM_LIMITS, DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter, WORKSPACE_LIMITS,
-};
+use super::query::{DEFAULT_IMAGE_COUNT_TYPES, Page, Query, TypeFilter};
 use super::scenario::{Job, JobKind, SubJob};
 use super::server::Shared;
 use super::wire::Render;
@@ -151,8 +149,17 @@ impl<'a> Ctx<'a> {
         Ok(self.query.single("status")?.into_iter().collect())
     }
 
-    fn page(&self, (min, max, default): (u64, u64, u64)) -> Result<Page, ApiError> {
-        self.query.page(min, max, default)
+    /// The page asked of `endpoint`, within its documented limits.
+    fn page(&self, endpoint: Endpoint) -> Result<Page, ApiError> {
+        let limits = endpoint
+            .operation()
+            .and_then(|op| op.page())
+            .ok_or(ApiError {
+                status: 500,
+                code: "WKS.00000500",
+                message: format!("{} has no pages.", endpoint.name()),
+            })?;
+        self.query.page(limits)
     }
 }
 
@@ -187,7 +194,7 @@ async fn list_image_jobs(
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         let statuses = ctx.statuses()?;
         let types = TypeFilter::single(ctx.query.single("job_type")?);
-        let page = ctx.page(APPSTREAM_LIMITS)?;
+        let page = ctx.page(Endpoint::ListImageJobs)?;
         let t = ctx.t();
         // Current jobs first, then the ones that ended before the start.
         let jobs: Vec<Listed> = shared
@@ -248,7 +255,7 @@ async fn list_image_sub_jobs(
             .single("job_type")?
             .ok_or_else(|| ApiError::bad_request("The parameter job_type is mandatory."))?;
         let statuses = ctx.statuses()?;
-        let page = ctx.page(APPSTREAM_LIMITS)?;
+        let page = ctx.page(Endpoint::ListImageSubJobs)?;
         let subs = ctx.sub_jobs(
             JobKind::ImageJob,
             &statuses,
@@ -294,7 +301,7 @@ async fn list_app_sub_jobs(
         let ctx = Ctx::new(&shared, &project_id, raw.as_deref())?;
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let statuses = ctx.statuses()?;
-        let page = ctx.page(APPSTREAM_LIMITS)?;
+        let page = ctx.page(Endpoint::ListSubJobs)?;
         // Current sub-jobs first, then the ones that ended before the start.
         let subs: Vec<ListedSub> = ctx
             .sub_jobs(JobKind::AppServerJob, &statuses, &types)?
@@ -379,7 +386,7 @@ async fn list_desktop_sub_jobs(
             .collect();
         let types = TypeFilter::single(ctx.query.single("job_type")?);
         let pool = ctx.query.single("desktop_pool_id")?;
-        let page = ctx.page(WORKSPACE_LIMITS)?;
+        let page = ctx.page(Endpoint::ListItaSubJobs)?;
         let subs: Vec<_> = ctx
             .sub_jobs(JobKind::DesktopJob, &statuses, &types)?
             .into_iter()

@@ -51,7 +51,8 @@ pub struct Shared {
     /// The simulated IAM, when the scenario has `iam:`.
     pub iam: Option<super::iam::Iam>,
     next_request: AtomicU64,
-    /// When each API last accepted requests, within the quota's window.
+    /// When each API last accepted requests, within its quota's window:
+    /// one count per operation, shared by every client.
     accepted: Mutex<HashMap<Endpoint, VecDeque<tokio::time::Instant>>>,
 }
 
@@ -63,7 +64,7 @@ impl Shared {
         if self.faults.daily_quota.is_some_and(|daily| number >= daily) {
             return Some(faults::daily_quota_body());
         }
-        let quota = self.faults.quota?;
+        let quota = self.faults.quota_of(endpoint)?;
         let now = tokio::time::Instant::now();
         let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
         let log = accepted.entry(endpoint).or_default();

@@ -7,7 +7,13 @@ Requires: huaweicloudsdkcore, huaweicloudsdkworkspace and
 huaweicloudsdkworkspaceapp (3.1.219).
 
 Usage: call_every_endpoint.py --endpoint http://127.0.0.1:PORT
-           --project-id P --ak AK --sk SK
+           --project-id P --ak AK --sk SK [--operations JSON]
+
+With --operations (jobgate's table of operations as a JSON list of
+{sdk_name, service, method, path, page: [min, max, default] or null}), first
+checks every row against the SDK's own: the client of that service has the
+operation, with that method and path template, and a list's documented
+`limit` range and default are the row's.
 
 The scenario served must contain (all finished, at offset 0):
 an image job with a CREATE_SERVER sub-job and a FAILED sub-job carrying an
@@ -18,6 +24,8 @@ Prints one line per call and exits non-zero on the first mismatch.
 
 import argparse
 import datetime
+import inspect
+import json
 import re
 import sys
 import warnings
@@ -82,13 +90,46 @@ def check_desktop_sub_job(sub, what):
     expect_time(sub.end_time, WORKSPACE_TIME, what + ".end_time")
 
 
+# The SDKs document a list's `limit` in Chinese: "值区间[1-100]，默认值10" or
+# "取值范围0~1000，默认1000".
+LIMIT_DOC = re.compile(r":param limit:[^\n]*?(\d+)\s*[-~]\s*(\d+)\]?，默认值?(\d+)")
+
+
+def check_operations(table):
+    """Every row of jobgate's table is an operation of the SDK, as the SDK has it."""
+    clients = {"appstream": (app, app.WorkspaceAppClient), "workspace": (ws, ws.WorkspaceClient)}
+    for row in table:
+        name = row["sdk_name"]
+        expect(row["service"] in clients, f"{name}: unknown service {row['service']!r}")
+        module, client = clients[row["service"]]
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+        http_info = getattr(client, f"_{snake}_http_info", None)
+        request = getattr(module, f"{name}Request", None)
+        expect(http_info and request, f"{name}: no such operation on the {row['service']} client")
+        info = http_info(request())
+        expect(info["method"] == row["method"], f"{name}: method {info['method']}, table {row['method']}")
+        expect(
+            info["resource_path"] == row["path"],
+            f"{name}: path {info['resource_path']}, table {row['path']}",
+        )
+        limit = LIMIT_DOC.search(inspect.getdoc(request.__init__) or "")
+        documented = [int(n) for n in limit.groups()] if limit else None
+        expect(documented == row["page"], f"{name}: limit {documented}, table {row['page']}")
+    print(f"ok the table's {len(table)} operations are the SDK's")
+    return len(table)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--project-id", required=True)
     parser.add_argument("--ak", required=True)
     parser.add_argument("--sk", required=True)
+    parser.add_argument("--operations")
     args = parser.parse_args()
+
+    if args.operations is not None:
+        expect(check_operations(json.loads(args.operations)) == 9, "the table has 9 operations")
 
     config = HttpConfig.get_default_config()
     config.ignore_ssl_verification = True  # plain http on loopback; nothing to verify

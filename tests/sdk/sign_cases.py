@@ -3,7 +3,7 @@
 Prints a JSON array of cases: the request as jobgate's signer sees it
 (unencoded path and query pairs, every header that was signed or sent) and
 what the SDK produced (the Authorization value and the query string it puts
-on the URL). tests/official_sdk_signer.rs compares jobgate against these.
+on the URL). tests/it/official_sdk_signer.rs compares jobgate against these.
 
 Requires the packages in requirements.txt next to this file.
 """

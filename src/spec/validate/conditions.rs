@@ -296,8 +296,8 @@ impl Validator<'_> {
                         "use `path:` with `count:` instead",
                     );
                 }
-                let statuses = match value.as_str() {
-                    Some("*") => None,
+                let statuses = match value.as_str().map(crate::condition::count_key_from_text) {
+                    Some(None) => None,
                     _ => Some(self.statuses(value)?),
                 };
                 let filter = node

@@ -1,0 +1,352 @@
+//! One wait's polling loop: observe, hand the result to the [`Machine`],
+//! record what it notes, sleep, until it finishes. The decisions are the
+//! machine's; this loop only does the I/O around them.
+
+mod machine;
+mod observed;
+mod reasons;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::fetch::Plan;
+use super::gate::Gate;
+use super::history::{self, History};
+use super::observe;
+use super::{Event, Stop};
+use crate::api::model::{self, Observation};
+use crate::report::model::{Estimate, EstimateBasis, HistoryEntry, Outcome, WaitReport};
+use crate::spec::Wait;
+use machine::{Estimates, Finish, Machine, Note, Step};
+pub use observed::{capture_outputs, summarize};
+
+/// Everything a wait needs from the run.
+pub struct Context {
+    pub gate: Arc<Gate>,
+    /// Past durations per job type, shared by every wait of the run.
+    pub history: Arc<History>,
+    pub run_start: Instant,
+    pub global_deadline: Option<Instant>,
+    pub stop: watch::Receiver<Option<Stop>>,
+    pub events: tokio::sync::mpsc::UnboundedSender<Event>,
+    pub seed: u64,
+    /// Keeps each answer for `--save-responses`, when asked.
+    pub responses: Option<Arc<crate::report::responses::Responses>>,
+}
+
+/// Runs one wait to its outcome, keeping `report` current all along so an
+/// interruption never loses what was seen.
+pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitReport>>) {
+    let mut cx = cx;
+    let started = Instant::now();
+    let mut machine = Machine::new(wait, cx.seed, started, cx.run_start, cx.global_deadline);
+    let deadline = machine.deadline();
+    // At most one history read in flight; dropped (aborted) with the wait.
+    let mut reads = HistoryReads {
+        set: tokio::task::JoinSet::new(),
+        estimating: None,
+        wait,
+        gate: &cx.gate,
+        history: &cx.history,
+        deadline,
+        report: &report,
+    };
+    let base = |s| cx.gate.client().base(s).to_owned();
+    update(&report, |r| r.requests = plan.describe(&base));
+    let _ = cx.events.send(Event::Started {
+        wait: wait.name.clone(),
+        deadline,
+    });
+
+    let finish = |end: Finish| {
+        let mut shown = end.reason.clone();
+        update(&report, |r| {
+            r.outcome = end.outcome;
+            r.reason = end.reason;
+            r.elapsed_ms = started.elapsed().as_millis() as u64;
+            r.evidence = end.evidence;
+            r.blame = end.blame;
+            if let Some(outputs) = end.outputs {
+                r.outputs = outputs;
+            }
+            // The live view leads with the cause too.
+            if let Some(because) = r.because() {
+                shown = format!("{} ({because})", r.headline());
+            }
+        });
+        let _ = cx.events.send(Event::Finished {
+            wait: wait.name.clone(),
+            outcome: end.outcome,
+            reason: shown,
+        });
+    };
+
+    'poll: loop {
+        if let Some(stop) = cx.stop.borrow().clone() {
+            finish(Finish::bare(Outcome::Cancelled, stop.reason()));
+            return;
+        }
+        update(&report, |r| r.polls += 1);
+        let tally = |n: i64| {
+            update(&report, |r| {
+                r.requests_sent = r.requests_sent.saturating_add_signed(n)
+            })
+        };
+        let (result, sent) = tokio::select! {
+            result = observe::poll(&plan, wait, &cx.gate, deadline, &tally) => result,
+            _ = stopped(&mut cx.stop) => continue,
+        };
+        // The job a history estimate would time the next poll for: set only
+        // by a pending poll that reads the history.
+        reads.estimating = None;
+        let now = Instant::now();
+        let mut step = match result {
+            // The gate could not send (the rest of) the poll's requests
+            // before the deadline (this wait's, or that of the wait whose
+            // identical request it joined). If nothing was sent it is no
+            // poll; a count or paged poll cut short after some requests
+            // still was one, only without an observation.
+            None => {
+                if sent == 0 {
+                    update(&report, |r| r.polls -= 1);
+                }
+                machine.on_cut_short(now)
+            }
+            Some(Ok(obs)) => {
+                if let Some(responses) = &cx.responses {
+                    responses.keep(&wait.name, &obs);
+                }
+                machine.on_observation(obs, now, &mut reads)
+            }
+            Some(Err(error)) => machine.on_error(error, now, &mut || cx.gate.retry()),
+        };
+        for note in machine.take_notes() {
+            record(note, wait, &cx, &report);
+        }
+        let delay = loop {
+            match step {
+                Step::Poll { after } => break after,
+                Step::Finish(end) => {
+                    finish(*end);
+                    return;
+                }
+                Step::Hold { until } => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => {}
+                        _ = stopped(&mut cx.stop) => continue 'poll,
+                    }
+                    step = machine.on_deadline(Instant::now());
+                }
+            }
+        };
+        let wake = super::later(Instant::now(), delay);
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {}
+            _ = stopped(&mut cx.stop) => {}
+            // A history read that answers during the sleep times the next
+            // poll at once; one that hangs leaves the blind schedule alone.
+            Some(joined) = reads.set.join_next(), if !reads.set.is_empty() => {
+                let hinted = joined
+                    .ok()
+                    .and_then(|read| apply(&report, wait, &read, reads.estimating.as_ref()));
+                let wake = match hinted {
+                    Some(d) => super::later(Instant::now(), d).min(deadline),
+                    None => wake,
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake) => {}
+                    _ = stopped(&mut cx.stop) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Tells the report, the live view and the gate what a poll taught.
+fn record(note: Note, wait: &Wait, cx: &Context, report: &Mutex<WaitReport>) {
+    match note {
+        Note::Changed {
+            at_ms,
+            state,
+            progress,
+        } => {
+            update(report, |r| push_history(r, at_ms, &state));
+            let _ = cx.events.send(Event::Observed {
+                wait: wait.name.clone(),
+                state,
+                progress,
+            });
+        }
+        Note::Progress(progress) => {
+            let _ = cx.events.send(Event::Progress {
+                wait: wait.name.clone(),
+                progress,
+            });
+        }
+        Note::Seen(last) => update(report, |r| r.last_observation = Some(*last)),
+        Note::Error(info) => update(report, |r| r.last_error = Some(info)),
+        Note::Retried => update(report, |r| r.retries += 1),
+        Note::Retrying(error) => {
+            let _ = cx.events.send(Event::Retrying {
+                wait: wait.name.clone(),
+                error,
+            });
+        }
+    }
+}
+
+/// The history reads of one wait: at most one in flight, joined when done.
+struct HistoryReads<'a> {
+    set: tokio::task::JoinSet<HistoryRead>,
+    /// The job the last poll would have a read time the next poll for.
+    estimating: Option<model::JobState>,
+    wait: &'a Wait,
+    gate: &'a Arc<Gate>,
+    history: &'a Arc<History>,
+    deadline: Instant,
+    report: &'a Arc<Mutex<WaitReport>>,
+}
+
+impl Estimates for HistoryReads<'_> {
+    fn hint(&mut self, obs: &Observation, source: history::Source) -> Option<Duration> {
+        // The history read runs beside the polls and is joined when it is
+        // done: it never delays a poll, however slow it is.
+        self.estimating = obs.job.clone();
+        let mut hint = None;
+        if let Some(Ok(read)) = self.set.try_join_next() {
+            hint = apply(self.report, self.wait, &read, obs.job.as_ref());
+        }
+        if self.set.is_empty()
+            && let Some(read) = read_history(
+                obs,
+                self.gate,
+                self.history,
+                &self.wait.project_id,
+                source,
+                self.deadline,
+                self.report,
+            )
+        {
+            self.set.spawn(read);
+        }
+        hint
+    }
+}
+
+/// Records a history read's estimate; returns the delay it suggests for
+/// `job` (none without one).
+fn apply(
+    report: &Mutex<WaitReport>,
+    wait: &Wait,
+    read: &HistoryRead,
+    job: Option<&model::JobState>,
+) -> Option<Duration> {
+    let estimate = read.estimate(job);
+    update(report, |r| r.estimate = estimate.report());
+    estimate
+        .delay(wait.poll.initial)
+        .map(|d| d.min(wait.poll.max))
+}
+
+/// What a job type's history says about one running job.
+struct HistoryEstimate {
+    job_type: String,
+    /// `None` when the history could not be read or is too thin.
+    durations: Option<Arc<history::Durations>>,
+    /// How long the job has existed, by the local clock.
+    age: Option<Duration>,
+}
+
+impl HistoryEstimate {
+    /// The estimate as the report shows it.
+    fn report(&self) -> Option<Estimate> {
+        let d = self.durations.as_ref()?;
+        let ms = |q| d.quantile(q).as_millis() as u64;
+        Some(Estimate {
+            basis: EstimateBasis::History,
+            job_type: self.job_type.clone(),
+            samples: d.samples() as u64,
+            median_ms: ms(0.5),
+            p90_ms: ms(0.9),
+        })
+    }
+
+    /// How long to sleep until the job is likely to have ended.
+    fn delay(&self, min_gap: Duration) -> Option<Duration> {
+        self.durations.as_ref()?.next_check(self.age?, min_gap)
+    }
+}
+
+/// The answer of one history read.
+struct HistoryRead {
+    job_type: String,
+    durations: Option<Arc<history::Durations>>,
+}
+
+impl HistoryRead {
+    /// The estimate for `job` as it is now (its age is taken at this moment,
+    /// not when the read started).
+    fn estimate(&self, job: Option<&model::JobState>) -> HistoryEstimate {
+        HistoryEstimate {
+            job_type: self.job_type.clone(),
+            durations: self.durations.clone(),
+            age: job.and_then(history::age),
+        }
+    }
+}
+
+/// A read of the history of the observed job's type, to run beside the
+/// polls; `None` when the answer names no job type to read it for. The read
+/// is bounded by the wait's deadline and the per-request timeout, and counts
+/// its request in `report` as soon as it has one, joined or not.
+fn read_history(
+    obs: &Observation,
+    gate: &Arc<Gate>,
+    history: &Arc<History>,
+    project_id: &str,
+    source: history::Source,
+    deadline: Instant,
+    report: &Arc<Mutex<WaitReport>>,
+) -> Option<impl Future<Output = HistoryRead> + Send + 'static> {
+    let job_type = obs.job.as_ref()?.job_type.clone()?;
+    let (gate, history, report) = (gate.clone(), history.clone(), report.clone());
+    let project_id = project_id.to_owned();
+    Some(async move {
+        let timeout = observe::request_timeout(deadline);
+        let (durations, sent) = history
+            .durations(&gate, &project_id, source, &job_type, timeout, deadline)
+            .await;
+        update(&report, |r| r.requests_sent += u64::from(sent));
+        HistoryRead {
+            job_type,
+            durations,
+        }
+    })
+}
+
+async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) {
+    // Resolves once a stop is set; if the sender is gone, never resolves.
+    if stop.wait_for(Option::is_some).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn update(report: &Mutex<WaitReport>, f: impl FnOnce(&mut WaitReport)) {
+    f(&mut report.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
+/// Keeps the history short: the first entries and the most recent ones.
+fn push_history(r: &mut WaitReport, at_ms: u64, state: &str) {
+    const MAX: usize = 50;
+    r.history.push(HistoryEntry {
+        at_ms,
+        poll: r.polls,
+        state: state.to_owned(),
+    });
+    if r.history.len() > MAX {
+        r.history.remove(MAX / 2);
+    }
+}

@@ -1,0 +1,450 @@
+//! Every gate that does not open says why: the API's own error fields, the
+//! failed sub-jobs and what was still pending, in every output (summary on
+//! stderr, JSON report, JUnit, step summary, annotations), within each
+//! output's limits.
+
+use crate::common::harness;
+
+use std::time::Duration;
+
+use harness::*;
+
+/// What one run wrote, in every format.
+struct Outputs {
+    code: i32,
+    stderr: String,
+    annotations: Vec<String>,
+    report: serde_json::Value,
+    junit: String,
+    summary: String,
+}
+
+/// Runs `spec` against `sim` as a GitHub Actions step, with a JSON report
+/// and a JUnit report.
+fn run_everywhere(sim: &Sim, spec: &str) -> Outputs {
+    let dir = Workdir::new();
+    dir.write("gate.yaml", spec);
+    let summary_file = dir.write("step_summary", "");
+    let output_file = dir.write("github_output", "");
+    let report_path = dir.path("report.json");
+    let junit_path = dir.path("junit.xml");
+    let out = output_within(
+        jobgate()
+            .current_dir(dir.dir.path())
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &output_file)
+            .env("GITHUB_STEP_SUMMARY", &summary_file)
+            .args(["run", "gate.yaml", "--keep-going", "--seed", "1"])
+            .args(["--endpoint", &sim.url()])
+            .arg("--report")
+            .arg(&report_path)
+            .arg("--junit")
+            .arg(&junit_path),
+        Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    Outputs {
+        code: code(&out),
+        stderr: stderr(&out),
+        annotations: stdout
+            .lines()
+            .filter(|l| l.starts_with("::error"))
+            .map(str::to_owned)
+            .collect(),
+        report: report(&report_path),
+        junit: std::fs::read_to_string(&junit_path).unwrap(),
+        summary: std::fs::read_to_string(&summary_file).unwrap(),
+    }
+}
+
+fn spec(kind: &str, id: &str) -> String {
+    format!(
+        "version: 1
+defaults:
+  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}
+  timeout: 30s
+  poll: {{ initial: 50ms, max: 200ms }}
+waits:
+  golden:
+    {kind}: {id}
+    target: [SUCCESS]
+"
+    )
+}
+
+/// The cause leads every output: the summary line, the JUnit failure
+/// message, the step summary's row and the annotation.
+fn assert_cause_everywhere(o: &Outputs, needles: &[&str]) {
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let wait = &o.report["waits"][0];
+    let cause = wait["evidence"]["cause"].as_str().unwrap();
+    for needle in needles {
+        assert!(cause.contains(needle), "{needle} not in the cause {cause}");
+    }
+    // The summary line names the cause (not the verdict's words).
+    let line = o
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("✘ golden"))
+        .unwrap();
+    assert!(line.contains(needles[0]), "summary line: {}", o.stderr);
+    // The summary wraps long lines: compare words.
+    let words = o.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in needles {
+        assert!(words.contains(needle), "{needle} not in: {}", o.stderr);
+        assert!(o.junit.contains(needle), "{needle} not in: {}", o.junit);
+        assert!(o.summary.contains(needle), "{needle} not in: {}", o.summary);
+        assert_eq!(o.annotations.len(), 1, "{:?}", o.annotations);
+        assert!(
+            o.annotations[0].contains(needle),
+            "{needle} not in: {:?}",
+            o.annotations
+        );
+    }
+    assert!(
+        o.junit
+            .contains(&format!("message=\"failed: {}", needles[0]))
+            || o.junit
+                .contains(&format!("message=\"unexpected state: {}", needles[0])),
+        "the JUnit message leads with the cause: {}",
+        o.junit
+    );
+    let row = o
+        .summary
+        .lines()
+        .find(|l| l.starts_with("| golden"))
+        .unwrap();
+    assert!(row.contains(needles[0]), "step summary row: {row}");
+    let message = o.annotations[0].split("::").nth(2).unwrap();
+    assert!(
+        message.starts_with("sub-job") || message.starts_with("job"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_failed_image_job_with_only_a_target_says_why_everywhere() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: "702364883651395584"
+    kind: image_job
+    sub_jobs:
+      - id: "702364883651395610"
+        job_type: CREATE_SERVER
+        timeline: [{at: 0s, status: SUCCESS}]
+      - id: "702364883651395611"
+        job_type: CREATE_SERVER_IMAGE
+        resource: {id: img-1, name: golden-builder}
+        timeline: [{at: 0s, status: FAILED}]
+        error: {code: WKS.00129901, message: The service is now unavailable to process the request.}
+"#,
+    );
+    let o = run_everywhere(&sim, &spec("image_job", "\"702364883651395584\""));
+    assert_cause_everywhere(
+        &o,
+        &[
+            "sub-job 702364883651395611 (CREATE_SERVER_IMAGE) FAILED",
+            "WKS.00129901",
+            "The service is now unavailable to process the request.",
+        ],
+    );
+    let evidence = &o.report["waits"][0]["evidence"];
+    assert_eq!(evidence["failed_total"], 1);
+    assert_eq!(evidence["failed"][0]["resource_name"], "golden-builder");
+    assert_eq!(evidence["job"]["status"], "FAILED");
+    // The live view's closing line leads with the cause too.
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.starts_with('[') && l.contains("— sub-job 702364883651395611")),
+        "{}",
+        o.stderr
+    );
+    // The failed sub-job is blamed even though no condition names sub-jobs.
+    assert_eq!(o.report["waits"][0]["blame"][0]["id"], "702364883651395611");
+}
+
+#[test]
+fn a_failed_app_server_job_says_why_everywhere() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: app-1
+    kind: app_server_job
+    sub_jobs:
+      - id: srv-1
+        job_type: CREATE_SERVER
+        resource: {id: server-1, name: app-server-01}
+        timeline: [{at: 0s, status: FAILED}]
+        error: {code: WKS.0163, message: The flavor is sold out in this availability zone.}
+"#,
+    );
+    let o = run_everywhere(&sim, &spec("app_server_job", "app-1"));
+    assert_cause_everywhere(
+        &o,
+        &[
+            "sub-job srv-1 (CREATE_SERVER) FAILED on app-server-01",
+            "WKS.0163",
+            "The flavor is sold out in this availability zone.",
+        ],
+    );
+}
+
+#[test]
+fn a_failed_desktop_job_says_why_everywhere() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: desk-job
+    kind: desktop_job
+    timeline: [{at: 0s, status: RUNNING}, {at: 100ms, status: FAILED}]
+    error: {code: WKS.00010110, message: Desktops cannot obtain valid IP addresses.}
+    sub_jobs:
+      - id: desk-sub-1
+        resource: {id: d-1, name: desk-01, user_name: alice}
+        timeline: [{at: 0s, status: RUNNING}, {at: 100ms, status: FAILED}]
+        error: {code: WKS.00010110, message: no address for desk-01}
+"#,
+    );
+    let o = run_everywhere(&sim, &spec("desktop_job", "desk-job"));
+    assert_cause_everywhere(
+        &o,
+        &[
+            "sub-job desk-sub-1",
+            "WKS.00010110",
+            "no address for desk-01",
+        ],
+    );
+    let evidence = &o.report["waits"][0]["evidence"];
+    // The job's own error fields are kept beside the sub-job's.
+    assert_eq!(evidence["job"]["error_code"], "WKS.00010110");
+    assert_eq!(
+        evidence["job"]["error_message"],
+        "Desktops cannot obtain valid IP addresses."
+    );
+    assert_eq!(evidence["failed"][0]["user_name"], "alice");
+    // A documented code comes with its meaning and remedy.
+    let meaning = evidence["known_codes"]["WKS.00010110"].as_str().unwrap();
+    assert!(meaning.contains("DHCP"), "{meaning}");
+    assert!(o.stderr.contains("DHCP"), "{}", o.stderr);
+}
+
+#[test]
+fn a_failed_job_without_sub_job_errors_names_the_jobs_own_error() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: desk-job
+    kind: desktop_job
+    timeline: [{at: 0s, status: FAILED}]
+    error: {code: WKS.00099999, message: The pool is gone.}
+"#,
+    );
+    let o = run_everywhere(&sim, &spec("desktop_job", "desk-job"));
+    assert_cause_everywhere(&o, &["job desk-job", "WKS.00099999", "The pool is gone."]);
+    // An unknown code is shown as it came, with no meaning made up.
+    assert!(o.report["waits"][0]["evidence"]["known_codes"].is_null());
+}
+
+#[test]
+fn a_timeout_lists_the_items_still_running() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: desk-job
+    kind: desktop_job
+    sub_jobs:
+      - id: quick
+        resource: {id: d-1, name: desk-01}
+        timeline: [{at: 0s, status: SUCCESS}]
+      - id: slow-1
+        resource: {id: d-2, name: desk-02}
+        timeline: [{at: 0s, status: RUNNING}, {at: 1h, status: SUCCESS}]
+        progress: [{at: 0s, value: 40}, {at: 1h, value: 100}]
+      - id: slow-2
+        resource: {id: d-3, name: desk-03}
+        timeline: [{at: 0s, status: WAITING}, {at: 1h, status: SUCCESS}]
+"#,
+    );
+    let spec = "version: 1
+defaults:
+  project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}
+  timeout: 1s
+  poll: { initial: 50ms, max: 200ms }
+waits:
+  golden:
+    desktop_job: desk-job
+    target: [SUCCESS]
+";
+    let o = run_everywhere(&sim, spec);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    let evidence = &o.report["waits"][0]["evidence"];
+    assert_eq!(evidence["pending_total"], 2);
+    let ids: Vec<&str> = evidence["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        ids.contains(&"slow-1") && ids.contains(&"slow-2"),
+        "{ids:?}"
+    );
+    assert_eq!(evidence["pending_counts"]["RUNNING"], 1);
+    assert_eq!(evidence["pending_counts"]["WAITING"], 1);
+    let cause = evidence["cause"].as_str().unwrap();
+    assert!(cause.starts_with("2 of 3 items had not ended"), "{cause}");
+    for text in [&o.stderr, &o.junit, &o.summary, &o.annotations[0]] {
+        assert!(text.contains("had not ended"), "{text}");
+        assert!(text.contains("slow-1") && text.contains("slow-2"), "{text}");
+    }
+    assert!(o.stderr.contains("40%"), "progress shown: {}", o.stderr);
+    // The reason still says which time ran out.
+    assert!(
+        o.stderr.contains("the timeout of 1s ran out"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn a_fleet_of_failing_desktops_stays_within_the_output_limits() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+fleets:
+  - job_id: fleet-job
+    kind: desktop_job
+    count: 5000
+    duration: {min: 10ms, max: 20ms}
+    failure_rate: 1.0
+"#,
+    );
+    let o = run_everywhere(&sim, &spec("desktop_job", "fleet-job"));
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let evidence = &o.report["waits"][0]["evidence"];
+    assert_eq!(evidence["failed_total"], 5000);
+    assert_eq!(evidence["failed"].as_array().unwrap().len(), 20);
+    let cause = evidence["cause"].as_str().unwrap();
+    assert!(cause.contains("(and 4999 more failed items)"), "{cause}");
+    assert!(o.summary.len() <= 1024 * 1024, "{}", o.summary.len());
+    assert!(o.summary.contains("4999 more"), "the rest counted");
+    assert!(o.annotations.len() <= 10, "{:?}", o.annotations);
+    assert!(
+        o.annotations[0].len() < 4096,
+        "one annotation stays short: {}",
+        o.annotations[0].len()
+    );
+    assert!(
+        o.annotations[0].contains("4995 more"),
+        "{}",
+        o.annotations[0]
+    );
+    assert!(o.stderr.contains("4995 more"), "{}", o.stderr);
+    assert!(o.stderr.lines().count() < 40, "{}", o.stderr);
+}
+
+#[test]
+fn a_tripped_failure_condition_names_the_count_and_outputs_show_in_the_summary() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+fleets:
+  - job_id: fleet-job
+    kind: desktop_job
+    count: 10
+    duration: {min: 10ms, max: 20ms}
+    failure_rate: 1.0
+jobs:
+  - id: img-ok
+    kind: image_job
+    sub_jobs:
+      - id: s1
+        job_type: CREATE_SERVER_IMAGE
+        resource: {id: image-42, name: golden}
+        timeline: [{at: 0s, status: SUCCESS}]
+"#,
+    );
+    let spec = r#"version: 1
+defaults:
+  project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}
+  timeout: 30s
+  poll: { initial: 50ms, max: 200ms }
+waits:
+  build:
+    image_job: img-ok
+    target: [SUCCESS]
+    outputs:
+      image_id: $.sub_jobs[0].job_resource_info.resource_id
+  golden:
+    desktop_sub_jobs: { job_id: fleet-job }
+    success: { all: [SUCCESS] }
+    failure: { count: [FAILED], is: "> 5" }
+"#;
+    let o = run_everywhere(&sim, spec);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let reason = o.report["waits"][1]["reason"].as_str().unwrap();
+    assert!(reason.contains("10 of 10"), "{reason}");
+    assert!(o.stderr.contains("10 of 10"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("output image_id = image-42"),
+        "{}",
+        o.stderr
+    );
+}
+
+/// GitHub's files are written only under GitHub Actions, as docs/REPORTS.md
+/// says: a variable left over in a shell is not written to, whether the run
+/// ends normally or jobgate crashes.
+#[test]
+fn github_files_are_written_only_when_github_actions_is_true() {
+    let sim = Sim::start(
+        r#"
+project_id: 0123456789abcdef0123456789abcdef
+jobs:
+  - id: img-ok
+    kind: image_job
+    sub_jobs:
+      - id: s1
+        job_type: CREATE_SERVER_IMAGE
+        timeline: [{at: 0s, status: SUCCESS}]
+"#,
+    );
+    let spec_text = spec("image_job", "img-ok");
+    for (panic, expected) in [(None, 0), (Some("engine"), 70)] {
+        for actions in [false, true] {
+            let dir = Workdir::new();
+            dir.write("gate.yaml", &spec_text);
+            let summary_file = dir.write("step_summary", "");
+            let output_file = dir.write("github_output", "");
+            let mut cmd = jobgate();
+            cmd.current_dir(dir.dir.path())
+                .env("GITHUB_OUTPUT", &output_file)
+                .env("GITHUB_STEP_SUMMARY", &summary_file)
+                .args(["run", "gate.yaml", "--endpoint", &sim.url()]);
+            if actions {
+                cmd.env("GITHUB_ACTIONS", "true");
+            }
+            if let Some(point) = panic {
+                cmd.env("JOBGATE_DEBUG_PANIC", point);
+            }
+            let out = output_within(&mut cmd, Duration::from_secs(60));
+            assert_eq!(code(&out), expected, "{}", stderr(&out));
+            let summary = std::fs::read_to_string(&summary_file).unwrap();
+            let outputs = std::fs::read_to_string(&output_file).unwrap();
+            assert_eq!(
+                !summary.is_empty(),
+                actions,
+                "panic {panic:?}, GITHUB_ACTIONS {actions}: {summary}"
+            );
+            assert_eq!(!outputs.is_empty(), actions, "panic {panic:?}: {outputs}");
+        }
+    }
+}
