@@ -155,6 +155,20 @@ pub struct RunArgs {
     /// Seed for poll jitter (reproducible schedules).
     #[arg(long, hide = true)]
     pub seed: Option<u64>,
+    /// Keep the local history of job durations, which times the polls of
+    /// later runs, in FILE (default: `$XDG_CACHE_HOME/jobgate/history.json`
+    /// or `~/.cache/jobgate/history.json`). Given here it wins over the
+    /// spec's `history_file`.
+    #[arg(long, env = "JOBGATE_HISTORY_FILE", value_name = "FILE")]
+    pub history_file: Option<PathBuf>,
+    /// Neither read nor write the local history (wins over
+    /// `--history-file`).
+    #[arg(long)]
+    pub no_history: bool,
+    /// Requests against detection latency for every adaptive wait: `gentle`,
+    /// `balanced` or `eager` (overrides the spec's `poll.effort`).
+    #[arg(long, env = "JOBGATE_EFFORT", value_name = "EFFORT", value_parser = parse_effort)]
+    pub effort: Option<crate::spec::Effort>,
     #[command(flatten)]
     pub display: DisplayArgs,
 }
@@ -260,6 +274,12 @@ const _: () = assert!(DEFAULT_RPS * 60.0 <= 200.0 * 0.6);
 /// whatever the spec says (0, a negative number or NaN used to become one
 /// request per 100 s); above it, the gateway's rate limit answers instead.
 pub const RPS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
+
+fn parse_effort(text: &str) -> Result<crate::spec::Effort, String> {
+    crate::spec::Effort::parse(text.trim()).ok_or_else(|| {
+        format!("`{text}` is not an effort: write `gentle`, `balanced` (the default) or `eager`")
+    })
+}
 
 fn parse_rps(text: &str) -> Result<f64, String> {
     parse_in(

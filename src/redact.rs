@@ -453,15 +453,19 @@ impl Redactor {
     fn estimate(&self, estimate: Estimate) -> Estimate {
         let Estimate {
             basis,
+            signals,
             job_type,
             samples,
+            members,
             median_ms,
             p90_ms,
         } = estimate;
         Estimate {
             basis,
-            job_type: self.text(&job_type),
+            signals,
+            job_type: job_type.map(|t| self.text(&t)),
             samples,
+            members,
             median_ms,
             p90_ms,
         }

@@ -62,6 +62,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<u8, Error> {
         fail_fast: None,
         seed: 1,
         responses: None,
+        history: None,
     };
     let mut report = execute(
         &spec,

@@ -65,22 +65,31 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
         }
         let p = &wait.poll;
         let history = engine::history::source(&wait.target);
-        out.push_str(&format!(
-            "  schedule: first poll at once, then {} growing ×{} up to {}{}{}\n",
-            duration::format(p.initial),
-            p.factor,
-            duration::format(p.max),
-            if p.jitter == spec::Jitter::Full {
-                ", full jitter"
-            } else {
-                ""
-            },
-            match (p.adaptive, history) {
-                (true, Some(_)) => ", moved to the likely end from past jobs of the same type",
-                (true, None) => ", earlier when progress predicts the end",
-                (false, _) => "",
-            }
-        ));
+        let jitter = if p.jitter == spec::Jitter::Full {
+            ", full jitter"
+        } else {
+            ""
+        };
+        out.push_str(&if p.adaptive {
+            format!(
+                "  schedule: first poll at once, then placed from a model of the job's duration ({}, effort {}), {} to {} apart{jitter}\n",
+                if history.is_some() {
+                    "its age, progress, past jobs of the same type"
+                } else {
+                    "its age and progress"
+                },
+                p.effort.name(),
+                duration::format(p.initial),
+                duration::format(p.max),
+            )
+        } else {
+            format!(
+                "  schedule: first poll at once, then {} growing ×{} up to {}{jitter}\n",
+                duration::format(p.initial),
+                p.factor,
+                duration::format(p.max),
+            )
+        });
         if p.adaptive
             && let Some(source) = history
         {

@@ -18,7 +18,12 @@ use crate::report::publish::{OnFailure, Outputs, publish};
 use crate::spec::Spec;
 
 pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
-    let spec = load_spec(&args.spec)?;
+    let mut spec = load_spec(&args.spec)?;
+    if let Some(effort) = args.effort {
+        for wait in &mut spec.waits {
+            wait.poll.effort = effort;
+        }
+    }
     let waits: Vec<&str> = spec.waits.iter().map(|w| w.name.as_str()).collect();
     crate::cli::distinct_saved_responses(&args, &waits)?;
     let endpoints = endpoints(&spec, &args.endpoints)?;
@@ -122,6 +127,7 @@ pub(super) async fn run(args: RunArgs) -> Result<u8, Error> {
         fail_fast,
         seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
         responses: args.save_responses.as_ref().map(|_| Arc::default()),
+        history: history_store(&args, &spec),
     };
     let responses = options.responses.clone();
     let limits = Limits {
@@ -254,4 +260,23 @@ async fn wait_for_signal() -> Stop {
 async fn wait_for_signal() -> Stop {
     let _ = tokio::signal::ctrl_c().await;
     Stop::Interrupted
+}
+
+/// The local history the run reads and records into: `--no-history` turns
+/// it off; otherwise `--history-file` (or `JOBGATE_HISTORY_FILE`), the
+/// spec's `history_file`, or the cache directory's default.
+fn history_store(args: &RunArgs, spec: &Spec) -> Option<Arc<engine::estimate::store::Store>> {
+    use engine::estimate::store;
+    if args.no_history {
+        return None;
+    }
+    let path = args
+        .history_file
+        .clone()
+        .or_else(|| spec.history_file.clone())
+        .or_else(|| store::default_path(&|name| std::env::var(name).ok()))?;
+    Some(Arc::new(store::Store::new(
+        path,
+        Box::new(|message| eprintln!("warning: {message}")),
+    )))
 }

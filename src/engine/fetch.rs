@@ -175,7 +175,7 @@ fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
             let mut request = ApiRequest::new(*service, path);
             // Query values are percent-encoded whatever they hold.
             for (k, v) in query {
-                request = request.with(k, v.render(outputs)?);
+                request = request.with(k, render_filter(k, v, outputs)?);
             }
             Plan::Single {
                 request,
@@ -220,7 +220,7 @@ fn render_path(
                         shown.push('…');
                     }
                     format!(
-                        "output `{key}` of wait `{wait}` cannot go into the request path: its value {shown:?} {why}; a value spliced into a path must be a bare id (no `/`, `\\`, `?`, `#`, `..`, spaces or control characters): check the output's JSONPath in wait `{wait}`"
+                        "output `{key}` of wait `{wait}` cannot go into the request path: its value {shown:?} {why}; a value spliced into a path must be a bare id (no `/`, `\\`, `?`, `#`, `..`, spaces or control characters, and not `.`): check the output's JSONPath in wait `{wait}`"
                     )
                 })?;
                 out.push_str(&encode(&value));
@@ -242,6 +242,11 @@ pub fn check_segment(value: &str) -> Result<(), String> {
     if value.contains("..") {
         return Err("contains `..`".into());
     }
+    // As a URL segment `.` is the directory itself: the request would go to
+    // the collection, not to the resource.
+    if value == "." {
+        return Err("is `.`".into());
+    }
     if value.chars().any(char::is_control) {
         return Err("contains control characters".into());
     }
@@ -260,7 +265,7 @@ fn filtered(
 ) -> Result<ApiRequest, String> {
     let mut r = operation.request(project_id, None);
     if let Some(id) = &f.job_id {
-        r = r.with("job_id", id.render(outputs)?);
+        r = r.with("job_id", render_filter("job_id", id, outputs)?);
     }
     if !f.job_type.is_empty() {
         r = r.with("job_type", f.job_type.join(","));
@@ -269,9 +274,35 @@ fn filtered(
         r = r.with("status", s.clone());
     }
     if let Some(pool) = &f.desktop_pool_id {
-        r = r.with("desktop_pool_id", pool.render(outputs)?);
+        r = r.with(
+            "desktop_pool_id",
+            render_filter("desktop_pool_id", pool, outputs)?,
+        );
     }
     Ok(r)
+}
+
+/// A query value with outputs filled in, refused when an output leaves it
+/// empty: `job_id=` filters nothing on an endpoint that ignores an empty
+/// parameter, so every job's sub-jobs would be judged as this one's. (An
+/// empty value written in the spec is the author's.)
+fn render_filter(
+    name: &str,
+    template: &Template,
+    outputs: &dyn Fn(&str, &str) -> Option<String>,
+) -> Result<String, String> {
+    let value = template.render(outputs)?;
+    let from: Vec<String> = template
+        .references()
+        .map(|(wait, key)| format!("output `{key}` of wait `{wait}`"))
+        .collect();
+    if from.is_empty() || !value.trim().is_empty() {
+        return Ok(value);
+    }
+    Err(format!(
+        "the query parameter `{name}` would be sent empty (from {}): an empty filter selects everything the endpoint lists, not what this wait is about, so nothing is sent; check the output's JSONPath in the wait it comes from",
+        from.join(" and ")
+    ))
 }
 
 fn conditions(wait: &Wait) -> Vec<&Condition> {
@@ -554,6 +585,7 @@ mod tests {
             "a?b",
             "a#b",
             "..",
+            ".",
             "a b",
             "a\nb",
             "a\u{1b}[2J",

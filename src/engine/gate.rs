@@ -154,6 +154,24 @@ pub fn api_of(request: &ApiRequest) -> String {
     out
 }
 
+/// How long a request going out at `now` may take: the `asked` timeout
+/// was taken when the poll began, and the limits (a `Retry-After` hold, a
+/// slowed rate) may have kept the request back nearly to `not_after` since;
+/// it then gets what is left of the wait, at least [`MIN_SEND_TIMEOUT`],
+/// so a server that never answers cannot keep the wait open long past its
+/// deadline.
+fn send_timeout(asked: Duration, not_after: Instant, now: Instant) -> Duration {
+    asked.min(
+        not_after
+            .saturating_duration_since(now)
+            .max(MIN_SEND_TIMEOUT),
+    )
+}
+
+/// The least time a request gets, even at its wait's deadline (the last
+/// poll fitted to it).
+const MIN_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// What the run has learnt about its credentials.
 #[derive(Debug, Clone, PartialEq)]
 enum Trust {
@@ -280,6 +298,13 @@ impl Gate {
         if let Some(refusal) = self.refusal() {
             return Some(Err(refusal));
         }
+        // A quota that cannot reset before the deadline refuses the request
+        // before it queues for the credentials' probe, which a request held
+        // by that same quota may keep until the hold ends.
+        let api = api_of(request);
+        if let Some(refusal) = self.held(&api, not_after) {
+            return Some(Err(refusal));
+        }
         // Credentials not yet proven are tried by one request at a time: a
         // bad key then costs one failed signature, not one per wait.
         let _probe = if self.trust() == Trust::Proven {
@@ -300,7 +325,6 @@ impl Gate {
         // goes, so the last poll fitted to the deadline is made. It waits
         // for its turn before taking a place in flight, so that requests
         // queued behind a slowed API do not hold the places other APIs need.
-        let api = api_of(request);
         if let Some(refusal) = self.pace(&api, not_after).await? {
             return Some(Err(refusal));
         }
@@ -313,6 +337,7 @@ impl Gate {
             return Some(Err(refusal));
         }
         *sent = true;
+        let timeout = send_timeout(timeout, not_after, Instant::now());
         let result = self.client.get(request, project_id, timeout).await;
         self.observe(&api, &result);
         let what = format!("GET {}", request.path_and_query());
@@ -327,6 +352,13 @@ impl Gate {
         Some(result)
     }
 
+    /// The refusal of a request to `api` that a hold makes pointless
+    /// before `not_after`, if one does now.
+    fn held(&self, api: &str, not_after: Instant) -> Option<ApiError> {
+        let limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        limiter.refusal(api, Instant::now(), not_after)
+    }
+
     fn trust(&self) -> Trust {
         self.trust.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -338,13 +370,18 @@ impl Gate {
             return None;
         };
         // No status: the credentials themselves could not be obtained.
-        let status = status.map_or_else(|| "no credentials".to_owned(), |s| format!("HTTP {s}"));
-        Some(ApiError::new(
+        let answered = status.map_or_else(|| "no credentials".to_owned(), |s| format!("HTTP {s}"));
+        let mut refusal = ApiError::new(
             ErrorKind::Auth,
             format!(
-                "not sent: credentials were rejected by an earlier request ({status} for {request})"
+                "not sent: credentials were rejected by an earlier request ({answered} for {request})"
             ),
-        ))
+        );
+        // The status of the answer that rejected them, which the message
+        // names: a wait's hint depends on it (a 403 is a permission the
+        // credentials lack, not a key to check before the gateway locks it).
+        refusal.status = status;
+        Some(refusal)
     }
 
     /// Waits until a request to `api` may go: its API's turn, then the
@@ -477,6 +514,72 @@ mod tests {
         ));
         assert_eq!(learn(&rejected, "GET /x"), None);
         assert_eq!(learn(&not_found, "GET /x"), Some(Trust::Proven));
+    }
+
+    /// While a request holding the credentials' probe sleeps out a hold,
+    /// another wait whose deadline the hold outlasts is refused at once (a
+    /// hard stop, exit 5), not left queued for the probe to its deadline.
+    #[tokio::test]
+    async fn a_hold_refuses_a_request_before_it_queues_for_the_probe() {
+        use crate::api::Service;
+        use crate::api::client::ClientOptions;
+        use crate::api::credentials::{Credentials, Secret};
+        use crate::api::endpoints::{Endpoints, Overrides};
+        let overrides = Overrides {
+            cli: vec![(None, "http://127.0.0.1:9".into())],
+            ..Overrides::default()
+        };
+        let endpoints = Endpoints::resolve("", &overrides, true).unwrap();
+        let client = Client::new(
+            endpoints,
+            Credentials::Token(Secret::new("t")),
+            &ClientOptions::default(),
+        )
+        .unwrap();
+        let gate = Gate::new(client, 4, 10.0);
+        let now = Instant::now();
+        let later = |s| super::super::later(now, Duration::from_secs(s));
+        gate.limiter.lock().unwrap().hold(
+            None,
+            Hold {
+                throttle: Throttle::parse("Too Many Requests"),
+                until: Some(later(100)),
+                status: Some(429),
+                code: None,
+            },
+        );
+        // Another wait's request tries the credentials, held by the quota.
+        let _probe = gate.probe.lock().await;
+        let request = ApiRequest::new(Service::AppStream, "/v1/p/image-server-jobs/1".into());
+        let answer = gate
+            .get(&request, "p", Duration::from_secs(1), later(2))
+            .await
+            .expect("refused at once, not given up at the deadline");
+        assert!(!answer.sent);
+        let Err(error) = answer.result else {
+            panic!("not refused")
+        };
+        assert!(
+            matches!(error.kind, ErrorKind::Throttled { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_request_sent_late_gets_only_the_time_left() {
+        let s = Duration::from_secs;
+        let now = Instant::now();
+        let deadline = super::super::later(now, s(2));
+        // Held until 2 s before the deadline: 2 s, not the 30 s asked.
+        assert_eq!(send_timeout(s(30), deadline, now), s(2));
+        // At or past the deadline: the least a request gets.
+        let late = super::super::later(now, s(5));
+        assert_eq!(send_timeout(s(30), deadline, late), MIN_SEND_TIMEOUT);
+        // Never more than asked.
+        assert_eq!(
+            send_timeout(s(1), super::super::later(now, s(60)), now),
+            s(1)
+        );
     }
 
     #[test]

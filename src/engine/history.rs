@@ -1,13 +1,11 @@
-//! Estimates from a job type's history: how long past jobs of the same type
-//! took, read once per run from the API's own lists, so a job without a
-//! progress signal is polled when it is likely to end rather than on a blind
-//! schedule.
+//! Past durations of a job type from the API's own lists, read once per run,
+//! one of the signals of the duration model (see [`super::estimate`]).
 //!
 //! Image jobs have a list of past jobs with begin and end times
 //! (`ListImageJobs`). App-server jobs have none, but their sub-jobs do
-//! (`ListSubJobs`): a job of N servers takes about as long as its slowest
-//! server, so the walk over the percentiles of past servers reaches its end
-//! within a few polls. Desktops report progress instead.
+//! (`ListSubJobs`): a job of N servers ends with its slowest server, which
+//! the model takes as the slowest of N past servers. Desktops report
+//! progress instead.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +16,7 @@ use tokio::time::Instant;
 
 use super::gate::Gate;
 use crate::api::client::{ApiError, ErrorKind};
-use crate::api::model::{self, Item, JobState};
+use crate::api::model::{self, Item};
 use crate::api::request::ApiRequest;
 use crate::api::{Operation, Status};
 use crate::spec::Target;
@@ -31,14 +29,6 @@ pub const MAX_SAMPLES: u32 = match Operation::ListImageJobs.page() {
     Some(limits) => limits.max,
     None => panic!("ListImageJobs pages"),
 };
-
-/// The points of the past distribution worth a poll: a job is likely to end
-/// near one of them, and after the last the estimate has nothing to say.
-const QUANTILES: [f64; 6] = [0.1, 0.25, 0.5, 0.75, 0.9, 1.0];
-
-/// Time stamps have whole seconds on some services: poll a little after a
-/// quantile so a job that took exactly that long is already done.
-const MARGIN: Duration = Duration::from_millis(500);
 
 /// How long past jobs of one type took, shortest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +55,11 @@ impl Durations {
         self.0.len()
     }
 
+    /// The durations in seconds, shortest first.
+    pub fn secs(&self) -> Vec<f64> {
+        self.0.iter().map(Duration::as_secs_f64).collect()
+    }
+
     /// The duration below which a share `q` (0 to 1) of past jobs ended,
     /// interpolated between neighbours.
     pub fn quantile(&self, q: f64) -> Duration {
@@ -74,28 +69,11 @@ impl Durations {
         let (a, b) = (self.0[low].as_secs_f64(), self.0[high].as_secs_f64());
         Duration::from_secs_f64(a + (b - a) * (position - low as f64))
     }
-
-    /// How long to sleep, for a job that has run `elapsed`, until the next
-    /// point of the past distribution it has not yet passed; never less than
-    /// `min_gap`. `None` once the job has outlived every past job: the blind
-    /// schedule takes over.
-    pub fn next_check(&self, elapsed: Duration, min_gap: Duration) -> Option<Duration> {
-        QUANTILES
-            .iter()
-            .map(|q| self.quantile(*q) + MARGIN)
-            .find(|at| *at > elapsed)
-            .map(|at| (at - elapsed).max(min_gap))
-    }
 }
 
 /// `end - begin`, when the end is not before the begin.
 fn span(begin: jiff::Timestamp, end: jiff::Timestamp) -> Option<Duration> {
     Duration::try_from(end.duration_since(begin)).ok()
-}
-
-/// How long a job has existed by the local clock, from its `begin_time`.
-pub fn age(job: &JobState) -> Option<Duration> {
-    span(job.begin_time.as_ref()?.parsed?, jiff::Timestamp::now())
 }
 
 /// Where past durations of a target's jobs can be read.
@@ -222,21 +200,6 @@ mod tests {
         assert_eq!(d.quantile(0.5), Duration::from_secs(30));
         assert_eq!(d.quantile(1.0), Duration::from_secs(50));
         assert_eq!(d.quantile(0.1), Duration::from_secs(14));
-    }
-
-    #[test]
-    fn next_check_walks_the_quantiles_then_gives_up() {
-        let d = durations(&[10, 20, 30, 40, 50]);
-        let gap = Duration::from_secs(1);
-        let s = Duration::from_secs;
-        // Just started: sleep until the 10th percentile (14 s) and a margin.
-        assert_eq!(d.next_check(s(0), gap), Some(s(14) + MARGIN));
-        // Past the 10th and 25th (20 s): the median is next.
-        assert_eq!(d.next_check(s(21), gap), Some(s(9) + MARGIN));
-        // Right before a quantile: never sooner than the gap.
-        assert_eq!(d.next_check(s(30), gap), Some(gap));
-        // Older than every past job: nothing left to predict.
-        assert_eq!(d.next_check(s(51), gap), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The polling engine: runs every wait of a spec concurrently, in the order
 //! `after:` asks, sharing one [`gate::Gate`], and assembles the run report.
 
+pub mod estimate;
 pub mod fetch;
 pub mod gate;
 pub mod history;
@@ -93,6 +94,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Where each wait's last answer is kept, for `--save-responses`.
     pub responses: Option<Arc<crate::report::responses::Responses>>,
+    /// The local history of job durations, unless turned off.
+    pub history: Option<Arc<estimate::store::Store>>,
 }
 
 /// A running spec: its live report can be snapshotted at any moment.
@@ -148,7 +151,9 @@ impl Run {
 
 /// The report of the run under way when jobgate crashed (`None` if no run
 /// had started): every wait without an outcome ends `internal_error` with
-/// `message`, so the run's code is [`exit::INTERNAL`], never a pass.
+/// `message`, and the run's outcome and code are `internal_error` and
+/// [`exit::INTERNAL`] whatever its waits' outcomes (a crash after every
+/// wait was met, while publishing, is still a crash, never a pass).
 ///
 /// Called from a panic hook, possibly on the thread that panicked while it
 /// held a lock: locks are only tried (for a moment), and `None` is returned
@@ -165,7 +170,10 @@ pub fn crash_report(message: &str) -> Option<RunReport> {
             w.reason = internal_error(message);
         }
     }
-    Some(assemble(waits, &live.spec_origin, live.started_at, None))
+    let mut report = assemble(waits, &live.spec_origin, live.started_at, None);
+    report.outcome = Outcome::InternalError;
+    report.exit_code = exit::INTERNAL;
+    Some(report)
 }
 
 /// Locks `m` if that is possible within a moment (a poisoned lock is
@@ -305,6 +313,7 @@ pub fn start(
     let shared = Shared {
         gate,
         history: Arc::new(history::History::default()),
+        local: options.history,
         events,
         stop_rx,
         stop_tx,
@@ -351,6 +360,8 @@ struct Shared {
     gate: Arc<Gate>,
     /// Past durations per job type.
     history: Arc<history::History>,
+    /// The local history of job durations, unless turned off.
+    local: Option<Arc<estimate::store::Store>>,
     events: mpsc::UnboundedSender<Event>,
     stop_rx: watch::Receiver<Option<Stop>>,
     stop_tx: watch::Sender<Option<Stop>>,
@@ -382,6 +393,7 @@ async fn run_wait(w: Wait, seed: u64, report: Arc<Mutex<WaitReport>>, mut shared
                     let cx = wait::Context {
                         gate: shared.gate.clone(),
                         history: shared.history.clone(),
+                        local: shared.local.clone(),
                         run_start: shared.run_start,
                         global_deadline: shared.deadline,
                         stop: shared.stop_rx.clone(),
@@ -499,6 +511,10 @@ async fn settle(
             conclude(report, &shared.events, Outcome::InternalError, reason);
         }
     }
+    // Every wait has its outcome: a crash from here on (publishing, the
+    // summary) must not be reported as their verdict.
+    #[cfg(debug_assertions)]
+    debug_panic("settled");
 }
 
 /// Ends a wait outside its polling loop: records the outcome and tells the
@@ -542,7 +558,8 @@ fn finished(shared: &Shared, name: &str, outcome: Outcome, outputs: BTreeMap<Str
 
 /// A deliberate panic, in debug builds only, to test that a crash can never
 /// open the gate: `JOBGATE_DEBUG_PANIC=wait:NAME` panics in wait NAME's
-/// task, `JOBGATE_DEBUG_PANIC=engine` in the run itself.
+/// task, `JOBGATE_DEBUG_PANIC=engine` in the run itself before any wait
+/// ends, `JOBGATE_DEBUG_PANIC=settled` in it after every wait has ended.
 #[cfg(debug_assertions)]
 fn debug_panic(point: &str) {
     if std::env::var("JOBGATE_DEBUG_PANIC").is_ok_and(|v| v == point) {

@@ -242,11 +242,13 @@ fn parse_window(text: &str) -> Option<Duration> {
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
-    let unit = match unit.trim().trim_end_matches('s') {
-        "second" | "sec" | "" => 1,
-        "minute" | "min" | "m" => 60,
-        "hour" | "h" => 3600,
-        "day" | "d" => 86_400,
+    // Whole words only: trimming a plural `s` off `ms` would read
+    // milliseconds as minutes.
+    let unit = match unit.trim() {
+        "second" | "seconds" | "sec" | "secs" | "s" | "" => 1,
+        "minute" | "minutes" | "min" | "mins" | "m" => 60,
+        "hour" | "hours" | "h" => 3600,
+        "day" | "days" | "d" => 86_400,
         _ => return None,
     };
     let seconds = number.checked_mul(unit).filter(|s| *s <= 86_400)?;
@@ -449,6 +451,15 @@ mod tests {
             ),
             policy("ip", 5, 1)
         );
+        for plural in ["5 minutes", "5 mins", "300 seconds", "300 s"] {
+            assert_eq!(
+                Throttle::parse(&format!(
+                    "policy user over ratelimit,limit:200,time:{plural}"
+                )),
+                policy("user", 200, 300),
+                "{plural}"
+            );
+        }
         assert_eq!(Throttle::parse("Daily quota exhausted"), Throttle::Daily);
         assert_eq!(Throttle::parse("daily QUOTA Exhausted."), Throttle::Daily);
         assert_eq!(
@@ -475,6 +486,9 @@ mod tests {
             "policy user over ratelimit,limit:200,time:5 fortnight",
             "policy user over ratelimit,limit:200,time:999999999999999999 day",
             "policy user over ratelimit,limit:200,time:400 day",
+            // Milliseconds are no unit a policy names, not minutes.
+            "policy user over ratelimit,limit:200,time:100 ms",
+            "policy user over ratelimit,limit:200,time:100 mss",
         ] {
             assert_eq!(Throttle::parse(bad).ceiling(), None, "{bad}");
         }

@@ -142,28 +142,50 @@ pub struct LastObservation {
     pub found: String,
 }
 
-/// What adaptive polling based its timing on, when it had more than the
-/// blind schedule.
+/// The duration model adaptive polling placed its polls from: what it
+/// expected of the job in all, and which signals it rested on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
+    /// The strongest signal used (the first of `signals`).
     pub basis: EstimateBasis,
-    /// The job type whose history was read.
-    pub job_type: String,
-    /// How many past jobs the estimate rests on.
+    /// Every signal used, strongest first.
+    pub signals: Vec<EstimateBasis>,
+    /// The job type whose past durations were looked up, when the answer
+    /// names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_type: Option<String>,
+    /// How many past durations the estimate rests on (API lists and local
+    /// history).
     pub samples: u64,
-    /// How long half of them took, at most.
+    /// How many members the job ends with (it ends with the slowest), for
+    /// fleets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<u64>,
+    /// The model's median of the job's total duration.
     pub median_ms: u64,
-    /// How long nine in ten of them took, at most.
+    /// The model's 90th percentile of the job's total duration.
     pub p90_ms: u64,
 }
 
-/// Where an [`Estimate`] comes from.
+/// A signal an [`Estimate`] rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EstimateBasis {
+    /// The job's own progress (`process` on desktops): its slowest member's
+    /// rate.
+    Progress,
+    /// The job's sub-jobs already finished: their durations and how many
+    /// remain.
+    SubJobs,
     /// Past successful jobs of the same type (for app-server jobs, their
     /// past servers), from the API's lists.
     History,
+    /// Durations jobgate itself observed in earlier runs (the local
+    /// history file).
+    LocalHistory,
+    /// The built-in default for the job's kind, or nothing but the vague
+    /// prior.
+    Prior,
 }
 
 /// One wait in the report.

@@ -73,6 +73,10 @@ codes! {
     PollFactor = "spec::poll_factor",
     /// `poll.jitter` is neither `full` nor `none`.
     PollJitter = "spec::poll_jitter",
+    /// `poll.effort` is not `gentle`, `balanced` or `eager`.
+    PollEffort = "spec::poll_effort",
+    /// `JOBGATE_TIME_SCALE` is not a number from 1 to 10000.
+    TimeScale = "spec::time_scale",
     /// `poll.initial` is longer than `poll.max`.
     PollOrder = "spec::poll_order",
     /// `unknown_status` is neither `fail` nor `wait`.

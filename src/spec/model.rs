@@ -25,6 +25,9 @@ pub struct Spec {
     pub max_rps: Option<f64>,
     /// The waits, in the order they appear in the file.
     pub waits: Vec<Wait>,
+    /// Where the local history of job durations lives, when the spec moves
+    /// it (`--history-file` and `JOBGATE_HISTORY_FILE` win over it).
+    pub history_file: Option<std::path::PathBuf>,
 }
 
 /// Where the services live.
@@ -211,9 +214,52 @@ pub struct PollSchedule {
     pub factor: f64,
     /// Whether delays are randomised.
     pub jitter: Jitter,
-    /// Whether the next poll may move to where the job is likely to end,
-    /// predicted from progress or from past jobs of the same type.
+    /// Whether polls are placed from a model of the job's duration (on)
+    /// or on the plain progression from `initial` by `factor` (off).
     pub adaptive: bool,
+    /// Requests against detection latency, for adaptive polling.
+    pub effort: Effort,
+    /// How many times faster than real time jobgate's built-in time
+    /// constants run (`JOBGATE_TIME_SCALE`, for benchmarks; 1 otherwise):
+    /// the default priors are divided by it. Not a spec key.
+    pub time_scale: f64,
+}
+
+/// How hard adaptive polling chases a job's end: `eager` never polls later
+/// than `balanced`, which never polls later than `gentle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Effort {
+    /// Fewer requests, later detection.
+    Gentle,
+    /// The default.
+    #[default]
+    Balanced,
+    /// More requests, sooner detection.
+    Eager,
+}
+
+impl Effort {
+    /// Every value, as the spec writes it.
+    pub const NAMES: [&'static str; 3] = ["gentle", "balanced", "eager"];
+
+    /// The value the spec writes, if it is one.
+    pub fn parse(text: &str) -> Option<Effort> {
+        match text {
+            "gentle" => Some(Effort::Gentle),
+            "balanced" => Some(Effort::Balanced),
+            "eager" => Some(Effort::Eager),
+            _ => None,
+        }
+    }
+
+    /// The spec's word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Effort::Gentle => "gentle",
+            Effort::Balanced => "balanced",
+            Effort::Eager => "eager",
+        }
+    }
 }
 
 /// Randomisation of poll delays.
@@ -256,6 +302,8 @@ impl Defaults {
             factor: 2.0,
             jitter: Jitter::Full,
             adaptive: true,
+            effort: Effort::Balanced,
+            time_scale: 1.0,
         },
         not_found_grace: Duration::from_secs(30),
         error_budget: 6,
@@ -271,6 +319,20 @@ impl Defaults {
 
     /// Whether the first failure cancels the other waits, without `fail_fast:`.
     pub const FAIL_FAST: bool = true;
+}
+
+impl Defaults {
+    /// The built-in defaults with their time constants (the poll bounds)
+    /// divided by `scale` (see `JOBGATE_TIME_SCALE`).
+    pub fn built_in(scale: f64) -> Defaults {
+        let mut d = Defaults::BUILT_IN;
+        if scale.is_finite() && scale > 1.0 {
+            d.poll.initial = d.poll.initial.div_f64(scale);
+            d.poll.max = d.poll.max.div_f64(scale);
+            d.poll.time_scale = scale;
+        }
+        d
+    }
 }
 
 impl Default for Defaults {
@@ -346,7 +408,11 @@ mod tests {
             Jitter::Full => "full jitter",
             Jitter::None => "no jitter",
         };
-        let adaptive = if d.poll.adaptive { "adaptive" } else { "fixed" };
+        let adaptive = if d.poll.adaptive {
+            format!("adaptive, effort {}", d.poll.effort.name())
+        } else {
+            "fixed".to_owned()
+        };
         let unknown = match d.unknown_status {
             UnknownStatusPolicy::Fail => "unknown statuses fail",
             UnknownStatusPolicy::Wait => "unknown statuses wait",

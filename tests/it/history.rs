@@ -1,11 +1,11 @@
 //! Adaptive polling from history: an image job without a progress signal is
-//! polled when past jobs of its type suggest it ends, learned from one
+//! polled where past jobs of its type ended, learned from one
 //! `ListImageJobs` request per job type and run.
 //!
 //! Assertions are on counts (the report's polls, the simulator's request
-//! counters). The windows are seconds wide: the estimate polls half a second
-//! after the job's end, the blind schedule would poll much earlier and more
-//! often, so load can only add time, never polls.
+//! counters) and on the report's estimate. The jobs take seconds, so the
+//! first seconds, which any job's schedule watches at the floor, weigh
+//! more here than on real jobs.
 
 use crate::common::harness;
 
@@ -59,16 +59,21 @@ fn run_case(jobs: usize, past: u64, adaptive: bool) -> (Sim, serde_json::Value) 
 fn history_moves_the_next_poll_to_the_likely_end() {
     let (sim, report) = run_case(1, 10, true);
     let wait = &report["waits"][0];
-    // One poll to see it running, one just after 6 s to see it done.
-    assert_eq!(wait["polls"], 2, "{wait:#}");
-    // Those two, plus the history.
-    assert_eq!(wait["requests_sent"], 3, "{wait:#}");
+    // At the floor before the history answers, then a long sleep to just
+    // before 6 s, then close polls around it. Without the history the
+    // floor would go on (6 polls and more: see below).
+    let polls = wait["polls"].as_u64().unwrap();
+    assert!(polls <= 5, "{wait:#}");
+    // The polls, plus the history.
+    assert_eq!(wait["requests_sent"], polls + 1, "{wait:#}");
     assert_eq!(history_requests(&sim), 1);
     let estimate = &wait["estimate"];
     assert_eq!(estimate["basis"], "history", "{wait:#}");
+    assert_eq!(estimate["signals"][0], "history", "{wait:#}");
     assert_eq!(estimate["job_type"], "CREATE_SERVER_IMAGE");
     assert_eq!(estimate["samples"], 10);
-    assert_eq!(estimate["median_ms"], 6000);
+    let median = estimate["median_ms"].as_u64().unwrap();
+    assert!((5400..=6600).contains(&median), "{wait:#}");
 }
 
 #[test]
@@ -82,13 +87,17 @@ fn without_adaptive_polling_the_blind_schedule_runs_and_reads_no_history() {
 }
 
 #[test]
-fn too_little_history_leaves_the_blind_schedule() {
-    // Two past jobs are fewer than an estimate needs.
+fn too_little_history_leaves_the_prior() {
+    // Two past jobs are fewer than the API history needs: the job is
+    // planned from the default prior, and being seconds old it is polled
+    // at the floor (1 s) like a short job.
     let (sim, report) = run_case(1, 2, true);
     let wait = &report["waits"][0];
-    assert_eq!(wait["polls"], 4, "{wait:#}");
+    let polls = wait["polls"].as_u64().unwrap();
+    assert!((5..=8).contains(&polls), "{wait:#}");
     assert_eq!(history_requests(&sim), 1, "read once, not on every poll");
-    assert!(wait.get("estimate").is_none(), "{wait:#}");
+    assert_eq!(wait["estimate"]["basis"], "prior", "{wait:#}");
+    assert_eq!(wait["estimate"]["samples"], 0, "{wait:#}");
 }
 
 #[test]
@@ -105,7 +114,7 @@ fn waits_on_jobs_of_one_type_share_one_history_request() {
     // history read.
     assert_eq!(sent, polls + 1, "{report:#}");
     assert!(
-        waits.iter().all(|w| w["polls"] == 2),
+        waits.iter().all(|w| w["estimate"]["basis"] == "history"),
         "every wait uses the estimate: {report:#}"
     );
 }
@@ -122,7 +131,7 @@ fn an_app_server_job_learns_from_past_servers_of_its_type() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let wait = &report["waits"][0];
-    assert_eq!(wait["polls"], 2, "{wait:#}");
+    assert!(wait["polls"].as_u64().unwrap() <= 5, "{wait:#}");
     assert_eq!(
         sim.stats()
             .endpoints
@@ -134,5 +143,6 @@ fn an_app_server_job_learns_from_past_servers_of_its_type() {
     assert_eq!(wait["estimate"]["basis"], "history", "{wait:#}");
     assert_eq!(wait["estimate"]["job_type"], "CREATE_SERVER", "{wait:#}");
     assert_eq!(wait["estimate"]["samples"], 10, "{wait:#}");
-    assert_eq!(wait["estimate"]["median_ms"], 6000, "{wait:#}");
+    let median = wait["estimate"]["median_ms"].as_u64().unwrap();
+    assert!((5400..=6600).contains(&median), "{wait:#}");
 }

@@ -4,7 +4,8 @@
 //! fix it; the rendered diagnostics are snapshots under `tests/snapshots/`.
 //!
 //! A fixture's first line is a comment saying what it tests. A second line
-//! `# env: -NAME` removes `NAME` from the environment the binary sees.
+//! `# env: -NAME` removes `NAME` from the environment the binary sees;
+//! `# env: NAME=value` sets it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -38,12 +39,16 @@ fn validate(dir: &Path, file: &str, removed: &[&str]) -> Output {
         .env_remove("FORCE_COLOR")
         .env("HUAWEICLOUD_SDK_PROJECT_ID", PROJECT_ID);
     for name in removed {
-        cmd.env_remove(name);
+        match name.split_once('=') {
+            Some((name, value)) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
     }
     cmd.output().expect("the jobgate binary runs")
 }
 
-/// The `# env: -NAME` directives in a fixture's leading comment lines.
+/// The `# env: -NAME` and `# env: NAME=value` directives in a fixture's
+/// leading comment lines (as `NAME` and `NAME=value`).
 fn removed_vars(bytes: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(bytes)
         .lines()
@@ -54,7 +59,10 @@ fn removed_vars(bytes: &[u8]) -> Vec<String> {
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         })
-        .filter_map(|v| v.strip_prefix('-').map(str::to_owned))
+        .filter_map(|v| match v.strip_prefix('-') {
+            Some(name) => Some(name.to_owned()),
+            None => v.contains('=').then_some(v),
+        })
         .collect()
 }
 

@@ -10,6 +10,7 @@
 mod common;
 
 mod action;
+mod adversarial;
 mod condition_properties;
 mod counts;
 mod crash;
@@ -32,6 +33,7 @@ mod misconfig;
 mod observations;
 mod official_sdk_signer;
 mod official_sdk_simulator;
+mod polling;
 mod publishing;
 mod quota;
 mod quota_fleet;

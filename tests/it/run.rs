@@ -398,10 +398,11 @@ fn throttling_and_server_errors_are_retried() {
         .scenario(IMAGE_JOBS)
         .faults(faults)
         .spec(&spec(
-            "  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 20\n",
+            "  build:\n    image_job: img-ok\n    target: [SUCCESS]\n    error_budget: 20\n    poll: { initial: 20ms, max: 200ms, factor: 1, jitter: full, adaptive: false }\n",
         ))
-        // Polls fast enough for the seeded faults to hit some of them.
-        .args(&["--max-rps", "10"])
+        // Polls fast enough for the seeded faults to hit some of them (on
+        // the plain progression: this is about retries, not the schedule).
+        .args(&["--max-rps", "50"])
         .run()
         .exit(0)
         .stats(|stats| {

@@ -5,7 +5,7 @@
 //!
 //! It owns what outlives a poll: the streak of met polls, the errors in a
 //! row, since when nothing was found, the last state and observation, the
-//! progress samples, and the polling schedule.
+//! last progress figure, and the polling plan.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,10 +19,11 @@ use super::reasons;
 use crate::api::client::{ApiError, ErrorKind};
 use crate::api::model::{Item, Observation};
 use crate::condition::{Verdict, is_failure_status, judge};
+use crate::engine::estimate::planner::{Past, Planner};
 use crate::engine::history;
 use crate::engine::later;
 use crate::engine::rate::{Throttle, hard_stop};
-use crate::engine::schedule::{self, ProgressSample, Schedule};
+use crate::engine::schedule;
 use crate::report::evidence::{self, Evidence};
 use crate::report::model::{ApiErrorInfo, LastObservation, Outcome};
 use crate::spec::{Shape, Wait};
@@ -88,22 +89,34 @@ pub enum Note {
     Retried,
     /// A retried transient error, for the live view.
     Retrying(String),
+    /// The duration model the last poll was planned from changed.
+    Estimate(Box<crate::report::model::Estimate>),
+    /// The job was seen pending, then ended: how long it took, for the
+    /// local history.
+    Took { job_type: String, secs: f64 },
 }
 
-/// Where a pending job's history estimate comes from. The reads run beside
-/// the polls (they never delay one), so the machine only asks whether one
-/// has answered.
+/// Where past durations of a pending job's type come from. The API reads
+/// run beside the polls (they never delay one), so the machine only asks
+/// what has answered so far.
 pub trait Estimates {
-    /// The delay until the job of `obs` has likely ended, when a read of
-    /// `source` has answered with one; starts a read when none is under way.
-    fn hint(&mut self, obs: &Observation, source: history::Source) -> Option<Duration>;
+    /// Past durations (seconds) of the type of the job in `obs`: from the
+    /// API's lists once a read of `source` has answered (starting one when
+    /// none is under way), and from the local history.
+    fn past(&mut self, obs: &Observation, source: Option<history::Source>) -> PastDurations;
+}
+
+/// Past durations of one job type, in seconds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PastDurations {
+    pub api: Vec<f64>,
+    pub local: Vec<f64>,
 }
 
 /// One wait's state between polls.
 pub struct Machine<'a> {
     wait: &'a Wait,
-    schedule: Schedule,
-    started: Instant,
+    planner: Planner,
     run_start: Instant,
     deadline: Instant,
     /// The run's deadline comes before the wait's own timeout.
@@ -116,7 +129,8 @@ pub struct Machine<'a> {
     last_state: String,
     /// The last answer judged, for the evidence of a timeout.
     last_seen: Option<Observation>,
-    progress: Vec<ProgressSample>,
+    /// The last progress figure seen, to note when it moves.
+    progress: Option<u32>,
     /// The delay chosen by the last poll, for a [`Step::Hold`] that ends
     /// before the deadline.
     delay: Duration,
@@ -140,8 +154,7 @@ impl<'a> Machine<'a> {
         };
         Machine {
             wait,
-            schedule: Schedule::new(wait.poll, seed),
-            started,
+            planner: Planner::new(wait.poll, &wait.target, seed, started),
             run_start,
             deadline,
             by_global,
@@ -150,7 +163,7 @@ impl<'a> Machine<'a> {
             missing_since: None,
             last_state: String::new(),
             last_seen: None,
-            progress: Vec::new(),
+            progress: None,
             delay: Duration::ZERO,
             notes: Vec::new(),
         }
@@ -195,7 +208,10 @@ impl<'a> Machine<'a> {
             self.last_state = state;
         }
         if let Some(p) = last.progress {
-            self.sample_progress(p, now, state_changed);
+            self.sample_progress(p, state_changed);
+        }
+        if let Some((job_type, secs)) = self.planner.ended(&obs, now) {
+            self.notes.push(Note::Took { job_type, secs });
         }
         let verdict = judge(&self.wait.rules, &obs);
         let found = match &verdict {
@@ -233,7 +249,7 @@ impl<'a> Machine<'a> {
             Verdict::Pending { .. } => {
                 self.missing_since = None;
                 if self.wait.poll.adaptive {
-                    delay = self.adaptive_delay(delay, &obs, estimates);
+                    delay = self.adaptive_delay(&obs, now, estimates);
                 }
             }
         }
@@ -395,50 +411,56 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn sample_progress(&mut self, p: u32, now: Instant, state_changed: bool) {
-        let at_ms = millis(now.saturating_duration_since(self.started));
-        let moved = self.progress.last().is_some_and(|s| s.percent != p as f64);
+    fn sample_progress(&mut self, p: u32, state_changed: bool) {
+        let moved = self.progress.is_some_and(|last| last != p);
         if moved && !state_changed {
             self.notes.push(Note::Progress(p));
         }
-        if self.progress.last().is_some_and(|s| (p as f64) < s.percent) {
-            self.progress.clear();
-        }
-        self.progress.push(ProgressSample {
-            at_ms,
-            percent: p as f64,
-        });
+        self.progress = Some(p);
     }
 }
 
-/// The seam to the polling schedule: every delay the machine chooses
-/// starts here.
+/// The seam to the polling plan: every delay the machine chooses starts
+/// here.
 impl Machine<'_> {
-    /// The blind schedule's next delay, taken once per poll.
+    /// The plain progression's next delay, taken once per poll: the delay
+    /// after an error, a poll without an answer, or with `adaptive: false`.
     fn blind_delay(&mut self) -> Duration {
-        self.schedule.next_delay()
+        self.planner.blind()
     }
 
-    /// Starts the schedule over (the job moved) and takes its first delay.
+    /// Starts the progression over (the job moved) and takes its first
+    /// delay; the next planned poll comes sooner too.
     fn restart_schedule(&mut self) -> Duration {
-        self.schedule.reset();
-        self.schedule.next_delay()
+        self.planner.restart()
     }
 
-    /// The delay for a pending job: toward its predicted completion, from
-    /// its progress trend or, without one, its job type's history.
+    /// The delay for a pending job, from the model of its duration: its
+    /// age, progress, sub-jobs, past jobs of its type and the default
+    /// prior, and how close a failure condition is to tripping.
     fn adaptive_delay(
         &mut self,
-        blind: Duration,
         obs: &Observation,
+        now: Instant,
         estimates: &mut dyn Estimates,
     ) -> Duration {
-        let predicted = schedule::predict_completion(&self.progress);
-        let mut delay = schedule::adaptive_delay(blind, predicted, self.schedule.bounds());
-        if let (None, Some(source)) = (predicted, history::source(&self.wait.target))
-            && let Some(d) = estimates.hint(obs, source)
+        let past = estimates.past(obs, history::source(&self.wait.target));
+        let remaining = self.deadline.saturating_duration_since(now);
+        let before = self.planner.estimate().cloned();
+        let delay = self.planner.plan(
+            obs,
+            &self.wait.rules,
+            now,
+            remaining,
+            Past {
+                api: &past.api,
+                local: &past.local,
+            },
+        );
+        if let Some(estimate) = self.planner.estimate()
+            && before.as_ref() != Some(estimate)
         {
-            delay = d;
+            self.notes.push(Note::Estimate(Box::new(estimate.clone())));
         }
         delay
     }
@@ -523,22 +545,22 @@ mod tests {
         }
     }
 
-    /// History estimates that suggest `delay`, counting the questions.
+    /// Past durations to answer with, counting the questions.
     struct Hints {
-        delay: Option<Duration>,
+        past: PastDurations,
         asked: u32,
     }
 
     impl Estimates for Hints {
-        fn hint(&mut self, _: &Observation, _: history::Source) -> Option<Duration> {
+        fn past(&mut self, _: &Observation, _: Option<history::Source>) -> PastDurations {
             self.asked += 1;
-            self.delay
+            self.past.clone()
         }
     }
 
     fn no_hints() -> Hints {
         Hints {
-            delay: None,
+            past: PastDurations::default(),
             asked: 0,
         }
     }
@@ -909,16 +931,39 @@ mod tests {
             "    image_job: j\n    target: [SUCCESS]\n    poll: { initial: 5s, max: 1m, jitter: none, adaptive: true }\n",
         );
         let t0 = Instant::now();
+        // A job just seen, with nothing known: polled at the floor.
+        let mut m = machine(&w, t0);
+        assert_eq!(
+            after(m.on_observation(job("RUNNING"), t0, &mut no_hints())),
+            5 * S
+        );
+        // Ten past jobs took ten minutes: a job that began two minutes ago
+        // has nothing to show for a while.
+        let begun = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(120);
+        let running = || {
+            job_json(&format!(
+                r#"{{"id":"j","status":"RUNNING","begin_time":"{begun}"}}"#
+            ))
+        };
         let mut m = machine(&w, t0);
         let mut hints = Hints {
-            delay: Some(42 * S),
+            past: PastDurations {
+                api: vec![600.0; 10],
+                local: Vec::new(),
+            },
             asked: 0,
         };
-        assert_eq!(
-            after(m.on_observation(job("RUNNING"), t0, &mut hints)),
-            42 * S
-        );
+        assert_eq!(after(m.on_observation(running(), t0, &mut hints)), 60 * S);
         assert_eq!(hints.asked, 1);
+        let notes = m.take_notes();
+        let estimate = notes
+            .iter()
+            .find_map(|n| match n {
+                Note::Estimate(e) => Some(e),
+                _ => None,
+            })
+            .expect("the estimate is noted");
+        assert_eq!(estimate.samples, 10);
         // A failed poll asks no history.
         after(m.on_error(transient(), t0, &mut || true));
         assert_eq!(hints.asked, 1);

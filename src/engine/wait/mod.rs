@@ -7,20 +7,20 @@ mod observed;
 mod reasons;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::estimate::store::{Key, Store};
 use super::fetch::Plan;
 use super::gate::Gate;
 use super::history::{self, History};
 use super::observe;
 use super::{Event, Stop};
-use crate::api::model::{self, Observation};
-use crate::report::model::{Estimate, EstimateBasis, HistoryEntry, Outcome, WaitReport};
+use crate::api::model::Observation;
+use crate::report::model::{HistoryEntry, Outcome, WaitReport};
 use crate::spec::Wait;
-use machine::{Estimates, Finish, Machine, Note, Step};
+use machine::{Estimates, Finish, Machine, Note, PastDurations, Step};
 pub use observed::{capture_outputs, summarize};
 
 /// Everything a wait needs from the run.
@@ -28,6 +28,8 @@ pub struct Context {
     pub gate: Arc<Gate>,
     /// Past durations per job type, shared by every wait of the run.
     pub history: Arc<History>,
+    /// The local history of job durations, unless turned off.
+    pub local: Option<Arc<Store>>,
     pub run_start: Instant,
     pub global_deadline: Option<Instant>,
     pub stop: watch::Receiver<Option<Stop>>,
@@ -47,10 +49,12 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
     // At most one history read in flight; dropped (aborted) with the wait.
     let mut reads = HistoryReads {
         set: tokio::task::JoinSet::new(),
-        estimating: None,
+        api: None,
+        local: None,
         wait,
         gate: &cx.gate,
         history: &cx.history,
+        store: cx.local.as_deref(),
         deadline,
         report: &report,
     };
@@ -99,9 +103,6 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
             result = observe::poll(&plan, wait, &cx.gate, deadline, &tally) => result,
             _ = stopped(&mut cx.stop) => continue,
         };
-        // The job a history estimate would time the next poll for: set only
-        // by a pending poll that reads the history.
-        reads.estimating = None;
         let now = Instant::now();
         let mut step = match result {
             // The gate could not send (the rest of) the poll's requests
@@ -146,21 +147,6 @@ pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitRep
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}
             _ = stopped(&mut cx.stop) => {}
-            // A history read that answers during the sleep times the next
-            // poll at once; one that hangs leaves the blind schedule alone.
-            Some(joined) = reads.set.join_next(), if !reads.set.is_empty() => {
-                let hinted = joined
-                    .ok()
-                    .and_then(|read| apply(&report, wait, &read, reads.estimating.as_ref()));
-                let wake = match hinted {
-                    Some(d) => super::later(Instant::now(), d).min(deadline),
-                    None => wake,
-                };
-                tokio::select! {
-                    _ = tokio::time::sleep_until(wake) => {}
-                    _ = stopped(&mut cx.stop) => {}
-                }
-            }
         }
     }
 }
@@ -195,107 +181,84 @@ fn record(note: Note, wait: &Wait, cx: &Context, report: &Mutex<WaitReport>) {
                 error,
             });
         }
+        Note::Estimate(estimate) => update(report, |r| r.estimate = Some(*estimate)),
+        Note::Took { job_type, secs } => {
+            if let (Some(store), Some(key)) = (
+                &cx.local,
+                Key::new(&wait.project_id, wait.target.kind(), &job_type),
+            ) {
+                let now = jiff::Timestamp::now().as_second().max(0) as u64;
+                store.record(&key, secs, now);
+            }
+        }
     }
 }
 
-/// The history reads of one wait: at most one in flight, joined when done.
+/// The past durations one wait learns from: the API reads (at most one
+/// in flight, joined when done, never waited for) and the local history.
 struct HistoryReads<'a> {
     set: tokio::task::JoinSet<HistoryRead>,
-    /// The job the last poll would have a read time the next poll for.
-    estimating: Option<model::JobState>,
+    /// The API's answer, once a read has joined (`None` inside: no usable
+    /// history).
+    api: Option<Option<Arc<history::Durations>>>,
+    /// The local history of the job type, read once.
+    local: Option<Vec<f64>>,
     wait: &'a Wait,
     gate: &'a Arc<Gate>,
     history: &'a Arc<History>,
+    store: Option<&'a Store>,
     deadline: Instant,
     report: &'a Arc<Mutex<WaitReport>>,
 }
 
 impl Estimates for HistoryReads<'_> {
-    fn hint(&mut self, obs: &Observation, source: history::Source) -> Option<Duration> {
-        // The history read runs beside the polls and is joined when it is
-        // done: it never delays a poll, however slow it is.
-        self.estimating = obs.job.clone();
-        let mut hint = None;
-        if let Some(Ok(read)) = self.set.try_join_next() {
-            hint = apply(self.report, self.wait, &read, obs.job.as_ref());
-        }
-        if self.set.is_empty()
-            && let Some(read) = read_history(
-                obs,
-                self.gate,
-                self.history,
-                &self.wait.project_id,
-                source,
-                self.deadline,
-                self.report,
-            )
+    fn past(&mut self, obs: &Observation, source: Option<history::Source>) -> PastDurations {
+        let job_type = obs.job.as_ref().and_then(|j| j.job_type.as_deref());
+        if let Some(source) = source
+            && self.api.is_none()
         {
-            self.set.spawn(read);
+            // The read runs beside the polls and is joined when it is done:
+            // it never delays a poll, however slow it is.
+            if let Some(Ok(read)) = self.set.try_join_next() {
+                self.api = Some(read.durations);
+            } else if self.set.is_empty()
+                && let Some(read) = read_history(
+                    obs,
+                    self.gate,
+                    self.history,
+                    &self.wait.project_id,
+                    source,
+                    self.deadline,
+                    self.report,
+                )
+            {
+                self.set.spawn(read);
+            }
         }
-        hint
-    }
-}
-
-/// Records a history read's estimate; returns the delay it suggests for
-/// `job` (none without one).
-fn apply(
-    report: &Mutex<WaitReport>,
-    wait: &Wait,
-    read: &HistoryRead,
-    job: Option<&model::JobState>,
-) -> Option<Duration> {
-    let estimate = read.estimate(job);
-    update(report, |r| r.estimate = estimate.report());
-    estimate
-        .delay(wait.poll.initial)
-        .map(|d| d.min(wait.poll.max))
-}
-
-/// What a job type's history says about one running job.
-struct HistoryEstimate {
-    job_type: String,
-    /// `None` when the history could not be read or is too thin.
-    durations: Option<Arc<history::Durations>>,
-    /// How long the job has existed, by the local clock.
-    age: Option<Duration>,
-}
-
-impl HistoryEstimate {
-    /// The estimate as the report shows it.
-    fn report(&self) -> Option<Estimate> {
-        let d = self.durations.as_ref()?;
-        let ms = |q| d.quantile(q).as_millis() as u64;
-        Some(Estimate {
-            basis: EstimateBasis::History,
-            job_type: self.job_type.clone(),
-            samples: d.samples() as u64,
-            median_ms: ms(0.5),
-            p90_ms: ms(0.9),
-        })
-    }
-
-    /// How long to sleep until the job is likely to have ended.
-    fn delay(&self, min_gap: Duration) -> Option<Duration> {
-        self.durations.as_ref()?.next_check(self.age?, min_gap)
+        if self.local.is_none()
+            && let (Some(store), Some(job_type)) = (self.store, job_type)
+        {
+            self.local = Some(
+                Key::new(&self.wait.project_id, self.wait.target.kind(), job_type)
+                    .map(|key| store.samples(&key))
+                    .unwrap_or_default(),
+            );
+        }
+        PastDurations {
+            api: self
+                .api
+                .as_ref()
+                .and_then(|d| d.as_ref())
+                .map(|d| d.secs())
+                .unwrap_or_default(),
+            local: self.local.clone().unwrap_or_default(),
+        }
     }
 }
 
 /// The answer of one history read.
 struct HistoryRead {
-    job_type: String,
     durations: Option<Arc<history::Durations>>,
-}
-
-impl HistoryRead {
-    /// The estimate for `job` as it is now (its age is taken at this moment,
-    /// not when the read started).
-    fn estimate(&self, job: Option<&model::JobState>) -> HistoryEstimate {
-        HistoryEstimate {
-            job_type: self.job_type.clone(),
-            durations: self.durations.clone(),
-            age: job.and_then(history::age),
-        }
-    }
 }
 
 /// A read of the history of the observed job's type, to run beside the
@@ -320,10 +283,7 @@ fn read_history(
             .durations(&gate, &project_id, source, &job_type, timeout, deadline)
             .await;
         update(&report, |r| r.requests_sent += u64::from(sent));
-        HistoryRead {
-            job_type,
-            durations,
-        }
+        HistoryRead { durations }
     })
 }
 

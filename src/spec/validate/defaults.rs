@@ -11,10 +11,21 @@ use super::{DEFAULT_KEYS, Inherited, POLL_KEYS, Validator};
 
 impl Validator<'_> {
     pub(super) fn defaults(&mut self, node: Option<&Node>) -> (Option<Endpoints>, Inherited) {
+        let time_scale = match crate::engine::estimate::scale::from_process() {
+            Ok(scale) => scale,
+            Err(message) => {
+                self.error(
+                    SpecDiagnostic::new(DiagnosticCode::TimeScale, Span::default(), message)
+                        .label("set in the environment, not in this file")
+                        .help("set it to the simulator's time compression, e.g. 60, or unset it"),
+                );
+                1.0
+            }
+        };
         let mut defaults = Inherited {
             project_id: None,
             project_id_invalid: false,
-            settings: Defaults::BUILT_IN,
+            settings: Defaults::built_in(time_scale),
         };
         let mut endpoints = Some(Endpoints {
             region: String::new(),
@@ -215,6 +226,23 @@ impl Validator<'_> {
             match self.boolean(n) {
                 Some(b) => poll.adaptive = b,
                 None => ok = false,
+            }
+        }
+        if let Some(n) = node.get("effort") {
+            match n.scalar_text().as_deref().and_then(Effort::parse) {
+                Some(e) => poll.effort = e,
+                None => {
+                    self.error(
+                        SpecDiagnostic::new(
+                            DiagnosticCode::PollEffort,
+                            n.span,
+                            "`effort` must be `gentle`, `balanced` or `eager`",
+                        )
+                        .label("not an effort")
+                        .help("`eager` polls more often to see the end sooner, `gentle` less often; `balanced` is the default"),
+                    );
+                    ok = false;
+                }
             }
         }
         if ok && poll.initial > poll.max {

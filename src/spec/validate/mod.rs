@@ -16,13 +16,14 @@ use super::duration;
 use super::model::*;
 use super::yaml::{Node, Span, Value};
 
-const TOP_KEYS: [&str; 6] = [
+const TOP_KEYS: [&str; 7] = [
     "version",
     "defaults",
     "waits",
     "deadline",
     "fail_fast",
     "max_rps",
+    "history_file",
 ];
 const DEFAULT_KEYS: [&str; 9] = [
     "region",
@@ -51,7 +52,7 @@ const WAIT_KEYS: [&str; 14] = [
     "allow_empty",
     "project_id",
 ];
-const POLL_KEYS: [&str; 5] = ["initial", "max", "factor", "jitter", "adaptive"];
+const POLL_KEYS: [&str; 6] = ["initial", "max", "factor", "jitter", "adaptive", "effort"];
 const CHECK_KEYS: [&str; 8] = [
     "status", "all", "any", "none", "count", "path", "all_of", "any_of",
 ];
@@ -136,6 +137,10 @@ impl<'a> Validator<'a> {
             .and_then(|n| self.boolean(n))
             .unwrap_or(Defaults::FAIL_FAST);
         let max_rps = root.get("max_rps").and_then(|n| self.rate(n));
+        let history_file = root
+            .get("history_file")
+            .and_then(|n| self.string(n))
+            .map(std::path::PathBuf::from);
         let waits_node = match root.get("waits") {
             Some(node) => node,
             None => {
@@ -178,6 +183,7 @@ impl<'a> Validator<'a> {
             fail_fast,
             max_rps,
             waits: waits.into_iter().map(|(w, _)| w).collect(),
+            history_file,
         })
     }
 

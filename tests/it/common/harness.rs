@@ -123,8 +123,17 @@ pub fn jobgate() -> Command {
     cmd.env("HUAWEICLOUD_SDK_AK", AK)
         .env("HUAWEICLOUD_SDK_SK", SK)
         .env("HUAWEICLOUD_SDK_PROJECT_ID", PROJECT)
-        .env("COLUMNS", "100");
+        .env("COLUMNS", "100")
+        // Each run its own (empty) local history, never the user's.
+        .env("XDG_CACHE_HOME", fresh_cache_dir());
     cmd
+}
+
+/// A cache directory no other run uses (created only if a run writes).
+pub fn fresh_cache_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("jobgate-test-cache-{}-{n}", std::process::id()))
 }
 
 /// Runs `jobgate run SPEC --endpoint URL` plus `extra` args.
