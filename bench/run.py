@@ -35,6 +35,7 @@ without that venv the SDK waiters are skipped.
 """
 
 import argparse
+import atexit
 import datetime
 import json
 import math
@@ -288,6 +289,19 @@ def polling_waiters(case, binary, venv_python, scale):
     return out
 
 
+RUNNING_SIMULATORS = set()
+
+
+def stop_simulators():
+    """Simulators never end on their own: whatever a failed run left behind
+    is stopped when the harness exits."""
+    for sim in list(RUNNING_SIMULATORS):
+        sim.stop()
+
+
+atexit.register(stop_simulators)
+
+
 class Simulator:
     def __init__(self, binary, scenario_file, seed, auth, extra=()):
         cmd = [binary, "simulate", "--scenario", scenario_file, "--port", "0", "--seed", str(seed), *extra]
@@ -296,6 +310,7 @@ class Simulator:
         else:
             cmd += ["--token", TOKEN]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        RUNNING_SIMULATORS.add(self)
         line = self.proc.stdout.readline()
         # The simulator's clock starts just before it prints this line.
         self.started = time.time()
@@ -317,8 +332,10 @@ class Simulator:
         return stats
 
     def stop(self):
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.proc.terminate()
         self.proc.wait()
+        RUNNING_SIMULATORS.discard(self)
 
 
 def parse_time(text):
