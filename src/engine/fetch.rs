@@ -9,14 +9,14 @@ use crate::spec::{ListFilter, Target, Template, Wait};
 mod count;
 mod saved;
 
-pub use count::{Count, counts_observation};
+pub(crate) use count::{Count, counts_observation};
 pub use saved::observe_saved;
 
 use count::{count_checks, countable, counts};
 
 /// The requests one poll makes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
+pub(crate) enum Plan {
     /// One request whose answer is a job (or arbitrary JSON for `get`).
     Single {
         request: ApiRequest,
@@ -35,7 +35,7 @@ pub enum Plan {
 
 impl Plan {
     /// The requests in words, for `plan` and reports.
-    pub fn describe(&self, base: &dyn Fn(Service) -> String) -> Vec<String> {
+    pub(crate) fn describe(&self, base: &dyn Fn(Service) -> String) -> Vec<String> {
         let url = |r: &ApiRequest| format!("GET {}{}", base(r.service), r.path_and_query());
         match self {
             Plan::Single { request, .. } => vec![url(request)],
@@ -59,7 +59,10 @@ impl Plan {
 
 /// Resolves a wait's target into the plan of one poll. `outputs` answers
 /// `${outputs.WAIT.KEY}` references.
-pub fn plan(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Result<Plan, String> {
+pub(crate) fn plan(
+    wait: &Wait,
+    outputs: &dyn Fn(&str, &str) -> Option<String>,
+) -> Result<Plan, String> {
     let mut plan = requests(wait, outputs)?;
     if let Plan::Single { job_id, .. } = &mut plan {
         *job_id = asked_job(wait, outputs)?;
@@ -160,7 +163,7 @@ fn requests(wait: &Wait, outputs: &dyn Fn(&str, &str) -> Option<String>) -> Resu
 /// Every documented type of image sub-job. The image count endpoint counts
 /// only `CREATE_SERVER`, `CREATE_SERVER_IMAGE` and `DELETE_SERVER` unless
 /// asked for others, so a wait that names no type asks for all of these.
-pub const IMAGE_JOB_TYPES: [&str; 7] = [
+pub(crate) const IMAGE_JOB_TYPES: [&str; 7] = [
     "CREATE_SERVER",
     "CREATE_SERVER_IMAGE",
     "DELETE_SERVER",
@@ -203,7 +206,7 @@ fn render_path(
 
 /// Whether `value` may stand as one path segment; otherwise what is wrong
 /// with it, in words.
-pub fn check_segment(value: &str) -> Result<(), String> {
+pub(crate) fn check_segment(value: &str) -> Result<(), String> {
     if value.trim().is_empty() {
         return Err("is empty".into());
     }

@@ -28,7 +28,7 @@ use limiter::{Hold, Limiter};
 type Shared = Arc<OnceCell<Option<Result<Body, ApiError>>>>;
 
 /// Limits shared by every wait of a run.
-pub struct Gate {
+pub(crate) struct Gate {
     client: Client,
     in_flight: Semaphore,
     limiter: Mutex<Limiter>,
@@ -43,7 +43,7 @@ pub struct Gate {
 /// job of one operation shares a key
 /// (`appstream GET /v1/{project_id}/image-server-jobs/{job_id}`). Kept to
 /// this one function so that an operation table can take its place.
-pub fn api_of(request: &ApiRequest) -> String {
+pub(crate) fn api_of(request: &ApiRequest) -> String {
     /// Collections whose next segment is a job id.
     const BY_ID: [&str; 3] = ["image-server-jobs", "workspace-jobs", "job"];
     let mut out = format!("{} GET ", request.service);
@@ -121,15 +121,15 @@ fn learn(result: &Result<Body, ApiError>, request: &str) -> Option<Trust> {
 
 /// The answer to one request, and whether this caller sent it (or shared
 /// another wait's identical request).
-pub struct Answer {
-    pub result: Result<Body, ApiError>,
-    pub sent: bool,
+pub(crate) struct Answer {
+    pub(crate) result: Result<Body, ApiError>,
+    pub(crate) sent: bool,
 }
 
 impl Gate {
     /// A gate allowing `concurrency` requests in flight and at most `rps`
     /// per second.
-    pub fn new(client: Client, concurrency: usize, rps: f64) -> Self {
+    pub(crate) fn new(client: Client, concurrency: usize, rps: f64) -> Self {
         Gate {
             client,
             in_flight: Semaphore::new(concurrency.max(1)),
@@ -141,7 +141,7 @@ impl Gate {
     }
 
     /// The client, for URLs in plans and reports.
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
@@ -150,7 +150,7 @@ impl Gate {
     /// past `not_after` (the wait's deadline). A caller that joined another
     /// wait's request gives up, with `None`, as late as it would have on a
     /// request of its own: `timeout` after its deadline.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         request: &ApiRequest,
         project_id: &str,
@@ -385,7 +385,7 @@ impl Gate {
     /// Takes one retry from the run's shared budget; `false` when it is
     /// spent (the API has failed or throttled far more often than it
     /// answered, and retrying would only add to its load).
-    pub fn retry(&self) -> bool {
+    pub(crate) fn retry(&self) -> bool {
         let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
         limiter.budget.spend()
     }

@@ -1,13 +1,13 @@
 //! The polling engine: runs every wait of a spec concurrently, in the order
 //! `after:` asks, sharing one [`gate::Gate`], and assembles the run report.
 
-pub mod estimate;
+pub(crate) mod estimate;
 pub mod fetch;
-pub mod gate;
-pub mod history;
-pub mod observe;
-pub mod rate;
-pub mod schedule;
+pub(crate) mod gate;
+pub(crate) mod history;
+pub(crate) mod observe;
+pub(crate) mod rate;
+pub(crate) mod schedule;
 mod tasks;
 mod verdict;
 mod wait;
@@ -22,8 +22,8 @@ use tokio::time::Instant;
 use crate::report::model::{Outcome, RunReport, WaitReport};
 use crate::spec::Spec;
 
-pub use gate::Gate;
-pub use verdict::{crash_report, not_started, panic_message};
+pub(crate) use gate::Gate;
+pub(crate) use verdict::{crash_report, not_started, panic_message};
 pub use wait::{capture_outputs, summarize};
 
 use tasks::{Shared, run_wait, settle};
@@ -31,7 +31,7 @@ use verdict::{CURRENT, Live, assemble, initial_report};
 
 /// Why the run is stopping early.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// Another wait failed and the run is fail-fast.
     FailFast { wait: String },
     /// The process received SIGINT.
@@ -42,7 +42,7 @@ pub enum Stop {
 
 impl Stop {
     /// The reason recorded on cancelled waits.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
             Stop::FailFast { wait } => format!(
                 "cancelled because wait `{wait}` failed (fail fast; use --keep-going to learn every outcome)"
@@ -55,7 +55,7 @@ impl Stop {
 
 /// What the engine reports as waits progress, for live output.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     Started {
         wait: String,
         /// When the wait runs out of time: its own timeout or the global
@@ -90,32 +90,32 @@ type Settled = (Outcome, BTreeMap<String, String>);
 
 /// Run-wide settings that do not come from the spec.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Overrides the spec's global deadline.
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
     /// Overrides the spec's fail-fast setting.
-    pub fail_fast: Option<bool>,
+    pub(crate) fail_fast: Option<bool>,
     /// Seed for poll jitter (reproducible runs in tests).
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Where each wait's last answer is kept, for `--save-responses`.
-    pub responses: Option<Arc<crate::report::responses::Responses>>,
+    pub(crate) responses: Option<Arc<crate::report::responses::Responses>>,
     /// The local history of job durations, unless turned off.
-    pub history: Option<Arc<estimate::store::Store>>,
+    pub(crate) history: Option<Arc<estimate::store::Store>>,
 }
 
 /// A running spec: its live report can be snapshotted at any moment.
-pub struct Run {
+pub(crate) struct Run {
     live: Arc<Live>,
     stop: watch::Sender<Option<Stop>>,
 }
 impl Run {
     /// Asks every wait to stop (signals, fail fast).
-    pub fn stop(&self, reason: Stop) {
+    pub(crate) fn stop(&self, reason: Stop) {
         request_stop(&self.stop, reason);
     }
 
     /// The report as it stands now.
-    pub fn snapshot(&self) -> RunReport {
+    pub(crate) fn snapshot(&self) -> RunReport {
         let stop = self.stop.borrow().clone();
         assemble(
             self.live.waits(),
@@ -153,7 +153,7 @@ pub(crate) fn later(at: Instant, d: Duration) -> Instant {
 /// completes when every wait has an outcome. A wait whose task panics ends
 /// `internal_error` with the panic's message, and the waits after it are
 /// skipped rather than left waiting for it.
-pub fn start(
+pub(crate) fn start(
     spec: &Spec,
     gate: Arc<Gate>,
     options: RunOptions,

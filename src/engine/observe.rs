@@ -34,18 +34,18 @@ use crate::spec::Wait;
 
 mod paging;
 
-pub use paging::{MAX_PAGES, Paging};
+pub(crate) use paging::Paging;
 
 /// Counts requests as they go out, so that a poll cut short (a signal, the
 /// deadline) still reports every request it sent.
-pub type Tally<'a> = &'a (dyn Fn(i64) + Sync);
+pub(crate) type Tally<'a> = &'a (dyn Fn(i64) + Sync);
 
 /// Makes the requests of one poll of `wait`. Returns the observation (or
 /// the first error; `None` if the gate could not send a request before
 /// `deadline`) and how many requests this wait sent. `tally` hears of each
 /// request before it may go out (+1) and of each that did not (-1), so a
 /// poll dropped while a request is in flight has already counted it.
-pub async fn poll(
+pub(crate) async fn poll(
     plan: &Plan,
     wait: &Wait,
     gate: &Gate,
@@ -111,7 +111,7 @@ impl Sender<'_> {
 /// How long one request may take: a request never outlives the deadline by
 /// more than a moment, so a server that accepts and never answers cannot
 /// hold the gate open.
-pub fn request_timeout(deadline: Instant) -> Duration {
+pub(crate) fn request_timeout(deadline: Instant) -> Duration {
     deadline
         .saturating_duration_since(Instant::now())
         .clamp(Duration::from_secs(1), Duration::from_secs(30))
@@ -236,7 +236,7 @@ async fn count(sender: &mut Sender<'_>, request: &ApiRequest) -> Result<Option<u
 /// less is fine; more means some sub-job was counted twice, in two statuses
 /// read at different moments, or the server miscounts. `values` holds the
 /// answer of each request of `counts`, in order.
-pub fn counts_add_up(counts: &[fetch::Count], values: &[u64]) -> Result<(), Malformed> {
+pub(crate) fn counts_add_up(counts: &[fetch::Count], values: &[u64]) -> Result<(), Malformed> {
     type Types = Option<Vec<String>>;
     let mut by_status: BTreeMap<&Types, BTreeMap<&Status, u64>> = BTreeMap::new();
     let mut totals: BTreeMap<&Types, u64> = BTreeMap::new();
@@ -284,7 +284,11 @@ pub fn counts_add_up(counts: &[fetch::Count], values: &[u64]) -> Result<(), Malf
 /// Whether a second read of the counts (every request but the last, in the
 /// same order) found each unchanged: then all of them held at the instant
 /// of the last request of the first read.
-pub fn counts_agree(requests: &[String], first: &[u64], again: &[u64]) -> Result<(), Malformed> {
+pub(crate) fn counts_agree(
+    requests: &[String],
+    first: &[u64],
+    again: &[u64],
+) -> Result<(), Malformed> {
     let expected = first.len().saturating_sub(1);
     if again.len() != expected {
         return Err(Malformed(format!(

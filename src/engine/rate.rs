@@ -1,7 +1,7 @@
 //! How a run stays inside the API's quota, as pure decisions the gate
 //! applies: what a throttling answer says ([`Throttle::parse`]) and which
 //! requests it concerns ([`Scope`]), the request rate after throttles and
-//! successes ([`RateController`]) per API and for the whole process
+//! successes ([`RateController`](control::RateController)) per API and for the whole process
 //! ([`Rates`]), whether one more retry may be spent ([`RetryBudget`]), and
 //! whether a throttle makes waiting pointless ([`hard_stop`]).
 //!
@@ -18,12 +18,12 @@ use std::time::Duration;
 mod budget;
 mod control;
 
-pub use budget::RetryBudget;
-pub use control::{RateController, Rates};
+pub(crate) use budget::RetryBudget;
+pub(crate) use control::Rates;
 
 /// What one throttling answer says about the quota behind it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Throttle {
+pub(crate) enum Throttle {
     /// A quota that resets once a day: retrying before the deadline of any
     /// CI job cannot succeed.
     Daily,
@@ -42,7 +42,7 @@ impl Throttle {
     /// Reads the gateway's throttling message. The message is untrusted:
     /// anything not recognised exactly leaves its part unknown, and a
     /// message naming nothing is an unspecified policy (slow down, retry).
-    pub fn parse(message: &str) -> Throttle {
+    pub(crate) fn parse(message: &str) -> Throttle {
         let lower = message.to_ascii_lowercase();
         if lower.contains("daily quota") || lower.contains("quota exhausted") {
             return Throttle::Daily;
@@ -71,7 +71,7 @@ impl Throttle {
 
     /// The highest rate (requests per second) the policy allows, when it
     /// names both its limit and its window.
-    pub fn ceiling(&self) -> Option<f64> {
+    pub(crate) fn ceiling(&self) -> Option<f64> {
         match self {
             Throttle::Policy {
                 limit: Some(limit),
@@ -86,7 +86,7 @@ impl Throttle {
     /// `app`, `api`) policies are bound to each API ("200 requests per
     /// minute per API"); anything else, unnamed included, may count every
     /// request of the account or address, so it slows them all.
-    pub fn scope(&self) -> Scope {
+    pub(crate) fn scope(&self) -> Scope {
         match self {
             Throttle::Policy {
                 dimension: Some(d), ..
@@ -98,7 +98,7 @@ impl Throttle {
     /// The throttle as the gateway would word it, rebuilt from what was
     /// parsed (so `parse(canonical())` gives it back), never the server's
     /// own text.
-    pub fn canonical(&self) -> String {
+    pub(crate) fn canonical(&self) -> String {
         match self {
             Throttle::Daily => "daily quota exhausted".to_owned(),
             Throttle::Policy {
@@ -122,7 +122,7 @@ impl Throttle {
     }
 
     /// How the report names the quota.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Throttle::Daily => "the daily quota".to_owned(),
             Throttle::Policy {
@@ -149,7 +149,7 @@ impl Throttle {
 
 /// Which requests a throttle slows (see [`Throttle::scope`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Only the API that was throttled.
     Api,
     /// Every API.
@@ -160,15 +160,15 @@ pub enum Scope {
 /// cannot reset before it, so the wait ends at once instead of sitting to
 /// its timeout.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HardStop {
+pub(crate) struct HardStop {
     /// The quota, as parsed ([`Throttle::describe`]).
-    pub quota: String,
-    pub why: StopWhy,
+    pub(crate) quota: String,
+    pub(crate) why: StopWhy,
 }
 
 /// Why a [`HardStop`] is certain.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum StopWhy {
+pub(crate) enum StopWhy {
     /// The daily quota is spent: it resets the next day.
     Daily,
     /// The server asked for no request for `after`, more than the `left`
@@ -182,12 +182,12 @@ pub enum StopWhy {
 /// Windows this long or longer are quotas rather than rates: once one is
 /// throttled, its allowance is gone for the window (the gateway does not say
 /// where in the window it is, so a shorter window may reset at any moment).
-pub const QUOTA_WINDOW: Duration = Duration::from_secs(86_400);
+pub(crate) const QUOTA_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// Whether `throttle` (with the server's `retry_after`, if any) ends a wait
 /// that has `left` before its deadline: only when its quota certainly does
 /// not reset before the deadline.
-pub fn hard_stop(
+pub(crate) fn hard_stop(
     throttle: &Throttle,
     retry_after: Option<Duration>,
     left: Duration,
@@ -215,7 +215,7 @@ pub fn hard_stop(
 
 impl HardStop {
     /// Why the wait ends, for its report: the quota and when it resets.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         let format = crate::spec::duration::format;
         let quota = &self.quota;
         match self.why {

@@ -41,7 +41,7 @@ pub(super) static CURRENT: Mutex<Option<Arc<Live>>> = Mutex::new(None);
 /// Called from a panic hook, possibly on the thread that panicked while it
 /// held a lock: locks are only tried (for a moment), and `None` is returned
 /// rather than deadlock.
-pub fn crash_report(message: &str) -> Option<RunReport> {
+pub(crate) fn crash_report(message: &str) -> Option<RunReport> {
     let live = try_lock(&CURRENT)?.clone()?;
     let mut waits = Vec::with_capacity(live.reports.len());
     for r in &live.reports {
@@ -82,7 +82,7 @@ pub(super) fn internal_error(message: &str) -> String {
 }
 
 /// The text of a panic's payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -95,7 +95,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// The report of a run that could not start (no credentials): every wait
 /// ends with `outcome` and `reason`, so CI still gets its report, outputs
 /// and summary.
-pub fn not_started(spec: &Spec, outcome: Outcome, reason: &str) -> RunReport {
+pub(crate) fn not_started(spec: &Spec, outcome: Outcome, reason: &str) -> RunReport {
     let waits = spec
         .waits
         .iter()

@@ -11,20 +11,20 @@ use crate::spec::{ListFilter, Wait};
 
 /// One number a count endpoint answers.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Count {
+pub(crate) struct Count {
     /// The statuses counted, one request each (`None`: any status).
-    pub statuses: Option<StatusSet>,
+    pub(crate) statuses: Option<StatusSet>,
     /// The job types counted, sent as `job_type` in place of the target's
     /// filter (`None`: the target's; empty: no type can match, so zero
     /// without a request).
-    pub job_types: Option<Vec<String>>,
+    pub(crate) job_types: Option<Vec<String>>,
     /// The key the answer is stored under: [`count_key`].
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
 }
 
 impl Count {
     /// The requests that answer it, each with the status it counts.
-    pub fn requests(&self, base: &ApiRequest) -> Vec<ApiRequest> {
+    pub(crate) fn requests(&self, base: &ApiRequest) -> Vec<ApiRequest> {
         let base = match &self.job_types {
             Some(types) if types.is_empty() => return Vec::new(),
             Some(types) => base.clone().set("job_type", types.join(",")),
@@ -117,7 +117,7 @@ pub(super) fn counts(
 }
 
 /// Builds the observation of count answers.
-pub fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation {
+pub(crate) fn counts_observation(counts: BTreeMap<Option<String>, u64>) -> Observation {
     let document = serde_json::json!({
         "counts": counts.iter().map(|(k, v)| (crate::condition::count_key_text(k.as_deref()), *v)).collect::<BTreeMap<_, _>>()
     });

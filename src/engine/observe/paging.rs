@@ -8,11 +8,11 @@ use crate::api::model::{self, Item, Malformed, Observation, Page};
 
 /// A hard cap on the pages of one poll, far above any real list (10,000
 /// desktop sub-jobs are 10 pages): reaching it is a server that never ends.
-pub const MAX_PAGES: u32 = 10_000;
+pub(crate) const MAX_PAGES: u32 = 10_000;
 
 /// The pages of one list read so far, and whether they fit together.
 #[derive(Debug)]
-pub struct Paging {
+pub(crate) struct Paging {
     page: u64,
     /// The `job_id` the list was filtered by: items of another job are not
     /// evidence about this one.
@@ -26,7 +26,7 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn new(page: u32, job_id: Option<String>) -> Paging {
+    pub(crate) fn new(page: u32, job_id: Option<String>) -> Paging {
         Paging {
             page: u64::from(page.max(1)),
             job_id,
@@ -41,7 +41,7 @@ impl Paging {
     /// Adds the next page: `Some(offset)` of the page to read next, `None`
     /// after a short or empty page (the only ends of a list), or why the
     /// pages do not fit together.
-    pub fn add(&mut self, page: Page) -> Result<Option<u64>, Malformed> {
+    pub(crate) fn add(&mut self, page: Page) -> Result<Option<u64>, Malformed> {
         self.pages += 1;
         let at = self.offset;
         match self.total {
@@ -109,7 +109,7 @@ impl Paging {
 
     /// The list read, if it is the whole list: as many different items as
     /// the total says, and no item seen with two statuses.
-    pub fn finish(self) -> Result<Observation, Malformed> {
+    pub(crate) fn finish(self) -> Result<Observation, Malformed> {
         let distinct = self.ids.len() as u64;
         // Every page read carries a total (a page without one is malformed
         // when it is read); a list with pages but no total is no evidence.

@@ -8,18 +8,18 @@
 /// that is merely flaky (a quarter of its answers failing) keeps being
 /// retried, one that mostly fails is not.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RetryBudget {
+pub(crate) struct RetryBudget {
     tokens: u32,
 }
 
 impl RetryBudget {
-    pub const CAPACITY: u32 = 500;
+    pub(crate) const CAPACITY: u32 = 500;
     /// What a retry after an error or a throttle costs.
-    pub const COST: u32 = 2;
+    pub(crate) const COST: u32 = 2;
     /// What a successful answer refunds.
-    pub const REFUND: u32 = 1;
+    pub(crate) const REFUND: u32 = 1;
 
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         RetryBudget {
             tokens: Self::CAPACITY,
         }
@@ -27,7 +27,7 @@ impl RetryBudget {
 
     /// Takes the cost of one retry; `false` (and nothing taken) when the
     /// budget cannot pay it.
-    pub fn spend(&mut self) -> bool {
+    pub(crate) fn spend(&mut self) -> bool {
         match self.tokens.checked_sub(Self::COST) {
             Some(left) => {
                 self.tokens = left;
@@ -37,7 +37,7 @@ impl RetryBudget {
         }
     }
 
-    pub fn refund(&mut self) {
+    pub(crate) fn refund(&mut self) {
         self.tokens = (self.tokens + Self::REFUND).min(Self::CAPACITY);
     }
 }

@@ -10,7 +10,7 @@ use super::{Scope, Throttle};
 /// answers rather than time keeps it deterministic and means a run that
 /// sends little also probes little.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RateController {
+pub(crate) struct RateController {
     rate: f64,
     ceiling: f64,
 }
@@ -18,17 +18,17 @@ pub struct RateController {
 impl RateController {
     /// The factor a throttle multiplies the rate by (the AWS SDKs' adaptive
     /// mode uses the same).
-    pub const DECREASE: f64 = 0.7;
+    pub(crate) const DECREASE: f64 = 0.7;
     /// The share of the ceiling one success adds back: fifty successes
     /// climb from nothing to the ceiling, so a throttled fleet probes the
     /// limit again only after a few dozen answers each.
-    pub const RECOVERY: f64 = 0.02;
+    pub(crate) const RECOVERY: f64 = 0.02;
     /// The rate never drops below this (one request every 10 s): the waits'
     /// own deadlines, not the limiter, end a run against a closed API.
-    pub const FLOOR: f64 = 0.1;
+    pub(crate) const FLOOR: f64 = 0.1;
 
     /// A controller starting at (and never exceeding) `ceiling` per second.
-    pub fn new(ceiling: f64) -> Self {
+    pub(crate) fn new(ceiling: f64) -> Self {
         let ceiling = if ceiling.is_finite() {
             ceiling.max(Self::FLOOR)
         } else {
@@ -41,19 +41,20 @@ impl RateController {
     }
 
     /// The requests per second allowed now.
-    pub fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         self.rate
     }
 
     /// The highest rate allowed.
-    pub fn ceiling(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn ceiling(&self) -> f64 {
         self.ceiling
     }
 
     /// A throttling answer: slow down, and never again exceed the policy's
     /// own rate when it names one (below it, not at it: other pipelines
     /// share it).
-    pub fn throttled(&mut self, throttle: &Throttle) {
+    pub(crate) fn throttled(&mut self, throttle: &Throttle) {
         if let Some(policy) = throttle.ceiling() {
             self.ceiling = self.ceiling.min(policy * Self::DECREASE).max(Self::FLOOR);
         }
@@ -63,7 +64,7 @@ impl RateController {
     }
 
     /// An answer that was not throttled: climb back towards the ceiling.
-    pub fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         self.rate = (self.rate + self.ceiling * Self::RECOVERY).min(self.ceiling);
     }
 }
@@ -74,7 +75,7 @@ impl RateController {
 /// throttle of one API's policy slows that API; a broader one (or one naming
 /// no policy) slows the process, so every API.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rates {
+pub(crate) struct Rates {
     cap: f64,
     process: RateController,
     apis: HashMap<String, RateController>,
@@ -82,7 +83,7 @@ pub struct Rates {
 
 impl Rates {
     /// Every API and the process together at most `cap` per second.
-    pub fn new(cap: f64) -> Self {
+    pub(crate) fn new(cap: f64) -> Self {
         Rates {
             cap,
             process: RateController::new(cap),
@@ -91,7 +92,7 @@ impl Rates {
     }
 
     /// The rate `api` may be sent at now (before the process cap).
-    pub fn api(&self, api: &str) -> f64 {
+    pub(crate) fn api(&self, api: &str) -> f64 {
         self.apis.get(api).map_or_else(
             || RateController::new(self.cap).rate(),
             RateController::rate,
@@ -99,13 +100,13 @@ impl Rates {
     }
 
     /// The rate of all requests together.
-    pub fn process(&self) -> f64 {
+    pub(crate) fn process(&self) -> f64 {
         self.process.rate()
     }
 
     /// A throttled answer from `api`: slows what the throttle concerns, and
     /// says what that is.
-    pub fn throttled(&mut self, api: &str, throttle: &Throttle) -> Scope {
+    pub(crate) fn throttled(&mut self, api: &str, throttle: &Throttle) -> Scope {
         let scope = throttle.scope();
         match scope {
             Scope::Api => self
@@ -119,7 +120,7 @@ impl Rates {
     }
 
     /// An answer from `api` that was not throttled.
-    pub fn succeeded(&mut self, api: &str) {
+    pub(crate) fn succeeded(&mut self, api: &str) {
         if let Some(c) = self.apis.get_mut(api) {
             c.succeeded();
         }

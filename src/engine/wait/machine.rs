@@ -30,11 +30,11 @@ use crate::spec::{Shape, Wait};
 
 /// How long to pause everyone after a 429 without `Retry-After`: Huawei
 /// advises retrying after 2 to 5 seconds.
-pub const THROTTLE_PAUSE: Duration = Duration::from_secs(3);
+pub(crate) const THROTTLE_PAUSE: Duration = Duration::from_secs(3);
 
 /// What the loop does next.
 #[derive(Debug)]
-pub enum Step {
+pub(crate) enum Step {
     /// Poll again after this long (already fitted to the deadline).
     Poll { after: Duration },
     /// Sit out the time to the deadline without polling (a throttle asked
@@ -47,19 +47,19 @@ pub enum Step {
 /// A finished wait: its outcome and reason, and what the report keeps
 /// beside them.
 #[derive(Debug)]
-pub struct Finish {
-    pub outcome: Outcome,
-    pub reason: String,
-    pub evidence: Option<Evidence>,
+pub(crate) struct Finish {
+    pub(crate) outcome: Outcome,
+    pub(crate) reason: String,
+    pub(crate) evidence: Option<Evidence>,
     /// The items the outcome is blamed on.
-    pub blame: Vec<Item>,
+    pub(crate) blame: Vec<Item>,
     /// The outputs captured, when the success condition held.
-    pub outputs: Option<BTreeMap<String, String>>,
+    pub(crate) outputs: Option<BTreeMap<String, String>>,
 }
 
 impl Finish {
     /// An outcome with nothing beside its reason.
-    pub fn bare(outcome: Outcome, reason: String) -> Self {
+    pub(crate) fn bare(outcome: Outcome, reason: String) -> Self {
         Finish {
             outcome,
             reason,
@@ -72,7 +72,7 @@ impl Finish {
 
 /// What the report and the live view learn from a poll, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Note {
+pub(crate) enum Note {
     /// The state changed (a history entry; `at_ms` since the run started).
     Changed {
         at_ms: u64,
@@ -99,7 +99,7 @@ pub enum Note {
 /// Where past durations of a pending job's type come from. The API reads
 /// run beside the polls (they never delay one), so the machine only asks
 /// what has answered so far.
-pub trait Estimates {
+pub(crate) trait Estimates {
     /// Past durations (seconds) of the type of the job in `obs`: from the
     /// API's lists once a read of `source` has answered (starting one when
     /// none is under way), and from the local history.
@@ -108,13 +108,13 @@ pub trait Estimates {
 
 /// Past durations of one job type, in seconds.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PastDurations {
-    pub api: Vec<f64>,
-    pub local: Vec<f64>,
+pub(crate) struct PastDurations {
+    pub(crate) api: Vec<f64>,
+    pub(crate) local: Vec<f64>,
 }
 
 /// One wait's state between polls.
-pub struct Machine<'a> {
+pub(crate) struct Machine<'a> {
     wait: &'a Wait,
     planner: Planner,
     run_start: Instant,
@@ -140,7 +140,7 @@ pub struct Machine<'a> {
 impl<'a> Machine<'a> {
     /// A wait started at `started`, in a run started at `run_start` with
     /// an optional global deadline; `seed` makes the jitter reproducible.
-    pub fn new(
+    pub(crate) fn new(
         wait: &'a Wait,
         seed: u64,
         started: Instant,
@@ -170,17 +170,17 @@ impl<'a> Machine<'a> {
     }
 
     /// When the wait runs out of time: its timeout or the run's deadline.
-    pub fn deadline(&self) -> Instant {
+    pub(crate) fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// The notes of the polls handled since the last call, oldest first.
-    pub fn take_notes(&mut self) -> Vec<Note> {
+    pub(crate) fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
     }
 
     /// A poll answered with `obs` at `now`.
-    pub fn on_observation(
+    pub(crate) fn on_observation(
         &mut self,
         obs: Observation,
         now: Instant,
@@ -260,7 +260,7 @@ impl<'a> Machine<'a> {
     /// A poll failed with `error` at `now`. `retry` spends one retry of the
     /// run's shared budget, and says whether there was one left; it is asked
     /// only when the error would be retried.
-    pub fn on_error(
+    pub(crate) fn on_error(
         &mut self,
         error: ApiError,
         now: Instant,
@@ -341,14 +341,14 @@ impl<'a> Machine<'a> {
 
     /// A poll was cut short at `now` without an observation: the gate could
     /// not send (the rest of) its requests before the deadline.
-    pub fn on_cut_short(&mut self, now: Instant) -> Step {
+    pub(crate) fn on_cut_short(&mut self, now: Instant) -> Step {
         let delay = self.blind_delay();
         self.stable = 0;
         self.next(delay, now)
     }
 
     /// A [`Step::Hold`] ended at `now`.
-    pub fn on_deadline(&mut self, now: Instant) -> Step {
+    pub(crate) fn on_deadline(&mut self, now: Instant) -> Step {
         self.next(self.delay, now)
     }
 

@@ -105,7 +105,7 @@ pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, Strin
 }
 
 /// The outputs a wait declares that `captured` lacks, with their sources.
-pub fn uncaptured_outputs<'a>(
+pub(crate) fn uncaptured_outputs<'a>(
     wait: &'a Wait,
     captured: &BTreeMap<String, String>,
 ) -> Vec<&'a crate::spec::Output> {
