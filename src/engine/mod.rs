@@ -1,5 +1,5 @@
 //! The polling engine: runs every wait of a spec concurrently, in the order
-//! `after:` asks, sharing one [`gate::Gate`], and assembles the run report.
+//! `after:` asks, sharing one `gate::Gate`, and assembles the run report.
 
 pub(crate) mod estimate;
 pub mod fetch;

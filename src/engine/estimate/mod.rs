@@ -9,10 +9,10 @@
 //! - a *quick* part (median 10 seconds) while nothing is known about the
 //!   job type or the job itself: jobs that fail, fail fast, so a job
 //!   seconds old is watched at the floor whatever its kind usually takes;
-//! - a default [prior](prior) per job kind, for when nothing else is known;
+//! - a default [prior] per job kind, for when nothing else is known;
 //! - past durations of the same job type, from the API's lists and from
 //!   jobgate's own [local history](store), fitted together;
-//! - [progress](progress) (desktops' `process`, or for jobs without it the
+//! - [progress] (desktops' `process`, or for jobs without it the
 //!   [sub-jobs](subjobs) already finished), which says when this very job
 //!   ends and so outweighs the rest.
 //!

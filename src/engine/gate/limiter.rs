@@ -18,7 +18,7 @@ use crate::engine::rate::{Rates, RetryBudget, Throttle, hard_stop};
 pub(super) struct Limiter {
     pub(super) rates: Rates,
     pub(super) budget: RetryBudget,
-    /// Per API, keyed by [`api_of`]; `None` is the process.
+    /// Per API, keyed by [`api_of`](super::api_of); `None` is the process.
     pub(super) next: HashMap<Option<String>, Instant>,
     /// How many throttles changed each rate (a request whose slot was given
     /// at an older rate takes a new one), keyed as `next`.

@@ -80,7 +80,7 @@ pub(super) fn last_observation(obs: &Observation, found: String) -> LastObservat
 /// selects, `null`s left out; one value as its text (a string as is,
 /// anything else as JSON), several as a JSON list of them. An output whose
 /// path selects nothing (or only `null`) is absent: see
-/// [`uncaptured_outputs`].
+/// `uncaptured_outputs`.
 pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
     let document = obs.document();
     wait.outputs
