@@ -95,55 +95,49 @@ impl Throttle {
         }
     }
 
+    /// A policy's parts (`None`: the daily quota), for the two wordings.
+    fn policy(&self) -> Option<(&Option<String>, Option<u32>, Option<Duration>)> {
+        match self {
+            Throttle::Daily => None,
+            Throttle::Policy {
+                dimension,
+                limit,
+                window,
+            } => Some((dimension, *limit, *window)),
+        }
+    }
+
     /// The throttle as the gateway would word it, rebuilt from what was
     /// parsed (so `parse(canonical())` gives it back), never the server's
     /// own text.
     pub(crate) fn canonical(&self) -> String {
-        match self {
-            Throttle::Daily => "daily quota exhausted".to_owned(),
-            Throttle::Policy {
-                dimension,
-                limit,
-                window,
-            } => {
-                let mut out = match dimension {
-                    Some(d) => format!("policy {d} over ratelimit"),
-                    None => "over ratelimit".to_owned(),
-                };
-                if let Some(limit) = limit {
-                    out.push_str(&format!(",limit:{limit}"));
-                }
-                if let Some(window) = window {
-                    out.push_str(&format!(",time:{} second", window.as_secs()));
-                }
-                out
-            }
-        }
+        let Some((dimension, limit, window)) = self.policy() else {
+            return "daily quota exhausted".to_owned();
+        };
+        let policy = dimension.as_ref().map(|d| format!("policy {d} "));
+        let limit = limit.map(|l| format!(",limit:{l}"));
+        let time = window.map(|w| format!(",time:{} second", w.as_secs()));
+        [policy, Some("over ratelimit".to_owned()), limit, time]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// How the report names the quota.
     pub(crate) fn describe(&self) -> String {
-        match self {
-            Throttle::Daily => "the daily quota".to_owned(),
-            Throttle::Policy {
-                dimension,
-                limit,
-                window,
-            } => {
-                let mut out = match dimension {
-                    Some(d) => format!("the per-{d} rate limit"),
-                    None => "a rate limit".to_owned(),
-                };
-                if let (Some(limit), Some(window)) = (limit, window) {
-                    let requests = if *limit == 1 { "request" } else { "requests" };
-                    out.push_str(&format!(
-                        " ({limit} {requests} per {})",
-                        crate::spec::duration::format(*window)
-                    ));
-                }
-                out
-            }
-        }
+        let Some((dimension, limit, window)) = self.policy() else {
+            return "the daily quota".to_owned();
+        };
+        let name = match dimension {
+            Some(d) => format!("the per-{d} rate limit"),
+            None => "a rate limit".to_owned(),
+        };
+        let (Some(limit), Some(window)) = (limit, window) else {
+            return name;
+        };
+        let requests = if limit == 1 { "request" } else { "requests" };
+        let per = crate::spec::duration::format(window);
+        format!("{name} ({limit} {requests} per {per})")
     }
 }
 
