@@ -1,7 +1,7 @@
 //! jobgate waits declaratively for Huawei Cloud Workspace asynchronous jobs.
 //!
 //! Data flows one way: a YAML [`spec`] is parsed and validated once into typed
-//! waits; the [`engine`] polls the [`api`] on a [`engine::schedule`] and judges
+//! waits; the [`engine`] polls the [`api`] on a schedule (`engine::schedule`) and judges
 //! each observation with its [`condition`]s; the outcome becomes a
 //! [`report`] and an exit code (`exit.rs`). The [`sim`]ulator serves the same
 //! API on loopback for the demo, the tests and the benchmarks. The binary's

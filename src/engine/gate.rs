@@ -19,13 +19,16 @@ use tokio::time::Instant;
 use crate::api::client::{ApiError, Body, Client, ErrorKind};
 use crate::api::request::ApiRequest;
 
-use super::rate::{Rates, RetryBudget, Scope, Throttle, hard_stop};
+use super::rate::{Scope, Throttle};
+
+mod limiter;
+use limiter::{Hold, Limiter};
 
 /// `None`: the limits could not send the request in time (see [`Gate::get`]).
 type Shared = Arc<OnceCell<Option<Result<Body, ApiError>>>>;
 
 /// Limits shared by every wait of a run.
-pub struct Gate {
+pub(crate) struct Gate {
     client: Client,
     in_flight: Semaphore,
     limiter: Mutex<Limiter>,
@@ -35,105 +38,12 @@ pub struct Gate {
     probe: tokio::sync::Mutex<()>,
 }
 
-/// The run's rates and retry budget, when the next request of each API and
-/// of the process may go, and the holds throttled answers asked for.
-#[derive(Debug)]
-struct Limiter {
-    rates: Rates,
-    budget: RetryBudget,
-    /// Per API, keyed by [`api_of`]; `None` is the process.
-    next: HashMap<Option<String>, Instant>,
-    /// How many throttles changed each rate (a request whose slot was given
-    /// at an older rate takes a new one), keyed as `next`.
-    epochs: HashMap<Option<String>, u64>,
-    /// What throttled answers asked of later requests, keyed as `next`
-    /// (`None`: every API).
-    holds: HashMap<Option<String>, Hold>,
-}
-
-/// What a throttled answer asks of later requests to the APIs it concerns.
-#[derive(Debug, Clone)]
-struct Hold {
-    throttle: Throttle,
-    /// Not before this (`Retry-After`).
-    until: Option<Instant>,
-    status: Option<u16>,
-    code: Option<String>,
-}
-
-impl Limiter {
-    fn interval(&self, key: &Option<String>) -> Duration {
-        let rate = match key {
-            Some(api) => self.rates.api(api),
-            None => self.rates.process(),
-        };
-        Duration::from_secs_f64(1.0 / rate)
-    }
-
-    fn epoch(&self, key: &Option<String>) -> u64 {
-        self.epochs.get(key).copied().unwrap_or(0)
-    }
-
-    /// The holds on `api`: its own and the process's.
-    fn holds<'a>(&'a self, api: &'a str) -> impl Iterator<Item = &'a Hold> + 'a {
-        [self.holds.get(&None), self.holds.get(&Some(api.to_owned()))]
-            .into_iter()
-            .flatten()
-    }
-
-    /// The refusal of a request to `api` that a hold makes pointless before
-    /// `not_after` (see [`hard_stop`]), phrased from the parsed throttle.
-    fn refusal(&self, api: &str, now: Instant, not_after: Instant) -> Option<ApiError> {
-        let left = not_after.saturating_duration_since(now);
-        self.holds(api).find_map(|hold| {
-            let retry_after = hold.until.map(|u| u.saturating_duration_since(now));
-            hard_stop(&hold.throttle, retry_after, left)?;
-            let answered = hold
-                .status
-                .map_or_else(|| "refused".to_owned(), |s| format!("answered HTTP {s}"));
-            // The parsed throttle last, so that the wait reads it back.
-            let mut refusal = ApiError::new(
-                ErrorKind::Throttled { retry_after },
-                format!(
-                    "not sent: an earlier request was {answered}: {}",
-                    hold.throttle.canonical()
-                ),
-            );
-            refusal.code = hold.code.clone();
-            Some(refusal)
-        })
-    }
-
-    /// The earliest a request to `api` may go by the holds on it.
-    fn held_until(&self, api: &str) -> Option<Instant> {
-        self.holds(api).filter_map(|h| h.until).max()
-    }
-
-    /// Keeps what a throttled answer asks of later requests, when it asks
-    /// anything: a pause (`Retry-After`), or none at all before a quota
-    /// resets. A hold already without an end is kept.
-    fn hold(&mut self, key: Option<String>, hold: Hold) {
-        let asks =
-            hold.until.is_some() || hard_stop(&hold.throttle, None, Duration::ZERO).is_some();
-        if !asks {
-            return;
-        }
-        match self.holds.get(&key) {
-            Some(old) if hard_stop(&old.throttle, None, Duration::ZERO).is_some() => {}
-            Some(old) if old.until > hold.until && hold.until.is_some() => {}
-            _ => {
-                self.holds.insert(key, hold);
-            }
-        }
-    }
-}
-
 /// The API a request is for, which the gateway's per-API policies count:
 /// the service and the path with the project and job ids left out, so every
 /// job of one operation shares a key
 /// (`appstream GET /v1/{project_id}/image-server-jobs/{job_id}`). Kept to
 /// this one function so that an operation table can take its place.
-pub fn api_of(request: &ApiRequest) -> String {
+pub(crate) fn api_of(request: &ApiRequest) -> String {
     /// Collections whose next segment is a job id.
     const BY_ID: [&str; 3] = ["image-server-jobs", "workspace-jobs", "job"];
     let mut out = format!("{} GET ", request.service);
@@ -211,25 +121,19 @@ fn learn(result: &Result<Body, ApiError>, request: &str) -> Option<Trust> {
 
 /// The answer to one request, and whether this caller sent it (or shared
 /// another wait's identical request).
-pub struct Answer {
-    pub result: Result<Body, ApiError>,
-    pub sent: bool,
+pub(crate) struct Answer {
+    pub(crate) result: Result<Body, ApiError>,
+    pub(crate) sent: bool,
 }
 
 impl Gate {
     /// A gate allowing `concurrency` requests in flight and at most `rps`
     /// per second.
-    pub fn new(client: Client, concurrency: usize, rps: f64) -> Self {
+    pub(crate) fn new(client: Client, concurrency: usize, rps: f64) -> Self {
         Gate {
             client,
             in_flight: Semaphore::new(concurrency.max(1)),
-            limiter: Mutex::new(Limiter {
-                rates: Rates::new(rps),
-                budget: RetryBudget::new(),
-                next: HashMap::new(),
-                epochs: HashMap::new(),
-                holds: HashMap::new(),
-            }),
+            limiter: Mutex::new(Limiter::new(rps)),
             pending: Mutex::new(HashMap::new()),
             trust: Mutex::new(Trust::Unproven),
             probe: tokio::sync::Mutex::new(()),
@@ -237,7 +141,7 @@ impl Gate {
     }
 
     /// The client, for URLs in plans and reports.
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
@@ -246,7 +150,7 @@ impl Gate {
     /// past `not_after` (the wait's deadline). A caller that joined another
     /// wait's request gives up, with `None`, as late as it would have on a
     /// request of its own: `timeout` after its deadline.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         request: &ApiRequest,
         project_id: &str,
@@ -481,7 +385,7 @@ impl Gate {
     /// Takes one retry from the run's shared budget; `false` when it is
     /// spent (the API has failed or throttled far more often than it
     /// answered, and retrying would only add to its load).
-    pub fn retry(&self) -> bool {
+    pub(crate) fn retry(&self) -> bool {
         let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
         limiter.budget.spend()
     }
@@ -633,78 +537,5 @@ mod tests {
             key(Service::AppStream, "/v2/p/job/1"),
             key(Service::Workspace, "/v2/p/job/1")
         );
-    }
-
-    /// A hold refuses a request that could not be answered before its
-    /// deadline, in words that the wait reads back as the same stop, and
-    /// only for the APIs the throttle concerns.
-    #[test]
-    fn a_hold_refuses_what_cannot_succeed_in_time_and_the_wait_reads_it_back() {
-        let mut limiter = Limiter {
-            rates: Rates::new(2.0),
-            budget: RetryBudget::new(),
-            next: HashMap::new(),
-            epochs: HashMap::new(),
-            holds: HashMap::new(),
-        };
-        let now = Instant::now();
-        let minute = super::super::later(now, Duration::from_secs(60));
-        let hold = |message: &str, after: Option<u64>| Hold {
-            throttle: Throttle::parse(message),
-            until: after.map(|s| super::super::later(now, Duration::from_secs(s))),
-            status: Some(429),
-            code: Some("APIG.0308".into()),
-        };
-        // A short policy without Retry-After asks nothing of later requests.
-        limiter.hold(
-            Some("a".into()),
-            hold("policy user over ratelimit,limit:5,time:1 second", None),
-        );
-        assert!(limiter.holds.is_empty());
-        // A day's policy on API `a`: `a` is refused, `b` is not.
-        limiter.hold(
-            Some("a".into()),
-            hold("policy user over ratelimit,limit:5,time:1 day", None),
-        );
-        let refusal = limiter.refusal("a", now, minute).expect("refused");
-        assert!(limiter.refusal("b", now, minute).is_none());
-        let ApiError {
-            kind: ErrorKind::Throttled { retry_after },
-            status,
-            message,
-            ..
-        } = &refusal
-        else {
-            panic!("{refusal:?}")
-        };
-        assert_eq!(*status, None, "nothing was sent");
-        let stop = hard_stop(
-            &Throttle::parse(message),
-            *retry_after,
-            Duration::from_secs(60),
-        );
-        assert!(stop.is_some(), "{message}");
-        // A broad Retry-After of 30 s holds `b` until then, refusing only
-        // requests whose deadline comes first.
-        limiter.hold(None, hold("Too Many Requests", Some(30)));
-        assert!(limiter.refusal("b", now, minute).is_none());
-        assert!(limiter.held_until("b").is_some_and(|t| t > now));
-        let soon = super::super::later(now, Duration::from_secs(10));
-        let refusal = limiter.refusal("b", now, soon).expect("refused");
-        let ApiError {
-            kind: ErrorKind::Throttled { retry_after },
-            message,
-            ..
-        } = &refusal
-        else {
-            panic!("{refusal:?}")
-        };
-        assert_eq!(*retry_after, Some(Duration::from_secs(30)));
-        let stop = hard_stop(
-            &Throttle::parse(message),
-            *retry_after,
-            Duration::from_secs(10),
-        );
-        assert!(stop.is_some(), "{message}");
     }
 }

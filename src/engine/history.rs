@@ -22,22 +22,22 @@ use crate::api::{Operation, Status};
 use crate::spec::Target;
 
 /// Fewer past jobs than this say too little about the next one.
-pub const MIN_SAMPLES: usize = 3;
+pub(crate) const MIN_SAMPLES: usize = 3;
 
 /// The most past jobs one estimate reads: one page of the list.
-pub const MAX_SAMPLES: u32 = match Operation::ListImageJobs.page() {
+pub(crate) const MAX_SAMPLES: u32 = match Operation::ListImageJobs.page() {
     Some(limits) => limits.max,
     None => panic!("ListImageJobs pages"),
 };
 
 /// How long past jobs of one type took, shortest first.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Durations(Vec<Duration>);
+pub(crate) struct Durations(Vec<Duration>);
 
 impl Durations {
     /// The durations of the successful items with both time stamps, or
     /// `None` when there are fewer than [`MIN_SAMPLES`].
-    pub fn from_items(items: &[Item]) -> Option<Durations> {
+    pub(crate) fn from_items(items: &[Item]) -> Option<Durations> {
         let mut took: Vec<Duration> = items
             .iter()
             .filter(|i| i.status == Status::Success)
@@ -50,19 +50,15 @@ impl Durations {
         Some(Durations(took))
     }
 
-    /// How many past jobs the estimate rests on.
-    pub fn samples(&self) -> usize {
-        self.0.len()
-    }
-
     /// The durations in seconds, shortest first.
-    pub fn secs(&self) -> Vec<f64> {
+    pub(crate) fn secs(&self) -> Vec<f64> {
         self.0.iter().map(Duration::as_secs_f64).collect()
     }
 
     /// The duration below which a share `q` (0 to 1) of past jobs ended,
     /// interpolated between neighbours.
-    pub fn quantile(&self, q: f64) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn quantile(&self, q: f64) -> Duration {
         let last = self.0.len() - 1;
         let position = q.clamp(0.0, 1.0) * last as f64;
         let (low, high) = (position.floor() as usize, position.ceil() as usize);
@@ -78,7 +74,7 @@ fn span(begin: jiff::Timestamp, end: jiff::Timestamp) -> Option<Duration> {
 
 /// Where past durations of a target's jobs can be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
+pub(crate) enum Source {
     /// `ListImageJobs`: past image jobs.
     ImageJobs,
     /// `ListSubJobs`: past app-server sub-jobs (one per server).
@@ -86,7 +82,7 @@ pub enum Source {
 }
 
 /// The history a wait on `target` can learn from, if any.
-pub fn source(target: &Target) -> Option<Source> {
+pub(crate) fn source(target: &Target) -> Option<Source> {
     match target {
         Target::ImageJob { .. } => Some(Source::ImageJobs),
         Target::AppServerJob { .. } => Some(Source::AppServerSubJobs),
@@ -95,7 +91,7 @@ pub fn source(target: &Target) -> Option<Source> {
 }
 
 /// The request that reads a job type's history.
-pub fn request(project_id: &str, source: Source, job_type: &str) -> ApiRequest {
+pub(crate) fn request(project_id: &str, source: Source, job_type: &str) -> ApiRequest {
     let list = match source {
         Source::ImageJobs => Operation::ListImageJobs,
         Source::AppServerSubJobs => Operation::ListSubJobs,
@@ -111,7 +107,7 @@ type Cell = Arc<OnceCell<Option<Arc<Durations>>>>;
 
 /// The run's estimates, one request per job type however many waits ask.
 #[derive(Default)]
-pub struct History {
+pub(crate) struct History {
     /// Keyed by project, source and job type.
     cells: Mutex<HashMap<(String, Source, String), Cell>>,
 }
@@ -124,7 +120,7 @@ impl History {
     /// an answer, so a later poll may ask again. Waits no longer than this
     /// caller's `not_after` plus `timeout`, however long the wait that is
     /// asking takes. Returns whether this call sent the request.
-    pub async fn durations(
+    pub(crate) async fn durations(
         &self,
         gate: &Gate,
         project_id: &str,

@@ -9,13 +9,13 @@ use super::estimate::Model;
 
 /// Shortens `delay` so the next poll happens no later than `remaining`
 /// allows: the last poll is fitted to the deadline instead of sleeping past it.
-pub fn fit_to_deadline(delay: Duration, remaining: Duration) -> Duration {
+pub(crate) fn fit_to_deadline(delay: Duration, remaining: Duration) -> Duration {
     delay.min(remaining)
 }
 
 /// How hard to chase the end: the one knob along the trade-off between
 /// requests and detection latency.
-pub use crate::spec::Effort;
+pub(crate) use crate::spec::Effort;
 
 /// Keller's cost of one poll, in seconds of detection latency per second of
 /// the job's age, at `balanced`: chosen so that a job a few seconds old is
@@ -48,7 +48,7 @@ impl Effort {
 
 /// What just happened that the model does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Urgency {
+pub(crate) enum Urgency {
     /// Nothing: the model decides.
     #[default]
     None,
@@ -62,22 +62,22 @@ pub enum Urgency {
 
 /// Everything [`plan`] needs to place the next poll.
 #[derive(Debug, Clone, Copy)]
-pub struct Inputs<'a> {
-    pub model: &'a Model,
+pub(crate) struct Inputs<'a> {
+    pub(crate) model: &'a Model,
     /// How long the job has run (by its `begin_time`, or since jobgate first
     /// saw it).
-    pub age: Duration,
+    pub(crate) age: Duration,
     /// The spec's `initial`: no two polls closer (except to fit the
     /// deadline).
-    pub floor: Duration,
+    pub(crate) floor: Duration,
     /// The spec's `max`: no two polls further apart.
-    pub max: Duration,
-    pub effort: Effort,
+    pub(crate) max: Duration,
+    pub(crate) effort: Effort,
     /// Time left before the wait's deadline.
-    pub remaining: Duration,
-    pub urgency: Urgency,
+    pub(crate) remaining: Duration,
+    pub(crate) urgency: Urgency,
     /// A uniform sample in `[0, 1)` for jitter; `None`: no jitter.
-    pub jitter: Option<f64>,
+    pub(crate) jitter: Option<f64>,
 }
 
 /// The next delay: polls placed with a density proportional to the square
@@ -92,7 +92,7 @@ pub struct Inputs<'a> {
 /// unless fitting the deadline; a deadline less than a floor after the
 /// planned poll takes the poll itself (when within `max`), so no request is
 /// spent a moment before the last one.
-pub fn plan(i: Inputs<'_>) -> Duration {
+pub(crate) fn plan(i: Inputs<'_>) -> Duration {
     let (floor, max) = (i.floor.min(i.max), i.max);
     let kappa = i.effort.kappa();
     let max_s = max.as_secs_f64();
@@ -129,7 +129,12 @@ pub fn plan(i: Inputs<'_>) -> Duration {
 /// Moves `planned` by up to a fifth either way, evenly, so jitter costs no
 /// requests on average; never out of `[floor, max]` (a delay at a bound
 /// stays there).
-pub fn jitter_around(planned: Duration, floor: Duration, max: Duration, unit: f64) -> Duration {
+pub(crate) fn jitter_around(
+    planned: Duration,
+    floor: Duration,
+    max: Duration,
+    unit: f64,
+) -> Duration {
     let p = planned.as_secs_f64();
     let amp = (JITTER_SHARE * p)
         .min(p - floor.as_secs_f64())
@@ -143,7 +148,7 @@ pub fn jitter_around(planned: Duration, floor: Duration, max: Duration, unit: f6
 
 /// The delay fitted to the deadline: never past it, and the deadline itself
 /// when it is less than a floor after the planned poll and within `max`.
-pub fn fit_deadline(
+pub(crate) fn fit_deadline(
     delay: Duration,
     floor: Duration,
     max: Duration,
@@ -159,7 +164,7 @@ pub fn fit_deadline(
 /// The schedule of a wait with `adaptive: false`: delays grow from `initial`
 /// by `factor` up to `max`, starting over when the state changes.
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     initial: Duration,
     max: Duration,
     factor: f64,
@@ -167,7 +172,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub fn new(initial: Duration, max: Duration, factor: f64) -> Backoff {
+    pub(crate) fn new(initial: Duration, max: Duration, factor: f64) -> Backoff {
         Backoff {
             initial,
             max,
@@ -181,7 +186,7 @@ impl Backoff {
     }
 
     /// The next delay of the progression.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let d = self.next;
         self.next = Duration::try_from_secs_f64(d.as_secs_f64() * self.factor)
             .unwrap_or(self.max)
@@ -190,7 +195,7 @@ impl Backoff {
     }
 
     /// Starts the progression over.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = self.initial.min(self.max);
     }
 }

@@ -6,20 +6,20 @@ use std::f64::consts::{PI, SQRT_2};
 
 /// A log-normal distribution of durations in seconds: `ln T ~ N(mu, sigma²)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LogNormal {
-    pub mu: f64,
-    pub sigma: f64,
+pub(crate) struct LogNormal {
+    pub(crate) mu: f64,
+    pub(crate) sigma: f64,
 }
 
 /// The narrowest spread a model may claim: time stamps in whole seconds and
 /// clock skew make a tighter one a false promise.
-pub const MIN_SIGMA: f64 = 0.05;
+pub(crate) const MIN_SIGMA: f64 = 0.05;
 
 impl LogNormal {
     /// The distribution with this median (seconds) and spread (the standard
     /// deviation of `ln T`); `None` for a median that is not a positive
     /// finite number.
-    pub fn new(median_secs: f64, sigma: f64) -> Option<LogNormal> {
+    pub(crate) fn new(median_secs: f64, sigma: f64) -> Option<LogNormal> {
         (median_secs.is_finite() && median_secs > 0.0 && sigma.is_finite()).then(|| LogNormal {
             mu: median_secs.ln(),
             sigma: sigma.max(MIN_SIGMA),
@@ -30,7 +30,7 @@ impl LogNormal {
     /// spread shrunk toward `sigma0` as if it were `weight` more samples, so
     /// three identical samples do not claim certainty. `None` without a
     /// usable sample.
-    pub fn fit(samples: &[f64], sigma0: f64, weight: f64) -> Option<LogNormal> {
+    pub(crate) fn fit(samples: &[f64], sigma0: f64, weight: f64) -> Option<LogNormal> {
         let logs: Vec<f64> = samples
             .iter()
             .filter(|s| s.is_finite() && **s > 0.0)
@@ -51,7 +51,8 @@ impl LogNormal {
     }
 
     /// The median in seconds.
-    pub fn median(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn median(&self) -> f64 {
         self.mu.exp()
     }
 
@@ -60,7 +61,7 @@ impl LogNormal {
     }
 
     /// The density at `t` seconds.
-    pub fn pdf(&self, t: f64) -> f64 {
+    pub(crate) fn pdf(&self, t: f64) -> f64 {
         if t <= 0.0 {
             return 0.0;
         }
@@ -69,7 +70,7 @@ impl LogNormal {
     }
 
     /// The probability of lasting longer than `t` seconds.
-    pub fn sf(&self, t: f64) -> f64 {
+    pub(crate) fn sf(&self, t: f64) -> f64 {
         if t <= 0.0 {
             return 1.0;
         }
@@ -80,7 +81,7 @@ impl LogNormal {
 /// The complementary error function, with a fractional error below 1.2e-7
 /// everywhere (Numerical Recipes, 2nd ed., §6.2, `erfcc`): accurate in the
 /// far tail, where the hazard of a job that outlived its model is read.
-pub fn erfc(x: f64) -> f64 {
+pub(crate) fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -z * z - 1.265_512_23

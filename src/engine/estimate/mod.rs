@@ -9,10 +9,10 @@
 //! - a *quick* part (median 10 seconds) while nothing is known about the
 //!   job type or the job itself: jobs that fail, fail fast, so a job
 //!   seconds old is watched at the floor whatever its kind usually takes;
-//! - a default [prior](prior) per job kind, for when nothing else is known;
+//! - a default [prior] per job kind, for when nothing else is known;
 //! - past durations of the same job type, from the API's lists and from
 //!   jobgate's own [local history](store), fitted together;
-//! - [progress](progress) (desktops' `process`, or for jobs without it the
+//! - [progress] (desktops' `process`, or for jobs without it the
 //!   [sub-jobs](subjobs) already finished), which says when this very job
 //!   ends and so outweighs the rest.
 //!
@@ -20,14 +20,14 @@
 //! (one server, one desktop) is raised to the fleet's size (the maximum of
 //! N members), never averaged.
 
-pub mod lognormal;
-pub mod planner;
-pub mod prior;
-pub mod progress;
-pub mod scale;
-pub mod store;
-pub mod subjobs;
-pub mod urgency;
+pub(crate) mod lognormal;
+pub(crate) mod planner;
+pub(crate) mod prior;
+pub(crate) mod progress;
+pub(crate) mod scale;
+pub(crate) mod store;
+pub(crate) mod subjobs;
+pub(crate) mod urgency;
 
 use lognormal::LogNormal;
 
@@ -61,7 +61,7 @@ impl Part {
 
 /// A job's total duration, as far as jobgate can tell.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Model {
+pub(crate) struct Model {
     parts: Vec<Part>,
     /// Which signals went into it, strongest first.
     signals: Vec<EstimateBasis>,
@@ -77,34 +77,34 @@ pub struct Model {
 /// seconds of the job's own time (divided by the time scale already where
 /// they are built-in constants).
 #[derive(Debug, Clone, Default)]
-pub struct Signals {
+pub(crate) struct Signals {
     /// The default prior for the job's kind (`None`: the vague part only).
-    pub prior: Option<LogNormal>,
+    pub(crate) prior: Option<LogNormal>,
     /// How many members the job waits for; the prior and past durations
     /// describe one member when this is more than 1.
-    pub members: u32,
+    pub(crate) members: u32,
     /// The job type past durations are of.
-    pub job_type: Option<String>,
+    pub(crate) job_type: Option<String>,
     /// Past durations from the API's lists.
-    pub api_history: Vec<f64>,
+    pub(crate) api_history: Vec<f64>,
     /// Past durations jobgate observed itself in earlier runs.
-    pub local_history: Vec<f64>,
+    pub(crate) local_history: Vec<f64>,
     /// Seconds until the slowest member ends, by its rate of progress.
-    pub progress_remaining: Option<f64>,
+    pub(crate) progress_remaining: Option<f64>,
     /// Seconds until the last sub-job ends, from the sub-jobs already
     /// finished, and how many finished.
-    pub sub_jobs_remaining: Option<(f64, usize)>,
+    pub(crate) sub_jobs_remaining: Option<(f64, usize)>,
     /// How long the job has run, in seconds.
-    pub age: f64,
+    pub(crate) age: f64,
 }
 
 /// The vague part: a job may end within seconds or run for days.
-pub const VAGUE_MEDIAN_SECS: f64 = 120.0;
+pub(crate) const VAGUE_MEDIAN_SECS: f64 = 120.0;
 const VAGUE_SIGMA: f64 = 2.5;
 
 /// The quick part: many jobs fail or finish within seconds (a bad
 /// parameter, nothing to do), whatever their kind usually takes.
-pub const QUICK_MEDIAN_SECS: f64 = 10.0;
+pub(crate) const QUICK_MEDIAN_SECS: f64 = 10.0;
 const QUICK_SIGMA: f64 = 1.0;
 /// The quick part's share of what the guesses weigh, when there is no
 /// evidence about the job type or the job itself.
@@ -119,7 +119,7 @@ const TYPE_SIGMA_WEIGHT: f64 = 1.0;
 impl Model {
     /// Combines the signals. `scale` divides the vague part's median as it
     /// divides every built-in time constant.
-    pub fn build(signals: &Signals, scale: f64) -> Model {
+    pub(crate) fn build(signals: &Signals, scale: f64) -> Model {
         let scale = if scale.is_finite() && scale > 0.0 {
             scale
         } else {
@@ -223,13 +223,13 @@ impl Model {
     }
 
     /// The probability of the job lasting longer than `t` seconds.
-    pub fn sf(&self, t: f64) -> f64 {
+    pub(crate) fn sf(&self, t: f64) -> f64 {
         self.parts.iter().map(|p| p.weight * p.sf_pdf(t).0).sum()
     }
 
     /// The rate at which a job of age `t` seconds ends, per second: the
     /// density of ending at `t` given it has not ended before.
-    pub fn hazard(&self, t: f64) -> f64 {
+    pub(crate) fn hazard(&self, t: f64) -> f64 {
         let (mut s, mut f) = (0.0, 0.0);
         for p in &self.parts {
             let (ps, pf) = p.sf_pdf(t);
@@ -244,7 +244,7 @@ impl Model {
     }
 
     /// The duration a share `q` of such jobs stays under, in seconds.
-    pub fn quantile(&self, q: f64) -> f64 {
+    pub(crate) fn quantile(&self, q: f64) -> f64 {
         let target = 1.0 - q.clamp(1e-6, 1.0 - 1e-6);
         let (mut lo, mut hi) = (1e-3f64.ln(), 1e9f64.ln());
         for _ in 0..80 {
@@ -259,17 +259,19 @@ impl Model {
     }
 
     /// How many members the end waits for.
-    pub fn members(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn members(&self) -> u32 {
         self.members
     }
 
     /// The signals used, strongest first.
-    pub fn signals(&self) -> &[EstimateBasis] {
+    #[cfg(test)]
+    pub(crate) fn signals(&self) -> &[EstimateBasis] {
         &self.signals
     }
 
     /// The model as the report shows it: durations on the run's own clock.
-    pub fn report(&self) -> Estimate {
+    pub(crate) fn report(&self) -> Estimate {
         let ms = |q: f64| (self.quantile(q) * 1000.0).round().min(u64::MAX as f64) as u64;
         Estimate {
             basis: self.signals[0],

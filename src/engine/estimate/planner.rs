@@ -19,15 +19,15 @@ use crate::spec::{Jitter, PollSchedule, Target};
 
 /// What the run knows about past jobs of the observed job's type.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Past<'a> {
+pub(crate) struct Past<'a> {
     /// Durations from the API's lists, in seconds.
-    pub api: &'a [f64],
+    pub(crate) api: &'a [f64],
     /// Durations from the local history, in seconds.
-    pub local: &'a [f64],
+    pub(crate) local: &'a [f64],
 }
 
 /// One wait's schedule.
-pub struct Planner {
+pub(crate) struct Planner {
     poll: PollSchedule,
     prior: Option<Prior>,
     /// The plain progression: the whole schedule with `adaptive: false`,
@@ -49,7 +49,7 @@ pub struct Planner {
 impl Planner {
     /// The plan of a wait on `target` polled per `poll`, started at
     /// `started`; `seed` makes the jitter reproducible.
-    pub fn new(poll: PollSchedule, target: &Target, seed: u64, started: Instant) -> Planner {
+    pub(crate) fn new(poll: PollSchedule, target: &Target, seed: u64, started: Instant) -> Planner {
         Planner {
             poll,
             prior: prior::for_target(target),
@@ -66,14 +66,14 @@ impl Planner {
     }
 
     /// The plain progression's next delay, jittered.
-    pub fn blind(&mut self) -> Duration {
+    pub(crate) fn blind(&mut self) -> Duration {
         let d = self.backoff.next_delay();
         self.jitter(d)
     }
 
     /// The job moved: the progression starts over, and the next planned
     /// poll comes at most half as late as the model alone would place it.
-    pub fn restart(&mut self) -> Duration {
+    pub(crate) fn restart(&mut self) -> Duration {
         self.backoff.reset();
         self.changed = true;
         self.blind()
@@ -89,14 +89,14 @@ impl Planner {
     }
 
     /// The model's estimate as last planned, for the report.
-    pub fn estimate(&self) -> Option<&Estimate> {
+    pub(crate) fn estimate(&self) -> Option<&Estimate> {
         self.estimate.as_ref()
     }
 
     /// The delay after a pending observation `obs` at `now`, with
     /// `remaining` time to the deadline: from the duration model, or the
     /// plain progression when adaptive polling is off.
-    pub fn plan(
+    pub(crate) fn plan(
         &mut self,
         obs: &Observation,
         rules: &Rules,
@@ -164,7 +164,7 @@ impl Planner {
     /// ended, once: only for a job a poll saw waiting or running before and
     /// now sees SUCCESS or FAILED, from its own time stamps when both parse
     /// (else from when it was first seen pending), with its job type.
-    pub fn ended(&mut self, obs: &Observation, now: Instant) -> Option<(String, f64)> {
+    pub(crate) fn ended(&mut self, obs: &Observation, now: Instant) -> Option<(String, f64)> {
         let job = obs.job.as_ref()?;
         match job.status {
             Status::Waiting | Status::Running => {

@@ -14,31 +14,31 @@ use crate::spec::Target;
 
 /// One kind's prior, in real-time seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Prior {
-    pub median_secs: f64,
-    pub sigma: f64,
+pub(crate) struct Prior {
+    pub(crate) median_secs: f64,
+    pub(crate) sigma: f64,
     /// Whether the prior is of one member (a server, a desktop) of a job
     /// that ends with its slowest member.
-    pub per_member: bool,
+    pub(crate) per_member: bool,
 }
 
 /// Image builds (`image_job`, image sub-jobs): creating a server, installing,
 /// and capturing an image, guessed at 20 minutes.
-pub const IMAGE: Prior = Prior {
+pub(crate) const IMAGE: Prior = Prior {
     median_secs: 20.0 * 60.0,
     sigma: 0.7,
     per_member: false,
 };
 
 /// One app server of an app-server job, guessed at 8 minutes.
-pub const APP_SERVER: Prior = Prior {
+pub(crate) const APP_SERVER: Prior = Prior {
     median_secs: 8.0 * 60.0,
     sigma: 0.6,
     per_member: true,
 };
 
 /// One desktop of a desktop job, guessed at 6 minutes.
-pub const DESKTOP: Prior = Prior {
+pub(crate) const DESKTOP: Prior = Prior {
     median_secs: 6.0 * 60.0,
     sigma: 0.6,
     per_member: true,
@@ -46,7 +46,7 @@ pub const DESKTOP: Prior = Prior {
 
 /// The prior for a wait's target; `None` for `get`, whose answer may be
 /// anything.
-pub fn for_target(target: &Target) -> Option<Prior> {
+pub(crate) fn for_target(target: &Target) -> Option<Prior> {
     match target {
         Target::ImageJob { .. } | Target::ImageSubJobs(_) | Target::ImageSubJobCount(_) => {
             Some(IMAGE)
@@ -61,7 +61,7 @@ pub fn for_target(target: &Target) -> Option<Prior> {
 
 impl Prior {
     /// The distribution, its median divided by the time scale.
-    pub fn scaled(&self, scale: f64) -> LogNormal {
+    pub(crate) fn scaled(&self, scale: f64) -> LogNormal {
         LogNormal::new(self.median_secs / scale, self.sigma).expect("positive constant medians")
     }
 }

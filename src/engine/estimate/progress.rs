@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 /// A progress sample: milliseconds on the wait's clock, and percent done.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
-    pub at_ms: u64,
-    pub percent: f64,
+pub(crate) struct Sample {
+    pub(crate) at_ms: u64,
+    pub(crate) percent: f64,
 }
 
 /// One member's first and latest samples.
@@ -24,11 +24,11 @@ struct Track {
 
 /// The most members tracked: a fleet larger than this is judged on the
 /// members first seen (the rest share their rates).
-pub const MAX_MEMBERS: usize = 20_000;
+pub(crate) const MAX_MEMBERS: usize = 20_000;
 
 /// Every member's progress so far.
 #[derive(Debug, Clone, Default)]
-pub struct Progress {
+pub(crate) struct Progress {
     members: HashMap<String, Track>,
 }
 
@@ -36,7 +36,7 @@ impl Progress {
     /// Records one member's progress; a member that went backwards (a retry
     /// started over) starts a new track. `done` members are forgotten: they
     /// no longer decide the end.
-    pub fn record(&mut self, member: &str, sample: Sample, done: bool) {
+    pub(crate) fn record(&mut self, member: &str, sample: Sample, done: bool) {
         if done || sample.percent >= 100.0 || !sample.percent.is_finite() {
             self.members.remove(member);
             return;
@@ -66,14 +66,15 @@ impl Progress {
     }
 
     /// Whether any member is still tracked.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// Seconds from `now_ms` until the slowest unfinished member reaches
     /// 100%, or `None` while no member has moved. A member that has not moved
     /// yet is assumed to go at the slowest rate seen, never the fastest.
-    pub fn remaining(&self, now_ms: u64) -> Option<f64> {
+    pub(crate) fn remaining(&self, now_ms: u64) -> Option<f64> {
         let rate = |t: &Track| {
             let elapsed = t.last.at_ms.checked_sub(t.first.at_ms)? as f64;
             let gained = t.last.percent - t.first.percent;

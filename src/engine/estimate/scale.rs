@@ -4,22 +4,22 @@
 //! poll bounds), never a value the spec sets.
 
 /// The variable's name.
-pub const VAR: &str = "JOBGATE_TIME_SCALE";
+pub(crate) const VAR: &str = "JOBGATE_TIME_SCALE";
 
 /// The largest factor accepted: beyond it the default floor falls under a
 /// millisecond.
-pub const MAX: f64 = 10_000.0;
+pub(crate) const MAX: f64 = 10_000.0;
 
 /// The factor the process environment asks for. Read from the process,
 /// not from the spec's variables: `--var` sets values the spec
 /// interpolates, not jobgate's own settings.
-pub fn from_process() -> Result<f64, String> {
+pub(crate) fn from_process() -> Result<f64, String> {
     parse(std::env::var(VAR).ok().as_deref())
 }
 
 /// The factor `value` asks for: 1 when unset or empty; an error in words for
 /// anything but a number from 1 to [`MAX`].
-pub fn parse(value: Option<&str>) -> Result<f64, String> {
+pub(crate) fn parse(value: Option<&str>) -> Result<f64, String> {
     let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(1.0);
     };

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,20 +25,17 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Durations kept per key: the most recent ones.
-pub const MAX_SAMPLES: usize = 50;
+pub(crate) const MAX_SAMPLES: usize = 50;
 
 /// Keys kept: the least recently updated go first.
-pub const MAX_KEYS: usize = 200;
+pub(crate) const MAX_KEYS: usize = 200;
 
 /// The largest file read: far above what [`MAX_KEYS`] × [`MAX_SAMPLES`]
 /// needs; anything larger is not ours.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// The longest duration kept (the longest timeout a spec may set).
 const LONGEST_SECS: f64 = 7.0 * 24.0 * 3600.0;
-
-/// The variable that moves the file.
-pub const VAR: &str = "JOBGATE_HISTORY_FILE";
 
 /// The file's format version.
 const VERSION: u32 = 1;
@@ -64,7 +61,7 @@ struct Entry {
 
 /// The key of one kind of job.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Key {
+pub(crate) struct Key {
     project: String,
     kind: String,
     job_type: String,
@@ -74,7 +71,7 @@ impl Key {
     /// The key for `job_type` jobs of wait kind `kind` in `project_id`;
     /// `None` when the job type (a server's string) or the kind is not one
     /// jobgate would store.
-    pub fn new(project_id: &str, kind: &str, job_type: &str) -> Option<Key> {
+    pub(crate) fn new(project_id: &str, kind: &str, job_type: &str) -> Option<Key> {
         (crate::spec::Target::KINDS.contains(&kind) && valid_job_type(job_type)).then(|| Key {
             project: project_hash(project_id),
             kind: kind.to_owned(),
@@ -112,7 +109,7 @@ fn valid_entry(e: &Entry) -> bool {
 /// The file's default place: `$XDG_CACHE_HOME/jobgate/history.json`, or
 /// `~/.cache/jobgate/history.json` (`%LOCALAPPDATA%\jobgate\history.json`
 /// on Windows); `None` when neither is known.
-pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub(crate) fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let set = |name: &str| {
         env(name)
             .filter(|v| !v.trim().is_empty())
@@ -126,7 +123,7 @@ pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
 }
 
 /// The local history of one run.
-pub struct Store {
+pub(crate) struct Store {
     path: PathBuf,
     /// What the file held when first read (`None`: not read yet).
     loaded: Mutex<Option<Vec<Entry>>>,
@@ -146,7 +143,7 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// The history in `path`, read on first use; `warn` prints a warning.
-    pub fn new(path: PathBuf, warn: Box<dyn Fn(&str) + Send + Sync>) -> Store {
+    pub(crate) fn new(path: PathBuf, warn: Box<dyn Fn(&str) + Send + Sync>) -> Store {
         Store {
             path,
             loaded: Mutex::new(None),
@@ -157,7 +154,8 @@ impl Store {
     }
 
     /// The file.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.path
     }
 
@@ -171,7 +169,7 @@ impl Store {
     }
 
     /// The durations recorded for `key`, oldest first.
-    pub fn samples(&self, key: &Key) -> Vec<f64> {
+    pub(crate) fn samples(&self, key: &Key) -> Vec<f64> {
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         let entries = loaded.get_or_insert_with(|| self.read());
         entries
@@ -184,7 +182,7 @@ impl Store {
     /// Adds one observed duration under `key`: reads the file again, merges,
     /// and replaces it whole. A duration that is not a positive number of
     /// seconds up to 7 days is not recorded.
-    pub fn record(&self, key: &Key, secs: f64, now_unix: u64) {
+    pub(crate) fn record(&self, key: &Key, secs: f64, now_unix: u64) {
         if !valid_secs(secs) {
             return;
         }
@@ -306,6 +304,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
     use std::sync::Arc;
 
     fn store(dir: &Path) -> (Store, Arc<Mutex<Vec<String>>>) {

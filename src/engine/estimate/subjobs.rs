@@ -15,7 +15,7 @@ use crate::api::model::Observation;
 /// Seconds from `now` until the job's last sub-job is likely to end, and how
 /// many finished sub-jobs that rests on; `None` before one has finished
 /// with both time stamps, or with nothing left to wait for.
-pub fn remaining(obs: &Observation, now: jiff::Timestamp) -> Option<(f64, usize)> {
+pub(crate) fn remaining(obs: &Observation, now: jiff::Timestamp) -> Option<(f64, usize)> {
     let parsed = |t: &Option<crate::api::model::Timestamp>| t.as_ref().and_then(|t| t.parsed);
     let took: Vec<f64> = obs
         .items

@@ -8,7 +8,7 @@ use crate::condition::{Check, Operator, Rules, Threshold, count_key};
 /// Whether one of the failure condition's counts is within a fifth of its
 /// threshold (at least one item) of tripping: `count > 5` at 4 or 5 matching
 /// items. Only counts that grow toward a threshold (`>`, `>=`) can be near.
-pub fn near_failure(rules: &Rules, obs: &Observation) -> bool {
+pub(crate) fn near_failure(rules: &Rules, obs: &Observation) -> bool {
     let Some(failure) = &rules.failure else {
         return false;
     };

@@ -24,24 +24,24 @@ use machine::{Estimates, Finish, Machine, Note, PastDurations, Step};
 pub use observed::{capture_outputs, summarize};
 
 /// Everything a wait needs from the run.
-pub struct Context {
-    pub gate: Arc<Gate>,
+pub(crate) struct Context {
+    pub(crate) gate: Arc<Gate>,
     /// Past durations per job type, shared by every wait of the run.
-    pub history: Arc<History>,
+    pub(crate) history: Arc<History>,
     /// The local history of job durations, unless turned off.
-    pub local: Option<Arc<Store>>,
-    pub run_start: Instant,
-    pub global_deadline: Option<Instant>,
-    pub stop: watch::Receiver<Option<Stop>>,
-    pub events: tokio::sync::mpsc::UnboundedSender<Event>,
-    pub seed: u64,
+    pub(crate) local: Option<Arc<Store>>,
+    pub(crate) run_start: Instant,
+    pub(crate) global_deadline: Option<Instant>,
+    pub(crate) stop: watch::Receiver<Option<Stop>>,
+    pub(crate) events: tokio::sync::mpsc::UnboundedSender<Event>,
+    pub(crate) seed: u64,
     /// Keeps each answer for `--save-responses`, when asked.
-    pub responses: Option<Arc<crate::report::responses::Responses>>,
+    pub(crate) responses: Option<Arc<crate::report::responses::Responses>>,
 }
 
 /// Runs one wait to its outcome, keeping `report` current all along so an
 /// interruption never loses what was seen.
-pub async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitReport>>) {
+pub(crate) async fn run(wait: &Wait, plan: Plan, cx: Context, report: Arc<Mutex<WaitReport>>) {
     let mut cx = cx;
     let started = Instant::now();
     let mut machine = Machine::new(wait, cx.seed, started, cx.run_start, cx.global_deadline);

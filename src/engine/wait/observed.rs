@@ -80,7 +80,7 @@ pub(super) fn last_observation(obs: &Observation, found: String) -> LastObservat
 /// selects, `null`s left out; one value as its text (a string as is,
 /// anything else as JSON), several as a JSON list of them. An output whose
 /// path selects nothing (or only `null`) is absent: see
-/// [`uncaptured_outputs`].
+/// `uncaptured_outputs`.
 pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
     let document = obs.document();
     wait.outputs
@@ -105,7 +105,7 @@ pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, Strin
 }
 
 /// The outputs a wait declares that `captured` lacks, with their sources.
-pub fn uncaptured_outputs<'a>(
+pub(crate) fn uncaptured_outputs<'a>(
     wait: &'a Wait,
     captured: &BTreeMap<String, String>,
 ) -> Vec<&'a crate::spec::Output> {

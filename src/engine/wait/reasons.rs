@@ -8,7 +8,7 @@ use crate::api::client::ApiError;
 use crate::spec::duration;
 
 /// The success condition held on enough polls in a row.
-pub fn met(success: &str, stable_for: u32, found: &str) -> String {
+pub(crate) fn met(success: &str, stable_for: u32, found: &str) -> String {
     let held = if stable_for > 1 {
         format!(" on {stable_for} polls in a row")
     } else {
@@ -18,7 +18,7 @@ pub fn met(success: &str, stable_for: u32, found: &str) -> String {
 }
 
 /// The success condition held, but a declared output has no value.
-pub fn outputs_missing(found: &str, missing: &[String]) -> String {
+pub(crate) fn outputs_missing(found: &str, missing: &[String]) -> String {
     format!(
         "the success condition held ({found}), but the answer has no value for output {}: its path selects nothing or only null; check the path with `jobgate eval` on a saved answer",
         missing.join(", ")
@@ -27,7 +27,7 @@ pub fn outputs_missing(found: &str, missing: &[String]) -> String {
 
 /// `blamed` items (none: the job itself) reached a status the wait neither
 /// waits through nor expects.
-pub fn unexpected(blamed: usize, status: &Status) -> String {
+pub(crate) fn unexpected(blamed: usize, status: &Status) -> String {
     let whose = match blamed {
         0 => "the job".to_owned(),
         1 => "a sub-job".to_owned(),
@@ -39,7 +39,7 @@ pub fn unexpected(blamed: usize, status: &Status) -> String {
 }
 
 /// A list stayed empty for the whole not-found grace.
-pub fn no_sub_jobs(grace: Duration) -> String {
+pub(crate) fn no_sub_jobs(grace: Duration) -> String {
     format!(
         "no sub-jobs appeared within the not-found grace of {}",
         duration::format(grace)
@@ -48,7 +48,7 @@ pub fn no_sub_jobs(grace: Duration) -> String {
 
 /// A job (`job`) or a JSON resource kept answering 404 for the whole
 /// not-found grace.
-pub fn not_found(job: bool, grace: Duration, error: &ApiError) -> String {
+pub(crate) fn not_found(job: bool, grace: Duration, error: &ApiError) -> String {
     let (what, check) = if job {
         ("the job was not found", "check the job id and project id")
     } else {
@@ -65,7 +65,7 @@ pub fn not_found(job: bool, grace: Duration, error: &ApiError) -> String {
 
 /// The credentials were refused (401, or no credentials to send) or not
 /// permitted (403).
-pub fn auth(error: &ApiError) -> String {
+pub(crate) fn auth(error: &ApiError) -> String {
     let hint = if error.status == Some(403) {
         "the credentials are valid but not permitted to read these jobs: check the IAM policy (Workspace read access) and the project id"
     } else {
@@ -75,30 +75,30 @@ pub fn auth(error: &ApiError) -> String {
 }
 
 /// The API refused the request itself (a 4xx other than 401/403/404/429).
-pub fn rejected(error: &ApiError) -> String {
+pub(crate) fn rejected(error: &ApiError) -> String {
     format!("the API rejected the request: {error}")
 }
 
 /// An answer jobgate will not use (a redirect, an untrusted certificate, a
 /// body too large): the error says which.
-pub fn refused(error: &ApiError) -> String {
+pub(crate) fn refused(error: &ApiError) -> String {
     error.to_string()
 }
 
 /// A 404 for an endpoint that answers lists or counts: the path is wrong.
-pub fn no_endpoint(error: &ApiError) -> String {
+pub(crate) fn no_endpoint(error: &ApiError) -> String {
     format!("the endpoint does not exist: {error}")
 }
 
 /// The run's shared retry budget ran dry.
-pub fn retries_spent(error: &ApiError) -> String {
+pub(crate) fn retries_spent(error: &ApiError) -> String {
     format!(
         "the run's retry budget is spent ({error}): the API failed or throttled far more often than it answered, so no wait retries further; check the API's health and quota, or run fewer waits at once"
     )
 }
 
 /// `failed` polls in a row failed, more than the wait's `error_budget`.
-pub fn errors_exhausted(failed: u32, error: &ApiError, error_budget: u32) -> String {
+pub(crate) fn errors_exhausted(failed: u32, error: &ApiError, error_budget: u32) -> String {
     format!(
         "gave up after {failed} failed polls in a row: {error}; check that the endpoint is reachable and healthy, or raise `error_budget` (now {error_budget}) to ride out longer outages"
     )
@@ -107,7 +107,7 @@ pub fn errors_exhausted(failed: u32, error: &ApiError, error_budget: u32) -> Str
 /// The deadline came before an outcome. `global`: the run's deadline, not
 /// the wait's `timeout`; `unmatched`: why the success condition's `where`
 /// selected nothing; `last_state`: the last state seen (empty: none).
-pub fn timed_out(
+pub(crate) fn timed_out(
     global: bool,
     timeout: Duration,
     unmatched: Option<&str>,
