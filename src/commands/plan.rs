@@ -64,7 +64,7 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
             });
         }
         let p = &wait.poll;
-        let history = engine::history::source(&wait.target);
+        let history = engine::past_jobs::source(&wait.target);
         let jitter = if p.jitter == spec::Jitter::Full {
             ", full jitter"
         } else {
@@ -94,7 +94,7 @@ pub(super) fn plan(args: &PlanArgs) -> Result<u8, Error> {
             && let Some(source) = history
         {
             // The type is known only once the job is seen.
-            let request = engine::history::request(&wait.project_id, source, "JOB_TYPE");
+            let request = engine::past_jobs::request(&wait.project_id, source, "JOB_TYPE");
             let url = format!(
                 "{}{}",
                 endpoints.base(request.service),

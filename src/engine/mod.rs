@@ -4,8 +4,8 @@
 pub(crate) mod estimate;
 pub mod fetch;
 pub(crate) mod gate;
-pub(crate) mod history;
 pub(crate) mod observe;
+pub(crate) mod past_jobs;
 pub(crate) mod rate;
 pub(crate) mod schedule;
 mod tasks;
@@ -168,7 +168,7 @@ pub(crate) fn start(
         .collect();
     let shared = Shared {
         gate,
-        history: Arc::new(history::History::default()),
+        history: Arc::new(past_jobs::History::default()),
         local: options.history,
         events,
         stop_rx,

@@ -12,14 +12,14 @@ use crate::report::model::{Outcome, WaitReport};
 use crate::spec::Wait;
 
 use super::verdict::{Live, internal_error, panic_message};
-use super::{Event, Gate, Settled, Stop, estimate, fetch, history, wait};
+use super::{Event, Gate, Settled, Stop, estimate, fetch, past_jobs, wait};
 
 /// What every wait of a run shares.
 #[derive(Clone)]
 pub(super) struct Shared {
     pub(super) gate: Arc<Gate>,
     /// Past durations per job type.
-    pub(super) history: Arc<history::History>,
+    pub(super) history: Arc<past_jobs::History>,
     /// The local history of job durations, unless turned off.
     pub(super) local: Option<Arc<estimate::store::Store>>,
     pub(super) events: mpsc::UnboundedSender<Event>,

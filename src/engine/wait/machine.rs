@@ -20,8 +20,8 @@ use crate::api::client::{ApiError, ErrorKind};
 use crate::api::model::{Item, Observation};
 use crate::condition::{Verdict, is_failure_status, judge};
 use crate::engine::estimate::planner::{Past, Planner};
-use crate::engine::history;
 use crate::engine::later;
+use crate::engine::past_jobs;
 use crate::engine::rate::{Throttle, hard_stop};
 use crate::engine::schedule;
 use crate::report::evidence::{self, Evidence};
@@ -103,7 +103,7 @@ pub(crate) trait Estimates {
     /// Past durations (seconds) of the type of the job in `obs`: from the
     /// API's lists once a read of `source` has answered (starting one when
     /// none is under way), and from the local history.
-    fn past(&mut self, obs: &Observation, source: Option<history::Source>) -> PastDurations;
+    fn past(&mut self, obs: &Observation, source: Option<past_jobs::Source>) -> PastDurations;
 }
 
 /// Past durations of one job type, in seconds.
@@ -444,7 +444,7 @@ impl Machine<'_> {
         now: Instant,
         estimates: &mut dyn Estimates,
     ) -> Duration {
-        let past = estimates.past(obs, history::source(&self.wait.target));
+        let past = estimates.past(obs, past_jobs::source(&self.wait.target));
         let remaining = self.deadline.saturating_duration_since(now);
         let before = self.planner.estimate().cloned();
         let delay = self.planner.plan(

@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use super::estimate::store::{Key, Store};
 use super::fetch::Plan;
 use super::gate::Gate;
-use super::history::{self, History};
 use super::observe;
+use super::past_jobs::{self, History};
 use super::{Event, Stop};
 use crate::api::model::Observation;
 use crate::report::model::{HistoryEntry, Outcome, WaitReport};
@@ -200,7 +200,7 @@ struct HistoryReads<'a> {
     set: tokio::task::JoinSet<HistoryRead>,
     /// The API's answer, once a read has joined (`None` inside: no usable
     /// history).
-    api: Option<Option<Arc<history::Durations>>>,
+    api: Option<Option<Arc<past_jobs::Durations>>>,
     /// The local history of the job type, read once.
     local: Option<Vec<f64>>,
     wait: &'a Wait,
@@ -212,7 +212,7 @@ struct HistoryReads<'a> {
 }
 
 impl Estimates for HistoryReads<'_> {
-    fn past(&mut self, obs: &Observation, source: Option<history::Source>) -> PastDurations {
+    fn past(&mut self, obs: &Observation, source: Option<past_jobs::Source>) -> PastDurations {
         let job_type = obs.job.as_ref().and_then(|j| j.job_type.as_deref());
         if let Some(source) = source
             && self.api.is_none()
@@ -258,7 +258,7 @@ impl Estimates for HistoryReads<'_> {
 
 /// The answer of one history read.
 struct HistoryRead {
-    durations: Option<Arc<history::Durations>>,
+    durations: Option<Arc<past_jobs::Durations>>,
 }
 
 /// A read of the history of the observed job's type, to run beside the
@@ -270,7 +270,7 @@ fn read_history(
     gate: &Arc<Gate>,
     history: &Arc<History>,
     project_id: &str,
-    source: history::Source,
+    source: past_jobs::Source,
     deadline: Instant,
     report: &Arc<Mutex<WaitReport>>,
 ) -> Option<impl Future<Output = HistoryRead> + Send + 'static> {

@@ -49,7 +49,7 @@ struct Hints {
 }
 
 impl Estimates for Hints {
-    fn past(&mut self, _: &Observation, _: Option<history::Source>) -> PastDurations {
+    fn past(&mut self, _: &Observation, _: Option<past_jobs::Source>) -> PastDurations {
         self.asked += 1;
         self.past.clone()
     }
