@@ -162,7 +162,8 @@ fn the_local_history_holds_no_secret_nor_server_string() {
 #[test]
 fn a_corrupt_history_file_warns_once_and_the_run_still_passes() {
     let dir = Workdir::new();
-    let file = dir.write("history.json", "{ this is not what jobgate writes");
+    // A history file cut short (as by a full disk on an earlier copy).
+    let file = dir.write("history.json", r#"{"jobgate_history":1,"entries":[{"proj"#);
     let poll = "{ initial: 250ms, max: 1s, jitter: none }";
     let (_, report, out) = polls_of(
         &image_scenario(2, 2, 0),
@@ -177,6 +178,25 @@ fn a_corrupt_history_file_warns_once_and_the_run_still_passes() {
     let text = std::fs::read_to_string(&file).unwrap();
     let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(stored["jobgate_history"], 1, "{text}");
+}
+
+#[test]
+fn a_history_file_that_is_not_jobgate_s_is_never_overwritten() {
+    // `--history-file` naming the spec by mistake: the run passes, says
+    // so once, and the spec is left byte for byte.
+    let dir = Workdir::new();
+    let spec = image_spec(2, "{ initial: 250ms, max: 1s, jitter: none }");
+    let file = dir.write("gate.yaml", &spec);
+    let (_, report, out) = polls_of(
+        &image_scenario(2, 2, 0),
+        &spec,
+        &["--history-file", file.to_str().unwrap()],
+    );
+    assert_eq!(report["outcome"], "met", "{report:#}");
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning: local history").count(), 1, "{err}");
+    assert!(err.contains("left as it is"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), spec);
 }
 
 #[test]

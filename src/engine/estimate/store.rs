@@ -40,6 +40,18 @@ const LONGEST_SECS: f64 = 7.0 * 24.0 * 3600.0;
 /// The file's format version.
 const VERSION: u32 = 1;
 
+/// How every file jobgate writes begins (serde writes the fields in order).
+const SIGNATURE: &[u8] = br#"{"jobgate_history":"#;
+
+/// Whether `text` is a jobgate history file, if perhaps a damaged one: it
+/// begins as jobgate writes it, or is a JSON object with the format key. Any
+/// other file is someone else's and is never replaced.
+fn is_ours(text: &[u8]) -> bool {
+    text.trim_ascii_start().starts_with(SIGNATURE)
+        || serde_json::from_slice::<serde_json::Value>(text)
+            .is_ok_and(|v| v.get("jobgate_history").is_some())
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -130,6 +142,8 @@ pub(crate) struct Store {
     /// Serialises this run's own writes.
     writing: Mutex<()>,
     warned: AtomicBool,
+    /// The file exists and is not jobgate's.
+    foreign: AtomicBool,
     warn: Box<dyn Fn(&str) + Send + Sync>,
 }
 
@@ -149,6 +163,7 @@ impl Store {
             loaded: Mutex::new(None),
             writing: Mutex::new(()),
             warned: AtomicBool::new(false),
+            foreign: AtomicBool::new(false),
             warn,
         }
     }
@@ -162,8 +177,13 @@ impl Store {
     fn warn_once(&self, what: String) {
         if !self.warned.swap(true, Ordering::SeqCst) {
             (self.warn)(&format!(
-                "local history {}: {what}; polling goes on without it (it is rewritten on the next record; --no-history turns it off)",
-                self.path.display()
+                "local history {}: {what}; polling goes on without it ({}; --no-history turns it off)",
+                self.path.display(),
+                if self.foreign.load(Ordering::SeqCst) {
+                    "nothing is recorded in it"
+                } else {
+                    "it is rewritten on the next record"
+                }
             ));
         }
     }
@@ -171,7 +191,7 @@ impl Store {
     /// The durations recorded for `key`, oldest first.
     pub(crate) fn samples(&self, key: &Key) -> Vec<f64> {
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        let entries = loaded.get_or_insert_with(|| self.read());
+        let entries = loaded.get_or_insert_with(|| self.read().unwrap_or_default());
         entries
             .iter()
             .find(|e| e.project == key.project && e.kind == key.kind && e.job_type == key.job_type)
@@ -187,7 +207,11 @@ impl Store {
             return;
         }
         let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        let mut entries = self.read();
+        // A file that is not jobgate's is never replaced; nor is one that
+        // could not be read, which would lose what other runs recorded.
+        let Some(mut entries) = self.read() else {
+            return;
+        };
         match entries
             .iter_mut()
             .find(|e| e.project == key.project && e.kind == key.kind && e.job_type == key.job_type)
@@ -218,31 +242,42 @@ impl Store {
         }
     }
 
-    /// The file's valid entries; nothing (and a warning) for a file that is
-    /// unreadable, too large or not jobgate's.
-    fn read(&self) -> Vec<Entry> {
+    /// The file's valid entries, nothing (and a warning) for a file that is
+    /// unreadable, too large or damaged; `None` for a file that exists but
+    /// is not jobgate's, which must never be replaced (a `--history-file`
+    /// that names a spec or a report by mistake).
+    fn read(&self) -> Option<Vec<Entry>> {
         let file = match std::fs::File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Vec::new()),
             Err(e) => {
                 self.warn_once(format!("could not be read ({e})"));
-                return Vec::new();
+                return None;
             }
         };
         let mut text = Vec::new();
         if let Err(e) = file.take(MAX_FILE_BYTES + 1).read_to_end(&mut text) {
             self.warn_once(format!("could not be read ({e})"));
-            return Vec::new();
+            return None;
         }
-        if text.len() as u64 > MAX_FILE_BYTES {
+        if text.len() as u64 > MAX_FILE_BYTES && is_ours(&text) {
             self.warn_once(format!("is larger than {MAX_FILE_BYTES} bytes"));
-            return Vec::new();
+            return Some(Vec::new());
         }
         let parsed: File = match serde_json::from_slice(&text) {
             Ok(f) => f,
-            Err(e) => {
-                self.warn_once(format!("is not a jobgate history file ({e})"));
-                return Vec::new();
+            Err(_) if text.trim_ascii().is_empty() => return Some(Vec::new()),
+            Err(e) if is_ours(&text) => {
+                self.warn_once(format!("is a damaged jobgate history file ({e})"));
+                return Some(Vec::new());
+            }
+            Err(_) => {
+                self.foreign.store(true, Ordering::SeqCst);
+                self.warn_once(
+                    "is not a jobgate history file, so it is left as it is: move it away or name another file"
+                        .to_owned(),
+                );
+                return None;
             }
         };
         if parsed.jobgate_history != VERSION {
@@ -250,7 +285,7 @@ impl Store {
                 "has format version {}, not {VERSION}",
                 parsed.jobgate_history
             ));
-            return Vec::new();
+            return Some(Vec::new());
         }
         let total = parsed.entries.len();
         let mut seen = BTreeMap::new();
@@ -270,7 +305,7 @@ impl Store {
                 total - entries.len()
             ));
         }
-        entries
+        Some(entries)
     }
 
     fn write(&self, entries: &[Entry]) -> std::io::Result<()> {
@@ -361,18 +396,40 @@ mod tests {
     }
 
     #[test]
-    fn a_corrupt_file_warns_once_and_is_rewritten() {
+    fn a_damaged_file_warns_once_and_is_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let (s, warnings) = store(dir.path());
         std::fs::create_dir_all(s.path().parent().unwrap()).unwrap();
-        std::fs::write(s.path(), b"{ not json").unwrap();
+        std::fs::write(s.path(), br#"{"jobgate_history":1,"entries":[{"proj"#).unwrap();
         assert!(s.samples(&key()).is_empty());
         s.record(&key(), 30.0, 1);
         assert_eq!(warnings.lock().unwrap().len(), 1, "{warnings:?}");
-        assert!(warnings.lock().unwrap()[0].contains("not a jobgate history file"));
+        assert!(warnings.lock().unwrap()[0].contains("damaged jobgate history file"));
         let (again, w2) = store(dir.path());
         assert_eq!(again.samples(&key()), vec![30.0]);
         assert!(w2.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_file_that_is_not_jobgate_s_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, warnings) = store(dir.path());
+        std::fs::create_dir_all(s.path().parent().unwrap()).unwrap();
+        let spec = b"version: 1\nwaits: {}\n";
+        std::fs::write(s.path(), spec).unwrap();
+        assert!(s.samples(&key()).is_empty());
+        s.record(&key(), 30.0, 1);
+        s.record(&key(), 31.0, 2);
+        assert_eq!(std::fs::read(s.path()).unwrap(), spec);
+        let warned = warnings.lock().unwrap();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].contains("left as it is"), "{warned:?}");
+        assert!(warned[0].contains("nothing is recorded"), "{warned:?}");
+        // Not even a JSON document of someone else's.
+        let (other, _) = store(dir.path());
+        std::fs::write(other.path(), b"{\"waits\": []}").unwrap();
+        other.record(&key(), 30.0, 1);
+        assert_eq!(std::fs::read(other.path()).unwrap(), b"{\"waits\": []}");
     }
 
     #[test]
@@ -388,7 +445,9 @@ mod tests {
         assert_eq!(warnings.lock().unwrap().len(), 1);
 
         let (big, w) = store(dir.path());
-        std::fs::write(big.path(), vec![b' '; MAX_FILE_BYTES as usize + 1]).unwrap();
+        let mut huge = SIGNATURE.to_vec();
+        huge.resize(MAX_FILE_BYTES as usize + 1, b' ');
+        std::fs::write(big.path(), huge).unwrap();
         assert!(big.samples(&key()).is_empty());
         assert!(w.lock().unwrap()[0].contains("larger than"));
     }
