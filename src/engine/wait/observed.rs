@@ -81,7 +81,14 @@ pub(super) fn last_observation(obs: &Observation, found: String) -> LastObservat
 /// anything else as JSON), several as a JSON list of them. An output whose
 /// path selects nothing (or only `null`) is absent: see
 /// `uncaptured_outputs`.
+///
+/// The document is built only for a wait that declares outputs: for a
+/// list or job detail of 10,000 sub-jobs it is a JSON tree of tens of
+/// megabytes, most of a run's peak memory when built for nothing.
 pub fn capture_outputs(wait: &Wait, obs: &Observation) -> BTreeMap<String, String> {
+    if wait.outputs.is_empty() {
+        return BTreeMap::new();
+    }
     let document = obs.document();
     wait.outputs
         .iter()
@@ -122,5 +129,31 @@ pub(super) fn error_info(error: &ApiError) -> ApiErrorInfo {
         code: error.code.clone(),
         message: error.message.clone(),
         request_id: error.request_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::model::Source;
+
+    fn wait(body: &str) -> Wait {
+        let env = |name: &str| (name == "HUAWEICLOUD_SDK_PROJECT_ID").then(|| "p".to_owned());
+        let text = format!("version: 1\nwaits:\n  w:\n{body}");
+        let mut spec = crate::spec::parse("s", &text, &env).unwrap_or_else(|e| panic!("{e}"));
+        spec.waits.remove(0)
+    }
+
+    /// A wait without outputs never builds the answer's JSON tree: the
+    /// detail below cannot become one (building it would panic), so the
+    /// test fails if the tree is built.
+    #[test]
+    fn no_outputs_build_no_document() {
+        let obs = Observation {
+            source: Source::Job(bytes::Bytes::from_static(b"not a JSON tree")),
+            ..Default::default()
+        };
+        let plain = wait("    image_job: j\n    target: [SUCCESS]\n");
+        assert!(capture_outputs(&plain, &obs).is_empty());
     }
 }
