@@ -463,28 +463,28 @@ fn eval_snapshot(name: &str, output: &std::process::Output) {
     settings.bind(|| insta::assert_snapshot!(name, stdout(output)));
 }
 
+/// Judges the saved `response` for `wait`, expecting exit `exit` and the
+/// summary in snapshot `snapshot`.
+fn eval_case(wait: &str, response: &str, exit: i32, snapshot: &str) {
+    let dir = eval_dir();
+    let out = eval(&dir, wait, response);
+    assert_eq!(code(&out), exit, "{}", stderr(&out));
+    eval_snapshot(snapshot, &out);
+}
+
 #[test]
 fn eval_blames_the_failed_sub_jobs_and_exits_one() {
-    let dir = eval_dir();
-    let out = eval(&dir, "images", "sub-jobs.json");
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    eval_snapshot("eval-failed-sub-jobs", &out);
+    eval_case("images", "sub-jobs.json", 1, "eval-failed-sub-jobs");
 }
 
 #[test]
 fn eval_of_a_finished_job_is_met_and_exits_zero() {
-    let dir = eval_dir();
-    let out = eval(&dir, "image", "job.json");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    eval_snapshot("eval-job-met", &out);
+    eval_case("image", "job.json", 0, "eval-job-met");
 }
 
 #[test]
 fn eval_of_a_count_response() {
-    let dir = eval_dir();
-    let out = eval(&dir, "servers-total", "count.json");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    eval_snapshot("eval-count-total", &out);
+    eval_case("servers-total", "count.json", 0, "eval-count-total");
 }
 
 #[test]
