@@ -1,11 +1,8 @@
 //! The crash path publishes like any run: a panic under GitHub Actions
 //! leaves the report, the step outputs, the summary and an annotation.
 
-use crate::common::harness;
-
-use std::time::Duration;
-
-use harness::*;
+use crate::common::harness::parse_command_file;
+use crate::common::test::Test;
 
 const SCENARIO: &str = r#"
 project_id: 0123456789abcdef0123456789abcdef
@@ -35,40 +32,30 @@ waits:
 /// that ends normally.
 #[test]
 fn a_crash_under_github_actions_is_published_like_any_run() {
-    let sim = Sim::start(SCENARIO);
-    let dir = Workdir::new();
-    dir.write("gate.yaml", SPEC);
-    let summary_file = dir.write("step_summary", "");
-    let output_file = dir.write("github_output", "");
-    let report_path = dir.path("report.json");
-    let out = output_within(
-        jobgate()
-            .current_dir(dir.dir.path())
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_OUTPUT", &output_file)
-            .env("GITHUB_STEP_SUMMARY", &summary_file)
-            .env("JOBGATE_DEBUG_PANIC", "engine")
-            .args(["run", "gate.yaml", "--endpoint", &sim.url()])
-            .arg("--report")
-            .arg(&report_path),
-        Duration::from_secs(60),
-    );
-    assert_eq!(code(&out), 70, "{}", stderr(&out));
-    let report = report(&report_path);
-    assert_eq!(report["exit_code"], 70, "{report:#}");
-    assert_eq!(report["waits"][0]["outcome"], "internal_error");
+    let ran = Test::new()
+        .scenario(SCENARIO)
+        .in_workdir("gate.yaml")
+        .spec(SPEC)
+        .github_actions()
+        .env("JOBGATE_DEBUG_PANIC", "engine")
+        .run()
+        .exit(70)
+        .report(|report| {
+            assert_eq!(report["exit_code"], 70, "{report:#}");
+            assert_eq!(report["waits"][0]["outcome"], "internal_error");
+        });
 
-    let outputs = parse_command_file(&std::fs::read_to_string(&output_file).unwrap());
+    let outputs = parse_command_file(&ran.file("github_output"));
     let exit_code: Vec<&str> = outputs
         .iter()
         .filter(|(name, _)| name == "exit-code")
         .map(|(_, value)| value.as_str())
         .collect();
     assert_eq!(exit_code.last(), Some(&"70"), "{outputs:?}");
-    let summary = std::fs::read_to_string(&summary_file).unwrap();
+    let summary = ran.file("step_summary");
     assert!(summary.contains("exit code 70"), "{summary}");
 
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = ran.stdout();
     let annotation = stdout
         .lines()
         .find(|line| line.starts_with("::error "))

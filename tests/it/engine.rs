@@ -62,20 +62,15 @@ fn peak_in_flight(max_concurrency: &str) -> u64 {
         }),
         ..Faults::default()
     };
-    let sim = Sim::start_with(&ready_jobs(CONCURRENT_WAITS), Some(faults));
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        &spec(FAST, &one_wait_per_job(CONCURRENT_WAITS)),
-    );
-    // A high rate so only the concurrency cap holds requests back.
-    let out = run(
-        &sim,
-        &spec,
-        &["--max-concurrency", max_concurrency, "--max-rps", "1000"],
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let stats = sim.stats();
+    let ran = Test::new()
+        .scenario(&ready_jobs(CONCURRENT_WAITS))
+        .faults(faults)
+        .spec(&spec(FAST, &one_wait_per_job(CONCURRENT_WAITS)))
+        // A high rate so only the concurrency cap holds requests back.
+        .args(&["--max-concurrency", max_concurrency, "--max-rps", "1000"])
+        .run()
+        .exit(0);
+    let stats = ran.sim().stats();
     assert_eq!(stats.requests, CONCURRENT_WAITS as u64, "{stats:?}");
     assert_eq!(stats.faults.slowed, stats.requests);
     stats.peak_in_flight
@@ -129,13 +124,14 @@ const PACED_WAITS: usize = 8;
 /// Runs 8 single-poll waits at `--max-rps rps` and returns the simulator's
 /// requests per second and its clock at the launch.
 fn paced_run(rps: &str) -> (Vec<u64>, Duration) {
-    let sim = Sim::start(&ready_jobs(PACED_WAITS));
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec(FAST, &one_wait_per_job(PACED_WAITS)));
-    let launched = sim.elapsed();
-    let out = run(&sim, &spec, &["--max-rps", rps, "--max-concurrency", "8"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let stats = sim.stats();
+    let ran = Test::new()
+        .scenario(&ready_jobs(PACED_WAITS))
+        .spec(&spec(FAST, &one_wait_per_job(PACED_WAITS)))
+        .args(&["--max-rps", rps, "--max-concurrency", "8"])
+        .run()
+        .exit(0);
+    let launched = ran.launched();
+    let stats = ran.sim().stats();
     assert_eq!(stats.requests, PACED_WAITS as u64, "{stats:?}");
     assert_eq!(
         stats.requests_per_second.iter().sum::<u64>(),
@@ -193,21 +189,19 @@ jobs:
 /// Runs one wait on `job` with `stable_for`, returning its report and the
 /// simulator's stats.
 fn stable_run(job: &str, stable_for: u32) -> (serde_json::Value, jobgate::sim::Stats) {
-    let sim = Sim::start(STABLE_JOBS);
-    let (out, report) = run_reported(
-        &sim.url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(STABLE_JOBS)
+        .spec(&spec(
             EVERY_400MS,
             &format!(
                 "  w:\n    image_job: {job}\n    target: [SUCCESS]\n    stable_for: {stable_for}\n"
             ),
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let wait = waits_of(&report)[0].clone();
+        ))
+        .run()
+        .exit(0);
+    let wait = waits_of(&ran.report)[0].clone();
     assert_eq!(wait["outcome"], "met");
-    let stats = sim.stats();
+    let stats = ran.sim().stats();
     // One wait, one request per poll.
     assert_eq!(
         wait["polls"].as_u64().unwrap(),
@@ -285,22 +279,21 @@ fn throttled_run(retry_after: Option<Duration>, expect: (i32, &str)) -> (serde_j
         retry_after,
         ..Faults::default()
     };
-    let sim = Sim::start_with(&ready_jobs(1), Some(faults));
-    // Polls 50 ms apart unless a pause says otherwise; `max` is high so it
-    // does not clamp the pause.
-    let (out, report) = run_reported(
-        &sim.url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(&ready_jobs(1))
+        .faults(faults)
+        // Polls 50 ms apart unless a pause says otherwise; `max` is high so
+        // it does not clamp the pause.
+        .spec(&spec(
             "{ initial: 50ms, max: 10s, factor: 1, jitter: none }",
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 2500ms\n",
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), expect.0, "{}", stderr(&out));
-    let wait = waits_of(&report)[0].clone();
+        ))
+        .run()
+        .exit(expect.0);
+    let wait = waits_of(&ran.report)[0].clone();
     assert_eq!(wait["outcome"], expect.1);
     assert_eq!(wait["last_error"]["http_status"], 429);
-    let stats = sim.stats();
+    let stats = ran.sim().stats();
     let sent = stats.requests_to(Endpoint::ShowImageJob);
     assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), sent);
     (wait, sent)
@@ -538,56 +531,6 @@ fn eval_names_the_waits_when_the_wait_does_not_exist() {
 
 // --- Retry-After beyond poll.max ---------------------------------------------
 
-/// A simulator whose faults follow their own seed: the harness's [`Sim`]
-/// fixes the fault seed, and this test needs one that throttles a known
-/// number of requests first.
-struct SeededSim {
-    runtime: tokio::runtime::Runtime,
-    sim: Option<jobgate::sim::Simulator>,
-}
-
-impl SeededSim {
-    fn start(scenario_yaml: &str, faults: Faults) -> SeededSim {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let scenario = jobgate::sim::Scenario::from_yaml(scenario_yaml, "test scenario").unwrap();
-        let config = jobgate::sim::SimConfig {
-            auth: jobgate::sim::SimAuth::AkSk {
-                access_key: AK.into(),
-                secret_key: SK.into(),
-            },
-            faults: Some(faults),
-            seed: None,
-        };
-        let sim = runtime
-            .block_on(jobgate::sim::Simulator::start(
-                scenario,
-                config,
-                "127.0.0.1:0".parse().unwrap(),
-            ))
-            .unwrap();
-        SeededSim {
-            runtime,
-            sim: Some(sim),
-        }
-    }
-
-    fn sim(&self) -> &jobgate::sim::Simulator {
-        self.sim.as_ref().unwrap()
-    }
-}
-
-impl Drop for SeededSim {
-    fn drop(&mut self) {
-        if let Some(sim) = self.sim.take() {
-            self.runtime.block_on(sim.shutdown());
-        }
-    }
-}
-
 #[test]
 fn a_retry_after_longer_than_the_time_left_ends_the_wait_at_once() {
     // The first answer is 429 with `Retry-After: 3600`, longer than the
@@ -609,17 +552,16 @@ fn a_retry_after_longer_than_the_time_left_ends_the_wait_at_once() {
         [true, true, true, false],
         "this fault seed no longer throttles exactly the first three requests: pick another"
     );
-    let sim = SeededSim::start(&ready_jobs(1), faults);
-    let (out, report) = run_reported(
-        &sim.sim().base_url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(&ready_jobs(1))
+        .seeded_faults(faults)
+        .spec(&spec(
             "{ initial: 100ms, max: 1s, factor: 2, jitter: none }",
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 10s\n",
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    let wait = &waits_of(&report)[0];
+        ))
+        .run()
+        .exit(5);
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "api_error", "{wait}");
     assert!(
         wait["reason"].as_str().unwrap().contains("resets in 1h"),
@@ -628,7 +570,7 @@ fn a_retry_after_longer_than_the_time_left_ends_the_wait_at_once() {
     assert_eq!(wait["polls"], 1, "{wait}");
     assert_eq!(wait["requests_sent"], 1, "{wait}");
     assert_eq!(wait["retries"], 0, "{wait}");
-    let stats = sim.sim().stats();
+    let stats = ran.sim().stats();
     assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 1, "{stats:?}");
     assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 1, "{stats:?}");
 }
@@ -651,17 +593,15 @@ fn the_last_poll_is_fitted_to_the_deadline() {
     // deadline, sees RUNNING and the wait times out. Without the fit, the
     // wait would sleep 10 s, and its second poll (a request that can go at
     // once still goes) would see the SUCCESS of 6 s and be met.
-    let sim = Sim::start(LATE_SUCCESS);
-    let (out, report) = run_reported(
-        &sim.url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(LATE_SUCCESS)
+        .spec(&spec(
             "{ initial: 10s, max: 10s, factor: 1, jitter: none }",
             "  w:\n    image_job: late\n    target: [SUCCESS]\n    timeout: 2s\n",
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let wait = &waits_of(&report)[0];
+        ))
+        .run()
+        .exit(3);
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "timed_out", "{wait}");
     assert_eq!(wait["polls"], 2, "{wait}");
     assert_eq!(
@@ -675,7 +615,7 @@ fn the_last_poll_is_fitted_to_the_deadline() {
             .contains("the timeout of 2s ran out"),
         "{wait}"
     );
-    assert_eq!(sim.stats().requests_to(Endpoint::ShowImageJob), 2);
+    assert_eq!(ran.sim().stats().requests_to(Endpoint::ShowImageJob), 2);
 }
 
 // --- Not found through an empty list ----------------------------------------
@@ -706,22 +646,20 @@ jobs:
 /// 100 ms, and returns the exit code, the wait's report and the list
 /// requests the simulator received.
 fn sub_job_list_run(job: &str, grace: &str) -> (i32, serde_json::Value, serde_json::Value, u64) {
-    let sim = Sim::start(SUB_JOBS_LATER);
-    let (out, report) = run_reported(
-        &sim.url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(SUB_JOBS_LATER)
+        .spec(&spec(
             "{ initial: 100ms, max: 100ms, factor: 1, jitter: none }",
             &format!(
                 "  w:\n    image_sub_jobs: {{ job_id: {job}, job_type: CREATE_SERVER }}\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
             ),
-        ),
-        &[],
-    );
-    let wait = waits_of(&report)[0].clone();
+        ))
+        .run();
+    let wait = waits_of(&ran.report)[0].clone();
     // One page per poll.
-    let listed = sim.stats().requests_to(Endpoint::ListImageSubJobs);
+    let listed = ran.sim().stats().requests_to(Endpoint::ListImageSubJobs);
     assert_eq!(wait["polls"].as_u64().unwrap(), listed, "{wait}");
-    (code(&out), report, wait, listed)
+    (ran.code(), ran.report, wait, listed)
 }
 
 #[test]
@@ -853,19 +791,19 @@ fn a_403_is_never_retried_and_exits_four() {
         "Forbidden",
         r#"{"error_code":"WKS.00000403","error_msg":"The user is not authorized to perform this action."}"#,
     )]);
-    let (out, report) = run_reported(
-        &server.url,
-        &spec(
+    let ran = Test::new()
+        .endpoint(&server.url)
+        .spec(&spec(
             FAST,
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    error_budget: 50\n",
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
+        ))
+        .run()
+        .exit(4);
+    let report = &ran.report;
     assert_eq!(server.requests(), 1, "a 403 must never be retried");
     assert_eq!(report["outcome"], "auth_error", "{report}");
     assert_eq!(report["exit_code"], 4, "{report}");
-    let wait = &waits_of(&report)[0];
+    let wait = &waits_of(report)[0];
     assert_eq!(wait["outcome"], "auth_error", "{wait}");
     assert_eq!(wait["polls"], 1, "{wait}");
     assert_eq!(wait["retries"], 0, "{wait}");
@@ -875,7 +813,7 @@ fn a_403_is_never_retried_and_exits_four() {
         wait["reason"].as_str().unwrap().contains("IAM policy"),
         "{wait}"
     );
-    let err = stderr(&out);
+    let err = ran.stderr();
     assert!(!err.contains(SK), "the secret leaked: {err}");
 }
 
@@ -916,20 +854,24 @@ fn a_poll_where_failure_and_success_both_hold_ends_failed() {
     };
 
     // The success condition alone holds on that observation...
-    let sim = Sim::start(HALF_FAILED);
-    let (out, report) = run_reported(&sim.url(), &wait(""), &[]);
-    assert_eq!(code(&out), 0, "{report}");
-    assert_eq!(waits_of(&report)[0]["outcome"], "met", "{report}");
+    Test::new()
+        .scenario(HALF_FAILED)
+        .spec(&wait(""))
+        .run()
+        .exit(0)
+        .first_wait(|w| assert_eq!(w["outcome"], "met", "{w}"));
 
     // ...and with the failure condition added, the same first poll fails.
-    let sim = Sim::start(HALF_FAILED);
-    let (out, report) = run_reported(&sim.url(), &wait(failure), &[]);
-    assert_eq!(code(&out), 1, "{report}");
-    assert_eq!(report["outcome"], "failed", "{report}");
-    let wait = &waits_of(&report)[0];
+    let ran = Test::new()
+        .scenario(HALF_FAILED)
+        .spec(&wait(failure))
+        .run()
+        .exit(1)
+        .report(|r| assert_eq!(r["outcome"], "failed", "{r}"))
+        .stats(|stats| assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 1));
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "failed", "{wait}");
     assert_eq!(wait["polls"], 1, "{wait}");
-    assert_eq!(sim.stats().requests_to(Endpoint::ShowImageJob), 1);
     assert!(
         wait["reason"]
             .as_str()
@@ -963,16 +905,15 @@ jobs:
 const EVERY_200MS: &str = "{ initial: 200ms, max: 200ms, factor: 1, jitter: none }";
 
 fn odd_status_run(policy: &str) -> (i32, serde_json::Value, jobgate::sim::Stats) {
-    let sim = Sim::start(ODD_THEN_SUCCESS);
-    let (out, report) = run_reported(
-        &sim.url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(ODD_THEN_SUCCESS)
+        .spec(&spec(
             EVERY_200MS,
             &format!("  w:\n    image_job: odd-then-ok\n    target: [SUCCESS]\n{policy}"),
-        ),
-        &[],
-    );
-    (code(&out), report, sim.stats())
+        ))
+        .run();
+    let stats = ran.sim().stats();
+    (ran.code(), ran.report, stats)
 }
 
 #[test]
@@ -1074,23 +1015,24 @@ fn a_429_pauses_the_other_waits_too() {
     // the other wait would poll again a second later, and again at 2 s and
     // at its deadline. Since the pause outlasts both deadlines, both waits
     // end at once, `api_error` (exit 5), instead of sitting to them.
-    let sim = SeededSim::start(TWO_RUNNING, first_request_throttled(3));
-    let (out, report) = run_reported(
-        &sim.sim().base_url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(TWO_RUNNING)
+        .seeded_faults(first_request_throttled(3))
+        .spec(&spec(
             EVERY_SECOND_BLIND,
             "  a:\n    image_job: run-a\n    target: [SUCCESS]\n    timeout: 2500ms\n  b:\n    image_job: run-b\n    target: [SUCCESS]\n    timeout: 2500ms\n",
-        ),
-        &["--keep-going"],
-    );
-    assert_eq!(code(&out), 5, "{report}");
-    let stats = sim.sim().stats();
+        ))
+        .args(&["--keep-going"])
+        .run()
+        .exit(5);
+    let report = &ran.report;
+    let stats = ran.sim().stats();
     assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 1, "{stats:?}");
     assert!(
         stats.requests_to(Endpoint::ShowImageJob) <= 2,
         "a wait sent during the pause: {stats:?}\n{report}"
     );
-    let waits = waits_of(&report);
+    let waits = waits_of(report);
     let (throttled, other): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) = waits
         .iter()
         .partition(|w| w["last_error"]["http_status"] == 429);
@@ -1122,24 +1064,19 @@ fn a_429_pauses_requests_already_queued_behind_the_rate_limit() {
     // the pause, and so never sent; at most the one slotted 0.5 s after
     // the first can have left before the 429 was handled. The pause
     // outlasts the deadlines, so the waits end at once (exit 5).
-    let sim = SeededSim::start(&running_jobs(6), first_request_throttled(5));
     let waits: String = (0..6)
         .map(|i| {
             format!("  w{i}:\n    image_job: running-{i}\n    target: [SUCCESS]\n    timeout: 4s\n")
         })
         .collect();
-    let dir = Workdir::new();
-    let spec_path = dir.write("spec.yaml", &spec(EVERY_SECOND_BLIND, &waits));
-    let out = output_within(
-        jobgate()
-            .arg("run")
-            .arg(&spec_path)
-            .args(["--endpoint", &sim.sim().base_url(), "--seed", "1"])
-            .args(["--max-rps", "2"]),
-        Duration::from_secs(120),
-    );
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    let stats = sim.sim().stats();
+    let ran = Test::new()
+        .scenario(&running_jobs(6))
+        .seeded_faults(first_request_throttled(5))
+        .spec(&spec(EVERY_SECOND_BLIND, &waits))
+        .args(&["--max-rps", "2"])
+        .run()
+        .exit(5);
+    let stats = ran.sim().stats();
     assert_eq!(stats.answers(Endpoint::ShowImageJob, 429), 1, "{stats:?}");
     assert!(
         stats.requests_to(Endpoint::ShowImageJob) <= 2,
@@ -1156,15 +1093,14 @@ const THROTTLED_503: &str = r#"{"error_code":"APIG.0308","error_msg":"The thrott
 /// answers `first` and then the job, SUCCESS.
 fn throttled_then_ok(first: Canned) -> (Scripted, i32, serde_json::Value) {
     let server = Scripted::start(vec![first, Canned::json(200, "OK", JOB_DETAIL)]);
-    let (out, report) = run_reported(
-        &server.url,
-        &spec(
+    let ran = Test::new()
+        .endpoint(&server.url)
+        .spec(&spec(
             "{ initial: 50ms, max: 200ms, factor: 1, jitter: none }",
             "  w:\n    image_job: build-1\n    target: [SUCCESS]\n    error_budget: 0\n",
-        ),
-        &[],
-    );
-    (server, code(&out), report)
+        ))
+        .run();
+    (server, ran.code(), ran.report)
 }
 
 #[test]
@@ -1247,19 +1183,18 @@ fn gateway_errors_are_retried_within_the_budget_then_exit_five() {
             body: "<html><body><h1>504 Gateway Time-out</h1></body></html>",
         },
     ]);
-    let (out, report) = run_reported(
-        &server.url,
-        &spec(
+    let ran = Test::new()
+        .endpoint(&server.url)
+        .spec(&spec(
             FAST,
             "  w:\n    image_job: build-1\n    target: [SUCCESS]\n    error_budget: 3\n",
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
+        ))
+        .run()
+        .exit(5)
+        .report(|r| assert_eq!(r["outcome"], "api_error", "{r}"));
     // A budget of 3: the first try and 3 retries, then no more requests.
     assert_eq!(server.requests(), 4);
-    assert_eq!(report["outcome"], "api_error", "{report}");
-    let wait = &waits_of(&report)[0];
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "api_error", "{wait}");
     assert_eq!(wait["polls"], 4, "{wait}");
     assert_eq!(wait["retries"], 4, "{wait}");
@@ -1299,21 +1234,21 @@ fn a_request_timeout_spends_the_error_budget_then_exits_five() {
         ],
         0,
     );
-    let sim = SeededSim::start(&ready_jobs(1), faults);
-    let (out, report) = run_reported(
-        &sim.sim().base_url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(&ready_jobs(1))
+        .seeded_faults(faults)
+        .spec(&spec(
             FAST,
             "  w:\n    image_job: ready-0\n    target: [SUCCESS]\n    timeout: 3s\n    error_budget: 2\n",
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), 5, "{report}");
-    let stats = sim.sim().stats();
-    assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 3, "{stats:?}");
-    assert_eq!(stats.faults.server_errors, 2, "{stats:?}");
-    assert_eq!(stats.faults.hangs, 1, "{stats:?}");
-    let wait = &waits_of(&report)[0];
+        ))
+        .run()
+        .exit(5)
+        .stats(|stats| {
+            assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 3, "{stats:?}");
+            assert_eq!(stats.faults.server_errors, 2, "{stats:?}");
+            assert_eq!(stats.faults.hangs, 1, "{stats:?}");
+        });
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "api_error", "{wait}");
     assert_eq!(wait["retries"], 3, "{wait}");
     // The last error is the timeout: no HTTP status, no request id.
@@ -1345,18 +1280,17 @@ jobs:
 "#;
 
 fn appears_late_run(grace: &str) -> (i32, serde_json::Value, jobgate::sim::Stats) {
-    let sim = Sim::start(APPEARS_LATE);
-    let (out, report) = run_reported(
-        &sim.url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(APPEARS_LATE)
+        .spec(&spec(
             EVERY_200MS,
             &format!(
                 "  w:\n    image_job: appears-late\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
             ),
-        ),
-        &[],
-    );
-    (code(&out), report, sim.stats())
+        ))
+        .run();
+    let stats = ran.sim().stats();
+    (ran.code(), ran.report, stats)
 }
 
 #[test]
@@ -1419,23 +1353,24 @@ jobs:
 /// Runs the desktop wait with a fixed 250 ms blind schedule (bounded by 4 s)
 /// and returns its polls.
 fn progress_run(adaptive: bool) -> u64 {
-    let sim = Sim::start(DESKTOPS_WITH_PROGRESS);
-    let (out, report) = run_reported(
-        &sim.url(),
-        &spec(
+    let ran = Test::new()
+        .scenario(DESKTOPS_WITH_PROGRESS)
+        .spec(&spec(
             &format!(
                 "{{ initial: 250ms, max: 4s, factor: 1, jitter: none, adaptive: {adaptive} }}"
             ),
             "  w:\n    desktop_sub_jobs: { job_id: desks }\n    target: [SUCCESS]\n",
-        ),
-        &[],
-    );
-    assert_eq!(code(&out), 0, "{report}");
-    let wait = &waits_of(&report)[0];
+        ))
+        .run()
+        .exit(0);
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "met", "{wait}");
     let polls = wait["polls"].as_u64().unwrap();
     // One page per poll.
-    assert_eq!(sim.stats().requests_to(Endpoint::ListItaSubJobs), polls);
+    assert_eq!(
+        ran.sim().stats().requests_to(Endpoint::ListItaSubJobs),
+        polls
+    );
     polls
 }
 

@@ -3,11 +3,7 @@
 //! stderr, JSON report, JUnit, step summary, annotations), within each
 //! output's limits.
 
-use crate::common::harness;
-
-use std::time::Duration;
-
-use harness::*;
+use crate::common::test::Test;
 
 /// What one run wrote, in every format.
 struct Outputs {
@@ -19,41 +15,25 @@ struct Outputs {
     summary: String,
 }
 
-/// Runs `spec` against `sim` as a GitHub Actions step, with a JSON report
-/// and a JUnit report.
-fn run_everywhere(sim: &Sim, spec: &str) -> Outputs {
-    let dir = Workdir::new();
-    dir.write("gate.yaml", spec);
-    let summary_file = dir.write("step_summary", "");
-    let output_file = dir.write("github_output", "");
-    let report_path = dir.path("report.json");
-    let junit_path = dir.path("junit.xml");
-    let out = output_within(
-        jobgate()
-            .current_dir(dir.dir.path())
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_OUTPUT", &output_file)
-            .env("GITHUB_STEP_SUMMARY", &summary_file)
-            .args(["run", "gate.yaml", "--keep-going", "--seed", "1"])
-            .args(["--endpoint", &sim.url()])
-            .arg("--report")
-            .arg(&report_path)
-            .arg("--junit")
-            .arg(&junit_path),
-        Duration::from_secs(120),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+/// Runs `spec` against the simulator on `scenario` as a GitHub Actions
+/// step, from the directory holding the spec (`gate.yaml`), with a JSON
+/// report and a JUnit report.
+fn run_everywhere(scenario: &str, spec: &str) -> Outputs {
+    let ran = Test::new()
+        .scenario(scenario)
+        .in_workdir("gate.yaml")
+        .spec(spec)
+        .github_actions()
+        .junit()
+        .args(&["--keep-going"])
+        .run();
     Outputs {
-        code: code(&out),
-        stderr: stderr(&out),
-        annotations: stdout
-            .lines()
-            .filter(|l| l.starts_with("::error"))
-            .map(str::to_owned)
-            .collect(),
-        report: report(&report_path),
-        junit: std::fs::read_to_string(&junit_path).unwrap(),
-        summary: std::fs::read_to_string(&summary_file).unwrap(),
+        code: ran.code(),
+        stderr: ran.stderr(),
+        annotations: ran.annotations(),
+        junit: ran.file("junit.xml"),
+        summary: ran.file("step_summary"),
+        report: ran.report,
     }
 }
 
@@ -124,8 +104,7 @@ fn assert_cause_everywhere(o: &Outputs, needles: &[&str]) {
 
 #[test]
 fn a_failed_image_job_with_only_a_target_says_why_everywhere() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 jobs:
   - id: "702364883651395584"
@@ -139,9 +118,8 @@ jobs:
         resource: {id: img-1, name: golden-builder}
         timeline: [{at: 0s, status: FAILED}]
         error: {code: WKS.00129901, message: The service is now unavailable to process the request.}
-"#,
-    );
-    let o = run_everywhere(&sim, &spec("image_job", "\"702364883651395584\""));
+"#;
+    let o = run_everywhere(scenario, &spec("image_job", "\"702364883651395584\""));
     assert_cause_everywhere(
         &o,
         &[
@@ -168,8 +146,7 @@ jobs:
 
 #[test]
 fn a_failed_app_server_job_says_why_everywhere() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 jobs:
   - id: app-1
@@ -180,9 +157,8 @@ jobs:
         resource: {id: server-1, name: app-server-01}
         timeline: [{at: 0s, status: FAILED}]
         error: {code: WKS.0163, message: The flavor is sold out in this availability zone.}
-"#,
-    );
-    let o = run_everywhere(&sim, &spec("app_server_job", "app-1"));
+"#;
+    let o = run_everywhere(scenario, &spec("app_server_job", "app-1"));
     assert_cause_everywhere(
         &o,
         &[
@@ -195,8 +171,7 @@ jobs:
 
 #[test]
 fn a_failed_desktop_job_says_why_everywhere() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 jobs:
   - id: desk-job
@@ -208,9 +183,8 @@ jobs:
         resource: {id: d-1, name: desk-01, user_name: alice}
         timeline: [{at: 0s, status: RUNNING}, {at: 100ms, status: FAILED}]
         error: {code: WKS.00010110, message: no address for desk-01}
-"#,
-    );
-    let o = run_everywhere(&sim, &spec("desktop_job", "desk-job"));
+"#;
+    let o = run_everywhere(scenario, &spec("desktop_job", "desk-job"));
     assert_cause_everywhere(
         &o,
         &[
@@ -235,17 +209,15 @@ jobs:
 
 #[test]
 fn a_failed_job_without_sub_job_errors_names_the_jobs_own_error() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 jobs:
   - id: desk-job
     kind: desktop_job
     timeline: [{at: 0s, status: FAILED}]
     error: {code: WKS.00099999, message: The pool is gone.}
-"#,
-    );
-    let o = run_everywhere(&sim, &spec("desktop_job", "desk-job"));
+"#;
+    let o = run_everywhere(scenario, &spec("desktop_job", "desk-job"));
     assert_cause_everywhere(&o, &["job desk-job", "WKS.00099999", "The pool is gone."]);
     // An unknown code is shown as it came, with no meaning made up.
     assert!(o.report["waits"][0]["evidence"]["known_codes"].is_null());
@@ -253,8 +225,7 @@ jobs:
 
 #[test]
 fn a_timeout_lists_the_items_still_running() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 jobs:
   - id: desk-job
@@ -270,8 +241,7 @@ jobs:
       - id: slow-2
         resource: {id: d-3, name: desk-03}
         timeline: [{at: 0s, status: WAITING}, {at: 1h, status: SUCCESS}]
-"#,
-    );
+"#;
     let spec = "version: 1
 defaults:
   project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}
@@ -282,7 +252,7 @@ waits:
     desktop_job: desk-job
     target: [SUCCESS]
 ";
-    let o = run_everywhere(&sim, spec);
+    let o = run_everywhere(scenario, spec);
     assert_eq!(o.code, 3, "{}", o.stderr);
     let evidence = &o.report["waits"][0]["evidence"];
     assert_eq!(evidence["pending_total"], 2);
@@ -316,8 +286,7 @@ waits:
 
 #[test]
 fn a_fleet_of_failing_desktops_stays_within_the_output_limits() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 fleets:
   - job_id: fleet-job
@@ -325,9 +294,8 @@ fleets:
     count: 5000
     duration: {min: 10ms, max: 20ms}
     failure_rate: 1.0
-"#,
-    );
-    let o = run_everywhere(&sim, &spec("desktop_job", "fleet-job"));
+"#;
+    let o = run_everywhere(scenario, &spec("desktop_job", "fleet-job"));
     assert_eq!(o.code, 1, "{}", o.stderr);
     let evidence = &o.report["waits"][0]["evidence"];
     assert_eq!(evidence["failed_total"], 5000);
@@ -353,8 +321,7 @@ fleets:
 
 #[test]
 fn a_tripped_failure_condition_names_the_count_and_outputs_show_in_the_summary() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 fleets:
   - job_id: fleet-job
@@ -370,8 +337,7 @@ jobs:
         job_type: CREATE_SERVER_IMAGE
         resource: {id: image-42, name: golden}
         timeline: [{at: 0s, status: SUCCESS}]
-"#,
-    );
+"#;
     let spec = r#"version: 1
 defaults:
   project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}
@@ -388,7 +354,7 @@ waits:
     success: { all: [SUCCESS] }
     failure: { count: [FAILED], is: "> 5" }
 "#;
-    let o = run_everywhere(&sim, spec);
+    let o = run_everywhere(scenario, spec);
     assert_eq!(o.code, 1, "{}", o.stderr);
     let reason = o.report["waits"][1]["reason"].as_str().unwrap();
     assert!(reason.contains("10 of 10"), "{reason}");
@@ -405,8 +371,7 @@ waits:
 /// ends normally or jobgate crashes.
 #[test]
 fn github_files_are_written_only_when_github_actions_is_true() {
-    let sim = Sim::start(
-        r#"
+    let scenario = r#"
 project_id: 0123456789abcdef0123456789abcdef
 jobs:
   - id: img-ok
@@ -415,30 +380,24 @@ jobs:
       - id: s1
         job_type: CREATE_SERVER_IMAGE
         timeline: [{at: 0s, status: SUCCESS}]
-"#,
-    );
+"#;
     let spec_text = spec("image_job", "img-ok");
     for (panic, expected) in [(None, 0), (Some("engine"), 70)] {
         for actions in [false, true] {
-            let dir = Workdir::new();
-            dir.write("gate.yaml", &spec_text);
-            let summary_file = dir.write("step_summary", "");
-            let output_file = dir.write("github_output", "");
-            let mut cmd = jobgate();
-            cmd.current_dir(dir.dir.path())
-                .env("GITHUB_OUTPUT", &output_file)
-                .env("GITHUB_STEP_SUMMARY", &summary_file)
-                .args(["run", "gate.yaml", "--endpoint", &sim.url()]);
+            let mut test = Test::new()
+                .scenario(scenario)
+                .in_workdir("gate.yaml")
+                .spec(&spec_text)
+                .github_files();
             if actions {
-                cmd.env("GITHUB_ACTIONS", "true");
+                test = test.env("GITHUB_ACTIONS", "true");
             }
             if let Some(point) = panic {
-                cmd.env("JOBGATE_DEBUG_PANIC", point);
+                test = test.env("JOBGATE_DEBUG_PANIC", point);
             }
-            let out = output_within(&mut cmd, Duration::from_secs(60));
-            assert_eq!(code(&out), expected, "{}", stderr(&out));
-            let summary = std::fs::read_to_string(&summary_file).unwrap();
-            let outputs = std::fs::read_to_string(&output_file).unwrap();
+            let ran = test.run().exit(expected);
+            let summary = ran.file("step_summary");
+            let outputs = ran.file("github_output");
             assert_eq!(
                 !summary.is_empty(),
                 actions,

@@ -6,11 +6,12 @@
 
 use crate::common::harness;
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+use crate::common::test::Test;
 
-use harness::{Sim, Workdir};
+use std::path::Path;
+use std::process::Command;
+
+use harness::Sim;
 use jobgate::sim::Endpoint;
 
 /// The binary with a clean environment plus the variables the examples use.
@@ -215,33 +216,17 @@ const IMAGE_ID: &str = "9e8d7c6b-5a49-4382-b1c0-d9e8f7a6b5c4";
 const ONBOARDING_JOB: &str = "4d2c8b6a-1e3f-4a5b-9c7d-8e0f1a2b3c4d";
 const ROLLOUT_JOB: &str = "7b9d1f3a-5c7e-4a0b-8d2f-4a6c8e0b2d4f";
 
-/// The simulator serving the story the condition examples are written for.
-fn conditions_sim() -> Sim {
-    let scenario =
-        std::fs::read_to_string(root().join("examples/conditions.scenario.yaml")).unwrap();
-    Sim::start(&scenario)
+/// The story the condition examples are written for.
+fn conditions_scenario() -> String {
+    std::fs::read_to_string(root().join("examples/conditions.scenario.yaml")).unwrap()
 }
 
-/// Runs `examples/NAME.yaml` against `sim` as its comment says, with `vars`
-/// in the environment; returns the output and the JSON report.
-fn run_example(sim: &Sim, name: &str, vars: &[(&str, &str)]) -> (Output, serde_json::Value) {
-    let dir = Workdir::new();
-    let report_path = dir.path("report.json");
-    let mut cmd = harness::jobgate();
-    cmd.current_dir(root())
+/// `examples/NAME.yaml`, run as its comment says, in the scenarios' project.
+fn example(name: &str) -> Test {
+    Test::new()
+        .spec_path(&root().join(format!("examples/{name}.yaml")))
         .env("HUAWEICLOUD_SDK_PROJECT_ID", SCENARIO_PROJECT)
-        .arg("run")
-        .arg(format!("examples/{name}.yaml"))
-        .args(["--endpoint", &sim.url(), "--seed", "1", "--color", "never"])
-        .arg("--report")
-        .arg(&report_path);
-    for (var, value) in vars {
-        cmd.env(var, value);
-    }
-    // A guard against hangs, far above the few seconds the story takes.
-    let out = harness::output_within(&mut cmd, Duration::from_secs(120));
-    let report = harness::report(&report_path);
-    (out, report)
+        .args(&["--color", "never"])
 }
 
 /// The report of the wait called `name`.
@@ -256,10 +241,13 @@ fn wait<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
 
 #[test]
 fn image_capture_is_met_by_the_image_sub_job_before_the_job_ends() {
-    let sim = conditions_sim();
-    let (out, report) = run_example(&sim, "image-capture", &[("IMAGE_JOB_ID", IMAGE_JOB)]);
-    assert_eq!(harness::code(&out), 0, "{}", harness::stderr(&out));
-    let w = wait(&report, "image-captured");
+    let ran = example("image-capture")
+        .scenario(&conditions_scenario())
+        .env("IMAGE_JOB_ID", IMAGE_JOB)
+        .run()
+        .exit(0);
+    let report = &ran.report;
+    let w = wait(report, "image-captured");
     assert_eq!(w["outcome"], "met", "{w}");
     // `where` selected the one CREATE_SERVER_IMAGE sub-job of three...
     assert!(
@@ -276,17 +264,20 @@ fn image_capture_is_met_by_the_image_sub_job_before_the_job_ends() {
     assert_eq!(w["outputs"]["image_id"], IMAGE_ID, "{w}");
     assert_eq!(
         w["polls"].as_u64().unwrap(),
-        sim.stats().requests_to(Endpoint::ShowImageJob),
+        ran.sim().stats().requests_to(Endpoint::ShowImageJob),
         "{w}"
     );
 }
 
 #[test]
 fn image_record_is_met_by_jsonpath_equals_and_exists() {
-    let sim = conditions_sim();
-    let (out, report) = run_example(&sim, "image-record", &[("IMAGE_JOB_ID", IMAGE_JOB)]);
-    assert_eq!(harness::code(&out), 0, "{}", harness::stderr(&out));
-    let w = wait(&report, "image-record");
+    let ran = example("image-record")
+        .scenario(&conditions_scenario())
+        .env("IMAGE_JOB_ID", IMAGE_JOB)
+        .run()
+        .exit(0);
+    let report = &ran.report;
+    let w = wait(report, "image-record");
     assert_eq!(w["outcome"], "met", "{w}");
     let reason = w["reason"].as_str().unwrap();
     // What each success path selected: the status it equals, the image id
@@ -300,17 +291,20 @@ fn image_record_is_met_by_jsonpath_equals_and_exists() {
     // `get` on the image job's path is one request per poll.
     assert_eq!(
         w["polls"].as_u64().unwrap(),
-        sim.stats().requests_to(Endpoint::ShowImageJob),
+        ran.sim().stats().requests_to(Endpoint::ShowImageJob),
         "{w}"
     );
 }
 
 #[test]
 fn desktop_rollout_is_met_by_the_finished_branch_with_one_failure() {
-    let sim = conditions_sim();
-    let (out, report) = run_example(&sim, "desktop-rollout", &[("DESKTOP_JOB_ID", ROLLOUT_JOB)]);
-    assert_eq!(harness::code(&out), 0, "{}", harness::stderr(&out));
-    let w = wait(&report, "roll-out");
+    let ran = example("desktop-rollout")
+        .scenario(&conditions_scenario())
+        .env("DESKTOP_JOB_ID", ROLLOUT_JOB)
+        .run()
+        .exit(0);
+    let report = &ran.report;
+    let w = wait(report, "roll-out");
     assert_eq!(w["outcome"], "met", "{w}");
     // 9 of 10 is below the 99% branch and exactly the 90% of the finished
     // branch; the one failure (10%) is not more than 10%.
@@ -330,17 +324,21 @@ fn desktop_rollout_is_met_by_the_finished_branch_with_one_failure() {
 
 #[test]
 fn desktop_onboarding_selects_by_user_and_lets_an_empty_pool_pass() {
-    let sim = conditions_sim();
-    let job = ("DESKTOP_JOB_ID", ONBOARDING_JOB);
+    // Both runs poll the one story, as two steps of a workflow would.
+    let sim = Sim::start(&conditions_scenario());
+    let onboarding = || {
+        example("desktop-onboarding")
+            .endpoint(&sim.url())
+            .env("DESKTOP_JOB_ID", ONBOARDING_JOB)
+    };
 
     // The pool of the batch: quiet once carol's desktop is done too.
-    let (out, report) = run_example(
-        &sim,
-        "desktop-onboarding",
-        &[job, ("DESKTOP_POOL_ID", "pool-finance")],
-    );
-    assert_eq!(harness::code(&out), 0, "{}", harness::stderr(&out));
-    let hires = wait(&report, "new-hires");
+    let ran = onboarding()
+        .env("DESKTOP_POOL_ID", "pool-finance")
+        .run()
+        .exit(0);
+    let report = &ran.report;
+    let hires = wait(report, "new-hires");
     assert_eq!(hires["outcome"], "met", "{hires}");
     // `where` on `entities.user_name` selected alice's and bob's desktops
     // out of the three listed.
@@ -352,7 +350,7 @@ fn desktop_onboarding_selects_by_user_and_lets_an_empty_pool_pass() {
         "{hires}"
     );
     assert_eq!(hires["last_observation"]["items"], 3, "{hires}");
-    let quiet = wait(&report, "pool-quiet");
+    let quiet = wait(report, "pool-quiet");
     assert_eq!(quiet["outcome"], "met", "{quiet}");
     assert_eq!(
         quiet["last_observation"]["status_counts"],
@@ -362,13 +360,12 @@ fn desktop_onboarding_selects_by_user_and_lets_an_empty_pool_pass() {
 
     // A pool without any job: the empty list passes on the first poll,
     // because of `allow_empty: true`.
-    let (out, report) = run_example(
-        &sim,
-        "desktop-onboarding",
-        &[job, ("DESKTOP_POOL_ID", "pool-empty")],
-    );
-    assert_eq!(harness::code(&out), 0, "{}", harness::stderr(&out));
-    let quiet = wait(&report, "pool-quiet");
+    let ran = onboarding()
+        .env("DESKTOP_POOL_ID", "pool-empty")
+        .run()
+        .exit(0);
+    let report = &ran.report;
+    let quiet = wait(report, "pool-quiet");
     assert_eq!(quiet["outcome"], "met", "{quiet}");
     assert_eq!(quiet["polls"], 1, "{quiet}");
     assert_eq!(quiet["last_observation"]["items"], 0, "{quiet}");
@@ -388,9 +385,11 @@ const DEMO_VARS: [(&str, &str); 3] = [
 /// that every wait is met, so no example documents a gate that cannot pass.
 fn assert_met_on_the_demo(name: &str) {
     let scenario = std::fs::read_to_string(root().join("examples/demo.scenario.yaml")).unwrap();
-    let sim = Sim::start(&scenario);
-    let (out, report) = run_example(&sim, name, &DEMO_VARS);
-    assert_eq!(harness::code(&out), 0, "{name}: {}", harness::stderr(&out));
+    let mut test = example(name).scenario(&scenario);
+    for (var, value) in DEMO_VARS {
+        test = test.env(var, value);
+    }
+    let report = test.run().exit(0).report;
     let waits = report["waits"].as_array().unwrap();
     assert!(!waits.is_empty(), "{name}: {report}");
     for w in waits {

@@ -6,8 +6,9 @@
 
 use crate::common::harness;
 use crate::common::hostile;
-use crate::common::keyless;
+use crate::common::keyless::assert_no_secrets;
 use crate::common::sdk_python;
+use crate::common::test::{Ran, Test};
 
 use std::process::Output;
 use std::time::Duration;
@@ -16,7 +17,6 @@ use harness::*;
 use hostile::{Hostile, Reply};
 use jobgate::sim::iam::test_jwt;
 use jobgate::sim::{Endpoint, SimAuth};
-use keyless::assert_no_secrets;
 
 const IDP: &str = "github-actions-idp";
 const AUDIENCE: &str = "jobgate-test";
@@ -40,64 +40,48 @@ jobs:
     )
 }
 
-/// The gateway accepts only a token nobody has: every accepted request was
-/// signed with credentials the simulated IAM issued.
-fn start(lifetime: &str, job_ends: &str) -> Sim {
-    Sim::start_with_auth(
-        &scenario(lifetime, job_ends),
-        None,
-        SimAuth::Token("no-static-credential-works".into()),
-    )
-}
-
 fn spec(poll: &str) -> String {
     format!(
         "version: 1\ndefaults:\n  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}\n  timeout: 60s\n  poll: {poll}\nwaits:\n  desk:\n    desktop_job: desk-1\n    target: [SUCCESS]\n"
     )
 }
 
+/// Polls 2.5 s apart, longer than the shortest credential lifetimes here.
+const EVERY_2500MS: &str =
+    "{ initial: 2500ms, max: 2500ms, factor: 1, jitter: none, adaptive: false }";
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-/// Runs `jobgate run` with only the identity-provider variables set.
-fn run_keyless(sim: &Sim, dir: &Workdir, token: &str, extra: &[&str]) -> (Output, String) {
-    run_keyless_env(sim, dir, token, extra, &[])
-}
-
-/// [`run_keyless`] with `env` set for the process.
-fn run_keyless_env(
-    sim: &Sim,
-    dir: &Workdir,
-    token: &str,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> (Output, String) {
-    let spec = dir.write(
-        "spec.yaml",
-        &spec("{ initial: 2500ms, max: 2500ms, factor: 1, jitter: none, adaptive: false }"),
-    );
-    let token_file = dir.write("id-token", &format!("{token}\n"));
-    let report = dir.path("report.json");
-    let mut cmd = jobgate();
-    cmd.env_remove("HUAWEICLOUD_SDK_AK")
+/// `jobgate run` with only the identity-provider variables set: no static
+/// key, the ID token in the file `id-token`.
+fn keyless(token: &str) -> Test {
+    Test::new()
+        .spec(&spec(EVERY_2500MS))
+        .env_remove("HUAWEICLOUD_SDK_AK")
         .env_remove("HUAWEICLOUD_SDK_SK")
         .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
-        .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
-        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url())
-        .arg("run")
-        .arg(&spec)
-        .arg("--endpoint")
-        .arg(sim.url())
-        .arg("--report")
-        .arg(&report)
-        .args(extra);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let out = output_within(&mut cmd, Duration::from_secs(90));
-    let report = std::fs::read_to_string(&report).unwrap_or_default();
-    (out, report)
+        .env_file(
+            "HUAWEICLOUD_SDK_ID_TOKEN_FILE",
+            "id-token",
+            &format!("{token}\n"),
+        )
+}
+
+/// [`keyless`] against the simulator on `scenario`, which is IAM too; its
+/// gateway accepts only a token nobody has, so every accepted request was
+/// signed with credentials the simulated IAM issued.
+fn keyless_sim(scenario: &str, token: &str) -> Test {
+    keyless(token)
+        .scenario(scenario)
+        .auth(SimAuth::Token("no-static-credential-works".into()))
+        .env_sim_url("HUAWEICLOUD_SDK_IAM_ENDPOINT")
+}
+
+/// No secret of the exchange in anything the run wrote.
+fn no_secrets(ran: &Ran, token: &str) {
+    assert_no_secrets(&ran.out, &ran.report_text, token);
 }
 
 #[test]
@@ -105,19 +89,16 @@ fn a_wait_longer_than_three_lifetimes_renews_once_per_poll_and_passes() {
     // Credentials last 2 s; polls come every 2.5 s, so each poll after the
     // first finds them due and renews them first: exactly one exchange per
     // poll, and never a request with expired credentials.
-    let sim = start("2s", "7s");
-    let dir = Workdir::new();
     let token = test_jwt(AUDIENCE, now() + 600);
-    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
-    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
-    let stats = sim.stats();
+    let ran = keyless_sim(&scenario("2s", "7s"), &token).run().exit(0);
+    let stats = ran.sim().stats();
     let polls = stats.requests_to(Endpoint::ShowJob);
     assert!(polls >= 4, "the job ends after 7 s: {stats:?}");
     assert_eq!(stats.answers(Endpoint::ShowJob, 200), polls, "{stats:?}");
     assert_eq!(stats.iam.id_token_exchanges, polls, "{stats:?}");
     assert_eq!(stats.iam.security_token_exchanges, polls, "{stats:?}");
     assert_eq!(stats.iam.expired_rejected, 0, "{stats:?}");
-    assert_no_secrets(&out, &report, &token);
+    no_secrets(&ran, &token);
 }
 
 /// Renewed credentials are secrets from the moment they exist: under
@@ -125,26 +106,14 @@ fn a_wait_longer_than_three_lifetimes_renews_once_per_poll_and_passes() {
 /// redactor learns them), not only the first exchange's.
 #[test]
 fn every_renewal_is_masked_under_github_actions() {
-    let sim = start("2s", "7s");
-    let dir = Workdir::new();
     let token = test_jwt(AUDIENCE, now() + 600);
-    let outputs = dir.write("github-output", "");
-    let summary = dir.write("step-summary", "");
-    let (out, report) = run_keyless_env(
-        &sim,
-        &dir,
-        &token,
-        &[],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-        ],
-    );
-    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
-    let exchanges = sim.stats().iam.security_token_exchanges;
-    assert!(exchanges >= 3, "{:?}", sim.stats());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ran = keyless_sim(&scenario("2s", "7s"), &token)
+        .github_actions()
+        .run()
+        .exit(0);
+    let exchanges = ran.sim().stats().iam.security_token_exchanges;
+    assert!(exchanges >= 3, "{:?}", ran.sim().stats());
+    let stdout = ran.stdout();
     let masked: std::collections::BTreeSet<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("::add-mask::"))
@@ -162,25 +131,20 @@ fn every_renewal_is_masked_under_github_actions() {
         .collect();
     let rest = Output {
         stdout: unmasked.join("\n").into_bytes(),
-        ..out.clone()
+        ..ran.out.clone()
     };
-    assert_no_secrets(&rest, &report, &token);
+    assert_no_secrets(&rest, &ran.report_text, &token);
 }
 
 #[test]
 fn a_401_after_an_early_expiry_renews_once_and_the_retry_passes() {
     // IAM says 1 h, the credentials last 2 s: every poll after the first is
     // refused once, renews once, and is sent again with the new ones.
-    let sim = Sim::start_with_auth(
-        &scenario_claiming("2s", "1h", "6s"),
-        None,
-        SimAuth::Token("no-static-credential-works".into()),
-    );
-    let dir = Workdir::new();
     let token = test_jwt(AUDIENCE, now() + 600);
-    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
-    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
-    let stats = sim.stats();
+    let ran = keyless_sim(&scenario_claiming("2s", "1h", "6s"), &token)
+        .run()
+        .exit(0);
+    let stats = ran.sim().stats();
     let refused = stats.answers(Endpoint::ShowJob, 401);
     let answered = stats.answers(Endpoint::ShowJob, 200);
     assert!(refused >= 2, "{stats:?}");
@@ -189,194 +153,152 @@ fn a_401_after_an_early_expiry_renews_once_and_the_retry_passes() {
     // The first exchange, then exactly one per refusal.
     assert_eq!(stats.iam.id_token_exchanges, 1 + refused, "{stats:?}");
     assert_eq!(stats.iam.security_token_exchanges, 1 + refused, "{stats:?}");
-    assert_no_secrets(&out, &report, &token);
+    no_secrets(&ran, &token);
 }
 
 #[test]
 fn a_401_that_renewal_does_not_cure_is_exit_4_after_one_renewal() {
     // Credentials that are dead on arrival: one renewal, then the 401 stands.
-    let sim = Sim::start_with_auth(
-        &scenario_claiming("0s", "1h", "1s"),
-        None,
-        SimAuth::Token("no-static-credential-works".into()),
-    );
-    let dir = Workdir::new();
     let token = test_jwt(AUDIENCE, now() + 600);
-    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
-    assert_eq!(code(&out), 4, "{}\n{report}", stderr(&out));
-    let stats = sim.stats();
+    let ran = keyless_sim(&scenario_claiming("0s", "1h", "1s"), &token)
+        .run()
+        .exit(4)
+        .report(|r| assert_eq!(r["outcome"], "auth_error", "{r}"));
+    let stats = ran.sim().stats();
     assert_eq!(stats.iam.id_token_exchanges, 2, "{stats:?}");
     assert_eq!(stats.iam.security_token_exchanges, 2, "{stats:?}");
     assert_eq!(stats.requests_to(Endpoint::ShowJob), 2, "{stats:?}");
     assert_eq!(stats.answers(Endpoint::ShowJob, 401), 2, "{stats:?}");
-    assert!(report.contains("auth_error"), "{report}");
-    assert_no_secrets(&out, &report, &token);
+    no_secrets(&ran, &token);
 }
 
 #[test]
 fn credentials_that_outlive_the_wait_are_exchanged_once() {
-    let sim = start("1h", "3s");
-    let dir = Workdir::new();
     let token = test_jwt(AUDIENCE, now() + 600);
-    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
-    assert_eq!(code(&out), 0, "{}\n{report}", stderr(&out));
-    let stats = sim.stats();
-    assert!(stats.requests_to(Endpoint::ShowJob) >= 2, "{stats:?}");
-    assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
-    assert_eq!(stats.iam.security_token_exchanges, 1, "{stats:?}");
+    keyless_sim(&scenario("1h", "3s"), &token)
+        .run()
+        .exit(0)
+        .stats(|stats| {
+            assert!(stats.requests_to(Endpoint::ShowJob) >= 2, "{stats:?}");
+            assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
+            assert_eq!(stats.iam.security_token_exchanges, 1, "{stats:?}");
+        });
 }
 
 #[test]
 fn an_expired_token_file_is_exit_4_naming_the_file_and_the_idp() {
-    let sim = start("1h", "1ms");
-    let dir = Workdir::new();
     let token = test_jwt(AUDIENCE, now() - 60);
-    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("id-token") && err.contains(IDP), "{err}");
-    assert!(err.contains("expired"), "{err}");
-    assert!(report.contains("auth_error"), "{report}");
-    // Caught before anything was sent.
-    let stats = sim.stats();
-    assert_eq!(stats.iam.id_token_exchanges, 0, "{stats:?}");
-    assert_eq!(stats.requests, 0, "{stats:?}");
-    assert_no_secrets(&out, &report, &token);
+    let ran = keyless_sim(&scenario("1h", "1ms"), &token)
+        .run()
+        .exit(4)
+        .report(|r| assert_eq!(r["outcome"], "auth_error", "{r}"))
+        .stderr_has(&["id-token", IDP, "expired"])
+        // Caught before anything was sent.
+        .stats(|stats| {
+            assert_eq!(stats.iam.id_token_exchanges, 0, "{stats:?}");
+            assert_eq!(stats.requests, 0, "{stats:?}");
+        });
+    no_secrets(&ran, &token);
 }
 
 #[test]
 fn an_unreadable_token_file_is_exit_4_naming_the_file_and_the_idp() {
-    let sim = start("1h", "1ms");
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
-    let out = output_within(
-        jobgate()
-            .env_remove("HUAWEICLOUD_SDK_AK")
-            .env_remove("HUAWEICLOUD_SDK_SK")
-            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
-            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", dir.path("missing-token"))
-            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url())
-            .arg("run")
-            .arg(&spec)
-            .arg("--endpoint")
-            .arg(sim.url()),
-        Duration::from_secs(60),
-    );
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("missing-token") && err.contains(IDP), "{err}");
-    assert_eq!(sim.stats().requests, 0);
+    Test::new()
+        .scenario(&scenario("1h", "1ms"))
+        .auth(SimAuth::Token("no-static-credential-works".into()))
+        .spec(&spec("{ initial: 1s }"))
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+        .env_path("HUAWEICLOUD_SDK_ID_TOKEN_FILE", "missing-token")
+        .env_sim_url("HUAWEICLOUD_SDK_IAM_ENDPOINT")
+        .run()
+        .exit(4)
+        .stderr_has(&["missing-token", IDP])
+        .stats(|stats| assert_eq!(stats.requests, 0));
 }
 
 #[test]
 fn a_refused_exchange_is_exit_4_with_iams_code_and_message_and_not_retried() {
-    let sim = start("1h", "1ms");
-    let dir = Workdir::new();
     let token = test_jwt("someone-else", now() + 600);
-    let (out, report) = run_keyless(&sim, &dir, &token, &[]);
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("HTTP 401 1101"), "{err}");
-    assert!(err.contains("audience is not accepted"), "{err}");
-    assert!(err.contains(IDP) && err.contains("id-token"), "{err}");
-    let stats = sim.stats();
-    assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
-    assert_eq!(stats.iam.security_token_exchanges, 0, "{stats:?}");
-    assert_eq!(stats.requests, 0, "no poll without credentials: {stats:?}");
-    assert_no_secrets(&out, &report, &token);
+    let ran = keyless_sim(&scenario("1h", "1ms"), &token)
+        .run()
+        .exit(4)
+        .stderr_has(&["HTTP 401 1101", "audience is not accepted", IDP, "id-token"])
+        .stats(|stats| {
+            assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
+            assert_eq!(stats.iam.security_token_exchanges, 0, "{stats:?}");
+            assert_eq!(stats.requests, 0, "no poll without credentials: {stats:?}");
+        });
+    no_secrets(&ran, &token);
 }
 
 #[test]
 fn endpoint_iam_overrides_the_variable() {
-    let sim = start("1h", "1ms");
-    let dir = Workdir::new();
     let token = test_jwt(AUDIENCE, now() + 600);
+    let sim = Sim::start_with_auth(
+        &scenario("1h", "1ms"),
+        None,
+        SimAuth::Token("no-static-credential-works".into()),
+    );
     // The variable names a port nobody listens on; the flag wins.
     let iam = format!("iam={}", sim.url());
-    let mut cmd = jobgate();
-    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
-    let token_file = dir.write("id-token", &token);
-    cmd.env_remove("HUAWEICLOUD_SDK_AK")
-        .env_remove("HUAWEICLOUD_SDK_SK")
-        .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
-        .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
+    keyless(&token)
+        .spec(&spec("{ initial: 1s }"))
+        .endpoint(&sim.url())
         .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", "http://127.0.0.1:9")
-        .arg("run")
-        .arg(&spec)
-        .args(["--endpoint", &sim.url(), "--endpoint", &iam]);
-    let out = output_within(&mut cmd, Duration::from_secs(60));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+        .args(&["--endpoint", &iam])
+        .run()
+        .exit(0);
     assert_eq!(sim.stats().iam.id_token_exchanges, 1);
 }
 
 #[test]
 fn plain_http_to_a_remote_iam_is_refused_before_sending_the_token() {
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
-    let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
-    let out = output_within(
-        jobgate()
-            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
-            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
-            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", "http://iam.example.com")
-            .arg("run")
-            .arg(&spec)
-            .args(["--endpoint", "http://127.0.0.1:9"]),
-        Duration::from_secs(60),
-    );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("HUAWEICLOUD_SDK_IAM_ENDPOINT: refusing plain http"),
-        "{}",
-        stderr(&out)
-    );
+    // The stored key stays set: the IAM endpoint alone is refused.
+    Test::new()
+        .spec(&spec("{ initial: 1s }"))
+        .endpoint("http://127.0.0.1:9")
+        .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
+        .env_file(
+            "HUAWEICLOUD_SDK_ID_TOKEN_FILE",
+            "id-token",
+            &test_jwt(AUDIENCE, now() + 600),
+        )
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", "http://iam.example.com")
+        .no_report()
+        .run()
+        .exit(2)
+        .stderr_has(&["HUAWEICLOUD_SDK_IAM_ENDPOINT: refusing plain http"]);
 }
 
 #[test]
 fn disagreeing_variables_warn_without_showing_values() {
-    let sim = Sim::start(&scenario("1h", "1ms"));
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
-    let out = output_within(
-        jobgate()
-            .env("HW_ACCESS_KEY", "AKFROMTERRAFORM")
-            .env("HW_SECRET_KEY", "SKFROMTERRAFORM")
-            .arg("run")
-            .arg(&spec)
-            .arg("--endpoint")
-            .arg(sim.url()),
-        Duration::from_secs(60),
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("HUAWEICLOUD_SDK_AK and HW_ACCESS_KEY are both set"),
-        "{err}"
-    );
-    assert!(!err.contains("FROMTERRAFORM"), "{err}");
+    let ran = Test::new()
+        .scenario(&scenario("1h", "1ms"))
+        .spec(&spec("{ initial: 1s }"))
+        .env("HW_ACCESS_KEY", "AKFROMTERRAFORM")
+        .env("HW_SECRET_KEY", "SKFROMTERRAFORM")
+        .run()
+        .exit(0)
+        .stderr_has(&["HUAWEICLOUD_SDK_AK and HW_ACCESS_KEY are both set"]);
+    assert!(!ran.stderr().contains("FROMTERRAFORM"), "{}", ran.stderr());
 }
 
 #[test]
 fn terraform_names_alone_authenticate() {
-    let sim = Sim::start(&scenario("1h", "1ms"));
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
-    let out = output_within(
-        jobgate()
-            .env_remove("HUAWEICLOUD_SDK_AK")
-            .env_remove("HUAWEICLOUD_SDK_SK")
-            .env_remove("HUAWEICLOUD_SDK_PROJECT_ID")
-            .env("HW_ACCESS_KEY", AK)
-            .env("HW_SECRET_KEY", SK)
-            .env("HW_PROJECT_ID", PROJECT)
-            .arg("run")
-            .arg(&spec)
-            .arg("--endpoint")
-            .arg(sim.url()),
-        Duration::from_secs(60),
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let ran = Test::new()
+        .scenario(&scenario("1h", "1ms"))
+        .spec(&spec("{ initial: 1s }"))
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env_remove("HUAWEICLOUD_SDK_PROJECT_ID")
+        .env("HW_ACCESS_KEY", AK)
+        .env("HW_SECRET_KEY", SK)
+        .env("HW_PROJECT_ID", PROJECT)
+        .run()
+        .exit(0);
+    assert!(!ran.stderr().contains("warning"), "{}", ran.stderr());
 }
 
 /// The official Python SDK's own IdP flow (`HUAWEICLOUD_SDK_IDP_ID` +
@@ -389,70 +311,49 @@ fn the_official_sdk_idp_flow_works_against_the_simulator() {
     else {
         return;
     };
-    let sim = start("1h", "1ms");
+    let sim = Sim::start_with_auth(
+        &scenario("1h", "1ms"),
+        None,
+        SimAuth::Token("no-static-credential-works".into()),
+    );
     let dir = Workdir::new();
     let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
-    let mut cmd = std::process::Command::new(python);
-    cmd.arg(sdk_python::sdk_script("keyless_flow.py"))
-        .args(["--mode", "idp"])
-        .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
-        .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
-        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url())
-        .env("HUAWEICLOUD_SDK_PROJECT_ID", PROJECT)
-        .args(["--endpoint", &sim.url(), "--job-id", "desk-1"]);
-    let out = output_within(&mut cmd, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    sdk_python::keyless_flow(
+        &python,
+        "idp",
+        &[
+            ("HUAWEICLOUD_SDK_IDP_ID", IDP.as_ref()),
+            ("HUAWEICLOUD_SDK_ID_TOKEN_FILE", token_file.as_os_str()),
+            ("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.url().as_ref()),
+        ],
+        &sim.url(),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("status SUCCESS"));
     let stats = sim.stats();
     assert_eq!(stats.iam.id_token_exchanges, 1, "{stats:?}");
     assert_eq!(stats.iam.security_token_exchanges, 1, "{stats:?}");
     assert_eq!(stats.answers(Endpoint::ShowJob, 200), 1, "{stats:?}");
 }
 
-/// Runs with IAM at `iam` (the services on a port nobody listens on: no
-/// poll may happen when the exchange fails).
-fn run_against_iam(iam: &str, token: &str) -> (Output, String) {
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", &spec("{ initial: 1s }"));
-    let token_file = dir.write("id-token", token);
-    let report = dir.path("report.json");
-    let out = output_within(
-        jobgate()
-            .env_remove("HUAWEICLOUD_SDK_AK")
-            .env_remove("HUAWEICLOUD_SDK_SK")
-            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
-            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
-            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", iam)
-            .arg("run")
-            .arg(&spec)
-            .args(["--endpoint", "http://127.0.0.1:9"])
-            .arg("--report")
-            .arg(&report),
-        Duration::from_secs(60),
-    );
-    let report = std::fs::read_to_string(&report).unwrap_or_default();
-    (out, report)
+/// [`keyless`] with IAM at `iam`, the services on a port nobody listens
+/// on: no poll may happen when the exchange fails.
+fn against_iam(iam: &str, token: &str) -> Test {
+    keyless(token)
+        .spec(&spec("{ initial: 1s }"))
+        .endpoint("http://127.0.0.1:9")
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", iam)
 }
 
 #[test]
 fn an_iam_answer_without_a_subject_token_is_exit_4_and_goes_no_further() {
     let iam = Hostile::start(|_| Reply::status_json(201, r#"{"token":{}}"#));
     let token = test_jwt(AUDIENCE, now() + 600);
-    let (out, report) = run_against_iam(&iam.url(), &token);
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no X-Subject-Token header"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(report.contains("auth_error"), "{report}");
+    let ran = against_iam(&iam.url(), &token)
+        .run()
+        .exit(4)
+        .stderr_has(&["no X-Subject-Token header"])
+        .report(|r| assert_eq!(r["outcome"], "auth_error", "{r}"));
     assert_eq!(iam.seen().len(), 1);
-    assert_no_secrets(&out, &report, &token);
+    no_secrets(&ran, &token);
 }
 
 #[test]
@@ -461,14 +362,15 @@ fn an_iam_redirect_is_not_followed() {
     let target = format!("{}/v3.0/OS-AUTH/id-token/tokens", elsewhere.url());
     let iam = Hostile::start(move |_| Reply::redirect(307, &target));
     let token = test_jwt(AUDIENCE, now() + 600);
-    let (out, report) = run_against_iam(&iam.url(), &token);
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(stderr(&out).contains("redirect"), "{}", stderr(&out));
+    let ran = against_iam(&iam.url(), &token)
+        .run()
+        .exit(4)
+        .stderr_has(&["redirect"]);
     assert!(
         elsewhere.seen().is_empty(),
         "the token went to the redirect's host"
     );
-    assert_no_secrets(&out, &report, &token);
+    no_secrets(&ran, &token);
 }
 
 #[test]
@@ -476,9 +378,10 @@ fn iam_down_before_the_first_poll_is_exit_5_not_a_pass() {
     let iam =
         Hostile::start(|_| Reply::status_json(503, r#"{"error":{"code":"503","message":"busy"}}"#));
     let token = test_jwt(AUDIENCE, now() + 600);
-    let (out, report) = run_against_iam(&iam.url(), &token);
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    assert!(report.contains("api_error"), "{report}");
+    against_iam(&iam.url(), &token)
+        .run()
+        .exit(5)
+        .report(|r| assert_eq!(r["outcome"], "api_error", "{r}"));
     assert_eq!(iam.seen().len(), 1, "not retried in a loop");
 }
 
@@ -492,14 +395,11 @@ fn an_iam_error_echoing_the_token_does_not_show_it() {
             format!(r#"{{"error":{{"code":"1000","message":"bad id_token {echoed}"}}}}"#),
         )
     });
-    let (out, report) = run_against_iam(&iam.url(), &token);
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("HTTP 400 1000: bad id_token ***"),
-        "{}",
-        stderr(&out)
-    );
-    assert_no_secrets(&out, &report, &token);
+    let ran = against_iam(&iam.url(), &token)
+        .run()
+        .exit(4)
+        .stderr_has(&["HTTP 400 1000: bad id_token ***"]);
+    no_secrets(&ran, &token);
 }
 
 /// IAM failing a renewal while the credentials in hand are still valid
@@ -531,25 +431,14 @@ fn a_renewal_iam_cannot_serve_falls_back_on_still_valid_credentials() {
             r#"{{"id":"desk-1","status":"{status}","job_type":"createDesktops","sub_jobs":[]}}"#
         ))
     });
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        &spec("{ initial: 4500ms, max: 4500ms, factor: 1, jitter: none, adaptive: false }"),
-    );
-    let token_file = dir.write("id-token", &test_jwt(AUDIENCE, now() + 600));
-    let out = output_within(
-        jobgate()
-            .env_remove("HUAWEICLOUD_SDK_AK")
-            .env_remove("HUAWEICLOUD_SDK_SK")
-            .env("HUAWEICLOUD_SDK_IDP_ID", IDP)
-            .env("HUAWEICLOUD_SDK_ID_TOKEN_FILE", &token_file)
-            .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", iam.url())
-            .arg("run")
-            .arg(&spec)
-            .args(["--endpoint", &api.url()]),
-        Duration::from_secs(60),
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    keyless(&test_jwt(AUDIENCE, now() + 600))
+        .spec(&spec(
+            "{ initial: 4500ms, max: 4500ms, factor: 1, jitter: none, adaptive: false }",
+        ))
+        .endpoint(&api.url())
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", &iam.url())
+        .run()
+        .exit(0);
     let polls = api.seen();
     assert_eq!(polls.len(), 3, "{polls:?}");
     assert!(

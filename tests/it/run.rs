@@ -132,93 +132,66 @@ fn global_deadline_overrides_longer_timeouts() {
 
 #[test]
 fn wrong_secret_key_exits_four_after_one_request() {
-    let sim = Sim::start(IMAGE_JOBS);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n"),
-    );
-    let out = jobgate()
+    let ran = Test::new()
+        .scenario(IMAGE_JOBS)
+        .spec(&spec(
+            "  build:\n    image_job: img-ok\n    target: [SUCCESS]\n",
+        ))
         .env(
             "HUAWEICLOUD_SDK_SK",
             "not-the-right-secret-key-000000000000000",
         )
-        .args(["run", spec.to_str().unwrap(), "--endpoint", &sim.url()])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("APIG.0301"), "{err}");
-    assert!(err.contains("request id"), "{err}");
+        .run()
+        .exit(4)
+        .stderr_has(&["APIG.0301", "request id"])
+        .stats(|stats| assert_eq!(stats.requests, 1, "a 401 must never be retried"));
+    let err = ran.stderr();
     assert!(
         !err.contains("not-the-right-secret"),
         "the secret leaked: {err}"
     );
-    assert_eq!(sim.stats().requests, 1, "a 401 must never be retried");
 }
 
 #[test]
 fn missing_credentials_exit_four_before_any_request() {
-    let sim = Sim::start(IMAGE_JOBS);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        &spec("  build:\n    image_job: img-ok\n    target: [SUCCESS]\n"),
-    );
-    let out = jobgate()
+    Test::new()
+        .scenario(IMAGE_JOBS)
+        .spec(&spec(
+            "  build:\n    image_job: img-ok\n    target: [SUCCESS]\n",
+        ))
         .env_remove("HUAWEICLOUD_SDK_AK")
         .env_remove("HUAWEICLOUD_SDK_SK")
-        .args(["run", spec.to_str().unwrap(), "--endpoint", &sim.url()])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("HUAWEICLOUD_SDK_AK"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(sim.stats().requests, 0);
+        .run()
+        .exit(4)
+        .stderr_has(&["HUAWEICLOUD_SDK_AK"])
+        .stats(|stats| assert_eq!(stats.requests, 0));
 }
 
 #[test]
 fn invalid_spec_exits_two_and_polls_nothing() {
-    let sim = Sim::start(IMAGE_JOBS);
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        "version: 1\nwaits:\n  build:\n    image_job: img-ok\n    target: [SUCESS]\n",
-    );
-    let out = run(&sim, &spec, &[]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("did you mean `SUCCESS`?"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(sim.stats().requests, 0);
+    Test::new()
+        .scenario(IMAGE_JOBS)
+        .spec("version: 1\nwaits:\n  build:\n    image_job: img-ok\n    target: [SUCESS]\n")
+        .no_report()
+        .run()
+        .exit(2)
+        .stderr_has(&["did you mean `SUCCESS`?"])
+        .stats(|stats| assert_eq!(stats.requests, 0));
 }
 
 #[test]
 fn colour_flag_and_no_color_apply_to_spec_errors() {
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "spec.yaml",
-        "version: 1\nwaits:\n  build:\n    image_job: img-ok\n    target: [SUCESS]\n",
-    );
     let run_spec = |args: &[&str], no_color: bool| {
-        let mut cmd = jobgate();
-        cmd.arg("run").arg(&spec).args(args);
+        let mut test = Test::new()
+            .endpoint("http://127.0.0.1:9")
+            .spec("version: 1\nwaits:\n  build:\n    image_job: img-ok\n    target: [SUCESS]\n")
+            .args(args)
+            .no_report();
         if no_color {
-            cmd.env("NO_COLOR", "1");
+            test = test.env("NO_COLOR", "1");
         }
-        let out = cmd.output().unwrap();
-        assert_eq!(code(&out), 2, "{}", stderr(&out));
-        assert!(
-            stderr(&out).contains("did you mean `SUCCESS`?"),
-            "{}",
-            stderr(&out)
-        );
-        stderr(&out).contains('\x1b')
+        let ran = test.run().exit(2).stderr_has(&["did you mean `SUCCESS`?"]);
+        ran.stderr().contains('\x1b')
     };
     // stderr is a pipe here: colour only when asked for.
     assert!(run_spec(&["--color", "always"], false), "--color always");

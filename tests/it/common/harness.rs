@@ -37,17 +37,37 @@ impl Sim {
 
     /// Like [`Sim::start_with`], with the gateway accepting `auth` instead.
     pub fn start_with_auth(scenario_yaml: &str, faults: Option<Faults>, auth: SimAuth) -> Sim {
+        Self::start_config(scenario_yaml, faults, auth, Some(3))
+    }
+
+    /// Like [`Sim::start_with`], with the faults deciding on their own
+    /// `seed` (the others fix it): for a test that picked the seed to meet
+    /// a known sequence of faults.
+    pub fn start_seeded(scenario_yaml: &str, faults: Faults) -> Sim {
+        Self::start_config(
+            scenario_yaml,
+            Some(faults),
+            SimAuth::AkSk {
+                access_key: AK.into(),
+                secret_key: SK.into(),
+            },
+            None,
+        )
+    }
+
+    fn start_config(
+        scenario_yaml: &str,
+        faults: Option<Faults>,
+        auth: SimAuth,
+        seed: Option<u64>,
+    ) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let scenario = Scenario::from_yaml(scenario_yaml, "test scenario").unwrap();
-        let config = SimConfig {
-            auth,
-            faults,
-            seed: Some(3),
-        };
+        let config = SimConfig { auth, faults, seed };
         let sim = runtime
             .block_on(Simulator::start(
                 scenario,

@@ -57,3 +57,23 @@ pub fn run_sdk_script(python: &Path, name: &str, args: &[&str]) -> String {
     );
     String::from_utf8(output.stdout).expect("the script prints UTF-8")
 }
+
+/// Runs `tests/sdk/keyless_flow.py --mode MODE` with the SDK's own keyless
+/// variables `env`, against the simulator at `sim` (IAM and Workspace),
+/// and checks that the official SDK read job `desk-1` as SUCCESS.
+pub fn keyless_flow(python: &Path, mode: &str, env: &[(&str, &std::ffi::OsStr)], sim: &str) {
+    let mut cmd = Command::new(python);
+    cmd.arg(sdk_script("keyless_flow.py"))
+        .args(["--mode", mode])
+        .envs(env.iter().copied())
+        .env("HUAWEICLOUD_SDK_PROJECT_ID", super::harness::PROJECT)
+        .args(["--endpoint", sim, "--job-id", "desk-1"]);
+    let out = super::harness::output_within(&mut cmd, std::time::Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("status SUCCESS"));
+}

@@ -16,41 +16,85 @@
 //! report checked against the schema and its exit code against the
 //! process's.
 
-use std::path::PathBuf;
-use std::process::{Child, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use jobgate::sim::{Faults, stats::Stats};
+use jobgate::sim::{Faults, SimAuth, stats::Stats};
 use serde_json::Value;
 
-use super::harness::{Sim, Workdir, code, exit_within, jobgate, report, run_reported_env, stderr};
+use super::harness::{
+    AK, SK, Sim, Workdir, code, exit_within, jobgate, output_within, report, stderr,
+};
+
+/// What an environment variable of the run is set to.
+enum EnvValue {
+    Text(String),
+    /// The simulator's URL (known once it has started).
+    SimUrl,
+    /// The path of a file in the run's directory.
+    Path(String),
+}
 
 /// A run to be made.
 #[must_use = "a Test does nothing until `.run()`"]
 pub struct Test {
     spec: String,
+    spec_path: Option<PathBuf>,
+    spec_name: String,
+    in_workdir: bool,
     scenario: Option<String>,
     faults: Option<Faults>,
+    seeded: bool,
+    auth: Option<SimAuth>,
     endpoint: Option<String>,
     args: Vec<String>,
-    env: Vec<(String, String)>,
+    env: Vec<(String, EnvValue)>,
+    env_remove: Vec<String>,
+    files: Vec<(String, String)>,
+    junit: bool,
+    report: bool,
 }
 
 impl Test {
     pub fn new() -> Test {
         Test {
             spec: String::new(),
+            spec_path: None,
+            spec_name: "spec.yaml".to_owned(),
+            in_workdir: false,
             scenario: None,
             faults: None,
+            seeded: false,
+            auth: None,
             endpoint: None,
             args: Vec::new(),
             env: Vec::new(),
+            env_remove: Vec::new(),
+            files: Vec::new(),
+            junit: false,
+            report: true,
         }
     }
 
     /// The spec to run.
     pub fn spec(mut self, yaml: &str) -> Test {
         yaml.clone_into(&mut self.spec);
+        self
+    }
+
+    /// Runs the spec file at `path` (an example, say) instead of `.spec()`.
+    pub fn spec_path(mut self, path: &Path) -> Test {
+        self.spec_path = Some(path.to_owned());
+        self
+    }
+
+    /// Runs from the run's own directory, naming the spec `name` there, as
+    /// a workflow runs from the repository root: annotations and messages
+    /// then name the spec by that relative path.
+    pub fn in_workdir(mut self, name: &str) -> Test {
+        name.clone_into(&mut self.spec_name);
+        self.in_workdir = true;
         self
     }
 
@@ -63,6 +107,20 @@ impl Test {
     /// Faults overriding the scenario's own.
     pub fn faults(mut self, faults: Faults) -> Test {
         self.faults = Some(faults);
+        self
+    }
+
+    /// Faults overriding the scenario's own, deciding on their own `seed`
+    /// (chosen by the test to meet a known sequence of faults).
+    pub fn seeded_faults(mut self, faults: Faults) -> Test {
+        self.faults = Some(faults);
+        self.seeded = true;
+        self
+    }
+
+    /// What the simulator's gateway accepts instead of the harness's AK/SK.
+    pub fn auth(mut self, auth: SimAuth) -> Test {
+        self.auth = Some(auth);
         self
     }
 
@@ -80,16 +138,85 @@ impl Test {
 
     /// An environment variable for the process.
     pub fn env(mut self, key: &str, value: &str) -> Test {
-        self.env.push((key.to_owned(), value.to_owned()));
+        self.env
+            .push((key.to_owned(), EnvValue::Text(value.to_owned())));
+        self
+    }
+
+    /// A variable the harness sets (credentials, project) left unset.
+    pub fn env_remove(mut self, key: &str) -> Test {
+        self.env_remove.push(key.to_owned());
+        self
+    }
+
+    /// An environment variable set to the simulator's URL.
+    pub fn env_sim_url(mut self, key: &str) -> Test {
+        self.env.push((key.to_owned(), EnvValue::SimUrl));
+        self
+    }
+
+    /// Writes `text` to the file `name` in the run's directory and sets
+    /// `key` to its path.
+    pub fn env_file(self, key: &str, name: &str, text: &str) -> Test {
+        self.file(name, text).env_path(key, name)
+    }
+
+    /// Sets `key` to the path of `name` in the run's directory, a file the
+    /// test may or may not write.
+    pub fn env_path(mut self, key: &str, name: &str) -> Test {
+        self.env
+            .push((key.to_owned(), EnvValue::Path(name.to_owned())));
+        self
+    }
+
+    /// Writes `text` to the file `name` in the run's directory.
+    pub fn file(mut self, name: &str, text: &str) -> Test {
+        self.files.push((name.to_owned(), text.to_owned()));
+        self
+    }
+
+    /// The runner's files, empty (`GITHUB_OUTPUT` in `github_output`,
+    /// `GITHUB_STEP_SUMMARY` in `step_summary`), without `GITHUB_ACTIONS`.
+    pub fn github_files(self) -> Test {
+        self.env_file("GITHUB_OUTPUT", "github_output", "")
+            .env_file("GITHUB_STEP_SUMMARY", "step_summary", "")
+    }
+
+    /// Runs as a GitHub Actions step: `GITHUB_ACTIONS=true` and the
+    /// runner's files ([`Test::github_files`]); read them back with
+    /// [`Ran::file`].
+    pub fn github_actions(self) -> Test {
+        self.env("GITHUB_ACTIONS", "true").github_files()
+    }
+
+    /// Asks for a JUnit report, `junit.xml` in the run's directory.
+    pub fn junit(mut self) -> Test {
+        self.junit = true;
+        self
+    }
+
+    /// Runs without `--report`, for a run that ends before it can write
+    /// one (a usage error): `Ran::report` is then null.
+    pub fn no_report(mut self) -> Test {
+        self.report = false;
         self
     }
 
     /// Starts the simulator when there is a scenario; the endpoint to poll.
     fn endpoint_and_sim(&self) -> (String, Option<Sim>) {
-        let sim = self
-            .scenario
-            .as_deref()
-            .map(|scenario| Sim::start_with(scenario, self.faults.clone()));
+        let sim = self.scenario.as_deref().map(|scenario| {
+            let auth = self.auth.clone().unwrap_or_else(|| SimAuth::AkSk {
+                access_key: AK.into(),
+                secret_key: SK.into(),
+            });
+            match (&self.faults, self.seeded) {
+                (Some(faults), true) => {
+                    assert!(self.auth.is_none(), "seeded faults with another auth");
+                    Sim::start_seeded(scenario, faults.clone())
+                }
+                _ => Sim::start_with_auth(scenario, self.faults.clone(), auth),
+            }
+        });
         let endpoint = match (&self.endpoint, &sim) {
             (Some(url), _) => url.clone(),
             (None, Some(sim)) => sim.url(),
@@ -98,41 +225,100 @@ impl Test {
         (endpoint, sim)
     }
 
-    /// Runs it: starts the simulator when there is a scenario, then jobgate.
+    /// The command, its files written to `dir`.
+    fn command(&self, dir: &Workdir, endpoint: &str, sim: Option<&Sim>) -> Command {
+        for (name, text) in &self.files {
+            dir.write(name, text);
+        }
+        let spec = match &self.spec_path {
+            Some(path) => path.clone(),
+            None => {
+                let written = dir.write(&self.spec_name, &self.spec);
+                if self.in_workdir {
+                    PathBuf::from(&self.spec_name)
+                } else {
+                    written
+                }
+            }
+        };
+        let mut cmd = jobgate();
+        if self.in_workdir {
+            cmd.current_dir(dir.dir.path());
+        }
+        for key in &self.env_remove {
+            cmd.env_remove(key);
+        }
+        for (key, value) in &self.env {
+            match value {
+                EnvValue::Text(text) => cmd.env(key, text),
+                EnvValue::SimUrl => cmd.env(
+                    key,
+                    sim.expect("a simulator URL without a .scenario()").url(),
+                ),
+                EnvValue::Path(name) => cmd.env(key, dir.path(name)),
+            };
+        }
+        cmd.arg("run")
+            .arg(&spec)
+            .args(["--endpoint", endpoint, "--seed", "1"]);
+        if self.report {
+            cmd.arg("--report").arg(dir.path("report.json"));
+        }
+        if self.junit {
+            cmd.arg("--junit").arg(dir.path("junit.xml"));
+        }
+        cmd.args(&self.args);
+        cmd
+    }
+
+    /// Runs it: starts the simulator when there is a scenario, then jobgate
+    /// (under the [`output_within`] guard against hangs). The report is
+    /// read with [`report`] (so checked against the schema) and its exit
+    /// code checked against the process's.
     pub fn run(self) -> Ran {
         let (endpoint, sim) = self.endpoint_and_sim();
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let (out, report) = run_reported_env(&endpoint, &self.spec, &args, &env);
-        Ran { out, report, sim }
+        let dir = Workdir::new();
+        let mut cmd = self.command(&dir, &endpoint, sim.as_ref());
+        let launched = sim.as_ref().map(Sim::elapsed);
+        let out = output_within(&mut cmd, Duration::from_secs(120));
+        let (report, report_text) = if self.report {
+            let path = dir.path("report.json");
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!("no report ({e}), exit {}: {}", code(&out), stderr(&out))
+            });
+            let report = report(&path);
+            assert_eq!(
+                report["exit_code"].as_i64(),
+                Some(i64::from(code(&out))),
+                "the report's exit code is not the process's: {}",
+                stderr(&out)
+            );
+            (report, text)
+        } else {
+            (Value::Null, String::new())
+        };
+        Ran {
+            out,
+            report,
+            report_text,
+            sim,
+            launched,
+            dir,
+        }
     }
 
     /// Starts jobgate without waiting for it to end, to signal it: see
     /// [`Running::signal_when`].
     pub fn spawn(self) -> Running {
+        assert!(self.report, "a spawned Test always writes its report");
         let (endpoint, sim) = self.endpoint_and_sim();
         let dir = Workdir::new();
-        let spec = dir.write("spec.yaml", &self.spec);
-        let report_path = dir.path("report.json");
-        let mut cmd = jobgate();
-        cmd.arg("run")
-            .arg(&spec)
-            .args(["--endpoint", &endpoint, "--seed", "1"])
-            .arg("--report")
-            .arg(&report_path)
-            .args(&self.args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut cmd = self.command(&dir, &endpoint, sim.as_ref());
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         Running {
             child: cmd.spawn().unwrap(),
             sim,
-            report_path,
-            _dir: dir,
+            dir,
         }
     }
 }
@@ -141,8 +327,7 @@ impl Test {
 pub struct Running {
     child: Child,
     sim: Option<Sim>,
-    report_path: PathBuf,
-    _dir: Workdir,
+    dir: Workdir,
 }
 
 impl Running {
@@ -173,7 +358,9 @@ impl Running {
         assert!(killed.success(), "kill -{signal} {pid}");
         exit_within(&mut self.child, Duration::from_secs(30));
         let out = self.child.wait_with_output().unwrap();
-        let report = report(&self.report_path);
+        let report_path = self.dir.path("report.json");
+        let report_text = std::fs::read_to_string(&report_path).unwrap();
+        let report = report(&report_path);
         assert_eq!(
             report["exit_code"].as_i64(),
             Some(i64::from(code(&out))),
@@ -183,7 +370,10 @@ impl Running {
         Ran {
             out,
             report,
+            report_text,
             sim: self.sim,
+            launched: None,
+            dir: self.dir,
         }
     }
 }
@@ -191,9 +381,15 @@ impl Running {
 /// A finished run, to assert on.
 pub struct Ran {
     pub out: Output,
-    /// The JSON report, checked against the schema.
+    /// The JSON report, checked against the schema (null after
+    /// [`Test::no_report`]).
     pub report: Value,
+    /// The report as written.
+    pub report_text: String,
     sim: Option<Sim>,
+    /// The simulator's clock just before jobgate started.
+    launched: Option<Duration>,
+    dir: Workdir,
 }
 
 impl Ran {
@@ -232,6 +428,36 @@ impl Ran {
 
     pub fn stderr(&self) -> String {
         stderr(&self.out)
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    pub fn code(&self) -> i32 {
+        code(&self.out)
+    }
+
+    /// The `::error` workflow commands on stdout.
+    pub fn annotations(&self) -> Vec<String> {
+        self.stdout()
+            .lines()
+            .filter(|l| l.starts_with("::error"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A file of the run's directory (`github_output`, `step_summary`,
+    /// `junit.xml`, one given to [`Test::file`]), as the run left it.
+    pub fn file(&self, name: &str) -> String {
+        let path = self.dir.path(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The simulator's clock just before jobgate was started.
+    pub fn launched(&self) -> Duration {
+        self.launched
+            .expect("this Test ran against an endpoint, not a simulator")
     }
 
     /// The simulator the run polled.
