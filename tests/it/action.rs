@@ -18,6 +18,7 @@
 #![cfg(unix)]
 
 use crate::common::harness;
+use crate::common::scenarios::OK_AND_BAD_IMAGES;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -963,30 +964,19 @@ fn the_evaluator_refuses_what_it_does_not_know() {
 // ---------------------------------------------------------------------------
 // Scenarios.
 
-const SCENARIO: &str = r#"
-project_id: 0123456789abcdef0123456789abcdef
-jobs:
-  - id: img-ok
+/// The shared image jobs, and two more: one RUNNING for good, one that
+/// succeeds after 600 ms.
+fn scenario() -> String {
+    format!(
+        "{OK_AND_BAD_IMAGES}  - id: img-stuck
     kind: image_job
-    sub_jobs:
-      - id: ok-1
-        job_type: CREATE_SERVER_IMAGE
-        resource: {id: image-42, name: golden}
-        timeline: [{at: 0s, status: SUCCESS}]
-  - id: img-bad
-    kind: image_job
-    sub_jobs:
-      - id: bad-1
-        job_type: CREATE_SERVER_IMAGE
-        timeline: [{at: 0s, status: FAILED}]
-        error: {code: WKS.00129901, message: "disk quota exceeded"}
-  - id: img-stuck
-    kind: image_job
-    timeline: [{at: 0s, status: RUNNING}]
+    timeline: [{{at: 0s, status: RUNNING}}]
   - id: img-slow
     kind: image_job
-    timeline: [{at: 0s, status: RUNNING}, {at: 600ms, status: SUCCESS}]
-"#;
+    timeline: [{{at: 0s, status: RUNNING}}, {{at: 600ms, status: SUCCESS}}]
+"
+    )
+}
 
 const BUILD: &str = "  build:
     image_job: ${GOOD_JOB}
@@ -1036,7 +1026,7 @@ const MET: [(&str, Status); 4] = [
 
 #[test]
 fn release_asset_is_verified_and_runs_the_spec() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = gate(&sim, "", &format!("{BUILD}{BROKEN}"));
     runner.with("version", "v1.2.3").with("fail-fast", "false");
     runner.fake_cargo();
@@ -1115,7 +1105,7 @@ fn release_asset_is_verified_and_runs_the_spec() {
 
 #[test]
 fn moving_tags_and_latest_take_the_newest_matching_release() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let list = format!("/repos/{REPO}/releases?per_page=100");
     let latest = format!("/repos/{REPO}/releases/latest");
     for (version, api, tag) in [
@@ -1153,7 +1143,7 @@ fn moving_tags_and_latest_take_the_newest_matching_release() {
 
 #[test]
 fn repository_and_ref_come_from_the_action_path_when_left_empty() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = gate(&sim, "", BUILD);
     runner.action_repository = String::new();
     runner.action_ref = String::new();
@@ -1207,7 +1197,7 @@ fn checksum_mismatch_fails_without_falling_back() {
 
 #[test]
 fn without_a_release_cargo_builds_the_action_checkout() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let key = regex::Regex::new(&format!(
         "^jobgate-{}-{}-[0-9a-f]{{16}}$",
         platform().0,
@@ -1293,7 +1283,7 @@ fn without_cargo_the_build_fails_with_the_documented_error() {
 
 #[test]
 fn a_cached_build_skips_cargo() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = gate(&sim, "", BUILD);
     runner.fake_cargo().cached_build();
     let run = runner.run();
@@ -1318,7 +1308,7 @@ fn cached(sim: &Sim, top: &str, waits: &str) -> Runner {
 
 #[test]
 fn history_file_input_keeps_the_durations_where_the_cache_step_saves_them() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let slow = "  slow:\n    image_job: img-slow\n    target: [SUCCESS]\n";
     let mut runner = cached(&sim, "", slow);
     runner.with("history-file", ".jobgate/history.json");
@@ -1345,7 +1335,7 @@ fn history_file_input_keeps_the_durations_where_the_cache_step_saves_them() {
 
 #[test]
 fn vars_skip_blank_and_comment_lines() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = cached(&sim, "", BUILD);
     // Passed on, the comment and the blank line would be invalid `--var`s,
     // and untrimmed, the name would not match `${GOOD_JOB}`.
@@ -1361,7 +1351,7 @@ fn vars_skip_blank_and_comment_lines() {
 
 #[test]
 fn fail_fast_input_overrides_the_spec() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let stuck = "  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n    timeout: 500ms\n";
     let waits = format!("{BROKEN}{stuck}");
     for (input, top, stuck_outcome) in [
@@ -1382,7 +1372,7 @@ fn fail_fast_input_overrides_the_spec() {
 
 #[test]
 fn an_invalid_fail_fast_input_is_exit_code_two() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = cached(&sim, "", BUILD);
     runner.with("fail-fast", "maybe");
     let run = runner.run();
@@ -1400,7 +1390,7 @@ fn an_invalid_fail_fast_input_is_exit_code_two() {
 
 #[test]
 fn timeout_is_the_deadline() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let stuck = "  stuck:\n    image_job: img-stuck\n    target: [SUCCESS]\n";
     let mut runner = cached(&sim, "", stuck);
     runner.with("timeout", "300ms");
@@ -1416,7 +1406,7 @@ fn timeout_is_the_deadline() {
 
 #[test]
 fn args_are_split_on_whitespace() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = cached(&sim, "", BUILD);
     runner
         .with("args", "--junit junit.xml\n  --max-rps   20")
@@ -1687,7 +1677,7 @@ const RELEASE_REFUSED: [(&str, Status); 4] = [
 
 #[test]
 fn the_attestation_is_verified_where_gh_can() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = gate(&sim, "", BUILD);
     runner.with("version", "v1.2.3");
     runner.fake_gh(true);
@@ -1754,7 +1744,7 @@ fn neither_attestation_nor_checksum_is_a_failure_not_a_notice() {
 
 #[test]
 fn an_attestation_alone_verifies_a_release_without_a_checksum() {
-    let sim = Sim::start(SCENARIO);
+    let sim = Sim::start(&scenario());
     let mut runner = gate(&sim, "", BUILD);
     runner.with("version", UNSUMMED);
     runner.fake_gh(true);

@@ -2,18 +2,8 @@
 //! leaves the report, the step outputs, the summary and an annotation.
 
 use crate::common::harness::parse_command_file;
+use crate::common::scenarios::OK_AND_BAD_IMAGES;
 use crate::common::test::Test;
-
-const SCENARIO: &str = r#"
-project_id: 0123456789abcdef0123456789abcdef
-jobs:
-  - id: img-ok
-    kind: image_job
-    sub_jobs:
-      - id: s1
-        job_type: CREATE_SERVER_IMAGE
-        timeline: [{at: 0s, status: SUCCESS}]
-"#;
 
 const SPEC: &str = "version: 1
 defaults:
@@ -33,7 +23,7 @@ waits:
 #[test]
 fn a_crash_under_github_actions_is_published_like_any_run() {
     let ran = Test::new()
-        .scenario(SCENARIO)
+        .scenario(OK_AND_BAD_IMAGES)
         .in_workdir("gate.yaml")
         .spec(SPEC)
         .github_actions()

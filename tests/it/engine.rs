@@ -9,7 +9,7 @@
 //! more.
 
 use crate::common::harness;
-use crate::common::test::Test;
+use crate::common::test::{Ran, Test};
 
 use std::time::Duration;
 
@@ -642,55 +642,56 @@ jobs:
         timeline: [{at: 0s, status: SUCCESS}]
 "#;
 
-/// Runs one `image_sub_jobs` wait on `job` with `grace`, polling every
-/// 100 ms, and returns the exit code, the wait's report and the list
-/// requests the simulator received.
-fn sub_job_list_run(job: &str, grace: &str) -> (i32, serde_json::Value, serde_json::Value, u64) {
-    let ran = Test::new()
-        .scenario(SUB_JOBS_LATER)
-        .spec(&spec(
-            "{ initial: 100ms, max: 100ms, factor: 1, jitter: none }",
-            &format!(
-                "  w:\n    image_sub_jobs: {{ job_id: {job}, job_type: CREATE_SERVER }}\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
-            ),
-        ))
-        .run();
-    let wait = waits_of(&ran.report)[0].clone();
-    // One page per poll.
+/// One `image_sub_jobs` wait on `job` with `grace`, polling every 100 ms.
+fn sub_job_list(job: &str, grace: &str) -> Test {
+    Test::new().scenario(SUB_JOBS_LATER).spec(&spec(
+        "{ initial: 100ms, max: 100ms, factor: 1, jitter: none }",
+        &format!(
+            "  w:\n    image_sub_jobs: {{ job_id: {job}, job_type: CREATE_SERVER }}\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
+        ),
+    ))
+}
+
+/// The wait's polls, each one page: one list request each.
+fn polls_listed(ran: &Ran) -> u64 {
+    let wait = &ran.report["waits"][0];
     let listed = ran.sim().stats().requests_to(Endpoint::ListImageSubJobs);
     assert_eq!(wait["polls"].as_u64().unwrap(), listed, "{wait}");
-    (ran.code(), ran.report, wait, listed)
+    listed
 }
 
 #[test]
 fn a_list_that_stays_empty_ends_not_found_after_the_grace() {
-    let (code, report, wait, listed) = sub_job_list_run("hidden", "500ms");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["exit_code"], 1, "{report}");
-    assert_eq!(report["outcome"], "not_found", "{report}");
-    assert_eq!(wait["outcome"], "not_found", "{wait}");
-    assert_eq!(
-        wait["reason"], "no sub-jobs appeared within the not-found grace of 500ms",
-        "{wait}"
-    );
-    assert_eq!(wait["last_observation"]["items"], 0, "{wait}");
+    let ran = sub_job_list("hidden", "500ms")
+        .run()
+        .exit(1)
+        .report(|report| assert_eq!(report["outcome"], "not_found", "{report}"))
+        .first_wait(|wait| {
+            assert_eq!(wait["outcome"], "not_found", "{wait}");
+            assert_eq!(
+                wait["reason"], "no sub-jobs appeared within the not-found grace of 500ms",
+                "{wait}"
+            );
+            assert_eq!(wait["last_observation"]["items"], 0, "{wait}");
+        });
     // The first empty answer starts the grace; it takes at least one more
     // poll to see it run out.
-    assert!(listed >= 2, "{listed} polls: {wait}");
+    let listed = polls_listed(&ran);
+    assert!(listed >= 2, "{listed} polls: {}", ran.report);
 }
 
 #[test]
 fn sub_jobs_that_appear_within_the_grace_are_waited_for() {
-    let (code, report, wait, listed) = sub_job_list_run("late", "30s");
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(report["exit_code"], 0, "{report}");
+    let ran = sub_job_list("late", "30s").run().exit(0);
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "met", "{wait}");
-    let states: Vec<String> = history(&wait).into_iter().map(|(s, _)| s).collect();
+    let states: Vec<String> = history(wait).into_iter().map(|(s, _)| s).collect();
     assert_eq!(
         states,
         ["no sub-jobs yet", "1 sub-jobs: 1 SUCCESS"],
         "the empty list was not seen first: {wait}"
     );
+    let listed = polls_listed(&ran);
     assert!(listed >= 2, "{listed} polls: {wait}");
 }
 
@@ -904,23 +905,18 @@ jobs:
 /// Polls every 200 ms: the 3 s of COMPLETE span many polls.
 const EVERY_200MS: &str = "{ initial: 200ms, max: 200ms, factor: 1, jitter: none }";
 
-fn odd_status_run(policy: &str) -> (i32, serde_json::Value, jobgate::sim::Stats) {
-    let ran = Test::new()
-        .scenario(ODD_THEN_SUCCESS)
-        .spec(&spec(
-            EVERY_200MS,
-            &format!("  w:\n    image_job: odd-then-ok\n    target: [SUCCESS]\n{policy}"),
-        ))
-        .run();
-    let stats = ran.sim().stats();
-    (ran.code(), ran.report, stats)
+/// One wait on the job that is COMPLETE before SUCCESS, with `policy`.
+fn odd_status(policy: &str) -> Test {
+    Test::new().scenario(ODD_THEN_SUCCESS).spec(&spec(
+        EVERY_200MS,
+        &format!("  w:\n    image_job: odd-then-ok\n    target: [SUCCESS]\n{policy}"),
+    ))
 }
 
 #[test]
 fn unknown_status_wait_keeps_polling_through_an_undeclared_status() {
-    let (code, report, stats) = odd_status_run("    unknown_status: wait\n");
-    assert_eq!(code, 0, "{report}");
-    let wait = &waits_of(&report)[0];
+    let ran = odd_status("    unknown_status: wait\n").run().exit(0);
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "met", "{wait}");
     let seen = history(wait);
     assert_eq!(seen[0].0, "COMPLETE", "{wait}");
@@ -929,23 +925,28 @@ fn unknown_status_wait_keeps_polling_through_an_undeclared_status() {
     let (_, success_poll) = *seen.last().unwrap();
     assert!(success_poll >= 4, "{wait}");
     assert_eq!(wait["polls"].as_u64().unwrap(), success_poll, "{wait}");
-    assert_eq!(stats.requests_to(Endpoint::ShowImageJob), success_poll);
+    assert_eq!(
+        ran.sim().stats().requests_to(Endpoint::ShowImageJob),
+        success_poll
+    );
 }
 
 #[test]
 fn by_default_an_undeclared_status_ends_unexpected_state_at_once() {
-    let (code, report, stats) = odd_status_run("");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["outcome"], "unexpected_state", "{report}");
-    let wait = &waits_of(&report)[0];
-    assert_eq!(wait["outcome"], "unexpected_state", "{wait}");
-    assert_eq!(wait["polls"], 1, "{wait}");
-    assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 1);
-    assert_eq!(
-        wait["reason"],
-        "the job reached status COMPLETE, which the wait neither waits through (pending) nor expects (target or conditions): add COMPLETE to `pending:` to wait through it, to `target:` or a condition to expect it, or set `unknown_status: wait` to keep polling",
-        "{wait}"
-    );
+    odd_status("")
+        .run()
+        .exit(1)
+        .report(|report| assert_eq!(report["outcome"], "unexpected_state", "{report}"))
+        .stats(|stats| assert_eq!(stats.requests_to(Endpoint::ShowImageJob), 1))
+        .first_wait(|wait| {
+            assert_eq!(wait["outcome"], "unexpected_state", "{wait}");
+            assert_eq!(wait["polls"], 1, "{wait}");
+            assert_eq!(
+                wait["reason"],
+                "the job reached status COMPLETE, which the wait neither waits through (pending) nor expects (target or conditions): add COMPLETE to `pending:` to wait through it, to `target:` or a condition to expect it, or set `unknown_status: wait` to keep polling",
+                "{wait}"
+            );
+        });
 }
 
 // --- A 429 pauses every wait ------------------------------------------------------
@@ -1091,44 +1092,40 @@ const THROTTLED_503: &str = r#"{"error_code":"APIG.0308","error_msg":"The thrott
 
 /// One wait with no error budget at all on `build-1`, against a server that
 /// answers `first` and then the job, SUCCESS.
-fn throttled_then_ok(first: Canned) -> (Scripted, i32, serde_json::Value) {
+fn throttled_then_ok(first: Canned) -> (Scripted, Test) {
     let server = Scripted::start(vec![first, Canned::json(200, "OK", JOB_DETAIL)]);
-    let ran = Test::new()
-        .endpoint(&server.url)
-        .spec(&spec(
-            "{ initial: 50ms, max: 200ms, factor: 1, jitter: none }",
-            "  w:\n    image_job: build-1\n    target: [SUCCESS]\n    error_budget: 0\n",
-        ))
-        .run();
-    (server, ran.code(), ran.report)
+    let test = Test::new().endpoint(&server.url).spec(&spec(
+        "{ initial: 50ms, max: 200ms, factor: 1, jitter: none }",
+        "  w:\n    image_job: build-1\n    target: [SUCCESS]\n    error_budget: 0\n",
+    ));
+    (server, test)
 }
 
 #[test]
 fn a_throttling_code_on_a_400_is_throttling_not_a_rejected_request() {
     // A 400 is otherwise reported at once (exit 5); `APIGW.0308` makes it
     // a pause and a retry, which does not spend the (empty) error budget.
-    let (server, code, report) = throttled_then_ok(Canned::json(400, "Bad Request", THROTTLED_400));
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(server.requests(), 2, "{report}");
-    let wait = &waits_of(&report)[0];
-    assert_eq!(wait["outcome"], "met", "{wait}");
-    assert_eq!(wait["retries"], 1, "{wait}");
-    assert_eq!(wait["last_error"]["http_status"], 400, "{wait}");
-    assert_eq!(wait["last_error"]["code"], "APIGW.0308", "{wait}");
+    let (server, test) = throttled_then_ok(Canned::json(400, "Bad Request", THROTTLED_400));
+    test.run().exit(0).first_wait(|wait| {
+        assert_eq!(wait["outcome"], "met", "{wait}");
+        assert_eq!(wait["retries"], 1, "{wait}");
+        assert_eq!(wait["last_error"]["http_status"], 400, "{wait}");
+        assert_eq!(wait["last_error"]["code"], "APIGW.0308", "{wait}");
+    });
+    assert_eq!(server.requests(), 2);
 }
 
 #[test]
 fn a_throttling_code_on_a_503_is_throttling_not_a_server_error() {
     // A 503 is otherwise a transient error, and with `error_budget: 0` the
     // first one ends the wait (exit 5); `APIG.0308` makes it throttling.
-    let (server, code, report) =
-        throttled_then_ok(Canned::json(503, "Service Unavailable", THROTTLED_503));
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(server.requests(), 2, "{report}");
-    let wait = &waits_of(&report)[0];
-    assert_eq!(wait["outcome"], "met", "{wait}");
-    assert_eq!(wait["retries"], 1, "{wait}");
-    assert_eq!(wait["last_error"]["code"], "APIG.0308", "{wait}");
+    let (server, test) = throttled_then_ok(Canned::json(503, "Service Unavailable", THROTTLED_503));
+    test.run().exit(0).first_wait(|wait| {
+        assert_eq!(wait["outcome"], "met", "{wait}");
+        assert_eq!(wait["retries"], 1, "{wait}");
+        assert_eq!(wait["last_error"]["code"], "APIG.0308", "{wait}");
+    });
+    assert_eq!(server.requests(), 2);
 }
 
 #[test]
@@ -1147,10 +1144,11 @@ fn without_a_throttling_code_the_same_answers_end_the_wait() {
             r#"{"error_code":"WKS.00129901","error_msg":"busy"}"#,
         ),
     ] {
-        let (server, code, report) = throttled_then_ok(Canned::json(status, reason, body));
-        assert_eq!(code, 5, "{report}");
-        assert_eq!(server.requests(), 1, "{report}");
-        assert_eq!(waits_of(&report)[0]["outcome"], "api_error", "{report}");
+        let (server, test) = throttled_then_ok(Canned::json(status, reason, body));
+        test.run()
+            .exit(5)
+            .first_wait(|wait| assert_eq!(wait["outcome"], "api_error", "{wait}"));
+        assert_eq!(server.requests(), 1);
     }
 }
 
@@ -1279,25 +1277,21 @@ jobs:
     timeline: [{at: 0s, status: SUCCESS}]
 "#;
 
-fn appears_late_run(grace: &str) -> (i32, serde_json::Value, jobgate::sim::Stats) {
-    let ran = Test::new()
-        .scenario(APPEARS_LATE)
-        .spec(&spec(
-            EVERY_200MS,
-            &format!(
-                "  w:\n    image_job: appears-late\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
-            ),
-        ))
-        .run();
-    let stats = ran.sim().stats();
-    (ran.code(), ran.report, stats)
+/// One wait on the job that is not found for its first 4 s, with `grace`.
+fn appears_late(grace: &str) -> Test {
+    Test::new().scenario(APPEARS_LATE).spec(&spec(
+        EVERY_200MS,
+        &format!(
+            "  w:\n    image_job: appears-late\n    target: [SUCCESS]\n    not_found_grace: {grace}\n"
+        ),
+    ))
 }
 
 #[test]
 fn a_job_that_appears_within_the_not_found_grace_is_met() {
-    let (code, report, stats) = appears_late_run("30s");
-    assert_eq!(code, 0, "{report}");
-    let wait = &waits_of(&report)[0];
+    let ran = appears_late("30s").run().exit(0);
+    let stats = ran.sim().stats();
+    let wait = &waits_of(&ran.report)[0];
     assert_eq!(wait["outcome"], "met", "{wait}");
     let not_found = stats.answers(Endpoint::ShowImageJob, 404);
     // Polled every 200 ms through 4 s of 404s, then met at the first 200.
@@ -1316,21 +1310,25 @@ fn a_job_that_appears_within_the_not_found_grace_is_met() {
 #[test]
 fn a_job_that_appears_after_the_not_found_grace_is_not_found() {
     // The control: the same job with a grace shorter than its 4 s of 404s.
-    let (code, report, stats) = appears_late_run("500ms");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["outcome"], "not_found", "{report}");
-    let wait = &waits_of(&report)[0];
-    assert_eq!(wait["outcome"], "not_found", "{wait}");
-    assert!(
-        wait["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("the job was not found within the not-found grace of 500ms"),
-        "{wait}"
-    );
-    // The first 404 starts the grace, a later one sees it run out.
-    assert!(stats.answers(Endpoint::ShowImageJob, 404) >= 2, "{stats:?}");
-    assert_eq!(stats.answers(Endpoint::ShowImageJob, 200), 0, "{stats:?}");
+    appears_late("500ms")
+        .run()
+        .exit(1)
+        .report(|report| assert_eq!(report["outcome"], "not_found", "{report}"))
+        .first_wait(|wait| {
+            assert_eq!(wait["outcome"], "not_found", "{wait}");
+            assert!(
+                wait["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("the job was not found within the not-found grace of 500ms"),
+                "{wait}"
+            );
+        })
+        // The first 404 starts the grace, a later one sees it run out.
+        .stats(|stats| {
+            assert!(stats.answers(Endpoint::ShowImageJob, 404) >= 2, "{stats:?}");
+            assert_eq!(stats.answers(Endpoint::ShowImageJob, 200), 0, "{stats:?}");
+        });
 }
 
 // --- Adaptive polling from progress -------------------------------------------------

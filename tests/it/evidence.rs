@@ -3,6 +3,7 @@
 //! stderr, JSON report, JUnit, step summary, annotations), within each
 //! output's limits.
 
+use crate::common::scenarios::OK_AND_BAD_IMAGES;
 use crate::common::test::Test;
 
 /// What one run wrote, in every format.
@@ -371,21 +372,11 @@ waits:
 /// ends normally or jobgate crashes.
 #[test]
 fn github_files_are_written_only_when_github_actions_is_true() {
-    let scenario = r#"
-project_id: 0123456789abcdef0123456789abcdef
-jobs:
-  - id: img-ok
-    kind: image_job
-    sub_jobs:
-      - id: s1
-        job_type: CREATE_SERVER_IMAGE
-        timeline: [{at: 0s, status: SUCCESS}]
-"#;
     let spec_text = spec("image_job", "img-ok");
     for (panic, expected) in [(None, 0), (Some("engine"), 70)] {
         for actions in [false, true] {
             let mut test = Test::new()
-                .scenario(scenario)
+                .scenario(OK_AND_BAD_IMAGES)
                 .in_workdir("gate.yaml")
                 .spec(&spec_text)
                 .github_files();

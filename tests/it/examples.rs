@@ -6,7 +6,7 @@
 
 use crate::common::harness;
 
-use crate::common::test::Test;
+use crate::common::test::{Ran, Test};
 
 use std::path::Path;
 use std::process::Command;
@@ -221,6 +221,20 @@ fn conditions_scenario() -> String {
     std::fs::read_to_string(root().join("examples/conditions.scenario.yaml")).unwrap()
 }
 
+/// `examples/NAME.yaml` against a fresh simulator on the conditions story.
+fn on_the_conditions_story(name: &str) -> Test {
+    example(name).scenario(&conditions_scenario())
+}
+
+/// The wait `w` polled once per request to the image job.
+fn one_image_job_request_per_poll(ran: &Ran, w: &serde_json::Value) {
+    assert_eq!(
+        w["polls"].as_u64().unwrap(),
+        ran.sim().stats().requests_to(Endpoint::ShowImageJob),
+        "{w}"
+    );
+}
+
 /// `examples/NAME.yaml`, run as its comment says, in the scenarios' project.
 fn example(name: &str) -> Test {
     Test::new()
@@ -241,8 +255,7 @@ fn wait<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
 
 #[test]
 fn image_capture_is_met_by_the_image_sub_job_before_the_job_ends() {
-    let ran = example("image-capture")
-        .scenario(&conditions_scenario())
+    let ran = on_the_conditions_story("image-capture")
         .env("IMAGE_JOB_ID", IMAGE_JOB)
         .run()
         .exit(0);
@@ -262,17 +275,12 @@ fn image_capture_is_met_by_the_image_sub_job_before_the_job_ends() {
     assert_eq!(w["last_observation"]["job"]["status"], "RUNNING", "{w}");
     assert_eq!(w["last_observation"]["status_counts"]["RUNNING"], 1, "{w}");
     assert_eq!(w["outputs"]["image_id"], IMAGE_ID, "{w}");
-    assert_eq!(
-        w["polls"].as_u64().unwrap(),
-        ran.sim().stats().requests_to(Endpoint::ShowImageJob),
-        "{w}"
-    );
+    one_image_job_request_per_poll(&ran, w);
 }
 
 #[test]
 fn image_record_is_met_by_jsonpath_equals_and_exists() {
-    let ran = example("image-record")
-        .scenario(&conditions_scenario())
+    let ran = on_the_conditions_story("image-record")
         .env("IMAGE_JOB_ID", IMAGE_JOB)
         .run()
         .exit(0);
@@ -289,17 +297,12 @@ fn image_record_is_met_by_jsonpath_equals_and_exists() {
     );
     assert_eq!(w["outputs"]["image_id"], IMAGE_ID, "{w}");
     // `get` on the image job's path is one request per poll.
-    assert_eq!(
-        w["polls"].as_u64().unwrap(),
-        ran.sim().stats().requests_to(Endpoint::ShowImageJob),
-        "{w}"
-    );
+    one_image_job_request_per_poll(&ran, w);
 }
 
 #[test]
 fn desktop_rollout_is_met_by_the_finished_branch_with_one_failure() {
-    let ran = example("desktop-rollout")
-        .scenario(&conditions_scenario())
+    let ran = on_the_conditions_story("desktop-rollout")
         .env("DESKTOP_JOB_ID", ROLLOUT_JOB)
         .run()
         .exit(0);

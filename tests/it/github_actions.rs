@@ -4,27 +4,10 @@
 //! masks are checked as the runner would read them.
 
 use crate::common::harness;
+use crate::common::scenarios::OK_AND_BAD_IMAGES;
+use crate::common::test::Test;
 
 use harness::*;
-
-const SCENARIO: &str = r#"
-project_id: 0123456789abcdef0123456789abcdef
-jobs:
-  - id: img-ok
-    kind: image_job
-    sub_jobs:
-      - id: s1
-        job_type: CREATE_SERVER_IMAGE
-        resource: {id: image-42, name: golden}
-        timeline: [{at: 0s, status: SUCCESS}]
-  - id: img-bad
-    kind: image_job
-    sub_jobs:
-      - id: bad-1
-        job_type: CREATE_SERVER_IMAGE
-        timeline: [{at: 0s, status: FAILED}]
-        error: {code: WKS.00129901, message: "disk quota exceeded"}
-"#;
 
 const SPEC: &str = "version: 1
 defaults:
@@ -45,29 +28,22 @@ waits:
 
 #[test]
 fn writes_outputs_summary_annotations_and_masks() {
-    let sim = Sim::start(SCENARIO);
-    let dir = Workdir::new();
-    let spec = dir.write("gate.yaml", SPEC);
-    let output_file = dir.write("github_output", "EXISTING=kept\n");
-    let summary_file = dir.write("step_summary", "");
-    let report_path = dir.path("report.json");
     // Run from the directory holding the spec, as a workflow runs from the
     // repository root, so the annotation's file is the relative path.
-    assert!(spec.ends_with("gate.yaml"));
-    let out = jobgate()
-        .current_dir(dir.dir.path())
-        .env("GITHUB_ACTIONS", "true")
+    let ran = Test::new()
+        .scenario(OK_AND_BAD_IMAGES)
+        .in_workdir("gate.yaml")
+        .spec(SPEC)
+        .github_actions()
+        .file("github_output", "EXISTING=kept\n")
         .env("CI", "true")
-        .env("GITHUB_OUTPUT", &output_file)
-        .env("GITHUB_STEP_SUMMARY", &summary_file)
-        .args(["run", "gate.yaml", "--keep-going", "--endpoint", &sim.url()])
-        .args(["--report", report_path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .args(&["--keep-going"])
+        .run()
+        .exit(1);
+    let stdout = ran.stdout();
+    let report_path = ran.path("report.json");
 
-    let outputs = parse_command_file(&std::fs::read_to_string(&output_file).unwrap());
+    let outputs = parse_command_file(&ran.file("github_output"));
     let get = |k: &str| outputs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(
         get("EXISTING").as_deref(),
@@ -82,17 +58,14 @@ fn writes_outputs_summary_annotations_and_masks() {
         Some(report_path.to_str().unwrap())
     );
 
-    let summary = std::fs::read_to_string(&summary_file).unwrap();
+    let summary = ran.file("step_summary");
     assert!(summary.contains("| "), "a Markdown table: {summary}");
     assert!(
         summary.contains("broken") && summary.contains("disk quota exceeded"),
         "{summary}"
     );
 
-    let errors: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.starts_with("::error"))
-        .collect();
+    let errors = ran.annotations();
     assert_eq!(
         errors.len(),
         1,
@@ -110,33 +83,27 @@ fn writes_outputs_summary_annotations_and_masks() {
     assert!(stdout.contains("::group::") && stdout.contains("::endgroup::"));
     // Apart from its own mask command, the secret appears nowhere.
     let unmasked = stdout.replace(&format!("::add-mask::{SK}"), "");
-    assert!(!unmasked.contains(SK) && !stderr(&out).contains(SK));
-    assert!(!std::fs::read_to_string(&report_path).unwrap().contains(SK));
-    assert_report_matches_schema(&report(&report_path));
+    assert!(!unmasked.contains(SK) && !ran.stderr().contains(SK));
+    assert!(!ran.report_text.contains(SK));
 }
 
 #[test]
 fn json_on_stdout_stays_pure_json_under_actions() {
-    let sim = Sim::start(SCENARIO);
-    let dir = Workdir::new();
-    let spec = dir.write("gate.yaml", SPEC);
-    let out = jobgate()
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_OUTPUT", dir.write("github_output", ""))
-        .env("GITHUB_STEP_SUMMARY", dir.write("step_summary", ""))
-        .args(["run", spec.to_str().unwrap(), "--keep-going", "--json"])
-        .args(["--endpoint", &sim.url()])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ran = Test::new()
+        .scenario(OK_AND_BAD_IMAGES)
+        .spec(SPEC)
+        .github_actions()
+        .args(&["--keep-going", "--json"])
+        .run()
+        .exit(1);
+    let stdout = ran.stdout();
     let json: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
     assert_eq!(json["outcome"], "failed");
     assert_report_matches_schema(&json);
     assert!(!stdout.contains(SK), "no secret in the report");
     // The workflow commands moved to stderr, which the runner reads too.
-    let err = stderr(&out);
+    let err = ran.stderr();
     assert!(err.contains(&format!("::add-mask::{SK}")), "{err}");
     assert_eq!(
         err.lines().filter(|l| l.starts_with("::error")).count(),
@@ -172,31 +139,20 @@ fn spec_errors_become_located_annotations() {
 
 #[test]
 fn missing_credentials_still_write_the_report_outputs_and_summary() {
-    let dir = Workdir::new();
-    dir.write("gate.yaml", SPEC);
-    let output_file = dir.write("github_output", "");
-    let summary_file = dir.write("step_summary", "");
-    let report_path = dir.path("report.json");
-    let junit_path = dir.path("junit.xml");
-    let out = jobgate()
-        .current_dir(dir.dir.path())
+    let ran = Test::new()
+        // Nothing listens here: the run must not get as far as a request.
+        .endpoint("http://127.0.0.1:9")
+        .in_workdir("gate.yaml")
+        .spec(SPEC)
         .env_remove("HUAWEICLOUD_SDK_AK")
         .env_remove("HUAWEICLOUD_SDK_SK")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_OUTPUT", &output_file)
-        .env("GITHUB_STEP_SUMMARY", &summary_file)
-        // Nothing listens here: the run must not get as far as a request.
-        .args(["run", "gate.yaml", "--endpoint", "http://127.0.0.1:9"])
-        .args(["--report", report_path.to_str().unwrap()])
-        .args(["--junit", junit_path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let err = stderr(&out);
-    assert_eq!(code(&out), 4, "{err}");
-    assert!(err.contains("error: no credentials"), "{err}");
+        .github_actions()
+        .junit()
+        .run()
+        .exit(4)
+        .stderr_has(&["error: no credentials"]);
 
-    let report = report(&report_path);
-    assert_report_matches_schema(&report);
+    let report = &ran.report;
     assert_eq!(report["outcome"], "auth_error", "{report:#}");
     assert_eq!(report["exit_code"], 4);
     for wait in report["waits"].as_array().unwrap() {
@@ -212,18 +168,17 @@ fn missing_credentials_still_write_the_report_outputs_and_summary() {
     }
     // An auth error is an error in JUnit terms, not a test failure.
     assert!(
-        std::fs::read_to_string(&junit_path)
-            .unwrap()
+        ran.file("junit.xml")
             .contains("<error message=\"auth error: not started")
     );
 
-    let outputs = parse_command_file(&std::fs::read_to_string(&output_file).unwrap());
+    let outputs = parse_command_file(&ran.file("github_output"));
     let get = |k: &str| outputs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(get("outcome").as_deref(), Some("auth_error"));
     assert_eq!(get("exit-code").as_deref(), Some("4"));
-    let summary = std::fs::read_to_string(&summary_file).unwrap();
+    let summary = ran.file("step_summary");
     assert!(summary.contains("not started: no credentials"), "{summary}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = ran.stdout();
     assert!(
         stdout
             .lines()

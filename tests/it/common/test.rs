@@ -169,7 +169,9 @@ impl Test {
         self
     }
 
-    /// Writes `text` to the file `name` in the run's directory.
+    /// Writes `text` to the file `name` in the run's directory (in the
+    /// order given: a later `file` replaces what an earlier one wrote, the
+    /// empty runner files of [`Test::github_actions`], say).
     pub fn file(mut self, name: &str, text: &str) -> Test {
         self.files.push((name.to_owned(), text.to_owned()));
         self
@@ -452,6 +454,11 @@ impl Ran {
     pub fn file(&self, name: &str) -> String {
         let path = self.dir.path(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The path of `name` in the run's directory (`report.json`, ...).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path(name)
     }
 
     /// The simulator's clock just before jobgate was started.
