@@ -478,7 +478,8 @@ impl FakeGithub {
     }
 }
 
-fn serve(mut stream: TcpStream, log: &Mutex<Vec<Request>>) {
+/// Reads a request's head: its path and its `Authorization`, if any.
+fn read_request(stream: &TcpStream) -> Request {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
@@ -495,11 +496,16 @@ fn serve(mut stream: TcpStream, log: &Mutex<Vec<Request>>) {
             authorization = Some(value.trim().to_owned());
         }
     }
-    log.lock().unwrap().push(Request {
-        path: path.clone(),
+    Request {
+        path,
         authorization,
-    });
-    let (status, location, body) = route(&path);
+    }
+}
+
+fn serve(mut stream: TcpStream, log: &Mutex<Vec<Request>>) {
+    let request = read_request(&stream);
+    let (status, location, body) = route(&request.path);
+    log.lock().unwrap().push(request);
     let mut head = format!(
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
@@ -1447,32 +1453,15 @@ fn fake_token_service() -> (String, Arc<Mutex<Vec<Request>>>) {
     let log = Arc::clone(&requests);
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let mut authorization = None;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).unwrap() == 0 || header.trim().is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = header.split_once(':')
-                    && name.eq_ignore_ascii_case("authorization")
-                {
-                    authorization = Some(value.trim().to_owned());
-                }
-            }
-            let audience = path
+            let request = read_request(&stream);
+            let audience = request
+                .path
                 .split_once("&audience=")
                 .map(|(_, a)| a.to_owned())
                 .unwrap_or_default();
-            let authorised =
-                authorization.as_deref() == Some(&format!("bearer {ID_TOKEN_REQUEST_TOKEN}"));
-            log.lock().unwrap().push(Request {
-                path,
-                authorization,
-            });
+            let authorised = request.authorization.as_deref()
+                == Some(&format!("bearer {ID_TOKEN_REQUEST_TOKEN}"));
+            log.lock().unwrap().push(request);
             let exp = jiff::Timestamp::now().as_second() + 600;
             let (status, body) = if authorised {
                 let jwt = jobgate::sim::iam::test_jwt(&audience, exp);

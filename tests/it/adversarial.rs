@@ -4,6 +4,7 @@
 
 use crate::common::harness;
 use crate::common::hostile;
+use crate::common::test::Test;
 
 use harness::*;
 use hostile::{Hostile, Reply};
@@ -14,6 +15,14 @@ fn job(id: &str, status: &str, extra: &str) -> Reply {
     Reply::json(format!(
         r#"{{"id":"{id}","status":"{status}","job_type":"CREATE_IMAGE","sub_jobs":[]{extra}}}"#
     ))
+}
+
+/// A spec whose wait `first` outputs the answer's `next`, then `then`, a
+/// wait that is `after: [first]` and splices that output.
+fn after_first(then: &str) -> String {
+    format!(
+        "version: 1\nwaits:\n  first:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    outputs: {{ next: $.next }}\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n{then}    after: [first]\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    )
 }
 
 fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -41,14 +50,17 @@ fn a_dot_from_a_server_never_becomes_a_path_segment() {
             job(".", "SUCCESS", "")
         }
     });
-    let spec = format!(
-        "version: 1\nwaits:\n  first:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    outputs: {{ next: $.next }}\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  second:\n    image_job: ${{outputs.first.next}}\n    target: [SUCCESS]\n    after: [first]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
-    );
-    let (out, report) = run_reported(&server.url(), &spec, &[]);
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&after_first(
+            "  second:\n    image_job: ${outputs.first.next}\n    target: [SUCCESS]\n    timeout: 10s\n",
+        ))
+        .run();
     let paths: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
-    assert_ne!(code(&out), 0, "{paths:?}\n{report:#}");
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let second = wait_named(&report, "second");
+    assert_ne!(ran.code(), 0, "{paths:?}\n{:#}", ran.report);
+    let ran = ran.exit(1);
+    let report = &ran.report;
+    let second = wait_named(&ran.report, "second");
     assert_eq!(second["outcome"], "failed", "{report:#}");
     let reason = second["reason"].as_str().unwrap();
     assert!(
@@ -75,28 +87,21 @@ fn one_wait() -> String {
 #[test]
 fn a_crash_after_every_wait_was_met_is_not_reported_as_a_pass() {
     let server = Hostile::start(|_| job(JOB, "SUCCESS", ""));
-    let dir = Workdir::new();
-    let github_output = dir.write("github_output", "");
-    let summary = dir.write("step_summary", "");
-    let (out, report) = run_reported_env(
-        &server.url(),
-        &one_wait(),
-        &[],
-        &[
-            ("JOBGATE_DEBUG_PANIC", "settled"),
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_OUTPUT", github_output.to_str().unwrap()),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-        ],
-    );
-    assert_eq!(code(&out), 70, "{}", stderr(&out));
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&one_wait())
+        .env("JOBGATE_DEBUG_PANIC", "settled")
+        .github_actions()
+        .run()
+        .exit(70);
+    let report = &ran.report;
     assert_eq!(report["exit_code"], 70, "{report:#}");
     assert_eq!(report["outcome"], "internal_error", "{report:#}");
     assert_eq!(
         report["waits"][0]["outcome"], "met",
         "the wait's own outcome stays"
     );
-    let outputs = parse_command_file(&std::fs::read_to_string(&github_output).unwrap());
+    let outputs = parse_command_file(&ran.file("github_output"));
     let last = |name: &str| {
         outputs
             .iter()
@@ -140,10 +145,10 @@ fn retry_after_extremes_end_closed_or_retry_at_once() {
                 job(JOB, "SUCCESS", "")
             }
         });
-        let (out, report) = run_reported(&server.url(), &one_wait(), &[]);
-        assert_eq!(code(&out), want, "Retry-After {value}: {}", stderr(&out));
+        let ran = Test::new().endpoint(&server.url()).spec(&one_wait()).run();
+        assert_eq!(ran.code(), want, "Retry-After {value}: {}", ran.stderr());
         if want == 5 {
-            let reason = report["waits"][0]["reason"].as_str().unwrap();
+            let reason = ran.report["waits"][0]["reason"].as_str().unwrap();
             assert!(reason.contains("not retried"), "{reason}");
             assert_eq!(server.seen().len(), 1, "Retry-After {value}");
         }
@@ -157,29 +162,21 @@ fn retry_after_extremes_end_closed_or_retry_at_once() {
 fn a_crafted_throttle_message_neither_commands_the_runner_nor_leaks() {
     let message = "Daily quota exhausted\n::error::pwned\n::add-mask::x\n%0A::set-output name=exit-code::0\n\u{1b}[2J policy user over ratelimit,limit:0,time:99999 day SECRETSK";
     let server = Hostile::start(move |_| throttled(message));
-    let dir = Workdir::new();
-    let github_output = dir.write("github_output", "");
-    let summary = dir.write("step_summary", "");
-    let (out, report) = run_reported_env(
-        &server.url(),
-        &one_wait(),
-        &[],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_OUTPUT", github_output.to_str().unwrap()),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-            ("HUAWEICLOUD_SDK_SK", "SECRETSK"),
-        ],
-    );
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    let reason = report["waits"][0]["reason"].as_str().unwrap();
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&one_wait())
+        .github_actions()
+        .env("HUAWEICLOUD_SDK_SK", "SECRETSK")
+        .run()
+        .exit(5);
+    let reason = ran.report["waits"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("the daily quota is exhausted"), "{reason}");
     let all = format!(
         "{}\n{}\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        stderr(&out),
-        std::fs::read_to_string(&github_output).unwrap(),
-        std::fs::read_to_string(&summary).unwrap()
+        ran.stdout(),
+        ran.stderr(),
+        ran.file("github_output"),
+        ran.file("step_summary")
     );
     let unmasked = all.replace("::add-mask::SECRETSK", "");
     assert!(!unmasked.contains("SECRETSK"), "{all}");
@@ -196,7 +193,7 @@ fn a_crafted_throttle_message_neither_commands_the_runner_nor_leaks() {
             "a server line became a workflow command: {line:?}\n{all}"
         );
     }
-    let outputs = parse_command_file(&std::fs::read_to_string(&github_output).unwrap());
+    let outputs = parse_command_file(&ran.file("github_output"));
     assert!(
         outputs.iter().all(|(k, v)| k != "exit-code" || v == "5"),
         "{outputs:?}"
@@ -253,8 +250,13 @@ fn waits_stopped_by_an_earlier_403_are_told_it_is_a_permission() {
     let spec = format!(
         "version: 1\nwaits:\n  a:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n  b:\n    image_job: \"800000000000000002\"\n    target: [SUCCESS]\n    timeout: 10s\n  c:\n    image_job: \"800000000000000003\"\n    target: [SUCCESS]\n    timeout: 10s\n"
     );
-    let (out, report) = run_reported(&server.url(), &spec, &["--keep-going"]);
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&spec)
+        .args(&["--keep-going"])
+        .run()
+        .exit(4);
+    let report = &ran.report;
     assert_eq!(server.seen().len(), 1, "one request tried the credentials");
     for w in report["waits"].as_array().unwrap() {
         assert_eq!(w["outcome"], "auth_error", "{report:#}");
@@ -282,14 +284,17 @@ fn an_empty_output_never_widens_a_filter_to_every_job() {
             Reply::json(r#"{"count":50}"#)
         }
     });
-    let spec = format!(
-        "version: 1\nwaits:\n  first:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    outputs: {{ next: $.next }}\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n  count:\n    image_sub_job_count: {{ job_type: CREATE_SERVER, job_id: \"${{outputs.first.next}}\" }}\n    success: {{ count: [SUCCESS], is: \">= 3\" }}\n    after: [first]\n    timeout: 3s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
-    );
-    let (out, report) = run_reported(&server.url(), &spec, &[]);
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&after_first(
+            "  count:\n    image_sub_job_count: { job_type: CREATE_SERVER, job_id: \"${outputs.first.next}\" }\n    success: { count: [SUCCESS], is: \">= 3\" }\n    timeout: 3s\n",
+        ))
+        .run();
     let queries: Vec<String> = server.seen().iter().map(|s| s.query.clone()).collect();
-    assert_ne!(code(&out), 0, "{queries:?}\n{report:#}");
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let count = wait_named(&report, "count");
+    assert_ne!(ran.code(), 0, "{queries:?}\n{:#}", ran.report);
+    let ran = ran.exit(1);
+    let report = &ran.report;
+    let count = wait_named(&ran.report, "count");
     assert_eq!(count["outcome"], "failed", "{report:#}");
     let reason = count["reason"].as_str().unwrap();
     assert!(

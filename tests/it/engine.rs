@@ -24,16 +24,27 @@ fn spec(poll: &str, waits: &str) -> String {
 
 const FAST: &str = "{ initial: 50ms, max: 200ms, factor: 2, jitter: full }";
 
-/// `n` image jobs that are SUCCESS from the start, so each wait on one of
-/// them polls exactly once; distinct ids keep requests from being coalesced.
-fn ready_jobs(n: usize) -> String {
+/// `n` image jobs `{prefix}-{i}`, in `status` from the start for good;
+/// distinct ids keep requests from being coalesced.
+fn image_jobs(prefix: &str, status: &str, n: usize) -> String {
     let mut yaml = format!("project_id: {PROJECT}\njobs:\n");
     for i in 0..n {
         yaml.push_str(&format!(
-            "  - id: ready-{i}\n    kind: image_job\n    timeline: [{{at: 0s, status: SUCCESS}}]\n"
+            "  - id: {prefix}-{i}\n    kind: image_job\n    timeline: [{{at: 0s, status: {status}}}]\n"
         ));
     }
     yaml
+}
+
+/// `n` image jobs that are SUCCESS from the start, so each wait on one of
+/// them polls exactly once.
+fn ready_jobs(n: usize) -> String {
+    image_jobs("ready", "SUCCESS", n)
+}
+
+/// `n` image jobs RUNNING for good.
+fn running_jobs(n: usize) -> String {
+    image_jobs("running", "RUNNING", n)
 }
 
 /// One wait per ready job.
@@ -330,10 +341,10 @@ fn without_retry_after_a_429_pauses_three_seconds() {
 #[test]
 fn sigterm_writes_a_complete_cancelled_report_and_exits_143() {
     let ran = Test::new()
-        .scenario(STUCK)
+        .scenario(&running_jobs(2))
         .spec(&spec(
             FAST,
-            "  a:\n    image_job: stuck-a\n    target: [SUCCESS]\n  b:\n    image_job: stuck-b\n    target: [SUCCESS]\n",
+            "  a:\n    image_job: running-0\n    target: [SUCCESS]\n  b:\n    image_job: running-1\n    target: [SUCCESS]\n",
         ))
         .spawn()
         // A wait sends its next request only once its previous poll is
@@ -364,17 +375,6 @@ fn sigterm_writes_a_complete_cancelled_report_and_exits_143() {
     );
     ran.stderr_has(&["SIGTERM"]);
 }
-
-const STUCK: &str = r#"
-project_id: 0123456789abcdef0123456789abcdef
-jobs:
-  - id: stuck-a
-    kind: image_job
-    timeline: [{at: 0s, status: RUNNING}]
-  - id: stuck-b
-    kind: image_job
-    timeline: [{at: 0s, status: RUNNING}]
-"#;
 
 // --- jobgate eval ---------------------------------------------------------
 
@@ -956,17 +956,6 @@ fn by_default_an_undeclared_status_ends_unexpected_state_at_once() {
 const EVERY_SECOND_BLIND: &str =
     "{ initial: 1s, max: 10s, factor: 1, jitter: none, adaptive: false }";
 
-const TWO_RUNNING: &str = r#"
-project_id: 0123456789abcdef0123456789abcdef
-jobs:
-  - id: run-a
-    kind: image_job
-    timeline: [{at: 0s, status: RUNNING}]
-  - id: run-b
-    kind: image_job
-    timeline: [{at: 0s, status: RUNNING}]
-"#;
-
 /// The first fault seed at which, with these rates, the simulator's first
 /// requests meet exactly the faults `wanted` says (`None`: no fault) and the
 /// next `then_quiet` none.
@@ -1017,11 +1006,11 @@ fn a_429_pauses_the_other_waits_too() {
     // at its deadline. Since the pause outlasts both deadlines, both waits
     // end at once, `api_error` (exit 5), instead of sitting to them.
     let ran = Test::new()
-        .scenario(TWO_RUNNING)
+        .scenario(&running_jobs(2))
         .seeded_faults(first_request_throttled(3))
         .spec(&spec(
             EVERY_SECOND_BLIND,
-            "  a:\n    image_job: run-a\n    target: [SUCCESS]\n    timeout: 2500ms\n  b:\n    image_job: run-b\n    target: [SUCCESS]\n    timeout: 2500ms\n",
+            "  a:\n    image_job: running-0\n    target: [SUCCESS]\n    timeout: 2500ms\n  b:\n    image_job: running-1\n    target: [SUCCESS]\n    timeout: 2500ms\n",
         ))
         .args(&["--keep-going"])
         .run()
@@ -1043,17 +1032,6 @@ fn a_429_pauses_the_other_waits_too() {
     for wait in waits {
         assert_eq!(wait["outcome"], "api_error", "{wait}");
     }
-}
-
-/// A job per wait, all RUNNING.
-fn running_jobs(n: usize) -> String {
-    let mut yaml = format!("project_id: {PROJECT}\njobs:\n");
-    for i in 0..n {
-        yaml.push_str(&format!(
-            "  - id: running-{i}\n    kind: image_job\n    timeline: [{{at: 0s, status: RUNNING}}]\n"
-        ));
-    }
-    yaml
 }
 
 #[test]

@@ -236,17 +236,7 @@ fn where_values_compare_as_the_text_written() {
             {"id": "2", "status": "SUCCESS", "entities": {"user_name": "alice"}}
         ]}"#,
     );
-    let out = output_within(
-        jobgate().current_dir(dir.dir.path()).args([
-            "eval",
-            "spec.yaml",
-            "--wait",
-            "hires",
-            "--response",
-            "page.json",
-        ]),
-        Duration::from_secs(60),
-    );
+    let out = eval(&dir, "hires", "page.json");
     // User 007's desktop failed: the gate stays shut.
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("verdict: failed"), "{}", stdout(&out));
@@ -370,19 +360,25 @@ fn eval_calls_an_unreadable_response_the_response() {
     let dir = Workdir::new();
     dir.write("spec.yaml", &image_spec("a", ""));
     std::fs::write(dir.path("bad.json"), b"\xff\xfe{}").unwrap();
-    let out = output_within(
+    let out = eval(&dir, "build", "bad.json");
+    assert_refused(&out, &["cannot read the response bad.json", "UTF-8"]);
+    assert!(!stderr(&out).contains("spec"), "{}", stderr(&out));
+}
+
+/// `jobgate eval spec.yaml --wait WAIT --response RESPONSE` in `dir`
+/// (relative paths, so messages name no directory of this machine).
+fn eval(dir: &Workdir, wait: &str, response: &str) -> Output {
+    output_within(
         jobgate().current_dir(dir.dir.path()).args([
             "eval",
             "spec.yaml",
             "--wait",
-            "build",
+            wait,
             "--response",
-            "bad.json",
+            response,
         ]),
-        Duration::from_secs(60),
-    );
-    assert_refused(&out, &["cannot read the response bad.json", "UTF-8"]);
-    assert!(!stderr(&out).contains("spec"), "{}", stderr(&out));
+        Duration::from_secs(120),
+    )
 }
 
 // ---- 8. input size caps ------------------------------------------------------
@@ -417,17 +413,7 @@ fn dev_zero_as_a_spec_or_a_response_ends_with_a_message() {
     );
     let dir = Workdir::new();
     dir.write("spec.yaml", &image_spec("a", ""));
-    let out = output_within(
-        jobgate().current_dir(dir.dir.path()).args([
-            "eval",
-            "spec.yaml",
-            "--wait",
-            "build",
-            "--response",
-            "/dev/zero",
-        ]),
-        Duration::from_secs(120),
-    );
+    let out = eval(&dir, "build", "/dev/zero");
     assert_refused(
         &out,
         &["cannot read the response /dev/zero", "larger than 64 MiB"],
@@ -439,17 +425,7 @@ fn a_response_larger_than_the_cap_is_refused() {
     let dir = Workdir::new();
     dir.write("spec.yaml", &image_spec("a", ""));
     sparse(&dir.path("big.json"), 64 * 1024 * 1024 + 1);
-    let out = output_within(
-        jobgate().current_dir(dir.dir.path()).args([
-            "eval",
-            "spec.yaml",
-            "--wait",
-            "build",
-            "--response",
-            "big.json",
-        ]),
-        Duration::from_secs(120),
-    );
+    let out = eval(&dir, "build", "big.json");
     assert_refused(
         &out,
         &["cannot read the response big.json", "larger than 64 MiB"],

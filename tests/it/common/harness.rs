@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use jobgate::sim::{Faults, Scenario, SimAuth, SimConfig, Simulator, stats::Stats};
 
+use super::test::Test;
+
 pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 pub const AK: &str = "AKTESTHARNESS0000001";
 pub const SK: &str = "SKtestharness000000000000000000000000001";
@@ -204,28 +206,12 @@ pub fn run_reported_env(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> (Output, serde_json::Value) {
-    let dir = Workdir::new();
-    let spec = dir.write("spec.yaml", spec);
-    let report_path = dir.path("report.json");
-    let mut cmd = jobgate();
-    cmd.arg("run")
-        .arg(&spec)
-        .args(["--endpoint", endpoint, "--seed", "1"])
-        .arg("--report")
-        .arg(&report_path)
-        .args(extra);
+    let mut test = Test::new().endpoint(endpoint).spec(spec).args(extra);
     for (key, value) in env {
-        cmd.env(key, value);
+        test = test.env(key, value);
     }
-    let out = output_within(&mut cmd, Duration::from_secs(120));
-    let report = report(&report_path);
-    assert_eq!(
-        report["exit_code"].as_i64(),
-        Some(i64::from(code(&out))),
-        "the report's exit code is not the process's: {}",
-        stderr(&out)
-    );
-    (out, report)
+    let ran = test.run();
+    (ran.out, ran.report)
 }
 
 /// Parses a runner command file (`$GITHUB_OUTPUT`, `$GITHUB_ENV`) as the
