@@ -719,11 +719,28 @@ impl Runner {
         std::fs::write(self.workspace().join(name), text).unwrap();
     }
 
+    /// Puts the executable `script` first on PATH as `name`.
+    fn fake_tool(&mut self, name: &str, script: &str) -> &mut Self {
+        let bin = self.dir("fake-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let tool = bin.join(name);
+        std::fs::write(&tool, script).unwrap();
+        make_executable(&tool);
+        self.fake_bin = Some(bin);
+        self
+    }
+
+    /// The lines a fake tool logged to `fake-bin/LOG`, one a call.
+    fn logged_calls(&self, log: &str) -> Vec<String> {
+        let log = self.dir("fake-bin").join(log);
+        std::fs::read_to_string(log)
+            .map(|t| t.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
     /// A `cargo` first on PATH that records its arguments and "installs" a
     /// copy of the binary under test into `--root`/bin.
     fn fake_cargo(&mut self) -> &mut Self {
-        let bin = self.dir("fake-bin");
-        std::fs::create_dir_all(&bin).unwrap();
         let script = format!(
             r#"#!/usr/bin/env bash
 set -euo pipefail
@@ -738,18 +755,11 @@ cp '{}' "$root/bin/jobgate"
 "#,
             env!("CARGO_BIN_EXE_jobgate")
         );
-        let cargo = bin.join("cargo");
-        std::fs::write(&cargo, script).unwrap();
-        make_executable(&cargo);
-        self.fake_bin = Some(bin);
-        self
+        self.fake_tool("cargo", &script)
     }
 
     fn cargo_calls(&self) -> Vec<String> {
-        let log = self.dir("fake-bin").join("cargo.log");
-        std::fs::read_to_string(log)
-            .map(|t| t.lines().map(str::to_owned).collect())
-            .unwrap_or_default()
+        self.logged_calls("cargo.log")
     }
 
     /// A binary left by an earlier build, as the cache would restore it.
@@ -1631,8 +1641,6 @@ impl Runner {
     /// A `gh` first on PATH that records its arguments and answers
     /// `attestation verify` with success or failure.
     fn fake_gh(&mut self, verifies: bool) -> &mut Self {
-        let bin = self.dir("fake-bin");
-        std::fs::create_dir_all(&bin).unwrap();
         let answer = if verifies {
             "echo 'Verification succeeded!'; exit 0"
         } else {
@@ -1641,18 +1649,11 @@ impl Runner {
         let script = format!(
             "#!/usr/bin/env bash\necho \"$* token=${{GH_TOKEN:-}}\" >> \"$(dirname \"$0\")/gh.log\"\n{answer}\n"
         );
-        let gh = bin.join("gh");
-        std::fs::write(&gh, script).unwrap();
-        make_executable(&gh);
-        self.fake_bin = Some(bin);
-        self
+        self.fake_tool("gh", &script)
     }
 
     fn gh_calls(&self) -> Vec<String> {
-        let log = self.dir("fake-bin").join("gh.log");
-        std::fs::read_to_string(log)
-            .map(|t| t.lines().map(str::to_owned).collect())
-            .unwrap_or_default()
+        self.logged_calls("gh.log")
     }
 }
 

@@ -25,15 +25,6 @@ fn after_first(then: &str) -> String {
     )
 }
 
-fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["waits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == name)
-        .unwrap_or_else(|| panic!("no wait `{name}` in {report:#}"))
-}
-
 /// A server's output of `.` spliced into a path is not a bare id: as a URL
 /// segment it means "this directory", so the request would go to the
 /// collection (`/image-server-jobs/`), not to a job, and an answer about
@@ -314,22 +305,15 @@ fn an_empty_output_never_widens_a_filter_to_every_job() {
 #[test]
 fn a_junit_report_of_a_failed_run_is_never_all_green() {
     let server = Hostile::start(|_| job(JOB, "SUCCESS", ""));
-    let dir = Workdir::new();
-    let junit = dir.path("junit.xml");
-    let summary_dir = dir.path("summary-is-a-directory");
-    std::fs::create_dir(&summary_dir).unwrap();
-    let (out, report) = run_reported_env(
-        &server.url(),
-        &one_wait(),
-        &["--junit", junit.to_str().unwrap()],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary_dir.to_str().unwrap()),
-        ],
-    );
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    assert_eq!(report["waits"][0]["outcome"], "met");
-    let xml = std::fs::read_to_string(&junit).unwrap();
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&one_wait())
+        .unwritable_step_summary()
+        .junit()
+        .run()
+        .exit(5)
+        .first_wait(|wait| assert_eq!(wait["outcome"], "met"));
+    let xml = ran.file("junit.xml");
     assert!(
         xml.contains(r#"<property name="exit_code" value="5"/>"#),
         "{xml}"

@@ -1135,29 +1135,22 @@ fn without_a_throttling_code_the_same_answers_end_the_wait() {
 #[test]
 fn gateway_errors_are_retried_within_the_budget_then_exit_five() {
     // 502 with the gateway's JSON, then 504 with an HTML page, in turn.
+    let bad_gateway = Canned::json(
+        502,
+        "Bad Gateway",
+        r#"{"error_code":"APIG.0202","error_msg":"Backend unavailable"}"#,
+    );
+    let gateway_timeout = Canned {
+        status: 504,
+        reason: "Gateway Timeout",
+        content_type: "text/html",
+        body: "<html><body><h1>504 Gateway Time-out</h1></body></html>",
+    };
     let server = Scripted::start(vec![
-        Canned::json(
-            502,
-            "Bad Gateway",
-            r#"{"error_code":"APIG.0202","error_msg":"Backend unavailable"}"#,
-        ),
-        Canned {
-            status: 504,
-            reason: "Gateway Timeout",
-            content_type: "text/html",
-            body: "<html><body><h1>504 Gateway Time-out</h1></body></html>",
-        },
-        Canned::json(
-            502,
-            "Bad Gateway",
-            r#"{"error_code":"APIG.0202","error_msg":"Backend unavailable"}"#,
-        ),
-        Canned {
-            status: 504,
-            reason: "Gateway Timeout",
-            content_type: "text/html",
-            body: "<html><body><h1>504 Gateway Time-out</h1></body></html>",
-        },
+        bad_gateway.clone(),
+        gateway_timeout.clone(),
+        bad_gateway,
+        gateway_timeout,
     ]);
     let ran = Test::new()
         .endpoint(&server.url)

@@ -11,7 +11,7 @@ use crate::common::test::{Ran, Test};
 use std::path::Path;
 use std::process::Command;
 
-use harness::Sim;
+use harness::{Sim, wait_named};
 use jobgate::sim::Endpoint;
 
 /// The binary with a clean environment plus the variables the examples use.
@@ -243,16 +243,6 @@ fn example(name: &str) -> Test {
         .args(&["--color", "never"])
 }
 
-/// The report of the wait called `name`.
-fn wait<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["waits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == name)
-        .unwrap_or_else(|| panic!("no wait {name}: {report}"))
-}
-
 #[test]
 fn image_capture_is_met_by_the_image_sub_job_before_the_job_ends() {
     let ran = on_the_conditions_story("image-capture")
@@ -260,7 +250,7 @@ fn image_capture_is_met_by_the_image_sub_job_before_the_job_ends() {
         .run()
         .exit(0);
     let report = &ran.report;
-    let w = wait(report, "image-captured");
+    let w = wait_named(report, "image-captured");
     assert_eq!(w["outcome"], "met", "{w}");
     // `where` selected the one CREATE_SERVER_IMAGE sub-job of three...
     assert!(
@@ -285,7 +275,7 @@ fn image_record_is_met_by_jsonpath_equals_and_exists() {
         .run()
         .exit(0);
     let report = &ran.report;
-    let w = wait(report, "image-record");
+    let w = wait_named(report, "image-record");
     assert_eq!(w["outcome"], "met", "{w}");
     let reason = w["reason"].as_str().unwrap();
     // What each success path selected: the status it equals, the image id
@@ -307,7 +297,7 @@ fn desktop_rollout_is_met_by_the_finished_branch_with_one_failure() {
         .run()
         .exit(0);
     let report = &ran.report;
-    let w = wait(report, "roll-out");
+    let w = wait_named(report, "roll-out");
     assert_eq!(w["outcome"], "met", "{w}");
     // 9 of 10 is below the 99% branch and exactly the 90% of the finished
     // branch; the one failure (10%) is not more than 10%.
@@ -341,7 +331,7 @@ fn desktop_onboarding_selects_by_user_and_lets_an_empty_pool_pass() {
         .run()
         .exit(0);
     let report = &ran.report;
-    let hires = wait(report, "new-hires");
+    let hires = wait_named(report, "new-hires");
     assert_eq!(hires["outcome"], "met", "{hires}");
     // `where` on `entities.user_name` selected alice's and bob's desktops
     // out of the three listed.
@@ -353,7 +343,7 @@ fn desktop_onboarding_selects_by_user_and_lets_an_empty_pool_pass() {
         "{hires}"
     );
     assert_eq!(hires["last_observation"]["items"], 3, "{hires}");
-    let quiet = wait(report, "pool-quiet");
+    let quiet = wait_named(report, "pool-quiet");
     assert_eq!(quiet["outcome"], "met", "{quiet}");
     assert_eq!(
         quiet["last_observation"]["status_counts"],
@@ -368,7 +358,7 @@ fn desktop_onboarding_selects_by_user_and_lets_an_empty_pool_pass() {
         .run()
         .exit(0);
     let report = &ran.report;
-    let quiet = wait(report, "pool-quiet");
+    let quiet = wait_named(report, "pool-quiet");
     assert_eq!(quiet["outcome"], "met", "{quiet}");
     assert_eq!(quiet["polls"], 1, "{quiet}");
     assert_eq!(quiet["last_observation"]["items"], 0, "{quiet}");

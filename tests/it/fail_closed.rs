@@ -19,15 +19,6 @@ fn job(status: &str) -> Reply {
     ))
 }
 
-fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["waits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == name)
-        .unwrap_or_else(|| panic!("no wait `{name}` in {report:#}"))
-}
-
 // ---- 1. Exit 0 only when every wait is met ---------------------------------
 
 fn three_waits() -> String {

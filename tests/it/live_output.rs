@@ -58,13 +58,7 @@ fn assert_no_control_characters(text: &str) {
 
 /// The states in a wait's report history, in order.
 fn history(report: &serde_json::Value, wait: &str) -> Vec<String> {
-    let wait = report["waits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == wait)
-        .unwrap_or_else(|| panic!("no wait {wait} in the report"));
-    wait["history"]
+    wait_named(report, wait)["history"]
         .as_array()
         .unwrap()
         .iter()

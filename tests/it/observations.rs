@@ -305,12 +305,10 @@ fn a_sub_job_that_fails_between_count_requests_does_not_open_the_gate() {
     );
 }
 
-/// An endless list whose pages each take a second: the wait ends timed
-/// out at its deadline (not still paging), and the report counts every
-/// request the server saw.
-#[test]
-fn paging_ends_at_the_deadline_and_counts_every_request() {
-    let server = Hostile::start(|seen| {
+/// A list of a billion SUCCESS sub-jobs, each page of 100 a second late:
+/// paging through it outlasts any wait.
+fn endless_slow_pages() -> Hostile {
+    Hostile::start(|seen| {
         let at = offset(seen);
         Reply::Delayed(
             Duration::from_secs(1),
@@ -319,7 +317,15 @@ fn paging_ends_at_the_deadline_and_counts_every_request() {
                 &items(at..at + 100, "SUCCESS"),
             ))),
         )
-    });
+    })
+}
+
+/// An endless list whose pages each take a second: the wait ends timed
+/// out at its deadline (not still paging), and the report counts every
+/// request the server saw.
+#[test]
+fn paging_ends_at_the_deadline_and_counts_every_request() {
+    let server = endless_slow_pages();
     let (out, report) = run_reported(&server.url(), &list_spec("3s"), &[]);
     let wait = shut(&out, &report);
     assert_eq!(code(&out), 3, "{wait:#}");
@@ -334,16 +340,7 @@ fn paging_ends_at_the_deadline_and_counts_every_request() {
 #[cfg(unix)]
 #[test]
 fn a_poll_cut_short_by_sigterm_reports_the_requests_it_sent() {
-    let server = Hostile::start(|seen| {
-        let at = offset(seen);
-        Reply::Delayed(
-            Duration::from_secs(1),
-            Box::new(Reply::json(page(
-                Some("1000000000"),
-                &items(at..at + 100, "SUCCESS"),
-            ))),
-        )
-    });
+    let server = endless_slow_pages();
     let ran = Test::new()
         .endpoint(&server.url())
         .spec(&list_spec("60s"))

@@ -6,7 +6,7 @@
 use crate::common::harness;
 use crate::common::hostile;
 
-use crate::common::test::Test;
+use crate::common::test::{Ran, Test};
 use harness::*;
 use hostile::{Hostile, Reply};
 use jobgate::sim::Endpoint;
@@ -25,10 +25,10 @@ fn one_wait() -> String {
     )
 }
 
-/// The last value of `name` in a `$GITHUB_OUTPUT` file (the runner keeps
-/// the last one).
-fn last_output(file: &std::path::Path, name: &str) -> Option<String> {
-    let outputs = parse_command_file(&std::fs::read_to_string(file).unwrap());
+/// The last value of `name` in the run's `$GITHUB_OUTPUT` file (the runner
+/// keeps the last one).
+fn last_output(ran: &Ran, name: &str) -> Option<String> {
+    let outputs = parse_command_file(&ran.file("github_output"));
     outputs
         .iter()
         .rev()
@@ -42,38 +42,26 @@ fn last_output(file: &std::path::Path, name: &str) -> Option<String> {
 #[test]
 fn a_failed_write_turns_the_run_outcome_with_the_exit_code() {
     let server = Hostile::start(|_| job("SUCCESS"));
-    let dir = Workdir::new();
-    let github_output = dir.write("github_output", "");
-    let junit = dir.path("junit.xml");
-    let summary_dir = dir.path("summary-is-a-directory");
-    std::fs::create_dir(&summary_dir).unwrap();
-    let (out, report) = run_reported_env(
-        &server.url(),
-        &one_wait(),
-        &["--junit", junit.to_str().unwrap()],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_OUTPUT", github_output.to_str().unwrap()),
-            ("GITHUB_STEP_SUMMARY", summary_dir.to_str().unwrap()),
-        ],
-    );
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    assert_eq!(report["outcome"], "api_error", "{report:#}");
-    assert_eq!(report["waits"][0]["outcome"], "met", "{report:#}");
-    assert_eq!(
-        last_output(&github_output, "outcome").as_deref(),
-        Some("api_error")
-    );
-    assert_eq!(
-        last_output(&github_output, "exit-code").as_deref(),
-        Some("5")
-    );
-    let xml = std::fs::read_to_string(&junit).unwrap();
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&one_wait())
+        .unwritable_step_summary()
+        .env_file("GITHUB_OUTPUT", "github_output", "")
+        .junit()
+        .run()
+        .exit(5)
+        .report(|report| {
+            assert_eq!(report["outcome"], "api_error", "{report:#}");
+            assert_eq!(report["waits"][0]["outcome"], "met", "{report:#}");
+        });
+    assert_eq!(last_output(&ran, "outcome").as_deref(), Some("api_error"));
+    assert_eq!(last_output(&ran, "exit-code").as_deref(), Some("5"));
+    let xml = ran.file("junit.xml");
     assert!(
         xml.contains(r#"<property name="outcome" value="api_error"/>"#),
         "{xml}"
     );
-    assert!(stderr(&out).contains("api_error") || stderr(&out).contains("API error"));
+    assert!(ran.stderr().contains("api_error") || ran.stderr().contains("API error"));
 }
 
 /// A wait that crashed (exit 70) and an output that cannot be written: the
@@ -81,25 +69,18 @@ fn a_failed_write_turns_the_run_outcome_with_the_exit_code() {
 #[test]
 fn a_failed_write_does_not_hide_a_crash() {
     let server = Hostile::start(|_| job("SUCCESS"));
-    let dir = Workdir::new();
-    let summary_dir = dir.path("summary-is-a-directory");
-    std::fs::create_dir(&summary_dir).unwrap();
-    let (out, report) = run_reported_env(
-        &server.url(),
-        &one_wait(),
-        &[],
-        &[
-            ("JOBGATE_DEBUG_PANIC", "wait:build"),
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary_dir.to_str().unwrap()),
-        ],
-    );
-    assert_eq!(code(&out), 70, "{}", stderr(&out));
-    assert_eq!(report["outcome"], "internal_error", "{report:#}");
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&one_wait())
+        .env("JOBGATE_DEBUG_PANIC", "wait:build")
+        .unwritable_step_summary()
+        .run()
+        .exit(70)
+        .report(|report| assert_eq!(report["outcome"], "internal_error", "{report:#}"));
     assert!(
-        stderr(&out).contains("GITHUB_STEP_SUMMARY="),
+        ran.stderr().contains("GITHUB_STEP_SUMMARY="),
         "the write's error is still said: {}",
-        stderr(&out)
+        ran.stderr()
     );
 }
 
@@ -108,9 +89,6 @@ fn a_failed_write_does_not_hide_a_crash() {
 #[cfg(unix)]
 #[test]
 fn a_failed_write_does_not_hide_a_signal() {
-    let dir = Workdir::new();
-    let summary_dir = dir.path("summary-is-a-directory");
-    std::fs::create_dir(&summary_dir).unwrap();
     let ran = Test::new()
         .scenario(
             "project_id: 0123456789abcdef0123456789abcdef\njobs:\n  - id: stuck\n    kind: image_job\n    timeline: [{at: 0s, status: RUNNING}]\n",
@@ -118,8 +96,7 @@ fn a_failed_write_does_not_hide_a_signal() {
         .spec(
             "version: 1\ndefaults:\n  project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}\n  timeout: 10m\n  poll: { initial: 50ms, max: 200ms }\nwaits:\n  build:\n    image_job: stuck\n    target: [SUCCESS]\n",
         )
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", summary_dir.to_str().unwrap())
+        .unwritable_step_summary()
         .spawn()
         .signal_when("TERM", |run| {
             run.sim().stats().requests_to(Endpoint::ShowImageJob) >= 1
@@ -135,15 +112,15 @@ fn a_failed_write_does_not_hide_a_signal() {
 #[test]
 fn a_crash_after_publishing_prints_one_json_document() {
     let server = Hostile::start(|_| job("SUCCESS"));
-    let (out, report) = run_reported_env(
-        &server.url(),
-        &one_wait(),
-        &["--json"],
-        &[("JOBGATE_DEBUG_PANIC", "published")],
-    );
-    assert_eq!(code(&out), 70, "{}", stderr(&out));
-    assert_eq!(report["outcome"], "internal_error", "{report:#}");
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let ran = Test::new()
+        .endpoint(&server.url())
+        .spec(&one_wait())
+        .args(&["--json"])
+        .env("JOBGATE_DEBUG_PANIC", "published")
+        .run()
+        .exit(70)
+        .report(|report| assert_eq!(report["outcome"], "internal_error", "{report:#}"));
+    let stdout = String::from_utf8(ran.out.stdout.clone()).unwrap();
     let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
         .into_iter()
         .collect::<Result<_, _>>()

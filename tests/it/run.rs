@@ -318,17 +318,7 @@ fn later_waits_use_outputs_and_are_skipped_after_a_failure() {
         .run()
         .exit(1);
     let report = &ran.report;
-    let outcome = |name: &str| {
-        report["waits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["name"] == name)
-            .unwrap()["outcome"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let outcome = |name: &str| wait_named(report, name)["outcome"].clone();
     assert_eq!(outcome("build"), "met");
     assert_eq!(outcome("again"), "met");
     assert_eq!(outcome("broken"), "failed");

@@ -214,6 +214,16 @@ pub fn run_reported_env(
     (ran.out, ran.report)
 }
 
+/// The report of the wait called `name`, failing the test if there is none.
+pub fn wait_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .unwrap_or_else(|| panic!("no wait `{name}` in {report:#}"))
+}
+
 /// Parses a runner command file (`$GITHUB_OUTPUT`, `$GITHUB_ENV`) as the
 /// runner does: `NAME=VALUE`, or `NAME<<DELIMITER` and lines up to the
 /// delimiter; whichever of `=` and `<<` comes first decides.

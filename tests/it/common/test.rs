@@ -52,6 +52,7 @@ pub struct Test {
     env: Vec<(String, EnvValue)>,
     env_remove: Vec<String>,
     files: Vec<(String, String)>,
+    dirs: Vec<String>,
     junit: bool,
     report: bool,
 }
@@ -72,6 +73,7 @@ impl Test {
             env: Vec::new(),
             env_remove: Vec::new(),
             files: Vec::new(),
+            dirs: Vec::new(),
             junit: false,
             report: true,
         }
@@ -177,6 +179,13 @@ impl Test {
         self
     }
 
+    /// Makes the directory `name` in the run's directory (where a file is
+    /// expected, to make writing it fail).
+    pub fn dir(mut self, name: &str) -> Test {
+        self.dirs.push(name.to_owned());
+        self
+    }
+
     /// The runner's files, empty (`GITHUB_OUTPUT` in `github_output`,
     /// `GITHUB_STEP_SUMMARY` in `step_summary`), without `GITHUB_ACTIONS`.
     pub fn github_files(self) -> Test {
@@ -189,6 +198,14 @@ impl Test {
     /// [`Ran::file`].
     pub fn github_actions(self) -> Test {
         self.env("GITHUB_ACTIONS", "true").github_files()
+    }
+
+    /// Under GitHub Actions, with the step summary a directory, so writing
+    /// it fails (and only it: `GITHUB_OUTPUT` is left to the test).
+    pub fn unwritable_step_summary(self) -> Test {
+        self.env("GITHUB_ACTIONS", "true")
+            .dir("summary-is-a-directory")
+            .env_path("GITHUB_STEP_SUMMARY", "summary-is-a-directory")
     }
 
     /// Asks for a JUnit report, `junit.xml` in the run's directory.
@@ -231,6 +248,9 @@ impl Test {
     fn command(&self, dir: &Workdir, endpoint: &str, sim: Option<&Sim>) -> Command {
         for (name, text) in &self.files {
             dir.write(name, text);
+        }
+        for name in &self.dirs {
+            std::fs::create_dir(dir.path(name)).unwrap();
         }
         let spec = match &self.spec_path {
             Some(path) => path.clone(),
