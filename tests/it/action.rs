@@ -1519,6 +1519,20 @@ fn keyless(sim: &Sim) -> Runner {
     runner
 }
 
+impl Runner {
+    /// The job has `id-token: write`: the runner offers GitHub's token
+    /// service at `url`, with the request token.
+    fn offers_id_token(&mut self, url: &str) -> &mut Self {
+        self.env
+            .insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), url.to_owned());
+        self.env.insert(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+            ID_TOKEN_REQUEST_TOKEN.into(),
+        );
+        self
+    }
+}
+
 #[test]
 fn oidc_fetches_the_id_token_masks_it_and_gates_with_no_stored_secret() {
     let sim = Sim::start_with_auth(
@@ -1528,13 +1542,7 @@ fn oidc_fetches_the_id_token_masks_it_and_gates_with_no_stored_secret() {
     );
     let (url, requests) = fake_token_service();
     let mut runner = keyless(&sim);
-    runner
-        .env
-        .insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), url.clone());
-    runner.env.insert(
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
-        ID_TOKEN_REQUEST_TOKEN.into(),
-    );
+    runner.offers_id_token(&url);
     runner
         .with("oidc", "true")
         .with("idp-id", IDP)
@@ -1615,13 +1623,7 @@ fn oidc_needs_the_identity_provider_and_the_audience() {
         ),
     ] {
         let mut runner = keyless(&sim);
-        runner
-            .env
-            .insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), url.clone());
-        runner.env.insert(
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
-            ID_TOKEN_REQUEST_TOKEN.into(),
-        );
+        runner.offers_id_token(&url);
         runner
             .with("oidc", oidc)
             .with("idp-id", idp)

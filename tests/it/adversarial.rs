@@ -7,9 +7,7 @@ use crate::common::hostile;
 use crate::common::test::Test;
 
 use harness::*;
-use hostile::{Hostile, Reply};
-
-const JOB: &str = "800000000000000001";
+use hostile::{Hostile, JOB, Reply, one_wait};
 
 fn job(id: &str, status: &str, extra: &str) -> Reply {
     Reply::json(format!(
@@ -64,12 +62,6 @@ fn a_dot_from_a_server_never_becomes_a_path_segment() {
             .all(|p| p.ends_with(&format!("/image-server-jobs/{JOB}"))),
         "a request went elsewhere: {paths:?}"
     );
-}
-
-fn one_wait() -> String {
-    format!(
-        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
-    )
 }
 
 /// A panic after every wait was met (while publishing, say) is still a

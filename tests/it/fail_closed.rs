@@ -9,15 +9,7 @@ use crate::common::hostile;
 use crate::common::test::Test;
 
 use harness::*;
-use hostile::{Hostile, Reply};
-
-const JOB: &str = "800000000000000001";
-
-fn job(status: &str) -> Reply {
-    Reply::json(format!(
-        r#"{{"id":"{JOB}","status":"{status}","job_type":"CREATE_IMAGE","sub_jobs":[]}}"#
-    ))
-}
+use hostile::{Hostile, JOB, Reply, job};
 
 // ---- 1. Exit 0 only when every wait is met ---------------------------------
 

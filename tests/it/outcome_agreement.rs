@@ -8,22 +8,8 @@ use crate::common::hostile;
 
 use crate::common::test::{Ran, Test};
 use harness::*;
-use hostile::{Hostile, Reply};
+use hostile::{Hostile, job, one_wait};
 use jobgate::sim::Endpoint;
-
-const JOB: &str = "800000000000000001";
-
-fn job(status: &str) -> Reply {
-    Reply::json(format!(
-        r#"{{"id":"{JOB}","status":"{status}","job_type":"CREATE_IMAGE","sub_jobs":[]}}"#
-    ))
-}
-
-fn one_wait() -> String {
-    format!(
-        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
-    )
-}
 
 /// The last value of `name` in the run's `$GITHUB_OUTPUT` file (the runner
 /// keeps the last one).

@@ -14,6 +14,23 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The image job the hostile tests ask for.
+pub const JOB: &str = "800000000000000001";
+
+/// An answer about [`JOB`] in `status`, with no sub-jobs.
+pub fn job(status: &str) -> Reply {
+    Reply::json(format!(
+        r#"{{"id":"{JOB}","status":"{status}","job_type":"CREATE_IMAGE","sub_jobs":[]}}"#
+    ))
+}
+
+/// A spec with one wait, `build`, for [`JOB`] to be SUCCESS within 10 s.
+pub fn one_wait() -> String {
+    format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    )
+}
+
 /// One request as the server read it.
 #[derive(Debug, Clone)]
 pub struct Seen {
