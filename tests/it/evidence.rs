@@ -3,6 +3,7 @@
 //! stderr, JSON report, JUnit, step summary, annotations), within each
 //! output's limits.
 
+use crate::common::harness::PROJECT;
 use crate::common::scenarios::OK_AND_BAD_IMAGES;
 use crate::common::test::Test;
 
@@ -285,18 +286,17 @@ waits:
     );
 }
 
+/// `count` desktops of the job `fleet-job`, every one FAILED within 20 ms.
+fn failing_fleet(count: u32) -> String {
+    format!(
+        "fleets:\n  - job_id: fleet-job\n    kind: desktop_job\n    count: {count}\n    duration: {{min: 10ms, max: 20ms}}\n    failure_rate: 1.0\n"
+    )
+}
+
 #[test]
 fn a_fleet_of_failing_desktops_stays_within_the_output_limits() {
-    let scenario = r#"
-project_id: 0123456789abcdef0123456789abcdef
-fleets:
-  - job_id: fleet-job
-    kind: desktop_job
-    count: 5000
-    duration: {min: 10ms, max: 20ms}
-    failure_rate: 1.0
-"#;
-    let o = run_everywhere(scenario, &spec("desktop_job", "fleet-job"));
+    let scenario = format!("project_id: {PROJECT}\n{}", failing_fleet(5000));
+    let o = run_everywhere(&scenario, &spec("desktop_job", "fleet-job"));
     assert_eq!(o.code, 1, "{}", o.stderr);
     let evidence = &o.report["waits"][0]["evidence"];
     assert_eq!(evidence["failed_total"], 5000);
@@ -322,23 +322,7 @@ fleets:
 
 #[test]
 fn a_tripped_failure_condition_names_the_count_and_outputs_show_in_the_summary() {
-    let scenario = r#"
-project_id: 0123456789abcdef0123456789abcdef
-fleets:
-  - job_id: fleet-job
-    kind: desktop_job
-    count: 10
-    duration: {min: 10ms, max: 20ms}
-    failure_rate: 1.0
-jobs:
-  - id: img-ok
-    kind: image_job
-    sub_jobs:
-      - id: s1
-        job_type: CREATE_SERVER_IMAGE
-        resource: {id: image-42, name: golden}
-        timeline: [{at: 0s, status: SUCCESS}]
-"#;
+    let scenario = format!("{OK_AND_BAD_IMAGES}{}", failing_fleet(10));
     let spec = r#"version: 1
 defaults:
   project_id: ${HUAWEICLOUD_SDK_PROJECT_ID}
@@ -355,7 +339,7 @@ waits:
     success: { all: [SUCCESS] }
     failure: { count: [FAILED], is: "> 5" }
 "#;
-    let o = run_everywhere(scenario, spec);
+    let o = run_everywhere(&scenario, spec);
     assert_eq!(o.code, 1, "{}", o.stderr);
     let reason = o.report["waits"][1]["reason"].as_str().unwrap();
     assert!(reason.contains("10 of 10"), "{reason}");

@@ -1,20 +1,25 @@
 //! The commonest integration test in one fluent chain: a spec, the
 //! simulator on a scenario (or another endpoint), `jobgate run` with a JSON
 //! report, then assertions on the exit code, the report and the simulator.
+//! A test states only what differs from the plain run: variables set,
+//! removed or naming a file of the run's directory, the gateway's auth, the
+//! GitHub runner's files, a JUnit report.
 //!
 //! ```ignore
 //! Test::new()
 //!     .scenario(IMAGE_JOBS)
 //!     .spec(&spec("  build:\n    image_job: img-bad\n    target: [SUCCESS]\n"))
+//!     .github_actions()
 //!     .run()
 //!     .exit(1)
 //!     .report(|r| assert_eq!(r["waits"][0]["outcome"], "failed"))
-//!     .stderr_has("FAILED");
+//!     .stderr_has(&["FAILED"]);
 //! ```
 //!
-//! The run goes through [`run_reported_env`]: `--seed 1`, a hang guard, the
-//! report checked against the schema and its exit code against the
-//! process's.
+//! Every run has `--seed 1`, a hang guard, and (unless
+//! [`Test::no_report`]) its report checked against the schema and its exit
+//! code against the process's. [`super::harness::run_reported`] is this
+//! builder with an endpoint, a spec and arguments.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
