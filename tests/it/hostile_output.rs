@@ -6,6 +6,7 @@
 
 use crate::common::harness;
 use crate::common::hostile;
+use crate::common::test::Test;
 
 use std::process::Command;
 use std::time::Duration;
@@ -385,21 +386,16 @@ fn an_unwritable_github_output_still_writes_everything_else() {
 /// spec's annotations go to stderr.
 #[test]
 fn json_stdout_stays_clean_when_the_spec_is_invalid() {
-    let dir = Workdir::new();
-    let spec = dir.write(
-        "gate.yaml",
-        "version: 1\nwaits:\n  build:\n    image_job: x\n    target: [SUCESS]\n",
-    );
-    let out = jobgate()
+    let ran = Test::new()
+        .endpoint("http://127.0.0.1:9")
+        .spec("version: 1\nwaits:\n  build:\n    image_job: x\n    target: [SUCESS]\n")
         .env("GITHUB_ACTIONS", "true")
-        .arg("run")
-        .arg(&spec)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 2);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
-    let err = stderr(&out);
+        .args(&["--json"])
+        .no_report()
+        .run()
+        .exit(2);
+    assert_eq!(ran.stdout(), "");
+    let err = ran.stderr();
     assert!(
         err.lines()
             .any(|l| l.starts_with("::error file=gate.yaml") || l.starts_with("::error file=")),

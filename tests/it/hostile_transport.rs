@@ -167,12 +167,30 @@ fn endpoints_that_only_look_local_are_refused_before_any_request() {
         assert!(!err.contains("retry"), "{err}");
     }
     // The origin is named for an environment variable too.
+    refused_naming_the_workspace_variable(
+        &spec_path,
+        &[
+            (
+                "JOBGATE_WORKSPACE_ENDPOINT",
+                "https://127.0.0.1:99999".as_ref(),
+            ),
+            ("JOBGATE_APPSTREAM_ENDPOINT", "https://127.0.0.1:9".as_ref()),
+        ],
+    );
+}
+
+/// `jobgate run SPEC` without `--endpoint`, the endpoints from `vars`: it
+/// is refused before any request (exit 2), naming
+/// `JOBGATE_WORKSPACE_ENDPOINT`.
+fn refused_naming_the_workspace_variable(
+    spec_path: &std::path::Path,
+    vars: &[(&str, &std::ffi::OsStr)],
+) {
     let out = output_within(
         jobgate()
             .arg("run")
-            .arg(&spec_path)
-            .env("JOBGATE_WORKSPACE_ENDPOINT", "https://127.0.0.1:99999")
-            .env("JOBGATE_APPSTREAM_ENDPOINT", "https://127.0.0.1:9"),
+            .arg(spec_path)
+            .envs(vars.iter().copied()),
         Duration::from_secs(60),
     );
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -547,18 +565,10 @@ fn a_non_utf8_endpoint_variable_is_refused() {
             "version: 1\ndefaults:\n  region: cn-north-4\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    target: [SUCCESS]\n    timeout: 10s\n"
         ),
     );
-    let out = output_within(
-        jobgate().arg("run").arg(&spec_path).env(
-            "JOBGATE_WORKSPACE_ENDPOINT",
-            OsString::from_vec(b"http://127.0.0.1:\xff".to_vec()),
-        ),
-        Duration::from_secs(60),
-    );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("JOBGATE_WORKSPACE_ENDPOINT"),
-        "{}",
-        stderr(&out)
+    let value = OsString::from_vec(b"http://127.0.0.1:\xff".to_vec());
+    refused_naming_the_workspace_variable(
+        &spec_path,
+        &[("JOBGATE_WORKSPACE_ENDPOINT", value.as_os_str())],
     );
 }
 
