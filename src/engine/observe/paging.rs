@@ -107,9 +107,23 @@ impl Paging {
         Ok(Some(self.offset))
     }
 
+    /// Whether the different items read are as many as the list's total:
+    /// the page after a full one would only show the list's end. Only
+    /// ever true once a page was read (every page carries a total).
+    pub(crate) fn reached_total(&self) -> bool {
+        self.total == Some(self.distinct())
+    }
+
+    /// How many different items were read.
+    pub(crate) fn distinct(&self) -> u64 {
+        self.ids.len() as u64
+    }
+
     /// The list read, if it is the whole list: as many different items as
-    /// the total says, and no item seen with two statuses.
-    pub(crate) fn finish(self) -> Result<Observation, Malformed> {
+    /// the total says, and no item seen with two statuses. The items move
+    /// into the observation; what was read of them stays, so a page added
+    /// later is still checked against it (see [`Paging::reached_total`]).
+    pub(crate) fn finish(&mut self) -> Result<Observation, Malformed> {
         let distinct = self.ids.len() as u64;
         // Every page read carries a total (a page without one is malformed
         // when it is read); a list with pages but no total is no evidence.
@@ -128,7 +142,7 @@ impl Paging {
                 "{distinct} different item(s) were read but the list's total is {total}, so part of the list is missing (or it changed while it was read)"
             )));
         }
-        model::list_observation(self.items)
+        model::list_observation(std::mem::take(&mut self.items))
     }
 }
 
@@ -175,6 +189,44 @@ mod tests {
         let mut empty = Paging::new(2, None);
         assert_eq!(empty.add(page("0", &[])), Ok(None));
         assert!(empty.finish().unwrap().items.is_empty());
+    }
+
+    /// A full page that brings the list to its total can be judged at
+    /// once; the page after it, when read, must still only end the list.
+    #[test]
+    fn a_list_at_its_total_is_whole_and_the_page_after_is_still_checked() {
+        let at_total = || {
+            let mut paging = Paging::new(2, None);
+            assert_eq!(
+                paging.add(page("4", &[("a", "S"), ("b", "S")])),
+                Ok(Some(2))
+            );
+            assert!(!paging.reached_total());
+            assert_eq!(
+                paging.add(page("4", &[("c", "S"), ("d", "S")])),
+                Ok(Some(4))
+            );
+            assert!(paging.reached_total());
+            assert_eq!(paging.finish().unwrap().items.len(), 4);
+            paging
+        };
+        assert_eq!(at_total().add(page("4", &[])), Ok(None));
+        let more = at_total().add(page("4", &[("e", "F")])).unwrap_err();
+        assert!(more.0.contains("more than the list's total of 4"), "{more}");
+        let again = at_total().add(page("4", &[("a", "S")])).unwrap_err();
+        assert!(again.0.contains("only repeats"), "{again}");
+        let other = at_total().add(page("4", &[("a", "F")])).unwrap_err();
+        assert!(other.0.contains("different statuses"), "{other}");
+        let moved = at_total().add(page("5", &[])).unwrap_err();
+        assert!(moved.0.contains("changed from 4 to 5"), "{moved}");
+        // A short page at the total is the end anyway; before it, never.
+        let mut paging = Paging::new(2, None);
+        assert_eq!(
+            paging.add(page("3", &[("a", "S"), ("b", "S")])),
+            Ok(Some(2))
+        );
+        assert!(!paging.reached_total());
+        assert!(!Paging::new(2, None).reached_total(), "no page, no total");
     }
 
     #[test]
