@@ -1,11 +1,9 @@
 //! Reading one page of a list endpoint, and joining pages into one list.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::item::{parse_items, read};
-use super::{Item, Malformed, Observation, Source};
+use super::{Item, Malformed};
 use crate::api::wire::{Kind, Leaf, RawList};
 
 /// One page of a list endpoint: its items and the total the API reports.
@@ -67,13 +65,15 @@ pub fn parse_page(body: &[u8]) -> Result<Page, Malformed> {
     })
 }
 
-/// Builds the observation of a fully paged list.
-pub(crate) fn list_observation(items: Vec<Item>) -> Result<Observation, Malformed> {
-    Ok(Observation {
+/// Builds the observation of a fully paged list (the paging of a poll
+/// builds its own, having de-duplicated the items as it read them).
+#[cfg(test)]
+pub(crate) fn list_observation(items: Vec<Item>) -> Result<super::Observation, Malformed> {
+    Ok(super::Observation {
         job: None,
         items: dedup(items)?,
-        counts: BTreeMap::new(),
-        source: Source::List,
+        counts: std::collections::BTreeMap::new(),
+        source: super::Source::List,
     })
 }
 

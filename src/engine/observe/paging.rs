@@ -4,11 +4,16 @@
 use std::collections::HashMap;
 
 use crate::api::Status;
-use crate::api::model::{self, Item, Malformed, Observation, Page};
+use crate::api::model::{Item, Malformed, Observation, Page, Source};
 
 /// A hard cap on the pages of one poll, far above any real list (10,000
 /// desktop sub-jobs are 10 pages): reaching it is a server that never ends.
 pub(crate) const MAX_PAGES: u32 = 10_000;
+
+/// The most items room is made for up front, from the list's total (server
+/// text): five times the largest real list (10,000 desktop sub-jobs); a
+/// longer list grows as it is read.
+const RESERVE_AT_MOST: u64 = 50_000;
 
 /// The pages of one list read so far, and whether they fit together.
 #[derive(Debug)]
@@ -22,6 +27,7 @@ pub(crate) struct Paging {
     offset: u64,
     /// Each id read, with its status.
     ids: HashMap<String, Status>,
+    /// The first sighting of each id, in the order read.
     items: Vec<Item>,
 }
 
@@ -51,7 +57,13 @@ impl Paging {
                     page.total
                 )));
             }
-            _ => self.total = Some(page.total),
+            Some(_) => {}
+            None => {
+                self.total = Some(page.total);
+                let room = page.total.min(RESERVE_AT_MOST) as usize;
+                self.items.reserve(room);
+                self.ids.reserve(room);
+            }
         }
         if let Some(asked) = &self.job_id
             && let Some((item, other)) = page
@@ -78,10 +90,10 @@ impl Paging {
                 Some(_) => {}
                 None => {
                     self.ids.insert(item.id.clone(), item.status.clone());
+                    self.items.push(item);
                     new += 1;
                 }
             }
-            self.items.push(item);
         }
         if got > 0 && new == 0 {
             return Err(Malformed(format!(
@@ -142,7 +154,14 @@ impl Paging {
                 "{distinct} different item(s) were read but the list's total is {total}, so part of the list is missing (or it changed while it was read)"
             )));
         }
-        model::list_observation(std::mem::take(&mut self.items))
+        // The items are the first sighting of each id, and no id was seen
+        // with two statuses: already what `model::list_observation` makes of
+        // a list, without hashing every id a second time.
+        Ok(Observation {
+            items: std::mem::take(&mut self.items),
+            source: Source::List,
+            ..Observation::default()
+        })
     }
 }
 
@@ -276,9 +295,12 @@ mod tests {
         // The same sighting twice is one item.
         let mut paging = Paging::new(3, None);
         paging
-            .add(page("2", &[("a", "S"), ("b", "S"), ("a", "S")]))
+            .add(page("2", &[("b", "S"), ("a", "S"), ("b", "S")]))
             .unwrap();
-        assert_eq!(paging.finish().unwrap().items.len(), 2);
+        let obs = paging.finish().unwrap();
+        let ids: Vec<&str> = obs.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"], "each id once, first sighting first");
+        assert!(obs.is_list());
     }
 
     #[test]
