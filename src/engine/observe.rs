@@ -175,7 +175,7 @@ async fn paged(sender: &mut Sender<'_>, wait: &Wait, request: &ApiRequest, page:
             return match next {
                 None => Ok(Some(obs)),
                 Some(_) => Err(unanswerable(inconsistent(Malformed(format!(
-                    "the list went on after its {} items, its total",
+                    "the list went on after its total of {} items",
                     paging.distinct()
                 ))))),
             };
