@@ -12,6 +12,8 @@
 //! absent. Only what could make a gate pass wrongly is refused (see
 //! [`super::model`]).
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserializer;
@@ -201,52 +203,79 @@ macro_rules! other_types {
 /// would fail: this refuses it when it is read, as a malformed answer.
 pub(crate) fn check_tree(text: &[u8]) -> Result<(), serde_json::Error> {
     let mut d = serde_json::Deserializer::from_slice(text);
-    de::Deserialize::deserialize(&mut d).map(|Tree| ())?;
+    TreeSeed(&mut Vec::new()).deserialize(&mut d)?;
     d.end()
 }
 
-/// Any JSON value, visited as `serde_json::Value` would visit it.
-struct Tree;
+/// Up to this many keys, an object's keys are compared one by one (no
+/// allocation, and faster than hashing for the 10-20 keys of an item);
+/// beyond, they go into a hash set so a huge object costs linear time.
+const LINEAR_KEYS: usize = 16;
 
-impl<'de> de::Deserialize<'de> for Tree {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TreeVisitor)
+/// Any JSON value, visited as `serde_json::Value` would visit it. `keys`
+/// is one stack of the keys of the objects being read, shared by every
+/// level, so a document of many small objects allocates it once. A key is
+/// borrowed from the text unless it has escapes.
+struct TreeSeed<'k, 'de>(&'k mut Vec<Cow<'de, str>>);
+
+impl<'de> DeserializeSeed<'de> for TreeSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct TreeVisitor;
-
-impl<'de> Visitor<'de> for TreeVisitor {
-    type Value = Tree;
+impl<'de> Visitor<'de> for TreeSeed<'_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_unit<E>(self) -> Result<Tree, E> {
-        Ok(Tree)
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
     /// A key written twice is refused: readers disagree on which value
     /// counts (serde_json keeps the last), so a server could show a person
-    /// one status and the gate another.
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
-        let mut seen = std::collections::HashSet::new();
+    /// one status and the gate another. Keys are compared unescaped (so
+    /// `"st\u0061tus"` is `status`).
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let keys = self.0;
+        let start = keys.len();
+        let mut hashed: Option<HashSet<Cow<'de, str>>> = None;
         while let Some(KeyText(key)) = map.next_key::<KeyText>()? {
-            if !seen.insert(key) {
-                return Err(de::Error::custom(duplicate_key(seen.len())));
+            let distinct = match &mut hashed {
+                Some(set) => set.len(),
+                None => keys.len() - start,
+            };
+            let repeated = match &mut hashed {
+                Some(set) => !set.insert(key),
+                None if keys[start..].contains(&key) => true,
+                None => {
+                    keys.push(key);
+                    if keys.len() - start > LINEAR_KEYS {
+                        hashed = Some(keys.drain(start..).collect());
+                    }
+                    false
+                }
+            };
+            if repeated {
+                keys.truncate(start);
+                return Err(de::Error::custom(duplicate_key(distinct)));
             }
-            map.next_value::<Tree>()?;
+            map.next_value_seed(TreeSeed(keys))?;
         }
-        Ok(Tree)
+        keys.truncate(start);
+        Ok(())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
-        while seq.next_element::<Tree>()?.is_some() {}
-        Ok(Tree)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let keys = self.0;
+        while seq.next_element_seed(TreeSeed(keys))?.is_some() {}
+        Ok(())
     }
-    other_types!(Tree);
+    other_types!(());
 }
 
-/// An object key, read as a `Value` reads it: as a string, unescaped (so
-/// `"st\u0061tus"` is `status`).
-struct KeyText(String);
+/// An object key, read as a `Value` reads it: as a string, unescaped.
+struct KeyText<'de>(Cow<'de, str>);
 
 /// The message for a key written twice in one object.
 fn duplicate_key(position: usize) -> String {
@@ -255,16 +284,19 @@ fn duplicate_key(position: usize) -> String {
     )
 }
 
-impl<'de> de::Deserialize<'de> for KeyText {
+impl<'de> de::Deserialize<'de> for KeyText<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = KeyText;
+            type Value = KeyText<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a key")
             }
-            fn visit_str<E>(self, key: &str) -> Result<KeyText, E> {
-                Ok(KeyText(key.to_owned()))
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText(Cow::Owned(key.to_owned())))
             }
         }
         d.deserialize_str(V)
@@ -516,6 +548,58 @@ mod tests {
         assert!(check_tree(br#"{"a":{"k":1},"b":{"k":1}}"#).is_ok());
         let e = read_object(br#"{"x": 1, "x": "last"}"#, OUTER).unwrap_err();
         assert!(e.to_string().contains("`x` appears twice"), "{e}");
+    }
+
+    /// Every place a repeated key can hide: escaped spellings of one name,
+    /// nested objects, objects in lists, and objects past the size where
+    /// keys are hashed rather than compared one by one.
+    #[test]
+    fn a_key_written_twice_is_refused_wherever_it_is() {
+        let many = |n: usize| -> Vec<String> { (0..n).map(|i| format!(r#""k{i}":{i}"#)).collect() };
+        let object = |keys: &[String]| format!("{{{}}}", keys.join(","));
+        let mut refused = vec![
+            r#"{"a":1,"\u0061":2}"#.to_owned(),
+            r#"{"\u0061":1,"a":2}"#.to_owned(),
+            r#"{"\u0061":1,"\u0061":2}"#.to_owned(),
+            r#"{"a\"b":1,"a\u0022b":2}"#.to_owned(),
+            r#"{"x":{"y":{"z":[{"k":1,"k":2}]}}}"#.to_owned(),
+            r#"[{"a":1},{"b":1,"b":2}]"#.to_owned(),
+            r#"{"list":[[{"ok":1}],[{"d":1,"e":{},"d":{}}]]}"#.to_owned(),
+        ];
+        // Small and large objects, the repeat early, at the switch and late,
+        // plain or escaped.
+        for n in [1, 2, LINEAR_KEYS - 1, LINEAR_KEYS, LINEAR_KEYS + 1, 40] {
+            for at in [0, n / 2, n - 1] {
+                let mut keys = many(n);
+                keys.push(format!(r#""k{at}":"again""#));
+                refused.push(object(&keys));
+                let mut keys = many(n);
+                let escaped = format!("k{at}").replace('k', "\\u006b");
+                keys.push(format!(r#""{escaped}":"again""#));
+                refused.push(object(&keys));
+                let mut keys = many(n);
+                keys.insert(0, format!(r#""k{at}":"first""#));
+                refused.push(format!(r#"[{{"nested":{}}}]"#, object(&keys)));
+            }
+        }
+        for case in &refused {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(case).is_ok(),
+                "{case}"
+            );
+            let e = check_tree(case.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains("appears twice"), "{case}: {e}");
+        }
+        // The same names in sibling or nested objects are no repeat, and a
+        // large object of distinct keys passes.
+        for fine in [
+            r#"{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}],"c":{"a":1,"b":2}}"#.to_owned(),
+            object(&many(40)),
+            format!(r#"{{"x":{},"y":{}}}"#, object(&many(20)), object(&many(20))),
+            r#"{"a":1,"\u0062":2,"A":3}"#.to_owned(),
+        ] {
+            assert!(check_tree(fine.as_bytes()).is_ok(), "{fine}");
+        }
     }
 
     const INNER: &[(&str, Kind)] = &[("a", Kind::Leaf), ("b", Kind::Leaf)];

@@ -9,7 +9,11 @@
 //! - **Pages** are read until a short or empty page. Every page must carry
 //!   the same whole-number total, no page may only repeat items already
 //!   read, and at the end the distinct items read must be exactly the total.
-//!   An id seen twice with different statuses is inconsistent.
+//!   An id seen twice with different statuses is inconsistent. When a full
+//!   page brings the items read to the total, the list is judged without
+//!   the (empty) page after it only if it leaves the wait pending, as with
+//!   counts: a read that would end the wait reads that page too, so a total
+//!   below the true list's length never opens the gate.
 //! - **Counts** that would decide the wait (its verdict is anything but
 //!   pending) are read a second time, every request but the last, in the
 //!   same order: if each count is unchanged, each held from its first read
@@ -66,7 +70,7 @@ pub(crate) async fn poll(
             json,
             job_id,
         } => single(&mut sender, request, *json, job_id.as_deref()).await,
-        Plan::Paged { request, page } => paged(&mut sender, request, *page).await,
+        Plan::Paged { request, page } => paged(&mut sender, wait, request, *page).await,
         Plan::Counts { request, counts } => counted(&mut sender, wait, request, counts).await,
     };
     (result.transpose(), sender.sent)
@@ -142,7 +146,7 @@ async fn single(
     Ok(Some(obs))
 }
 
-async fn paged(sender: &mut Sender<'_>, request: &ApiRequest, page: u32) -> Polled {
+async fn paged(sender: &mut Sender<'_>, wait: &Wait, request: &ApiRequest, page: u32) -> Polled {
     let job_id = request
         .query
         .iter()
@@ -150,6 +154,8 @@ async fn paged(sender: &mut Sender<'_>, request: &ApiRequest, page: u32) -> Poll
         .map(|(_, v)| v.clone());
     let mut paging = Paging::new(page, job_id);
     let mut offset = 0;
+    // Once the items read reach the total: the list as read, judged.
+    let mut whole: Option<Observation> = None;
     loop {
         let r = request
             .clone()
@@ -160,10 +166,30 @@ async fn paged(sender: &mut Sender<'_>, request: &ApiRequest, page: u32) -> Poll
         };
         let body = answer?;
         let parsed = model::parse_page(&body.bytes).map_err(|m| body.malformed(shape(m)))?;
-        match paging
+        let next = paging
             .add(parsed)
-            .map_err(|m| body.malformed(inconsistent(m)))?
-        {
+            .map_err(|m| body.malformed(inconsistent(m)))?;
+        if let Some(obs) = whole.take() {
+            // The page after the total: `add` refuses any item on it (new
+            // ones pass the total, old ones only repeat), so it ended the list.
+            return match next {
+                None => Ok(Some(obs)),
+                Some(_) => Err(unanswerable(inconsistent(Malformed(format!(
+                    "the list went on after its total of {} items",
+                    paging.distinct()
+                ))))),
+            };
+        }
+        match next {
+            Some(next) if paging.reached_total() => {
+                let obs = paging.finish().map_err(|m| unanswerable(inconsistent(m)))?;
+                // Only a verdict needs the proof that the list ends here.
+                if matches!(judge(&wait.rules, &obs), Verdict::Pending { .. }) {
+                    return Ok(Some(obs));
+                }
+                whole = Some(obs);
+                offset = next;
+            }
             Some(next) => offset = next,
             None => break,
         }

@@ -34,6 +34,7 @@ mod observations;
 mod official_sdk_signer;
 mod official_sdk_simulator;
 mod outcome_agreement;
+mod paging;
 mod polling;
 mod publishing;
 mod quota;

@@ -74,23 +74,67 @@ pub(super) async fn read_capped(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Bytes, BodyError> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(BodyError::TooLarge);
-    }
-    let mut body: Vec<u8> = Vec::new();
+    let mut body = Capped::new(response.content_length(), limit)?;
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Cut)? {
-        if chunk.len() > limit - body.len() {
+        body.push(&chunk)?;
+    }
+    Ok(Bytes::from(body.finish()))
+}
+
+/// A body being read under a cap, in a buffer sized to hold it exactly.
+///
+/// A 5 MB page read into a doubling buffer held up to twice its size for
+/// as long as the answer lived (a `Bytes` keeps its `Vec`'s capacity) and
+/// copied it at each doubling. `Content-Length` sizes the buffer at once
+/// when it is within the cap; it is a hint only: a body that turns out
+/// longer grows as before and the cap holds on the bytes actually read, one
+/// that turns out shorter gives its spare room back.
+pub(super) struct Capped {
+    body: Vec<u8>,
+    limit: usize,
+}
+
+impl Capped {
+    /// A buffer for a body announced as `content_length` bytes; refused at
+    /// once when that is beyond `limit`.
+    pub(super) fn new(content_length: Option<u64>, limit: usize) -> Result<Capped, BodyError> {
+        let capacity = match content_length {
+            Some(n) if n > limit as u64 => return Err(BodyError::TooLarge),
+            Some(n) => usize::try_from(n).map_err(|_| BodyError::TooLarge)?,
+            None => 0,
+        };
+        Ok(Capped {
+            body: Vec::with_capacity(capacity),
+            limit,
+        })
+    }
+
+    /// Adds a chunk, or refuses it when the body would pass the cap.
+    pub(super) fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        let body = &mut self.body;
+        if chunk.len() > self.limit - body.len() {
             return Err(BodyError::TooLarge);
         }
         // Grow by doubling as usual, but never past the limit itself.
         let needed = body.len() + chunk.len();
         if needed > body.capacity() {
-            let target = (body.capacity() * 2).max(needed).min(limit);
+            let target = (body.capacity() * 2).max(needed).min(self.limit);
             body.reserve_exact(target - body.len());
         }
-        body.extend_from_slice(&chunk);
+        body.extend_from_slice(chunk);
+        Ok(())
     }
-    Ok(Bytes::from(body))
+
+    /// The body, holding no more memory than its length.
+    pub(super) fn finish(mut self) -> Vec<u8> {
+        self.body.shrink_to_fit();
+        self.body
+    }
+
+    #[cfg(test)]
+    pub(super) fn capacity(&self) -> usize {
+        self.body.capacity()
+    }
 }
 
 pub(super) fn too_large(status: StatusCode, base: &str, request_id: Option<String>) -> ApiError {
@@ -108,5 +152,51 @@ pub(crate) fn preview(body: &[u8]) -> String {
         format!("{text}…")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(content_length: Option<u64>, chunks: &[usize], limit: usize) -> Result<Vec<u8>, ()> {
+        let mut body = Capped::new(content_length, limit).map_err(|_| ())?;
+        for (i, &n) in chunks.iter().enumerate() {
+            body.push(&vec![i as u8; n]).map_err(|_| ())?;
+            assert!(body.capacity() <= limit, "the buffer passed the cap");
+        }
+        Ok(body.finish())
+    }
+
+    #[test]
+    fn a_body_holds_no_more_memory_than_its_length() {
+        // Without a length, the doubling buffer gives its spare room back.
+        let body = read(None, &[1000, 1000, 1], 1 << 20).unwrap();
+        assert_eq!(body.len(), 2001);
+        assert_eq!(body.capacity(), 2001);
+        // With one, the buffer is that size from the start: no doubling.
+        let mut capped = Capped::new(Some(2001), 1 << 20).ok().unwrap();
+        assert_eq!(capped.capacity(), 2001);
+        for chunk in [1000, 1000, 1] {
+            capped.push(&vec![7; chunk]).ok().unwrap();
+            assert_eq!(capped.capacity(), 2001, "grew though the length was known");
+        }
+        assert_eq!(capped.finish().capacity(), 2001);
+    }
+
+    #[test]
+    fn a_content_length_is_a_hint_and_the_cap_holds_on_bytes_read() {
+        // Announced beyond the cap: refused before reading.
+        assert!(Capped::new(Some(1001), 1000).is_err());
+        assert!(read(Some(u64::MAX), &[], 1000).is_err());
+        // Announced short, sent longer: read up to the cap, refused past it.
+        assert_eq!(read(Some(10), &[600, 400], 1000).unwrap().len(), 1000);
+        assert!(read(Some(10), &[600, 401], 1000).is_err());
+        assert!(read(Some(1000), &[1000, 1], 1000).is_err());
+        // Announced long, sent shorter: the spare room is given back.
+        let body = read(Some(1000), &[10], 1000).unwrap();
+        assert_eq!((body.len(), body.capacity()), (10, 10));
+        assert!(read(None, &[0, 1000], 1000).is_ok());
+        assert!(read(None, &[999, 2], 1000).is_err());
     }
 }

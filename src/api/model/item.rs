@@ -7,7 +7,9 @@ use crate::api::Status;
 use crate::api::client::preview;
 use crate::api::wire::{self, Fields, Kind, Leaf, RawJson};
 
-pub(super) fn status(leaf: Leaf, what: &str) -> Result<Status, Malformed> {
+/// `what` names the object in an error only: formatted lazily, as the
+/// status of every one of 10,000 sub-jobs is read.
+pub(super) fn status(leaf: Leaf, what: &dyn std::fmt::Display) -> Result<Status, Malformed> {
     match leaf {
         Leaf::Text(s) => Ok(Status::parse(&s)),
         Leaf::Missing => Err(Malformed(format!("{what} has no `status` field"))),
@@ -83,7 +85,7 @@ pub(super) fn parse_sub_job(
     let id = f
         .text("id")
         .ok_or_else(|| Malformed("a sub-job has no `id`".into()))?;
-    let status = status(f.leaf("status"), &format!("sub-job {id}"))?;
+    let status = status(f.leaf("status"), &format_args!("sub-job {id}"))?;
     // `where` filters may read any field of it later.
     if !checked {
         wire::check_tree(raw.get().as_bytes())

@@ -34,7 +34,7 @@ pub fn parse_job(body: Bytes) -> Result<Observation, Malformed> {
     let job = JobState {
         id: f.text("id").unwrap_or_default(),
         job_type: f.text("job_type"),
-        status: status(f.leaf("status"), "the job")?,
+        status: status(f.leaf("status"), &"the job")?,
         begin_time: Timestamp::of(f.leaf("begin_time")),
         end_time: Timestamp::of(f.leaf("end_time")),
         sub_jobs_total: f.leaf("sub_jobs_total").integer(),

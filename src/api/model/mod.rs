@@ -30,8 +30,10 @@ mod tests;
 pub use item::parse_item;
 pub(crate) use job::check_job_id;
 pub use job::parse_job;
+#[cfg(test)]
+pub(crate) use page::list_observation;
+pub(crate) use page::parse_count;
 pub use page::{Page, parse_page};
-pub(crate) use page::{list_observation, parse_count};
 
 /// One poll's view of a wait's subject.
 #[derive(Debug, Clone, Default, Serialize)]

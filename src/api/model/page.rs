@@ -1,11 +1,9 @@
 //! Reading one page of a list endpoint, and joining pages into one list.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::item::{parse_items, read};
-use super::{Item, Malformed, Observation, Source};
+use super::{Item, Malformed};
 use crate::api::wire::{Kind, Leaf, RawList};
 
 /// One page of a list endpoint: its items and the total the API reports.
@@ -67,13 +65,15 @@ pub fn parse_page(body: &[u8]) -> Result<Page, Malformed> {
     })
 }
 
-/// Builds the observation of a fully paged list.
-pub(crate) fn list_observation(items: Vec<Item>) -> Result<Observation, Malformed> {
-    Ok(Observation {
+/// Builds the observation of a fully paged list (the paging of a poll
+/// builds its own, having de-duplicated the items as it read them).
+#[cfg(test)]
+pub(crate) fn list_observation(items: Vec<Item>) -> Result<super::Observation, Malformed> {
+    Ok(super::Observation {
         job: None,
         items: dedup(items)?,
-        counts: BTreeMap::new(),
-        source: Source::List,
+        counts: std::collections::BTreeMap::new(),
+        source: super::Source::List,
     })
 }
 
@@ -89,24 +89,38 @@ pub(crate) fn parse_count(document: &Value) -> Result<u64, Malformed> {
 /// one sighting of each id. The id is the key as text (`1` and `"1"` are
 /// one item). Two sightings with different statuses are not one state of
 /// the item: which is current is unknown, so the answer is inconsistent.
-pub(crate) fn dedup(items: Vec<Item>) -> Result<Vec<Item>, Malformed> {
-    let mut seen: std::collections::HashMap<String, usize> =
-        std::collections::HashMap::with_capacity(items.len());
-    let mut out: Vec<Item> = Vec::with_capacity(items.len());
-    for item in items {
-        match seen.get(&item.id) {
-            Some(&at) if out[at].status != item.status => {
-                return Err(Malformed(format!(
-                    "sub-job {} is listed twice with different statuses ({} and {}), so its state is unknown",
-                    item.id, out[at].status, item.status
-                )));
+///
+/// In place, with the ids borrowed: a job detail of 10,000 sub-jobs is
+/// neither copied into a second list nor its ids into a map.
+pub(crate) fn dedup(mut items: Vec<Item>) -> Result<Vec<Item>, Malformed> {
+    use std::collections::hash_map::{Entry, HashMap};
+    let mut keep: Vec<bool> = Vec::with_capacity(items.len());
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match seen.entry(item.id.as_str()) {
+            Entry::Occupied(first) => {
+                let first = &items[*first.get()];
+                if first.status != item.status {
+                    return Err(Malformed(format!(
+                        "sub-job {} is listed twice with different statuses ({} and {}), so its state is unknown",
+                        item.id, first.status, item.status
+                    )));
+                }
+                keep.push(false);
             }
-            Some(_) => {}
-            None => {
-                seen.insert(item.id.clone(), out.len());
-                out.push(item);
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+                keep.push(true);
             }
         }
     }
-    Ok(out)
+    drop(seen);
+    if keep.contains(&false) {
+        let mut next = 0;
+        items.retain(|_| {
+            next += 1;
+            keep[next - 1]
+        });
+    }
+    Ok(items)
 }

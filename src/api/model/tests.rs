@@ -122,6 +122,15 @@ fn conflicting_sightings_and_other_jobs_are_malformed() {
         {"id": 1, "status": "SUCCESS"}, {"id": "1", "status": "FAILED"}
     ]}));
     assert!(retyped.is_err(), "1 and \"1\" are one id");
+    // Repeats with the same status are one item, kept where first seen.
+    let repeated = job(json!({"id": "j", "status": "RUNNING", "sub_jobs": [
+        {"id": "b", "status": "RUNNING"}, {"id": "a", "status": "SUCCESS"},
+        {"id": "b", "status": "RUNNING"}, {"id": "c", "status": "FAILED"},
+        {"id": "a", "status": "SUCCESS"}
+    ]}))
+    .unwrap();
+    let ids: Vec<&str> = repeated.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["b", "a", "c"]);
     let foreign = job(json!({"id": "j", "status": "RUNNING", "sub_jobs": [
         {"id": "s", "status": "SUCCESS", "job_id": "k"}
     ]}));

@@ -4,11 +4,16 @@
 use std::collections::HashMap;
 
 use crate::api::Status;
-use crate::api::model::{self, Item, Malformed, Observation, Page};
+use crate::api::model::{Item, Malformed, Observation, Page, Source};
 
 /// A hard cap on the pages of one poll, far above any real list (10,000
 /// desktop sub-jobs are 10 pages): reaching it is a server that never ends.
 pub(crate) const MAX_PAGES: u32 = 10_000;
+
+/// The most items room is made for up front, from the list's total (server
+/// text): five times the largest real list (10,000 desktop sub-jobs); a
+/// longer list grows as it is read.
+const RESERVE_AT_MOST: u64 = 50_000;
 
 /// The pages of one list read so far, and whether they fit together.
 #[derive(Debug)]
@@ -22,6 +27,7 @@ pub(crate) struct Paging {
     offset: u64,
     /// Each id read, with its status.
     ids: HashMap<String, Status>,
+    /// The first sighting of each id, in the order read.
     items: Vec<Item>,
 }
 
@@ -51,7 +57,13 @@ impl Paging {
                     page.total
                 )));
             }
-            _ => self.total = Some(page.total),
+            Some(_) => {}
+            None => {
+                self.total = Some(page.total);
+                let room = page.total.min(RESERVE_AT_MOST) as usize;
+                self.items.reserve(room);
+                self.ids.reserve(room);
+            }
         }
         if let Some(asked) = &self.job_id
             && let Some((item, other)) = page
@@ -78,10 +90,10 @@ impl Paging {
                 Some(_) => {}
                 None => {
                     self.ids.insert(item.id.clone(), item.status.clone());
+                    self.items.push(item);
                     new += 1;
                 }
             }
-            self.items.push(item);
         }
         if got > 0 && new == 0 {
             return Err(Malformed(format!(
@@ -107,9 +119,23 @@ impl Paging {
         Ok(Some(self.offset))
     }
 
+    /// Whether the different items read are as many as the list's total:
+    /// the page after a full one would only show the list's end. Only
+    /// ever true once a page was read (every page carries a total).
+    pub(crate) fn reached_total(&self) -> bool {
+        self.total == Some(self.distinct())
+    }
+
+    /// How many different items were read.
+    pub(crate) fn distinct(&self) -> u64 {
+        self.ids.len() as u64
+    }
+
     /// The list read, if it is the whole list: as many different items as
-    /// the total says, and no item seen with two statuses.
-    pub(crate) fn finish(self) -> Result<Observation, Malformed> {
+    /// the total says, and no item seen with two statuses. The items move
+    /// into the observation; what was read of them stays, so a page added
+    /// later is still checked against it (see [`Paging::reached_total`]).
+    pub(crate) fn finish(&mut self) -> Result<Observation, Malformed> {
         let distinct = self.ids.len() as u64;
         // Every page read carries a total (a page without one is malformed
         // when it is read); a list with pages but no total is no evidence.
@@ -128,7 +154,14 @@ impl Paging {
                 "{distinct} different item(s) were read but the list's total is {total}, so part of the list is missing (or it changed while it was read)"
             )));
         }
-        model::list_observation(self.items)
+        // The items are the first sighting of each id, and no id was seen
+        // with two statuses: already what `model::list_observation` makes of
+        // a list, without hashing every id a second time.
+        Ok(Observation {
+            items: std::mem::take(&mut self.items),
+            source: Source::List,
+            ..Observation::default()
+        })
     }
 }
 
@@ -175,6 +208,44 @@ mod tests {
         let mut empty = Paging::new(2, None);
         assert_eq!(empty.add(page("0", &[])), Ok(None));
         assert!(empty.finish().unwrap().items.is_empty());
+    }
+
+    /// A full page that brings the list to its total can be judged at
+    /// once; the page after it, when read, must still only end the list.
+    #[test]
+    fn a_list_at_its_total_is_whole_and_the_page_after_is_still_checked() {
+        let at_total = || {
+            let mut paging = Paging::new(2, None);
+            assert_eq!(
+                paging.add(page("4", &[("a", "S"), ("b", "S")])),
+                Ok(Some(2))
+            );
+            assert!(!paging.reached_total());
+            assert_eq!(
+                paging.add(page("4", &[("c", "S"), ("d", "S")])),
+                Ok(Some(4))
+            );
+            assert!(paging.reached_total());
+            assert_eq!(paging.finish().unwrap().items.len(), 4);
+            paging
+        };
+        assert_eq!(at_total().add(page("4", &[])), Ok(None));
+        let more = at_total().add(page("4", &[("e", "F")])).unwrap_err();
+        assert!(more.0.contains("more than the list's total of 4"), "{more}");
+        let again = at_total().add(page("4", &[("a", "S")])).unwrap_err();
+        assert!(again.0.contains("only repeats"), "{again}");
+        let other = at_total().add(page("4", &[("a", "F")])).unwrap_err();
+        assert!(other.0.contains("different statuses"), "{other}");
+        let moved = at_total().add(page("5", &[])).unwrap_err();
+        assert!(moved.0.contains("changed from 4 to 5"), "{moved}");
+        // A short page at the total is the end anyway; before it, never.
+        let mut paging = Paging::new(2, None);
+        assert_eq!(
+            paging.add(page("3", &[("a", "S"), ("b", "S")])),
+            Ok(Some(2))
+        );
+        assert!(!paging.reached_total());
+        assert!(!Paging::new(2, None).reached_total(), "no page, no total");
     }
 
     #[test]
@@ -224,9 +295,12 @@ mod tests {
         // The same sighting twice is one item.
         let mut paging = Paging::new(3, None);
         paging
-            .add(page("2", &[("a", "S"), ("b", "S"), ("a", "S")]))
+            .add(page("2", &[("b", "S"), ("a", "S"), ("b", "S")]))
             .unwrap();
-        assert_eq!(paging.finish().unwrap().items.len(), 2);
+        let obs = paging.finish().unwrap();
+        let ids: Vec<&str> = obs.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"], "each id once, first sighting first");
+        assert!(obs.is_list());
     }
 
     #[test]

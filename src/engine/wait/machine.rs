@@ -127,8 +127,11 @@ pub(crate) struct Machine<'a> {
     /// Since when the job or its sub-jobs have been missing.
     missing_since: Option<Instant>,
     last_state: String,
-    /// The last answer judged, for the evidence of a timeout.
-    last_seen: Option<Observation>,
+    /// What a timeout reports of the last answer judged: the unmatched
+    /// `where` and the evidence, drawn from it when it was judged. Not the
+    /// answer itself: 10,000 sub-jobs held until the next answer is read
+    /// beside them would double the resident items.
+    last_seen: Option<(Option<String>, Option<Evidence>)>,
     /// The last progress figure seen, to note when it moves.
     progress: Option<u32>,
     /// The delay chosen by the last poll, for a [`Step::Hold`] that ends
@@ -253,7 +256,10 @@ impl<'a> Machine<'a> {
                 }
             }
         }
-        self.last_seen = Some(obs);
+        let unmatched = self.wait.rules.unmatched_where(&obs);
+        let evidence = evidence::extract(&obs, Outcome::TimedOut, &[]);
+        let evidence = evidence::led_by(evidence, unmatched.as_deref(), &obs);
+        self.last_seen = Some((unmatched, evidence));
         self.next(delay, now)
     }
 
@@ -391,14 +397,10 @@ impl<'a> Machine<'a> {
     fn timed_out(&self) -> Finish {
         // A `where` that selects none of the items seen is the likeliest
         // reason nothing it waited for ever came (a typo in a value).
-        let unmatched = self
-            .last_seen
-            .as_ref()
-            .and_then(|obs| self.wait.rules.unmatched_where(obs));
-        let evidence = self.last_seen.as_ref().and_then(|obs| {
-            let evidence = evidence::extract(obs, Outcome::TimedOut, &[]);
-            evidence::led_by(evidence, unmatched.as_deref(), obs)
-        });
+        let (unmatched, evidence) = match &self.last_seen {
+            Some((unmatched, evidence)) => (unmatched.clone(), evidence.clone()),
+            None => (None, None),
+        };
         let reason = reasons::timed_out(
             self.by_global,
             self.wait.timeout,
