@@ -430,6 +430,9 @@ mod tests {
         }
     }
 }
+#[cfg(test)]
+mod replay;
+
 /// The schedule against fixed intervals, on simulated jobs (no clock: the
 /// schedule is a pure function, so whole waits are replayed in a loop).
 #[cfg(test)]
