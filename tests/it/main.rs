@@ -35,6 +35,7 @@ mod official_sdk_signer;
 mod official_sdk_simulator;
 mod outcome_agreement;
 mod polling;
+mod polling_short;
 mod publishing;
 mod quota;
 mod quota_fleet;
