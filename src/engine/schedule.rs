@@ -32,9 +32,9 @@ const KAPPA: f64 = 2.5e-4;
 
 /// A job younger than this many floors, of which nothing says it is not
 /// one of those that end within seconds (no past durations, progress or
-/// finished sub-jobs), is polled at the floor: a job of 5-20 s is then
-/// seen as soon as by a loop at the floor, for as many requests, whatever
-/// its kind usually takes.
+/// finished sub-jobs), is polled again after a floor: a job of 5-20 s is
+/// then seen as soon as by a loop at the floor, for as many requests,
+/// whatever its kind usually takes.
 pub(crate) const YOUNG_FLOORS: f64 = 4.0;
 
 /// How much of a planned delay jitter may move it, either way.
@@ -121,7 +121,10 @@ pub(crate) fn plan(i: Inputs<'_>) -> Duration {
     let mut delay = Duration::try_from_secs_f64(planned)
         .unwrap_or(max)
         .clamp(floor, max);
-    if i.model.may_be_quick() && age + floor_s <= YOUNG_FLOORS * floor_s {
+    // Strictly younger: the poll after the fourth floor lands at about
+    // four floors of age, whatever a late wake-up or a clock a second off
+    // adds, and its successor is the model's.
+    if i.model.may_be_quick() && age < YOUNG_FLOORS * floor_s {
         delay = floor;
     }
     match i.urgency {
@@ -257,8 +260,8 @@ mod tests {
     #[test]
     fn young_jobs_without_history_are_polled_at_the_floor() {
         let m = image_model(&[]);
-        // Up to YOUNG_FLOORS floors: the poll at 20 s is the fourth floor.
-        for age in [0.0, 2.0, 5.0, 10.0, 15.0] {
+        // Younger than YOUNG_FLOORS floors, a second late included.
+        for age in [0.0, 2.0, 5.0, 10.0, 15.0, 16.0, 19.9] {
             assert_eq!(
                 plan(inputs(&m, age, Effort::Balanced)),
                 Duration::from_secs(5),
