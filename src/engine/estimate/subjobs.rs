@@ -1,6 +1,6 @@
 //! For jobs without a progress figure: the sub-jobs already finished say how
-//! long the rest will take, so a 3-sub-job image build learns from its first
-//! two.
+//! long the rest of their type will take, so a job of ten servers learns
+//! from its first ones.
 //!
 //! A sub-job still running ends about one typical sub-job duration after it
 //! began; one not yet begun (or not yet listed, when `sub_jobs_total` says
