@@ -30,6 +30,19 @@ pub(crate) const MAX_SAMPLES: u32 = match Operation::ListImageJobs.page() {
     None => panic!("ListImageJobs pages"),
 };
 
+/// How many floors a job must have run before its type's past jobs are
+/// read: a job that ends within them (a 5-20 s job at a 5 s floor) is seen
+/// for what a loop at the floor spends, without a request that could not
+/// have changed a poll (the schedule polls such young jobs at the floor
+/// anyway, see `schedule::YOUNG_FLOORS`).
+pub(crate) const AFTER_FLOORS: u32 = 4;
+
+/// Whether a job of `age`, polled with a floor of `floor`, is worth a
+/// request for its type's past jobs.
+pub(crate) fn worth_reading(age: Duration, floor: Duration) -> bool {
+    age >= floor.saturating_mul(AFTER_FLOORS)
+}
+
 /// How long past jobs of one type took, shortest first.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Durations(Vec<Duration>);

@@ -36,6 +36,7 @@ mod official_sdk_simulator;
 mod outcome_agreement;
 mod paging;
 mod polling;
+mod polling_short;
 mod publishing;
 mod quota;
 mod quota_fleet;

@@ -243,7 +243,7 @@ fn fleet_scenario(third_s: u32) -> String {
 fn polls_between_second_and_third_failure(failure: &str) -> u64 {
     let sim = Sim::start(&fleet_scenario(9));
     let spec = format!(
-        "version: 1\ndefaults:\n  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}\n  timeout: 13s\n  poll: {{ initial: 250ms, max: 4s, jitter: none }}\nwaits:\n  desks:\n    desktop_sub_jobs: {{ job_id: desks }}\n    success: {{ all: [SUCCESS] }}\n    failure: {failure}\n"
+        "version: 1\ndefaults:\n  project_id: ${{HUAWEICLOUD_SDK_PROJECT_ID}}\n  timeout: 13s\n  poll: {{ initial: 250ms, max: 4s, jitter: none, effort: gentle }}\nwaits:\n  desks:\n    desktop_sub_jobs: {{ job_id: desks }}\n    success: {{ all: [SUCCESS] }}\n    failure: {failure}\n"
     );
     let (out, report) = run_reported_env(
         &sim.url(),
@@ -269,7 +269,8 @@ fn polls_between_second_and_third_failure(failure: &str) -> u64 {
 #[test]
 fn a_failure_count_near_its_threshold_is_watched_closely() {
     // `> 2`: after the second failure one more trips it, so the schedule
-    // polls at the floor; `> 5` is not near, so the model spaces the polls.
+    // polls at the floor; `> 5` is not near, so the model spaces the polls
+    // (`gentle`, so they are spaced well beyond the floor).
     let near = polls_between_second_and_third_failure("{ count: [FAILED], is: '> 2' }");
     let far = polls_between_second_and_third_failure("{ count: [FAILED], is: '> 5' }");
     assert!(

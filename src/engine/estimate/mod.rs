@@ -71,6 +71,8 @@ pub(crate) struct Model {
     job_type: Option<String>,
     /// The members the end waits for (1: a single job).
     members: u32,
+    /// Nothing says the job is not one of those that end within seconds.
+    quick: bool,
 }
 
 /// Everything known about one job, for [`Model::build`]. Durations are
@@ -219,7 +221,14 @@ impl Model {
             samples: past.len(),
             job_type: signals.job_type.clone(),
             members,
+            quick: quick_share > 0.0,
         }
+    }
+
+    /// Whether nothing known rules out an end within seconds: no past
+    /// durations of the job type, no progress, no finished sub-jobs.
+    pub(crate) fn may_be_quick(&self) -> bool {
+        self.quick
     }
 
     /// The probability of the job lasting longer than `t` seconds.

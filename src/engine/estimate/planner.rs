@@ -88,6 +88,15 @@ impl Planner {
         }
     }
 
+    /// How long the job in `obs` has run at `now`: by its own `begin_time`,
+    /// else since a poll first saw it.
+    pub(crate) fn age(&self, obs: &Observation, now: Instant) -> Duration {
+        job_age(obs, jiff::Timestamp::now()).unwrap_or_else(|| {
+            self.first_seen
+                .map_or(Duration::ZERO, |seen| now.saturating_duration_since(seen))
+        })
+    }
+
     /// The model's estimate as last planned, for the report.
     pub(crate) fn estimate(&self) -> Option<&Estimate> {
         self.estimate.as_ref()

@@ -1,12 +1,15 @@
 //! For jobs without a progress figure: the sub-jobs already finished say how
-//! long the rest will take, so a 3-sub-job image build learns from its first
-//! two.
+//! long the rest of their type will take, so a job of ten servers learns
+//! from its first ones.
 //!
 //! A sub-job still running ends about one typical sub-job duration after it
 //! began; one not yet begun (or not yet listed, when `sub_jobs_total` says
 //! more are coming) starts after the latest of those and takes as long
-//! again. The job ends with its last sub-job.
+//! again. The job ends with its last sub-job. Only sub-jobs of one job
+//! type predict each other: an image build's server, image and clean-up
+//! steps differ too much for the first to time the others.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::api::Status;
@@ -17,16 +20,23 @@ use crate::api::model::Observation;
 /// with both time stamps, or with nothing left to wait for.
 pub(crate) fn remaining(obs: &Observation, now: jiff::Timestamp) -> Option<(f64, usize)> {
     let parsed = |t: &Option<crate::api::model::Timestamp>| t.as_ref().and_then(|t| t.parsed);
-    let took: Vec<f64> = obs
-        .items
-        .iter()
-        .filter(|i| i.status == Status::Success)
-        .filter_map(|i| secs_between(parsed(&i.begin_time)?, parsed(&i.end_time)?))
-        .collect();
-    if took.is_empty() {
+    // Durations of the finished sub-jobs, per job type.
+    let mut took: HashMap<Option<&str>, Vec<f64>> = HashMap::new();
+    for item in obs.items.iter().filter(|i| i.status == Status::Success) {
+        if let (Some(begin), Some(end)) = (parsed(&item.begin_time), parsed(&item.end_time))
+            && let Some(secs) = secs_between(begin, end)
+        {
+            took.entry(item.job_type.as_deref()).or_default().push(secs);
+        }
+    }
+    let finished: usize = took.values().map(Vec::len).sum();
+    if finished == 0 {
         return None;
     }
-    let typical = took.iter().sum::<f64>() / took.len() as f64;
+    let typical = |kind: Option<&str>| {
+        let d = took.get(&kind)?;
+        Some(d.iter().sum::<f64>() / d.len() as f64)
+    };
     let unfinished: Vec<_> = obs
         .items
         .iter()
@@ -41,20 +51,33 @@ pub(crate) fn remaining(obs: &Observation, now: jiff::Timestamp) -> Option<(f64,
     if unfinished.is_empty() && unlisted == 0 {
         return None;
     }
+    // Sub-jobs of another kind (a server, then an image, then a clean-up)
+    // say nothing about each other: each unfinished one needs finished
+    // ones of its own job type, and those not yet listed need every listed
+    // one to be of one type.
+    let mut kinds = obs.items.iter().map(|i| i.job_type.as_deref());
+    let one_kind = kinds
+        .next()
+        .and_then(|k| kinds.all(|o| o == k).then_some(k));
     // Seconds from now at which each running sub-job should end.
     let mut latest: f64 = 0.0;
-    let mut queued = unlisted as f64;
+    let mut queued = if unlisted > 0 {
+        unlisted as f64 * typical(one_kind?)?
+    } else {
+        0.0
+    };
     for item in unfinished {
+        let typical = typical(item.job_type.as_deref())?;
         match parsed(&item.begin_time) {
             Some(begin) if item.status == Status::Running => {
                 let ran = secs_between(begin, now).unwrap_or(0.0);
                 latest = latest.max(typical - ran);
             }
-            _ => queued += 1.0,
+            _ => queued += typical,
         }
     }
-    let ends_in = latest.max(0.0) + queued * typical;
-    Some((ends_in, took.len()))
+    let ends_in = latest.max(0.0) + queued;
+    Some((ends_in, finished))
 }
 
 /// `end - begin` in seconds, when the end is not before the begin.
@@ -106,6 +129,38 @@ mod tests {
         );
         // b: 90 s left; two more unlisted: 120 s each.
         assert_eq!(remaining(&obs, now()), Some((90.0 + 240.0, 1)));
+    }
+
+    #[test]
+    fn sub_jobs_of_another_type_say_nothing() {
+        // A server took two minutes: that does not time the image step.
+        let obs = job(
+            serde_json::json!([
+                {"id": "a", "job_type": "CREATE_SERVER", "status": "SUCCESS", "begin_time": "2024-05-20T10:00:00Z", "end_time": "2024-05-20T10:02:00Z"},
+                {"id": "b", "job_type": "CREATE_SERVER_IMAGE", "status": "RUNNING", "begin_time": "2024-05-20T10:02:00Z"},
+                {"id": "c", "job_type": "DELETE_SERVER", "status": "WAITING"},
+            ]),
+            3,
+        );
+        assert_eq!(remaining(&obs, now()), None);
+        // Servers of one app-server job do time each other, listed or not.
+        let obs = job(
+            serde_json::json!([
+                {"id": "a", "job_type": "CREATE_SERVER", "status": "SUCCESS", "begin_time": "2024-05-20T10:00:00Z", "end_time": "2024-05-20T10:02:00Z"},
+                {"id": "b", "job_type": "CREATE_SERVER", "status": "RUNNING", "begin_time": "2024-05-20T10:04:00Z"},
+            ]),
+            3,
+        );
+        assert_eq!(remaining(&obs, now()), Some((60.0 + 120.0, 1)));
+        // Not yet listed, after sub-jobs of several types: unknown.
+        let obs = job(
+            serde_json::json!([
+                {"id": "a", "job_type": "CREATE_SERVER", "status": "SUCCESS", "begin_time": "2024-05-20T10:00:00Z", "end_time": "2024-05-20T10:02:00Z"},
+                {"id": "b", "job_type": "OTHER", "status": "SUCCESS", "begin_time": "2024-05-20T10:02:00Z", "end_time": "2024-05-20T10:04:00Z"},
+            ]),
+            3,
+        );
+        assert_eq!(remaining(&obs, now()), None);
     }
 
     #[test]

@@ -446,7 +446,12 @@ impl Machine<'_> {
         now: Instant,
         estimates: &mut dyn Estimates,
     ) -> Duration {
-        let past = estimates.past(obs, past_jobs::source(&self.wait.target));
+        // The API's past jobs cost a request: only for a job that has
+        // outlived what a short job takes.
+        let age = self.planner.age(obs, now);
+        let source = past_jobs::source(&self.wait.target)
+            .filter(|_| past_jobs::worth_reading(age, self.wait.poll.initial));
+        let past = estimates.past(obs, source);
         let remaining = self.deadline.saturating_duration_since(now);
         let before = self.planner.estimate().cloned();
         let delay = self.planner.plan(
