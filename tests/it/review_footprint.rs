@@ -145,13 +145,53 @@ fn keys_are_equal_when_they_decode_equal_and_only_then() {
         let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
         assert_met(&out, &report);
 
-        let same = job_body(&format!(
-            r#"{pad}"café":1,"caf\u00e9":2,"status":"SUCCESS""#
-        ));
-        let server = Hostile::start(move |_| Reply::json(same.clone()));
-        let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
-        assert_api_error(&out, &report, "appears twice");
+        for same in [
+            format!(r#"{pad}"café":1,"caf\u00e9":2,"status":"SUCCESS""#),
+            format!(r#"{pad}"😀":1,"\ud83d\ude00":2,"status":"SUCCESS""#),
+        ] {
+            let same = job_body(&same);
+            let server = Hostile::start(move |_| Reply::json(same.clone()));
+            let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
+            assert_api_error(&out, &report, "appears twice");
+        }
     }
+}
+
+/// Keys shared by siblings, by nested objects and by the objects of a
+/// list are no repeat, whichever side of the linear scan each object is
+/// on: one stack of keys serves every level, and no level may see
+/// another's. A big, valid answer is met.
+#[test]
+fn the_same_keys_at_other_levels_are_no_repeat() {
+    let keys = |n: usize, prefix: &str| -> String {
+        (0..n)
+            .map(|i| format!(r#""k{i}":"{prefix}{i}""#))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let sub_jobs: Vec<String> = (0..30)
+        .map(|i| {
+            let width = [3, 16, 17, 25][i % 4];
+            format!(
+                r#"{{"id":"s{i}","job_type":"CREATE_SERVER","status":"SUCCESS",{},"nested":{{{},"status":"x","id":"y","nested":{{{}}}}},"list":[{{{}}},{{{}}}]}}"#,
+                keys(width, "a"),
+                keys(width, "b"),
+                keys(width + 1, "c"),
+                keys(width, "d"),
+                keys(20 - width.min(19), "e"),
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"id":"{JOB}","job_type":"CREATE_IMAGE",{},"sub_jobs":[{}],"nested":{{{}}},"status":"SUCCESS","s\u0075b":1}}"#,
+        keys(20, "top"),
+        sub_jobs.join(","),
+        keys(40, "n"),
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok());
+    let server = Hostile::start(move |_| Reply::json(body.clone()));
+    let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
+    assert_met(&out, &report);
 }
 
 /// A wait on the sub-jobs of [`JOB`] in pages of 100, all to be SUCCESS.
@@ -580,9 +620,10 @@ fn a_list_that_grows_between_polls_is_read_to_its_new_end() {
 /// A list that stays RUNNING up to its total while the page after it
 /// carries a FAILED sub-job the total does not count. A pending list is
 /// judged without that page, so the wait times out (exit 3) with the 200
-/// pending sub-jobs as evidence; reading every page, as before, ended it
-/// `api_error` (exit 5) after `error_budget` polls. Either way shut; this
-/// pins the trade-off so that it never turns into a pass.
+/// pending sub-jobs as evidence; reading every page, as before, made every
+/// poll an inconsistent answer, never judged (`api_error`, or a timeout
+/// with no evidence). Either way shut; this pins the trade-off so that it
+/// never turns into a pass.
 #[test]
 fn a_failure_past_the_total_of_a_pending_list_keeps_the_gate_shut() {
     let server = by_poll(|_, at| match at {
