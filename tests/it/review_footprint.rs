@@ -791,3 +791,98 @@ fn a_timeout_on_an_unmatched_where_names_it_after_paged_reads() {
         "{cause}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The page after a verdict must be read and must answer.
+// ---------------------------------------------------------------------------
+
+/// Once the sub-jobs read SUCCESS at the total, the page after answers a
+/// 503, a body that is not JSON, or a sub-job of another job: the verdict
+/// has no proof of the list's end, so it never counts.
+#[test]
+fn a_verdict_whose_page_after_fails_never_opens_the_gate() {
+    for (after, says) in [
+        (
+            Reply::status_json(503, r#"{"error_code":"X","error_msg":"busy"}"#),
+            "503",
+        ),
+        (Reply::json("not json"), "not valid JSON"),
+        (
+            Reply::json(
+                r#"{"count":200,"items":[{"id":"o1","job_id":"800000000000000002","job_type":"CREATE_SERVER","status":"SUCCESS"}]}"#,
+            ),
+            "of job 800000000000000002",
+        ),
+    ] {
+        let polls = AtomicUsize::new(0);
+        let server = Hostile::start(move |seen| {
+            let at = offset(seen);
+            let poll = if at == 0 {
+                polls.fetch_add(1, Ordering::SeqCst) + 1
+            } else {
+                polls.load(Ordering::SeqCst)
+            };
+            let status = if poll <= 2 { "RUNNING" } else { "SUCCESS" };
+            match at {
+                0 | 100 => Reply::json(page(200, at..at + 100, status)),
+                _ => after.clone(),
+            }
+        });
+        let (out, report) = run_reported(&server.url(), &list_spec(""), &[]);
+        assert_api_error(&out, &report, says);
+        assert!(offsets(&server).contains(&200), "{:?}", offsets(&server));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A job detail's sub-jobs, de-duplicated in place; names formatted lazily.
+// ---------------------------------------------------------------------------
+
+fn sub_job_spec(success: &str) -> String {
+    format!(
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    success: {success}\n    timeout: 2s\n    error_budget: 1\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+    )
+}
+
+/// Three sightings of two sub-jobs (`s1` twice, or `1` and `"1"`) for a
+/// `sub_jobs_total` of 3: after de-duplication two are listed, fewer than
+/// the total, so a share of 100% does not hold and the wait times out.
+#[test]
+fn a_sub_job_listed_twice_does_not_fill_the_total() {
+    for ids in [[r#""s1""#, r#""s1""#, r#""s2""#], ["1", r#""1""#, "2"]] {
+        let subs: Vec<String> = ids
+            .iter()
+            .map(|id| format!(r#"{{"id":{id},"job_type":"CREATE_SERVER","status":"SUCCESS"}}"#))
+            .collect();
+        let body = format!(
+            r#"{{"id":"{JOB}","job_type":"CREATE_IMAGE","status":"RUNNING","sub_jobs_total":3,"sub_jobs":[{}]}}"#,
+            subs.join(",")
+        );
+        let server = Hostile::start(move |_| Reply::json(body.clone()));
+        let spec = sub_job_spec("{ count: [SUCCESS], is: \">= 100%\" }");
+        let (out, report) = run_reported(&server.url(), &spec, &[]);
+        let wait = wait(&report);
+        assert_eq!(code(&out), 3, "{ids:?}: {wait:#}");
+        assert_eq!(wait["outcome"], "timed_out", "{ids:?}: {wait:#}");
+        let reason = wait["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("2 sub-jobs"), "{ids:?}: {reason}");
+    }
+}
+
+/// A sub-job without a status, deep in a job detail: the error names that
+/// sub-job (its name is formatted only now), and the answer is malformed.
+#[test]
+fn a_sub_job_without_a_status_is_named() {
+    let mut subs: Vec<String> = (0..50)
+        .map(|i| format!(r#"{{"id":"s{i}","job_type":"CREATE_SERVER","status":"SUCCESS"}}"#))
+        .collect();
+    subs[37] = r#"{"id":"s37","job_type":"CREATE_SERVER","status":null}"#.to_owned();
+    let body = format!(
+        r#"{{"id":"{JOB}","job_type":"CREATE_IMAGE","status":"SUCCESS","sub_jobs_total":50,"sub_jobs":[{}]}}"#,
+        subs.join(",")
+    );
+    let server = Hostile::start(move |_| Reply::json(body.clone()));
+    let spec = sub_job_spec("{ all: [SUCCESS] }");
+    let (out, report) = run_reported(&server.url(), &spec, &[]);
+    assert_api_error(&out, &report, "sub-job s37 has no `status` field");
+}
