@@ -471,16 +471,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// A server whose answers change with the poll: `answer(poll, offset)`,
 /// polls counted from 1 by the requests for offset 0.
 fn by_poll(answer: impl Fn(usize, usize) -> String + Send + Sync + 'static) -> Hostile {
-    let polls = AtomicUsize::new(0);
-    Hostile::start(move |seen| {
-        let at = offset(seen);
-        let poll = if at == 0 {
-            polls.fetch_add(1, Ordering::SeqCst) + 1
-        } else {
-            polls.load(Ordering::SeqCst)
-        };
-        Reply::json(answer(poll, at))
-    })
+    by_poll_reply(move |poll, at| Reply::json(answer(poll, at)))
 }
 
 /// The offsets asked for, in order.
@@ -814,14 +805,7 @@ fn a_verdict_whose_page_after_fails_never_opens_the_gate() {
             "of job 800000000000000002",
         ),
     ] {
-        let polls = AtomicUsize::new(0);
-        let server = Hostile::start(move |seen| {
-            let at = offset(seen);
-            let poll = if at == 0 {
-                polls.fetch_add(1, Ordering::SeqCst) + 1
-            } else {
-                polls.load(Ordering::SeqCst)
-            };
+        let server = by_poll_reply(move |poll, at| {
             let status = if poll <= 2 { "RUNNING" } else { "SUCCESS" };
             match at {
                 0 | 100 => Reply::json(page(200, at..at + 100, status)),
@@ -885,4 +869,59 @@ fn a_sub_job_without_a_status_is_named() {
     let spec = sub_job_spec("{ all: [SUCCESS] }");
     let (out, report) = run_reported(&server.url(), &spec, &[]);
     assert_api_error(&out, &report, "sub-job s37 has no `status` field");
+}
+
+/// The sub-jobs themselves written twice, the repeat escaped: FAILED in
+/// the first list, SUCCESS in the second. Refused, never judged.
+#[test]
+fn a_job_with_its_sub_jobs_written_twice_is_refused() {
+    let sub =
+        |status: &str| format!(r#"[{{"id":"s1","job_type":"CREATE_SERVER","status":"{status}"}}]"#);
+    let body = format!(
+        r#"{{"id":"{JOB}","job_type":"CREATE_IMAGE","status":"RUNNING","sub_jobs_total":1,"sub_jobs":{},"sub_j\u006fbs":{}}}"#,
+        sub("FAILED"),
+        sub("SUCCESS")
+    );
+    let server = Hostile::start(move |_| Reply::json(body.clone()));
+    let (out, report) = run_reported(&server.url(), &sub_job_spec("{ all: [SUCCESS] }"), &[]);
+    assert_api_error(&out, &report, "appears twice");
+}
+
+/// The list reads SUCCESS at its total, but the page after never answers:
+/// the verdict is never reached, and the timeout reports the last answer
+/// judged (the RUNNING list), not the SUCCESS one that was never proved.
+#[test]
+fn a_verdict_whose_page_after_hangs_times_out_with_the_last_judged_answer() {
+    let server = by_poll_reply(|poll, at| {
+        let status = if poll <= 2 { "RUNNING" } else { "SUCCESS" };
+        match at {
+            0 | 100 => Reply::json(page(200, at..at + 100, status)),
+            _ => Reply::Hang,
+        }
+    });
+    let spec = list_spec("").replace("timeout: 30s", "timeout: 6s");
+    let (out, report) = run_reported(&server.url(), &spec, &[]);
+    let wait = wait(&report);
+    assert_eq!(code(&out), 3, "{wait:#}");
+    assert_eq!(wait["outcome"], "timed_out", "{wait:#}");
+    let cause = wait["evidence"]["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.starts_with("200 of 200 items had not ended (200 RUNNING)"),
+        "{cause}\n{wait:#}"
+    );
+    assert!(offsets(&server).contains(&200), "{:?}", offsets(&server));
+}
+
+/// [`by_poll`] for any reply.
+fn by_poll_reply(answer: impl Fn(usize, usize) -> Reply + Send + Sync + 'static) -> Hostile {
+    let polls = AtomicUsize::new(0);
+    Hostile::start(move |seen| {
+        let at = offset(seen);
+        let poll = if at == 0 {
+            polls.fetch_add(1, Ordering::SeqCst) + 1
+        } else {
+            polls.load(Ordering::SeqCst)
+        };
+        answer(poll, at)
+    })
 }
