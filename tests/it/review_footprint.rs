@@ -622,7 +622,7 @@ fn a_failure_past_the_total_of_a_pending_list_keeps_the_gate_shut() {
         _ => page(200, 200..201, "FAILED"),
     });
     let spec = list_spec("")
-        .replace("timeout: 30s", "timeout: 2s")
+        .replace("timeout: 30s", "timeout: 4s")
         .replace(
             "{ all: [SUCCESS] }",
             "{ all: [SUCCESS] }\n    failure: { any: [FAILED] }",
@@ -693,7 +693,7 @@ fn a_timeout_after_paged_reads_reports_the_whole_list() {
             .collect();
         Reply::json(page_of(200, &items))
     });
-    let spec = list_spec("").replace("timeout: 30s", "timeout: 2s");
+    let spec = list_spec("").replace("timeout: 30s", "timeout: 4s");
     let (out, report) = run_reported(&server.url(), &spec, &[]);
     let wait = wait(&report);
     assert_eq!(code(&out), 3, "{wait:#}");
@@ -736,7 +736,7 @@ fn a_timeout_after_malformed_answers_reports_the_last_answer_judged() {
                 Reply::json(malformed.clone())
             }
         });
-        let (out, report) = run_reported(&server.url(), &job_spec("3s", 100), &[]);
+        let (out, report) = run_reported(&server.url(), &job_spec("5s", 100), &[]);
         let wait = wait(&report);
         assert_eq!(code(&out), 3, "{wait:#}");
         assert_eq!(wait["outcome"], "timed_out", "{wait:#}");
@@ -761,7 +761,7 @@ fn a_timeout_on_an_unmatched_where_names_it_after_paged_reads() {
         Reply::json(page(200, at..(at + 100).min(200), "RUNNING"))
     });
     let spec = list_spec("")
-        .replace("timeout: 30s", "timeout: 2s")
+        .replace("timeout: 30s", "timeout: 4s")
         .replace(
             "{ all: [SUCCESS] }",
             "{ all: [SUCCESS], where: { job_type: CREATE_SERVR } }",
@@ -824,7 +824,7 @@ fn a_verdict_whose_page_after_fails_never_opens_the_gate() {
 
 fn sub_job_spec(success: &str) -> String {
     format!(
-        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    success: {success}\n    timeout: 2s\n    error_budget: 1\n    poll: {{ initial: 100ms, max: 200ms }}\n"
+        "version: 1\nwaits:\n  build:\n    image_job: \"{JOB}\"\n    success: {success}\n    timeout: 3s\n    error_budget: 1\n    poll: {{ initial: 100ms, max: 200ms }}\n"
     )
 }
 
