@@ -42,6 +42,7 @@ mod quota;
 mod quota_fleet;
 mod release;
 mod response_properties;
+mod review_footprint;
 mod run;
 mod simulator;
 mod simulator_start;
