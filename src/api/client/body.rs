@@ -81,14 +81,22 @@ pub(super) async fn read_capped(
     Ok(Bytes::from(body.finish()))
 }
 
+/// The most memory a `Content-Length` may reserve before its bytes arrive:
+/// the largest answers the API serves (10,000 desktops in one job detail)
+/// are about 6 MB. A server's word reserves no more, so many concurrent
+/// requests to a server that announces the cap and stalls cannot reserve
+/// 64 MiB each.
+const RESERVE_MAX: usize = 16 * 1024 * 1024;
+
 /// A body being read under a cap, in a buffer sized to hold it exactly.
 ///
 /// A 5 MB page read into a doubling buffer held up to twice its size for
 /// as long as the answer lived (a `Bytes` keeps its `Vec`'s capacity) and
 /// copied it at each doubling. `Content-Length` sizes the buffer at once
-/// when it is within the cap; it is a hint only: a body that turns out
-/// longer grows as before and the cap holds on the bytes actually read, one
-/// that turns out shorter gives its spare room back.
+/// when it is within the cap (up to [`RESERVE_MAX`]); it is a hint only: a
+/// body that turns out longer grows as before and the cap holds on the
+/// bytes actually read, one that turns out shorter gives its spare room
+/// back.
 pub(super) struct Capped {
     body: Vec<u8>,
     limit: usize,
@@ -104,7 +112,7 @@ impl Capped {
             None => 0,
         };
         Ok(Capped {
-            body: Vec::with_capacity(capacity),
+            body: Vec::with_capacity(capacity.min(RESERVE_MAX)),
             limit,
         })
     }
@@ -198,5 +206,23 @@ mod tests {
         assert_eq!((body.len(), body.capacity()), (10, 10));
         assert!(read(None, &[0, 1000], 1000).is_ok());
         assert!(read(None, &[999, 2], 1000).is_err());
+    }
+
+    #[test]
+    fn a_content_length_reserves_no_more_than_the_largest_real_answer() {
+        // Announcing the cap and stalling reserves a bounded buffer.
+        let capped = Capped::new(Some(MAX_BODY as u64), MAX_BODY).ok().unwrap();
+        assert_eq!(capped.capacity(), RESERVE_MAX);
+        // A body that long still reads whole, and holds only its length.
+        let body = read(
+            Some(MAX_BODY as u64),
+            &[RESERVE_MAX, RESERVE_MAX, 1],
+            MAX_BODY,
+        )
+        .unwrap();
+        assert_eq!(
+            (body.len(), body.capacity()),
+            (2 * RESERVE_MAX + 1, 2 * RESERVE_MAX + 1)
+        );
     }
 }
