@@ -725,7 +725,15 @@ fn a_timeout_after_malformed_answers_reports_the_last_answer_judged() {
     ] {
         let served = Arc::new(Mutex::new(0usize));
         let count = served.clone();
-        let server = Hostile::start(move |_| {
+        let server = Hostile::start(move |seen| {
+            // Only the job's own answers are counted: the read of past
+            // jobs (a list) gets none of them, wherever the schedule puts it.
+            if !seen.path.ends_with(JOB) {
+                return Reply::status_json(
+                    404,
+                    r#"{"error_code":"WKS.0404","error_msg":"not here"}"#,
+                );
+            }
             let mut n = count.lock().unwrap();
             *n += 1;
             if *n <= 3 {
