@@ -25,6 +25,13 @@ fn job_spec(timeout: &str, error_budget: u32) -> String {
     )
 }
 
+/// Runs `job_spec("30s", 1)` against a server that gives every request
+/// `body`.
+fn answered_by(body: String) -> (std::process::Output, serde_json::Value) {
+    let server = Hostile::start(move |_| Reply::json(body.clone()));
+    run_reported(&server.url(), &job_spec("30s", 1), &[])
+}
+
 /// A job answer: `fields` are written into it as they are, before the end.
 fn job_body(fields: &str) -> String {
     format!(r#"{{"id":"{JOB}","job_type":"CREATE_IMAGE","sub_jobs":[],{fields}}}"#)
@@ -97,8 +104,7 @@ fn an_escaped_repeat_of_the_job_status_is_refused_in_small_and_big_objects() {
             "SUCCESS",
             "the last value is what a tree keeps"
         );
-        let server = Hostile::start(move |_| Reply::json(body.clone()));
-        let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
+        let (out, report) = answered_by(body);
         assert_api_error(&out, &report, "appears twice");
     }
 }
@@ -119,8 +125,7 @@ fn a_repeat_where_every_key_is_escaped_is_refused() {
         format!(r#"{},"status":"SUCCESS","f7":"x""#, escaped.join(",")),
     ] {
         let body = job_body(&fields);
-        let server = Hostile::start(move |_| Reply::json(body.clone()));
-        let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
+        let (out, report) = answered_by(body);
         assert_api_error(&out, &report, "appears twice");
     }
 }
@@ -141,8 +146,7 @@ fn keys_are_equal_when_they_decode_equal_and_only_then() {
         let distinct = job_body(&format!(
             r#"{pad}"caf\u00e9":1,"cafe\u0301":2,"Caf\u00c9":3,"status":"SUCCESS""#
         ));
-        let server = Hostile::start(move |_| Reply::json(distinct.clone()));
-        let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
+        let (out, report) = answered_by(distinct);
         assert_met(&out, &report);
 
         for same in [
@@ -150,8 +154,7 @@ fn keys_are_equal_when_they_decode_equal_and_only_then() {
             format!(r#"{pad}"😀":1,"\ud83d\ude00":2,"status":"SUCCESS""#),
         ] {
             let same = job_body(&same);
-            let server = Hostile::start(move |_| Reply::json(same.clone()));
-            let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
+            let (out, report) = answered_by(same);
             assert_api_error(&out, &report, "appears twice");
         }
     }
@@ -189,8 +192,7 @@ fn the_same_keys_at_other_levels_are_no_repeat() {
         keys(40, "n"),
     );
     assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok());
-    let server = Hostile::start(move |_| Reply::json(body.clone()));
-    let (out, report) = run_reported(&server.url(), &job_spec("30s", 1), &[]);
+    let (out, report) = answered_by(body);
     assert_met(&out, &report);
 }
 
