@@ -4,8 +4,9 @@
 //! A poll of 10,000 desktop sub-jobs is several megabytes of JSON. Building
 //! `serde_json::Value` trees of it (and copying them) cost 513–547 ms of CPU
 //! per poll round; visiting the bytes once, keeping each item's text for the
-//! rare wait that filters on other fields, costs 43–50 ms (docs/BENCHMARKS.md,
-//! `python3 bench/run.py`).
+//! rare wait that filters on other fields, costs about 35 ms for the paged
+//! listing and 26 ms for the job detail (docs/BENCHMARKS.md, `python3
+//! bench/run.py --only footprint`).
 //!
 //! The visitors are lenient the way the API is loose: any field may be
 //! missing, null, or of another type than documented, and then reads as
