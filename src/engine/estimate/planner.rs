@@ -91,7 +91,12 @@ impl Planner {
     /// How long the job in `obs` has run at `now`: by its own `begin_time`,
     /// else since a poll first saw it.
     pub(crate) fn age(&self, obs: &Observation, now: Instant) -> Duration {
-        job_age(obs, jiff::Timestamp::now()).unwrap_or_else(|| {
+        self.age_at(obs, now, jiff::Timestamp::now())
+    }
+
+    /// [`Planner::age`] with the wall clock read by the caller.
+    fn age_at(&self, obs: &Observation, now: Instant, wall: jiff::Timestamp) -> Duration {
+        job_age(obs, wall).unwrap_or_else(|| {
             self.first_seen
                 .map_or(Duration::ZERO, |seen| now.saturating_duration_since(seen))
         })
@@ -114,7 +119,7 @@ impl Planner {
         past: Past<'_>,
     ) -> Duration {
         let changed = std::mem::take(&mut self.changed);
-        let first_seen = *self.first_seen.get_or_insert(now);
+        self.first_seen.get_or_insert(now);
         let at_ms = millis(now.saturating_duration_since(self.started));
         for item in &obs.items {
             if let Some(p) = item.progress {
@@ -130,7 +135,7 @@ impl Planner {
             return self.backoff.next_delay();
         }
         let wall = jiff::Timestamp::now();
-        let age = job_age(obs, wall).unwrap_or_else(|| now.saturating_duration_since(first_seen));
+        let age = self.age_at(obs, now, wall);
         let per_member = self.prior.is_some_and(|p| p.per_member);
         let members = if per_member { members(obs) } else { 1 };
         let progress_remaining = self.progress.remaining(at_ms);
