@@ -113,6 +113,15 @@ pub(crate) struct PastDurations {
     pub(crate) local: Vec<f64>,
 }
 
+/// What a timeout reports of the last answer judged, drawn from it when it
+/// was judged (nothing before the first answer).
+#[derive(Debug, Default)]
+struct LastSeen {
+    /// A `where` that selected none of its items.
+    unmatched: Option<String>,
+    evidence: Option<Evidence>,
+}
+
 /// One wait's state between polls.
 pub(crate) struct Machine<'a> {
     wait: &'a Wait,
@@ -131,7 +140,7 @@ pub(crate) struct Machine<'a> {
     /// `where` and the evidence, drawn from it when it was judged. Not the
     /// answer itself: 10,000 sub-jobs held until the next answer is read
     /// beside them would double the resident items.
-    last_seen: Option<(Option<String>, Option<Evidence>)>,
+    last_seen: LastSeen,
     /// The last progress figure seen, to note when it moves.
     progress: Option<u32>,
     /// The delay chosen by the last poll, for a [`Step::Hold`] that ends
@@ -165,7 +174,7 @@ impl<'a> Machine<'a> {
             consecutive_errors: 0,
             missing_since: None,
             last_state: String::new(),
-            last_seen: None,
+            last_seen: LastSeen::default(),
             progress: None,
             delay: Duration::ZERO,
             notes: Vec::new(),
@@ -259,7 +268,10 @@ impl<'a> Machine<'a> {
         let unmatched = self.wait.rules.unmatched_where(&obs);
         let evidence = evidence::extract(&obs, Outcome::TimedOut, &[]);
         let evidence = evidence::led_by(evidence, unmatched.as_deref(), &obs);
-        self.last_seen = Some((unmatched, evidence));
+        self.last_seen = LastSeen {
+            unmatched,
+            evidence,
+        };
         self.next(delay, now)
     }
 
@@ -397,10 +409,10 @@ impl<'a> Machine<'a> {
     fn timed_out(&self) -> Finish {
         // A `where` that selects none of the items seen is the likeliest
         // reason nothing it waited for ever came (a typo in a value).
-        let (unmatched, evidence) = match &self.last_seen {
-            Some((unmatched, evidence)) => (unmatched.clone(), evidence.clone()),
-            None => (None, None),
-        };
+        let LastSeen {
+            unmatched,
+            evidence,
+        } = &self.last_seen;
         let reason = reasons::timed_out(
             self.by_global,
             self.wait.timeout,
@@ -408,7 +420,7 @@ impl<'a> Machine<'a> {
             &self.last_state,
         );
         Finish {
-            evidence,
+            evidence: evidence.clone(),
             ..Finish::bare(Outcome::TimedOut, reason)
         }
     }
