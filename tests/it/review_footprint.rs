@@ -32,6 +32,12 @@ fn answered_by(body: String) -> (std::process::Output, serde_json::Value) {
     run_reported(&server.url(), &job_spec("30s", 1), &[])
 }
 
+/// Runs `list_spec("")` against a server that gives every request `body`.
+fn list_answered_by(body: String) -> (std::process::Output, serde_json::Value) {
+    let server = Hostile::start(move |_| Reply::json(body.clone()));
+    run_reported(&server.url(), &list_spec(""), &[])
+}
+
 /// A job answer: `fields` are written into it as they are, before the end.
 fn job_body(fields: &str) -> String {
     format!(r#"{{"id":"{JOB}","job_type":"CREATE_IMAGE","sub_jobs":[],{fields}}}"#)
@@ -236,8 +242,7 @@ fn a_repeat_nested_in_a_list_item_is_refused() {
             r#"{{"count":2,"items":[{},{{"id":"s1","job_type":"CREATE_SERVER","status":"SUCCESS","extra":{inner}}}]}}"#,
             item(0, "SUCCESS")
         );
-        let server = Hostile::start(move |_| Reply::json(body.clone()));
-        let (out, report) = run_reported(&server.url(), &list_spec(""), &[]);
+        let (out, report) = list_answered_by(body);
         assert_api_error(&out, &report, "appears twice");
     }
 }
@@ -250,8 +255,7 @@ fn a_repeated_status_in_a_big_list_item_is_refused() {
         r#"{{"count":1,"items":[{{"id":"s0","job_type":"CREATE_SERVER",{},"status":"FAILED","\u0073\u0074\u0061\u0074\u0075\u0073":"SUCCESS"}}]}}"#,
         filler(30)
     );
-    let server = Hostile::start(move |_| Reply::json(body.clone()));
-    let (out, report) = run_reported(&server.url(), &list_spec(""), &[]);
+    let (out, report) = list_answered_by(body);
     assert_api_error(&out, &report, "appears twice");
 }
 
@@ -266,8 +270,7 @@ fn a_page_with_its_items_written_twice_is_refused() {
         item(0, "FAILED"),
         item(0, "SUCCESS")
     );
-    let server = Hostile::start(move |_| Reply::json(body.clone()));
-    let (out, report) = run_reported(&server.url(), &list_spec(""), &[]);
+    let (out, report) = list_answered_by(body);
     assert_api_error(&out, &report, "appears twice");
 }
 
@@ -279,8 +282,7 @@ fn a_page_with_its_total_written_twice_is_refused() {
         r#"{{"count":5,"items":[{}],"count":1}}"#,
         item(0, "SUCCESS")
     );
-    let server = Hostile::start(move |_| Reply::json(body.clone()));
-    let (out, report) = run_reported(&server.url(), &list_spec(""), &[]);
+    let (out, report) = list_answered_by(body);
     assert_api_error(&out, &report, "appears twice");
 }
 
